@@ -1,0 +1,247 @@
+//! Settings: raw layers (files, environment, flags, per-event overrides) in, one validated value out.
+//!
+//! Precedence, highest first (decisions.md): check annotation > entity annotation >
+//! Classic check `reactio` object > Classic check `occurrences`/`refresh` attributes >
+//! flag > environment > settings file > default. The first four are per-event
+//! layers applied by [`Config::effective`]; the rest are merged by [`Config::load`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::severity::Severity;
+use crate::template::Template;
+
+mod load;
+pub use load::{DEFAULT_MESSAGE_TEMPLATE, DEFAULT_NAME_TEMPLATE, DEFAULT_NOTIFICATION_TEXT};
+
+/// Everything the host gathered about settings, as plain values (the core reads no
+/// file and no environment itself).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ConfigInput {
+    /// The Sensu settings files deep-merged (objects merged, arrays concatenated,
+    /// later scalars win), or `null`. The core takes the `reactio` scope from it and
+    /// lints `handlers.<handler_name>`.
+    #[serde(default)]
+    pub settings: serde_json::Value,
+    /// Environment variables the host read (names starting `REACTIO_`).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Command-line flags given: setting name (snake_case) -> raw value.
+    #[serde(default)]
+    pub flags: BTreeMap<String, String>,
+    /// The handler name for the `handlers.<name>` typo lint (default `reactio`).
+    #[serde(default)]
+    pub handler_name: Option<String>,
+    /// Contents of the `api_key_file`s the host read, by path (see [`Config::key_files`]).
+    #[serde(default)]
+    pub key_files: BTreeMap<String, String>,
+}
+
+/// A secret (API key). Never printed: `Debug`, `Display` and `Serialize` mask it.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wrap a secret.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+    /// The secret itself, for the one place that needs it (the request header).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(crate::step::MASK)
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(crate::step::MASK)
+    }
+}
+
+/// Where a Reactio API lives: `scheme://authority[base_path]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Endpoint {
+    /// `https` or `http`.
+    pub scheme: String,
+    /// `host[:port]`.
+    pub authority: String,
+    /// Path prefix without trailing slash (usually empty).
+    pub base_path: String,
+}
+
+/// How to reach one Reactio project (the default one or a named profile).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Connection {
+    /// Organization (the `<organization>.reactio.jp` subdomain).
+    pub organization: Option<String>,
+    /// API endpoint (default `https://<organization>.reactio.jp`).
+    pub endpoint: Endpoint,
+    /// The API key, once resolved (from `api_key`, or the content of `api_key_file`).
+    pub api_key: Option<Secret>,
+    /// Path of a file holding the key (read by the host).
+    pub api_key_file: Option<String>,
+}
+
+/// What to do with an incident when its check recovers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseOnResolve {
+    /// Close only an `open` incident with no manager (default).
+    Unattended,
+    /// Always close.
+    Always,
+    /// Never close; post only.
+    Never,
+}
+
+/// The settings an event may override (the per-event allowlist).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Settings {
+    /// Named profile to route through (`None`: the default connection).
+    pub profile: Option<String>,
+    /// Severities acted on (default `[critical]`).
+    pub severities: BTreeSet<Severity>,
+    /// Severities that ring phones (default `[]`).
+    pub call: BTreeSet<Severity>,
+    /// Results in a row before alerting (default 1, at least 1).
+    pub occurrences: u64,
+    /// Seconds between re-notifications while failing (default 1800, 0 = never).
+    pub refresh: u64,
+    /// Seconds of streak between reconcile lookups (default 300, 0 = off).
+    pub reconcile: u64,
+    /// Re-notifications per episode at most (default 10).
+    pub max_renotify: u64,
+    /// Re-notifications ring phones too (default true).
+    pub call_on_renotify: bool,
+    /// See [`CloseOnResolve`] (default `unattended`).
+    pub close_on_resolve: CloseOnResolve,
+    /// Topics opened with a new incident (default none).
+    pub topics: Vec<String>,
+    /// The broadcast text (a template; default `対応をお願いします`).
+    pub notification_text: Template,
+    /// The incident name; must start with `{{.Key}}` (default `{{.Key}} {{.Check.Output}}`).
+    pub name_template: Template,
+    /// Timeline message for an event (default in [`crate::template`]).
+    pub message_template: Template,
+}
+
+/// Settings no event may override, besides connections.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Global {
+    /// Act on silenced checks (default false).
+    pub alert_when_silenced: bool,
+    /// Act on flapping checks (default false).
+    pub alert_when_flapping: bool,
+    /// Offset for times shown in messages, minutes east of UTC (default 0 = UTC).
+    pub timezone_offset_minutes: i32,
+    /// Per-request timeout, milliseconds (default 3000).
+    pub request_timeout_ms: u64,
+}
+
+/// Settings only the native host uses (the core validates and reports them).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HostSettings {
+    /// Overall deadline, milliseconds (default 8000).
+    pub deadline_ms: u64,
+    /// Spool directory (default chosen by the host: an absolute path).
+    pub spool_dir: Option<String>,
+    /// Extra CA certificates (PEM file) trusted besides the compiled-in roots.
+    pub ca_file: Option<String>,
+    /// Allow plain `http://` to hosts other than loopback (default false).
+    pub allow_http: bool,
+    /// Print the requests instead of sending them (default false).
+    pub dry_run: bool,
+}
+
+/// A named profile: its own connection, and optionally its own settings.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Profile {
+    /// How to reach this profile's project.
+    pub connection: Connection,
+}
+
+/// Where a value came from (for `check-config`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// The built-in default.
+    Default,
+    /// The Sensu settings files (`reactio` scope).
+    SettingsFile,
+    /// An environment variable.
+    Environment,
+    /// A command-line flag.
+    Flag,
+    /// A Classic check attribute (`occurrences`, `refresh`).
+    CheckAttribute,
+    /// A Classic check's `reactio` object.
+    CheckReactio,
+    /// An entity annotation.
+    EntityAnnotation,
+    /// A check annotation.
+    CheckAnnotation,
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Config {
+    /// Overridable settings.
+    pub settings: Settings,
+    /// Non-overridable settings.
+    pub global: Global,
+    /// The default connection.
+    pub connection: Connection,
+    /// Named profiles.
+    pub profiles: BTreeMap<String, Profile>,
+    /// Host-only settings.
+    pub host: HostSettings,
+    /// Where each setting's value came from.
+    pub origins: BTreeMap<String, Origin>,
+    /// Warnings found while loading (typos in `handlers.<name>`, ...), one line each.
+    pub warnings: Vec<String>,
+}
+
+/// The settings in force for one event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Effective {
+    /// Overridable settings after the event's overrides.
+    pub settings: Settings,
+    /// Non-overridable settings.
+    pub global: Global,
+    /// The connection of the chosen profile.
+    pub connection: Connection,
+}
+
+/// One per-event override layer, highest precedence first in [`Overrides`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct OverrideLayer {
+    /// Which layer.
+    pub origin: Origin,
+    /// Setting name -> raw value (annotation strings arrive as JSON strings).
+    pub values: BTreeMap<String, serde_json::Value>,
+}
+
+/// The per-event override layers, highest precedence first.
+pub type Overrides = Vec<OverrideLayer>;
+
+/// A configuration error: what is wrong, where, and how to fix it (exit 78).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// One lowercase line, no secrets.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}

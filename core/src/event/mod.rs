@@ -1,0 +1,343 @@
+//! Sensu events: JSON (Classic 1.x or Go 5.x/6.x, detected) parsed once into [`Event`].
+
+mod wire;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::config::{OverrideLayer, Overrides, Origin};
+use crate::severity::Severity;
+use crate::template::TemplateData;
+use crate::text::epoch_seconds;
+use wire::{describe, history_entry, join, Obj};
+
+/// The annotation prefix for per-event overrides (sensu-plugin-sdk convention).
+pub const ANNOTATION_PREFIX: &str = "sensu.io/plugins/sensu-reactio-handler/config/";
+
+/// Sensu keeps at most this many history entries.
+pub(crate) const HISTORY_CAP: usize = 21;
+
+/// Why an event could not be understood (exit 65). Messages are lowercase, say
+/// where and what was expected, and never quote more than a short prefix of a value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputError {
+    /// Not JSON at all.
+    NotJson {
+        /// serde_json's description, with line and column.
+        detail: String,
+    },
+    /// JSON, but not an object.
+    NotAnObject {
+        /// What it was.
+        got: String,
+    },
+    /// An object, but neither a Classic nor a Go event.
+    UnknownShape {
+        /// The top-level keys seen (at most 10).
+        keys: Vec<String>,
+    },
+    /// A required field is missing or empty.
+    Missing {
+        /// Dotted path.
+        path: String,
+        /// Why it matters.
+        hint: &'static str,
+    },
+    /// A field has the wrong type.
+    WrongType {
+        /// Dotted path.
+        path: String,
+        /// What was expected.
+        expected: &'static str,
+        /// What was found.
+        got: String,
+    },
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InputError::NotJson { detail } => write!(f, "the event is not valid json: {detail}; sensu pipes one json object on stdin"),
+            InputError::NotAnObject { got } => write!(f, "the event must be a json object, got {got}"),
+            InputError::UnknownShape { keys } => write!(
+                f,
+                "not a sensu event: expected `client` and `check` (sensu classic) or `entity` and `check` (sensu go), got keys [{}]",
+                keys.join(", ")
+            ),
+            InputError::Missing { path, hint } => write!(f, "the event has no `{path}` ({hint})"),
+            InputError::WrongType { path, expected, got } => write!(f, "`{path}` in the event must be {expected}, got {got}"),
+        }
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// Which Sensu sent it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flavour {
+    /// Sensu Classic 1.x (has `action`).
+    Classic,
+    /// Sensu Go 5.x/6.x.
+    Go,
+}
+
+/// Sensu Classic's `action`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Action {
+    Create,
+    Resolve,
+    Flapping,
+}
+
+/// One event, validated; the rules see only this.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Event {
+    pub(crate) flavour: Flavour,
+    /// The incident identity.
+    pub(crate) key: String,
+    pub(crate) status: i64,
+    pub(crate) output: String,
+    /// Statuses, oldest first, ending with the current one, at most 21.
+    pub(crate) history: Vec<i64>,
+    /// Sensu's own count of results with this status in a row (at least 1).
+    pub(crate) occurrences: u64,
+    pub(crate) occurrences_watermark: u64,
+    pub(crate) action: Option<Action>,
+    pub(crate) silenced: bool,
+    pub(crate) flapping: bool,
+    /// `check.alert` (default true).
+    pub(crate) alert: bool,
+    /// Seconds between runs as configured on the check (None: absent, 0 or cron).
+    pub(crate) interval: Option<u64>,
+    /// When this result was produced, epoch seconds.
+    pub(crate) executed: Option<i64>,
+    /// When the check last passed, epoch seconds.
+    pub(crate) last_ok: Option<i64>,
+    pub(crate) force_resolve: bool,
+    /// Per-event override layers, highest precedence first.
+    pub(crate) overrides: Overrides,
+    /// Values for templates (without `.Severity` and `.Time`, set by the rules).
+    pub(crate) fields: TemplateData,
+}
+
+impl Event {
+    pub(crate) fn severity(&self) -> Severity {
+        Severity::from_status(self.status)
+    }
+
+    /// The status before this result, if history shows one.
+    pub(crate) fn previous_status(&self) -> Option<i64> {
+        self.history.len().checked_sub(2).and_then(|i| self.history.get(i)).copied()
+    }
+}
+
+/// What a host needs to know about an event without planning it (spool bookkeeping).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct EventSummary {
+    /// The incident key.
+    pub key: String,
+    /// True for a recovery (it supersedes spooled alerts for the same key).
+    pub recovery: bool,
+}
+
+/// Parse an event just far enough to know its key and whether it is a recovery.
+pub fn inspect(bytes: &[u8]) -> Result<EventSummary, InputError> {
+    let event = Event::parse(bytes)?;
+    Ok(EventSummary { recovery: crate::rules::is_recovery(&event), key: event.key })
+}
+
+impl Event {
+    /// Parse JSON bytes. Duplicate keys: the last wins (as Go and Ruby do).
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Event, InputError> {
+        let value: Value = serde_json::from_slice(bytes).map_err(|e| InputError::NotJson { detail: e.to_string() })?;
+        let Value::Object(root) = &value else {
+            return Err(InputError::NotAnObject { got: describe(&value) });
+        };
+        let root = Obj { map: root, path: "" };
+        let check = match root.obj("check", "check")? {
+            Some(check) => check,
+            None if root.get("entity").is_some() || root.get("client").is_some() => {
+                return Err(InputError::Missing { path: "check".into(), hint: "the check result is what the handler acts on" });
+            }
+            None => return Err(unknown_shape(&root)),
+        };
+        if let Some(entity) = root.obj("entity", "entity")? {
+            parse_go(root, entity, check)
+        } else if let Some(client) = root.obj("client", "client")? {
+            parse_classic(root, client, check)
+        } else if check.get("metadata").is_some() {
+            Err(InputError::Missing { path: "entity".into(), hint: "a sensu go event names its entity" })
+        } else {
+            Err(unknown_shape(&root))
+        }
+    }
+}
+
+fn unknown_shape(root: &Obj<'_>) -> InputError {
+    InputError::UnknownShape { keys: root.map.keys().take(10).map(|k| crate::text::cap_chars(k, 40).to_owned()).collect() }
+}
+
+/// History statuses, normalised: the last entry is the current status (appended
+/// when the history lags behind), at most [`HISTORY_CAP`] entries.
+fn history(check: &Obj<'_>, status: i64) -> Result<(Vec<i64>, Option<i64>), InputError> {
+    let mut statuses = Vec::new();
+    let mut last_executed = None;
+    if let Some(entries) = check.array("history")? {
+        for (i, entry) in entries.iter().enumerate() {
+            if entry.is_null() {
+                continue;
+            }
+            let (s, executed) = history_entry(entry, || format!("{}[{i}]", join(check.path, "history")))?;
+            statuses.push(s);
+            last_executed = executed.or(last_executed);
+        }
+    }
+    if statuses.last() != Some(&status) {
+        statuses.push(status);
+    }
+    let excess = statuses.len().saturating_sub(HISTORY_CAP);
+    statuses.drain(..excess);
+    Ok((statuses, last_executed))
+}
+
+fn positive(v: Option<i64>) -> Option<u64> {
+    v.and_then(|i| u64::try_from(i).ok()).filter(|i| *i > 0)
+}
+
+fn time(v: Option<i64>) -> Option<i64> {
+    v.filter(|t| *t > 0).map(epoch_seconds)
+}
+
+fn annotation_layer(obj: Option<Obj<'_>>, origin: Origin) -> Result<Option<OverrideLayer>, InputError> {
+    let Some(metadata) = obj else { return Ok(None) };
+    let Some(annotations) = metadata.obj("annotations", "annotations")? else { return Ok(None) };
+    let values: BTreeMap<String, Value> = annotations
+        .map
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(ANNOTATION_PREFIX).map(|name| (name.to_owned(), v.clone())))
+        .collect();
+    Ok((!values.is_empty()).then_some(OverrideLayer { origin, values }))
+}
+
+fn fields(key: &str, entity: &str, namespace: &str, check: &str, event: &Event) -> TemplateData {
+    let mut values = BTreeMap::new();
+    values.insert(".Key", key.to_owned());
+    values.insert(".Entity.Name", entity.to_owned());
+    values.insert(".Entity.Namespace", namespace.to_owned());
+    values.insert(".Check.Name", check.to_owned());
+    values.insert(".Check.Output", event.output.clone());
+    values.insert(".Check.Status", event.status.to_string());
+    values.insert(".Check.Occurrences", event.occurrences.to_string());
+    values.insert(".Check.Interval", event.interval.map(|i| i.to_string()).unwrap_or_default());
+    TemplateData { values }
+}
+
+fn required_status(check: &Obj<'_>) -> Result<i64, InputError> {
+    check.int("status")?.ok_or_else(|| InputError::Missing { path: join(check.path, "status"), hint: "the result's exit status decides everything" })
+}
+
+fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>) -> Result<Event, InputError> {
+    let entity = client.name("name")?;
+    let check_name = check.name("name")?;
+    let status = required_status(&check)?;
+    let (history, _) = history(&check, status)?;
+    let action = match root.string("action")? {
+        None => None,
+        Some("create") => Some(Action::Create),
+        Some("resolve") => Some(Action::Resolve),
+        Some("flapping") => Some(Action::Flapping),
+        Some(other) => {
+            return Err(InputError::WrongType {
+                path: "action".into(),
+                expected: "one of `create`, `resolve`, `flapping`",
+                got: describe(&Value::String(other.to_owned())),
+            });
+        }
+    };
+    let mut overrides = Vec::new();
+    if let Some(reactio) = check.obj("reactio", "check.reactio")? {
+        overrides.push(OverrideLayer { origin: Origin::CheckReactio, values: reactio.map.clone().into_iter().collect() });
+    }
+    let attributes: BTreeMap<String, Value> = ["occurrences", "refresh"]
+        .into_iter()
+        .filter_map(|k| check.get(k).map(|v| (k.to_owned(), v.clone())))
+        .collect();
+    if !attributes.is_empty() {
+        overrides.push(OverrideLayer { origin: Origin::CheckAttribute, values: attributes });
+    }
+    let key = format!("{entity}/{check_name}");
+    let mut event = Event {
+        flavour: Flavour::Classic,
+        status,
+        output: check.text("output")?.unwrap_or_default(),
+        history,
+        occurrences: positive(root.int("occurrences")?).unwrap_or(1),
+        occurrences_watermark: positive(root.int("occurrences_watermark")?).unwrap_or(1),
+        action,
+        silenced: root.boolean("silenced")?.unwrap_or(false),
+        flapping: action == Some(Action::Flapping),
+        alert: check.boolean("alert")?.unwrap_or(true),
+        interval: positive(check.int("interval")?),
+        executed: time(check.int("executed")?).or(time(check.int("issued")?)).or(time(root.int("timestamp")?)),
+        last_ok: time(root.int("last_ok")?),
+        force_resolve: check.boolean("force_resolve")?.unwrap_or(false),
+        overrides,
+        fields: TemplateData::default(),
+        key: String::new(),
+    };
+    event.fields = fields(&key, &entity, "", &check_name, &event);
+    event.key = key;
+    Ok(event)
+}
+
+fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>) -> Result<Event, InputError> {
+    let entity_meta = entity.obj("metadata", "entity.metadata")?;
+    let check_meta = check.obj("metadata", "check.metadata")?;
+    let Some(entity_meta) = entity_meta else {
+        return Err(InputError::Missing { path: "entity.metadata".into(), hint: "it holds the entity's name" });
+    };
+    let Some(check_meta) = check_meta else {
+        return Err(InputError::Missing { path: "check.metadata".into(), hint: "it holds the check's name" });
+    };
+    let namespace = match entity_meta.string("namespace")?.or(check_meta.string("namespace")?) {
+        Some(ns) if !ns.trim().is_empty() => ns.trim().to_owned(),
+        _ => "default".to_owned(),
+    };
+    let entity_name = match check.string("proxy_entity_name")? {
+        Some(proxy) if !proxy.trim().is_empty() => proxy.trim().to_owned(),
+        _ => entity_meta.name("name")?,
+    };
+    let check_name = check_meta.name("name")?;
+    let status = required_status(&check)?;
+    let (history, history_executed) = history(&check, status)?;
+    let state = check.string("state")?;
+    // Check annotations win over entity annotations.
+    let overrides = [annotation_layer(Some(check_meta), Origin::CheckAnnotation)?, annotation_layer(Some(entity_meta), Origin::EntityAnnotation)?]
+        .into_iter()
+        .flatten()
+        .collect();
+    let key = format!("{namespace}/{entity_name}/{check_name}");
+    let mut event = Event {
+        flavour: Flavour::Go,
+        status,
+        output: check.text("output")?.unwrap_or_default(),
+        history,
+        occurrences: positive(check.int("occurrences")?).unwrap_or(1),
+        occurrences_watermark: positive(check.int("occurrences_watermark")?).unwrap_or(1),
+        action: None,
+        silenced: check.boolean("is_silenced")?.unwrap_or(false),
+        flapping: state == Some("flapping"),
+        alert: true,
+        interval: positive(check.int("interval")?),
+        executed: time(check.int("executed")?).or(time(history_executed)).or(time(check.int("issued")?)).or(time(root.int("timestamp")?)),
+        last_ok: time(check.int("last_ok")?),
+        force_resolve: false,
+        overrides,
+        fields: TemplateData::default(),
+        key: String::new(),
+    };
+    event.fields = fields(&key, &entity_name, &namespace, &check_name, &event);
+    event.key = key;
+    Ok(event)
+}

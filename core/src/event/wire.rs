@@ -1,0 +1,138 @@
+//! Lenient readers over the event's JSON: every field may be missing or `null`,
+//! numbers may arrive as strings, and a wrong type names its path and what it got.
+
+use serde_json::{Map, Value};
+
+use super::InputError;
+
+/// A JSON object with the path it was found at, for error messages.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Obj<'a> {
+    pub(super) map: &'a Map<String, Value>,
+    pub(super) path: &'a str,
+}
+
+/// Describe a JSON value's type for "expected X, got Y".
+pub(super) fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => {
+            let shown: String = s.chars().take(40).collect();
+            let ellipsis = if shown.len() < s.len() { "…" } else { "" };
+            format!("the string {:?}", format!("{shown}{ellipsis}"))
+        }
+        Value::Array(a) => format!("an array of {} items", a.len()),
+        Value::Object(_) => "an object".to_owned(),
+    }
+}
+
+pub(super) fn join(path: &str, key: &str) -> String {
+    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+}
+
+fn wrong(path: String, expected: &'static str, got: &Value) -> InputError {
+    InputError::WrongType { path, expected, got: describe(got) }
+}
+
+/// An integer from a JSON number (integral, or a float that is whole or truncates
+/// sensibly) or a numeric string.
+pub(super) fn as_int(value: &Value, path: impl FnOnce() -> String) -> Result<i64, InputError> {
+    match value {
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Ok(i)
+            } else if let Some(u) = n.as_u64() {
+                Ok(i64::try_from(u).unwrap_or(i64::MAX))
+            } else {
+                match n.as_f64() {
+                    Some(f) if f.is_finite() && f.abs() < 9.0e18 => Ok(f.trunc() as i64),
+                    _ => Err(wrong(path(), "an integer", value)),
+                }
+            }
+        }
+        Value::String(s) => s.trim().parse::<i64>().map_err(|_| wrong(path(), "an integer", value)),
+        _ => Err(wrong(path(), "an integer", value)),
+    }
+}
+
+impl<'a> Obj<'a> {
+    pub(super) fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    pub(super) fn obj(&self, key: &str, path: &'a str) -> Result<Option<Obj<'a>>, InputError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Object(map)) => Ok(Some(Obj { map, path })),
+            Some(other) => Err(wrong(join(self.path, key), "an object", other)),
+        }
+    }
+
+    pub(super) fn string(&self, key: &str) -> Result<Option<&'a str>, InputError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(wrong(join(self.path, key), "a string", other)),
+        }
+    }
+
+    /// A string, or a number/bool rendered as text (outputs are sometimes numbers).
+    pub(super) fn text(&self, key: &str) -> Result<Option<String>, InputError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+            Some(other) => Err(wrong(join(self.path, key), "a string", other)),
+        }
+    }
+
+    pub(super) fn int(&self, key: &str) -> Result<Option<i64>, InputError> {
+        self.get(key).map(|v| as_int(v, || join(self.path, key))).transpose()
+    }
+
+    pub(super) fn boolean(&self, key: &str) -> Result<Option<bool>, InputError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(other) => Err(wrong(join(self.path, key), "true or false", other)),
+        }
+    }
+
+    pub(super) fn array(&self, key: &str) -> Result<Option<&'a Vec<Value>>, InputError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Array(a)) => Ok(Some(a)),
+            Some(other) => Err(wrong(join(self.path, key), "an array", other)),
+        }
+    }
+
+    /// A non-empty name (entity, check), trimmed.
+    pub(super) fn name(&self, key: &str) -> Result<String, InputError> {
+        match self.string(key)? {
+            Some(s) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
+            Some(_) => Err(InputError::Missing { path: join(self.path, key), hint: "it is empty" }),
+            None => Err(InputError::Missing { path: join(self.path, key), hint: "every event names it" }),
+        }
+    }
+}
+
+/// One history entry: Classic strings/numbers, Go `{status, executed}` objects.
+pub(super) fn history_entry(value: &Value, path: impl Fn() -> String) -> Result<(i64, Option<i64>), InputError> {
+    match value {
+        Value::Object(map) => {
+            let obj = Obj { map, path: "" };
+            let status = match obj.get("status") {
+                Some(v) => as_int(v, || format!("{}.status", path()))?,
+                None => 0,
+            };
+            let executed = obj.get("executed").map(|v| as_int(v, || format!("{}.executed", path()))).transpose()?;
+            Ok((status, executed))
+        }
+        other => Ok((as_int(other, path)?, None)),
+    }
+}

@@ -1,0 +1,36 @@
+//! Sensu event + settings in, Reactio HTTP requests out: the pure, sans-I/O core.
+//!
+//! One entry point, [`plan`], turns an event (Sensu Classic 1.x or Sensu Go 5.x/6.x
+//! JSON), a validated [`Config`] and a [`Context`] (the current time, passed in)
+//! into a [`Machine`]. The machine hands out [`Step`]s: an HTTP [`Request`] to send,
+//! a [`Wait`] before a retry, or the [`Outcome`]. The host hands each answer back with
+//! [`Machine::handle`]. The core never reads a clock, the environment, a file or the
+//! network; it holds no `HashMap` whose order could leak into output.
+//!
+//! ```
+//! use sensu_reactio_core::{plan, Config, ConfigInput, Context, Step};
+//! let config = Config::load(&ConfigInput::default()).unwrap();
+//! let event = br#"{"client":{"name":"web01"},"check":{"name":"disk","status":0,"output":"OK"},"action":"create"}"#;
+//! let machine = plan(event, &config, &Context { now: 1_764_000_000, ..Context::default() }).unwrap();
+//! assert!(matches!(machine.step(), Step::Done(_)));
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod config;
+mod event;
+mod machine;
+mod reactio;
+mod rules;
+pub mod severity;
+pub mod step;
+mod suggest;
+pub mod template;
+pub mod text;
+
+pub use config::{Config, ConfigError, ConfigInput, Secret};
+pub use event::{inspect, EventSummary, InputError, ANNOTATION_PREFIX};
+pub use machine::{dry_run_answer, plan, Machine};
+pub use severity::Severity;
+pub use step::{Answer, Context, Failure, FailureKind, IncidentRef, Method, Outcome, OutcomeKind, Purpose, Request, Response, Step, Wait};
+pub use suggest::did_you_mean;

@@ -1,0 +1,1 @@
+//! Reactio's API: request bodies out, answers classified in.

@@ -1,0 +1,259 @@
+//! The protocol between the core and any host: requests and waits out, answers in.
+//!
+//! Every value here is plain data with a stable JSON form (the wasm builds speak
+//! exactly this JSON), so a host in any language can drive the state machine:
+//!
+//! ```text
+//! host                                core (Machine)
+//!  |  plan(event, config, context) ->  |
+//!  |  <- Step::Request / Wait / Done    |
+//!  |  handle(Answer::Response{..}) ->   |   (or Failure, or Waited)
+//!  |  <- next Step                      |
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+/// An HTTP request the host must send, kept in separate parts because gateway
+/// hosts (proxy-wasm, wasi:http) need method, scheme, authority and path apart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// `GET` or `POST`.
+    pub method: Method,
+    /// `https` (or `http` for a configured plain endpoint).
+    pub scheme: String,
+    /// `host[:port]`.
+    pub authority: String,
+    /// Path and query, starting with `/`, already percent-encoded.
+    pub path: String,
+    /// Header names in lowercase, in the order to send them. Contains the API key
+    /// (`x-api-key`): print requests only through [`Request::redacted`].
+    pub headers: Vec<(String, String)>,
+    /// The body: always UTF-8 JSON text, empty for `GET`.
+    pub body: String,
+    /// How long the host may wait for this answer, in milliseconds.
+    pub timeout_ms: u64,
+    /// What this request is for (`lookup_open`, `create`, ...), stable codes for logs.
+    pub purpose: Purpose,
+}
+
+/// The header that carries the API key.
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// What a secret is shown as.
+pub const MASK: &str = "********";
+
+impl Request {
+    /// The full URL (`scheme://authority/path`).
+    pub fn url(&self) -> String {
+        format!("{}://{}{}", self.scheme, self.authority, self.path)
+    }
+
+    /// A copy with the API key masked, safe to print or log.
+    pub fn redacted(&self) -> Request {
+        let mut copy = self.clone();
+        for (name, value) in &mut copy.headers {
+            if name.eq_ignore_ascii_case(API_KEY_HEADER) {
+                *value = MASK.to_owned();
+            }
+        }
+        copy
+    }
+}
+
+/// HTTP method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Method {
+    /// `GET`
+    #[serde(rename = "GET")]
+    Get,
+    /// `POST`
+    #[serde(rename = "POST")]
+    Post,
+}
+
+impl Method {
+    /// The method as sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// Why a request is sent; stable codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// List incidents with status `open`.
+    LookupOpen,
+    /// List incidents with status `pend`.
+    LookupPend,
+    /// List recently closed incidents (reconcile).
+    LookupClosed,
+    /// Create an incident.
+    Create,
+    /// List open incidents after a create, to heal duplicates.
+    VerifyCreate,
+    /// Post a message to an incident's timeline.
+    Message,
+    /// Broadcast (and maybe call) again for an existing incident.
+    Notify,
+    /// Change an incident's status (close).
+    Close,
+}
+
+/// One step of the state machine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// Send this request, then hand the answer to [`crate::Machine::handle`].
+    Request(Request),
+    /// Wait at least this long, then hand [`Answer::Waited`] to the machine. A native
+    /// host adds jitter and enforces its deadline; a gateway that cannot sleep
+    /// answers its caller 503 with `Retry-After` instead.
+    Wait(Wait),
+    /// Finished.
+    Done(Outcome),
+}
+
+/// A requested pause before a retry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wait {
+    /// Minimum wait in milliseconds (from `Retry-After` or the back-off schedule).
+    pub min_ms: u64,
+    /// Why (the failure being retried), one line, no secrets.
+    pub reason: String,
+}
+
+/// What the host hands back to the machine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "answer", rename_all = "snake_case")]
+pub enum Answer {
+    /// An HTTP answer arrived (any status).
+    Response(Response),
+    /// No HTTP answer: the request failed in transport.
+    Failure(Failure),
+    /// The wait asked for by [`Step::Wait`] is over.
+    Waited,
+}
+
+/// An HTTP answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Headers (names in any case); only `retry-after` is read today.
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    /// The body as text (hosts convert bytes lossily to UTF-8; the core does the
+    /// same for byte input so every host sees identical text).
+    #[serde(default)]
+    pub body: String,
+}
+
+impl Response {
+    /// Build a response from raw body bytes (invalid UTF-8 is replaced, as every
+    /// host must do, so native, wasmtime and JS builds see identical text).
+    pub fn from_bytes(status: u16, headers: Vec<(String, String)>, body: &[u8]) -> Response {
+        Response { status, headers, body: String::from_utf8_lossy(body).into_owned() }
+    }
+}
+
+/// A transport failure, fed back as a value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    /// What kind of failure.
+    pub kind: FailureKind,
+    /// One line from the host (no secrets), for the operator.
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// Kinds of transport failure. All are retryable; `Timeout` after a create is
+/// uncertain (the server may have created it), so the core looks up again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// Could not connect (refused, unreachable, DNS).
+    Connect,
+    /// No complete answer within the request's timeout.
+    Timeout,
+    /// The connection broke mid-way.
+    Reset,
+    /// TLS failed (certificate, handshake).
+    Tls,
+    /// The host refused to send it (policy, e.g. a redirect or plain http).
+    Refused,
+    /// Anything else.
+    Other,
+}
+
+/// How it ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// `handled`, `skipped` or `failed`.
+    pub result: OutcomeKind,
+    /// For `failed`: true when a later replay may succeed (spool it); false when
+    /// the answer was final (dead-letter it).
+    #[serde(default)]
+    pub retryable: bool,
+    /// For `failed`: the API key was rejected (401/403), a configuration problem.
+    #[serde(default)]
+    pub auth_failed: bool,
+    /// Stable reason code (`created`, `posted`, `closed`, `below_threshold`,
+    /// `silenced`, `ok_after_ok`, `auth_failed`, `retries_exhausted`, ...).
+    pub code: String,
+    /// The incident key (`<client>/<check>` or `<ns>/<entity>/<check>`), when known.
+    pub key: String,
+    /// The incident acted on, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub incident: Option<IncidentRef>,
+    /// What was done, in order (`created`, `broadcast`, `called`, `posted`,
+    /// `closed`, `healed_duplicate`).
+    #[serde(default)]
+    pub actions: Vec<String>,
+    /// One human line, lowercase, no secrets (what the host prints).
+    pub message: String,
+    /// Warnings collected while planning (bad overrides, ignored keys, ...).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// True when this ran as a dry run (lookups assumed to find nothing).
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// The three ways an event can end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    /// Requests were sent and succeeded.
+    Handled,
+    /// Nothing to do (no request at all, or a lookup found nothing to act on).
+    Skipped,
+    /// Delivery failed; see [`Outcome::retryable`] and [`Outcome::auth_failed`].
+    Failed,
+}
+
+/// An incident reference for the output line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentRef {
+    /// Reactio's incident id.
+    pub id: u64,
+    /// The incident's page for people.
+    pub url: String,
+}
+
+/// What the host tells the core besides the event and the configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Context {
+    /// Current time, epoch seconds (the core never reads a clock).
+    pub now: i64,
+    /// The key has an undelivered spooled entry: treat this event as a first
+    /// occurrence so it is not skipped as a repeat.
+    #[serde(default)]
+    pub first_occurrence: bool,
+    /// Dry run: the host feeds [`crate::dry_run_answer`] instead of sending.
+    #[serde(default)]
+    pub dry_run: bool,
+}

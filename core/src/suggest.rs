@@ -1,0 +1,50 @@
+//! "Did you mean" suggestions for misspelt keys, fields and values.
+
+/// The closest candidate to `input` within a small edit distance, if any.
+pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let input_lower = input.to_ascii_lowercase();
+    let limit = (input.chars().count() / 3).clamp(1, 3);
+    candidates
+        .into_iter()
+        .map(|c| (distance(&input_lower, &c.to_ascii_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance over chars (inputs are short keys).
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row.first().copied().unwrap_or(0);
+        if let Some(first) = row.first_mut() {
+            *first = i + 1;
+        }
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            let above = row.get(j + 1).copied().unwrap_or(usize::MAX);
+            let left = row.get(j).copied().unwrap_or(usize::MAX);
+            let best = (prev + cost).min(above.saturating_add(1)).min(left.saturating_add(1));
+            prev = above;
+            if let Some(cell) = row.get_mut(j + 1) {
+                *cell = best;
+            }
+        }
+    }
+    row.last().copied().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_keys_only() {
+        let keys = ["severities", "occurrences", "refresh"];
+        assert_eq!(did_you_mean("severites", keys), Some("severities"));
+        assert_eq!(did_you_mean("serverities", keys), Some("severities"));
+        assert_eq!(did_you_mean("occurences", keys), Some("occurrences"));
+        assert_eq!(did_you_mean("banana", keys), None);
+    }
+}

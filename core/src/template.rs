@@ -1,0 +1,176 @@
+//! The Go-template subset used for names, broadcast texts and timeline messages.
+//!
+//! Supported: literal text and field references `{{.Entity.Name}}` (spaces inside
+//! the braces allowed). Field paths are checked at load against [`FIELDS`].
+//! Anything else (`{{if}}`, pipelines, functions) is refused at load with the
+//! position and the list of fields, so a typo never reaches a 3 a.m. alert.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Every field a template may reference.
+pub const FIELDS: &[&str] = &[
+    ".Key",
+    ".Severity",
+    ".Time",
+    ".Entity.Name",
+    ".Entity.Namespace",
+    ".Check.Name",
+    ".Check.Output",
+    ".Check.Status",
+    ".Check.Occurrences",
+    ".Check.Interval",
+];
+
+/// Values for one event, keyed by field path (`.Check.Name`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TemplateData {
+    /// Field path -> value.
+    pub values: BTreeMap<&'static str, String>,
+}
+
+/// A parsed template.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub struct Template {
+    source: String,
+    parts: Vec<Part>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Field(&'static str),
+}
+
+impl From<Template> for String {
+    fn from(t: Template) -> String {
+        t.source
+    }
+}
+
+/// A template that does not parse: what is wrong and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TemplateError {
+    /// One lowercase line.
+    pub message: String,
+}
+
+impl Template {
+    /// Parse a template, checking every field reference.
+    pub fn parse(source: &str) -> Result<Template, TemplateError> {
+        let mut parts = Vec::new();
+        let mut rest = source;
+        while let Some(start) = rest.find("{{") {
+            let (text, after) = rest.split_at(start);
+            if !text.is_empty() {
+                parts.push(Part::Text(text.to_owned()));
+            }
+            let after = after.get(2..).unwrap_or_default();
+            let Some(end) = after.find("}}") else {
+                return Err(TemplateError {
+                    message: format!("template `{source}`: `{{{{` at byte {} is never closed with `}}}}`", source.len() - rest.len() + start),
+                });
+            };
+            let inner = after.get(..end).unwrap_or_default();
+            let inner = inner.trim_matches('-').trim();
+            match FIELDS.iter().find(|f| **f == inner) {
+                Some(field) => parts.push(Part::Field(field)),
+                None => {
+                    let hint = crate::suggest::did_you_mean(inner, FIELDS.iter().copied())
+                        .map(|s| format!("did you mean `{{{{{s}}}}}`? "))
+                        .unwrap_or_default();
+                    return Err(TemplateError {
+                        message: format!(
+                            "template `{source}`: `{{{{{inner}}}}}` is not a field we support; {hint}supported: {}",
+                            FIELDS.join(", ")
+                        ),
+                    });
+                }
+            }
+            rest = after.get(end + 2..).unwrap_or_default();
+        }
+        if rest.contains("}}") {
+            return Err(TemplateError { message: format!("template `{source}`: stray `}}}}` without `{{{{`") });
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_owned()));
+        }
+        Ok(Template { source: source.to_owned(), parts })
+    }
+
+    /// The template as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// True when the template starts with the field `field` (used for the name
+    /// rule: a name template must start with `{{.Key}}`).
+    pub fn starts_with_field(&self, field: &str) -> bool {
+        matches!(self.parts.first(), Some(Part::Field(f)) if *f == field)
+    }
+
+    /// The template without its first part (used to render a name's tail after the key).
+    pub fn tail(&self) -> Template {
+        Template { source: self.source.clone(), parts: self.parts.iter().skip(1).cloned().collect() }
+    }
+
+    /// Render with the event's values; substituted values are HTML-escaped when
+    /// `escape_html` (timeline messages), literal text never is.
+    pub fn render(&self, data: &TemplateData, escape_html: bool) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(text) => out.push_str(text),
+                Part::Field(field) => {
+                    let value = data.values.get(field).map(String::as_str).unwrap_or_default();
+                    if escape_html {
+                        out.push_str(&crate::text::escape_html(value));
+                    } else {
+                        out.push_str(value);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data() -> TemplateData {
+        let mut d = TemplateData::default();
+        d.values.insert(".Key", "web01/check_http".into());
+        d.values.insert(".Check.Output", "<b>down</b> & out".into());
+        d
+    }
+
+    #[test]
+    fn renders_fields_and_escapes_only_values() {
+        let t = Template::parse("<b>{{ .Key }}</b> {{.Check.Output}}").unwrap();
+        assert_eq!(t.render(&data(), true), "<b>web01/check_http</b> &lt;b&gt;down&lt;/b&gt; &amp; out");
+        assert_eq!(t.render(&data(), false), "<b>web01/check_http</b> <b>down</b> & out");
+    }
+
+    #[test]
+    fn unknown_field_says_did_you_mean() {
+        let err = Template::parse("{{.Check.Nmae}}").unwrap_err();
+        assert!(err.message.contains("did you mean `{{.Check.Name}}`"), "{}", err.message);
+    }
+
+    #[test]
+    fn unclosed_and_stray_braces_are_errors() {
+        assert!(Template::parse("a {{.Key").is_err());
+        assert!(Template::parse("a }} b").is_err());
+        assert!(Template::parse("{{if .Key}}x{{end}}").is_err());
+    }
+
+    #[test]
+    fn key_prefix_detection() {
+        assert!(Template::parse("{{.Key}} {{.Check.Output}}").unwrap().starts_with_field(".Key"));
+        assert!(!Template::parse("x {{.Key}}").unwrap().starts_with_field(".Key"));
+    }
+}

@@ -1,0 +1,119 @@
+//! Text helpers: HTML escaping, length caps on character boundaries, time formatting.
+
+/// Escape `& < > " '` for Reactio's limited-HTML timeline messages.
+pub fn escape_html(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// At most `max` characters, cut on a character boundary (no marker).
+pub fn cap_chars(value: &str, max: usize) -> &str {
+    match value.char_indices().nth(max) {
+        Some((byte, _)) => value.get(..byte).unwrap_or(value),
+        None => value,
+    }
+}
+
+/// At most `max` characters; when cut, ends with a marker saying how much was cut.
+pub fn truncate_with_marker(value: &str, max: usize) -> String {
+    let total = value.chars().count();
+    if total <= max {
+        return value.to_owned();
+    }
+    let marker_room = 40.min(max);
+    let kept = cap_chars(value, max - marker_room);
+    format!("{kept}… [truncated {} of {total} characters]", total - kept.chars().count())
+}
+
+/// One line: control characters (newlines, tabs) become spaces, ends trimmed.
+pub fn one_line(value: &str) -> String {
+    let mapped: String = value.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    mapped.trim().to_owned()
+}
+
+/// Epoch seconds from a Sensu timestamp: values above 1e12 are milliseconds.
+pub fn epoch_seconds(raw: i64) -> i64 {
+    if raw > 1_000_000_000_000 { raw / 1000 } else { raw }
+}
+
+/// ISO 8601 time for messages: `2026-11-25T17:47:35Z`, or with an offset
+/// (`2026-11-26T02:47:35+09:00`) when `offset_minutes` is not zero.
+pub fn format_time(epoch: i64, offset_minutes: i32) -> String {
+    let local = epoch.saturating_add(i64::from(offset_minutes) * 60);
+    let days = local.div_euclid(86_400);
+    let secs = local.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let zone = if offset_minutes == 0 {
+        "Z".to_owned()
+    } else {
+        let sign = if offset_minutes < 0 { '-' } else { '+' };
+        let abs = offset_minutes.unsigned_abs();
+        format!("{sign}{:02}:{:02}", abs / 60, abs % 60)
+    };
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{zone}", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
+/// Howard Hinnant's days-to-civil algorithm.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// A duration in words for messages: `45s`, `12m`, `3h 5m`, `2d 4h`.
+pub fn format_duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caps_on_char_boundaries() {
+        assert_eq!(cap_chars("日本語テキスト", 3), "日本語");
+        assert_eq!(cap_chars("abc", 10), "abc");
+        let t = truncate_with_marker(&"é".repeat(500), 100);
+        assert!(t.chars().count() <= 100 + 40, "{t}");
+        assert!(t.ends_with("[truncated 440 of 500 characters]"), "{t}");
+    }
+
+    #[test]
+    fn formats_times() {
+        assert_eq!(format_time(0, 0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_time(1_764_092_855, 0), "2025-11-25T17:47:35Z");
+        assert_eq!(format_time(1_764_092_855, 540), "2025-11-26T02:47:35+09:00");
+        assert_eq!(format_time(1_764_092_855, -330), "2025-11-25T12:17:35-05:30");
+        assert_eq!(epoch_seconds(1_764_092_855_123), 1_764_092_855);
+    }
+
+    #[test]
+    fn escapes_and_flattens() {
+        assert_eq!(escape_html("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+        assert_eq!(one_line("a\nb\r\n\tc\n"), "a b   c");
+        assert_eq!(format_duration(3725), "1h 2m");
+    }
+}

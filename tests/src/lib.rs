@@ -1,0 +1,1 @@
+//! Shared test support: the Reactio stand-in server and fixture helpers (placeholder).

@@ -1,0 +1,1 @@
+//! WebAssembly glue over the core (placeholder until the wasm work lands).
