@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::severity::Severity;
 use crate::template::Template;
 
+pub mod keys;
 mod load;
 pub use load::{DEFAULT_MESSAGE_TEMPLATE, DEFAULT_NAME_TEMPLATE, DEFAULT_NOTIFICATION_TEXT};
 
