@@ -19,6 +19,7 @@
 
 pub mod config;
 mod event;
+pub mod json_api;
 mod machine;
 mod reactio;
 mod rules;

@@ -1,0 +1,338 @@
+//! The JSON-level API every non-Rust host speaks (the wasm builds, gateways, tests).
+//!
+//! Bytes of JSON in, one JSON string out, so the wasm glue stays thin and every build
+//! (native, wasmtime, JS) produces the same bytes by construction: they all call
+//! these functions.
+//!
+//! Inputs:
+//! - `config_input`: a [`ConfigInput`] object (`{"settings":..,"env":{..},"flags":{..},
+//!   "handler_name":..,"key_files":{..}}`, every member optional);
+//! - `event`: the Sensu event as piped by Sensu (Classic or Go JSON);
+//! - `context`: a [`Context`] object (`{"now":<epoch seconds>,"first_occurrence":false,"dry_run":false}`);
+//! - `answer`: an [`Answer`] (`{"answer":"response","status":200,"headers":[],"body":".."}`,
+//!   `{"answer":"failure","kind":"timeout","detail":".."}` or `{"answer":"waited"}`).
+//!
+//! Output: the current [`Step`] as JSON (`{"step":"request",..}`, `{"step":"wait",..}`
+//! or `{"step":"done",..}`), or an error object:
+//!
+//! ```json
+//! {"error":{"kind":"input"|"config"|"protocol","message":"<one lowercase line with the fix>"}}
+//! ```
+//!
+//! `input`: the event is not understood (a native host exits 65); `config`: the
+//! configuration is invalid (exit 78); `protocol`: the caller broke this protocol
+//! (bad context or answer JSON, an answer with no machine, a finished machine).
+
+use serde::Serialize;
+
+use crate::config::{Config, ConfigInput};
+use crate::machine::{Machine, plan};
+use crate::step::{Answer, Context, Step};
+
+/// The kinds of error this API reports, as they appear in the JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The event is not understood.
+    Input,
+    /// The configuration is invalid.
+    Config,
+    /// The caller broke the protocol.
+    Protocol,
+}
+
+impl ErrorKind {
+    /// The kind as written in the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Input => "input",
+            ErrorKind::Config => "config",
+            ErrorKind::Protocol => "protocol",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    kind: ErrorKind,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct ErrorJson<'a> {
+    error: ErrorBody<'a>,
+}
+
+/// The error object `{"error":{"kind":..,"message":..}}` as a string.
+pub fn error_json(kind: ErrorKind, message: &str) -> String {
+    to_json(&ErrorJson { error: ErrorBody { kind, message } })
+}
+
+/// Serialize a value this module produces. These values (plain structs, strings,
+/// integers, booleans) always serialize; should that ever fail, the failure is
+/// reported as a protocol error object rather than a panic.
+fn to_json<T: Serialize>(value: &T) -> String {
+    match serde_json::to_string(value) {
+        Ok(text) => text,
+        Err(e) => format!(
+            r#"{{"error":{{"kind":"protocol","message":{}}}}}"#,
+            quote(&format!("could not serialize the output: {e}"))
+        ),
+    }
+}
+
+/// A JSON string literal for `text` (serializing a `&str` cannot fail).
+fn quote(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| String::from("\"\""))
+}
+
+/// The step as JSON.
+pub fn step_json(step: &Step) -> String {
+    to_json(step)
+}
+
+/// Parse and validate the configuration input.
+pub fn load_config(config_input: &[u8]) -> Result<Config, (ErrorKind, String)> {
+    const FIX: &str = "pass a json object with optional `settings`, `env`, `flags`, `handler_name` and `key_files`";
+    let input: ConfigInput = from_object(config_input)
+        .map_err(|e| (ErrorKind::Config, format!("the configuration input is not valid: {e}; {FIX}")))?;
+    Config::load(&input).map_err(|e| (ErrorKind::Config, e.message))
+}
+
+/// Parse the context.
+pub fn parse_context(context: &[u8]) -> Result<Context, (ErrorKind, String)> {
+    from_object(context).map_err(|e| {
+        (ErrorKind::Protocol, format!("the context is not valid: {e}; pass a json object like {{\"now\":1764000000,\"first_occurrence\":false,\"dry_run\":false}}"))
+    })
+}
+
+/// Deserialize a JSON object (serde would also take an array for a struct: refuse it).
+fn from_object<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    let got = match &value {
+        serde_json::Value::Object(_) => return serde_json::from_value(value).map_err(|e| e.to_string()),
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+    };
+    Err(format!("expected a json object, got {got}"))
+}
+
+/// Parse an answer.
+pub fn parse_answer(answer: &[u8]) -> Result<Answer, (ErrorKind, String)> {
+    serde_json::from_slice(answer).map_err(|e| {
+        (
+            ErrorKind::Protocol,
+            format!(
+                "the answer is not valid: {e}; pass {{\"answer\":\"response\",\"status\":200,\"headers\":[],\"body\":\"..\"}}, {{\"answer\":\"failure\",\"kind\":\"timeout\",\"detail\":\"..\"}} or {{\"answer\":\"waited\"}}"
+            ),
+        )
+    })
+}
+
+/// Plan one event from JSON inputs: the machine (on success) and the first step's
+/// JSON, or `None` and the error JSON.
+pub fn plan_json(config_input: &[u8], event: &[u8], context: &[u8]) -> (Option<Machine>, String) {
+    match plan_inner(config_input, event, context) {
+        Ok(machine) => {
+            let out = step_json(machine.step());
+            (Some(machine), out)
+        }
+        Err((kind, message)) => (None, error_json(kind, &message)),
+    }
+}
+
+fn plan_inner(config_input: &[u8], event: &[u8], context: &[u8]) -> Result<Machine, (ErrorKind, String)> {
+    let config = load_config(config_input)?;
+    let context = parse_context(context)?;
+    plan(event, &config, &context).map_err(|e| (ErrorKind::Input, e.to_string()))
+}
+
+/// Hand an answer (JSON) to the machine: the next step's JSON, or the error JSON (the
+/// machine is unchanged on error).
+pub fn handle_json(machine: &mut Machine, answer: &[u8]) -> String {
+    match handle_inner(machine, answer) {
+        Ok(()) => step_json(machine.step()),
+        Err((kind, message)) => error_json(kind, &message),
+    }
+}
+
+fn handle_inner(machine: &mut Machine, answer: &[u8]) -> Result<(), (ErrorKind, String)> {
+    if matches!(machine.step(), Step::Done(_)) {
+        return Err((
+            ErrorKind::Protocol,
+            "the machine is done and takes no answer; call plan for the next event".to_owned(),
+        ));
+    }
+    let answer = parse_answer(answer)?;
+    machine.handle(answer);
+    Ok(())
+}
+
+/// Stateless, one-shot: plan the event, feed it the answers given so far (a JSON
+/// array of answers, in order), and return the step reached. A gateway that cannot
+/// keep a machine between callbacks keeps only the answer list instead.
+pub fn resume_json(config_input: &[u8], event: &[u8], context: &[u8], answers: &[u8]) -> String {
+    let answers: Vec<serde_json::Value> = match serde_json::from_slice(answers) {
+        Ok(list) => list,
+        Err(e) => {
+            return error_json(
+                ErrorKind::Protocol,
+                &format!(
+                    "the answers are not valid: {e}; pass a json array of answers, in order ([] before the first)"
+                ),
+            );
+        }
+    };
+    let (machine, first) = plan_json(config_input, event, context);
+    let Some(mut machine) = machine else { return first };
+    let mut out = first;
+    for (i, answer) in answers.iter().enumerate() {
+        if matches!(machine.step(), Step::Done(_)) {
+            let message = format!(
+                "answer {i} came after the machine was done; pass only the answers to the steps before `done` ({i} of them)"
+            );
+            return error_json(ErrorKind::Protocol, &message);
+        }
+        let answer = match answer_from_value(answer) {
+            Ok(answer) => answer,
+            Err((kind, message)) => return error_json(kind, &format!("answer {i}: {message}")),
+        };
+        machine.handle(answer);
+        out = step_json(machine.step());
+    }
+    out
+}
+
+/// One answer of a `resume_json` list, through its text form so the error messages
+/// match [`parse_answer`]'s.
+fn answer_from_value(value: &serde_json::Value) -> Result<Answer, (ErrorKind, String)> {
+    parse_answer(to_json(value).as_bytes())
+}
+
+/// One machine at a time behind the JSON API: what a wasm instance or a JS object holds.
+#[derive(Clone, Debug, Default)]
+pub struct Session {
+    machine: Option<Machine>,
+}
+
+impl Session {
+    /// A session with no machine yet.
+    pub fn new() -> Session {
+        Session { machine: None }
+    }
+
+    /// Plan an event; replaces any machine in progress. See [`plan_json`].
+    pub fn plan(&mut self, config_input: &[u8], event: &[u8], context: &[u8]) -> String {
+        let (machine, out) = plan_json(config_input, event, context);
+        self.machine = machine;
+        out
+    }
+
+    /// Hand an answer to the machine in progress. See [`handle_json`].
+    pub fn handle(&mut self, answer: &[u8]) -> String {
+        match self.machine.as_mut() {
+            Some(machine) => handle_json(machine, answer),
+            None => error_json(
+                ErrorKind::Protocol,
+                "no event is planned; call plan first (an event that failed to plan leaves no machine)",
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVENT: &[u8] =
+        br#"{"client":{"name":"web01"},"check":{"name":"disk","status":2,"output":"CRITICAL"},"action":"create"}"#;
+    const CONTEXT: &[u8] = br#"{"now":1764000000}"#;
+
+    #[test]
+    fn plan_returns_a_step() {
+        let (machine, out) = plan_json(b"{}", EVENT, CONTEXT);
+        assert!(machine.is_some());
+        assert!(out.starts_with(r#"{"step":"#), "{out}");
+    }
+
+    #[test]
+    fn errors_have_kind_and_lowercase_message() {
+        let (machine, out) = plan_json(b"{}", b"not json", CONTEXT);
+        assert!(machine.is_none());
+        assert!(out.starts_with(r#"{"error":{"kind":"input","message":"the event is not valid json"#), "{out}");
+
+        let (_, out) = plan_json(b"[1]", EVENT, CONTEXT);
+        assert!(out.starts_with(r#"{"error":{"kind":"config","message":"the configuration input is not valid: expected a json object, got an array; pass a json object"#), "{out}");
+
+        let (_, out) = plan_json(b"{}", EVENT, b"{}");
+        assert!(
+            out.starts_with(r#"{"error":{"kind":"protocol","message":"the context is not valid: missing field `now`"#),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn handle_without_plan_is_a_protocol_error() {
+        let mut session = Session::new();
+        let out = session.handle(br#"{"answer":"waited"}"#);
+        assert_eq!(
+            out,
+            r#"{"error":{"kind":"protocol","message":"no event is planned; call plan first (an event that failed to plan leaves no machine)"}}"#
+        );
+        // A failed plan drops the previous machine too.
+        assert!(session.plan(b"{}", EVENT, CONTEXT).starts_with(r#"{"step":"#));
+        assert!(session.plan(b"{}", b"[]", CONTEXT).starts_with(r#"{"error":{"kind":"input""#));
+        assert!(session.handle(br#"{"answer":"waited"}"#).contains("no event is planned"));
+    }
+
+    #[test]
+    fn a_bad_answer_is_a_protocol_error_and_keeps_the_machine() {
+        let (machine, first) = plan_json(b"{}", EVENT, CONTEXT);
+        assert!(machine.is_some(), "{first}");
+        let Some(mut machine) = machine else { return };
+        if matches!(machine.step(), Step::Done(_)) {
+            assert!(handle_json(&mut machine, br#"{"answer":"waited"}"#).contains("the machine is done"));
+        } else {
+            let out = handle_json(&mut machine, br#"{"answer":"nope"}"#);
+            assert!(
+                out.starts_with(
+                    r#"{"error":{"kind":"protocol","message":"the answer is not valid: unknown variant `nope`"#
+                ),
+                "{out}"
+            );
+            assert_eq!(step_json(machine.step()), first);
+        }
+    }
+
+    #[test]
+    fn resume_replays_answers_like_a_session() {
+        let mut session = Session::new();
+        let mut answers = Vec::new();
+        let mut out = session.plan(b"{}", EVENT, CONTEXT);
+        assert_eq!(resume_json(b"{}", EVENT, CONTEXT, b"[]"), out);
+        // Drive with dry-run answers until done (bounded).
+        for _ in 0..20 {
+            let step = serde_json::from_str::<Step>(&out);
+            assert!(step.is_ok(), "{out}");
+            let Ok(step) = step else { return };
+            let answer = match step {
+                Step::Request(request) => crate::dry_run_answer(&request),
+                Step::Wait(_) => Answer::Waited,
+                Step::Done(_) => break,
+            };
+            let text = to_json(&answer);
+            out = session.handle(text.as_bytes());
+            answers.push(answer);
+            assert_eq!(resume_json(b"{}", EVENT, CONTEXT, to_json(&answers).as_bytes()), out);
+        }
+        assert!(out.starts_with(r#"{"step":"done""#), "{out}");
+        answers.push(Answer::Waited);
+        let out = resume_json(b"{}", EVENT, CONTEXT, to_json(&answers).as_bytes());
+        assert!(out.starts_with(r#"{"error":{"kind":"protocol","message":"answer "#), "{out}");
+        assert!(out.contains("came after the machine was done"), "{out}");
+        assert!(resume_json(b"{}", EVENT, CONTEXT, b"{}").contains("the answers are not valid"));
+    }
+}
