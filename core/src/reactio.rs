@@ -1,1 +1,303 @@
-//! Reactio's API: request bodies out, answers classified in.
+//! Reactio's API: requests built from parts, answers classified, incidents read leniently.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::config::Connection;
+use crate::step::{Method, Purpose, Request, Response, API_KEY_HEADER};
+
+/// Incidents asked for per page (a server may answer fewer: see [`crate::machine`]).
+pub(crate) const PER_PAGE: u32 = 50;
+/// Pages read per status at most; past it the lookup is a retryable error, never "none".
+pub(crate) const MAX_PAGES: u32 = 10;
+/// Longest incident name sent (characters).
+pub(crate) const NAME_MAX: usize = 255;
+/// Longest broadcast text (characters; it may be read aloud).
+pub(crate) const NOTIFICATION_MAX: usize = 200;
+/// Longest check output inside a timeline message (characters).
+pub(crate) const OUTPUT_MAX: usize = 4000;
+/// Longest timeline message (characters).
+pub(crate) const MESSAGE_MAX: usize = 8000;
+
+/// Sent as `user-agent`.
+const USER_AGENT: &str = concat!("sensu-reactio/", env!("CARGO_PKG_VERSION"));
+
+/// Builds requests for one connection.
+#[derive(Clone, Debug)]
+pub(crate) struct Api<'a> {
+    pub(crate) connection: &'a Connection,
+    pub(crate) timeout_ms: u64,
+}
+
+/// `POST /api/v1/incidents`: field order as the 2015 handler sent them, then ours.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct CreateBody {
+    pub(crate) name: String,
+    pub(crate) detection: &'static str,
+    pub(crate) notification_text: String,
+    pub(crate) notification_call: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) topics: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) message: Option<String>,
+}
+
+#[derive(Serialize)]
+struct MessageBody<'a> {
+    incident_id: u64,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct NotifyBody<'a> {
+    incident_id: u64,
+    notification_text: &'a str,
+    notification_call: bool,
+}
+
+#[derive(Serialize)]
+struct StatusBody {
+    status: &'static str,
+}
+
+fn json(value: &impl Serialize) -> String {
+    // Serializing these plain structs cannot fail; an empty body would be refused
+    // by the server rather than panic here.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+impl Api<'_> {
+    fn request(&self, method: Method, path: String, body: String, purpose: Purpose) -> Request {
+        let endpoint = &self.connection.endpoint;
+        let mut headers = Vec::with_capacity(4);
+        if let Some(key) = &self.connection.api_key {
+            headers.push((API_KEY_HEADER.to_owned(), key.expose().to_owned()));
+        }
+        headers.push(("accept".to_owned(), "application/json".to_owned()));
+        if method == Method::Post {
+            headers.push(("content-type".to_owned(), "application/json".to_owned()));
+        }
+        headers.push(("user-agent".to_owned(), USER_AGENT.to_owned()));
+        Request {
+            method,
+            scheme: endpoint.scheme.clone(),
+            authority: endpoint.authority.clone(),
+            path: format!("{}{path}", endpoint.base_path),
+            headers,
+            body,
+            timeout_ms: self.timeout_ms,
+            purpose,
+        }
+    }
+
+    /// `GET /api/v1/incidents?status=..&page=..&per_page=..[&from=..]`.
+    pub(crate) fn list(&self, status: &str, page: u32, from: Option<i64>, purpose: Purpose) -> Request {
+        let mut path = format!("/api/v1/incidents?status={status}&page={page}&per_page={PER_PAGE}");
+        if let Some(from) = from {
+            path.push_str(&format!("&from={from}"));
+        }
+        self.request(Method::Get, path, String::new(), purpose)
+    }
+
+    pub(crate) fn create(&self, body: &CreateBody) -> Request {
+        self.request(Method::Post, "/api/v1/incidents".to_owned(), json(body), Purpose::Create)
+    }
+
+    pub(crate) fn message(&self, incident_id: u64, message: &str) -> Request {
+        self.request(Method::Post, "/api/v1/messages".to_owned(), json(&MessageBody { incident_id, message }), Purpose::Message)
+    }
+
+    pub(crate) fn notify(&self, incident_id: u64, text: &str, call: bool) -> Request {
+        let body = NotifyBody { incident_id, notification_text: text, notification_call: call };
+        self.request(Method::Post, "/api/v1/notifications".to_owned(), json(&body), Purpose::Notify)
+    }
+
+    pub(crate) fn close(&self, incident_id: u64) -> Request {
+        let path = format!("/api/v1/incidents/{incident_id}/status");
+        self.request(Method::Post, path, json(&StatusBody { status: "close" }), Purpose::Close)
+    }
+
+    /// The incident's page for people.
+    pub(crate) fn incident_url(&self, id: u64) -> String {
+        let e = &self.connection.endpoint;
+        format!("{}://{}{}/incident/{id}", e.scheme, e.authority, e.base_path)
+    }
+}
+
+/// An incident as listed, read leniently.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Incident {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+    pub(crate) status: String,
+    pub(crate) has_manager: bool,
+    pub(crate) created_at: i64,
+}
+
+fn int_of(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+impl Incident {
+    fn from_json(value: &Value) -> Option<Incident> {
+        let obj = value.as_object()?;
+        let id = obj.get("id").and_then(int_of).and_then(|i| u64::try_from(i).ok())?;
+        let text = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let has_manager = match obj.get("manager") {
+            None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+            Some(Value::Number(n)) => n.as_i64() != Some(0),
+            Some(Value::String(s)) => !s.trim().is_empty() && s.trim() != "0",
+            Some(_) => true,
+        };
+        Some(Incident {
+            id,
+            name: text("name"),
+            status: text("status"),
+            has_manager,
+            created_at: obj.get("created_at").and_then(int_of).map(crate::text::epoch_seconds).unwrap_or(0),
+        })
+    }
+
+    /// The exact-name rule: equal to the key, or the key then a space.
+    pub(crate) fn matches(&self, key: &str) -> bool {
+        self.name == key || self.name.strip_prefix(key).is_some_and(|rest| rest.starts_with(' '))
+    }
+}
+
+/// A list answer: every incident (unreadable entries are counted, not guessed at).
+pub(crate) fn parse_list(body: &str) -> Option<(Vec<Incident>, usize)> {
+    let value: Value = serde_json::from_str(body).ok()?;
+    let items = value.as_array()?;
+    Some((items.iter().filter_map(Incident::from_json).collect(), items.len()))
+}
+
+/// The id in a create answer (`{"id": 42, ...}`), if readable.
+pub(crate) fn parse_created_id(body: &str) -> Option<u64> {
+    let value: Value = serde_json::from_str(body).ok()?;
+    value.get("id").and_then(int_of).and_then(|i| u64::try_from(i).ok())
+}
+
+/// What an HTTP answer means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// 2xx.
+    Success,
+    /// Worth trying again after at least `retry_after_ms` (if the server said).
+    Retry { reason: String, retry_after_ms: Option<u64> },
+    /// The API key was refused.
+    Auth { reason: String },
+    /// A final refusal; `length_fields` names fields a 400 blamed (minimal retry).
+    Fatal { reason: String, length_fields: Vec<String> },
+}
+
+/// `type: message` from Reactio's error body, or a short excerpt of a non-JSON body.
+fn describe_error(body: &str) -> String {
+    match serde_json::from_str::<Value>(body) {
+        Ok(v) => {
+            let t = v.get("type").and_then(Value::as_str).unwrap_or("error");
+            let m = v.get("message").and_then(Value::as_str).unwrap_or("");
+            let fields: Vec<String> = error_fields(&v).into_iter().map(|(f, c)| format!("{f}: {c}")).collect();
+            let fields = if fields.is_empty() { String::new() } else { format!(" ({})", fields.join(", ")) };
+            crate::text::one_line(&format!("{t}: {m}{fields}"))
+        }
+        Err(_) => {
+            let flat = crate::text::one_line(body);
+            if flat.is_empty() { "an empty body".to_owned() } else { format!("a non-json body \"{}\"", crate::text::cap_chars(&flat, 60)) }
+        }
+    }
+}
+
+fn error_fields(v: &Value) -> Vec<(String, String)> {
+    v.get("errors")
+        .and_then(Value::as_array)
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| {
+                    let field = e.get("field").and_then(Value::as_str)?;
+                    let code = e.get("code").and_then(Value::as_str).unwrap_or("invalid");
+                    Some((field.to_owned(), code.to_owned()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `Retry-After` in milliseconds: delta seconds, or an HTTP date against `now`.
+fn retry_after_ms(response: &Response, now: i64) -> Option<u64> {
+    let value = response.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("retry-after")).map(|(_, v)| v.trim())?;
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(seconds.saturating_mul(1000));
+    }
+    let at = crate::text::parse_http_date(value)?;
+    Some(u64::try_from(at.saturating_sub(now)).unwrap_or(0).saturating_mul(1000))
+}
+
+/// Classify an answer (decisions.md; reactio-api.md "Errors").
+pub(crate) fn classify(request: &Request, response: &Response, now: i64) -> Verdict {
+    let status = response.status;
+    let what = format!("{} {}", request.method.as_str(), request.purpose_label());
+    match status {
+        200..=299 => Verdict::Success,
+        401 | 403 => Verdict::Auth {
+            reason: format!(
+                "reactio refused the api key ({status} {}); check `api_key` (or `api_key_file`) and that the key belongs to this project",
+                describe_error(&response.body)
+            ),
+        },
+        408 | 429 | 500..=599 => Verdict::Retry {
+            reason: format!("{what}: reactio answered {status} with {}", describe_error(&response.body)),
+            retry_after_ms: retry_after_ms(response, now),
+        },
+        300..=399 => {
+            let location = response
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("location"))
+                .map(|(_, v)| crate::text::cap_chars(v, 80).to_owned())
+                .unwrap_or_default();
+            Verdict::Fatal {
+                reason: format!(
+                    "{what}: reactio answered {status} redirect to \"{location}\"; redirects are not followed so the api key never travels to another host: set `endpoint` to the final url"
+                ),
+                length_fields: Vec::new(),
+            }
+        }
+        _ => {
+            let parsed = serde_json::from_str::<Value>(&response.body).ok();
+            let mut length_fields: Vec<String> =
+                parsed.as_ref().map(error_fields).unwrap_or_default().into_iter().map(|(f, _)| f).collect();
+            let lower = response.body.to_ascii_lowercase();
+            if length_fields.is_empty() && (lower.contains("too long") || lower.contains("length")) {
+                length_fields.push("*".to_owned());
+            }
+            if status != 400 {
+                length_fields.clear();
+            }
+            Verdict::Fatal {
+                reason: format!("{what}: reactio refused it ({status} {})", describe_error(&response.body)),
+                length_fields,
+            }
+        }
+    }
+}
+
+impl Request {
+    /// A short label for messages: `lookup_open`, `create`, ...
+    pub(crate) fn purpose_label(&self) -> &'static str {
+        match self.purpose {
+            Purpose::LookupOpen => "lookup (open)",
+            Purpose::LookupPend => "lookup (pend)",
+            Purpose::LookupClosed => "lookup (closed)",
+            Purpose::Create => "create",
+            Purpose::VerifyCreate => "verify after create",
+            Purpose::Message => "timeline message",
+            Purpose::Notify => "notification",
+            Purpose::Close => "close",
+        }
+    }
+}

@@ -1,6 +1,46 @@
-//! The decision rules of decisions.md, in order: an event in, a decision out.
+//! The decision rules of decisions.md, in order: an event and its effective settings in,
+//! a [`Decision`] out. Pure arithmetic over the event's history; no requests here.
 
-use crate::event::{Action, Event};
+use crate::config::Effective;
+use crate::event::{Action, Event, HISTORY_CAP};
+use crate::severity::Severity;
+use crate::step::Context;
+
+/// Interval assumed when the check has none (absent, 0, or cron), as sensu-plugin did.
+pub(crate) const DEFAULT_INTERVAL: u64 = 30;
+
+/// What to do for one event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// No request at all.
+    Skip { code: &'static str, reason: String },
+    /// Rule 2: look up; found: post the recovery and close per `close_on_resolve`.
+    Recovery,
+    /// Rule 6 (threshold reached, status change, or a spooled key): look up;
+    /// none: create; found: post, broadcast on escalation.
+    Alert(Alert),
+    /// Rule 6 (i): the n-th re-notification while still failing.
+    Refresh { round: u64 },
+    /// Rule 6 (ii): make sure an incident exists (the first alert may have been lost).
+    Reconcile,
+    /// Rule 7: a non-acted severity after an alerted episode: post only.
+    Downgrade,
+}
+
+/// Details of an alert decided by rule 6.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Alert {
+    /// Ring phones if this creates the incident.
+    pub(crate) call_on_create: bool,
+    /// When an incident is found: broadcast (an escalation).
+    pub(crate) broadcast_if_found: bool,
+    /// With that broadcast: ring phones.
+    pub(crate) call_if_found: bool,
+    /// The status changed (posted as such).
+    pub(crate) status_changed: bool,
+    /// The highest severity earlier in the episode, if any.
+    pub(crate) previous_worst: Option<Severity>,
+}
 
 /// Rule 2's test: is this event a recovery?
 pub(crate) fn is_recovery(event: &Event) -> bool {
@@ -9,4 +49,164 @@ pub(crate) fn is_recovery(event: &Event) -> bool {
         Some(_) => false,
         None => event.status == 0 && event.previous_status().is_some_and(|s| s != 0),
     }
+}
+
+/// What the history says about the current failure.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Episode {
+    /// Consecutive non-OK results ending with this one.
+    pub(crate) streak: u64,
+    /// Severities of the earlier results of this episode, oldest first, each with its streak.
+    earlier: Vec<(Severity, u64)>,
+    /// The previous result's status differs from this one.
+    pub(crate) status_changed: bool,
+    /// Seconds between runs (the check's, or 30).
+    pub(crate) interval: u64,
+}
+
+impl Episode {
+    /// Count the streak and the episode from the event's history (decisions.md "streak").
+    pub(crate) fn of(event: &Event, now: i64) -> Episode {
+        let interval = event.interval.unwrap_or(DEFAULT_INTERVAL);
+        let history = &event.history;
+        let trailing = history.iter().rev().take_while(|s| **s != 0).count();
+        let trailing_u = trailing as u64;
+        let streak = if event.status == 0 {
+            0
+        } else if !event.history_known {
+            event.occurrences
+        } else if trailing == history.len() && history.len() >= HISTORY_CAP {
+            match event.last_ok {
+                Some(last_ok) => {
+                    let executed = event.executed.unwrap_or(now);
+                    let elapsed = executed.saturating_sub(last_ok).max(0) as u64;
+                    let runs = (elapsed + interval / 2) / interval;
+                    event.occurrences.max(runs)
+                }
+                None => event.occurrences.max(HISTORY_CAP as u64),
+            }
+        } else {
+            trailing_u
+        };
+        // Earlier results of the episode (excluding the current one), with their streaks.
+        let earlier_count = trailing.saturating_sub(1);
+        let start = history.len() - trailing;
+        let earlier = history
+            .iter()
+            .skip(start)
+            .take(earlier_count)
+            .enumerate()
+            .map(|(i, s)| {
+                let back = (earlier_count - i) as u64;
+                (Severity::from_status(*s), streak.saturating_sub(back))
+            })
+            .collect();
+        Episode {
+            streak,
+            earlier,
+            status_changed: event.previous_status().is_some_and(|p| p != event.status),
+            interval,
+        }
+    }
+
+    /// Did an earlier result of this episode alert (acted, streak reached the threshold)?
+    pub(crate) fn alerted(&self, eff: &Effective) -> bool {
+        let s = &eff.settings;
+        self.earlier.iter().any(|(sev, streak)| s.severities.contains(sev) && *streak >= s.occurrences)
+    }
+
+    /// Did an earlier result of this episode ring phones?
+    fn called(&self, eff: &Effective) -> bool {
+        let s = &eff.settings;
+        self.earlier
+            .iter()
+            .any(|(sev, streak)| s.severities.contains(sev) && s.call.contains(sev) && *streak >= s.occurrences)
+    }
+
+    /// The worst severity earlier in the episode.
+    fn previous_worst(&self) -> Option<Severity> {
+        self.earlier.iter().map(|(sev, _)| *sev).max()
+    }
+
+    /// When the episode started (approximately), epoch seconds.
+    pub(crate) fn started(&self, executed: i64) -> i64 {
+        let runs = i64::try_from(self.streak.saturating_sub(1)).unwrap_or(i64::MAX);
+        let span = runs.saturating_mul(i64::try_from(self.interval).unwrap_or(i64::MAX));
+        executed.saturating_sub(span)
+    }
+}
+
+fn skip(code: &'static str, reason: impl Into<String>) -> Decision {
+    Decision::Skip { code, reason: reason.into() }
+}
+
+/// Apply the rules in order (decisions.md "Order of rules"); first match wins.
+pub(crate) fn decide(event: &Event, eff: &Effective, context: &Context) -> Decision {
+    let s = &eff.settings;
+    let g = &eff.global;
+    // Rule 2: recoveries pass rules 3 and 4 (an incident must not stay open because
+    // the check recovered while silenced or flapping).
+    if is_recovery(event) {
+        return Decision::Recovery;
+    }
+    if event.silenced && !g.alert_when_silenced {
+        return skip("silenced", "the check is silenced (set `alert_when_silenced` to act anyway)");
+    }
+    if event.flapping && !g.alert_when_flapping {
+        return skip("flapping", "the check is flapping (set `alert_when_flapping` to act anyway)");
+    }
+    if !event.alert {
+        return skip("alert_disabled", "the check sets `alert: false`");
+    }
+    let severity = event.severity();
+    if severity == Severity::Ok {
+        return match event.action {
+            Some(_) => skip("not_a_failure", "status 0 without `action: resolve` is not a recovery"),
+            None => skip("ok_after_ok", "the check passes and passed before: nothing to do"),
+        };
+    }
+    let episode = Episode::of(event, context.now);
+    if !s.severities.contains(&severity) {
+        if episode.status_changed && episode.alerted(eff) {
+            return Decision::Downgrade;
+        }
+        let acted: Vec<&str> = s.severities.iter().map(|s| s.name()).collect();
+        return skip("severity_not_acted", format!("{severity} is not in `severities` [{}]", acted.join(", ")));
+    }
+    let occ = s.occurrences;
+    let streak = episode.streak;
+    let first = context.first_occurrence || streak == occ;
+    if !first && streak < occ {
+        return skip("below_threshold", format!("{streak} of {occ} results in a row"));
+    }
+    if first || episode.status_changed {
+        let previous_worst = episode.previous_worst();
+        let escalation = previous_worst.is_none_or(|worst| severity > worst);
+        return Decision::Alert(Alert {
+            call_on_create: s.call.contains(&severity),
+            // A first alert that finds an incident (a replay, a retried create) was
+            // already broadcast when that incident was created: post only.
+            broadcast_if_found: escalation && episode.status_changed,
+            call_if_found: escalation && s.call.contains(&severity) && !episode.called(eff),
+            status_changed: episode.status_changed,
+            previous_worst,
+        });
+    }
+    let since = streak - occ;
+    if s.refresh > 0 {
+        let every = (s.refresh / episode.interval).max(1);
+        if since % every == 0 {
+            let round = since / every;
+            if round <= s.max_renotify {
+                return Decision::Refresh { round };
+            }
+        }
+    }
+    if s.reconcile > 0 {
+        let every = (s.reconcile / episode.interval).max(1);
+        if since % every == 0 {
+            return Decision::Reconcile;
+        }
+    }
+    skip("repeat", format!("already alerted ({streak} results in a row); nothing new"))
 }

@@ -100,6 +100,8 @@ pub(crate) struct Event {
     pub(crate) output: String,
     /// Statuses, oldest first, ending with the current one, at most 21.
     pub(crate) history: Vec<i64>,
+    /// The event carried a history (else the streak is Sensu's `occurrences`).
+    pub(crate) history_known: bool,
     /// Sensu's own count of results with this status in a row (at least 1).
     pub(crate) occurrences: u64,
     pub(crate) occurrences_watermark: u64,
@@ -180,7 +182,7 @@ fn unknown_shape(root: &Obj<'_>) -> InputError {
 
 /// History statuses, normalised: the last entry is the current status (appended
 /// when the history lags behind), at most [`HISTORY_CAP`] entries.
-fn history(check: &Obj<'_>, status: i64) -> Result<(Vec<i64>, Option<i64>), InputError> {
+fn history(check: &Obj<'_>, status: i64) -> Result<(Vec<i64>, bool, Option<i64>), InputError> {
     let mut statuses = Vec::new();
     let mut last_executed = None;
     if let Some(entries) = check.array("history")? {
@@ -193,12 +195,13 @@ fn history(check: &Obj<'_>, status: i64) -> Result<(Vec<i64>, Option<i64>), Inpu
             last_executed = executed.or(last_executed);
         }
     }
+    let known = !statuses.is_empty();
     if statuses.last() != Some(&status) {
         statuses.push(status);
     }
     let excess = statuses.len().saturating_sub(HISTORY_CAP);
     statuses.drain(..excess);
-    Ok((statuses, last_executed))
+    Ok((statuses, known, last_executed))
 }
 
 fn positive(v: Option<i64>) -> Option<u64> {
@@ -241,7 +244,7 @@ fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>) -> Result<Event
     let entity = client.name("name")?;
     let check_name = check.name("name")?;
     let status = required_status(&check)?;
-    let (history, _) = history(&check, status)?;
+    let (history, history_known, _) = history(&check, status)?;
     let action = match root.string("action")? {
         None => None,
         Some("create") => Some(Action::Create),
@@ -272,6 +275,7 @@ fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>) -> Result<Event
         status,
         output: check.text("output")?.unwrap_or_default(),
         history,
+        history_known,
         occurrences: positive(root.int("occurrences")?).unwrap_or(1),
         occurrences_watermark: positive(root.int("occurrences_watermark")?).unwrap_or(1),
         action,
@@ -310,7 +314,7 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>) -> Result<Event, Inp
     };
     let check_name = check_meta.name("name")?;
     let status = required_status(&check)?;
-    let (history, history_executed) = history(&check, status)?;
+    let (history, history_known, history_executed) = history(&check, status)?;
     let state = check.string("state")?;
     // Check annotations win over entity annotations.
     let overrides = [annotation_layer(Some(check_meta), Origin::CheckAnnotation)?, annotation_layer(Some(entity_meta), Origin::EntityAnnotation)?]
@@ -323,6 +327,7 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>) -> Result<Event, Inp
         status,
         output: check.text("output")?.unwrap_or_default(),
         history,
+        history_known,
         occurrences: positive(check.int("occurrences")?).unwrap_or(1),
         occurrences_watermark: positive(check.int("occurrences_watermark")?).unwrap_or(1),
         action: None,

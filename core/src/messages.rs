@@ -1,0 +1,119 @@
+//! What people read: incident names, broadcast texts and timeline messages for one event.
+
+use crate::config::Effective;
+use crate::event::Event;
+use crate::reactio::{MESSAGE_MAX, NAME_MAX, NOTIFICATION_MAX, OUTPUT_MAX};
+use crate::severity::Severity;
+use crate::template::TemplateData;
+use crate::text::{cap_chars, escape_html, format_duration, format_time, one_line, truncate_with_marker};
+
+/// Renders texts for one event under its effective settings.
+#[derive(Clone, Debug)]
+pub(crate) struct Texts {
+    data: TemplateData,
+    key: String,
+    offset: i32,
+}
+
+impl Texts {
+    pub(crate) fn new(event: &Event, eff: &Effective, now: i64) -> Texts {
+        let mut data = event.fields.clone();
+        let offset = eff.global.timezone_offset_minutes;
+        data.values.insert(".Severity", event.severity().name().to_owned());
+        data.values.insert(".Time", format_time(event.executed.unwrap_or(now), offset));
+        let output = data.values.get(".Check.Output").map(|o| truncate_with_marker(o, OUTPUT_MAX)).unwrap_or_default();
+        data.values.insert(".Check.Output", output);
+        Texts { data, key: event.key.clone(), offset }
+    }
+
+    pub(crate) fn time(&self, epoch: i64) -> String {
+        format_time(epoch, self.offset)
+    }
+
+    /// The incident name: the key, then the rest of the name template, on one line,
+    /// capped without ever cutting into the key.
+    pub(crate) fn name(&self, eff: &Effective) -> String {
+        let tail = eff.settings.name_template.tail().render(&self.data, false);
+        let tail = one_line(&tail);
+        let room = NAME_MAX.saturating_sub(self.key.chars().count() + 1);
+        if tail.is_empty() || room == 0 {
+            self.key.clone()
+        } else {
+            format!("{} {}", self.key, cap_chars(&tail, room).trim_end())
+        }
+    }
+
+    /// The broadcast text (read aloud on calls): one line, capped.
+    pub(crate) fn notification(&self, eff: &Effective) -> String {
+        let text = one_line(&eff.settings.notification_text.render(&self.data, false));
+        let text = if text.is_empty() { self.key.clone() } else { text };
+        cap_chars(&text, NOTIFICATION_MAX).to_owned()
+    }
+
+    /// A timeline message: an optional headline (our words, trusted HTML) above the
+    /// message template (event values HTML-escaped), capped.
+    pub(crate) fn message(&self, eff: &Effective, headline: Option<&str>) -> String {
+        let body = eff.settings.message_template.render(&self.data, true);
+        let text = match headline {
+            Some(h) => format!("{h}<br>{body}"),
+            None => body,
+        };
+        cap_chars(&text, MESSAGE_MAX).to_owned()
+    }
+
+    /// The minimal message used after a 400 that blamed a length: severity and key only.
+    pub(crate) fn minimal_message(&self) -> String {
+        let severity = self.data.values.get(".Severity").map(String::as_str).unwrap_or_default();
+        format!("<b>{}</b> {}", escape_html(severity), escape_html(&self.key))
+    }
+
+    /// The minimal name after a 400 that blamed a length: the key alone.
+    pub(crate) fn minimal_name(&self) -> String {
+        self.key.clone()
+    }
+}
+
+/// Headlines for the timeline, one per kind of event.
+pub(crate) fn status_change(from: Option<Severity>, to: Severity, broadcast: bool) -> String {
+    let from = from.map(|f| format!(" from {f}")).unwrap_or_default();
+    let tail = if broadcast { " (escalation: broadcast again)" } else { "" };
+    format!("<b>status changed</b>{from} to {to}{tail}")
+}
+
+pub(crate) fn repeat_alert() -> String {
+    "<b>still failing</b> (alert threshold reached again; the incident was already open)".to_owned()
+}
+
+pub(crate) fn refresh(round: u64, max: u64, streak: u64, since: &str, broadcast: bool) -> String {
+    let what = if broadcast { format!("re-notification {round} of at most {max}") } else { "someone has it: not broadcast".to_owned() };
+    format!("<b>still failing</b> after {streak} results in a row (since {since}); {what}")
+}
+
+pub(crate) fn recreated(since: &str) -> String {
+    format!("<b>still failing</b> since {since}; the previous incident was closed while the check kept failing, so this one is new")
+}
+
+pub(crate) fn reconciled() -> String {
+    "<b>failing</b> with no open incident found (the first alert was silenced, flapping or lost); opened now".to_owned()
+}
+
+pub(crate) fn downgrade(from: Option<Severity>, to: Severity) -> String {
+    let from = from.map(|f| format!(" from {f}")).unwrap_or_default();
+    format!("<b>status changed</b>{from} to {to} (not an acted severity: not broadcast)")
+}
+
+pub(crate) fn recovery(streak: u64, interval: u64, force_resolve: bool, closing: bool) -> String {
+    let length = if streak > 0 {
+        let secs = i64::try_from(streak.saturating_mul(interval)).unwrap_or(i64::MAX);
+        format!(" after {streak} failing results (about {})", format_duration(secs))
+    } else {
+        String::new()
+    };
+    let forced = if force_resolve { "; resolved on request through the sensu api (force_resolve)" } else { "" };
+    let close = if closing { "; closing the incident" } else { "; left open for the person handling it to close" };
+    format!("<b>recovered</b>{length}{forced}{close}")
+}
+
+pub(crate) fn duplicate_of(id: u64) -> String {
+    format!("<b>duplicate</b> of incident {id} (two deliveries raced); closed automatically, continue there")
+}
