@@ -21,6 +21,7 @@ pub mod config;
 mod event;
 pub mod json_api;
 mod machine;
+mod messages;
 mod reactio;
 mod rules;
 pub mod severity;
