@@ -12,9 +12,18 @@ use serde::Serialize;
 use crate::severity::Severity;
 use crate::template::Template;
 
+mod describe;
+mod effective;
 pub mod keys;
 mod load;
-pub use load::{DEFAULT_MESSAGE_TEMPLATE, DEFAULT_NAME_TEMPLATE, DEFAULT_NOTIFICATION_TEXT};
+mod parse;
+mod profiles;
+#[cfg(test)]
+mod tests;
+pub use load::{
+    DEFAULT_DEADLINE_MS, DEFAULT_HANDLER_NAME, DEFAULT_MESSAGE_TEMPLATE, DEFAULT_NAME_TEMPLATE,
+    DEFAULT_NOTIFICATION_TEXT, DEFAULT_REQUEST_TIMEOUT_MS,
+};
 
 /// Everything the host gathered about settings, as plain values (the core reads no
 /// file and no environment itself).
@@ -166,6 +175,9 @@ pub struct HostSettings {
 pub struct Profile {
     /// How to reach this profile's project.
     pub connection: Connection,
+    /// Per-event settings this profile sets (validated at load, raw JSON by key),
+    /// applied between the configured settings and the event's overrides.
+    pub settings: BTreeMap<String, serde_json::Value>,
 }
 
 /// Where a value came from (for `check-config`).

@@ -1,0 +1,164 @@
+//! [`Config::effective`]: the settings in force for one event. The event's override
+//! layers (allowlist only) and the chosen profile's settings are applied over the
+//! configured values; a bad or forbidden override warns and never loses the alert.
+
+use serde_json::Value;
+
+use super::keys::{KEYS, spec};
+use super::load::origin_name;
+use super::parse::{Parsed, parse, show, suggestion};
+use super::*;
+
+/// Set one per-event setting; false when `name`/`value` is not one.
+pub(crate) fn apply_setting(s: &mut Settings, name: &str, value: Parsed) -> bool {
+    match (name, value) {
+        ("profile", Parsed::Text(p)) => s.profile = Some(p),
+        ("severities", Parsed::Severities(v)) => s.severities = v,
+        ("call", Parsed::Severities(v)) => s.call = v,
+        ("occurrences", Parsed::Count(n)) => s.occurrences = n,
+        ("refresh", Parsed::Millis(ms)) => s.refresh = ms / 1000,
+        ("reconcile", Parsed::Millis(ms)) => s.reconcile = ms / 1000,
+        ("max_renotify", Parsed::Count(n)) => s.max_renotify = n,
+        ("call_on_renotify", Parsed::Bool(b)) => s.call_on_renotify = b,
+        ("close_on_resolve", Parsed::Choice(w)) => {
+            s.close_on_resolve = match w {
+                "always" => CloseOnResolve::Always,
+                "never" => CloseOnResolve::Never,
+                _ => CloseOnResolve::Unattended,
+            }
+        }
+        ("topics", Parsed::List(v)) => s.topics = v,
+        ("notification_text", Parsed::Template(t)) => s.notification_text = t,
+        ("name_template", Parsed::Template(t)) => s.name_template = t,
+        ("message_template", Parsed::Template(t)) => s.message_template = t,
+        _ => return false,
+    }
+    true
+}
+
+/// A per-event setting's value as JSON (templates as their source).
+pub(crate) fn setting_value(s: &Settings, name: &str) -> Value {
+    let list = |set: &std::collections::BTreeSet<crate::Severity>| {
+        Value::from(set.iter().map(|v| v.name()).collect::<Vec<_>>())
+    };
+    match name {
+        "profile" => s.profile.clone().map_or(Value::Null, Value::from),
+        "severities" => list(&s.severities),
+        "call" => list(&s.call),
+        "occurrences" => s.occurrences.into(),
+        "refresh" => s.refresh.into(),
+        "reconcile" => s.reconcile.into(),
+        "max_renotify" => s.max_renotify.into(),
+        "call_on_renotify" => s.call_on_renotify.into(),
+        "close_on_resolve" => serde_json::to_value(s.close_on_resolve).unwrap_or(Value::Null),
+        "topics" => s.topics.clone().into(),
+        "notification_text" => s.notification_text.source().into(),
+        "name_template" => s.name_template.source().into(),
+        "message_template" => s.message_template.source().into(),
+        _ => Value::Null,
+    }
+}
+
+fn layer_name(origin: Origin) -> &'static str {
+    origin_name(origin)
+}
+
+/// A bad override, reported once the value in force is known.
+struct Bad {
+    origin: Origin,
+    key: &'static str,
+    got: String,
+    expected: String,
+    hint: String,
+}
+
+impl Config {
+    /// The settings in force for one event: its override layers (highest precedence
+    /// first) applied over the chosen profile's settings and the configured values.
+    /// Keys outside the allowlist, unknown keys and bad values are ignored with a
+    /// warning (never showing a value of a key that is not per-event).
+    pub fn effective(&self, overrides: &Overrides) -> (Effective, Vec<String>) {
+        let mut warnings = Vec::new();
+        let mut valid: Vec<(&'static str, Parsed)> = Vec::new();
+        let mut bad: Vec<Bad> = Vec::new();
+        let mut profile_choice: Option<(Origin, String)> = None;
+        for layer in overrides {
+            let at = layer_name(layer.origin);
+            for (key, raw) in layer.values.iter().filter(|(_, v)| !v.is_null()) {
+                let Some(k) = spec(key) else {
+                    let hint = crate::did_you_mean(key, KEYS.iter().filter(|k| k.per_event).map(|k| k.name))
+                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .unwrap_or_default();
+                    warnings.push(format!("{at} sets `{key}`, which is not a setting{hint}; ignored"));
+                    continue;
+                };
+                if !k.per_event {
+                    warnings.push(format!(
+                        "{at} sets `{key}`, which events may not override; ignored (set it in the handler's settings)"
+                    ));
+                    continue;
+                }
+                match parse(k, raw) {
+                    Ok(Parsed::Text(name)) if k.name == "profile" => {
+                        if self.profiles.contains_key(&name) {
+                            profile_choice.get_or_insert((layer.origin, name));
+                        } else {
+                            let hint = suggestion(&name, self.profiles.keys().map(|s| s.as_str()));
+                            bad.push(Bad {
+                                origin: layer.origin,
+                                key: k.name,
+                                got: show(raw, false),
+                                expected: "a defined profile".into(),
+                                hint,
+                            });
+                        }
+                    }
+                    Ok(value) => valid.push((k.name, value)),
+                    Err(e) => bad.push(Bad {
+                        origin: layer.origin,
+                        key: k.name,
+                        got: e.got,
+                        expected: e.expected,
+                        hint: e.hint,
+                    }),
+                }
+            }
+        }
+
+        let mut settings = self.settings.clone();
+        let chosen = profile_choice.map(|(_, name)| name).or_else(|| settings.profile.clone());
+        let profile = chosen.as_ref().and_then(|name| self.profiles.get(name).map(|p| (name, p)));
+        settings.profile = profile.map(|(name, _)| name.clone());
+        if let Some((name, p)) = profile {
+            for (key, raw) in &p.settings {
+                match spec(key).map(|k| parse(k, raw)) {
+                    Some(Ok(value)) if apply_setting(&mut settings, key, value.clone()) => {}
+                    _ => warnings.push(format!("profile `{name}`: `{key}` could not be applied; ignored")),
+                }
+            }
+        }
+        for (key, value) in valid.into_iter().rev() {
+            apply_setting(&mut settings, key, value);
+        }
+        for b in bad {
+            let using = match b.key {
+                "profile" => match &settings.profile {
+                    Some(name) => format!("using the configured profile `{name}`"),
+                    None => "using the default connection".into(),
+                },
+                key => format!("using the configured {}", setting_value(&settings, key)),
+            };
+            let hint = b.hint.strip_prefix("; ").map_or(b.hint.clone(), |h| format!(" ({h})"));
+            warnings.push(format!(
+                "{} `{}` = {} is not {}{hint}; {using}",
+                layer_name(b.origin),
+                b.key,
+                b.got,
+                b.expected
+            ));
+        }
+
+        let connection = profile.map_or_else(|| self.connection.clone(), |(_, p)| p.connection.clone());
+        (Effective { settings, global: self.global.clone(), connection }, warnings)
+    }
+}

@@ -1,0 +1,527 @@
+//! Raw setting values (typed JSON from files and events, strings from env and flags)
+//! parsed by their [`Kind`] into typed values, with "expected X, got Y" errors.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::keys::{KeySpec, Kind};
+use super::{Endpoint, Secret};
+use crate::severity::Severity;
+use crate::template::Template;
+
+/// A parsed value of one setting.
+#[derive(Clone, Debug)]
+pub(crate) enum Parsed {
+    Bool(bool),
+    Count(u64),
+    /// Seconds, kept in milliseconds.
+    Millis(u64),
+    Text(String),
+    Secret(Secret),
+    Severities(BTreeSet<Severity>),
+    List(Vec<String>),
+    Template(Template),
+    Choice(&'static str),
+    /// Minutes east of UTC.
+    Offset(i32),
+    Endpoint(Endpoint),
+}
+
+/// Why a raw value does not parse: what was expected, what was got, a hint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ParseError {
+    /// "a count (a whole number, at least 1)".
+    pub expected: String,
+    /// The value as written (never a secret's value).
+    pub got: String,
+    /// "; did you mean `critical`?" or empty.
+    pub hint: String,
+}
+
+const MAX_SHOWN: usize = 60;
+
+/// A raw value shown in a message: compact JSON, shortened; secrets only by type.
+pub(crate) fn show(value: &Value, secret: bool) -> String {
+    if secret {
+        return match value {
+            Value::String(_) => "a string (not shown)".into(),
+            other => format!("a {} (not shown)", type_name(other)),
+        };
+    }
+    let text = value.to_string();
+    if text.chars().count() > MAX_SHOWN {
+        let cut: String = text.chars().take(MAX_SHOWN).collect();
+        format!("{cut}...")
+    } else {
+        text
+    }
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn fail(expected: impl Into<String>, value: &Value, secret: bool) -> ParseError {
+    ParseError { expected: expected.into(), got: show(value, secret), hint: String::new() }
+}
+
+/// What a value of this kind looks like, for messages.
+pub(crate) fn expected(spec: &KeySpec) -> String {
+    match spec.kind {
+        Kind::Bool => "a bool (true/false, yes/no, 1/0)".into(),
+        Kind::Count if spec.name == "occurrences" => "a count (a whole number, at least 1)".into(),
+        Kind::Count => "a count (a whole number)".into(),
+        Kind::Seconds if fractional(spec) => "a number of seconds greater than 0 (fractions allowed)".into(),
+        Kind::Seconds => "a whole number of seconds".into(),
+        Kind::Text if spec.name == "organization" => {
+            "an organization name (letters, digits and `-`, as in `<organization>.reactio.jp`)".into()
+        }
+        Kind::Text => "a non-empty string".into(),
+        Kind::Secret => "a non-empty string".into(),
+        Kind::Path => "a non-empty path".into(),
+        Kind::Url => "an http(s) url such as `https://demo.reactio.jp`".into(),
+        Kind::Severities => "severities (a list of ok, warning, critical, unknown)".into(),
+        Kind::List => "a list of strings (a JSON array or comma-separated)".into(),
+        Kind::Template => "a template string".into(),
+        Kind::Choice(words) => format!("one of {}", words.join(", ")),
+        Kind::Offset => "a utc offset such as `+09:00`, `-05:30`, `Z` or `UTC`".into(),
+        Kind::Profiles => "an object of named profiles".into(),
+    }
+}
+
+/// Settings stored in milliseconds accept fractional seconds and must be above 0.
+fn fractional(spec: &KeySpec) -> bool {
+    matches!(spec.name, "deadline" | "request_timeout")
+}
+
+/// Parse one raw value of `spec`. Strings are accepted for every kind.
+pub(crate) fn parse(spec: &KeySpec, value: &Value) -> Result<Parsed, ParseError> {
+    let secret = spec.kind == Kind::Secret;
+    let bad = || fail(expected(spec), value, secret);
+    match spec.kind {
+        Kind::Bool => boolean(value).map(Parsed::Bool).ok_or_else(bad),
+        Kind::Count => {
+            let n = number(value).and_then(whole).ok_or_else(bad)?;
+            if spec.name == "occurrences" && n == 0 {
+                return Err(bad());
+            }
+            Ok(Parsed::Count(n))
+        }
+        Kind::Seconds => {
+            let secs = number(value).filter(|s| *s >= 0.0 && *s <= 1.0e9).ok_or_else(bad)?;
+            if fractional(spec) {
+                let ms = (secs * 1000.0).round();
+                if ms < 1.0 {
+                    return Err(bad());
+                }
+                return Ok(Parsed::Millis(ms as u64));
+            }
+            whole(secs).map(|s| Parsed::Millis(s * 1000)).ok_or_else(bad)
+        }
+        Kind::Text if spec.name == "organization" => {
+            nonempty(value).filter(|o| valid_organization(o)).map(Parsed::Text).ok_or_else(bad)
+        }
+        Kind::Text | Kind::Path => nonempty(value).map(Parsed::Text).ok_or_else(bad),
+        Kind::Secret => nonempty(value).map(|s| Parsed::Secret(Secret::new(s))).ok_or_else(bad),
+        Kind::Url => {
+            let text = nonempty(value).ok_or_else(bad)?;
+            endpoint(&text).map(Parsed::Endpoint).map_err(|why| ParseError {
+                expected: expected(spec),
+                got: why,
+                hint: String::new(),
+            })
+        }
+        Kind::Severities => severities(value).map(Parsed::Severities).map_err(|(got, hint)| ParseError {
+            expected: expected(spec),
+            got,
+            hint,
+        }),
+        Kind::List => list(value).map(Parsed::List).ok_or_else(bad),
+        Kind::Template => {
+            let Value::String(source) = value else { return Err(bad()) };
+            let template = Template::parse(source).map_err(|e| ParseError {
+                expected: "a template that parses".into(),
+                got: show(value, false),
+                hint: format!(" ({})", e.message),
+            })?;
+            if spec.name == "name_template" && !starts_with_key(&template) {
+                return Err(ParseError {
+                    expected: "a name template starting with `{{.Key}}` followed by a space or nothing (incidents are found again by that prefix)".into(),
+                    got: show(value, false),
+                    hint: format!("; e.g. `{{{{.Key}}}} {}`", source.replace("{{.Key}}", "").trim()),
+                });
+            }
+            Ok(Parsed::Template(template))
+        }
+        Kind::Choice(words) => {
+            let text = string(value).ok_or_else(bad)?;
+            let word = text.trim().to_ascii_lowercase();
+            match words.iter().find(|w| **w == word) {
+                Some(w) => Ok(Parsed::Choice(w)),
+                None => Err(ParseError { hint: suggestion(&word, words.iter().copied()), ..bad() }),
+            }
+        }
+        Kind::Offset => string(value).as_deref().and_then(offset).map(Parsed::Offset).ok_or_else(bad),
+        Kind::Profiles => Err(bad()),
+    }
+}
+
+/// "; did you mean `x`?" or empty.
+pub(crate) fn suggestion<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+    crate::did_you_mean(input, candidates).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
+}
+
+fn string(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn nonempty(value: &Value) -> Option<String> {
+    string(value).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+fn boolean(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => match n.as_u64() {
+            Some(0) => Some(false),
+            Some(1) => Some(true),
+            _ => None,
+        },
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Some(true),
+            "false" | "no" | "0" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn number(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+    .filter(|f| f.is_finite())
+}
+
+fn whole(f: f64) -> Option<u64> {
+    (f >= 0.0 && f.fract() == 0.0 && f <= 9.0e15).then_some(f as u64)
+}
+
+/// A list from a JSON array, a JSON array written as a string, or a comma-separated string.
+fn list(value: &Value) -> Option<Vec<String>> {
+    let items: Vec<Value> = match value {
+        Value::Array(items) => items.clone(),
+        Value::String(s) if s.trim_start().starts_with('[') => match serde_json::from_str::<Value>(s) {
+            Ok(Value::Array(items)) => items,
+            _ => return None,
+        },
+        Value::String(s) => s.split(',').map(|p| Value::String(p.to_owned())).collect(),
+        _ => return None,
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let text = string(&item)?;
+        let text = text.trim();
+        if !text.is_empty() {
+            out.push(text.to_owned());
+        }
+    }
+    Some(out)
+}
+
+fn severities(value: &Value) -> Result<BTreeSet<Severity>, (String, String)> {
+    let items = list(value).ok_or_else(|| (show(value, false), String::new()))?;
+    let mut out = BTreeSet::new();
+    for item in items {
+        match Severity::parse(&item) {
+            Some(s) => {
+                out.insert(s);
+            }
+            None => {
+                let names = Severity::ALL.map(Severity::name);
+                return Err((format!("`{item}`"), suggestion(&item, names)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `{{.Key}}` first, then a space or nothing.
+fn starts_with_key(template: &Template) -> bool {
+    let source = template.source();
+    template.starts_with_field(".Key")
+        && source
+            .find("}}")
+            .and_then(|end| source.get(end + 2..))
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+}
+
+/// `+09:00`, `-0530`, `+09`, `Z`, `UTC` -> minutes east of UTC.
+pub(crate) fn offset(text: &str) -> Option<i32> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("z") || text.eq_ignore_ascii_case("utc") {
+        return Some(0);
+    }
+    let (sign, rest) = match text.get(..1)? {
+        "+" => (1, text.get(1..)?),
+        "-" => (-1, text.get(1..)?),
+        _ => return None,
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    let colon_ok = match rest.find(':') {
+        None => true,
+        Some(at) => at == 2 && rest.matches(':').count() == 1,
+    };
+    if !colon_ok || !digits.chars().all(|c| c.is_ascii_digit()) || !(digits.len() == 2 || digits.len() == 4) {
+        return None;
+    }
+    let hours: i32 = digits.get(..2)?.parse().ok()?;
+    let minutes: i32 = digits.get(2..).filter(|m| !m.is_empty()).map_or(Some(0), |m| m.parse().ok())?;
+    (hours <= 14 && minutes < 60).then_some(sign * (hours * 60 + minutes))
+}
+
+/// Minutes east of UTC shown as `UTC` or `+09:00`.
+pub(crate) fn show_offset(minutes: i32) -> String {
+    if minutes == 0 {
+        return "UTC".into();
+    }
+    let sign = if minutes < 0 { '-' } else { '+' };
+    let m = minutes.unsigned_abs();
+    format!("{sign}{:02}:{:02}", m / 60, m % 60)
+}
+
+/// Parse an endpoint URL; the error says what is wrong (never echoing user info).
+pub(crate) fn endpoint(url: &str) -> Result<Endpoint, String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err(format!("`{}` (no `http://` or `https://` in front)", clip(url)));
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return Err(format!("the scheme `{}` (only http and https)", clip(&scheme)));
+    }
+    let (authority, path) = match rest.find('/') {
+        Some(at) => (rest.get(..at).unwrap_or_default(), rest.get(at..).unwrap_or_default()),
+        None => (rest, ""),
+    };
+    if authority.contains('@') {
+        return Err("a url with user info (`user:password@`); remove it and give the key as `api_key`".into());
+    }
+    if rest.contains('?') || rest.contains('#') {
+        return Err(format!("`{}` with a query or fragment; give only scheme, host, port and path", clip(url)));
+    }
+    let authority =
+        authority_of(authority).ok_or_else(|| format!("`{}` (the host or port is not valid)", clip(url)))?;
+    if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("`{}` (spaces in the path)", clip(url)));
+    }
+    Ok(Endpoint { scheme, authority, base_path: path.trim_end_matches('/').to_owned() })
+}
+
+fn clip(text: &str) -> String {
+    show(&Value::String(text.to_owned()), false).trim_matches('"').to_owned()
+}
+
+/// `Host:port` -> `host:port`, checked.
+fn authority_of(authority: &str) -> Option<String> {
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (inside, after) = v6.split_once(']')?;
+        if inside.is_empty() || !inside.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
+            return None;
+        }
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':')?),
+        };
+        (format!("[{}]", inside.to_ascii_lowercase()), port)
+    } else {
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        };
+        let ok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_';
+        if host.is_empty() || !host.chars().all(ok) || host.starts_with('.') || host.contains("..") {
+            return None;
+        }
+        (host.to_ascii_lowercase(), port)
+    };
+    match port {
+        None => Some(host),
+        Some(p) => {
+            let n: u16 = p.parse().ok().filter(|_| p.chars().all(|c| c.is_ascii_digit()))?;
+            (n != 0).then(|| format!("{host}:{n}"))
+        }
+    }
+}
+
+/// True for `localhost`, `127.x.x.x` and `[::1]` (with or without a port).
+pub(crate) fn is_loopback(authority: &str) -> bool {
+    let host = if authority.starts_with('[') {
+        authority.split(']').next().map(|h| format!("{h}]")).unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or_default().to_owned()
+    };
+    host == "localhost" || host.ends_with(".localhost") || host == "[::1]" || host.starts_with("127.")
+}
+
+/// A DNS label: letters, digits and `-`, not at either end.
+pub(crate) fn valid_organization(org: &str) -> bool {
+    !org.is_empty()
+        && org.len() <= 63
+        && org.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !org.starts_with('-')
+        && !org.ends_with('-')
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::keys::spec;
+    use super::*;
+
+    fn p(name: &str, v: Value) -> Result<Parsed, ParseError> {
+        parse(spec(name).unwrap(), &v)
+    }
+
+    #[test]
+    fn bools_in_every_spelling() {
+        for (raw, want) in
+            [(json!(true), true), (json!("YES"), true), (json!("1"), true), (json!(0), false), (json!("No"), false)]
+        {
+            assert!(matches!(p("dry_run", raw.clone()), Ok(Parsed::Bool(b)) if b == want), "{raw}");
+        }
+        let err = p("dry_run", json!("maybe")).unwrap_err();
+        assert_eq!(err.got, "\"maybe\"");
+        assert!(err.expected.contains("bool"));
+        assert!(p("dry_run", json!(2)).is_err());
+    }
+
+    #[test]
+    fn counts_and_occurrences_minimum() {
+        assert!(matches!(p("occurrences", json!("3")), Ok(Parsed::Count(3))));
+        assert!(matches!(p("occurrences", json!(3.0)), Ok(Parsed::Count(3))));
+        assert!(matches!(p("max_renotify", json!(0)), Ok(Parsed::Count(0))));
+        assert!(p("occurrences", json!(0)).is_err());
+        assert!(p("occurrences", json!(-1)).is_err());
+        assert!(p("occurrences", json!(1.5)).is_err());
+        assert!(p("occurrences", json!("abc")).is_err());
+        assert!(p("occurrences", json!(true)).is_err());
+    }
+
+    #[test]
+    fn seconds_whole_or_fractional_by_key() {
+        assert!(matches!(p("deadline", json!("0.5")), Ok(Parsed::Millis(500))));
+        assert!(matches!(p("request_timeout", json!(2)), Ok(Parsed::Millis(2000))));
+        assert!(p("deadline", json!(0)).is_err());
+        assert!(matches!(p("refresh", json!(0)), Ok(Parsed::Millis(0))));
+        assert!(matches!(p("refresh", json!("600")), Ok(Parsed::Millis(600_000))));
+        assert!(p("refresh", json!("0.5")).is_err());
+        assert!(p("refresh", json!(-5)).is_err());
+        assert!(p("reconcile", json!("5m")).is_err());
+    }
+
+    #[test]
+    fn severities_lists_and_did_you_mean() {
+        let Ok(Parsed::Severities(s)) = p("severities", json!("critical, Warning")) else { panic!() };
+        assert_eq!(s, BTreeSet::from([Severity::Critical, Severity::Warning]));
+        let Ok(Parsed::Severities(s)) = p("call", json!("[\"unknown\"]")) else { panic!() };
+        assert_eq!(s, BTreeSet::from([Severity::Unknown]));
+        let Ok(Parsed::Severities(s)) = p("call", json!([])) else { panic!() };
+        assert!(s.is_empty());
+        let err = p("severities", json!(["critcal"])).unwrap_err();
+        assert_eq!(err.got, "`critcal`");
+        assert_eq!(err.hint, "; did you mean `critical`?");
+        assert!(p("severities", json!(2)).is_err());
+    }
+
+    #[test]
+    fn lists_from_arrays_strings_and_json_strings() {
+        let Ok(Parsed::List(l)) = p("topics", json!("db, web,")) else { panic!() };
+        assert_eq!(l, ["db", "web"]);
+        let Ok(Parsed::List(l)) = p("topics", json!("[\"a,b\"]")) else { panic!() };
+        assert_eq!(l, ["a,b"]);
+        assert!(p("topics", json!([1])).is_err());
+        assert!(p("topics", json!("[broken")).is_err());
+    }
+
+    #[test]
+    fn choices_case_insensitive_with_hint() {
+        assert!(matches!(p("close_on_resolve", json!("Always")), Ok(Parsed::Choice("always"))));
+        let err = p("close_on_resolve", json!("nevr")).unwrap_err();
+        assert_eq!(err.hint, "; did you mean `never`?");
+    }
+
+    #[test]
+    fn offsets() {
+        assert_eq!(offset("+09:00"), Some(540));
+        assert_eq!(offset("-05:30"), Some(-330));
+        assert_eq!(offset("+0530"), Some(330));
+        assert_eq!(offset("Z"), Some(0));
+        assert_eq!(offset("utc"), Some(0));
+        for bad in ["09:00", "+9:00", "+25:00", "+09:60", "+09:0:0", "JST", ""] {
+            assert_eq!(offset(bad), None, "{bad}");
+        }
+        assert_eq!(show_offset(-330), "-05:30");
+        assert_eq!(show_offset(0), "UTC");
+    }
+
+    #[test]
+    fn templates_and_the_name_rule() {
+        assert!(matches!(p("name_template", json!("{{.Key}}")), Ok(Parsed::Template(_))));
+        assert!(matches!(p("name_template", json!("{{ .Key }} on {{.Entity.Name}}")), Ok(Parsed::Template(_))));
+        let err = p("name_template", json!("{{.Check.Name}} {{.Key}}")).unwrap_err();
+        assert!(err.expected.contains("starting with `{{.Key}}`"), "{err:?}");
+        assert!(err.hint.contains("`{{.Key}} {{.Check.Name}}`"), "{err:?}");
+        assert!(p("name_template", json!("{{.Key}}-{{.Check.Output}}")).is_err());
+        assert!(p("name_template", json!("{{.Key}}{{.Check.Output}}")).is_err());
+        let err = p("message_template", json!("{{.Check.Nmae}}")).unwrap_err();
+        assert!(err.hint.contains("did you mean `{{.Check.Name}}`"), "{err:?}");
+        assert!(p("notification_text", json!(5)).is_err());
+    }
+
+    #[test]
+    fn endpoints() {
+        let e = endpoint("HTTPS://Demo.Reactio.JP/").unwrap();
+        assert_eq!((e.scheme.as_str(), e.authority.as_str(), e.base_path.as_str()), ("https", "demo.reactio.jp", ""));
+        let e = endpoint("http://127.0.0.1:8080/proxy/reactio//").unwrap();
+        assert_eq!((e.authority.as_str(), e.base_path.as_str()), ("127.0.0.1:8080", "/proxy/reactio"));
+        assert_eq!(endpoint("http://[::1]:9000").unwrap().authority, "[::1]:9000");
+        let err = endpoint("https://user:hunter2@demo.reactio.jp").unwrap_err();
+        assert!(!err.contains("hunter2"), "{err}");
+        for bad in [
+            "demo.reactio.jp",
+            "ftp://x",
+            "https://x?y=1",
+            "https://x#f",
+            "https://",
+            "https://x:0",
+            "https://x:99999",
+            "https://a b",
+        ] {
+            assert!(endpoint(bad).is_err(), "{bad}");
+        }
+        assert!(is_loopback("127.0.0.1:80") && is_loopback("localhost") && is_loopback("[::1]:1"));
+        assert!(!is_loopback("demo.reactio.jp") && !is_loopback("127example.com"));
+    }
+
+    #[test]
+    fn secrets_are_never_shown() {
+        let err = p("api_key", json!(12345)).unwrap_err();
+        assert!(!err.got.contains("12345"));
+        assert_eq!(show(&json!("s3cret"), true), "a string (not shown)");
+    }
+}

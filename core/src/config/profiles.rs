@@ -1,0 +1,94 @@
+//! `reactio.profiles`: named connections (key, organization, endpoint) with optional
+//! per-event settings, validated at load so a routing typo is an error, not a lost alert.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::keys::{KEYS, spec};
+use super::load::{RawConnection, check_profile_setting, resolve_profile, set_profile_connection};
+use super::parse::suggestion;
+use super::{ConfigError, Profile};
+
+/// The connection keys a profile may set.
+const CONNECTION_KEYS: &[&str] = &["api_key", "api_key_file", "organization", "endpoint"];
+
+/// Validate `reactio.profiles` into named profiles.
+pub(crate) fn load(
+    value: &Value,
+    base: &RawConnection,
+    key_files: &BTreeMap<String, String>,
+    allow_http: bool,
+    warnings: &mut Vec<String>,
+) -> Result<BTreeMap<String, Profile>, ConfigError> {
+    let Value::Object(map) = value else {
+        return Err(ConfigError {
+            message: format!(
+                "settings file `reactio.profiles`: expected an object of named profiles such as {{\"team-a\": {{\"organization\": \"a\"}}}}, got {}",
+                super::parse::show(value, false)
+            ),
+        });
+    };
+    let allowed: Vec<&str> = CONNECTION_KEYS
+        .iter()
+        .copied()
+        .chain(KEYS.iter().filter(|k| k.per_event && k.name != "profile").map(|k| k.name))
+        .collect();
+    let mut profiles = BTreeMap::new();
+    for (name, body) in map {
+        if name.trim().is_empty() || name.trim() != name {
+            return Err(ConfigError {
+                message: format!(
+                    "settings file `reactio.profiles`: profile name {:?} is empty or has spaces around it; rename it",
+                    name
+                ),
+            });
+        }
+        let Value::Object(fields) = body else {
+            return Err(ConfigError {
+                message: format!(
+                    "settings file `reactio.profiles.{name}`: expected an object such as {{\"organization\": \"a\", \"api_key_file\": \"/etc/sensu/a.key\"}}, got {}",
+                    super::parse::show(body, false)
+                ),
+            });
+        };
+        let mut own = RawConnection::default();
+        let mut settings = BTreeMap::new();
+        for (key, raw) in fields.iter().filter(|(_, v)| !v.is_null()) {
+            let path = format!("profiles.{name}.{key}");
+            match spec(key) {
+                Some(k) if CONNECTION_KEYS.contains(&k.name) => set_profile_connection(&mut own, k, raw, &path)?,
+                Some(k) if allowed.contains(&k.name) => {
+                    check_profile_setting(k, raw, &path)?;
+                    settings.insert(key.clone(), raw.clone());
+                }
+                Some(k) if k.name == "profile" => {
+                    return Err(ConfigError {
+                        message: format!(
+                            "settings file `reactio.{path}`: a profile cannot choose another profile; remove `profile` here"
+                        ),
+                    });
+                }
+                Some(k) => {
+                    return Err(ConfigError {
+                        message: format!(
+                            "settings file `reactio.{path}`: `{}` cannot be set per profile; set it at the top of `reactio`",
+                            k.name
+                        ),
+                    });
+                }
+                None => {
+                    return Err(ConfigError {
+                        message: format!(
+                            "unknown key `{key}` in `reactio.profiles.{name}`{}",
+                            suggestion(key, allowed.iter().copied()).replacen(';', ",", 1)
+                        ),
+                    });
+                }
+            }
+        }
+        let connection = resolve_profile(own, base, name, key_files, allow_http, warnings)?;
+        profiles.insert(name.clone(), Profile { connection, settings });
+    }
+    Ok(profiles)
+}
