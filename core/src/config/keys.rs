@@ -247,6 +247,29 @@ pub const KEYS: &[KeySpec] = &[
     ),
 ];
 
+/// A Sensu Classic settings file, shown in the reference (and loaded by a test).
+pub const EXAMPLE_CLASSIC: &str = r#"{
+  "reactio": {
+    "organization": "demo",
+    "api_key_file": "/etc/sensu/reactio.key",
+    "severities": ["critical", "unknown"],
+    "call": ["critical"],
+    "occurrences": 2,
+    "profiles": {
+      "db-team": { "organization": "demo-db", "api_key_file": "/etc/sensu/reactio-db.key", "topics": ["db"] }
+    }
+  },
+  "handlers": {
+    "reactio": {
+      "type": "pipe",
+      "command": "sensu-reactio-handler",
+      "timeout": 10,
+      "handle_silenced": true,
+      "handle_flapping": true
+    }
+  }
+}"#;
+
 /// The setting called `name`, if any.
 pub fn spec(name: &str) -> Option<&'static KeySpec> {
     KEYS.iter().find(|k| k.name == name)
@@ -287,12 +310,22 @@ pub fn reference_markdown() -> String {
          - count: a whole number (`\"3\"` as a string is fine too).\n\
          - seconds: a number of seconds; `deadline` and `request_timeout` accept fractions (`0.5`).\n\
          - severities, list: a JSON array, or a comma-separated string (`critical,warning`).\n\
-         - template: Go template syntax over the event: `{{.Key}}`, `{{.Severity}}`, `{{.Time}}`,\n  \
-         `{{.Entity.Name}}`, `{{.Entity.Namespace}}`, `{{.Check.Name}}`, `{{.Check.Output}}`,\n  \
-         `{{.Check.Status}}`, `{{.Check.Occurrences}}`, `{{.Check.Interval}}`.\n\
-         - utc offset: `+09:00`, `-05:30`, `Z` or `UTC`.\n\n\
-         ## Settings\n",
+         - utc offset: `+09:00`, `-05:30`, `Z` or `UTC`.\n\
+         - template: Go template syntax over the event; the fields are\n",
     );
+    let fields: Vec<String> = crate::template::FIELDS.iter().map(|f| format!("`{{{{{f}}}}}`")).collect();
+    out.push_str(&format!("  {}.\n\n", fields.join(", ")));
+    out.push_str(
+        "## Example (Sensu Classic)\n\n\
+         A file in `/etc/sensu/conf.d/`. `handle_silenced` and `handle_flapping` let Sensu\n\
+         deliver the recovery of a silenced or flapping check, so its incident is closed; the\n\
+         handler itself skips silenced and flapping failures (see `alert_when_silenced`).\n\
+         A check routes to the `db-team` profile with `\"reactio\": {\"profile\": \"db-team\"}`\n\
+         in its definition; in Sensu Go, with the annotation\n\
+         `sensu.io/plugins/sensu-reactio-handler/config/profile: db-team`.\n\n```json\n",
+    );
+    out.push_str(EXAMPLE_CLASSIC);
+    out.push_str("\n```\n\n## Settings\n");
     for k in KEYS {
         out.push_str(&format!("\n### `{}`\n\n{}\n\n", k.name, k.doc));
         out.push_str(&format!("- type: {}\n", k.kind.label()));

@@ -209,6 +209,20 @@ fn the_seed_settings_load_with_the_serverities_warning() {
 }
 
 #[test]
+fn the_documented_example_loads_cleanly() {
+    let c = load(serde_json::from_str(super::keys::EXAMPLE_CLASSIC).unwrap());
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(c.key_files(), ["/etc/sensu/reactio-db.key", "/etc/sensu/reactio.key"]);
+    let over = vec![layer(Origin::CheckReactio, json!({"profile": "db-team"}))];
+    let (eff, w) = c.effective(&over);
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(
+        (eff.connection.endpoint.authority.as_str(), eff.settings.topics.as_slice()),
+        ("demo-db.reactio.jp", &["db".to_owned()][..])
+    );
+}
+
+#[test]
 fn handler_lint_follows_the_handler_name_and_spots_our_keys() {
     let settings = json!({"handlers": {"rx": {"type": "pipe", "api_key": "x", "timout": 5, "weird": 1}}});
     let c = Config::load(&ConfigInput { handler_name: Some("rx".into()), ..input(settings.clone()) }).unwrap();
