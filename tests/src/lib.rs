@@ -1,1 +1,12 @@
-//! Shared test support: the Reactio stand-in server and fixture helpers (placeholder).
+//! Shared test support: the Reactio stand-in server ([`standin`]), a proxy stand-in
+//! ([`proxy`]), the minimal HTTP wire code they share ([`http`]), and locating the
+//! built handler binary ([`bins`]).
+
+pub mod bins;
+pub mod http;
+pub mod proxy;
+pub mod standin;
+
+pub use bins::handler_bin;
+pub use proxy::{ProxyMode, ProxyStandin};
+pub use standin::{Config, Fault, Match, Seed, Standin};
