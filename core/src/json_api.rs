@@ -108,9 +108,12 @@ pub fn parse_context(context: &[u8]) -> Result<Context, (ErrorKind, String)> {
 
 /// Deserialize a JSON object (serde would also take an array for a struct: refuse it).
 fn from_object<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        return serde_json::from_slice(bytes).map_err(|e| e.to_string());
+    }
     let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    let got = match &value {
-        serde_json::Value::Object(_) => return serde_json::from_value(value).map_err(|e| e.to_string()),
+    let got = match value {
+        serde_json::Value::Object(_) => "an object", // not reached: starts with `{`
         serde_json::Value::Null => "null",
         serde_json::Value::Bool(_) => "a boolean",
         serde_json::Value::Number(_) => "a number",
