@@ -41,6 +41,7 @@ impl Config {
                 "request_timeout" => seconds(self.global.request_timeout_ms),
                 "spool_dir" => self.host.spool_dir.clone().into(),
                 "dry_run" => self.host.dry_run.into(),
+                "engine" => self.host.engine.clone().into(),
                 "alert_when_silenced" => self.global.alert_when_silenced.into(),
                 "alert_when_flapping" => self.global.alert_when_flapping.into(),
                 "timezone_offset" => show_offset(self.global.timezone_offset_minutes).into(),

@@ -88,6 +88,9 @@ impl KeySpec {
     }
 }
 
+/// The words `engine` accepts.
+pub const ENGINES: &[&str] = &["native", "wasm"];
+
 /// The words `close_on_resolve` accepts.
 pub const CLOSE_ON_RESOLVE: &[&str] = &["unattended", "always", "never"];
 
@@ -160,6 +163,13 @@ pub const KEYS: &[KeySpec] = &[
         "false",
         false,
         "Print the requests instead of sending them; every lookup finds nothing.",
+    ),
+    key(
+        "engine",
+        Kind::Choice(ENGINES),
+        "native",
+        false,
+        "How the handler runs the core: `native` (linked in) or `wasm` (the core's wasm module under wasmtime); the decisions are the same.",
     ),
     key(
         "profile",

@@ -370,6 +370,7 @@ impl Config {
             ca_file: None,
             allow_http: false,
             dry_run: false,
+            engine: "native".into(),
         };
         let mut raw = RawConnection::default();
         let mut origins = BTreeMap::new();
@@ -483,6 +484,7 @@ fn apply_global(global: &mut Global, host: &mut HostSettings, name: &str, value:
         ("ca_file", Parsed::Text(p)) => host.ca_file = Some(p),
         ("allow_http", Parsed::Bool(b)) => host.allow_http = b,
         ("dry_run", Parsed::Bool(b)) => host.dry_run = b,
+        ("engine", Parsed::Choice(w)) => host.engine = w.to_owned(),
         _ => return false,
     }
     true

@@ -168,6 +168,8 @@ pub struct HostSettings {
     pub allow_http: bool,
     /// Print the requests instead of sending them (default false).
     pub dry_run: bool,
+    /// How the host runs the core: `native` (default) or `wasm`.
+    pub engine: String,
 }
 
 /// A named profile: its own connection, and optionally its own settings.

@@ -99,6 +99,7 @@ fn every_flag_key_loads_from_env_and_flags() {
         ("request_timeout", "0.25"),
         ("spool_dir", "/var/spool"),
         ("dry_run", "1"),
+        ("engine", "WASM"),
         ("severities", "critical,unknown"),
         ("call", "[\"critical\"]"),
         ("occurrences", "3"),
@@ -136,6 +137,7 @@ fn every_flag_key_loads_from_env_and_flags() {
     assert_eq!(c.settings.topics, ["db", "web"]);
     assert!(c.global.alert_when_silenced && !c.global.alert_when_flapping && c.host.allow_http && c.host.dry_run);
     assert_eq!(c.connection.endpoint.authority, "x.example");
+    assert_eq!(c.host.engine, "wasm");
 }
 
 #[test]
