@@ -1,6 +1,8 @@
 //! [`Config::describe`]: every setting's value in force and where it came from, for
 //! `check-config`. Secrets are shown as `********`; keys are in a fixed order.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
 
 use super::effective::setting_value;
@@ -61,5 +63,43 @@ impl Config {
             out.insert(k.name.to_owned(), json!({ "value": value, "origin": origin }));
         }
         Value::Object(out)
+    }
+}
+
+/// `settings` with `reactio.api_key` and every `reactio.profiles.*.api_key` masked.
+fn masked_settings(settings: &Value) -> Value {
+    let mut copy = settings.clone();
+    if let Some(scope) = copy.get_mut("reactio").and_then(Value::as_object_mut) {
+        mask_key(scope);
+        if let Some(profiles) = scope.get_mut("profiles").and_then(Value::as_object_mut) {
+            profiles.values_mut().filter_map(Value::as_object_mut).for_each(mask_key);
+        }
+    }
+    copy
+}
+
+fn mask_key(object: &mut Map<String, Value>) {
+    if let Some(key) = object.get_mut("api_key") {
+        *key = MASK.into();
+    }
+}
+
+impl std::fmt::Debug for ConfigInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let env: BTreeMap<&str, &str> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), if k == "REACTIO_API_KEY" { MASK } else { v.as_str() }))
+            .collect();
+        let key_files: BTreeMap<&str, &str> = self.key_files.keys().map(|k| (k.as_str(), MASK)).collect();
+        let flags: BTreeMap<&str, &str> =
+            self.flags.iter().map(|(k, v)| (k.as_str(), if k == "api_key" { MASK } else { v.as_str() })).collect();
+        f.debug_struct("ConfigInput")
+            .field("settings", &masked_settings(&self.settings))
+            .field("env", &env)
+            .field("flags", &flags)
+            .field("handler_name", &self.handler_name)
+            .field("key_files", &key_files)
+            .finish()
     }
 }

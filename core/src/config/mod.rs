@@ -26,8 +26,9 @@ pub use load::{
 };
 
 /// Everything the host gathered about settings, as plain values (the core reads no
-/// file and no environment itself).
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+/// file and no environment itself). `Debug` masks the API keys and key files'
+/// contents; `Serialize` does not (it carries the input to the wasm core).
+#[derive(Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ConfigInput {
     /// The Sensu settings files deep-merged (objects merged, arrays concatenated,
     /// later scalars win), or `null`. The core takes the `reactio` scope from it and

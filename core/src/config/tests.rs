@@ -351,6 +351,14 @@ fn secrets_never_leave() {
     ))
     .unwrap();
     assert!(!format!("{c:?}").contains(secret));
+    let mut i = with(
+        json!({"reactio": {"api_key": secret, "profiles": {"p": {"api_key": secret}}}}),
+        &[("REACTIO_API_KEY", secret), ("REACTIO_ORGANIZATION", "demo")],
+        &[("api_key", secret)],
+    );
+    i.key_files.insert("/k".into(), secret.into());
+    let shown = format!("{i:?}");
+    assert!(!shown.contains(secret) && shown.contains("demo") && shown.contains("/k"), "{shown}");
     assert!(!serde_json::to_string(&c).unwrap().contains(secret));
     let described = c.describe().to_string();
     assert!(!described.contains(secret), "{described}");
