@@ -46,7 +46,8 @@ impl Native {
 
 impl Engine for Native {
     fn plan(&mut self, event: &[u8], context: &Context) -> Result<Step, EngineError> {
-        let machine = sensu_reactio_core::plan(event, &self.config, context).map_err(|e| EngineError::Input(e.to_string()))?;
+        let machine =
+            sensu_reactio_core::plan(event, &self.config, context).map_err(|e| EngineError::Input(e.to_string()))?;
         let step = machine.step().clone();
         self.machine = Some(machine);
         Ok(step)
@@ -56,5 +57,29 @@ impl Engine for Native {
         let machine = self.machine.as_mut().ok_or_else(|| EngineError::Engine("handle called before plan".into()))?;
         machine.handle(answer);
         Ok(machine.step().clone())
+    }
+}
+
+#[cfg(feature = "wasm-engine")]
+pub mod wasm;
+
+/// Build the chosen engine over the loaded configuration.
+pub fn build(
+    choice: crate::cli::EngineChoice,
+    config: &Config,
+    input: &sensu_reactio_core::ConfigInput,
+) -> Result<Box<dyn Engine>, EngineError> {
+    match choice {
+        crate::cli::EngineChoice::Native => Ok(Box::new(Native::new(config.clone()))),
+        #[cfg(feature = "wasm-engine")]
+        crate::cli::EngineChoice::Wasm => Ok(Box::new(wasm::Wasm::new(input)?)),
+        #[cfg(not(feature = "wasm-engine"))]
+        crate::cli::EngineChoice::Wasm => {
+            let _ = input;
+            Err(EngineError::Engine(
+                "this build has no wasm engine: rebuild with the `wasm-engine` cargo feature, or use --engine native"
+                    .into(),
+            ))
+        }
     }
 }

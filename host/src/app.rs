@@ -1,0 +1,220 @@
+//! One run of the handler: which subcommand, in which order things happen, and the
+//! exit code. Reading stdin comes first so Sensu's pipe is always drained.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use sensu_reactio_core::{EventSummary, inspect};
+
+use crate::checks::{check_config, check_spool};
+use crate::cli::{Cli, Command, OutputFormat};
+use crate::deliver::{Runner, dump_event, entry_for, now};
+use crate::drive::Transport;
+use crate::error::{EXIT_CONFIG, EXIT_NOT_SPOOLED, EXIT_OK, EXIT_SOFTWARE, EXIT_SPOOLED, HostError};
+use crate::http::HttpSettings;
+use crate::output::Printer;
+use crate::settings::{EnvVars, Loaded, SENSU_ROOT, load};
+use crate::spool::{SYSTEM_SPOOL, Spool};
+
+/// Run the command; returns the exit code.
+pub fn run(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant) -> u8 {
+    match &cli.command {
+        Command::Handle => handle(cli, env, printer, start),
+        Command::Replay(dead) => replay(cli, env, printer, start, *dead),
+        Command::CheckSpool(thresholds) => match load_settings(cli, env, printer) {
+            Ok(loaded) => match locate(&loaded, env) {
+                Ok(spool) => check_spool(&spool, thresholds, now(), printer, cli.output == OutputFormat::Json),
+                Err(e) => {
+                    printer.plain(&format!("reactio spool UNKNOWN: {e}"));
+                    3
+                }
+            },
+            Err(e) => {
+                printer.plain(&format!("reactio spool UNKNOWN: {e}"));
+                3
+            }
+        },
+        Command::CheckConfig => match load_settings(cli, env, printer) {
+            Ok(loaded) => check_config(&loaded, &locate(&loaded, env), printer, cli.output == OutputFormat::Json),
+            Err(e) => {
+                printer.error(&e.to_string(), e.exit_code());
+                e.exit_code()
+            }
+        },
+    }
+}
+
+fn locate(loaded: &Loaded, env: &EnvVars) -> Result<Spool, HostError> {
+    Spool::locate(loaded.config.host.spool_dir.as_deref(), env, Path::new(SYSTEM_SPOOL))
+}
+
+/// Load the settings; register every secret with the printer; print warnings.
+fn load_settings(cli: &Cli, env: &EnvVars, printer: &mut Printer) -> Result<Loaded, HostError> {
+    if let Some(key) = env.get("REACTIO_API_KEY") {
+        printer.add_secret(key);
+    }
+    if let Some(key) = cli.flags.get("api_key") {
+        printer.add_secret(key);
+    }
+    let loaded = load(cli, env, Path::new(SENSU_ROOT))?;
+    if let Some(key) = &loaded.config.connection.api_key {
+        printer.add_secret(key.expose());
+    }
+    for profile in loaded.config.profiles.values() {
+        if let Some(key) = &profile.connection.api_key {
+            printer.add_secret(key.expose());
+        }
+    }
+    for content in loaded.input.key_files.values() {
+        printer.add_secret(content);
+    }
+    for warning in loaded.warnings.iter().chain(&loaded.config.warnings) {
+        printer.warning(warning);
+    }
+    Ok(loaded)
+}
+
+fn runner<'a>(
+    loaded: &Loaded,
+    env: &'a EnvVars,
+    printer: &'a Printer,
+    start: Instant,
+) -> Result<Runner<'a>, HostError> {
+    let engine =
+        crate::engine::build(loaded.engine, &loaded.config, &loaded.input).map_err(crate::drive::engine_error)?;
+    let host = &loaded.config.host;
+    let settings = HttpSettings { ca_file: host.ca_file.clone(), allow_http: host.allow_http };
+    Ok(Runner {
+        engine,
+        transport: Transport::new(settings, env, host.dry_run),
+        printer,
+        spool: locate(loaded, env),
+        start,
+        deadline: Duration::from_millis(host.deadline_ms),
+    })
+}
+
+/// Keep an event we could not even start on (settings broken): dead-letter it in
+/// the default spool, else print it.
+fn keep_unstarted(
+    printer: &Printer,
+    env: &EnvVars,
+    event: &[u8],
+    summary: &EventSummary,
+    error: &HostError,
+    code: u8,
+) -> u8 {
+    printer.error(&error.to_string(), code);
+    let dead = code == EXIT_CONFIG;
+    let stored = Spool::locate(None, env, Path::new(SYSTEM_SPOOL)).and_then(|spool| {
+        let entry = entry_for(event, summary, Some(error.to_string()));
+        if dead { spool.add_dead(&entry) } else { spool.add(&entry) }
+    });
+    match stored {
+        Ok(path) => {
+            printer.info(&format!(
+                "the event for {} was {} {}",
+                summary.key,
+                if dead { "dead-lettered as" } else { "spooled as" },
+                path.display()
+            ));
+            code
+        }
+        Err(e) => {
+            printer.error(&format!("could not spool the event for {}: {e}", summary.key), EXIT_NOT_SPOOLED);
+            dump_event(printer, event);
+            EXIT_NOT_SPOOLED
+        }
+    }
+}
+
+fn handle(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant) -> u8 {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        printer.warning("reading the sensu event from stdin (end it with ctrl-d); sensu pipes it in");
+    }
+    let event = match crate::input::read_event_from(stdin.lock()) {
+        Ok(event) => event,
+        Err(e) => {
+            printer.error(&e.to_string(), e.exit_code());
+            return e.exit_code();
+        }
+    };
+    let summary = match inspect(&event) {
+        Ok(summary) => summary,
+        Err(e) => {
+            let e = HostError::Input(e.to_string());
+            printer.error(&e.to_string(), e.exit_code());
+            return e.exit_code();
+        }
+    };
+    let loaded = match load_settings(cli, env, printer) {
+        Ok(loaded) => loaded,
+        Err(e) => return keep_unstarted(printer, env, &event, &summary, &e, e.exit_code()),
+    };
+    let printer: &Printer = printer;
+    let mut runner = match runner(&loaded, env, printer, start) {
+        Ok(runner) => runner,
+        Err(e) => return keep_unstarted(printer, env, &event, &summary, &e, EXIT_SOFTWARE),
+    };
+    runner.handle_live(&event, &summary, loaded.config.host.dry_run)
+}
+
+fn replay(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant, dead: bool) -> u8 {
+    let loaded = match load_settings(cli, env, printer) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            printer.error(&e.to_string(), e.exit_code());
+            return e.exit_code();
+        }
+    };
+    if loaded.config.host.dry_run {
+        printer.error(
+            "replay sends the spooled events; it has no dry run (use check-spool to see what is waiting)",
+            EXIT_CONFIG,
+        );
+        return EXIT_CONFIG;
+    }
+    let printer: &Printer = printer;
+    let mut runner = match runner(&loaded, env, printer, start) {
+        Ok(runner) => runner,
+        Err(e) => {
+            printer.error(&e.to_string(), e.exit_code());
+            return e.exit_code();
+        }
+    };
+    let spool = match &runner.spool {
+        Ok(spool) => spool.clone(),
+        Err(e) => {
+            printer.error(&e.to_string(), e.exit_code());
+            return e.exit_code();
+        }
+    };
+    if dead {
+        match spool.revive() {
+            Ok(n) if n > 0 => printer.info(&format!("moved {n} dead-lettered entries back into the spool")),
+            Ok(_) => {}
+            Err(e) => printer.warning(&e.to_string()),
+        }
+    }
+    let end = start + runner.deadline;
+    match runner.drain(end, None) {
+        Ok(report) => {
+            let waiting = spool.list().map(|l| l.len()).unwrap_or(report.left);
+            printer.info(&format!(
+                "replay: {} delivered, {} superseded, {} dead-lettered, {} still spooled in {}",
+                report.delivered,
+                report.superseded,
+                report.dead,
+                waiting,
+                spool.dir().display()
+            ));
+            if waiting > 0 { EXIT_SPOOLED } else { EXIT_OK }
+        }
+        Err(e) => {
+            printer.error(&e.to_string(), e.exit_code());
+            e.exit_code()
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! `check-spool` (a Sensu check over the spool) and `check-config` (the effective
+//! configuration with where each value came from, secrets masked).
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::cli::SpoolThresholds;
+use crate::error::{EXIT_CONFIG, EXIT_OK, HostError};
+use crate::output::Printer;
+use crate::settings::Loaded;
+use crate::spool::Spool;
+
+/// Sensu check exit codes.
+const CHECK_OK: u8 = 0;
+const CHECK_WARNING: u8 = 1;
+const CHECK_CRITICAL: u8 = 2;
+const CHECK_UNKNOWN: u8 = 3;
+
+/// What `check-spool` measured.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SpoolState {
+    /// Spooled entries.
+    pub spooled: u64,
+    /// Age of the oldest spooled entry, seconds.
+    pub oldest_age: u64,
+    /// Dead-lettered entries.
+    pub dead: u64,
+}
+
+fn received_at(path: &Path) -> Option<i64> {
+    if let Ok(entry) = Spool::read(path) {
+        return Some(entry.received_at);
+    }
+    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+    modified.duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_secs() as i64)
+}
+
+/// Measure the spool.
+pub fn measure(spool: &Spool, now: i64) -> Result<SpoolState, HostError> {
+    let spooled = spool.list()?;
+    let oldest = spooled.iter().filter_map(|p| received_at(p)).min();
+    Ok(SpoolState {
+        spooled: spooled.len() as u64,
+        oldest_age: oldest.map_or(0, |t| now.saturating_sub(t).max(0) as u64),
+        dead: spool.list_dead()?.len() as u64,
+    })
+}
+
+fn reached(value: u64, threshold: u64) -> bool {
+    threshold > 0 && value >= threshold
+}
+
+/// The check's status for a state: 0 ok, 1 warning, 2 critical.
+pub fn status(state: &SpoolState, t: &SpoolThresholds) -> u8 {
+    let age = if state.spooled > 0 { state.oldest_age } else { 0 };
+    if reached(state.spooled, t.critical_count) || reached(age, t.critical_age) || reached(state.dead, t.dead_critical)
+    {
+        CHECK_CRITICAL
+    } else if reached(state.spooled, t.warning_count)
+        || reached(age, t.warning_age)
+        || reached(state.dead, t.dead_warning)
+    {
+        CHECK_WARNING
+    } else {
+        CHECK_OK
+    }
+}
+
+/// Run `check-spool`: one line, exit 0/1/2 (3 when the spool cannot be read).
+pub fn check_spool(spool: &Spool, thresholds: &SpoolThresholds, now: i64, printer: &Printer, json: bool) -> u8 {
+    let dir = spool.dir().display().to_string();
+    let (code, line, value) = match measure(spool, now) {
+        Ok(state) => {
+            let code = status(&state, thresholds);
+            let word = ["OK", "WARNING", "CRITICAL"].get(usize::from(code)).copied().unwrap_or("UNKNOWN");
+            let oldest =
+                if state.spooled > 0 { format!(" (oldest {} s old)", state.oldest_age) } else { String::new() };
+            let line = format!(
+                "reactio spool {word}: {} spooled{oldest}, {} dead-lettered in {dir}",
+                state.spooled, state.dead
+            );
+            let value = json!({"status": word.to_lowercase(), "spooled": state.spooled, "oldest_age": state.oldest_age, "dead": state.dead, "dir": dir, "exit_code": code});
+            (code, line, value)
+        }
+        Err(e) => {
+            let line = format!("reactio spool UNKNOWN: {e}");
+            (
+                CHECK_UNKNOWN,
+                line,
+                json!({"status": "unknown", "message": e.to_string(), "dir": dir, "exit_code": CHECK_UNKNOWN}),
+            )
+        }
+    };
+    printer.plain(&if json { value.to_string() } else { line });
+    code
+}
+
+fn show(value: &Value) -> String {
+    match value {
+        Value::Null => "(not set)".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Run `check-config`: the effective settings with origins; exit 78 when nothing
+/// could be sent with them.
+pub fn check_config(loaded: &Loaded, spool: &Result<Spool, HostError>, printer: &Printer, json: bool) -> u8 {
+    let config = &loaded.config;
+    let mut problems: Vec<String> = config.connection.problem().into_iter().collect();
+    for (name, profile) in &config.profiles {
+        if let Some(p) = profile.connection.problem() {
+            problems.push(format!("profile `{name}`: {p}"));
+        }
+    }
+    if let Err(e) = spool {
+        problems.push(e.to_string());
+    }
+    let files: Vec<String> = loaded.files.iter().map(|f| f.display().to_string()).collect();
+    let spool_dir = match spool {
+        Ok(s) => s.dir().display().to_string(),
+        Err(_) => String::new(),
+    };
+    let engine = format!("{:?}", loaded.engine).to_lowercase();
+    let settings = config.describe();
+    let code = if problems.is_empty() { EXIT_OK } else { EXIT_CONFIG };
+    if json {
+        let value = json!({
+            "valid": problems.is_empty(),
+            "settings_files": files,
+            "found_by": loaded.source,
+            "spool_dir": spool_dir,
+            "engine": engine,
+            "settings": settings,
+            "warnings": loaded.warnings.iter().chain(&config.warnings).collect::<Vec<_>>(),
+            "problems": problems,
+        });
+        printer.plain(&value.to_string());
+        return code;
+    }
+    let mut text = format!(
+        "settings files ({}): {}\n",
+        loaded.source,
+        if files.is_empty() { "(none)".into() } else { files.join(", ") }
+    );
+    text.push_str(&format!("spool: {spool_dir}\nengine: {engine}\n"));
+    if let Value::Object(map) = &settings {
+        for (name, entry) in map {
+            let value = entry.get("value").map(show).unwrap_or_default();
+            let origin = entry.get("origin").and_then(Value::as_str).unwrap_or("default").replace('_', " ");
+            text.push_str(&format!("{name} = {value}  ({origin})\n"));
+        }
+    }
+    for warning in loaded.warnings.iter().chain(&config.warnings) {
+        text.push_str(&format!("warning: {warning}\n"));
+    }
+    for problem in &problems {
+        text.push_str(&format!("problem: {problem}\n"));
+    }
+    text.push_str(if problems.is_empty() {
+        "reactio: the configuration is valid"
+    } else {
+        "reactio: the configuration cannot deliver events (see problems above)"
+    });
+    printer.plain(&text);
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+    use super::*;
+
+    fn thresholds() -> SpoolThresholds {
+        SpoolThresholds {
+            warning_age: 300,
+            critical_age: 1800,
+            warning_count: 1,
+            critical_count: 20,
+            dead_warning: 1,
+            dead_critical: 0,
+        }
+    }
+
+    #[test]
+    fn status_by_age_and_count() {
+        let t = thresholds();
+        assert_eq!(status(&SpoolState::default(), &t), CHECK_OK);
+        assert_eq!(status(&SpoolState { spooled: 1, oldest_age: 10, dead: 0 }, &t), CHECK_WARNING);
+        assert_eq!(status(&SpoolState { spooled: 1, oldest_age: 1800, dead: 0 }, &t), CHECK_CRITICAL);
+        assert_eq!(status(&SpoolState { spooled: 20, oldest_age: 0, dead: 0 }, &t), CHECK_CRITICAL);
+        assert_eq!(status(&SpoolState { spooled: 0, oldest_age: 0, dead: 1 }, &t), CHECK_WARNING);
+        let relaxed = SpoolThresholds { warning_count: 0, dead_warning: 0, ..t };
+        assert_eq!(status(&SpoolState { spooled: 1, oldest_age: 10, dead: 5 }, &relaxed), CHECK_OK);
+    }
+}

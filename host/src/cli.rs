@@ -1,0 +1,344 @@
+//! The command line: subcommands, the handler's own options, and one flag per
+//! setting generated from the core's key table (so flags never drift from the core).
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Arg, ArgAction, ArgMatches, Command as ClapCommand};
+use sensu_reactio_core::config::keys::{KEYS, KeySpec, Kind};
+
+/// What to do this run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    /// Handle one event from stdin (the default; what Sensu runs).
+    Handle,
+    /// Deliver the spool now; `true`: dead-lettered entries too.
+    Replay(bool),
+    /// A Sensu check over the spool.
+    CheckSpool(SpoolThresholds),
+    /// Validate the settings and print the effective configuration.
+    CheckConfig,
+}
+
+/// `check-spool` thresholds: ages in seconds, counts of entries (0 = off).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpoolThresholds {
+    /// Oldest spooled entry older than this: warning.
+    pub warning_age: u64,
+    /// Oldest spooled entry older than this: critical.
+    pub critical_age: u64,
+    /// This many spooled entries or more: warning.
+    pub warning_count: u64,
+    /// This many spooled entries or more: critical.
+    pub critical_count: u64,
+    /// This many dead-lettered entries or more: warning.
+    pub dead_warning: u64,
+    /// This many dead-lettered entries or more: critical.
+    pub dead_critical: u64,
+}
+
+/// How results are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// One concise line per event.
+    Text,
+    /// One JSON object per event (the core's `Outcome` plus host fields).
+    Json,
+}
+
+/// Which engine runs the core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngineChoice {
+    /// The core linked into this binary.
+    Native,
+    /// The core's import-free wasm module under wasmtime.
+    Wasm,
+}
+
+impl EngineChoice {
+    /// Parse `native` or `wasm`.
+    pub fn parse(raw: &str) -> Option<EngineChoice> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "native" => Some(EngineChoice::Native),
+            "wasm" => Some(EngineChoice::Wasm),
+            _ => None,
+        }
+    }
+}
+
+/// The parsed command line.
+#[derive(Clone, Debug)]
+pub struct Cli {
+    /// The subcommand.
+    pub command: Command,
+    /// `--config FILE` (repeatable): explicit settings files instead of Sensu's.
+    pub config_files: Vec<PathBuf>,
+    /// `--handler-name` for the typo lint of `handlers.<name>`.
+    pub handler_name: String,
+    /// `--output`.
+    pub output: OutputFormat,
+    /// `--engine`, when given on the command line.
+    pub engine: Option<String>,
+    /// One entry per setting flag given: snake_case name -> raw value.
+    pub flags: BTreeMap<String, String>,
+}
+
+/// Options the host defines itself (not settings of the core).
+const HOST_OPTIONS: &[&str] = &["config", "handler-name", "output"];
+
+const ABOUT: &str = "Sensu pipe handler for Reactio: a failing check opens one incident (broadcast, phone call, \
+group chat, record), later results go to its timeline, the recovery closes it.";
+
+const AFTER_HELP: &str = "\
+WHAT IT DOES
+  Without a subcommand it reads one Sensu event (Classic 1.x or Go) from stdin to EOF
+  (at most 16 MiB), decides what to do, and sends the requests to Reactio. It first
+  delivers anything left in the spool by earlier runs (oldest first, within half of
+  the deadline). It prints one line per event: what was done, the incident and its
+  URL, or why it was skipped. Warnings go to stderr, prefixed `reactio: warning:`.
+
+SETTINGS (highest precedence first)
+  check annotation sensu.io/plugins/sensu-reactio-handler/config/<setting>
+  > entity annotation > Classic check `reactio` object > Classic check
+  `occurrences`/`refresh` > flag (--<setting>) > environment (REACTIO_<SETTING>)
+  > settings file (`reactio` scope) > default.
+  Settings files, found as sensu-plugin finds them:
+    1. --config FILE (repeatable), if given: only those files;
+    2. else $SENSU_LOADED_TEMPFILE: a file listing the server's loaded config files,
+       colon-separated (a real sensu-server sets this);
+    3. else $SENSU_CONFIG_FILES (colon-separated);
+    4. else /etc/sensu/config.json and every *.json under /etc/sensu/conf.d/
+       (recursively, sorted).
+  Files are deep-merged in order: objects merged, arrays concatenated, later values
+  win. A listed file that is missing or not JSON is an error naming it (exit 78).
+  The API key may come from api_key_file so it stays out of `ps`; it is never
+  printed (shown as ********).
+
+SPOOL
+  A delivery that fails for good within the deadline is written to the spool
+  (exit 75): spool_dir, else $STATE_DIRECTORY, else /var/spool/sensu-reactio when
+  writable, else /tmp/sensu-reactio-<uid> (a warning says so). Entries the server
+  refused (4xx other than 408/429), auth failures and missing settings go to the
+  dead/ folder in it (also exit 75, or 78 for configuration problems) and are not
+  retried. `replay` delivers the spool now; `check-spool` reports on it.
+
+EXIT CODES
+  0   handled, or skipped with a reason
+  65  the event is not a Sensu event, or larger than 16 MiB
+  70  the handler itself failed (e.g. a broken wasm module); the event is spooled
+  74  delivery failed and the event could not be spooled: it is printed to stderr
+  75  delivery failed: the event was spooled for the next run (or dead-lettered)
+  78  configuration error (settings, key file, plain http refused, key rejected)
+  check-spool: 0 ok, 1 warning, 2 critical, 3 unknown (sensu check convention)";
+
+fn setting_arg(spec: &KeySpec) -> Arg {
+    let long: &'static str = Box::leak(spec.flag_name().into_boxed_str());
+    let default = if spec.default.is_empty() { String::new() } else { format!(" [default: {}]", spec.default) };
+    let help = format!("{} (env {}){default}", spec.doc, spec.env_var());
+    let arg = Arg::new(spec.name).long(long).help(help).global(true).action(ArgAction::Set);
+    match spec.kind {
+        Kind::Bool => arg.num_args(0..=1).require_equals(true).default_missing_value("true").value_name("BOOL"),
+        kind => arg.value_name(value_name(kind)),
+    }
+}
+
+fn value_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Bool => "BOOL",
+        Kind::Count => "N",
+        Kind::Seconds => "SECONDS",
+        Kind::Secret => "SECRET",
+        Kind::Path => "PATH",
+        Kind::Url => "URL",
+        Kind::Severities => "SEVERITIES",
+        Kind::List => "LIST",
+        Kind::Template => "TEMPLATE",
+        Kind::Choice(_) => "CHOICE",
+        Kind::Offset => "OFFSET",
+        _ => "TEXT",
+    }
+}
+
+fn count_arg(name: &'static str, default: &'static str, help: &'static str) -> Arg {
+    Arg::new(name).long(name).value_name("N").default_value(default).value_parser(clap::value_parser!(u64)).help(help)
+}
+
+/// The clap command, with every setting flag from the core's key table.
+pub fn command() -> ClapCommand {
+    let mut cmd = ClapCommand::new("sensu-reactio-handler")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(ABOUT)
+        .after_help(AFTER_HELP)
+        .arg(
+            Arg::new("config")
+                .long("config")
+                .value_name("FILE")
+                .action(ArgAction::Append)
+                .global(true)
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("Sensu-style JSON settings file (settings in its `reactio` scope); repeatable; replaces Sensu's settings discovery"),
+        )
+        .arg(
+            Arg::new("handler-name")
+                .long("handler-name")
+                .value_name("NAME")
+                .default_value("reactio")
+                .global(true)
+                .help("This handler's name in Sensu's `handlers` settings, for the typo check of its definition"),
+        )
+        .arg(
+            Arg::new("output")
+                .long("output")
+                .value_name("FORMAT")
+                .value_parser(["text", "json"])
+                .default_value("text")
+                .global(true)
+                .help("text: one line per event; json: one JSON object per event (the core's outcome)"),
+        )
+        .subcommand(
+            ClapCommand::new("replay").about("Deliver the spooled events now (oldest first), then exit").arg(
+                Arg::new("dead")
+                    .long("dead")
+                    .action(ArgAction::SetTrue)
+                    .help("Move the dead-lettered entries back into the spool first (after fixing what refused them)"),
+            ),
+        )
+        .subcommand(
+            ClapCommand::new("check-spool")
+                .about("Sensu check over the spool: age and count of spooled and dead-lettered entries, one line, exit 0/1/2")
+                .arg(count_arg("warning-age", "300", "Warning when the oldest spooled entry is this many seconds old"))
+                .arg(count_arg("critical-age", "1800", "Critical when the oldest spooled entry is this many seconds old"))
+                .arg(count_arg("warning-count", "1", "Warning at this many spooled entries (0: off)"))
+                .arg(count_arg("critical-count", "20", "Critical at this many spooled entries (0: off)"))
+                .arg(count_arg("dead-warning", "1", "Warning at this many dead-lettered entries (0: off)"))
+                .arg(count_arg("dead-critical", "0", "Critical at this many dead-lettered entries (0: off)")),
+        )
+        .subcommand(
+            ClapCommand::new("check-config")
+                .about("Validate the settings and print the effective configuration, where each value came from (secrets masked)"),
+        );
+    let engine_is_a_setting = KEYS.iter().any(|k| k.name == "engine");
+    if !engine_is_a_setting {
+        cmd = cmd.arg(
+            Arg::new("engine")
+                .long("engine")
+                .value_name("ENGINE")
+                .global(true)
+                .help("native: the core linked in; wasm: the core's wasm module under wasmtime (env REACTIO_ENGINE) [default: native]"),
+        );
+    }
+    for spec in KEYS.iter().filter(|k| k.flag && !HOST_OPTIONS.contains(&k.flag_name().as_str())) {
+        cmd = cmd.arg(setting_arg(spec));
+    }
+    cmd
+}
+
+fn threshold(m: &ArgMatches, name: &str) -> u64 {
+    m.get_one::<u64>(name).copied().unwrap_or(0)
+}
+
+/// Parse the command line; `Err` is clap's error (help, version or a usage error).
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let matches = command().try_get_matches_from(args)?;
+    let command = match matches.subcommand() {
+        Some(("replay", m)) => Command::Replay(m.get_flag("dead")),
+        Some(("check-config", _)) => Command::CheckConfig,
+        Some(("check-spool", m)) => Command::CheckSpool(SpoolThresholds {
+            warning_age: threshold(m, "warning-age"),
+            critical_age: threshold(m, "critical-age"),
+            warning_count: threshold(m, "warning-count"),
+            critical_count: threshold(m, "critical-count"),
+            dead_warning: threshold(m, "dead-warning"),
+            dead_critical: threshold(m, "dead-critical"),
+        }),
+        _ => Command::Handle,
+    };
+    let mut flags = BTreeMap::new();
+    for spec in KEYS.iter().filter(|k| k.flag) {
+        if let Ok(Some(value)) = matches.try_get_one::<String>(spec.name) {
+            flags.insert(spec.name.to_owned(), value.clone());
+        }
+    }
+    let engine = match matches.try_get_one::<String>("engine") {
+        Ok(Some(v)) => Some(v.clone()),
+        _ => None,
+    };
+    let output = match matches.get_one::<String>("output").map(String::as_str) {
+        Some("json") => OutputFormat::Json,
+        _ => OutputFormat::Text,
+    };
+    Ok(Cli {
+        command,
+        config_files: matches.get_many::<PathBuf>("config").map(|v| v.cloned().collect()).unwrap_or_default(),
+        handler_name: matches.get_one::<String>("handler-name").cloned().unwrap_or_else(|| "reactio".into()),
+        output,
+        engine,
+        flags,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn every_flag_setting_has_a_flag() {
+        let cmd = command();
+        for spec in KEYS.iter().filter(|k| k.flag) {
+            let name = spec.flag_name();
+            assert!(cmd.get_arguments().any(|a| a.get_long() == Some(name.as_str())), "no --{name}");
+        }
+    }
+
+    #[test]
+    fn command_is_valid() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn flags_become_settings_by_snake_case_name() {
+        let cli = parse_from(["h", "--organization", "demo", "--dry-run", "--deadline", "1.5"]).unwrap();
+        assert_eq!(cli.command, Command::Handle);
+        assert_eq!(cli.flags.get("organization").map(String::as_str), Some("demo"));
+        assert_eq!(cli.flags.get("dry_run").map(String::as_str), Some("true"));
+        assert_eq!(cli.flags.get("deadline").map(String::as_str), Some("1.5"));
+        assert!(!cli.flags.contains_key("api_key"));
+    }
+
+    #[test]
+    fn bool_flag_does_not_swallow_the_subcommand() {
+        let cli = parse_from(["h", "--dry-run", "replay"]).unwrap();
+        assert_eq!(cli.command, Command::Replay(false));
+        assert_eq!(cli.flags.get("dry_run").map(String::as_str), Some("true"));
+        let cli = parse_from(["h", "--dry-run=false"]).unwrap();
+        assert_eq!(cli.flags.get("dry_run").map(String::as_str), Some("false"));
+    }
+
+    #[test]
+    fn global_options_work_after_the_subcommand() {
+        let cli =
+            parse_from(["h", "check-spool", "--spool-dir", "/x", "--critical-count", "3", "--output", "json"]).unwrap();
+        assert_eq!(cli.flags.get("spool_dir").map(String::as_str), Some("/x"));
+        assert_eq!(cli.output, OutputFormat::Json);
+        match cli.command {
+            Command::CheckSpool(t) => assert_eq!(t.critical_count, 3),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn help_documents_exit_codes_and_discovery() {
+        let help = command().render_long_help().to_string();
+        for needle in
+            ["SENSU_LOADED_TEMPFILE", "SENSU_CONFIG_FILES", "/etc/sensu/conf.d", "75", "78", "REACTIO_API_KEY"]
+        {
+            assert!(help.contains(needle), "help lacks {needle}");
+        }
+    }
+}

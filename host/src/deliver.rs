@@ -1,0 +1,326 @@
+//! Handling events: the live event from stdin and the spool before it (drained
+//! oldest first within half the deadline, superseded alerts dropped, refused ones
+//! dead-lettered), and what each outcome means for the spool and the exit code.
+
+use std::time::{Duration, Instant};
+
+use sensu_reactio_core::{Context, EventSummary, Outcome, OutcomeKind};
+
+use crate::drive::{Budget, Transport, run_event};
+use crate::engine::Engine;
+use crate::error::{EXIT_CONFIG, EXIT_NOT_SPOOLED, EXIT_OK, EXIT_SOFTWARE, EXIT_SPOOLED, HostError};
+use crate::output::{Printer, Source};
+use crate::spool::{Entry, Spool};
+
+/// The current time, epoch seconds (only the host reads the clock).
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// What a run works with.
+pub struct Runner<'a> {
+    /// The engine running the core.
+    pub engine: Box<dyn Engine>,
+    /// The HTTP side (client built on first use).
+    pub transport: Transport<'a>,
+    /// Output.
+    pub printer: &'a Printer,
+    /// The spool, when one could be chosen.
+    pub spool: Result<Spool, HostError>,
+    /// When the run started.
+    pub start: Instant,
+    /// The whole run's deadline.
+    pub deadline: Duration,
+}
+
+impl std::fmt::Debug for Runner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner").field("deadline", &self.deadline).finish_non_exhaustive()
+    }
+}
+
+/// What the outcome means for the event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fate {
+    /// Done with it.
+    Done,
+    /// Keep it for a later attempt.
+    Retry,
+    /// The server or the settings refused it for good: dead-letter.
+    Dead,
+    /// A configuration problem (not configured, key rejected): dead-letter, exit 78.
+    DeadConfig,
+}
+
+fn fate(outcome: &Outcome) -> Fate {
+    match outcome.result {
+        OutcomeKind::Handled | OutcomeKind::Skipped => Fate::Done,
+        OutcomeKind::Failed if outcome.auth_failed || outcome.code == "not_configured" => Fate::DeadConfig,
+        OutcomeKind::Failed if outcome.retryable => Fate::Retry,
+        OutcomeKind::Failed => Fate::Dead,
+    }
+}
+
+/// The spool entry for a live event.
+pub fn entry_for(event: &[u8], summary: &EventSummary, error: Option<String>) -> Entry {
+    Entry {
+        version: 1,
+        event: String::from_utf8_lossy(event).into_owned(),
+        key: summary.key.clone(),
+        recovery: summary.recovery,
+        received_at: now(),
+        attempts: 1,
+        last_error: error,
+    }
+}
+
+impl Runner<'_> {
+    fn budget_until(&self, end: Instant) -> Budget {
+        Budget { end, total: end.saturating_duration_since(self.start) }
+    }
+
+    /// Deliver what is spooled, oldest first, until `end`. `live` is the event that
+    /// follows (its recovery supersedes spooled alerts for its key). Problems are
+    /// reported, never fatal: the live event still goes.
+    pub fn drain(&mut self, end: Instant, live: Option<&EventSummary>) -> Result<DrainReport, HostError> {
+        let spool = match &self.spool {
+            Ok(spool) => spool.clone(),
+            Err(e) => return Err(HostError::Spool(e.to_string())),
+        };
+        let mut report = DrainReport::default();
+        if spool.list()?.is_empty() {
+            return Ok(report);
+        }
+        let Some(_lock) = spool.try_lock()? else {
+            self.printer.warning("another run is delivering the spool; leaving it to that run");
+            return Ok(report);
+        };
+        let mut entries = Vec::new();
+        for path in spool.list()? {
+            match Spool::read(&path) {
+                Ok(entry) => entries.push((path, entry)),
+                Err(why) => {
+                    self.printer.warning(&format!("{why}; moved to the dead-letter folder"));
+                    spool.bury(&path)?;
+                    report.dead += 1;
+                }
+            }
+        }
+        let superseded = |i: usize, entry: &Entry| {
+            !entry.recovery
+                && (entries.iter().skip(i + 1).any(|(_, later)| later.recovery && later.key == entry.key)
+                    || live.is_some_and(|l| l.recovery && l.key == entry.key))
+        };
+        let mut pending = Vec::new();
+        for (i, (path, entry)) in entries.iter().enumerate() {
+            if superseded(i, entry) {
+                Spool::remove(path)?;
+                self.printer
+                    .info(&format!("dropped a spooled alert for {}: a later recovery supersedes it", entry.key));
+                report.superseded += 1;
+            } else {
+                pending.push((path.clone(), entry.clone()));
+            }
+        }
+        for (index, (path, mut entry)) in pending.iter().cloned().enumerate() {
+            if Instant::now() >= end {
+                report.left = pending.len() - index;
+                self.printer.warning(&format!(
+                    "{} spooled events left for the next run: the spool's share of the deadline is used up",
+                    report.left
+                ));
+                break;
+            }
+            let context = Context { now: now(), first_occurrence: true, dry_run: false };
+            let budget = self.budget_until(end);
+            let result = run_event(
+                self.engine.as_mut(),
+                &mut self.transport,
+                self.printer,
+                entry.event.as_bytes(),
+                &entry.key,
+                &context,
+                budget,
+            );
+            entry.attempts += 1;
+            match result {
+                Ok(outcome) => match fate(&outcome) {
+                    Fate::Done => {
+                        Spool::remove(&path)?;
+                        self.printer.outcome(&outcome, Source::Spool, None, None);
+                        report.delivered += 1;
+                    }
+                    Fate::Retry => {
+                        entry.last_error = Some(outcome.message.clone());
+                        spool.update(&path, &entry)?;
+                        self.printer.outcome(&outcome, Source::Spool, Some("kept in the spool"), None);
+                        report.left = pending.len() - index;
+                        break;
+                    }
+                    Fate::Dead | Fate::DeadConfig => {
+                        entry.last_error = Some(outcome.message.clone());
+                        spool.update(&path, &entry)?;
+                        let dead = spool.bury(&path)?;
+                        self.printer.outcome(
+                            &outcome,
+                            Source::Spool,
+                            Some(&format!("moved to {}", dead.display())),
+                            None,
+                        );
+                        report.dead += 1;
+                    }
+                },
+                Err(HostError::Input(why)) => {
+                    entry.last_error = Some(why.clone());
+                    spool.update(&path, &entry)?;
+                    spool.bury(&path)?;
+                    self.printer.warning(&format!(
+                        "spooled event for {} is not a valid event ({why}); moved to the dead-letter folder",
+                        entry.key
+                    ));
+                    report.dead += 1;
+                }
+                Err(e) => {
+                    entry.last_error = Some(e.to_string());
+                    spool.update(&path, &entry)?;
+                    self.printer.warning(&format!("stopped delivering the spool: {e}"));
+                    report.left = pending.len() - index;
+                    break;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Deal with a live event's outcome: spool or dead-letter it as needed; the exit code.
+    fn settle(&self, event: &[u8], summary: &EventSummary, outcome: &Outcome) -> u8 {
+        match fate(outcome) {
+            Fate::Done => {
+                self.printer.outcome(outcome, Source::Live, None, Some(EXIT_OK));
+                EXIT_OK
+            }
+            Fate::Retry => self.keep(event, summary, outcome, false, EXIT_SPOOLED),
+            Fate::Dead => self.keep(event, summary, outcome, true, EXIT_SPOOLED),
+            Fate::DeadConfig => self.keep(event, summary, outcome, true, EXIT_CONFIG),
+        }
+    }
+
+    /// Spool (or dead-letter) the live event; print the line; the exit code.
+    fn keep(&self, event: &[u8], summary: &EventSummary, outcome: &Outcome, dead: bool, code: u8) -> u8 {
+        let entry = entry_for(event, summary, Some(outcome.message.clone()));
+        match self.store(&entry, dead) {
+            Ok(path) => {
+                let what = if dead { "dead-lettered as" } else { "spooled as" };
+                let note = format!("{what} {}", path.display());
+                self.printer.outcome(outcome, Source::Live, Some(&note), Some(code));
+                code
+            }
+            Err(e) => {
+                self.printer.outcome(
+                    outcome,
+                    Source::Live,
+                    Some(&format!("could not spool: {e}")),
+                    Some(EXIT_NOT_SPOOLED),
+                );
+                dump_event(self.printer, event);
+                EXIT_NOT_SPOOLED
+            }
+        }
+    }
+
+    fn store(&self, entry: &Entry, dead: bool) -> Result<std::path::PathBuf, HostError> {
+        let spool = self.spool.as_ref().map_err(|e| HostError::Spool(e.to_string()))?;
+        if let Some(note) = &spool.fallback_note {
+            self.printer.warning(note);
+        }
+        if dead { spool.add_dead(entry) } else { spool.add(entry) }
+    }
+
+    /// Keep the live event after a host error (exit code by the error).
+    pub fn keep_after_error(&self, event: &[u8], summary: &EventSummary, error: &HostError) -> u8 {
+        let (dead, code) = match error {
+            HostError::Config(_) => (true, EXIT_CONFIG),
+            HostError::Internal(_) => (false, EXIT_SOFTWARE),
+            HostError::Spool(_) | HostError::Input(_) => (false, error.exit_code()),
+        };
+        self.printer.error(&error.to_string(), code);
+        if matches!(error, HostError::Input(_)) {
+            return code;
+        }
+        let entry = entry_for(event, summary, Some(error.to_string()));
+        match self.store(&entry, dead) {
+            Ok(path) => {
+                self.printer.info(&format!(
+                    "the event for {} was {} {}",
+                    summary.key,
+                    if dead { "dead-lettered as" } else { "spooled as" },
+                    path.display()
+                ));
+                code
+            }
+            Err(e) => {
+                self.printer.error(&format!("could not spool the event for {}: {e}", summary.key), EXIT_NOT_SPOOLED);
+                dump_event(self.printer, event);
+                EXIT_NOT_SPOOLED
+            }
+        }
+    }
+
+    /// The live event: drain the spool first (half the deadline), then the event.
+    pub fn handle_live(&mut self, event: &[u8], summary: &EventSummary, dry_run: bool) -> u8 {
+        if !dry_run {
+            let half = self.start + self.deadline / 2;
+            if let Err(e) = self.drain(half, Some(summary)) {
+                self.printer.warning(&format!("the spool was not delivered: {e}"));
+            }
+        }
+        let first_occurrence = !dry_run && self.spool_holds(&summary.key);
+        let context = Context { now: now(), first_occurrence, dry_run };
+        let budget = self.budget_until(self.start + self.deadline);
+        match run_event(self.engine.as_mut(), &mut self.transport, self.printer, event, &summary.key, &context, budget)
+        {
+            Ok(outcome) if dry_run => {
+                self.printer.outcome(&outcome, Source::Live, None, None);
+                match fate(&outcome) {
+                    Fate::DeadConfig => EXIT_CONFIG,
+                    _ => EXIT_OK,
+                }
+            }
+            Ok(outcome) => self.settle(event, summary, &outcome),
+            Err(e) if dry_run => {
+                self.printer.error(&e.to_string(), e.exit_code());
+                e.exit_code()
+            }
+            Err(e) => self.keep_after_error(event, summary, &e),
+        }
+    }
+
+    fn spool_holds(&self, key: &str) -> bool {
+        let Ok(spool) = &self.spool else { return false };
+        spool.list().unwrap_or_default().iter().any(|p| Spool::read(p).is_ok_and(|e| e.key == key))
+    }
+}
+
+/// What a drain did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DrainReport {
+    /// Delivered (or skipped) and removed.
+    pub delivered: usize,
+    /// Dropped because a later recovery supersedes them.
+    pub superseded: usize,
+    /// Moved to the dead-letter folder.
+    pub dead: usize,
+    /// Still waiting.
+    pub left: usize,
+}
+
+/// Last resort: the event (a Sensu event, no secrets) on stderr, so it survives in
+/// Sensu's log.
+pub fn dump_event(printer: &Printer, event: &[u8]) {
+    use std::io::Write;
+    let text = printer.redact(&String::from_utf8_lossy(event));
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "reactio: undelivered event follows (resend it with: sensu-reactio-handler < event.json)\n{text}"
+    );
+}

@@ -1,0 +1,268 @@
+//! The main loop for one event: plan, then send each request, sleep each wait (with
+//! jitter), hand every answer back, until the outcome; all within one deadline.
+
+use std::hash::{BuildHasher, Hasher};
+use std::time::{Duration, Instant};
+
+use sensu_reactio_core::{Answer, Context, Outcome, OutcomeKind, Step, dry_run_answer};
+
+use crate::engine::{Engine, EngineError};
+use crate::error::HostError;
+use crate::http::{Http, HttpSettings, check_policy};
+use crate::output::Printer;
+use crate::settings::EnvVars;
+
+/// More steps than this for one event means the engine is looping: a bug.
+const MAX_STEPS: usize = 1000;
+
+/// Jitter added to each wait, as a fraction of it (0.2 = up to 20% more).
+const JITTER_PERCENT: u64 = 20;
+
+/// Sends requests for the engine; builds the HTTP client on first use only.
+#[derive(Debug)]
+pub struct Transport<'a> {
+    http: Option<Http>,
+    settings: HttpSettings,
+    env: &'a EnvVars,
+    dry_run: bool,
+}
+
+impl<'a> Transport<'a> {
+    /// A transport that has not built its client yet.
+    pub fn new(settings: HttpSettings, env: &'a EnvVars, dry_run: bool) -> Transport<'a> {
+        Transport { http: None, settings, env, dry_run }
+    }
+
+    /// Was the HTTP client built (a request was really due)?
+    pub fn client_built(&self) -> bool {
+        self.http.is_some()
+    }
+
+    fn client(&mut self) -> Result<&Http, HostError> {
+        if self.http.is_none() {
+            self.http = Some(Http::build(&self.settings, self.env)?);
+        }
+        self.http.as_ref().ok_or_else(|| HostError::Internal("the http client vanished".into()))
+    }
+}
+
+/// Engine errors as host errors (exit codes).
+pub fn engine_error(e: EngineError) -> HostError {
+    match e {
+        EngineError::Input(m) => HostError::Input(m),
+        EngineError::Config(m) => HostError::Config(m),
+        EngineError::Engine(m) => HostError::Internal(format!("the engine failed: {m}")),
+    }
+}
+
+fn jitter_ms(max: u64) -> u64 {
+    if max == 0 {
+        return 0;
+    }
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0),
+    );
+    hasher.finish() % (max + 1)
+}
+
+/// The outcome when the deadline ends the run before the core does.
+pub fn deadline_outcome(key: &str, deadline: Duration, why: &str, context: &Context) -> Outcome {
+    Outcome {
+        result: OutcomeKind::Failed,
+        retryable: true,
+        auth_failed: false,
+        code: "deadline_exceeded".into(),
+        key: key.to_owned(),
+        incident: None,
+        actions: Vec::new(),
+        message: format!("gave up on {key}: the {:.1} s deadline would pass ({why})", deadline.as_secs_f64()),
+        warnings: Vec::new(),
+        dry_run: context.dry_run,
+    }
+}
+
+/// The time one event may use.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    /// When it ends.
+    pub end: Instant,
+    /// Its length (for messages).
+    pub total: Duration,
+}
+
+/// Run one event through the engine until its outcome or the deadline.
+pub fn run_event(
+    engine: &mut dyn Engine,
+    transport: &mut Transport<'_>,
+    printer: &Printer,
+    event: &[u8],
+    key: &str,
+    context: &Context,
+    budget: Budget,
+) -> Result<Outcome, HostError> {
+    let Budget { end, total } = budget;
+    let mut step = engine.plan(event, context).map_err(engine_error)?;
+    let mut last = String::from("no answer yet");
+    for _ in 0..MAX_STEPS {
+        let answer = match step {
+            Step::Done(outcome) => return Ok(outcome),
+            Step::Request(request) => {
+                if transport.dry_run {
+                    printer.dry_run_request(&request);
+                    dry_run_answer(&request)
+                } else {
+                    check_policy(&request, &transport.settings)?;
+                    let remaining = end.saturating_duration_since(Instant::now());
+                    if remaining < Duration::from_millis(1) {
+                        return Ok(deadline_outcome(key, total, &last, context));
+                    }
+                    let timeout = remaining.min(Duration::from_millis(request.timeout_ms.max(1)));
+                    let answer = transport.client()?.send(&request, timeout)?;
+                    last = match &answer {
+                        Answer::Response(r) => format!("last answer: http {}", r.status),
+                        Answer::Failure(f) => format!("last failure: {}", f.detail),
+                        Answer::Waited => String::new(),
+                    };
+                    answer
+                }
+            }
+            Step::Wait(wait) => {
+                if !transport.dry_run {
+                    let remaining = end.saturating_duration_since(Instant::now());
+                    let min = Duration::from_millis(wait.min_ms);
+                    if min >= remaining {
+                        let why = format!("a retry was due in {} ms: {}", wait.min_ms, wait.reason);
+                        return Ok(deadline_outcome(key, total, &why, context));
+                    }
+                    let jitter = Duration::from_millis(jitter_ms(wait.min_ms * JITTER_PERCENT / 100));
+                    // Leave a little time for the retried request itself.
+                    let sleep = (min + jitter).min(remaining.saturating_sub(Duration::from_millis(50)).max(min));
+                    std::thread::sleep(sleep);
+                }
+                Answer::Waited
+            }
+        };
+        step = engine.handle(answer).map_err(engine_error)?;
+    }
+    Err(HostError::Internal(format!("the engine did not finish {key} within {MAX_STEPS} steps")))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+    use super::*;
+    use sensu_reactio_core::{Method, Purpose, Request, Wait};
+
+    /// A scripted engine: hands out the given steps in order, records the answers.
+    struct Script {
+        steps: Vec<Step>,
+        answers: Vec<Answer>,
+    }
+
+    impl Engine for Script {
+        fn plan(&mut self, _event: &[u8], _context: &Context) -> Result<Step, EngineError> {
+            Ok(self.steps.remove(0))
+        }
+        fn handle(&mut self, answer: Answer) -> Result<Step, EngineError> {
+            self.answers.push(answer);
+            Ok(self.steps.remove(0))
+        }
+    }
+
+    fn done() -> Step {
+        Step::Done(Outcome {
+            result: OutcomeKind::Handled,
+            retryable: false,
+            auth_failed: false,
+            code: "created".into(),
+            key: "k".into(),
+            incident: None,
+            actions: vec![],
+            message: "ok".into(),
+            warnings: vec![],
+            dry_run: false,
+        })
+    }
+
+    #[test]
+    fn a_wait_past_the_deadline_gives_up_retryable_without_sleeping() {
+        let mut engine = Script {
+            steps: vec![Step::Wait(Wait { min_ms: 60_000, reason: "http 503".into() }), done()],
+            answers: vec![],
+        };
+        let env = EnvVars::default();
+        let mut transport = Transport::new(HttpSettings::default(), &env, false);
+        let started = Instant::now();
+        let total = Duration::from_millis(500);
+        let budget = Budget { end: started + total, total };
+        let outcome =
+            run_event(&mut engine, &mut transport, &Printer::default(), b"{}", "k", &Context::default(), budget)
+                .unwrap();
+        assert!(started.elapsed() < Duration::from_millis(400));
+        assert_eq!(outcome.result, OutcomeKind::Failed);
+        assert!(outcome.retryable);
+        assert!(outcome.message.contains("http 503"), "{}", outcome.message);
+        assert!(!transport.client_built());
+    }
+
+    #[test]
+    fn a_short_wait_sleeps_at_least_its_minimum() {
+        let mut engine =
+            Script { steps: vec![Step::Wait(Wait { min_ms: 30, reason: "r".into() }), done()], answers: vec![] };
+        let env = EnvVars::default();
+        let mut transport = Transport::new(HttpSettings::default(), &env, false);
+        let started = Instant::now();
+        let total = Duration::from_secs(5);
+        let budget = Budget { end: started + total, total };
+        let outcome =
+            run_event(&mut engine, &mut transport, &Printer::default(), b"{}", "k", &Context::default(), budget)
+                .unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(30));
+        assert_eq!(outcome.code, "created");
+        assert_eq!(engine.answers, vec![Answer::Waited]);
+    }
+
+    #[test]
+    fn dry_run_feeds_dry_run_answers_and_builds_no_client() {
+        let request = Request {
+            method: Method::Get,
+            scheme: "https".into(),
+            authority: "demo.reactio.jp".into(),
+            path: "/api/v1/incidents?status=open".into(),
+            headers: vec![("x-api-key".into(), "secret-key".into())],
+            body: String::new(),
+            timeout_ms: 3000,
+            purpose: Purpose::LookupOpen,
+        };
+        let mut engine = Script { steps: vec![Step::Request(request.clone()), done()], answers: vec![] };
+        let env = EnvVars::default();
+        let mut transport = Transport::new(HttpSettings::default(), &env, true);
+        let budget = Budget { end: Instant::now() + Duration::from_secs(1), total: Duration::from_secs(1) };
+        run_event(&mut engine, &mut transport, &Printer::default(), b"{}", "k", &Context::default(), budget).unwrap();
+        assert_eq!(engine.answers, vec![dry_run_answer(&request)]);
+        assert!(!transport.client_built());
+    }
+
+    #[test]
+    fn plain_http_elsewhere_is_refused_before_sending() {
+        let request = Request {
+            method: Method::Get,
+            scheme: "http".into(),
+            authority: "demo.reactio.jp".into(),
+            path: "/".into(),
+            headers: vec![],
+            body: String::new(),
+            timeout_ms: 3000,
+            purpose: Purpose::LookupOpen,
+        };
+        let mut engine = Script { steps: vec![Step::Request(request), done()], answers: vec![] };
+        let env = EnvVars::default();
+        let mut transport = Transport::new(HttpSettings::default(), &env, false);
+        let budget = Budget { end: Instant::now() + Duration::from_secs(1), total: Duration::from_secs(1) };
+        let err = run_event(&mut engine, &mut transport, &Printer::default(), b"{}", "k", &Context::default(), budget)
+            .unwrap_err();
+        assert!(matches!(err, HostError::Config(_)));
+        assert!(!transport.client_built());
+    }
+}

@@ -1,0 +1,53 @@
+//! The host's one error type and the exit codes of decisions.md ("Host defaults").
+
+/// Exit: handled or skipped.
+pub const EXIT_OK: u8 = 0;
+/// Exit (`EX_DATAERR`): the event is not one we understand, or is too large.
+pub const EXIT_INPUT: u8 = 65;
+/// Exit (`EX_SOFTWARE`): the handler itself failed (a bug or a broken wasm module).
+pub const EXIT_SOFTWARE: u8 = 70;
+/// Exit (`EX_IOERR`): delivery failed and the event could not be spooled either.
+pub const EXIT_NOT_SPOOLED: u8 = 74;
+/// Exit (`EX_TEMPFAIL`): delivery failed; the event waits in the spool (or dead-letter folder).
+pub const EXIT_SPOOLED: u8 = 75;
+/// Exit (`EX_CONFIG`): the configuration is wrong (settings, key, plain http, auth).
+pub const EXIT_CONFIG: u8 = 78;
+
+/// Why a run of the handler stopped. Messages are lowercase, say what was wrong and
+/// how to fix it, and never contain the API key.
+#[derive(Debug)]
+pub enum HostError {
+    /// The event (stdin) was unusable: exit 65.
+    Input(String),
+    /// The settings (files, environment, flags, key files) are wrong: exit 78.
+    Config(String),
+    /// The spool could not be read or written: exit 74.
+    Spool(String),
+    /// The handler itself failed (engine, I/O on stdout): exit 70.
+    Internal(String),
+}
+
+impl HostError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            HostError::Input(_) => EXIT_INPUT,
+            HostError::Config(_) => EXIT_CONFIG,
+            HostError::Spool(_) => EXIT_NOT_SPOOLED,
+            HostError::Internal(_) => EXIT_SOFTWARE,
+        }
+    }
+}
+
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HostError::Input(m) => write!(f, "bad event: {m}"),
+            HostError::Config(m) => write!(f, "configuration error: {m}"),
+            HostError::Spool(m) => write!(f, "spool error: {m}"),
+            HostError::Internal(m) => write!(f, "internal error: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for HostError {}

@@ -1,0 +1,288 @@
+//! HTTP for the core's requests: one reqwest blocking client per run, built only
+//! when the first request is due. rustls with compiled-in roots (plus `ca_file`),
+//! redirects never followed, proxies from the environment but never for loopback,
+//! plain `http://` only to loopback unless `allow_http`.
+
+use std::io::Read;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use reqwest::blocking::Client;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{NoProxy, Proxy};
+use sensu_reactio_core::step::API_KEY_HEADER;
+use sensu_reactio_core::{Answer, Failure, FailureKind, Method, Request, Response};
+
+use crate::error::HostError;
+use crate::settings::EnvVars;
+
+/// Answers larger than this are cut (Reactio's answers are small JSON).
+const MAX_ANSWER_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Never sent through a proxy.
+const LOOPBACK_NO_PROXY: &str = "127.0.0.0/8,::1,localhost";
+
+/// What the client needs from the settings.
+#[derive(Clone, Debug, Default)]
+pub struct HttpSettings {
+    /// Extra CA certificates (PEM), besides the compiled-in roots.
+    pub ca_file: Option<String>,
+    /// Allow plain http to non-loopback hosts.
+    pub allow_http: bool,
+}
+
+/// The run's one HTTP client (one connection reused for lookup and create).
+#[derive(Debug)]
+pub struct Http {
+    client: Client,
+}
+
+/// The host part of `host[:port]` (IPv6 in brackets).
+pub fn host_of(authority: &str) -> &str {
+    if let Some(rest) = authority.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    authority.split(':').next().unwrap_or(authority)
+}
+
+/// Is `host[:port]` this machine (127.0.0.0/8, ::1, localhost)?
+pub fn is_loopback(authority: &str) -> bool {
+    let host = host_of(authority);
+    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Refuse plain http to another host unless allowed (the key would travel in clear).
+pub fn check_policy(request: &Request, settings: &HttpSettings) -> Result<(), HostError> {
+    if request.scheme.eq_ignore_ascii_case("http") && !settings.allow_http && !is_loopback(&request.authority) {
+        return Err(HostError::Config(format!(
+            "refusing plain http to {}: the api key would travel unencrypted; use an https endpoint, or set allow_http (--allow-http) if this is intended",
+            request.authority
+        )));
+    }
+    Ok(())
+}
+
+fn proxy_var(env: &EnvVars, names: &[&str]) -> Option<String> {
+    names.iter().find_map(|n| env.get(n)).map(str::to_owned)
+}
+
+impl Http {
+    /// Build the client (the costly part: a runtime thread and the root store).
+    pub fn build(settings: &HttpSettings, env: &EnvVars) -> Result<Http, HostError> {
+        let mut builder = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("sensu-reactio/", env!("CARGO_PKG_VERSION")))
+            .tcp_nodelay(true)
+            .no_proxy();
+        let no_proxy = match env.get("NO_PROXY").or_else(|| env.get("no_proxy")) {
+            Some(user) => format!("{LOOPBACK_NO_PROXY},{user}"),
+            None => LOOPBACK_NO_PROXY.to_owned(),
+        };
+        let proxies = [
+            (proxy_var(env, &["http_proxy", "HTTP_PROXY"]), "http"),
+            (proxy_var(env, &["https_proxy", "HTTPS_PROXY"]), "https"),
+            (proxy_var(env, &["all_proxy", "ALL_PROXY"]), "all"),
+        ];
+        for (url, scheme) in proxies {
+            let Some(url) = url else { continue };
+            let proxy = match scheme {
+                "http" => Proxy::http(&url),
+                "https" => Proxy::https(&url),
+                _ => Proxy::all(&url),
+            }
+            .map_err(|e| {
+                HostError::Config(format!("the {scheme} proxy from the environment is not a valid url: {e}"))
+            })?;
+            builder = builder.proxy(proxy.no_proxy(NoProxy::from_string(&no_proxy)));
+        }
+        let ca_file = settings.ca_file.clone().or_else(|| env.get("SSL_CERT_FILE").map(str::to_owned));
+        if let Some(path) = ca_file {
+            let pem = std::fs::read(&path).map_err(|e| {
+                HostError::Config(format!(
+                    "could not read ca_file {path}: {e}; it should be a pem bundle of ca certificates"
+                ))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| HostError::Config(format!("ca_file {path} is not a pem bundle: {e}")))?;
+            if certs.is_empty() {
+                return Err(HostError::Config(format!("ca_file {path} holds no certificate; expected pem blocks")));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let client = builder
+            .build()
+            .map_err(|e| HostError::Internal(format!("could not build the http client: {}", chain(&e))))?;
+        Ok(Http { client })
+    }
+
+    /// Send one request within `timeout`; transport trouble becomes an
+    /// [`Answer::Failure`]. A header the api key cannot be sent in is a config error.
+    pub fn send(&self, request: &Request, timeout: Duration) -> Result<Answer, HostError> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &request.headers {
+            let header = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| HostError::Internal(format!("the core asked for an invalid header name `{name}`")))?;
+            let secret = name.eq_ignore_ascii_case(API_KEY_HEADER);
+            let mut value = HeaderValue::from_str(value).map_err(|_| {
+                if secret {
+                    HostError::Config("the api key holds characters an http header cannot carry (a newline?); check api_key or api_key_file".into())
+                } else {
+                    HostError::Internal(format!("the core asked for an invalid value of header `{name}`"))
+                }
+            })?;
+            value.set_sensitive(secret);
+            headers.append(header, value);
+        }
+        let method = match request.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+        };
+        let mut builder = self.client.request(method, request.url()).headers(headers).timeout(timeout);
+        if !request.body.is_empty() {
+            builder = builder.body(request.body.clone());
+        }
+        let response = match builder.send() {
+            Ok(response) => response,
+            Err(e) => return Ok(Answer::Failure(failure(&e))),
+        };
+        let status = response.status().as_u16();
+        let answer_headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let mut body = Vec::new();
+        if let Err(e) = response.take(MAX_ANSWER_BYTES).read_to_end(&mut body) {
+            let kind = io_kind(&e).unwrap_or(FailureKind::Reset);
+            return Ok(Answer::Failure(Failure {
+                kind,
+                detail: format!("reading the answer ({status}) failed: {}", chain(&e)),
+            }));
+        }
+        Ok(Answer::Response(Response::from_bytes(status, answer_headers, &body)))
+    }
+}
+
+/// The error and its sources on one line, at most 300 characters.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&dyn std::error::Error> = Some(error);
+    while let Some(e) = current {
+        let text = e.to_string().replace(['\n', '\r'], " ");
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    let line = parts.join(": ");
+    match line.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}...", line.get(..cut).unwrap_or(&line)),
+        None => line,
+    }
+}
+
+fn io_kind(error: &(dyn std::error::Error + 'static)) -> Option<FailureKind> {
+    use std::io::ErrorKind as K;
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                K::ConnectionRefused | K::AddrNotAvailable | K::HostUnreachable | K::NetworkUnreachable => {
+                    return Some(FailureKind::Connect);
+                }
+                K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+                    return Some(FailureKind::Reset);
+                }
+                K::TimedOut | K::WouldBlock => return Some(FailureKind::Timeout),
+                _ => {}
+            }
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// Map a reqwest error to the core's failure kinds.
+pub fn failure(error: &reqwest::Error) -> Failure {
+    let detail = chain(error);
+    let lower = detail.to_lowercase();
+    let kind = if error.is_timeout() {
+        FailureKind::Timeout
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        FailureKind::Tls
+    } else if let Some(kind) = io_kind(error) {
+        kind
+    } else if error.is_connect() {
+        FailureKind::Connect
+    } else if lower.contains("connection closed") || lower.contains("incomplete") || error.is_body() {
+        FailureKind::Reset
+    } else {
+        FailureKind::Other
+    };
+    Failure { kind, detail }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+    use super::*;
+    use sensu_reactio_core::Purpose;
+
+    fn request(scheme: &str, authority: &str) -> Request {
+        Request {
+            method: Method::Get,
+            scheme: scheme.into(),
+            authority: authority.into(),
+            path: "/api/v1/incidents".into(),
+            headers: vec![],
+            body: String::new(),
+            timeout_ms: 100,
+            purpose: Purpose::LookupOpen,
+        }
+    }
+
+    #[test]
+    fn loopback_detection() {
+        for yes in ["127.0.0.1:8080", "127.9.9.9", "[::1]:80", "localhost:1", "LOCALHOST"] {
+            assert!(is_loopback(yes), "{yes}");
+        }
+        for no in ["10.0.0.1:80", "demo.reactio.jp", "[2001:db8::1]:443", "localhost.evil.com"] {
+            assert!(!is_loopback(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback_unless_allowed() {
+        let settings = HttpSettings::default();
+        assert!(check_policy(&request("http", "127.0.0.1:9"), &settings).is_ok());
+        assert!(check_policy(&request("https", "demo.reactio.jp"), &settings).is_ok());
+        let err = check_policy(&request("http", "demo.reactio.jp"), &settings).unwrap_err();
+        assert!(matches!(err, HostError::Config(_)));
+        assert!(err.to_string().contains("allow_http"));
+        let allowed = HttpSettings { allow_http: true, ..HttpSettings::default() };
+        assert!(check_policy(&request("http", "demo.reactio.jp"), &allowed).is_ok());
+    }
+
+    #[test]
+    fn connection_refused_is_a_connect_failure() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let http = Http::build(&HttpSettings::default(), &EnvVars::default()).unwrap();
+        let answer = http.send(&request("http", &format!("127.0.0.1:{port}")), Duration::from_millis(500)).unwrap();
+        match answer {
+            Answer::Failure(f) => assert_eq!(f.kind, FailureKind::Connect, "{}", f.detail),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unreadable_ca_file_is_a_config_error_naming_it() {
+        let settings = HttpSettings { ca_file: Some("/nonexistent/ca.pem".into()), allow_http: false };
+        let err = Http::build(&settings, &EnvVars::default()).unwrap_err();
+        assert!(matches!(err, HostError::Config(_)));
+        assert!(err.to_string().contains("/nonexistent/ca.pem"));
+    }
+}

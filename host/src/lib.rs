@@ -1,0 +1,18 @@
+//! The native host of sensu-reactio: stdin, settings files, environment, clock,
+//! HTTP (reqwest), spool and exit codes around the pure core. The binary
+//! `sensu-reactio-handler` is [`app::run`] behind a command line ([`cli`]).
+
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod checks;
+pub mod cli;
+pub mod deliver;
+pub mod drive;
+pub mod engine;
+pub mod error;
+pub mod http;
+pub mod input;
+pub mod output;
+pub mod settings;
+pub mod spool;

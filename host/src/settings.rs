@@ -1,0 +1,245 @@
+//! Settings discovery: Sensu's settings files (as sensu-plugin finds them), `REACTIO_*`
+//! environment variables and flags gathered into the core's `ConfigInput`, then the
+//! API key files read and the configuration loaded again with them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use sensu_reactio_core::{Config, ConfigInput};
+use serde_json::Value;
+
+use crate::cli::{Cli, EngineChoice};
+use crate::error::HostError;
+
+/// Where Sensu Classic keeps its settings when no variable says otherwise.
+pub const SENSU_ROOT: &str = "/etc/sensu";
+
+/// A snapshot of the process environment (so discovery is testable).
+#[derive(Clone, Debug, Default)]
+pub struct EnvVars {
+    vars: BTreeMap<String, String>,
+}
+
+impl EnvVars {
+    /// The current process environment (variables that are not UTF-8 are left out).
+    pub fn from_process() -> EnvVars {
+        EnvVars {
+            vars: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        }
+    }
+    /// From explicit pairs (tests).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> EnvVars {
+        EnvVars { vars: pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect() }
+    }
+    /// One variable, when set and not empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+    /// The `REACTIO_*` variables, for the core.
+    pub fn reactio(&self) -> BTreeMap<String, String> {
+        let engine_is_a_setting = sensu_reactio_core::config::keys::KEYS.iter().any(|k| k.name == "engine");
+        self.vars
+            .iter()
+            .filter(|(k, _)| k.starts_with("REACTIO_") && (engine_is_a_setting || k.as_str() != "REACTIO_ENGINE"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// The outcome of discovery and loading.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The validated configuration.
+    pub config: Config,
+    /// What it was loaded from (with key file contents: never print it).
+    pub input: ConfigInput,
+    /// The settings files read, in merge order.
+    pub files: Vec<PathBuf>,
+    /// How the files were found (for `check-config`).
+    pub source: String,
+    /// Warnings from discovery (the core's own are in `config.warnings`).
+    pub warnings: Vec<String>,
+    /// The engine chosen.
+    pub engine: EngineChoice,
+}
+
+/// The settings files to read, in order, and how they were found. Listed files
+/// must exist; the default `/etc/sensu/config.json` may be absent.
+pub fn discover_files(
+    explicit: &[PathBuf],
+    env: &EnvVars,
+    root: &Path,
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<PathBuf>, String), HostError> {
+    if !explicit.is_empty() {
+        return Ok((explicit.to_vec(), "--config".into()));
+    }
+    if let Some(list_file) = env.get("SENSU_LOADED_TEMPFILE") {
+        if Path::new(list_file).is_file() {
+            let list = std::fs::read_to_string(list_file).map_err(|e| {
+                HostError::Config(format!(
+                    "could not read SENSU_LOADED_TEMPFILE {list_file}: {e}; it should list the settings files the sensu server loaded"
+                ))
+            })?;
+            return Ok((split_list(&list), format!("SENSU_LOADED_TEMPFILE ({list_file})")));
+        }
+        warnings.push(format!(
+            "SENSU_LOADED_TEMPFILE names {list_file}, which is not a file; looking further, as sensu-plugin does"
+        ));
+    }
+    if let Some(list) = env.get("SENSU_CONFIG_FILES") {
+        return Ok((split_list(list), "SENSU_CONFIG_FILES".into()));
+    }
+    let mut files = Vec::new();
+    let main = root.join("config.json");
+    if main.is_file() {
+        files.push(main);
+    }
+    let mut found = Vec::new();
+    collect_json(&root.join("conf.d"), &mut found)?;
+    found.sort();
+    files.extend(found);
+    Ok((files, format!("{}/config.json and {}/conf.d/**/*.json", root.display(), root.display())))
+}
+
+fn split_list(list: &str) -> Vec<PathBuf> {
+    list.split(':').map(str::trim).filter(|p| !p.is_empty()).map(PathBuf::from).collect()
+}
+
+fn collect_json(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), HostError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(HostError::Config(format!("could not list settings directory {}: {e}", dir.display()))),
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_json(&path, found)?;
+        } else if path.extension().is_some_and(|x| x == "json") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Read and deep-merge the settings files in order.
+pub fn merge_files(files: &[PathBuf]) -> Result<Value, HostError> {
+    let mut merged = Value::Object(serde_json::Map::new());
+    for file in files {
+        let text = std::fs::read(file).map_err(|e| {
+            HostError::Config(format!(
+                "could not read settings file {}: {e}; fix or remove it from the list",
+                file.display()
+            ))
+        })?;
+        let value: Value = serde_json::from_slice(&text).map_err(|e| {
+            HostError::Config(format!(
+                "settings file {} is not valid json: {e}; expected one json object",
+                file.display()
+            ))
+        })?;
+        if !value.is_object() {
+            return Err(HostError::Config(format!(
+                "settings file {} must hold a json object, got {}",
+                file.display(),
+                json_type(&value)
+            )));
+        }
+        deep_merge(&mut merged, value);
+    }
+    Ok(merged)
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// sensu-plugin's deep merge: objects merged, arrays concatenated (duplicates
+/// dropped), anything else: the later value wins.
+pub fn deep_merge(into: &mut Value, from: Value) {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (key, value) in b {
+                match a.get_mut(&key) {
+                    Some(existing) => deep_merge(existing, value),
+                    None => {
+                        a.insert(key, value);
+                    }
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for value in b {
+                if !a.contains(&value) {
+                    a.push(value);
+                }
+            }
+        }
+        (slot, value) => *slot = value,
+    }
+}
+
+/// Discover, merge, load; read the key files the configuration names; load again.
+pub fn load(cli: &Cli, env: &EnvVars, root: &Path) -> Result<Loaded, HostError> {
+    let mut warnings = Vec::new();
+    let (files, source) = discover_files(&cli.config_files, env, root, &mut warnings)?;
+    let settings = merge_files(&files)?;
+    let engine = choose_engine(cli, env, &settings)?;
+    let mut input = ConfigInput {
+        settings,
+        env: env.reactio(),
+        flags: cli.flags.clone(),
+        handler_name: Some(cli.handler_name.clone()),
+        key_files: BTreeMap::new(),
+    };
+    let mut config = Config::load(&input).map_err(|e| HostError::Config(e.message))?;
+    let key_files = config.key_files();
+    if !key_files.is_empty() {
+        for path in key_files {
+            let content = read_key_file(&path)?;
+            input.key_files.insert(path, content);
+        }
+        config = Config::load(&input).map_err(|e| HostError::Config(e.message))?;
+    }
+    Ok(Loaded { config, input, files, source, warnings, engine })
+}
+
+fn read_key_file(path: &str) -> Result<String, HostError> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        HostError::Config(format!(
+            "could not read api_key_file {path}: {}; make it readable by the user sensu runs handlers as",
+            e.kind().to_string().to_lowercase()
+        ))
+    })?;
+    String::from_utf8(bytes).map_err(|_| {
+        HostError::Config(format!("api_key_file {path} is not utf-8 text; it should hold only the api key"))
+    })
+}
+
+fn choose_engine(cli: &Cli, env: &EnvVars, settings: &Value) -> Result<EngineChoice, HostError> {
+    let (raw, origin) = if let Some(flag) = &cli.engine {
+        (flag.clone(), "--engine")
+    } else if let Some(var) = env.get("REACTIO_ENGINE") {
+        (var.to_owned(), "REACTIO_ENGINE")
+    } else if let Some(Value::String(s)) = settings.get("reactio").and_then(|r| r.get("engine")) {
+        (s.clone(), "the settings file")
+    } else {
+        return Ok(EngineChoice::Native);
+    };
+    EngineChoice::parse(&raw)
+        .ok_or_else(|| HostError::Config(format!("engine from {origin} must be `native` or `wasm`, got `{raw}`")))
+}
+
+#[cfg(test)]
+#[path = "settings_tests.rs"]
+mod tests;

@@ -1,0 +1,104 @@
+//! Tests of settings discovery and merging.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use super::*;
+use serde_json::json;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("reactio-settings-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn deep_merge_merges_objects_concatenates_arrays_and_later_scalars_win() {
+    let mut a = json!({"reactio": {"organization": "a", "topics": ["x"]}, "handlers": {"h": {"type": "pipe"}}});
+    deep_merge(
+        &mut a,
+        json!({"reactio": {"organization": "b", "topics": ["x", "y"]}, "handlers": {"h": {"command": "c"}}}),
+    );
+    assert_eq!(
+        a,
+        json!({"reactio": {"organization": "b", "topics": ["x", "y"]}, "handlers": {"h": {"type": "pipe", "command": "c"}}})
+    );
+}
+
+#[test]
+fn loaded_tempfile_wins_over_config_files_variable() {
+    let dir = scratch("tempfile");
+    let one = dir.join("config.json");
+    let two = dir.join("two.json");
+    std::fs::write(&one, r#"{"reactio":{"organization":"one"}}"#).unwrap();
+    std::fs::write(&two, r#"{"reactio":{"organization":"two"}}"#).unwrap();
+    let list = dir.join("loaded");
+    std::fs::write(&list, format!("{}:{}", one.display(), two.display())).unwrap();
+    let env = EnvVars::from_pairs([
+        ("SENSU_LOADED_TEMPFILE", list.to_str().unwrap()),
+        ("SENSU_CONFIG_FILES", "/nonexistent.json"),
+    ]);
+    let mut warnings = Vec::new();
+    let (files, source) = discover_files(&[], &env, &dir, &mut warnings).unwrap();
+    assert_eq!(files, vec![one, two]);
+    assert!(source.starts_with("SENSU_LOADED_TEMPFILE"));
+    let merged = merge_files(&files).unwrap();
+    assert_eq!(merged["reactio"]["organization"], "two");
+}
+
+#[test]
+fn config_files_variable_then_default_tree_sorted_recursively() {
+    let env = EnvVars::from_pairs([("SENSU_CONFIG_FILES", "/a.json::/b.json")]);
+    let (files, _) = discover_files(&[], &env, Path::new("/nowhere"), &mut Vec::new()).unwrap();
+    assert_eq!(files, vec![PathBuf::from("/a.json"), PathBuf::from("/b.json")]);
+
+    let root = scratch("tree");
+    std::fs::create_dir_all(root.join("conf.d/sub")).unwrap();
+    std::fs::write(root.join("config.json"), "{}").unwrap();
+    std::fs::write(root.join("conf.d/b.json"), "{}").unwrap();
+    std::fs::write(root.join("conf.d/a.json"), "{}").unwrap();
+    std::fs::write(root.join("conf.d/sub/c.json"), "{}").unwrap();
+    std::fs::write(root.join("conf.d/notes.txt"), "x").unwrap();
+    let (files, _) = discover_files(&[], &EnvVars::default(), &root, &mut Vec::new()).unwrap();
+    let names: Vec<_> = files.iter().map(|f| f.strip_prefix(&root).unwrap().to_str().unwrap().to_owned()).collect();
+    assert_eq!(names, ["config.json", "conf.d/a.json", "conf.d/b.json", "conf.d/sub/c.json"]);
+}
+
+#[test]
+fn missing_tempfile_falls_through_with_a_warning() {
+    let env = EnvVars::from_pairs([("SENSU_LOADED_TEMPFILE", "/nonexistent/list"), ("SENSU_CONFIG_FILES", "/x.json")]);
+    let mut warnings = Vec::new();
+    let (files, _) = discover_files(&[], &env, Path::new("/nowhere"), &mut warnings).unwrap();
+    assert_eq!(files, vec![PathBuf::from("/x.json")]);
+    assert_eq!(warnings.len(), 1);
+}
+
+#[test]
+fn unreadable_or_invalid_listed_files_name_the_file() {
+    let dir = scratch("invalid");
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "{not json").unwrap();
+    let err = merge_files(std::slice::from_ref(&bad)).unwrap_err();
+    assert!(matches!(err, HostError::Config(_)));
+    assert!(err.to_string().contains("bad.json"), "{err}");
+    let missing = dir.join("missing.json");
+    let err = merge_files(std::slice::from_ref(&missing)).unwrap_err();
+    assert!(err.to_string().contains("missing.json"), "{err}");
+    let array = dir.join("array.json");
+    std::fs::write(&array, "[1]").unwrap();
+    assert!(merge_files(&[array]).unwrap_err().to_string().contains("an array"));
+}
+
+#[test]
+fn only_reactio_variables_reach_the_core() {
+    let env = EnvVars::from_pairs([("REACTIO_ORGANIZATION", "demo"), ("HOME", "/root"), ("SENSU_CONFIG_FILES", "/x")]);
+    let got = env.reactio();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got["REACTIO_ORGANIZATION"], "demo");
+}
+
+#[test]
+fn unreadable_key_file_names_the_file_without_content() {
+    let err = read_key_file("/nonexistent/reactio.key").unwrap_err();
+    assert!(matches!(err, HostError::Config(_)));
+    assert!(err.to_string().contains("/nonexistent/reactio.key"));
+}

@@ -1,0 +1,269 @@
+//! The spool: undelivered events as one JSON file each, written atomically (a temp
+//! file, then a rename), named so they sort oldest first; `dead/` for events the
+//! server refused; a lock file held while draining. Entries hold the Sensu event, never the API key.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::HostError;
+use crate::settings::EnvVars;
+
+/// The system-wide default, used when it is writable.
+pub const SYSTEM_SPOOL: &str = "/var/spool/sensu-reactio";
+
+/// One spooled event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Format version (1).
+    pub version: u32,
+    /// The Sensu event exactly as read from stdin (JSON text).
+    pub event: String,
+    /// The incident key.
+    pub key: String,
+    /// A recovery (supersedes earlier spooled alerts for the key).
+    pub recovery: bool,
+    /// When the handler first received it, epoch seconds.
+    pub received_at: i64,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// The last failure, one line, no secrets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// The spool directory chosen for this run.
+#[derive(Clone, Debug)]
+pub struct Spool {
+    dir: PathBuf,
+    /// Set when the per-user fallback is used: why (printed when writing there).
+    pub fallback_note: Option<String>,
+}
+
+/// The effective user and group of this process (owner of `/proc/self`).
+fn me() -> Option<(u32, u32)> {
+    std::fs::metadata("/proc/self").ok().map(|m| (m.uid(), m.gid()))
+}
+
+fn writable(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else { return false };
+    if !meta.is_dir() {
+        return false;
+    }
+    let mode = meta.mode();
+    match me() {
+        Some((0, _)) => true,
+        Some((uid, gid)) => {
+            (meta.uid() == uid && mode & 0o200 != 0) || (meta.gid() == gid && mode & 0o020 != 0) || mode & 0o002 != 0
+        }
+        None => !meta.permissions().readonly(),
+    }
+}
+
+impl Spool {
+    /// A spool at this directory.
+    pub fn at(dir: impl Into<PathBuf>) -> Spool {
+        Spool { dir: dir.into(), fallback_note: None }
+    }
+
+    /// Choose the directory: `spool_dir`, else `$STATE_DIRECTORY`, else
+    /// `/var/spool/sensu-reactio` when writable, else `<tmp>/sensu-reactio-<uid>`.
+    /// Nothing depends on the working directory.
+    pub fn locate(configured: Option<&str>, env: &EnvVars, system: &Path) -> Result<Spool, HostError> {
+        if let Some(dir) = configured.filter(|d| !d.trim().is_empty()) {
+            if !Path::new(dir).is_absolute() {
+                return Err(HostError::Config(format!(
+                    "spool_dir must be an absolute path (sensu runs handlers from its own working directory), got `{dir}`"
+                )));
+            }
+            return Ok(Spool::at(dir));
+        }
+        if let Some(state) =
+            env.get("STATE_DIRECTORY").and_then(|s| s.split(':').next()).filter(|s| Path::new(s).is_absolute())
+        {
+            return Ok(Spool::at(state));
+        }
+        let usable = if system.exists() { writable(system) } else { system.parent().is_some_and(writable) };
+        if usable {
+            return Ok(Spool::at(system));
+        }
+        let uid = me().map(|(uid, _)| uid.to_string()).unwrap_or_else(|| "user".into());
+        let fallback = std::env::temp_dir().join(format!("sensu-reactio-{uid}"));
+        let note = format!(
+            "{} is not writable, so the spool is {}; set spool_dir (or create {} writable by this user) to keep undelivered events across reboots",
+            system.display(),
+            fallback.display(),
+            system.display()
+        );
+        Ok(Spool { dir: fallback, fallback_note: Some(note) })
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The dead-letter folder.
+    pub fn dead_dir(&self) -> PathBuf {
+        self.dir.join("dead")
+    }
+
+    fn ensure(&self, dir: &Path) -> Result<(), HostError> {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| {
+            HostError::Spool(format!(
+                "could not create spool directory {}: {e}; set spool_dir to a writable directory",
+                dir.display()
+            ))
+        })?;
+        if self.fallback_note.is_some() {
+            // A shared temp dir: refuse a directory someone else owns (or a symlink).
+            let meta = std::fs::symlink_metadata(&self.dir).map_err(|e| {
+                HostError::Spool(format!("could not check spool directory {}: {e}", self.dir.display()))
+            })?;
+            if !meta.is_dir() || me().is_some_and(|(uid, _)| uid != meta.uid()) {
+                return Err(HostError::Spool(format!(
+                    "spool directory {} is not a directory owned by this user; remove it or set spool_dir",
+                    self.dir.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn list_in(dir: &Path) -> Result<Vec<PathBuf>, HostError> {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(HostError::Spool(format!("could not list spool directory {}: {e}", dir.display()))),
+        };
+        let mut files: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.extension().is_some_and(|x| x == "json")
+                    && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| !n.starts_with('.'))
+                    && p.is_file()
+            })
+            .collect();
+        files.sort();
+        Ok(files)
+    }
+
+    /// Spooled entries, oldest first.
+    pub fn list(&self) -> Result<Vec<PathBuf>, HostError> {
+        Spool::list_in(&self.dir)
+    }
+
+    /// Dead-lettered entries, oldest first.
+    pub fn list_dead(&self) -> Result<Vec<PathBuf>, HostError> {
+        Spool::list_in(&self.dead_dir())
+    }
+
+    /// Read one entry.
+    pub fn read(path: &Path) -> Result<Entry, String> {
+        let text = std::fs::read(path).map_err(|e| format!("could not read {}: {e}", path.display()))?;
+        serde_json::from_slice(&text).map_err(|e| format!("{} is not a spool entry: {e}", path.display()))
+    }
+
+    fn write_atomically(dir: &Path, name: &str, entry: &Entry) -> Result<PathBuf, HostError> {
+        let target = dir.join(name);
+        let temp = dir.join(format!(".tmp-{name}"));
+        let text = serde_json::to_vec_pretty(entry)
+            .map_err(|e| HostError::Spool(format!("could not encode a spool entry: {e}")))?;
+        let result = (|| -> std::io::Result<()> {
+            let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temp)?;
+            file.write_all(&text)?;
+            file.sync_all()?;
+            std::fs::rename(&temp, &target)
+        })();
+        result.map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            HostError::Spool(format!("could not write spool entry {}: {e}", target.display()))
+        })?;
+        Ok(target)
+    }
+
+    /// A fresh name that sorts after every earlier one.
+    fn fresh_name() -> String {
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        format!("{nanos:020}-{:07}.json", std::process::id())
+    }
+
+    /// Add an entry to the spool.
+    pub fn add(&self, entry: &Entry) -> Result<PathBuf, HostError> {
+        self.ensure(&self.dir)?;
+        Spool::write_atomically(&self.dir, &Spool::fresh_name(), entry)
+    }
+
+    /// Add an entry straight to the dead-letter folder.
+    pub fn add_dead(&self, entry: &Entry) -> Result<PathBuf, HostError> {
+        let dead = self.dead_dir();
+        self.ensure(&dead)?;
+        Spool::write_atomically(&dead, &Spool::fresh_name(), entry)
+    }
+
+    /// Rewrite an entry in place (same name, so its place in the order is kept).
+    pub fn update(&self, path: &Path, entry: &Entry) -> Result<(), HostError> {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| HostError::Spool(format!("bad entry name {}", path.display())))?;
+        Spool::write_atomically(&self.dir, name, entry).map(|_| ())
+    }
+
+    /// Move an entry to the dead-letter folder.
+    pub fn bury(&self, path: &Path) -> Result<PathBuf, HostError> {
+        let dead = self.dead_dir();
+        self.ensure(&dead)?;
+        let target = dead.join(path.file_name().unwrap_or_default());
+        std::fs::rename(path, &target)
+            .map_err(|e| HostError::Spool(format!("could not move {} to {}: {e}", path.display(), dead.display())))?;
+        Ok(target)
+    }
+
+    /// Move every dead-lettered entry back into the spool (`replay --dead`).
+    pub fn revive(&self) -> Result<usize, HostError> {
+        let dead = self.list_dead()?;
+        for path in &dead {
+            let target = self.dir.join(path.file_name().unwrap_or_default());
+            std::fs::rename(path, &target)
+                .map_err(|e| HostError::Spool(format!("could not move {} back: {e}", path.display())))?;
+        }
+        Ok(dead.len())
+    }
+
+    /// Remove a delivered or superseded entry.
+    pub fn remove(path: &Path) -> Result<(), HostError> {
+        std::fs::remove_file(path)
+            .map_err(|e| HostError::Spool(format!("could not remove delivered entry {}: {e}", path.display())))
+    }
+
+    /// Take the drain lock without waiting; `None` when another run holds it.
+    pub fn try_lock(&self) -> Result<Option<File>, HostError> {
+        self.ensure(&self.dir)?;
+        let path = self.dir.join(".lock");
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| HostError::Spool(format!("could not open spool lock {}: {e}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(HostError::Spool(format!("could not lock {}: {e}", path.display())))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "spool_tests.rs"]
+mod tests;

@@ -1,0 +1,86 @@
+//! Tests of the spool directory and its entries.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use super::*;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("reactio-spool-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn entry(key: &str) -> Entry {
+    Entry {
+        version: 1,
+        event: "{}".into(),
+        key: key.into(),
+        recovery: false,
+        received_at: 1,
+        attempts: 0,
+        last_error: None,
+    }
+}
+
+#[test]
+fn entries_sort_oldest_first_and_round_trip() {
+    let spool = Spool::at(scratch("order"));
+    let a = spool.add(&entry("a")).unwrap();
+    let b = spool.add(&entry("b")).unwrap();
+    let c = spool.add(&entry("c")).unwrap();
+    assert_eq!(spool.list().unwrap(), vec![a.clone(), b, c]);
+    assert_eq!(Spool::read(&a).unwrap(), entry("a"));
+    let mode = std::fs::metadata(&a).unwrap().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+}
+
+#[test]
+fn bury_update_revive_and_remove() {
+    let spool = Spool::at(scratch("bury"));
+    let a = spool.add(&entry("a")).unwrap();
+    let b = spool.add(&entry("b")).unwrap();
+    let mut updated = entry("b");
+    updated.attempts = 3;
+    spool.update(&b, &updated).unwrap();
+    assert_eq!(Spool::read(&b).unwrap().attempts, 3);
+    let dead = spool.bury(&a).unwrap();
+    assert_eq!(spool.list().unwrap(), vec![b.clone()]);
+    assert_eq!(spool.list_dead().unwrap(), vec![dead]);
+    assert_eq!(spool.revive().unwrap(), 1);
+    assert_eq!(spool.list().unwrap().len(), 2);
+    Spool::remove(&b).unwrap();
+    assert_eq!(spool.list().unwrap(), vec![a]);
+}
+
+#[test]
+fn missing_directory_is_an_empty_spool() {
+    let spool = Spool::at(scratch("missing"));
+    assert!(spool.list().unwrap().is_empty());
+    assert!(spool.list_dead().unwrap().is_empty());
+}
+
+#[test]
+fn lock_is_exclusive() {
+    let spool = Spool::at(scratch("lock"));
+    let held = spool.try_lock().unwrap();
+    assert!(held.is_some());
+    assert!(spool.try_lock().unwrap().is_none());
+    drop(held);
+    assert!(spool.try_lock().unwrap().is_some());
+}
+
+#[test]
+fn location_order_and_no_relative_dirs() {
+    let env = EnvVars::from_pairs([("STATE_DIRECTORY", "/var/lib/x:/var/lib/y")]);
+    assert_eq!(Spool::locate(Some("/s"), &env, Path::new("/nope")).unwrap().dir(), Path::new("/s"));
+    assert!(matches!(Spool::locate(Some("spool"), &env, Path::new("/nope")), Err(HostError::Config(_))));
+    assert_eq!(Spool::locate(None, &env, Path::new("/nope")).unwrap().dir(), Path::new("/var/lib/x"));
+    let writable_root = scratch("sys");
+    std::fs::create_dir_all(&writable_root).unwrap();
+    let system = writable_root.join("sensu-reactio");
+    let chosen = Spool::locate(None, &EnvVars::default(), &system).unwrap();
+    assert_eq!(chosen.dir(), system);
+    assert!(chosen.fallback_note.is_none());
+    let chosen = Spool::locate(None, &EnvVars::default(), Path::new("/proc/none/sensu-reactio")).unwrap();
+    assert!(chosen.dir().is_absolute());
+    assert!(chosen.fallback_note.unwrap().contains("not writable"));
+}
