@@ -87,11 +87,12 @@ struct Listing {
     page: u32,
     first_len: Option<usize>,
     matches: Vec<Incident>,
+    seen: std::collections::BTreeSet<u64>,
 }
 
 impl Listing {
     fn new(status: &'static str, purpose: Purpose, from: Option<i64>) -> Listing {
-        Listing { status, purpose, from, page: 1, first_len: None, matches: Vec::new() }
+        Listing { status, purpose, from, page: 1, first_len: None, matches: Vec::new(), seen: Default::default() }
     }
 }
 
@@ -133,6 +134,8 @@ struct Run {
     code: &'static str,
     summary: String,
     resume: Option<Resume>,
+    /// A create got no clear answer; the lookup after it decides.
+    create_uncertain: bool,
 }
 
 /// What to do when a wait is over.
@@ -163,6 +166,7 @@ impl Run {
             code: "",
             summary: String::new(),
             resume: None,
+            create_uncertain: false,
         }
     }
 
@@ -307,9 +311,12 @@ impl Run {
             Phase::Lookup { current, .. } | Phase::Verify { current, .. } => current,
             Phase::Writes => return self.next_write(),
         };
-        listing.matches.extend(incidents.into_iter().filter(|i| i.matches(&key)));
+        // A server that ignores `page` repeats itself: a page with nothing new ends the list.
+        let fresh: Vec<Incident> = incidents.into_iter().filter(|i| listing.seen.insert(i.id)).collect();
+        let repeated = count > 0 && fresh.is_empty();
+        listing.matches.extend(fresh.into_iter().filter(|i| i.matches(&key)));
         let first_len = *listing.first_len.get_or_insert(count);
-        let last_page = count == 0 || count < first_len;
+        let last_page = count == 0 || count < first_len || repeated;
         if !last_page {
             if listing.page >= MAX_PAGES {
                 if listing.matches.is_empty() {
@@ -357,9 +364,16 @@ impl Run {
         let notification = self.texts.notification(&self.eff);
         let key = self.event.key.clone();
         match (self.decision.clone(), found) {
+            (Decision::Alert(_), Some(inc)) if self.create_uncertain => {
+                // Our earlier create did reach the server: it carried the message and
+                // the broadcast already.
+                self.actions.push("created".into());
+                self.set(inc.id, "created", format!("created incident {} for {key} (confirmed by a lookup after an uncertain answer)", inc.id));
+            }
             (Decision::Alert(alert), Some(inc)) => {
+                let previous = self.event.previous_status().map(crate::Severity::from_status);
                 let headline = if alert.status_changed {
-                    messages::status_change(alert.previous_worst, severity, alert.broadcast_if_found)
+                    messages::status_change(previous, severity, alert.broadcast_if_found)
                 } else {
                     messages::repeat_alert()
                 };
@@ -554,7 +568,11 @@ impl Run {
     fn after_wait(&mut self) -> Step {
         match self.resume.take() {
             Some(Resume::Resend(request)) => Step::Request(request),
-            Some(Resume::Relookup) | None => self.begin_lookup(),
+            Some(Resume::Relookup) => {
+                self.create_uncertain = true;
+                self.begin_lookup()
+            }
+            None => self.begin_lookup(),
         }
     }
 

@@ -21,7 +21,8 @@ impl Texts {
         let offset = eff.global.timezone_offset_minutes;
         data.values.insert(".Severity", event.severity().name().to_owned());
         data.values.insert(".Time", format_time(event.executed.unwrap_or(now), offset));
-        let output = data.values.get(".Check.Output").map(|o| truncate_with_marker(o, OUTPUT_MAX)).unwrap_or_default();
+        let output =
+            data.values.get(".Check.Output").map(|o| truncate_with_marker(&printable(o), OUTPUT_MAX)).unwrap_or_default();
         data.values.insert(".Check.Output", output);
         Texts { data, key: event.key.clone(), offset }
     }
@@ -71,6 +72,12 @@ impl Texts {
     pub(crate) fn minimal_name(&self) -> String {
         self.key.clone()
     }
+}
+
+/// The output without control characters other than newlines and tabs, end trimmed.
+fn printable(output: &str) -> String {
+    let kept: String = output.chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect();
+    kept.trim_end().to_owned()
 }
 
 /// Headlines for the timeline, one per kind of event.

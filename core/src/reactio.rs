@@ -269,10 +269,20 @@ pub(crate) fn classify(request: &Request, response: &Response, now: i64) -> Verd
         }
         _ => {
             let parsed = serde_json::from_str::<Value>(&response.body).ok();
-            let mut length_fields: Vec<String> =
-                parsed.as_ref().map(error_fields).unwrap_or_default().into_iter().map(|(f, _)| f).collect();
-            let lower = response.body.to_ascii_lowercase();
-            if length_fields.is_empty() && (lower.contains("too long") || lower.contains("length")) {
+            let about_length = |text: &str| {
+                let t = text.to_ascii_lowercase();
+                ["long", "length", "size", "max"].iter().any(|w| t.contains(w))
+            };
+            let mut length_fields: Vec<String> = parsed
+                .as_ref()
+                .map(error_fields)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(_, code)| about_length(code))
+                .map(|(field, _)| field)
+                .collect();
+            let message = parsed.as_ref().and_then(|v| v.get("message")).and_then(Value::as_str).unwrap_or_default();
+            if length_fields.is_empty() && about_length(message) {
                 length_fields.push("*".to_owned());
             }
             if status != 400 {

@@ -38,8 +38,6 @@ pub(crate) struct Alert {
     pub(crate) call_if_found: bool,
     /// The status changed (posted as such).
     pub(crate) status_changed: bool,
-    /// The highest severity earlier in the episode, if any.
-    pub(crate) previous_worst: Option<Severity>,
 }
 
 /// Rule 2's test: is this event a recovery?
@@ -186,10 +184,9 @@ pub(crate) fn decide(event: &Event, eff: &Effective, context: &Context) -> Decis
             call_on_create: s.call.contains(&severity),
             // A first alert that finds an incident (a replay, a retried create) was
             // already broadcast when that incident was created: post only.
-            broadcast_if_found: escalation && episode.status_changed,
+            broadcast_if_found: escalation && episode.status_changed && previous_worst.is_some(),
             call_if_found: escalation && s.call.contains(&severity) && !episode.called(eff),
             status_changed: episode.status_changed,
-            previous_worst,
         });
     }
     let since = streak - occ;

@@ -117,7 +117,8 @@ impl Template {
     }
 
     /// Render with the event's values; substituted values are HTML-escaped when
-    /// `escape_html` (timeline messages), literal text never is.
+    /// `escape_html` (timeline messages, where their newlines become `<br>`),
+    /// literal text never is.
     pub fn render(&self, data: &TemplateData, escape_html: bool) -> String {
         let mut out = String::new();
         for part in &self.parts {
@@ -126,7 +127,7 @@ impl Template {
                 Part::Field(field) => {
                     let value = data.values.get(field).map(String::as_str).unwrap_or_default();
                     if escape_html {
-                        out.push_str(&crate::text::escape_html(value));
+                        out.push_str(&crate::text::escape_html(value).replace('\n', "<br>"));
                     } else {
                         out.push_str(value);
                     }

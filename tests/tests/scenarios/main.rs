@@ -1,0 +1,227 @@
+//! Scenario tests of the core: fixture files in, the whole state machine driven
+//! against an in-process Reactio model, every step reviewed as a snapshot.
+//!
+//! Each `tests/fixtures/scenarios/*.json` names settings, the incidents Reactio
+//! already has, scripted faults, and a list of events (literal, generated from a
+//! status sequence, an upstream fixture, or raw bytes) with the outcome code each
+//! must end in. Besides the snapshot, every scenario asserts: the expected codes,
+//! byte-identical output on a second run, no more than one open incident per key,
+//! and that the API key never appears in any outcome.
+//!
+//! Review changed snapshots with `cargo insta review` (or `INSTA_UPDATE=always`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::print_stdout)]
+
+mod model;
+mod sequence;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use sensu_reactio_core::{dry_run_answer, plan, Answer, Config, ConfigInput, Context, Step};
+
+const API_KEY: &str = "scenario-secret-key-0123456789";
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Scenario {
+    description: String,
+    /// Sensu settings JSON (with a `reactio` scope).
+    #[serde(default)]
+    settings: Value,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    flags: BTreeMap<String, String>,
+    /// Do not add the default api key and organization flags.
+    #[serde(default)]
+    no_default_auth: bool,
+    #[serde(default)]
+    incidents: Vec<model::Incident>,
+    #[serde(default)]
+    faults: Vec<model::Fault>,
+    #[serde(default)]
+    page_cap: usize,
+    /// Allow more than one open incident per key at the end (concurrency cases).
+    #[serde(default)]
+    allow_duplicates: bool,
+    items: Vec<Item>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Item {
+    #[serde(default)]
+    event: Option<Value>,
+    #[serde(default)]
+    raw: Option<String>,
+    #[serde(default)]
+    file: Option<String>,
+    #[serde(default)]
+    sequence: Option<sequence::Sequence>,
+    /// A person acts in Reactio: `{"close": 1}`, `{"take": 1}` (pend with a manager).
+    #[serde(default)]
+    person: Option<BTreeMap<String, u64>>,
+    #[serde(default)]
+    now: Option<i64>,
+    #[serde(default)]
+    first_occurrence: bool,
+    #[serde(default)]
+    dry_run: bool,
+    /// Expected outcome codes, one per event this item yields (`input_error` for a parse error).
+    #[serde(default)]
+    expect: Vec<String>,
+    /// Faults added to the model just before this item.
+    #[serde(default)]
+    faults: Vec<model::Fault>,
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+fn load_config(s: &Scenario) -> Result<Config, String> {
+    let mut flags = s.flags.clone();
+    if !s.no_default_auth {
+        flags.entry("api_key".into()).or_insert_with(|| API_KEY.into());
+        flags.entry("organization".into()).or_insert_with(|| "demo".into());
+    }
+    let input = ConfigInput { settings: s.settings.clone(), env: s.env.clone(), flags, handler_name: None, key_files: BTreeMap::new() };
+    Config::load(&input).map_err(|e| e.to_string())
+}
+
+/// Run one scenario; returns the trace and the codes each event ended in.
+fn run(s: &Scenario) -> (String, Vec<String>, model::Model) {
+    let mut trace = String::new();
+    let mut codes = Vec::new();
+    let mut model = model::Model { incidents: s.incidents.clone(), faults: s.faults.clone(), page_cap: s.page_cap, ..Default::default() };
+    let config = match load_config(s) {
+        Ok(c) => c,
+        Err(e) => {
+            writeln!(trace, "config error: {e}").unwrap();
+            return (trace, vec!["config_error".into()], model);
+        }
+    };
+    for w in &config.warnings {
+        writeln!(trace, "config warning: {w}").unwrap();
+    }
+    let mut n = 0;
+    for item in &s.items {
+        model.faults.extend(item.faults.iter().cloned());
+        if let Some(person) = &item.person {
+            for (act, id) in person {
+                let inc = model.incidents.iter_mut().find(|i| i.id == *id).expect("person acts on a known incident");
+                match act.as_str() {
+                    "close" => inc.status = "close".into(),
+                    "take" => {
+                        inc.status = "pend".into();
+                        inc.manager = Some(7);
+                    }
+                    "manage" => inc.manager = Some(7),
+                    other => panic!("unknown person act {other}"),
+                }
+                writeln!(trace, "\n== a person: {act} incident {id}").unwrap();
+            }
+            continue;
+        }
+        let events: Vec<(Vec<u8>, i64)> = if let Some(seq) = &item.sequence {
+            sequence::generate(seq).into_iter().map(|g| (g.json.to_string().into_bytes(), g.executed + 1)).collect()
+        } else if let Some(event) = &item.event {
+            vec![(event.to_string().into_bytes(), 1_764_000_000)]
+        } else if let Some(raw) = &item.raw {
+            vec![(raw.clone().into_bytes(), 1_764_000_000)]
+        } else if let Some(file) = &item.file {
+            vec![(std::fs::read(fixtures().join(file)).expect("fixture file"), 1_764_000_000)]
+        } else {
+            panic!("an item needs event, raw, file, sequence or person");
+        };
+        for (bytes, default_now) in events {
+            n += 1;
+            let now = item.now.unwrap_or(default_now);
+            model.now = now;
+            let context = Context { now, first_occurrence: item.first_occurrence, dry_run: item.dry_run };
+            writeln!(trace, "\n== event {n} (now {now}){}", if item.dry_run { " dry run" } else { "" }).unwrap();
+            let mut machine = match plan(&bytes, &config, &context) {
+                Ok(m) => m,
+                Err(e) => {
+                    writeln!(trace, "input error: {e}").unwrap();
+                    codes.push("input_error".into());
+                    continue;
+                }
+            };
+            let mut guard = 0;
+            loop {
+                guard += 1;
+                assert!(guard < 200, "{}: the machine did not finish in 200 steps", s.description);
+                match machine.step().clone() {
+                    Step::Request(r) => {
+                        writeln!(trace, "-> {} {} {}", r.method.as_str(), r.path, r.body).unwrap();
+                        assert!(r.headers.iter().any(|(n, v)| n == "x-api-key" && !v.is_empty()) || item.dry_run, "requests carry the key");
+                        let answer = if item.dry_run { dry_run_answer(&r) } else { model.answer(&r) };
+                        match &answer {
+                            Answer::Response(resp) => {
+                                writeln!(trace, "<- {} {}", resp.status, sensu_reactio_core::text::cap_chars(&resp.body, 200)).unwrap()
+                            }
+                            Answer::Failure(f) => writeln!(trace, "<- failure {:?}", f.kind).unwrap(),
+                            Answer::Waited => {}
+                        }
+                        machine.handle(answer);
+                    }
+                    Step::Wait(w) => {
+                        writeln!(trace, ".. wait {} ms: {}", w.min_ms, w.reason).unwrap();
+                        machine.handle(Answer::Waited);
+                    }
+                    Step::Done(outcome) => {
+                        let json = serde_json::to_string(&outcome).unwrap();
+                        assert!(!json.contains(API_KEY), "the outcome holds the api key: {json}");
+                        writeln!(trace, "== outcome {json}").unwrap();
+                        codes.push(outcome.code.clone());
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    (trace, codes, model)
+}
+
+#[test]
+fn scenarios() {
+    let dir = fixtures().join("scenarios");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir).expect("tests/fixtures/scenarios").map(|e| e.unwrap().path()).collect();
+    paths.retain(|p| p.extension().is_some_and(|e| e == "json"));
+    paths.sort();
+    assert!(paths.len() >= 20, "the scenario corpus shrank to {}", paths.len());
+    let mut failures = Vec::new();
+    let mut total_events = 0;
+    for path in &paths {
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let scenario: Scenario = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (trace, codes, model) = run(&scenario);
+        let (again, _, _) = run(&scenario);
+        assert_eq!(trace, again, "{name}: not deterministic");
+        assert!(!trace.contains(API_KEY), "{name}: the trace holds the api key");
+        total_events += codes.len();
+        let expected: Vec<String> = scenario.items.iter().flat_map(|i| i.expect.iter().cloned()).collect();
+        if codes != expected {
+            failures.push(format!("{name}: expected codes {expected:?}\n{:>width$}got {codes:?}", "", width = name.len() + 11));
+        }
+        if !scenario.allow_duplicates {
+            let mut open: BTreeMap<String, u32> = BTreeMap::new();
+            for inc in model.incidents.iter().filter(|i| i.status != "close") {
+                let key = inc.name.split(' ').next().unwrap_or_default().to_owned();
+                *open.entry(key).or_default() += 1;
+            }
+            assert!(open.values().all(|n| *n <= 1), "{name}: more than one open incident per key: {open:?}");
+        }
+        let snapshot = format!("{}\n{trace}", scenario.description);
+        insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false, omit_expression => true}, {
+            insta::assert_snapshot!(name, snapshot);
+        });
+    }
+    assert!(total_events >= 60, "the corpus holds {total_events} events; decisions.md needs at least 60");
+    assert!(failures.is_empty(), "outcome codes differ:\n{}", failures.join("\n"));
+}

@@ -1,0 +1,134 @@
+//! An in-process Reactio model for scenario tests: answers the core's requests from a
+//! list of incidents, with scripted faults, and records what it was asked.
+
+use serde_json::{json, Value};
+
+use sensu_reactio_core::{Answer, Failure, FailureKind, Method, Purpose, Request, Response};
+
+/// An incident as the model keeps it.
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+pub(crate) struct Incident {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+    #[serde(default = "open")]
+    pub(crate) status: String,
+    #[serde(default)]
+    pub(crate) manager: Option<u64>,
+    #[serde(default)]
+    pub(crate) created_at: i64,
+}
+
+fn open() -> String {
+    "open".into()
+}
+
+/// A scripted fault: the next request with this purpose (or any, when `purpose` is
+/// absent) gets this answer instead of the model's.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub(crate) struct Fault {
+    #[serde(default)]
+    pub(crate) purpose: Option<Purpose>,
+    #[serde(default)]
+    pub(crate) status: Option<u16>,
+    #[serde(default)]
+    pub(crate) body: String,
+    #[serde(default)]
+    pub(crate) headers: Vec<(String, String)>,
+    /// A transport failure instead of an answer.
+    #[serde(default)]
+    pub(crate) failure: Option<FailureKind>,
+    /// Apply the request to the model first (e.g. created, then the answer is lost).
+    #[serde(default)]
+    pub(crate) after_applying: bool,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Model {
+    pub(crate) incidents: Vec<Incident>,
+    pub(crate) faults: Vec<Fault>,
+    /// The server's page size cap (Reactio's is unknown; tests vary it).
+    pub(crate) page_cap: usize,
+    pub(crate) now: i64,
+    pub(crate) notifications: Vec<Value>,
+    pub(crate) messages: Vec<Value>,
+}
+
+fn query(path: &str, name: &str) -> Option<String> {
+    let q = path.split_once('?')?.1;
+    q.split('&').find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.to_owned()))
+}
+
+fn respond(status: u16, body: Value) -> Answer {
+    Answer::Response(Response { status, headers: Vec::new(), body: body.to_string() })
+}
+
+impl Model {
+    pub(crate) fn answer(&mut self, request: &Request) -> Answer {
+        if let Some(i) = self.faults.iter().position(|f| f.purpose.is_none_or(|p| p == request.purpose)) {
+            let fault = self.faults.remove(i);
+            if fault.after_applying {
+                let _ = self.apply(request);
+            }
+            if let Some(kind) = fault.failure {
+                return Answer::Failure(Failure { kind, detail: "scripted".into() });
+            }
+            return Answer::Response(Response {
+                status: fault.status.unwrap_or(500),
+                headers: fault.headers,
+                body: fault.body,
+            });
+        }
+        self.apply(request)
+    }
+
+    fn apply(&mut self, request: &Request) -> Answer {
+        let path = request.path.split('?').next().unwrap_or_default().to_owned();
+        let body: Value = serde_json::from_str(&request.body).unwrap_or(Value::Null);
+        match (request.method, path.as_str()) {
+            (Method::Get, "/api/v1/incidents") => {
+                let status = query(&request.path, "status");
+                let page: usize = query(&request.path, "page").and_then(|p| p.parse().ok()).unwrap_or(1);
+                let per_page: usize = query(&request.path, "per_page").and_then(|p| p.parse().ok()).unwrap_or(20);
+                let per_page = per_page.min(if self.page_cap == 0 { usize::MAX } else { self.page_cap });
+                let from: Option<i64> = query(&request.path, "from").and_then(|p| p.parse().ok());
+                let list: Vec<&Incident> = self
+                    .incidents
+                    .iter()
+                    .rev()
+                    .filter(|i| status.as_deref().is_none_or(|s| s == i.status))
+                    .filter(|i| from.is_none_or(|f| i.created_at >= f))
+                    .skip((page - 1) * per_page)
+                    .take(per_page)
+                    .collect();
+                respond(200, serde_json::to_value(list).unwrap_or_default())
+            }
+            (Method::Post, "/api/v1/incidents") => {
+                let id = self.incidents.iter().map(|i| i.id).max().unwrap_or(0) + 1;
+                let name = body.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+                let incident = Incident { id, name, status: "open".into(), manager: None, created_at: self.now };
+                self.incidents.push(incident.clone());
+                respond(201, json!({"id": id, "name": incident.name, "status": "open", "created_at": self.now}))
+            }
+            (Method::Post, "/api/v1/messages") => {
+                self.messages.push(body);
+                respond(201, json!({"id": self.messages.len()}))
+            }
+            (Method::Post, "/api/v1/notifications") => {
+                self.notifications.push(body);
+                respond(201, json!({"id": self.notifications.len()}))
+            }
+            (Method::Post, p) if p.starts_with("/api/v1/incidents/") && p.ends_with("/status") => {
+                let id: u64 = p.trim_start_matches("/api/v1/incidents/").trim_end_matches("/status").parse().unwrap_or(0);
+                let status = body.get("status").and_then(Value::as_str).unwrap_or("close").to_owned();
+                match self.incidents.iter_mut().find(|i| i.id == id) {
+                    Some(i) => {
+                        i.status = status;
+                        respond(200, json!({"id": id, "status": i.status}))
+                    }
+                    None => respond(404, json!({"type": "not_found", "message": "no such incident"})),
+                }
+            }
+            _ => respond(404, json!({"type": "not_found", "message": "unknown path"})),
+        }
+    }
+}
