@@ -1,12 +1,14 @@
 //! Loading: defaults, settings file `reactio` scope, environment, flags -> [`Config`]
-//! (precedence flag > environment > settings file > default), plus the lint of
-//! Sensu's own `handlers.<name>` definition and of unknown `REACTIO_*` variables.
+//! (precedence flag > environment > settings file > default), with the origin of
+//! every value; the defaults; the key files the host must read.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use super::keys::{KEYS, KeySpec, Kind, spec};
+use super::connection::{RawConnection, check_http};
+use super::keys::{KEYS, KeySpec, Kind};
+use super::lint::{check_flags, check_scope_keys, lint_env, lint_handler};
 use super::parse::{ParseError, Parsed, parse, suggestion};
 use super::*;
 use crate::template::Template;
@@ -23,24 +25,6 @@ pub const DEFAULT_DEADLINE_MS: u64 = 8000;
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 3000;
 /// Default handler name for the `handlers.<name>` lint.
 pub const DEFAULT_HANDLER_NAME: &str = "reactio";
-
-/// The handler attributes Sensu Classic knows (everything else there is ignored by Sensu).
-const SENSU_HANDLER_KEYS: &[&str] = &[
-    "type",
-    "command",
-    "severities",
-    "filters",
-    "filter",
-    "mutator",
-    "timeout",
-    "handle_silenced",
-    "handle_flapping",
-    "subdue",
-    "socket",
-    "pipe",
-    "handlers",
-    "exchange",
-];
 
 fn template(source: &str) -> Template {
     Template::parse(source).unwrap_or_else(|_| Template::parse("").unwrap_or_else(|_| unreachable_template()))
@@ -73,7 +57,7 @@ impl Settings {
 }
 
 impl ConfigError {
-    fn new(message: impl Into<String>) -> ConfigError {
+    pub(crate) fn new(message: impl Into<String>) -> ConfigError {
         ConfigError { message: message.into() }
     }
 }
@@ -86,102 +70,17 @@ pub(crate) struct Source {
     pub label: String,
 }
 
-fn file_source(path: &str) -> Source {
+pub(crate) fn file_source(path: &str) -> Source {
     Source { origin: Origin::SettingsFile, label: format!("settings file `reactio.{path}`") }
 }
 
 /// "<where>: expected X, got Y; fix the value or remove it to use the default (D)".
-fn bad_value(spec: &KeySpec, source: &Source, e: &ParseError) -> ConfigError {
+pub(crate) fn bad_value(spec: &KeySpec, source: &Source, e: &ParseError) -> ConfigError {
     let default = if spec.default.is_empty() { "none".to_owned() } else { format!("`{}`", spec.default) };
     ConfigError::new(format!(
         "{}: expected {}, got {}{}; fix the value or remove it to use the default ({default})",
         source.label, e.expected, e.got, e.hint
     ))
-}
-
-/// The connection settings as given, before the key file and endpoint are resolved.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct RawConnection {
-    api_key: Option<(Secret, Origin)>,
-    api_key_file: Option<(String, Origin)>,
-    organization: Option<(String, Origin)>,
-    endpoint: Option<(Endpoint, Origin)>,
-}
-
-impl RawConnection {
-    fn set(&mut self, name: &str, value: Parsed, origin: Origin) -> bool {
-        match (name, value) {
-            ("api_key", Parsed::Secret(s)) => self.api_key = Some((s, origin)),
-            ("api_key_file", Parsed::Text(p)) => self.api_key_file = Some((p, origin)),
-            ("organization", Parsed::Text(o)) => self.organization = Some((o, origin)),
-            ("endpoint", Parsed::Endpoint(e)) => self.endpoint = Some((e, origin)),
-            _ => return false,
-        }
-        true
-    }
-
-    /// The profile's own fields, each pair inherited from `base` when it sets neither.
-    fn inherit(mut self, base: &RawConnection) -> RawConnection {
-        if self.api_key.is_none() && self.api_key_file.is_none() {
-            self.api_key = base.api_key.clone();
-            self.api_key_file = base.api_key_file.clone();
-        }
-        if self.organization.is_none() && self.endpoint.is_none() {
-            self.organization = base.organization.clone();
-            self.endpoint = base.endpoint.clone();
-        }
-        self
-    }
-
-    /// Resolve the key (inline or from the key file's content) and the endpoint.
-    fn resolve(
-        &self,
-        scope: &str,
-        key_files: &BTreeMap<String, String>,
-        warnings: &mut Vec<String>,
-    ) -> Result<(Connection, Option<Origin>), ConfigError> {
-        let (api_key, api_key_file, key_origin) = match (&self.api_key, &self.api_key_file) {
-            (Some((_, ko)), Some((_, fo))) if ko == fo => {
-                return Err(ConfigError::new(format!(
-                    "both `{scope}api_key` and `{scope}api_key_file` are set in the {}; keep only one",
-                    origin_name(*ko)
-                )));
-            }
-            (Some((key, ko)), Some((_, fo))) if ko > fo => {
-                warnings.push(format!(
-                    "`{scope}api_key` ({}) takes precedence over `{scope}api_key_file` ({}), which is not read",
-                    origin_name(*ko),
-                    origin_name(*fo)
-                ));
-                (Some(key.clone()), None, Some(*ko))
-            }
-            (_, Some((path, fo))) => {
-                let key = match key_files.get(path) {
-                    None => None,
-                    Some(content) if content.trim().is_empty() => {
-                        return Err(ConfigError::new(format!(
-                            "the api key file `{path}` (`{scope}api_key_file`) is empty; write the api key into it"
-                        )));
-                    }
-                    Some(content) => Some(Secret::new(content.trim())),
-                };
-                (key, Some(path.clone()), Some(*fo))
-            }
-            (Some((key, ko)), None) => (Some(key.clone()), None, Some(*ko)),
-            (None, None) => (None, None, None),
-        };
-        let endpoint = match (&self.endpoint, &self.organization) {
-            (Some((e, _)), _) => e.clone(),
-            (None, Some((org, _))) => Endpoint {
-                scheme: "https".into(),
-                authority: format!("{}.reactio.jp", org.to_ascii_lowercase()),
-                base_path: String::new(),
-            },
-            (None, None) => Endpoint { scheme: "https".into(), authority: String::new(), base_path: String::new() },
-        };
-        let organization = self.organization.as_ref().map(|(o, _)| o.clone());
-        Ok((Connection { organization, endpoint, api_key, api_key_file }, key_origin))
-    }
 }
 
 /// How an origin is named in messages.
@@ -195,32 +94,6 @@ pub(crate) fn origin_name(origin: Origin) -> &'static str {
         Origin::CheckReactio => "check `reactio` object",
         Origin::EntityAnnotation => "entity annotation",
         Origin::CheckAnnotation => "check annotation",
-    }
-}
-
-impl Endpoint {
-    /// `scheme://authority/base_path` (empty authority: not configured).
-    pub fn url(&self) -> String {
-        format!("{}://{}{}", self.scheme, self.authority, self.base_path)
-    }
-}
-
-impl Connection {
-    /// What still keeps this connection from sending anything, with the fix
-    /// (`None`: organization or endpoint and an API key are all known).
-    pub fn problem(&self) -> Option<String> {
-        if self.endpoint.authority.is_empty() {
-            return Some(
-                "no reactio organization or endpoint is configured; set `reactio.organization` (REACTIO_ORGANIZATION, --organization)".into(),
-            );
-        }
-        if self.api_key.is_none() {
-            return Some(match &self.api_key_file {
-                Some(path) => format!("the api key file `{path}` was not read; check that it exists and is readable"),
-                None => "no reactio api key is configured; set `reactio.api_key_file` or REACTIO_API_KEY".into(),
-            });
-        }
-        None
     }
 }
 
@@ -242,74 +115,6 @@ fn reactio_scope(settings: &Value) -> Result<Option<&Map<String, Value>>, Config
             "the `reactio` settings scope must be an object such as {{\"organization\": \"demo\"}}, got {}",
             super::parse::show(other, false)
         ))),
-    }
-}
-
-fn check_scope_keys(scope: &Map<String, Value>) -> Result<(), ConfigError> {
-    let mut problems = Vec::new();
-    for name in scope.keys().filter(|k| spec(k).is_none()) {
-        let problem = match crate::did_you_mean(name, super::keys::names()) {
-            Some(s) => format!("unknown key `{name}` in `reactio`, did you mean `{s}`?"),
-            None if SENSU_HANDLER_KEYS.contains(&name.as_str()) => format!(
-                "unknown key `{name}` in `reactio`: `{name}` is a sensu handler attribute, it belongs in `handlers.{DEFAULT_HANDLER_NAME}`"
-            ),
-            None => format!("unknown key `{name}` in `reactio`; the keys are listed in docs/configuration.md"),
-        };
-        problems.push(problem);
-    }
-    if problems.is_empty() { Ok(()) } else { Err(ConfigError::new(problems.join("; "))) }
-}
-
-fn check_flags(flags: &BTreeMap<String, String>) -> Result<(), ConfigError> {
-    for name in flags.keys() {
-        match spec(name) {
-            Some(k) if k.flag => {}
-            Some(k) => return Err(ConfigError::new(format!("`{}` has no flag; set it in the settings file", k.name))),
-            None => {
-                let flag_names: Vec<String> = KEYS.iter().filter(|k| k.flag).map(KeySpec::flag_name).collect();
-                let hint = suggestion(&name.replace('_', "-"), flag_names.iter().map(|s| s.as_str()));
-                let hint = hint.replace("`", "").replace("mean ", "mean --");
-                return Err(ConfigError::new(format!("unknown flag --{}{hint}", name.replace('_', "-"))));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn lint_env(env: &BTreeMap<String, String>, warnings: &mut Vec<String>) {
-    let known: Vec<String> = KEYS.iter().filter(|k| k.flag).map(KeySpec::env_var).collect();
-    for name in env.keys().filter(|n| n.starts_with("REACTIO_") && !known.contains(n)) {
-        if name == "REACTIO_PROFILES" {
-            warnings.push(
-                "environment variable REACTIO_PROFILES is ignored: `profiles` can only be set in the settings file"
-                    .into(),
-            );
-            continue;
-        }
-        let hint = crate::did_you_mean(name, known.iter().map(|s| s.as_str()))
-            .map(|s| format!(" (did you mean {s}?)"))
-            .unwrap_or_default();
-        warnings.push(format!("environment variable {name} is not a setting{hint}; ignored"));
-    }
-}
-
-fn lint_handler(settings: &Value, handler: &str, severities: &str, warnings: &mut Vec<String>) {
-    let Some(Value::Object(definition)) = settings.get("handlers").and_then(|h| h.get(handler)) else { return };
-    for name in definition.keys().filter(|k| !SENSU_HANDLER_KEYS.contains(&k.as_str())) {
-        let at = format!("`handlers.{handler}.{name}` is not a sensu key");
-        let warning = match crate::did_you_mean(name, SENSU_HANDLER_KEYS.iter().copied()) {
-            Some("severities") => format!(
-                "{at} (did you mean `severities`?): sensu ignores it, so every severity reaches the handler; the handler applies `reactio.severities` ({severities}) itself"
-            ),
-            Some(s) => format!("{at} (did you mean `{s}`?): sensu ignores it"),
-            None if spec(name).is_some() => {
-                format!(
-                    "{at}: sensu ignores it and the handler reads its settings from `reactio`; move it to `reactio.{name}`"
-                )
-            }
-            None => format!("{at}: sensu ignores it"),
-        };
-        warnings.push(warning);
     }
 }
 
@@ -488,51 +293,6 @@ fn apply_global(global: &mut Global, host: &mut HostSettings, name: &str, value:
         _ => return false,
     }
     true
-}
-
-/// Plain http only to loopback unless `allow_http`.
-pub(crate) fn check_http(connection: &Connection, allow_http: bool, at: &str) -> Result<(), ConfigError> {
-    let e = &connection.endpoint;
-    if e.scheme == "http" && !allow_http && !super::parse::is_loopback(&e.authority) {
-        return Err(ConfigError::new(format!(
-            "`{at}` {} is plain http to a host other than loopback, so the api key would travel unencrypted; use https, or set `allow_http: true` (REACTIO_ALLOW_HTTP, --allow-http) if you mean it",
-            e.url()
-        )));
-    }
-    Ok(())
-}
-
-/// Parse one profile field into a raw connection (used by `profiles`).
-pub(crate) fn set_profile_connection(
-    raw: &mut RawConnection,
-    k: &KeySpec,
-    value: &Value,
-    path: &str,
-) -> Result<(), ConfigError> {
-    let source = file_source(path);
-    let parsed = parse(k, value).map_err(|e| bad_value(k, &source, &e))?;
-    raw.set(k.name, parsed, Origin::SettingsFile);
-    Ok(())
-}
-
-/// Resolve a profile's connection over the default one.
-pub(crate) fn resolve_profile(
-    own: RawConnection,
-    base: &RawConnection,
-    name: &str,
-    key_files: &BTreeMap<String, String>,
-    allow_http: bool,
-    warnings: &mut Vec<String>,
-) -> Result<Connection, ConfigError> {
-    let scope = format!("profiles.{name}.");
-    let (connection, _) = own.inherit(base).resolve(&scope, key_files, warnings)?;
-    if connection.endpoint.authority.is_empty() {
-        return Err(ConfigError::new(format!(
-            "profile `{name}` has no `organization` or `endpoint`, and neither has the default connection; set `reactio.profiles.{name}.organization`"
-        )));
-    }
-    check_http(&connection, allow_http, &format!("profiles.{name}.endpoint"))?;
-    Ok(connection)
 }
 
 /// Check a profile's per-event setting, as a settings-file value.

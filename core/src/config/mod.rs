@@ -12,9 +12,12 @@ use serde::Serialize;
 use crate::severity::Severity;
 use crate::template::Template;
 
+mod connection;
 mod describe;
 mod effective;
+mod endpoint;
 pub mod keys;
+mod lint;
 mod load;
 mod parse;
 mod profiles;

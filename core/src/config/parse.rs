@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use super::endpoint::{endpoint, valid_organization};
 use super::keys::{KeySpec, Kind};
 use super::{Endpoint, Secret};
 use crate::severity::Severity;
@@ -303,88 +304,6 @@ pub(crate) fn show_offset(minutes: i32) -> String {
     format!("{sign}{:02}:{:02}", m / 60, m % 60)
 }
 
-/// Parse an endpoint URL; the error says what is wrong (never echoing user info).
-pub(crate) fn endpoint(url: &str) -> Result<Endpoint, String> {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(format!("`{}` (no `http://` or `https://` in front)", clip(url)));
-    };
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "http" && scheme != "https" {
-        return Err(format!("the scheme `{}` (only http and https)", clip(&scheme)));
-    }
-    let (authority, path) = match rest.find('/') {
-        Some(at) => (rest.get(..at).unwrap_or_default(), rest.get(at..).unwrap_or_default()),
-        None => (rest, ""),
-    };
-    if authority.contains('@') {
-        return Err("a url with user info (`user:password@`); remove it and give the key as `api_key`".into());
-    }
-    if rest.contains('?') || rest.contains('#') {
-        return Err(format!("`{}` with a query or fragment; give only scheme, host, port and path", clip(url)));
-    }
-    let authority =
-        authority_of(authority).ok_or_else(|| format!("`{}` (the host or port is not valid)", clip(url)))?;
-    if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("`{}` (spaces in the path)", clip(url)));
-    }
-    Ok(Endpoint { scheme, authority, base_path: path.trim_end_matches('/').to_owned() })
-}
-
-fn clip(text: &str) -> String {
-    show(&Value::String(text.to_owned()), false).trim_matches('"').to_owned()
-}
-
-/// `Host:port` -> `host:port`, checked.
-fn authority_of(authority: &str) -> Option<String> {
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (inside, after) = v6.split_once(']')?;
-        if inside.is_empty() || !inside.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
-            return None;
-        }
-        let port = match after {
-            "" => None,
-            p => Some(p.strip_prefix(':')?),
-        };
-        (format!("[{}]", inside.to_ascii_lowercase()), port)
-    } else {
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        };
-        let ok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_';
-        if host.is_empty() || !host.chars().all(ok) || host.starts_with('.') || host.contains("..") {
-            return None;
-        }
-        (host.to_ascii_lowercase(), port)
-    };
-    match port {
-        None => Some(host),
-        Some(p) => {
-            let n: u16 = p.parse().ok().filter(|_| p.chars().all(|c| c.is_ascii_digit()))?;
-            (n != 0).then(|| format!("{host}:{n}"))
-        }
-    }
-}
-
-/// True for `localhost`, `127.x.x.x` and `[::1]` (with or without a port).
-pub(crate) fn is_loopback(authority: &str) -> bool {
-    let host = if authority.starts_with('[') {
-        authority.split(']').next().map(|h| format!("{h}]")).unwrap_or_default()
-    } else {
-        authority.split(':').next().unwrap_or_default().to_owned()
-    };
-    host == "localhost" || host.ends_with(".localhost") || host == "[::1]" || host.starts_with("127.")
-}
-
-/// A DNS label: letters, digits and `-`, not at either end.
-pub(crate) fn valid_organization(org: &str) -> bool {
-    !org.is_empty()
-        && org.len() <= 63
-        && org.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && !org.starts_with('-')
-        && !org.ends_with('-')
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
@@ -491,31 +410,6 @@ mod tests {
         let err = p("message_template", json!("{{.Check.Nmae}}")).unwrap_err();
         assert!(err.hint.contains("did you mean `{{.Check.Name}}`"), "{err:?}");
         assert!(p("notification_text", json!(5)).is_err());
-    }
-
-    #[test]
-    fn endpoints() {
-        let e = endpoint("HTTPS://Demo.Reactio.JP/").unwrap();
-        assert_eq!((e.scheme.as_str(), e.authority.as_str(), e.base_path.as_str()), ("https", "demo.reactio.jp", ""));
-        let e = endpoint("http://127.0.0.1:8080/proxy/reactio//").unwrap();
-        assert_eq!((e.authority.as_str(), e.base_path.as_str()), ("127.0.0.1:8080", "/proxy/reactio"));
-        assert_eq!(endpoint("http://[::1]:9000").unwrap().authority, "[::1]:9000");
-        let err = endpoint("https://user:hunter2@demo.reactio.jp").unwrap_err();
-        assert!(!err.contains("hunter2"), "{err}");
-        for bad in [
-            "demo.reactio.jp",
-            "ftp://x",
-            "https://x?y=1",
-            "https://x#f",
-            "https://",
-            "https://x:0",
-            "https://x:99999",
-            "https://a b",
-        ] {
-            assert!(endpoint(bad).is_err(), "{bad}");
-        }
-        assert!(is_loopback("127.0.0.1:80") && is_loopback("localhost") && is_loopback("[::1]:1"));
-        assert!(!is_loopback("demo.reactio.jp") && !is_loopback("127example.com"));
     }
 
     #[test]

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::connection::{RawConnection, resolve_profile, set_profile_connection};
 use super::keys::{KEYS, spec};
-use super::load::{RawConnection, check_profile_setting, resolve_profile, set_profile_connection};
+use super::load::check_profile_setting;
 use super::parse::suggestion;
 use super::{ConfigError, Profile};
 

@@ -1,0 +1,97 @@
+//! Lints of the raw input: unknown keys in `reactio` and unknown flags (errors),
+//! unknown `REACTIO_*` variables and non-Sensu keys in `handlers.<name>` (warnings).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::keys::{KEYS, KeySpec, spec};
+use super::load::DEFAULT_HANDLER_NAME;
+use super::parse::suggestion;
+use super::*;
+
+/// The handler attributes Sensu Classic knows (everything else there is ignored by Sensu).
+const SENSU_HANDLER_KEYS: &[&str] = &[
+    "type",
+    "command",
+    "severities",
+    "filters",
+    "filter",
+    "mutator",
+    "timeout",
+    "handle_silenced",
+    "handle_flapping",
+    "subdue",
+    "socket",
+    "pipe",
+    "handlers",
+    "exchange",
+];
+
+pub(crate) fn check_scope_keys(scope: &Map<String, Value>) -> Result<(), ConfigError> {
+    let mut problems = Vec::new();
+    for name in scope.keys().filter(|k| spec(k).is_none()) {
+        let problem = match crate::did_you_mean(name, super::keys::names()) {
+            Some(s) => format!("unknown key `{name}` in `reactio`, did you mean `{s}`?"),
+            None if SENSU_HANDLER_KEYS.contains(&name.as_str()) => format!(
+                "unknown key `{name}` in `reactio`: `{name}` is a sensu handler attribute, it belongs in `handlers.{DEFAULT_HANDLER_NAME}`"
+            ),
+            None => format!("unknown key `{name}` in `reactio`; the keys are listed in docs/configuration.md"),
+        };
+        problems.push(problem);
+    }
+    if problems.is_empty() { Ok(()) } else { Err(ConfigError::new(problems.join("; "))) }
+}
+
+pub(crate) fn check_flags(flags: &BTreeMap<String, String>) -> Result<(), ConfigError> {
+    for name in flags.keys() {
+        match spec(name) {
+            Some(k) if k.flag => {}
+            Some(k) => return Err(ConfigError::new(format!("`{}` has no flag; set it in the settings file", k.name))),
+            None => {
+                let flag_names: Vec<String> = KEYS.iter().filter(|k| k.flag).map(KeySpec::flag_name).collect();
+                let hint = suggestion(&name.replace('_', "-"), flag_names.iter().map(|s| s.as_str()));
+                let hint = hint.replace("`", "").replace("mean ", "mean --");
+                return Err(ConfigError::new(format!("unknown flag --{}{hint}", name.replace('_', "-"))));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn lint_env(env: &BTreeMap<String, String>, warnings: &mut Vec<String>) {
+    let known: Vec<String> = KEYS.iter().filter(|k| k.flag).map(KeySpec::env_var).collect();
+    for name in env.keys().filter(|n| n.starts_with("REACTIO_") && !known.contains(n)) {
+        if name == "REACTIO_PROFILES" {
+            warnings.push(
+                "environment variable REACTIO_PROFILES is ignored: `profiles` can only be set in the settings file"
+                    .into(),
+            );
+            continue;
+        }
+        let hint = crate::did_you_mean(name, known.iter().map(|s| s.as_str()))
+            .map(|s| format!(" (did you mean {s}?)"))
+            .unwrap_or_default();
+        warnings.push(format!("environment variable {name} is not a setting{hint}; ignored"));
+    }
+}
+
+pub(crate) fn lint_handler(settings: &Value, handler: &str, severities: &str, warnings: &mut Vec<String>) {
+    let Some(Value::Object(definition)) = settings.get("handlers").and_then(|h| h.get(handler)) else { return };
+    for name in definition.keys().filter(|k| !SENSU_HANDLER_KEYS.contains(&k.as_str())) {
+        let at = format!("`handlers.{handler}.{name}` is not a sensu key");
+        let warning = match crate::did_you_mean(name, SENSU_HANDLER_KEYS.iter().copied()) {
+            Some("severities") => format!(
+                "{at} (did you mean `severities`?): sensu ignores it, so every severity reaches the handler; the handler applies `reactio.severities` ({severities}) itself"
+            ),
+            Some(s) => format!("{at} (did you mean `{s}`?): sensu ignores it"),
+            None if spec(name).is_some() => {
+                format!(
+                    "{at}: sensu ignores it and the handler reads its settings from `reactio`; move it to `reactio.{name}`"
+                )
+            }
+            None => format!("{at}: sensu ignores it"),
+        };
+        warnings.push(warning);
+    }
+}
