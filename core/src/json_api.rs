@@ -215,6 +215,22 @@ fn answer_from_value(value: &serde_json::Value) -> Result<Answer, (ErrorKind, St
     parse_answer(to_json(value).as_bytes())
 }
 
+/// The answer a dry run feeds back for a request step (see [`crate::dry_run_answer`]),
+/// as JSON; a protocol error for anything but a request step.
+pub fn dry_run_answer_json(step: &[u8]) -> String {
+    match serde_json::from_slice::<Step>(step) {
+        Ok(Step::Request(request)) => to_json(&crate::machine::dry_run_answer(&request)),
+        Ok(Step::Wait(_)) => to_json(&Answer::Waited),
+        Ok(Step::Done(_)) => {
+            error_json(ErrorKind::Protocol, "a done step takes no answer; call plan for the next event")
+        }
+        Err(e) => error_json(
+            ErrorKind::Protocol,
+            &format!("the step is not valid: {e}; pass a step exactly as plan or handle returned it"),
+        ),
+    }
+}
+
 /// One machine at a time behind the JSON API: what a wasm instance or a JS object holds.
 #[derive(Clone, Debug, Default)]
 pub struct Session {
@@ -308,6 +324,16 @@ mod tests {
             );
             assert_eq!(step_json(machine.step()), first);
         }
+    }
+
+    #[test]
+    fn dry_run_answers_by_step() {
+        let get = br#"{"step":"request","method":"GET","scheme":"https","authority":"a","path":"/","headers":[],"body":"","timeout_ms":1,"purpose":"lookup_open"}"#;
+        assert_eq!(dry_run_answer_json(get), r#"{"answer":"response","status":200,"headers":[],"body":"[]"}"#);
+        assert_eq!(dry_run_answer_json(br#"{"step":"wait","min_ms":5,"reason":"x"}"#), r#"{"answer":"waited"}"#);
+        assert!(
+            dry_run_answer_json(b"{}").starts_with(r#"{"error":{"kind":"protocol","message":"the step is not valid"#)
+        );
     }
 
     #[test]

@@ -37,3 +37,9 @@ impl Session {
 pub fn resume(config_input: &str, event: &str, context: &str, answers: &str) -> String {
     json_api::resume_json(config_input.as_bytes(), event.as_bytes(), context.as_bytes(), answers.as_bytes())
 }
+
+/// The answer a dry run feeds back for a step (a request or a wait), as JSON.
+#[wasm_bindgen(js_name = dryRunAnswer)]
+pub fn dry_run_answer(step: &str) -> String {
+    json_api::dry_run_answer_json(step.as_bytes())
+}
