@@ -219,6 +219,53 @@ fn read_chunked<R: BufRead>(reader: &mut R) -> Result<Vec<u8>, ReadError> {
     }
 }
 
+/// Reads one response (skipping `1xx` interim ones). The body is framed by
+/// `Content-Length`, `chunked`, or the end of the connection; a `HEAD` request's
+/// answer has none (pass `head: true`).
+pub fn read_response<R: BufRead>(reader: &mut R, head: bool) -> Result<WireResponse, ReadError> {
+    loop {
+        let mut budget = MAX_HEAD;
+        let line = read_line(reader, &mut budget)?;
+        let mut parts = line.splitn(3, ' ');
+        let (Some(version), Some(code)) = (parts.next(), parts.next()) else {
+            return Err(ReadError::Bad(format!("malformed status line {line:?}")));
+        };
+        let status: u16 = match code.parse() {
+            Ok(status) if version.starts_with("HTTP/1.") => status,
+            _ => return Err(ReadError::Bad(format!("malformed status line {line:?}"))),
+        };
+        let mut headers = Vec::new();
+        loop {
+            let header_line = read_line(reader, &mut budget)?;
+            if header_line.is_empty() {
+                break;
+            }
+            let Some((name, value)) = header_line.split_once(':') else {
+                return Err(ReadError::Bad(format!("malformed header line {header_line:?}")));
+            };
+            headers.push((name.to_ascii_lowercase(), value.trim().to_owned()));
+        }
+        if (100..200).contains(&status) {
+            continue;
+        }
+        let mut body = Vec::new();
+        let chunked =
+            header_value(&headers, "transfer-encoding").is_some_and(|te| te.to_ascii_lowercase().contains("chunked"));
+        if head || status == 204 || status == 304 {
+        } else if chunked {
+            body = read_chunked(reader)?;
+        } else if let Some(length) = header_value(&headers, "content-length") {
+            let n: usize =
+                length.parse().map_err(|_| ReadError::Bad(format!("malformed content-length {length:?}")))?;
+            body = vec![0; n.min(MAX_BODY)];
+            reader.read_exact(&mut body).map_err(eof_is_bad)?;
+        } else {
+            reader.take(u64::try_from(MAX_BODY).unwrap_or(u64::MAX)).read_to_end(&mut body)?;
+        }
+        return Ok(WireResponse { status, headers, body });
+    }
+}
+
 /// An answer to write: status, headers, body. `Content-Length` is added when the
 /// headers do not already carry one (or `Transfer-Encoding`).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,8 +1,9 @@
 //! Shared test support: the Reactio stand-in server ([`standin`]), a proxy stand-in
-//! ([`proxy`]), the minimal HTTP wire code they share ([`http`]), and locating the
-//! built handler binary ([`bins`]).
+//! ([`proxy`]), the minimal HTTP wire code they share ([`http`]), a bare HTTP client
+//! for tests ([`client`]), and locating the built handler binary ([`bins`]).
 
 pub mod bins;
+pub mod client;
 pub mod http;
 pub mod proxy;
 pub mod standin;

@@ -286,8 +286,11 @@ fn status(store: &mut Store, id: Option<u64>, body: &Map<String, Value>) -> Wire
         None | Some(Value::Null) => return validation(&[("status", "missing_field")]),
         Some(_) => return validation(&[("status", "invalid")]),
     };
+    let Some(id) = id.filter(|id| store.incident(*id).is_some()) else {
+        return not_found("incident");
+    };
     let now = store.now();
-    match id.and_then(|id| store.incident_mut(id)) {
+    match store.incident_mut(id) {
         Some(incident) => {
             incident.set_status(&new_status, now);
             WireResponse::json(200, &incident.to_json(true))
