@@ -179,16 +179,17 @@ impl Run {
             let (code, reason) = (*code, reason.clone());
             return self.finish(OutcomeKind::Skipped, code, format!("skipped {}: {reason}", self.event.key));
         }
-        if !self.context.dry_run && self.eff.connection.api_key.is_none() {
-            let profile = self.eff.settings.profile.as_deref().map(|p| format!("profile `{p}`")).unwrap_or("the default connection".into());
-            return self.fail(
-                true,
-                false,
-                "not_configured",
-                format!(
-                    "no api key for {profile}: set `api_key` (or `api_key_file`) in the `reactio` settings, or REACTIO_API_KEY; the event was kept"
-                ),
-            );
+        if !self.context.dry_run {
+            if let Some(problem) = self.eff.connection.problem() {
+                let which = match self.eff.settings.profile.as_deref() {
+                    Some(p) => format!("profile `{p}`"),
+                    None => "the default connection".to_owned(),
+                };
+                return self.fail(true, false, "not_configured", format!("{which}: {problem}; the event was kept"));
+            }
+        } else if self.eff.connection.endpoint.authority.is_empty() {
+            // A dry run without an organization shows where the requests would go.
+            self.eff.connection.endpoint.authority = "your-organization.reactio.jp".to_owned();
         }
         self.begin_lookup()
     }
@@ -223,12 +224,13 @@ impl Run {
             Verdict::Retry { reason, retry_after_ms } => self.retry(reason, retry_after_ms, request),
             Verdict::Auth { reason } => self.fail(false, true, "auth_failed", reason),
             Verdict::Fatal { reason, length_fields } => {
-                if !length_fields.is_empty() && !self.minimal_used {
-                    if let Some(minimal) = self.minimal_retry() {
-                        self.minimal_used = true;
-                        self.warnings.push(format!("{reason}; retried once with the minimal payload"));
-                        return minimal;
-                    }
+                if !length_fields.is_empty()
+                    && !self.minimal_used
+                    && let Some(minimal) = self.minimal_retry()
+                {
+                    self.minimal_used = true;
+                    self.warnings.push(format!("{reason}; retried once with the minimal payload"));
+                    return minimal;
                 }
                 self.fail(false, false, "rejected", reason)
             }

@@ -192,7 +192,7 @@ pub(crate) fn decide(event: &Event, eff: &Effective, context: &Context) -> Decis
     let since = streak - occ;
     if s.refresh > 0 {
         let every = (s.refresh / episode.interval).max(1);
-        if since % every == 0 {
+        if since.is_multiple_of(every) {
             let round = since / every;
             if round <= s.max_renotify {
                 return Decision::Refresh { round };
@@ -201,7 +201,7 @@ pub(crate) fn decide(event: &Event, eff: &Effective, context: &Context) -> Decis
     }
     if s.reconcile > 0 {
         let every = (s.reconcile / episode.interval).max(1);
-        if since % every == 0 {
+        if since.is_multiple_of(every) {
             return Decision::Reconcile;
         }
     }

@@ -225,3 +225,61 @@ fn scenarios() {
     assert!(total_events >= 60, "the corpus holds {total_events} events; decisions.md needs at least 60");
     assert!(failures.is_empty(), "outcome codes differ:\n{}", failures.join("\n"));
 }
+
+/// Issue acceptance: the seed's settings file and a first critical give the seed's
+/// request fields (name with the output's trailing whitespace trimmed).
+#[test]
+fn seed_request_fields_match_the_2015_handler() {
+    let settings = serde_json::json!({
+        "reactio": {"api_key": API_KEY, "organization": "demo"},
+        "handlers": {"reactio": {"type": "pipe", "command": "/etc/sensu/handlers/reactio_handler.rb", "serverities": ["critical"]}}
+    });
+    let input = ConfigInput { settings, ..Default::default() };
+    let config = Config::load(&input).expect("the seed's settings load");
+    assert!(config.warnings.iter().any(|w| w.contains("serverities")), "no warning about `serverities`: {:?}", config.warnings);
+    let event = std::fs::read(fixtures().join("../../examples/events/classic-critical.json")).unwrap();
+    let mut machine = plan(&event, &config, &Context { now: 1_764_092_856, ..Context::default() }).unwrap();
+    let create = loop {
+        match machine.step().clone() {
+            Step::Request(r) if r.purpose == sensu_reactio_core::Purpose::Create => break r,
+            Step::Request(_) => machine.handle(Answer::Response(sensu_reactio_core::Response { status: 200, headers: vec![], body: "[]".into() })),
+            other => panic!("expected a create, got {other:?}"),
+        }
+    };
+    assert_eq!((create.method.as_str(), create.path.as_str()), ("POST", "/api/v1/incidents"));
+    assert_eq!(create.authority, "demo.reactio.jp");
+    let header = |name: &str| create.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    assert_eq!(header("x-api-key"), Some(API_KEY));
+    assert_eq!(header("content-type"), Some("application/json"));
+    assert_eq!(header("accept"), Some("application/json"));
+    let body: Value = serde_json::from_str(&create.body).unwrap();
+    assert_eq!(body["name"], "web01/check_http CheckHttp CRITICAL: Connection refused ...");
+    assert_eq!(body["detection"], "internal");
+    assert_eq!(body["notification_text"], "対応をお願いします");
+    assert_eq!(body["notification_call"], false);
+    assert!(create.body.contains("対応をお願いします"), "UTF-8 must not be escaped: {}", create.body);
+}
+
+/// Issue acceptance: huge and deeply nested input gives a typed error or a bounded
+/// result, never a panic; a 16 MiB output is truncated for Reactio.
+#[test]
+fn huge_and_deep_inputs() {
+    let config = Config::load(&ConfigInput {
+        flags: [("api_key".to_owned(), API_KEY.to_owned()), ("organization".to_owned(), "demo".to_owned())].into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let context = Context { now: 1_764_000_000, ..Context::default() };
+    let output = "ア".repeat(16 * 1024 * 1024 / 3);
+    let event = serde_json::json!({"client": {"name": "a"}, "check": {"name": "b", "status": 2, "output": output, "history": ["0", "2"]}, "action": "create"});
+    let mut machine = plan(event.to_string().as_bytes(), &config, &context).unwrap();
+    let mut largest = 0;
+    while let Step::Request(r) = machine.step().clone() {
+        largest = largest.max(r.body.len());
+        machine.handle(dry_run_answer(&r));
+    }
+    assert!(matches!(machine.step(), Step::Done(o) if o.code == "created"));
+    assert!(largest < 64 * 1024, "a request body of {largest} bytes: the output was not truncated");
+    let deep = format!("{{\"client\":{}}}", "[".repeat(100_000));
+    assert!(plan(deep.as_bytes(), &config, &context).is_err());
+}
