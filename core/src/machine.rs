@@ -265,6 +265,8 @@ impl Run {
                 let current = Listing::new("open", Purpose::VerifyCreate, None);
                 self.phase = Phase::Verify { current, created };
                 if self.context.dry_run {
+                    self.incident = None;
+                    self.summary = format!("would create an incident for {}", self.event.key);
                     self.phase = Phase::Writes;
                     return self.next_write();
                 }
