@@ -168,6 +168,7 @@ fn count_arg(name: &'static str, default: &'static str, help: &'static str) -> A
 pub fn command() -> ClapCommand {
     let mut cmd = ClapCommand::new("sensu-reactio-handler")
         .version(env!("CARGO_PKG_VERSION"))
+        .args_override_self(true)
         .about(ABOUT)
         .after_help(AFTER_HELP)
         .arg(
@@ -309,6 +310,12 @@ mod tests {
         assert_eq!(cli.flags.get("dry_run").map(String::as_str), Some("true"));
         assert_eq!(cli.flags.get("deadline").map(String::as_str), Some("1.5"));
         assert!(!cli.flags.contains_key("api_key"));
+    }
+
+    #[test]
+    fn a_repeated_flag_takes_the_last_value() {
+        let cli = parse_from(["h", "--deadline", "8", "--deadline", "1.5"]).unwrap();
+        assert_eq!(cli.flags.get("deadline").map(String::as_str), Some("1.5"));
     }
 
     #[test]

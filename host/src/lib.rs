@@ -2,7 +2,7 @@
 //! HTTP (reqwest), spool and exit codes around the pure core. The binary
 //! `sensu-reactio-handler` is [`app::run`] behind a command line ([`cli`]).
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 pub mod app;
 pub mod checks;

@@ -1,0 +1,122 @@
+//! The command line: dry run, check-config, precedence, help, input limits.
+
+use serde_json::json;
+
+use crate::support::*;
+
+#[test]
+fn dry_run_prints_the_requests_with_the_key_masked_and_sends_nothing() {
+    let server = standin();
+    let dir = scratch("dry-run");
+    let run = Handler::against(&server.url(), &dir.join("spool")).args(["--dry-run"]).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert_eq!(server.connection_count(), 0);
+    assert!(run.stdout.contains("POST"), "{}", run.stdout);
+    assert!(run.stdout.contains("/api/v1/incidents"), "{}", run.stdout);
+    assert!(run.stdout.contains("x-api-key: ********"), "{}", run.stdout);
+    assert!(run.stdout.contains("対応をお願いします"), "{}", run.stdout);
+    assert_no_key(&[&run], &dir);
+}
+
+#[test]
+fn check_config_shows_origins_and_masks_the_key() {
+    let dir = scratch("check-config");
+    let key_file = dir.join("reactio.key");
+    std::fs::write(&key_file, format!("{KEY}\n")).unwrap();
+    let settings = dir.join("settings.json");
+    std::fs::write(
+        &settings,
+        json!({"reactio": {"organization": "demo", "api_key_file": path_str(&key_file)}}).to_string(),
+    )
+    .unwrap();
+    let run = Handler::new()
+        .env("REACTIO_OCCURRENCES", "3")
+        .args([
+            "check-config",
+            "--config",
+            path_str(&settings),
+            "--refresh",
+            "600",
+            "--spool-dir",
+            path_str(&dir.join("spool")),
+        ])
+        .run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    let line =
+        |name: &str| run.stdout.lines().find(|l| l.starts_with(&format!("{name} ="))).unwrap_or_default().to_owned();
+    assert!(line("organization").contains("demo") && line("organization").contains("settings file"), "{}", run.stdout);
+    assert!(line("occurrences").contains('3') && line("occurrences").contains("environment"), "{}", run.stdout);
+    assert!(line("refresh").contains("600") && line("refresh").contains("flag"), "{}", run.stdout);
+    assert!(line("api_key").contains("********"), "{}", run.stdout);
+    assert_no_key(&[&run], &dir.join("spool"));
+}
+
+#[test]
+fn flag_beats_environment_beats_settings_file() {
+    let server = standin();
+    let down = closed_port_url();
+    let dir = scratch("precedence");
+    let settings = dir.join("settings.json");
+    std::fs::write(&settings, json!({"reactio": {"endpoint": down, "api_key": KEY}}).to_string()).unwrap();
+    let spool = dir.join("spool");
+    let env_wins = Handler::new()
+        .env("REACTIO_ENDPOINT", &server.url())
+        .args(["--config", path_str(&settings), "--spool-dir", path_str(&spool), "--deadline", DEADLINE])
+        .stdin(&first_critical())
+        .run();
+    assert_eq!(env_wins.code, Some(0), "environment over settings file: {}", env_wins.all());
+    let flag_wins = Handler::new()
+        .env("REACTIO_ENDPOINT", &down)
+        .args([
+            "--config",
+            path_str(&settings),
+            "--endpoint",
+            &server.url(),
+            "--spool-dir",
+            path_str(&spool),
+            "--deadline",
+            DEADLINE,
+        ])
+        .stdin(&resolve())
+        .run();
+    assert_eq!(flag_wins.code, Some(0), "flag over environment: {}", flag_wins.all());
+    assert_eq!(server.incidents().len(), 1);
+    assert_eq!(server.incidents()[0].status, "close");
+    assert_no_key(&[&env_wins, &flag_wins], &spool);
+}
+
+#[test]
+fn help_explains_exit_codes_and_settings_discovery() {
+    let run = Handler::new().args(["--help"]).run();
+    assert_eq!(run.code, Some(0));
+    for needle in [
+        "SENSU_LOADED_TEMPFILE",
+        "REACTIO_API_KEY",
+        "--api-key-file",
+        "EXIT CODES",
+        "replay",
+        "check-spool",
+        "check-config",
+        "--dry-run",
+    ] {
+        assert!(run.stdout.contains(needle), "help lacks {needle}:\n{}", run.stdout);
+    }
+}
+
+#[test]
+fn input_over_16_mib_is_refused_after_draining() {
+    let dir = scratch("too-big");
+    let mut big = b"{\"pad\":\"".to_vec();
+    big.resize(16 * 1024 * 1024 + 100, b'x');
+    let run = Handler::against(&closed_port_url(), &dir.join("spool")).stdin(&big).run();
+    assert_eq!(run.code, Some(65), "{}", run.all());
+    assert!(run.stderr.contains("16 MiB"), "{}", run.stderr);
+}
+
+#[test]
+fn not_an_event_is_an_input_error() {
+    let dir = scratch("bad-input");
+    let run = Handler::against(&closed_port_url(), &dir.join("spool")).stdin(b"{\"hello\":1}").run();
+    assert_eq!(run.code, Some(65), "{}", run.all());
+    assert!(files_under(&dir.join("spool")).is_empty());
+}

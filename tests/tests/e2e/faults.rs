@@ -1,0 +1,202 @@
+//! Failure paths: every answer and transport fault the handler must survive.
+
+use std::time::Duration;
+
+use sensu_reactio_tests::standin::Config;
+use sensu_reactio_tests::{Fault, Match, ProxyMode, ProxyStandin};
+
+use crate::support::*;
+
+const CREATE: (&str, &str) = ("POST", "/api/v1/incidents");
+
+fn create_match() -> Match {
+    Match::exact(CREATE.0, CREATE.1)
+}
+
+#[test]
+fn rejected_key_is_a_configuration_error_and_dead_letters() {
+    let server = Config::default().api_key("the-right-key").start().unwrap();
+    let dir = scratch("401");
+    let spool = dir.join("spool");
+    let run = Handler::against(&server.url(), &spool).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(78), "{}", run.all());
+    assert!(server.incidents().is_empty());
+    assert_eq!(dead(&spool).len(), 1, "{}", run.all());
+    assert!(spooled(&spool).is_empty());
+    assert!(!run.all().contains("the-right-key"));
+    assert_no_key(&[&run], &dir);
+}
+
+#[test]
+fn refused_create_is_dead_lettered() {
+    let server = standin();
+    server.push_fault(create_match(), Fault::validation("detection", "invalid"));
+    let dir = scratch("400");
+    let spool = dir.join("spool");
+    let run = Handler::against(&server.url(), &spool).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    assert_eq!(creates(&server), 1, "a 400 is not retried: {:?}", lines(&server));
+    assert_eq!(dead(&spool).len(), 1);
+    assert!(spooled(&spool).is_empty());
+    assert!(run.stdout.contains("400"), "{}", run.stdout);
+    assert_no_key(&[&run], &dir);
+}
+
+#[test]
+fn server_error_then_success_creates_once() {
+    let server = standin();
+    server.push_fault(create_match(), Fault::internal_error());
+    let dir = scratch("500");
+    let run =
+        Handler::against(&server.url(), &dir.join("spool")).args(["--deadline", "4"]).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert_eq!(server.incidents().len(), 1, "{:?}", lines(&server));
+    assert!(creates(&server) >= 2, "{:?}", lines(&server));
+    assert_eq!(server.pending_faults(), 0);
+    assert_no_key(&[&run], &dir);
+}
+
+#[test]
+fn rate_limit_waits_for_retry_after() {
+    let server = standin();
+    server.push_fault(create_match(), Fault::rate_limited("1"));
+    let dir = scratch("429");
+    let run =
+        Handler::against(&server.url(), &dir.join("spool")).args(["--deadline", "5"]).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert_eq!(server.incidents().len(), 1);
+    let requests = server.requests();
+    let first = requests.iter().find(|r| r.line() == "POST /api/v1/incidents").unwrap();
+    let last = requests
+        .iter()
+        .rev()
+        .find(|r| r.line() == "POST /api/v1/incidents" || r.line() == "GET /api/v1/incidents")
+        .unwrap();
+    assert!(last.at.duration_since(first.at) >= Duration::from_millis(1000), "the retry waited Retry-After");
+    assert_no_key(&[&run], &dir);
+}
+
+#[test]
+fn html_bad_gateway_is_a_clear_failure_and_spools() {
+    let server = standin();
+    server.push_fault_times(create_match(), Fault::bad_gateway_html(), 50);
+    let dir = scratch("502");
+    let spool = dir.join("spool");
+    let run = Handler::against(&server.url(), &spool).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    assert!(server.incidents().is_empty());
+    assert_eq!(spooled(&spool).len(), 1, "{}", run.all());
+    assert!(run.stdout.contains("502"), "{}", run.stdout);
+    assert!(!run.all().contains("panicked"));
+    assert_no_key(&[&run], &dir);
+}
+
+#[test]
+fn stalled_server_is_given_up_within_the_deadline() {
+    let server = standin();
+    server.push_fault_times(Match::prefix("*", "/"), Fault::hang(), 50);
+    let dir = scratch("stall");
+    let spool = dir.join("spool");
+    let run = Handler::against(&server.url(), &spool).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    assert!(run.elapsed < Duration::from_millis(3000), "took {:?}", run.elapsed);
+    assert_eq!(spooled(&spool).len(), 1);
+    assert!(server.request_count() >= 1);
+    assert_no_key(&[&run], &dir);
+}
+
+#[test]
+fn connection_refused_spools() {
+    let dir = scratch("refused");
+    let spool = dir.join("spool");
+    let event = first_critical();
+    let run = Handler::against(&closed_port_url(), &spool).stdin(&event).run();
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    assert!(run.elapsed < Duration::from_millis(3000), "took {:?}", run.elapsed);
+    let entries = spooled(&spool);
+    assert_eq!(entries.len(), 1);
+    let entry: serde_json::Value = serde_json::from_slice(&std::fs::read(&entries[0]).unwrap()).unwrap();
+    assert_eq!(entry["key"], "web01/check_http");
+    assert_eq!(entry["event"].as_str().unwrap().as_bytes(), event.as_slice());
+    assert_no_key(&[&run], &dir);
+}
+
+#[test]
+fn create_lost_client_side_is_not_duplicated() {
+    let server = standin();
+    server.push_fault(create_match(), Fault::ActThen(sensu_reactio_tests::standin::AfterAct::Stall(None)));
+    let dir = scratch("lost-create");
+    let spool = dir.join("spool");
+    let run = Handler::against(&server.url(), &spool)
+        .args(["--deadline", "4", "--request-timeout", "0.5"])
+        .stdin(&first_critical())
+        .run();
+    assert_eq!(server.incidents().len(), 1, "{:?}\n{}", lines(&server), run.all());
+    assert_eq!(creates(&server), 1, "a retry after an uncertain create looks up first: {:?}", lines(&server));
+    // Whatever this run concluded, a later delivery must not duplicate either.
+    let again = Handler::against(&server.url(), &spool).stdin(&first_critical()).run();
+    assert_eq!(again.code, Some(0), "{}", again.all());
+    assert_eq!(server.incidents().len(), 1, "{:?}", lines(&server));
+    assert_no_key(&[&run, &again], &dir);
+}
+
+#[test]
+fn redirect_is_not_followed_and_the_key_stays_home() {
+    let server = standin();
+    let elsewhere = Config::default().api_key("other").start().unwrap();
+    let location = format!("{}/api/v1/incidents", elsewhere.url().replace("127.0.0.1", "127.0.0.2"));
+    server.push_fault_times(Match::prefix("*", "/"), Fault::redirect(307, &location), 50);
+    let dir = scratch("redirect");
+    let run = Handler::against(&server.url(), &dir.join("spool")).stdin(&first_critical()).run();
+    assert_ne!(run.code, Some(0), "a redirect is not success: {}", run.all());
+    assert_eq!(elsewhere.request_count(), 0, "the redirect was followed");
+    assert_eq!(elsewhere.connection_count(), 0);
+    assert!(server.incidents().is_empty());
+    assert_no_key(&[&run], &dir);
+}
+
+#[test]
+fn proxy_from_the_environment_is_bypassed_for_loopback() {
+    let server = standin();
+    let proxy = ProxyStandin::start(ProxyMode::Forward).unwrap();
+    let dir = scratch("proxy-loopback");
+    let run = Handler::against(&server.url(), &dir.join("spool"))
+        .env("HTTP_PROXY", &proxy.url())
+        .env("http_proxy", &proxy.url())
+        .env("HTTPS_PROXY", &proxy.url())
+        .env("ALL_PROXY", &proxy.url())
+        .stdin(&first_critical())
+        .run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert_eq!(server.incidents().len(), 1);
+    assert!(proxy.requests().is_empty(), "loopback went through the proxy: {:?}", proxy.requests());
+    assert_no_key(&[&run], &dir);
+}
+
+#[test]
+fn proxy_from_the_environment_is_used_for_other_hosts() {
+    let proxy = ProxyStandin::start(ProxyMode::BadGateway).unwrap();
+    let dir = scratch("proxy-remote");
+    let spool = dir.join("spool");
+    let run = Handler::against("http://reactio.invalid:8080", &spool)
+        .args(["--allow-http"])
+        .env("http_proxy", &proxy.url())
+        .stdin(&first_critical())
+        .run();
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    let requests = proxy.requests();
+    assert!(!requests.is_empty(), "the proxy was not used");
+    assert!(requests[0].target.starts_with("http://reactio.invalid:8080/api/v1/incidents"), "{}", requests[0].target);
+    assert_eq!(spooled(&spool).len(), 1);
+    assert_no_key(&[&run], &dir);
+}
+
+#[test]
+fn plain_http_to_another_host_is_refused() {
+    let dir = scratch("plain-http");
+    let spool = dir.join("spool");
+    let run = Handler::against("http://reactio.invalid:8080", &spool).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(78), "{}", run.all());
+    assert!(run.all().contains("allow_http") || run.all().contains("allow-http"), "{}", run.all());
+    assert_no_key(&[&run], &dir);
+}

@@ -1,0 +1,143 @@
+//! The spool: written on failure, drained by the next run and by `replay`, recoveries
+//! supersede alerts, refused entries dead-lettered, `check-spool` reports.
+
+use sensu_reactio_tests::{Fault, Match};
+
+use crate::support::*;
+
+fn check_spool(spool: &std::path::Path, extra: &[&str]) -> Run {
+    let mut handler = Handler::new();
+    handler.args([
+        "check-spool",
+        "--spool-dir",
+        path_str(spool),
+        "--config",
+        path_str(&spool.with_extension("settings.json")),
+    ]);
+    handler.args(extra.iter().copied());
+    handler.run()
+}
+
+fn replay(server_url: &str, spool: &std::path::Path) -> Run {
+    let mut handler = Handler::against(server_url, spool);
+    handler.args(["replay"]);
+    handler.run()
+}
+
+#[test]
+fn spooled_event_is_delivered_first_by_the_next_run() {
+    let dir = scratch("drain");
+    let spool = dir.join("spool");
+    let down = Handler::against(&closed_port_url(), &spool).stdin(&first_critical()).run();
+    assert_eq!(down.code, Some(75), "{}", down.all());
+    assert_eq!(spooled(&spool).len(), 1);
+
+    let status = check_spool(&spool, &[]);
+    assert_eq!(status.code, Some(1), "{}", status.all());
+    assert_eq!(status.stdout.lines().count(), 1);
+    assert!(status.stdout.contains("1 spooled"), "{}", status.stdout);
+    let critical = check_spool(&spool, &["--critical-count", "1"]);
+    assert_eq!(critical.code, Some(2), "{}", critical.all());
+
+    let server = standin();
+    let other = classic("db01", "check_mysql", 2, &["0", "2"], "create", 1);
+    let up = Handler::against(&server.url(), &spool).stdin(&other).run();
+    assert_eq!(up.code, Some(0), "{}", up.all());
+    let names: Vec<String> = server.incidents().iter().map(|i| i.name.clone()).collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names[0].starts_with("web01/check_http"), "the spooled event goes first: {names:?}");
+    assert!(names[1].starts_with("db01/check_mysql"), "{names:?}");
+    assert!(spooled(&spool).is_empty());
+    let ok = check_spool(&spool, &[]);
+    assert_eq!(ok.code, Some(0), "{}", ok.all());
+    assert_no_key(&[&down, &status, &critical, &up, &ok], &dir);
+}
+
+#[test]
+fn a_spooled_key_makes_the_live_event_a_first_occurrence() {
+    let dir = scratch("first-occurrence");
+    let spool = dir.join("spool");
+    let down = Handler::against(&closed_port_url(), &spool).stdin(&first_critical()).run();
+    assert_eq!(down.code, Some(75), "{}", down.all());
+    // The server is up but the spool lock is held elsewhere? No: deliver the live
+    // repeat (streak 2, between refreshes) while the spooled one is refused for now.
+    let server = standin();
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), Fault::internal_error(), 50);
+    let repeat = classic("web01", "check_http", 2, &["0", "2", "2"], "create", 2);
+    let run = Handler::against(&server.url(), &spool).stdin(&repeat).run();
+    // The repeat alone would be skipped (no request); as a first occurrence it tries
+    // to create, so more than the drained entry's attempts reach the server.
+    assert!(creates(&server) >= 2, "{:?}\n{}", lines(&server), run.all());
+    assert_no_key(&[&down, &run], &dir);
+}
+
+#[test]
+fn a_recovery_supersedes_a_spooled_alert() {
+    let dir = scratch("supersede");
+    let spool = dir.join("spool");
+    let down = closed_port_url();
+    let alert = Handler::against(&down, &spool).stdin(&first_critical()).run();
+    assert_eq!(alert.code, Some(75), "{}", alert.all());
+    // The next run (server still down) drops the spooled alert: its recovery came.
+    let recovery = Handler::against(&down, &spool).stdin(&resolve()).run();
+    assert_eq!(recovery.code, Some(75), "{}", recovery.all());
+    assert!(recovery.stdout.contains("supersede"), "{}", recovery.stdout);
+    let entries = spooled(&spool);
+    assert_eq!(entries.len(), 1, "only the recovery waits");
+    let entry: serde_json::Value = serde_json::from_slice(&std::fs::read(&entries[0]).unwrap()).unwrap();
+    assert_eq!(entry["recovery"], true);
+
+    let server = standin();
+    let run = replay(&server.url(), &spool);
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert_eq!(creates(&server), 0, "the superseded alert was delivered: {:?}", lines(&server));
+    assert!(spooled(&spool).is_empty(), "{}", run.all());
+    assert_no_key(&[&alert, &recovery, &run], &dir);
+}
+
+#[test]
+fn replay_dead_letters_a_refused_entry_and_check_spool_reports_it() {
+    let dir = scratch("dead");
+    let spool = dir.join("spool");
+    let down = Handler::against(&closed_port_url(), &spool).stdin(&first_critical()).run();
+    assert_eq!(down.code, Some(75), "{}", down.all());
+
+    let server = standin();
+    server.push_fault(Match::exact("POST", "/api/v1/incidents"), Fault::validation("detection", "invalid"));
+    let run = replay(&server.url(), &spool);
+    assert_eq!(run.code, Some(0), "the spool is empty afterwards: {}", run.all());
+    assert!(spooled(&spool).is_empty());
+    assert_eq!(dead(&spool).len(), 1, "{}", run.all());
+    assert!(server.incidents().is_empty());
+
+    let status = check_spool(&spool, &[]);
+    assert_eq!(status.code, Some(1), "{}", status.all());
+    assert!(status.stdout.contains("1 dead-lettered"), "{}", status.stdout);
+
+    // After fixing what refused it, `replay --dead` delivers it.
+    let again = {
+        let mut handler = Handler::against(&server.url(), &spool);
+        handler.args(["replay", "--dead"]);
+        handler.run()
+    };
+    assert_eq!(again.code, Some(0), "{}", again.all());
+    assert_eq!(server.incidents().len(), 1);
+    assert!(dead(&spool).is_empty());
+    assert_no_key(&[&down, &run, &status, &again], &dir);
+}
+
+#[test]
+fn replay_keeps_entries_while_the_server_is_down() {
+    let dir = scratch("replay-down");
+    let spool = dir.join("spool");
+    let down = closed_port_url();
+    let first = Handler::against(&down, &spool).stdin(&first_critical()).run();
+    assert_eq!(first.code, Some(75));
+    let run = replay(&down, &spool);
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    let entries = spooled(&spool);
+    assert_eq!(entries.len(), 1);
+    let entry: serde_json::Value = serde_json::from_slice(&std::fs::read(&entries[0]).unwrap()).unwrap();
+    assert_eq!(entry["attempts"], 2);
+    assert_no_key(&[&first, &run], &dir);
+}

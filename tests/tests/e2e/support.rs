@@ -1,0 +1,273 @@
+//! Running the built handler as a process: scratch directories, events, and the
+//! checks every test makes (what the server received, no API key in any output).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use sensu_reactio_tests::standin::Config;
+use sensu_reactio_tests::{Standin, handler_bin};
+use serde_json::{Value, json};
+
+/// The API key every test's stand-in accepts; it must never appear in any output.
+pub(crate) const KEY: &str = "sk-e2e-7f3a9c2d41b8e605";
+
+/// A short overall deadline for tests (seconds).
+pub(crate) const DEADLINE: &str = "1.5";
+
+/// A stand-in accepting [`KEY`].
+pub(crate) fn standin() -> Standin {
+    Config::default().api_key(KEY).start().expect("start the reactio stand-in")
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh, empty scratch directory.
+pub(crate) fn scratch(name: &str) -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("sensu-reactio-e2e-{}-{n}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// A port where nothing listens (connection refused).
+pub(crate) fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// A Sensu Classic event, compact JSON, no trailing newline (as sensu-server sends).
+pub(crate) fn classic(
+    client: &str,
+    check: &str,
+    status: u8,
+    history: &[&str],
+    action: &str,
+    occurrences: u64,
+) -> Vec<u8> {
+    classic_with(client, check, status, history, action, occurrences, json!({}))
+}
+
+/// A Sensu Classic event with extra check attributes merged in.
+pub(crate) fn classic_with(
+    client: &str,
+    check: &str,
+    status: u8,
+    history: &[&str],
+    action: &str,
+    occurrences: u64,
+    extra_check: Value,
+) -> Vec<u8> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let output = match status {
+        0 => "CheckHttp OK: 200\n".to_owned(),
+        2 => "CheckHttp CRITICAL: Connection refused ...\n".to_owned(),
+        _ => format!("status {status}\n"),
+    };
+    let mut check_obj = json!({
+        "name": check,
+        "command": "check-http.rb -u http://localhost/",
+        "interval": 60,
+        "handlers": ["reactio"],
+        "status": status,
+        "output": output,
+        "issued": now,
+        "executed": now,
+        "duration": 0.021,
+        "history": history,
+    });
+    if let (Some(obj), Value::Object(extra)) = (check_obj.as_object_mut(), extra_check) {
+        obj.extend(extra);
+    }
+    let event = json!({
+        "id": "3f1c2b8e-5a0d-4c1e-9b7a-2d4e6f8a0b1c",
+        "client": {"name": client, "address": "10.0.0.11", "subscriptions": ["web"], "timestamp": now},
+        "check": check_obj,
+        "occurrences": occurrences,
+        "occurrences_watermark": occurrences,
+        "last_ok": now - 60,
+        "action": action,
+        "timestamp": now,
+        "last_state_change": now,
+        "silenced": false,
+        "silenced_by": [],
+    });
+    event.to_string().into_bytes()
+}
+
+/// The first critical of `web01/check_http`.
+pub(crate) fn first_critical() -> Vec<u8> {
+    classic("web01", "check_http", 2, &["0", "0", "2"], "create", 1)
+}
+
+/// The recovery of `web01/check_http`.
+pub(crate) fn resolve() -> Vec<u8> {
+    classic("web01", "check_http", 0, &["0", "2", "2", "0"], "resolve", 1)
+}
+
+/// What a handler run left behind.
+#[derive(Debug)]
+pub(crate) struct Run {
+    /// Exit code (`None`: killed by a signal).
+    pub(crate) code: Option<i32>,
+    /// Standard output.
+    pub(crate) stdout: String,
+    /// Standard error.
+    pub(crate) stderr: String,
+    /// How long it took.
+    pub(crate) elapsed: Duration,
+}
+
+impl Run {
+    /// stdout and stderr together.
+    pub(crate) fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// A handler invocation being set up.
+#[derive(Debug)]
+pub(crate) struct Handler {
+    command: Command,
+    stdin: Vec<u8>,
+}
+
+impl Handler {
+    /// The built handler with a cleared environment (only `PATH`), cwd = `/`.
+    pub(crate) fn new() -> Handler {
+        let bin = handler_bin().unwrap_or_else(|e| panic!("{e}"));
+        let mut command = Command::new(bin);
+        command.env_clear().env("PATH", "/usr/bin:/bin").current_dir("/");
+        Handler { command, stdin: Vec::new() }
+    }
+
+    /// The handler pointed at `server` with the key in `REACTIO_API_KEY`, spooling
+    /// to `spool`, with settings only from an empty settings file (hermetic).
+    pub(crate) fn against(server_url: &str, spool: &Path) -> Handler {
+        let settings = spool.with_extension("settings.json");
+        std::fs::write(&settings, "{}").expect("write settings");
+        let mut handler = Handler::new();
+        handler
+            .env("REACTIO_API_KEY", KEY)
+            .args(["--config", path_str(&settings), "--endpoint", server_url, "--deadline", DEADLINE])
+            .args(["--spool-dir", path_str(spool)]);
+        handler
+    }
+
+    /// Add arguments.
+    pub(crate) fn args<'a>(&mut self, args: impl IntoIterator<Item = &'a str>) -> &mut Handler {
+        self.command.args(args);
+        self
+    }
+
+    /// Set an environment variable.
+    pub(crate) fn env(&mut self, name: &str, value: &str) -> &mut Handler {
+        self.command.env(name, value);
+        self
+    }
+
+    /// The event to pipe in.
+    pub(crate) fn stdin(&mut self, bytes: &[u8]) -> &mut Handler {
+        self.stdin = bytes.to_vec();
+        self
+    }
+
+    /// Run it (killed after 30 s).
+    pub(crate) fn run(&mut self) -> Run {
+        let started = Instant::now();
+        let mut child = self
+            .command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn the handler");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let input = std::mem::take(&mut self.stdin);
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        let waiter = std::thread::spawn(move || child.wait_with_output());
+        let deadline = started + Duration::from_secs(30);
+        while !waiter.is_finished() {
+            assert!(Instant::now() < deadline, "the handler ran for more than 30 s");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let output = waiter.join().expect("join").expect("wait for the handler");
+        let _ = writer.join();
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            elapsed: started.elapsed(),
+        }
+    }
+}
+
+/// A path as `&str` (scratch paths are UTF-8).
+pub(crate) fn path_str(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// Every file under `dir`, recursively.
+pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(files_under(&path));
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Spooled entries (not dead-lettered).
+pub(crate) fn spooled(spool: &Path) -> Vec<PathBuf> {
+    files_under(spool)
+        .into_iter()
+        .filter(|p| p.parent() == Some(spool) && p.extension().is_some_and(|x| x == "json"))
+        .collect()
+}
+
+/// Dead-lettered entries.
+pub(crate) fn dead(spool: &Path) -> Vec<PathBuf> {
+    files_under(&spool.join("dead"))
+}
+
+/// The key is in no output and no file under `dir`.
+pub(crate) fn assert_no_key(runs: &[&Run], dir: &Path) {
+    for run in runs {
+        assert!(!run.all().contains(KEY), "the api key leaked into the output:\n{}", run.all());
+    }
+    for file in files_under(dir) {
+        let text = std::fs::read(&file).unwrap_or_default();
+        assert!(!String::from_utf8_lossy(&text).contains(KEY), "the api key leaked into {}", file.display());
+    }
+}
+
+/// `METHOD /path` lines the server received.
+pub(crate) fn lines(server: &Standin) -> Vec<String> {
+    server.request_lines()
+}
+
+/// How many creates the server received.
+pub(crate) fn creates(server: &Standin) -> usize {
+    lines(server).iter().filter(|l| *l == "POST /api/v1/incidents").count()
+}
+
+/// Every request carried the key (sent only where it belongs).
+pub(crate) fn assert_key_sent(server: &Standin) {
+    for request in server.requests() {
+        assert_eq!(request.header("x-api-key"), Some(KEY), "{}", request.line());
+    }
+}
