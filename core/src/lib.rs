@@ -19,6 +19,7 @@
 
 pub mod config;
 mod event;
+pub mod gateway;
 pub mod json_api;
 mod machine;
 mod messages;
@@ -31,8 +32,11 @@ pub mod template;
 pub mod text;
 
 pub use config::{Config, ConfigError, ConfigInput, Secret};
-pub use event::{inspect, EventSummary, InputError, ANNOTATION_PREFIX};
-pub use machine::{dry_run_answer, plan, Machine};
+pub use event::{ANNOTATION_PREFIX, EventSummary, InputError, inspect};
+pub use machine::{Machine, dry_run_answer, plan};
 pub use severity::Severity;
-pub use step::{Answer, Context, Failure, FailureKind, IncidentRef, Method, Outcome, OutcomeKind, Purpose, Request, Response, Step, Wait};
+pub use step::{
+    Answer, Context, Failure, FailureKind, IncidentRef, Method, Outcome, OutcomeKind, Purpose, Request, Response, Step,
+    Wait,
+};
 pub use suggest::did_you_mean;
