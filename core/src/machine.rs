@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use crate::config::{Config, Effective};
 use crate::event::{Event, InputError};
 use crate::messages::{self, Texts};
-use crate::reactio::{self, Api, CreateBody, Incident, Verdict, MAX_PAGES};
+use crate::reactio::{self, Api, CreateBody, Incident, MAX_PAGES, Verdict};
 use crate::rules::{self, Decision, Episode};
 use crate::step::{Answer, Context, IncidentRef, Method, Outcome, OutcomeKind, Purpose, Request, Response, Step, Wait};
 
@@ -198,7 +198,8 @@ impl Run {
         self.found.clear();
         self.writes.clear();
         self.in_flight = None;
-        let mut listings = vec![Listing::new("open", Purpose::LookupOpen, None), Listing::new("pend", Purpose::LookupPend, None)];
+        let mut listings =
+            vec![Listing::new("open", Purpose::LookupOpen, None), Listing::new("pend", Purpose::LookupPend, None)];
         if self.decision == Decision::Reconcile {
             let executed = self.event.executed.unwrap_or(self.context.now);
             let episode = Episode::of(&self.event, self.context.now);
@@ -307,7 +308,10 @@ impl Run {
     fn on_page(&mut self, request: &Request, response: &Response) -> Step {
         let Some((incidents, count)) = reactio::parse_list(&response.body) else {
             let excerpt = crate::text::cap_chars(&crate::text::one_line(&response.body), 60).to_owned();
-            let reason = format!("lookup: reactio answered {} with a body that is not a json list: \"{excerpt}\"", response.status);
+            let reason = format!(
+                "lookup: reactio answered {} with a body that is not a json list: \"{excerpt}\"",
+                response.status
+            );
             return self.retry(reason, None, request);
         };
         let key = self.event.key.clone();
@@ -356,7 +360,11 @@ impl Run {
     /// The incident to act on: the oldest open one, else the oldest pending one.
     fn chosen(&self) -> Option<Incident> {
         let oldest = |status: &str| {
-            self.found.iter().filter(|i| i.status == status || status.is_empty()).min_by_key(|i| (i.created_at, i.id)).cloned()
+            self.found
+                .iter()
+                .filter(|i| i.status == status || status.is_empty())
+                .min_by_key(|i| (i.created_at, i.id))
+                .cloned()
         };
         oldest("open").or_else(|| oldest("pend")).or_else(|| oldest(""))
     }
@@ -372,7 +380,11 @@ impl Run {
                 // Our earlier create did reach the server: it carried the message and
                 // the broadcast already.
                 self.actions.push("created".into());
-                self.set(inc.id, "created", format!("created incident {} for {key} (confirmed by a lookup after an uncertain answer)", inc.id));
+                self.set(
+                    inc.id,
+                    "created",
+                    format!("created incident {} for {key} (confirmed by a lookup after an uncertain answer)", inc.id),
+                );
             }
             (Decision::Alert(alert), Some(inc)) => {
                 let previous = self.event.previous_status().map(crate::Severity::from_status);
@@ -384,7 +396,11 @@ impl Run {
                 self.post(inc.id, &headline);
                 if alert.broadcast_if_found {
                     self.writes.push_back(Write::Notify { id: inc.id, text: notification, call: alert.call_if_found });
-                    self.set(inc.id, "escalated", format!("posted to incident {} for {key} and broadcast the escalation", inc.id));
+                    self.set(
+                        inc.id,
+                        "escalated",
+                        format!("posted to incident {} for {key} and broadcast the escalation", inc.id),
+                    );
                 } else {
                     self.set(inc.id, "posted", format!("posted to incident {} for {key}", inc.id));
                 }
@@ -401,7 +417,11 @@ impl Run {
                 if unattended {
                     self.writes.push_back(Write::Notify { id: inc.id, text: notification, call: self.renotify_call() });
                     self.post(inc.id, &headline);
-                    self.set(inc.id, "renotified", format!("re-notified incident {} for {key} (round {round})", inc.id));
+                    self.set(
+                        inc.id,
+                        "renotified",
+                        format!("re-notified incident {} for {key} (round {round})", inc.id),
+                    );
                 } else {
                     self.post(inc.id, &headline);
                     self.set(inc.id, "posted", format!("posted to incident {} for {key} (someone has it)", inc.id));
@@ -413,7 +433,12 @@ impl Run {
                 self.code = "created_again";
             }
             (Decision::Reconcile, Some(inc)) => {
-                return self.finish_with(OutcomeKind::Skipped, "already_open", Some(inc.id), format!("incident {} is open for {key}", inc.id));
+                return self.finish_with(
+                    OutcomeKind::Skipped,
+                    "already_open",
+                    Some(inc.id),
+                    format!("incident {} is open for {key}", inc.id),
+                );
             }
             (Decision::Reconcile, None) if closed_only => {
                 return self.finish(
@@ -432,22 +457,32 @@ impl Run {
                     crate::config::CloseOnResolve::Never => false,
                     crate::config::CloseOnResolve::Unattended => inc.status == "open" && !inc.has_manager,
                 };
-                let headline = messages::recovery(self.recovery_streak(), self.interval(), self.event.force_resolve, close);
+                let headline =
+                    messages::recovery(self.recovery_streak(), self.interval(), self.event.force_resolve, close);
                 self.post(inc.id, &headline);
                 if close {
                     self.writes.push_back(Write::Close { id: inc.id });
                     self.set(inc.id, "closed", format!("recovered: closed incident {} for {key}", inc.id));
                 } else {
-                    self.set(inc.id, "posted_recovery", format!("recovered: posted to incident {} for {key}, left for its owner to close", inc.id));
+                    self.set(
+                        inc.id,
+                        "posted_recovery",
+                        format!("recovered: posted to incident {} for {key}, left for its owner to close", inc.id),
+                    );
                 }
             }
             (Decision::Downgrade, Some(inc)) => {
-                let headline = messages::downgrade(self.event.previous_status().map(crate::Severity::from_status), severity);
+                let headline =
+                    messages::downgrade(self.event.previous_status().map(crate::Severity::from_status), severity);
                 self.post(inc.id, &headline);
                 self.set(inc.id, "posted_downgrade", format!("posted the downgrade to incident {} for {key}", inc.id));
             }
             (Decision::Recovery | Decision::Downgrade, None) => {
-                return self.finish(OutcomeKind::Skipped, "no_open_incident", format!("skipped {key}: no open incident to update"));
+                return self.finish(
+                    OutcomeKind::Skipped,
+                    "no_open_incident",
+                    format!("skipped {key}: no open incident to update"),
+                );
             }
             (Decision::Skip { code, reason }, _) => return self.finish(OutcomeKind::Skipped, code, reason),
         }
@@ -556,7 +591,12 @@ impl Run {
     fn retry(&mut self, reason: String, retry_after_ms: Option<u64>, request: &Request) -> Step {
         self.retries += 1;
         if self.retries > MAX_RETRIES {
-            return self.fail(true, false, "retries_exhausted", format!("gave up after {MAX_RETRIES} retries: {reason}"));
+            return self.fail(
+                true,
+                false,
+                "retries_exhausted",
+                format!("gave up after {MAX_RETRIES} retries: {reason}"),
+            );
         }
         self.resume = Some(if request.purpose == Purpose::Create {
             // The server may have created it: the retry goes through the lookup again.
@@ -606,7 +646,8 @@ impl Run {
     }
 
     fn finish_handled(&mut self) -> Step {
-        let message = if self.summary.is_empty() { format!("handled {}", self.event.key) } else { self.summary.clone() };
+        let message =
+            if self.summary.is_empty() { format!("handled {}", self.event.key) } else { self.summary.clone() };
         let suffix = if self.context.dry_run { " (lookups assumed to find nothing)" } else { "" };
         Step::Done(self.outcome(OutcomeKind::Handled, self.code, self.incident, format!("{message}{suffix}")))
     }

@@ -21,8 +21,11 @@ impl Texts {
         let offset = eff.global.timezone_offset_minutes;
         data.values.insert(".Severity", event.severity().name().to_owned());
         data.values.insert(".Time", format_time(event.executed.unwrap_or(now), offset));
-        let output =
-            data.values.get(".Check.Output").map(|o| truncate_with_marker(&printable(o), OUTPUT_MAX)).unwrap_or_default();
+        let output = data
+            .values
+            .get(".Check.Output")
+            .map(|o| truncate_with_marker(&printable(o), OUTPUT_MAX))
+            .unwrap_or_default();
         data.values.insert(".Check.Output", output);
         Texts { data, key: event.key.clone(), offset }
     }
@@ -92,12 +95,18 @@ pub(crate) fn repeat_alert() -> String {
 }
 
 pub(crate) fn refresh(round: u64, max: u64, streak: u64, since: &str, broadcast: bool) -> String {
-    let what = if broadcast { format!("re-notification {round} of at most {max}") } else { "someone has it: not broadcast".to_owned() };
+    let what = if broadcast {
+        format!("re-notification {round} of at most {max}")
+    } else {
+        "someone has it: not broadcast".to_owned()
+    };
     format!("<b>still failing</b> after {streak} results in a row (since {since}); {what}")
 }
 
 pub(crate) fn recreated(since: &str) -> String {
-    format!("<b>still failing</b> since {since}; the previous incident was closed while the check kept failing, so this one is new")
+    format!(
+        "<b>still failing</b> since {since}; the previous incident was closed while the check kept failing, so this one is new"
+    )
 }
 
 pub(crate) fn reconciled() -> String {

@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::Connection;
-use crate::step::{Method, Purpose, Request, Response, API_KEY_HEADER};
+use crate::step::{API_KEY_HEADER, Method, Purpose, Request, Response};
 
 /// Incidents asked for per page (a server may answer fewer: see [`crate::machine`]).
 pub(crate) const PER_PAGE: u32 = 50;
@@ -104,7 +104,12 @@ impl Api<'_> {
     }
 
     pub(crate) fn message(&self, incident_id: u64, message: &str) -> Request {
-        self.request(Method::Post, "/api/v1/messages".to_owned(), json(&MessageBody { incident_id, message }), Purpose::Message)
+        self.request(
+            Method::Post,
+            "/api/v1/messages".to_owned(),
+            json(&MessageBody { incident_id, message }),
+            Purpose::Message,
+        )
     }
 
     pub(crate) fn notify(&self, incident_id: u64, text: &str, call: bool) -> Request {
@@ -206,7 +211,11 @@ fn describe_error(body: &str) -> String {
         }
         Err(_) => {
             let flat = crate::text::one_line(body);
-            if flat.is_empty() { "an empty body".to_owned() } else { format!("a non-json body \"{}\"", crate::text::cap_chars(&flat, 60)) }
+            if flat.is_empty() {
+                "an empty body".to_owned()
+            } else {
+                format!("a non-json body \"{}\"", crate::text::cap_chars(&flat, 60))
+            }
         }
     }
 }

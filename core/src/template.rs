@@ -70,7 +70,10 @@ impl Template {
             let after = after.get(2..).unwrap_or_default();
             let Some(end) = after.find("}}") else {
                 return Err(TemplateError {
-                    message: format!("template `{source}`: `{{{{` at byte {} is never closed with `}}}}`", source.len() - rest.len() + start),
+                    message: format!(
+                        "template `{source}`: `{{{{` at byte {} is never closed with `}}}}`",
+                        source.len() - rest.len() + start
+                    ),
                 });
             };
             let inner = after.get(..end).unwrap_or_default();

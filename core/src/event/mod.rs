@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::config::{OverrideLayer, Overrides, Origin};
+use crate::config::{Origin, OverrideLayer, Overrides};
 use crate::severity::Severity;
 use crate::template::TemplateData;
 use crate::text::epoch_seconds;
-use wire::{describe, history_entry, join, Obj};
+use wire::{Obj, describe, history_entry, join};
 
 /// The annotation prefix for per-event overrides (sensu-plugin-sdk convention).
 pub const ANNOTATION_PREFIX: &str = "sensu.io/plugins/sensu-reactio-handler/config/";
@@ -58,7 +58,9 @@ pub enum InputError {
 impl std::fmt::Display for InputError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            InputError::NotJson { detail } => write!(f, "the event is not valid json: {detail}; sensu pipes one json object on stdin"),
+            InputError::NotJson { detail } => {
+                write!(f, "the event is not valid json: {detail}; sensu pipes one json object on stdin")
+            }
             InputError::NotAnObject { got } => write!(f, "the event must be a json object, got {got}"),
             InputError::UnknownShape { keys } => write!(
                 f,
@@ -66,7 +68,9 @@ impl std::fmt::Display for InputError {
                 keys.join(", ")
             ),
             InputError::Missing { path, hint } => write!(f, "the event has no `{path}` ({hint})"),
-            InputError::WrongType { path, expected, got } => write!(f, "`{path}` in the event must be {expected}, got {got}"),
+            InputError::WrongType { path, expected, got } => {
+                write!(f, "`{path}` in the event must be {expected}, got {got}")
+            }
         }
     }
 }
@@ -160,7 +164,10 @@ impl Event {
         let check = match root.obj("check", "check")? {
             Some(check) => check,
             None if root.get("entity").is_some() || root.get("client").is_some() => {
-                return Err(InputError::Missing { path: "check".into(), hint: "the check result is what the handler acts on" });
+                return Err(InputError::Missing {
+                    path: "check".into(),
+                    hint: "the check result is what the handler acts on",
+                });
             }
             None => return Err(unknown_shape(&root)),
         };
@@ -177,7 +184,9 @@ impl Event {
 }
 
 fn unknown_shape(root: &Obj<'_>) -> InputError {
-    InputError::UnknownShape { keys: root.map.keys().take(10).map(|k| crate::text::cap_chars(k, 40).to_owned()).collect() }
+    InputError::UnknownShape {
+        keys: root.map.keys().take(10).map(|k| crate::text::cap_chars(k, 40).to_owned()).collect(),
+    }
 }
 
 /// History statuses, normalised: the last entry is the current status (appended
@@ -237,7 +246,10 @@ fn fields(key: &str, entity: &str, namespace: &str, check: &str, event: &Event) 
 }
 
 fn required_status(check: &Obj<'_>) -> Result<i64, InputError> {
-    check.int("status")?.ok_or_else(|| InputError::Missing { path: join(check.path, "status"), hint: "the result's exit status decides everything" })
+    check.int("status")?.ok_or_else(|| InputError::Missing {
+        path: join(check.path, "status"),
+        hint: "the result's exit status decides everything",
+    })
 }
 
 fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>) -> Result<Event, InputError> {
@@ -260,7 +272,8 @@ fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>) -> Result<Event
     };
     let mut overrides = Vec::new();
     if let Some(reactio) = check.obj("reactio", "check.reactio")? {
-        overrides.push(OverrideLayer { origin: Origin::CheckReactio, values: reactio.map.clone().into_iter().collect() });
+        overrides
+            .push(OverrideLayer { origin: Origin::CheckReactio, values: reactio.map.clone().into_iter().collect() });
     }
     let attributes: BTreeMap<String, Value> = ["occurrences", "refresh"]
         .into_iter()
@@ -317,10 +330,13 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>) -> Result<Event, Inp
     let (history, history_known, history_executed) = history(&check, status)?;
     let state = check.string("state")?;
     // Check annotations win over entity annotations.
-    let overrides = [annotation_layer(Some(check_meta), Origin::CheckAnnotation)?, annotation_layer(Some(entity_meta), Origin::EntityAnnotation)?]
-        .into_iter()
-        .flatten()
-        .collect();
+    let overrides = [
+        annotation_layer(Some(check_meta), Origin::CheckAnnotation)?,
+        annotation_layer(Some(entity_meta), Origin::EntityAnnotation)?,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let key = format!("{namespace}/{entity_name}/{check_name}");
     let mut event = Event {
         flavour: Flavour::Go,
@@ -335,7 +351,10 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>) -> Result<Event, Inp
         flapping: state == Some("flapping"),
         alert: true,
         interval: positive(check.int("interval")?),
-        executed: time(check.int("executed")?).or(time(history_executed)).or(time(check.int("issued")?)).or(time(root.int("timestamp")?)),
+        executed: time(check.int("executed")?)
+            .or(time(history_executed))
+            .or(time(check.int("issued")?))
+            .or(time(root.int("timestamp")?)),
         last_ok: time(check.int("last_ok")?),
         force_resolve: false,
         overrides,
