@@ -1,28 +1,693 @@
-//! The wasm engine (the core's import-free module under wasmtime): not built in yet.
+//! The wasm engine: the core's import-free module (`wasm/pkg/sensu_reactio_core.wasm`) under wasmtime.
+//!
+//! The module speaks the raw ABI documented at the top of `wasm/src/raw.rs`: JSON in
+//! linear memory, one machine per instance. This engine
+//! - finds the module ([`WasmOptions::module`], else `$SENSU_REACTIO_WASM_MODULE`,
+//!   else `sensu_reactio_core.wasm` next to the executable, else the build output of
+//!   this source tree); a missing module names the command that builds it;
+//! - compiles it once, and keeps the compiled code in a cache file next to it
+//!   (`<name>.<key>.cwasm`, key = hash of the module and of this wasmtime build), with
+//!   a SHA-256 of the cache file beside it; a cache file is used only if it and its
+//!   hash file were written by this engine (not writable by others) and the hash of
+//!   the bytes read matches; otherwise it is recompiled and rewritten;
+//! - runs every call under a memory cap and an epoch deadline, so a broken or hostile
+//!   module (infinite loop, unbounded growth, out-of-bounds output) stops with an
+//!   error saying so; after a trap the instance is dropped and the next event gets a
+//!   fresh one.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
 
 use sensu_reactio_core::{Answer, ConfigInput, Context, Step};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use wasmtime::{Instance, Memory, Module, ResourceLimiter, Store, Trap, TypedFunc};
 
 use super::{Engine, EngineError};
 
-/// The core as a wasm module. This build has no wasm engine.
-#[derive(Debug)]
+/// The module's file name (what `scripts/build-wasm.sh` writes to `wasm/pkg/`).
+pub const MODULE_FILE: &str = "sensu_reactio_core.wasm";
+
+/// The environment variable naming the module file.
+pub const MODULE_ENV: &str = "SENSU_REACTIO_WASM_MODULE";
+
+/// The raw ABI version this engine speaks.
+const ABI_VERSION: u32 = 1;
+
+/// The largest output a call may return (the module's own steps are a few KB).
+const MAX_OUTPUT: usize = 16 << 20;
+
+/// How often the epoch ticks.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Limits and where the module is.
+#[derive(Clone, Debug)]
+pub struct WasmOptions {
+    /// The module file; `None`: `$SENSU_REACTIO_WASM_MODULE`, next to the
+    /// executable, then this source tree's `wasm/pkg/`.
+    pub module: Option<PathBuf>,
+    /// The most linear memory the module may have, in bytes.
+    pub memory_cap: usize,
+    /// The longest one call (plan or handle) may run.
+    pub deadline: Duration,
+    /// Keep compiled code in a `.cwasm` file next to the module.
+    pub cache: bool,
+}
+
+impl Default for WasmOptions {
+    fn default() -> WasmOptions {
+        WasmOptions { module: None, memory_cap: 64 << 20, deadline: Duration::from_secs(2), cache: true }
+    }
+}
+
+/// The resource limiter: the memory cap, and whether a call hit it.
+struct Limits {
+    memory_cap: usize,
+    hit: bool,
+}
+
+impl ResourceLimiter for Limits {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.memory_cap {
+            self.hit = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// `sr_plan`'s signature.
+type PlanFn = TypedFunc<(u32, u32, u32, u32, u32, u32), u32>;
+/// `sr_resume`'s signature.
+type ResumeFn = TypedFunc<(u32, u32, u32, u32, u32, u32, u32, u32), u32>;
+
+/// One live instance and its exports.
+struct Live {
+    memory: Memory,
+    alloc: TypedFunc<u32, u32>,
+    dealloc: TypedFunc<(u32, u32), ()>,
+    result_ptr: TypedFunc<(), u32>,
+    plan: PlanFn,
+    handle: TypedFunc<(u32, u32), u32>,
+    resume: ResumeFn,
+}
+
+/// The compiled module with its engine and epoch ticker; instantiate it with [`WasmModule::instance`].
+pub struct WasmModule {
+    engine: wasmtime::Engine,
+    module: Module,
+    path: PathBuf,
+    options: WasmOptions,
+    /// Dropping it stops the ticker thread.
+    _stop_ticker: mpsc::Sender<()>,
+}
+
+impl std::fmt::Debug for WasmModule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmModule").field("path", &self.path).field("options", &self.options).finish_non_exhaustive()
+    }
+}
+
+fn engine_error(message: impl Into<String>) -> EngineError {
+    EngineError::Engine(message.into())
+}
+
+/// Where to look for the module, in order.
+fn candidates(options: &WasmOptions) -> Vec<PathBuf> {
+    if let Some(path) = &options.module {
+        return vec![path.clone()];
+    }
+    if let Some(path) = std::env::var_os(MODULE_ENV).filter(|p| !p.is_empty()) {
+        return vec![PathBuf::from(path)];
+    }
+    let mut out = Vec::new();
+    if let Some(dir) = std::env::current_exe().ok().and_then(|exe| exe.parent().map(Path::to_path_buf)) {
+        out.push(dir.join(MODULE_FILE));
+    }
+    out.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("wasm").join("pkg").join(MODULE_FILE));
+    out
+}
+
+impl WasmModule {
+    /// Find, check and compile (or load from the cache) the module.
+    pub fn load(options: WasmOptions) -> Result<WasmModule, EngineError> {
+        let tried = candidates(&options);
+        let Some(path) = tried.iter().find(|p| p.is_file()).cloned() else {
+            let list: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
+            return Err(engine_error(format!(
+                "the wasm module is missing (looked for {}); build it with `./x build` (or scripts/build-wasm.sh), or name it with ${MODULE_ENV}",
+                list.join(", ")
+            )));
+        };
+        let bytes = std::fs::read(&path).map_err(|e| {
+            engine_error(format!(
+                "cannot read the wasm module {}: {e}; check the path and its permissions",
+                path.display()
+            ))
+        })?;
+
+        let mut config = wasmtime::Config::new();
+        config.epoch_interruption(true);
+        let engine = wasmtime::Engine::new(&config).map_err(|e| engine_error(format!("cannot start wasmtime: {e}")))?;
+        let module =
+            if options.cache { compile_cached(&engine, &path, &bytes)? } else { compile(&engine, &path, &bytes)? };
+        check_imports(&module, &path)?;
+
+        let (stop, stopped) = mpsc::channel::<()>();
+        let ticker = engine.clone();
+        std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(TICK) {
+                    ticker.increment_epoch();
+                }
+            })
+            .map_err(|e| engine_error(format!("cannot start the wasm deadline timer: {e}")))?;
+        Ok(WasmModule { engine, module, path, options, _stop_ticker: stop })
+    }
+
+    /// The module file in use.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The compiled module (for inspection: imports, exports).
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// A fresh instance (one machine).
+    pub fn instance(self: &Arc<Self>) -> Result<WasmInstance, EngineError> {
+        let mut store = Store::new(&self.engine, Limits { memory_cap: self.options.memory_cap, hit: false });
+        store.limiter(|limits| limits);
+        let mut instance = WasmInstance { owner: Arc::clone(self), store, live: None };
+        instance.arm();
+        let created =
+            Instance::new(&mut instance.store, &self.module, &[]).map_err(|e| instance.failure("instantiating", &e))?;
+        let live = instance.exports(&created)?;
+        instance.live = Some(live);
+        let version = instance.call_version(&created)?;
+        if version != ABI_VERSION {
+            return Err(engine_error(format!(
+                "the wasm module {} speaks raw abi version {version}, this handler speaks {ABI_VERSION}; rebuild it with `./x build`",
+                self.path.display()
+            )));
+        }
+        Ok(instance)
+    }
+}
+
+fn compile(engine: &wasmtime::Engine, path: &Path, bytes: &[u8]) -> Result<Module, EngineError> {
+    Module::from_binary(engine, bytes).map_err(|e| {
+        engine_error(format!("the wasm module {} does not compile: {e:#}; rebuild it with `./x build`", path.display()))
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The cache file for this module and this wasmtime build.
+fn cache_path(engine: &wasmtime::Engine, path: &Path, bytes: &[u8]) -> PathBuf {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    let mut key = Sha256::new();
+    key.update(bytes);
+    key.update(hasher.finish().to_le_bytes());
+    key.update(env!("CARGO_PKG_VERSION").as_bytes());
+    let key = hex(&key.finalize());
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "module".into());
+    path.with_file_name(format!("{stem}.{}.cwasm", key.get(..16).unwrap_or(&key)))
+}
+
+/// A file this engine may trust: a regular file not writable by group or others.
+fn trusted(path: &Path) -> bool {
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return false };
+    if !meta.file_type().is_file() {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o022 != 0 {
+            return false;
+        }
+    }
+    true
+}
+
+/// Load the compiled code from the cache if it checks out, else compile and write it.
+/// Holds the host's one `unsafe` block (see its SAFETY note).
+#[allow(unsafe_code)]
+fn compile_cached(engine: &wasmtime::Engine, path: &Path, bytes: &[u8]) -> Result<Module, EngineError> {
+    let cwasm = cache_path(engine, path, bytes);
+    let sum_path = cwasm.with_extension("cwasm.sha256");
+    if trusted(&cwasm)
+        && trusted(&sum_path)
+        && let (Ok(code), Ok(sum)) = (std::fs::read(&cwasm), std::fs::read_to_string(&sum_path))
+        && hex(&Sha256::digest(&code)) == sum.trim()
+    {
+        // SAFETY: wasmtime runs deserialized code as native code, so it must be
+        // output of `Module::serialize` from a compatible engine. These bytes
+        // are exactly that: the cache file is written only by this function
+        // (below, via a temporary file and a rename, with a SHA-256 of its
+        // content beside it), its name carries a hash of this module and of
+        // this engine's compatibility key, neither it nor its hash file is
+        // writable by group or others (`trusted`), and the hash of the very
+        // bytes deserialized here (read once, no re-read) matches the hash
+        // file, so a truncated, corrupted or swapped file is never loaded.
+        if let Ok(module) = unsafe { Module::deserialize(engine, &code) } {
+            return Ok(module);
+        }
+    }
+    let module = compile(engine, path, bytes)?;
+    if let Ok(code) = module.serialize() {
+        // Best effort: an unwritable directory only costs a compile per run.
+        let _ = write_private(&cwasm, &code)
+            .and_then(|()| write_private(&sum_path, hex(&Sha256::digest(&code)).as_bytes()));
+    }
+    Ok(module)
+}
+
+/// Write a file atomically (temporary file + rename), readable by all, writable by us only.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))?;
+    }
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+fn check_imports(module: &Module, path: &Path) -> Result<(), EngineError> {
+    let imports: Vec<String> = module.imports().map(|i| format!("{}.{}", i.module(), i.name())).collect();
+    if imports.is_empty() {
+        return Ok(());
+    }
+    Err(engine_error(format!(
+        "the wasm module {} imports {} but must import nothing; it is not the core's raw module: rebuild it with `./x build`",
+        path.display(),
+        imports.join(", ")
+    )))
+}
+
+/// One instance of the module: one machine at a time. Calls return the core's JSON text.
+pub struct WasmInstance {
+    owner: Arc<WasmModule>,
+    store: Store<Limits>,
+    live: Option<Live>,
+}
+
+impl std::fmt::Debug for WasmInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmInstance").field("module", &self.owner.path).field("live", &self.live.is_some()).finish()
+    }
+}
+
+impl WasmInstance {
+    /// Set the deadline for the next call.
+    fn arm(&mut self) {
+        let ticks = (self.owner.options.deadline.as_millis() / TICK.as_millis()).max(1);
+        self.store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        self.store.data_mut().hit = false;
+    }
+
+    /// Why a call into the module failed, in words; the instance is dropped.
+    fn failure(&mut self, doing: &str, error: &wasmtime::Error) -> EngineError {
+        self.live = None;
+        let path = self.owner.path.display();
+        if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+            return engine_error(format!(
+                "the wasm module {path} was stopped while {doing}: it ran past its deadline of {} ms; rebuild it with `./x build`, or use --engine native",
+                self.owner.options.deadline.as_millis()
+            ));
+        }
+        if self.store.data().hit {
+            return engine_error(format!(
+                "the wasm module {path} was stopped while {doing}: it needed more than its memory cap of {} MiB; rebuild it with `./x build`, or use --engine native",
+                self.owner.options.memory_cap >> 20
+            ));
+        }
+        engine_error(format!(
+            "the wasm module {path} failed while {doing}: {error:#}; rebuild it with `./x build`, or use --engine native"
+        ))
+    }
+
+    fn exports(&mut self, instance: &Instance) -> Result<Live, EngineError> {
+        let path = self.owner.path.display().to_string();
+        let missing = |name: &str, e: wasmtime::Error| {
+            engine_error(format!(
+                "the wasm module {path} has no usable export `{name}` ({e:#}); rebuild it with `./x build`"
+            ))
+        };
+        let store = &mut self.store;
+        Ok(Live {
+            memory: instance
+                .get_memory(&mut *store, "memory")
+                .ok_or_else(|| missing("memory", wasmtime::Error::msg("not a memory")))?,
+            alloc: instance.get_typed_func(&mut *store, "sr_alloc").map_err(|e| missing("sr_alloc", e))?,
+            dealloc: instance.get_typed_func(&mut *store, "sr_dealloc").map_err(|e| missing("sr_dealloc", e))?,
+            result_ptr: instance
+                .get_typed_func(&mut *store, "sr_result_ptr")
+                .map_err(|e| missing("sr_result_ptr", e))?,
+            plan: instance.get_typed_func(&mut *store, "sr_plan").map_err(|e| missing("sr_plan", e))?,
+            handle: instance.get_typed_func(&mut *store, "sr_handle").map_err(|e| missing("sr_handle", e))?,
+            resume: instance.get_typed_func(&mut *store, "sr_resume").map_err(|e| missing("sr_resume", e))?,
+        })
+    }
+
+    fn call_version(&mut self, instance: &Instance) -> Result<u32, EngineError> {
+        let path = self.owner.path.display().to_string();
+        let version: TypedFunc<(), u32> = instance.get_typed_func(&mut self.store, "sr_abi_version").map_err(|e| {
+            engine_error(format!(
+                "the wasm module {path} has no usable export `sr_abi_version` ({e:#}); rebuild it with `./x build`"
+            ))
+        })?;
+        self.arm();
+        version.call(&mut self.store, ()).map_err(|e| self.failure("reporting its abi version", &e))
+    }
+
+    fn live(&mut self) -> Result<&Live, EngineError> {
+        if self.live.is_none() {
+            let fresh = self.owner.instance()?;
+            self.store = fresh.store;
+            self.live = fresh.live;
+        }
+        self.live.as_ref().ok_or_else(|| engine_error("the wasm instance is gone"))
+    }
+
+    /// Copy the inputs in, call, copy the output out, free the inputs.
+    fn call<const N: usize>(&mut self, doing: &str, inputs: [&[u8]; N]) -> Result<String, EngineError> {
+        self.arm();
+        match self.call_inner(doing, &inputs) {
+            Ok(out) => Ok(out),
+            Err(CallError::Trap(e)) => Err(self.failure(doing, &e)),
+            Err(CallError::Engine(e)) => {
+                self.live = None;
+                Err(e)
+            }
+        }
+    }
+
+    /// The export is chosen by the number of inputs: 3 `sr_plan`, 1 `sr_handle`, 4 `sr_resume`.
+    fn call_inner(&mut self, doing: &str, inputs: &[&[u8]]) -> Result<String, CallError> {
+        let path = self.owner.path.display().to_string();
+        let live = self.live().map_err(CallError::Engine)?;
+        let (memory, alloc, dealloc, result_ptr) =
+            (live.memory, live.alloc.clone(), live.dealloc.clone(), live.result_ptr.clone());
+        let (plan, handle, resume) = (live.plan.clone(), live.handle.clone(), live.resume.clone());
+        let store = &mut self.store;
+        let bad = |what: String| {
+            CallError::Engine(engine_error(format!(
+                "the wasm module {path} {what} while {doing}; rebuild it with `./x build`, or use --engine native"
+            )))
+        };
+
+        let mut args = [0u32; 8];
+        let mut buffers = Vec::with_capacity(inputs.len());
+        for (input, slots) in inputs.iter().zip(args.chunks_exact_mut(2)) {
+            let len = u32::try_from(input.len())
+                .map_err(|_| bad(format!("was handed an input of {} bytes, more than 4 GiB", input.len())))?;
+            let ptr = alloc.call(&mut *store, len).map_err(CallError::Trap)?;
+            if ptr == 0 && len != 0 {
+                return Err(bad("ran out of memory for its input".into()));
+            }
+            if len != 0 {
+                memory.write(&mut *store, ptr as usize, input).map_err(|_| {
+                    bad(format!("gave an input buffer outside its memory (address {ptr}, {len} bytes)"))
+                })?;
+            }
+            buffers.push((ptr, len));
+            slots.copy_from_slice(&[ptr, len]);
+        }
+        let [a, b, c, d, e, f, g, h] = args;
+        let len = match inputs.len() {
+            3 => plan.call(&mut *store, (a, b, c, d, e, f)),
+            1 => handle.call(&mut *store, (a, b)),
+            _ => resume.call(&mut *store, (a, b, c, d, e, f, g, h)),
+        }
+        .map_err(CallError::Trap)?;
+        let ptr = result_ptr.call(&mut *store, ()).map_err(CallError::Trap)?;
+        let len = len as usize;
+        if len > MAX_OUTPUT {
+            return Err(bad(format!("returned an output of {len} bytes (more than {} MiB)", MAX_OUTPUT >> 20)));
+        }
+        let mut out = vec![0u8; len];
+        memory
+            .read(&*store, ptr as usize, &mut out)
+            .map_err(|_| bad(format!("returned an output outside its memory (address {ptr}, {len} bytes)")))?;
+        for (ptr, len) in buffers {
+            dealloc.call(&mut *store, (ptr, len)).map_err(CallError::Trap)?;
+        }
+        String::from_utf8(out).map_err(|_| bad("returned an output that is not utf-8".into()))
+    }
+
+    /// Plan an event: the first step's JSON or the core's error JSON, byte for byte
+    /// what `sensu_reactio_core::json_api` returns.
+    pub fn plan_json(&mut self, config_input: &[u8], event: &[u8], context: &[u8]) -> Result<String, EngineError> {
+        self.call("planning", [config_input, event, context])
+    }
+
+    /// Hand an answer (JSON) to the machine: the next step's JSON or the error JSON.
+    pub fn handle_json(&mut self, answer: &[u8]) -> Result<String, EngineError> {
+        self.call("handling an answer", [answer])
+    }
+
+    /// Stateless: plan and replay the answers (a JSON array); the step reached.
+    pub fn resume_json(
+        &mut self,
+        config_input: &[u8],
+        event: &[u8],
+        context: &[u8],
+        answers: &[u8],
+    ) -> Result<String, EngineError> {
+        self.call("resuming", [config_input, event, context, answers])
+    }
+}
+
+enum CallError {
+    Trap(wasmtime::Error),
+    Engine(EngineError),
+}
+
+#[derive(Deserialize)]
+struct ErrorOut {
+    error: ErrorBody,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    kind: String,
+    message: String,
+}
+
+/// Turn the module's JSON into a step, or its error into an [`EngineError`].
+fn parse_output(out: &str) -> Result<Step, EngineError> {
+    if out.starts_with(r#"{"error":"#) {
+        let parsed: ErrorOut = serde_json::from_str(out).map_err(|e| {
+            engine_error(format!("the wasm module returned a malformed error ({e}); rebuild it with `./x build`"))
+        })?;
+        let ErrorBody { kind, message } = parsed.error;
+        return Err(match kind.as_str() {
+            "input" => EngineError::Input(message),
+            "config" => EngineError::Config(message),
+            _ => EngineError::Engine(message),
+        });
+    }
+    serde_json::from_str(out).map_err(|e| {
+        engine_error(format!("the wasm module returned a malformed step ({e}); rebuild it with `./x build`"))
+    })
+}
+
+/// The wasm engine: one instance of the module, and the configuration input it is
+/// handed with each plan (the module validates it as the native host did).
 pub struct Wasm {
-    _private: (),
+    instance: WasmInstance,
+    config_json: Vec<u8>,
+    planned: bool,
+}
+
+impl std::fmt::Debug for Wasm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wasm").field("instance", &self.instance).finish_non_exhaustive()
+    }
 }
 
 impl Wasm {
-    /// Load the module for this configuration input.
-    pub fn new(_input: &ConfigInput) -> Result<Wasm, EngineError> {
-        Err(EngineError::Engine("the wasm engine is not built in".into()))
+    /// The engine with the default options (module found as [`WasmOptions::module`] says).
+    pub fn new(input: &ConfigInput) -> Result<Wasm, EngineError> {
+        Wasm::with_options(input, WasmOptions::default())
+    }
+
+    /// The engine with these options.
+    pub fn with_options(input: &ConfigInput, options: WasmOptions) -> Result<Wasm, EngineError> {
+        let config_json = serde_json::to_vec(input)
+            .map_err(|e| engine_error(format!("cannot encode the configuration for the wasm module: {e}")))?;
+        let module = Arc::new(WasmModule::load(options)?);
+        Ok(Wasm { instance: module.instance()?, config_json, planned: false })
     }
 }
 
 impl Engine for Wasm {
-    fn plan(&mut self, _event: &[u8], _context: &Context) -> Result<Step, EngineError> {
-        Err(EngineError::Engine("the wasm engine is not built in".into()))
+    fn plan(&mut self, event: &[u8], context: &Context) -> Result<Step, EngineError> {
+        let context = serde_json::to_vec(context)
+            .map_err(|e| engine_error(format!("cannot encode the context for the wasm module: {e}")))?;
+        self.planned = false;
+        let out = self.instance.plan_json(&self.config_json, event, &context)?;
+        let step = parse_output(&out)?;
+        self.planned = true;
+        Ok(step)
     }
 
-    fn handle(&mut self, _answer: Answer) -> Result<Step, EngineError> {
-        Err(EngineError::Engine("the wasm engine is not built in".into()))
+    fn handle(&mut self, answer: Answer) -> Result<Step, EngineError> {
+        if !self.planned {
+            return Err(engine_error("handle called before plan"));
+        }
+        let answer = serde_json::to_vec(&answer)
+            .map_err(|e| engine_error(format!("cannot encode the answer for the wasm module: {e}")))?;
+        parse_output(&self.instance.handle_json(&answer)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    /// A module with the raw ABI's exports; `plan` is the body of `sr_plan`.
+    fn hostile(name: &str, plan: &str, result_ptr: &str) -> Result<PathBuf, Box<dyn std::error::Error>> {
+        let text = format!(
+            r#"(module
+              (memory (export "memory") 1)
+              (func (export "sr_abi_version") (result i32) i32.const 1)
+              (func (export "sr_alloc") (param i32) (result i32) i32.const 1024)
+              (func (export "sr_dealloc") (param i32 i32))
+              (func (export "sr_result_ptr") (result i32) {result_ptr})
+              (func (export "sr_plan") (param i32 i32 i32 i32 i32 i32) (result i32) {plan})
+              (func (export "sr_handle") (param i32 i32) (result i32) i32.const 0)
+              (func (export "sr_resume") (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32) i32.const 0))"#
+        );
+        let dir = std::env::temp_dir().join(format!("sensu-reactio-wasm-test-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(MODULE_FILE);
+        std::fs::write(&path, wat::parse_str(&text)?)?;
+        Ok(path)
+    }
+
+    /// An engine result for `?` in a test.
+    fn ok<T>(result: Result<T, EngineError>) -> Result<T, String> {
+        result.map_err(|e| e.to_string())
+    }
+
+    fn options(path: PathBuf) -> WasmOptions {
+        WasmOptions { module: Some(path), memory_cap: 4 << 20, deadline: Duration::from_millis(200), cache: false }
+    }
+
+    fn plan_error(path: PathBuf) -> String {
+        let result = Wasm::with_options(&ConfigInput::default(), options(path))
+            .and_then(|mut wasm| wasm.plan(b"{}", &Context::default()));
+        match result {
+            Err(EngineError::Engine(message)) => message,
+            other => format!("not an engine error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_module_names_the_build_command() {
+        let message = plan_error(PathBuf::from("/nonexistent/sensu_reactio_core.wasm"));
+        assert!(
+            message.starts_with("the wasm module is missing (looked for /nonexistent/sensu_reactio_core.wasm)"),
+            "{message}"
+        );
+        assert!(message.contains("`./x build`"), "{message}");
+    }
+
+    #[test]
+    fn an_infinite_loop_is_stopped_by_the_deadline() -> TestResult {
+        let started = std::time::Instant::now();
+        let message = plan_error(hostile("loop", "(loop $l (br $l)) i32.const 0", "i32.const 0")?);
+        assert!(message.contains("was stopped while planning: it ran past its deadline of 200 ms"), "{message}");
+        assert!(started.elapsed() < Duration::from_secs(10), "stopped in time: {:?}", started.elapsed());
+        Ok(())
+    }
+
+    #[test]
+    fn unbounded_memory_growth_is_stopped_by_the_cap() -> TestResult {
+        let grow =
+            "(block $b (loop $l (br_if $b (i32.eq (memory.grow (i32.const 16)) (i32.const -1))) (br $l))) unreachable";
+        let message = plan_error(hostile("grow", grow, "i32.const 0")?);
+        assert!(
+            message.contains("was stopped while planning: it needed more than its memory cap of 4 MiB"),
+            "{message}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn an_output_outside_memory_is_refused() -> TestResult {
+        let message = plan_error(hostile("oob", "i32.const 100", "i32.const 65500")?);
+        assert!(
+            message.contains("returned an output outside its memory (address 65500, 100 bytes) while planning"),
+            "{message}"
+        );
+        let message = plan_error(hostile("huge", "i32.const -1", "i32.const 0")?);
+        assert!(message.contains("returned an output of 4294967295 bytes"), "{message}");
+        Ok(())
+    }
+
+    #[test]
+    fn garbage_output_and_imports_are_refused() -> TestResult {
+        let message = plan_error(hostile("garbage", "i32.const 8", "i32.const 0")?);
+        assert!(message.contains("returned a malformed step"), "{message}");
+
+        let dir = std::env::temp_dir().join(format!("sensu-reactio-wasm-test-{}-imports", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(MODULE_FILE);
+        std::fs::write(&path, wat::parse_str(r#"(module (import "env" "now" (func)) (memory (export "memory") 1))"#)?)?;
+        let message = plan_error(path);
+        assert!(message.contains("imports env.now but must import nothing"), "{message}");
+        Ok(())
+    }
+
+    #[test]
+    fn the_cache_is_written_checked_and_replaced_when_corrupt() -> TestResult {
+        let path = hostile("cache", "i32.const 0", "i32.const 0")?;
+        let with_cache = || WasmOptions { cache: true, ..options(path.clone()) };
+        let first = ok(WasmModule::load(with_cache()))?;
+        let cwasm = cache_path(&first.engine, &path, &std::fs::read(&path)?);
+        let sum = cwasm.with_extension("cwasm.sha256");
+        assert!(cwasm.is_file() && sum.is_file(), "{} written", cwasm.display());
+        let written = std::fs::read(&cwasm)?;
+        assert_eq!(std::fs::read_to_string(&sum)?, hex(&Sha256::digest(&written)));
+
+        // Loaded from the cache: the file is not rewritten.
+        let before = std::fs::metadata(&cwasm)?.modified()?;
+        std::thread::sleep(Duration::from_millis(20));
+        ok(WasmModule::load(with_cache()))?;
+        assert_eq!(std::fs::metadata(&cwasm)?.modified()?, before);
+
+        // Corrupt it: the hash no longer matches, so it is recompiled and rewritten.
+        let mut corrupt = written.clone();
+        if let Some(byte) = corrupt.last_mut() {
+            *byte ^= 0xff;
+        }
+        std::fs::write(&cwasm, &corrupt)?;
+        let module = Arc::new(ok(WasmModule::load(with_cache()))?);
+        assert_eq!(std::fs::read(&cwasm)?, written);
+        // An empty output from `sr_plan` is not JSON: the module ran (it was usable).
+        let out = ok(ok(module.instance())?.plan_json(b"{}", b"{}", b"{}"))?;
+        assert_eq!(out, "");
+        Ok(())
     }
 }
