@@ -78,8 +78,6 @@ pub struct Cli {
     pub handler_name: String,
     /// `--output`.
     pub output: OutputFormat,
-    /// `--engine`, when given on the command line.
-    pub engine: Option<String>,
     /// One entry per setting flag given: snake_case name -> raw value.
     pub flags: BTreeMap<String, String>,
 }
@@ -219,16 +217,6 @@ pub fn command() -> ClapCommand {
             ClapCommand::new("check-config")
                 .about("Validate the settings and print the effective configuration, where each value came from (secrets masked)"),
         );
-    let engine_is_a_setting = KEYS.iter().any(|k| k.name == "engine");
-    if !engine_is_a_setting {
-        cmd = cmd.arg(
-            Arg::new("engine")
-                .long("engine")
-                .value_name("ENGINE")
-                .global(true)
-                .help("native: the core linked in; wasm: the core's wasm module under wasmtime (env REACTIO_ENGINE) [default: native]"),
-        );
-    }
     for spec in KEYS.iter().filter(|k| k.flag && !HOST_OPTIONS.contains(&k.flag_name().as_str())) {
         cmd = cmd.arg(setting_arg(spec));
     }
@@ -265,10 +253,6 @@ where
             flags.insert(spec.name.to_owned(), value.clone());
         }
     }
-    let engine = match matches.try_get_one::<String>("engine") {
-        Ok(Some(v)) => Some(v.clone()),
-        _ => None,
-    };
     let output = match matches.get_one::<String>("output").map(String::as_str) {
         Some("json") => OutputFormat::Json,
         _ => OutputFormat::Text,
@@ -278,7 +262,6 @@ where
         config_files: matches.get_many::<PathBuf>("config").map(|v| v.cloned().collect()).unwrap_or_default(),
         handler_name: matches.get_one::<String>("handler-name").cloned().unwrap_or_else(|| "reactio".into()),
         output,
-        engine,
         flags,
     })
 }

@@ -204,10 +204,31 @@ fn io_kind(error: &(dyn std::error::Error + 'static)) -> Option<FailureKind> {
     None
 }
 
-/// Map a reqwest error to the core's failure kinds.
+/// The innermost cause, one line (the part an operator can act on).
+pub fn root_cause(error: &dyn std::error::Error) -> String {
+    let mut current: &dyn std::error::Error = error;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string().replace(['\n', '\r'], " ")
+}
+
+/// Map a reqwest error to the core's failure kinds; the detail names the host and
+/// the innermost cause (never a header, so never the key).
 pub fn failure(error: &reqwest::Error) -> Failure {
-    let detail = chain(error);
-    let lower = detail.to_lowercase();
+    let lower = chain(error).to_lowercase();
+    let host = error.url().and_then(|u| {
+        u.host_str().map(|h| match u.port() {
+            Some(port) => format!("{h}:{port}"),
+            None => h.to_owned(),
+        })
+    });
+    let cause =
+        if error.is_timeout() && !lower.contains("timed out") { "timed out".to_owned() } else { root_cause(error) };
+    let detail = match host {
+        Some(host) => format!("{host}: {cause}"),
+        None => cause,
+    };
     let kind = if error.is_timeout() {
         FailureKind::Timeout
     } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {

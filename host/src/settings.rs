@@ -39,12 +39,7 @@ impl EnvVars {
     }
     /// The `REACTIO_*` variables, for the core.
     pub fn reactio(&self) -> BTreeMap<String, String> {
-        let engine_is_a_setting = sensu_reactio_core::config::keys::KEYS.iter().any(|k| k.name == "engine");
-        self.vars
-            .iter()
-            .filter(|(k, _)| k.starts_with("REACTIO_") && (engine_is_a_setting || k.as_str() != "REACTIO_ENGINE"))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect()
+        self.vars.iter().filter(|(k, _)| k.starts_with("REACTIO_")).map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 }
 
@@ -194,7 +189,6 @@ pub fn load(cli: &Cli, env: &EnvVars, root: &Path) -> Result<Loaded, HostError> 
     let mut warnings = Vec::new();
     let (files, source) = discover_files(&cli.config_files, env, root, &mut warnings)?;
     let settings = merge_files(&files)?;
-    let engine = choose_engine(cli, env, &settings)?;
     let mut input = ConfigInput {
         settings,
         env: env.reactio(),
@@ -211,6 +205,7 @@ pub fn load(cli: &Cli, env: &EnvVars, root: &Path) -> Result<Loaded, HostError> 
         }
         config = Config::load(&input).map_err(|e| HostError::Config(e.message))?;
     }
+    let engine = choose_engine(&config)?;
     Ok(Loaded { config, input, files, source, warnings, engine })
 }
 
@@ -226,18 +221,9 @@ fn read_key_file(path: &str) -> Result<String, HostError> {
     })
 }
 
-fn choose_engine(cli: &Cli, env: &EnvVars, settings: &Value) -> Result<EngineChoice, HostError> {
-    let (raw, origin) = if let Some(flag) = &cli.engine {
-        (flag.clone(), "--engine")
-    } else if let Some(var) = env.get("REACTIO_ENGINE") {
-        (var.to_owned(), "REACTIO_ENGINE")
-    } else if let Some(Value::String(s)) = settings.get("reactio").and_then(|r| r.get("engine")) {
-        (s.clone(), "the settings file")
-    } else {
-        return Ok(EngineChoice::Native);
-    };
-    EngineChoice::parse(&raw)
-        .ok_or_else(|| HostError::Config(format!("engine from {origin} must be `native` or `wasm`, got `{raw}`")))
+fn choose_engine(config: &Config) -> Result<EngineChoice, HostError> {
+    EngineChoice::parse(&config.host.engine)
+        .ok_or_else(|| HostError::Config(format!("engine must be `native` or `wasm`, got `{}`", config.host.engine)))
 }
 
 #[cfg(test)]

@@ -6,14 +6,9 @@ use sensu_reactio_tests::{Fault, Match};
 use crate::support::*;
 
 fn check_spool(spool: &std::path::Path, extra: &[&str]) -> Run {
+    let settings = empty_settings();
     let mut handler = Handler::new();
-    handler.args([
-        "check-spool",
-        "--spool-dir",
-        path_str(spool),
-        "--config",
-        path_str(&spool.with_extension("settings.json")),
-    ]);
+    handler.args(["check-spool", "--spool-dir", path_str(spool), "--config", path_str(&settings)]);
     handler.args(extra.iter().copied());
     handler.run()
 }
@@ -140,4 +135,18 @@ fn replay_keeps_entries_while_the_server_is_down() {
     let entry: serde_json::Value = serde_json::from_slice(&std::fs::read(&entries[0]).unwrap()).unwrap();
     assert_eq!(entry["attempts"], 2);
     assert_no_key(&[&first, &run], &dir);
+}
+
+#[test]
+fn when_even_the_spool_fails_the_event_goes_to_stderr() {
+    let dir = scratch("no-spool");
+    let blocker = dir.join("not-a-dir");
+    std::fs::write(&blocker, "x").unwrap();
+    let spool = blocker.join("spool");
+    let event = first_critical();
+    let run = Handler::against(&closed_port_url(), &spool).stdin(&event).run();
+    assert_eq!(run.code, Some(74), "{}", run.all());
+    assert!(run.stderr.contains(std::str::from_utf8(&event).unwrap()), "the event survives in the log: {}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    assert_no_key(&[&run], &dir);
 }

@@ -33,6 +33,13 @@ pub(crate) fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// An empty settings file (so no test reads the machine's /etc/sensu).
+pub(crate) fn empty_settings() -> PathBuf {
+    let file = scratch("settings").join("settings.json");
+    std::fs::write(&file, "{}").expect("write settings");
+    file
+}
+
 /// A port where nothing listens (connection refused).
 pub(crate) fn closed_port_url() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -143,14 +150,17 @@ impl Handler {
         let bin = handler_bin().unwrap_or_else(|e| panic!("{e}"));
         let mut command = Command::new(bin);
         command.env_clear().env("PATH", "/usr/bin:/bin").current_dir("/");
+        // `SENSU_REACTIO_E2E_ENGINE=wasm cargo test --test e2e` runs every case through the wasm engine.
+        if let Ok(engine) = std::env::var("SENSU_REACTIO_E2E_ENGINE") {
+            command.env("REACTIO_ENGINE", engine);
+        }
         Handler { command, stdin: Vec::new() }
     }
 
     /// The handler pointed at `server` with the key in `REACTIO_API_KEY`, spooling
     /// to `spool`, with settings only from an empty settings file (hermetic).
     pub(crate) fn against(server_url: &str, spool: &Path) -> Handler {
-        let settings = spool.with_extension("settings.json");
-        std::fs::write(&settings, "{}").expect("write settings");
+        let settings = empty_settings();
         let mut handler = Handler::new();
         handler
             .env("REACTIO_API_KEY", KEY)
