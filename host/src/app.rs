@@ -95,11 +95,18 @@ fn runner<'a>(
     })
 }
 
-/// Keep an event we could not even start on (settings broken): dead-letter it in
-/// the default spool, else print it.
+/// The spool directory when the settings could not be loaded: `--spool-dir`, else
+/// `REACTIO_SPOOL_DIR`, else the default location.
+fn raw_spool(cli: &Cli, env: &EnvVars) -> Result<Spool, HostError> {
+    let configured = cli.flags.get("spool_dir").map(String::as_str).or_else(|| env.get("REACTIO_SPOOL_DIR"));
+    Spool::locate(configured, env, Path::new(SYSTEM_SPOOL))
+}
+
+/// Keep an event we could not even start on (settings broken, engine missing):
+/// spool or dead-letter it, else print it.
 fn keep_unstarted(
     printer: &Printer,
-    env: &EnvVars,
+    spool: Result<Spool, HostError>,
     event: &[u8],
     summary: &EventSummary,
     error: &HostError,
@@ -107,7 +114,7 @@ fn keep_unstarted(
 ) -> u8 {
     printer.error(&error.to_string(), code);
     let dead = code == EXIT_CONFIG;
-    let stored = Spool::locate(None, env, Path::new(SYSTEM_SPOOL)).and_then(|spool| {
+    let stored = spool.and_then(|spool| {
         let entry = entry_for(event, summary, Some(error.to_string()));
         if dead { spool.add_dead(&entry) } else { spool.add(&entry) }
     });
@@ -151,14 +158,19 @@ fn handle(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant) -> u8
     };
     let loaded = match load_settings(cli, env, printer) {
         Ok(loaded) => loaded,
-        Err(e) => return keep_unstarted(printer, env, &event, &summary, &e, e.exit_code()),
+        Err(e) => return keep_unstarted(printer, raw_spool(cli, env), &event, &summary, &e, e.exit_code()),
     };
     let printer: &Printer = printer;
+    let dry_run = loaded.config.host.dry_run;
     let mut runner = match runner(&loaded, env, printer, start) {
         Ok(runner) => runner,
-        Err(e) => return keep_unstarted(printer, env, &event, &summary, &e, EXIT_SOFTWARE),
+        Err(e) if dry_run => {
+            printer.error(&e.to_string(), e.exit_code());
+            return e.exit_code();
+        }
+        Err(e) => return keep_unstarted(printer, locate(&loaded, env), &event, &summary, &e, EXIT_SOFTWARE),
     };
-    runner.handle_live(&event, &summary, loaded.config.host.dry_run)
+    runner.handle_live(&event, &summary, dry_run)
 }
 
 fn replay(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant, dead: bool) -> u8 {

@@ -197,6 +197,7 @@ fn plain_http_to_another_host_is_refused() {
     let spool = dir.join("spool");
     let run = Handler::against("http://reactio.invalid:8080", &spool).stdin(&first_critical()).run();
     assert_eq!(run.code, Some(78), "{}", run.all());
+    assert_eq!(dead(&spool).len(), 1, "the event is dead-lettered where configured: {}", run.all());
     assert!(run.all().contains("allow_http") || run.all().contains("allow-http"), "{}", run.all());
     assert_no_key(&[&run], &dir);
 }

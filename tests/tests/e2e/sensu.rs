@@ -91,4 +91,5 @@ fn a_broken_listed_settings_file_is_named() {
         .run();
     assert_eq!(run.code, Some(78), "{}", run.all());
     assert!(run.stderr.contains("broken.json"), "{}", run.stderr);
+    assert_eq!(dead(&dir.join("state")).len(), 1, "the event is kept: {}", run.all());
 }

@@ -149,7 +149,10 @@ impl Handler {
     pub(crate) fn new() -> Handler {
         let bin = handler_bin().unwrap_or_else(|e| panic!("{e}"));
         let mut command = Command::new(bin);
-        command.env_clear().env("PATH", "/usr/bin:/bin").current_dir("/");
+        // A spool of last resort, so no test writes to /var/spool (a test's own
+        // --spool-dir or STATE_DIRECTORY takes precedence).
+        let state = scratch("state");
+        command.env_clear().env("PATH", "/usr/bin:/bin").env("STATE_DIRECTORY", &state).current_dir("/");
         // `SENSU_REACTIO_E2E_ENGINE=wasm cargo test --test e2e` runs every case through the wasm engine.
         if let Ok(engine) = std::env::var("SENSU_REACTIO_E2E_ENGINE") {
             command.env("REACTIO_ENGINE", engine);
