@@ -9,6 +9,7 @@
 //! never skips.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(dead_code)] // until the host modules land
 
 use sensu_reactio_core::gateway::{GatewayConfig, Reply};
 
