@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+#! build-gateways.sh: build the gateway adapters (called by `./x build`); idempotent.
+#
+#   wasm/wasi-http/pkg/sensu_reactio_wasi_http.wasm   wasi:http/proxy component (wasm32-wasip2)
+#   wasm/js/edge/pkg/                                  JS edge driver (wasm-bindgen, --target web)
+#
+# Installs the rust targets it needs; wasm-bindgen-cli at the pinned version comes
+# from `./x setup` (scripts/setup-tools.sh). If wasm/js/node_modules has binaryen,
+# its wasm-opt shrinks the edge module. Each section is one adapter; append new ones.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+target_dir="${CARGO_TARGET_DIR:-target}"
+size() { printf '%s: %s bytes (%s gzipped)\n' "$1" "$(wc -c <"$1")" "$(gzip -9c "$1" | wc -c)"; }
+
+# --- wasi:http component -------------------------------------------------------------
+rustup target add wasm32-wasip2 >/dev/null
+cargo build -p sensu-reactio-wasi-http --lib --target wasm32-wasip2 --profile wasm
+mkdir -p wasm/wasi-http/pkg
+cp "$target_dir/wasm32-wasip2/wasm/sensu_reactio_wasi_http.wasm" wasm/wasi-http/pkg/sensu_reactio_wasi_http.wasm
+size wasm/wasi-http/pkg/sensu_reactio_wasi_http.wasm
+
+# --- JS edge driver (wasm/edge -> wasm/js/edge/pkg) ------------------------------------
+rustup target add wasm32-unknown-unknown >/dev/null
+pin="$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' Cargo.toml)"
+if ! command -v wasm-bindgen >/dev/null || [ "$(wasm-bindgen --version | awk '{print $2}')" != "$pin" ]; then
+  echo "error: wasm-bindgen-cli $pin is not installed; run ./x setup (or scripts/setup-tools.sh)" >&2
+  exit 1
+fi
+# wasm-bindgen reads the `target_features` section, which `strip` would drop.
+CARGO_PROFILE_WASM_STRIP=false cargo build -p sensu-reactio-edge --lib --target wasm32-unknown-unknown --profile wasm
+rm -rf wasm/js/edge/pkg
+wasm-bindgen --target web --no-typescript --out-dir wasm/js/edge/pkg --out-name sensu_reactio_edge \
+  "$target_dir/wasm32-unknown-unknown/wasm/sensu_reactio_edge.wasm"
+if [ -x wasm/js/node_modules/.bin/wasm-opt ]; then
+  f=wasm/js/edge/pkg/sensu_reactio_edge_bg.wasm
+  wasm/js/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue --strip-debug --strip-producers "$f" -o "$f.opt"
+  mv "$f.opt" "$f"
+fi
+size wasm/js/edge/pkg/sensu_reactio_edge_bg.wasm

@@ -1,0 +1,69 @@
+//! The gateway driver (`sensu_reactio_wasi_http::driver`) for JS edge runtimes, as
+//! wasm-bindgen exports: JS keeps only `fetch` and the clock (`wasm/js/edge/handle.js`).
+//!
+//! Built for `wasm32-unknown-unknown` by `scripts/build-gateways.sh` into
+//! `wasm/js/edge/pkg/` (wasm-bindgen `--target web`: one `.wasm`, instantiated from a
+//! precompiled `WebAssembly.Module` with `initSync`).
+//!
+//! Every output is JSON: `{"send":<request>}` (fetch it, then call `answer`) or
+//! `{"reply":{"status":..,"headers":[[..]],"body":".."}}` (answer the caller; done).
+
+use wasm_bindgen::prelude::wasm_bindgen;
+
+use sensu_reactio_core::gateway::{GatewayConfig, error_reply};
+use sensu_reactio_core::step::Answer;
+use sensu_reactio_wasi_http::driver::{self, Driver, Inbound, Next};
+
+fn json(next: &Next) -> String {
+    serde_json::to_string(next).unwrap_or_else(|e| {
+        let reply = error_reply(500, "internal", &format!("could not serialize the next step: {e}; report this bug"));
+        serde_json::to_string(&Next::Reply(reply)).unwrap_or_default()
+    })
+}
+
+/// One inbound request's event in progress (free it when done).
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Gateway {
+    config: Result<GatewayConfig, Next>,
+    driver: Option<Driver>,
+}
+
+#[wasm_bindgen]
+impl Gateway {
+    /// `config`: the `SENSU_REACTIO_GATEWAY_CONFIG` text (`undefined` when unset);
+    /// `vars`: a JSON object of the worker's string bindings (those named
+    /// `REACTIO_*` join the core's environment).
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: Option<String>, vars: &str) -> Gateway {
+        let vars: std::collections::BTreeMap<String, serde_json::Value> =
+            serde_json::from_str(vars).unwrap_or_default();
+        let vars = vars.into_iter().filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_owned())));
+        let config = driver::load_config(config.as_deref(), vars).map_err(Next::Reply);
+        Gateway { config, driver: None }
+    }
+
+    /// Admit and plan the inbound request at `now` (epoch seconds): the first output.
+    pub fn start(&mut self, method: &str, authorization: Option<String>, body: &[u8], now: f64) -> String {
+        let config = match &self.config {
+            Ok(config) => config,
+            Err(reply) => return json(reply),
+        };
+        let inbound = Inbound { method, authorization: authorization.as_deref(), body };
+        // Seconds since the epoch fit an i64 exactly; the cast saturates on nonsense.
+        #[allow(clippy::cast_possible_truncation)]
+        let (driver, next) = driver::start(config, &inbound, now.floor() as i64);
+        self.driver = driver;
+        json(&next)
+    }
+
+    /// The answer to the last `send` (a core answer as JSON): the next output.
+    pub fn answer(&mut self, answer: &str) -> String {
+        let next = match (serde_json::from_str::<Answer>(answer), self.driver.as_mut()) {
+            (Ok(answer), Some(driver)) => driver.answer(answer),
+            (Err(e), _) => Next::Reply(error_reply(500, "internal", &format!("the edge glue sent a bad answer: {e}; report this bug"))),
+            (_, None) => Next::Reply(error_reply(500, "internal", "the edge glue answered before start; report this bug")),
+        };
+        json(&next)
+    }
+}

@@ -1,0 +1,83 @@
+// handle.js: the sensu-reactio gateway for JS edge runtimes: `handle(request, env)`
+// over `fetch`. Thin glue: admission, the core's machine and every status code come
+// from the wasm driver (wasm/edge, over sensu_reactio_core::gateway); this file only
+// reads the request, performs the core's requests with fetch and builds the Response.
+import { initSync, Gateway } from './pkg/sensu_reactio_edge.js';
+
+let ready = false;
+
+/** Instantiate the driver from a precompiled `WebAssembly.Module` (once). */
+export function init(module) {
+  if (!ready) {
+    initSync({ module });
+    ready = true;
+  }
+}
+
+/** The worker's string bindings named `REACTIO_*` (e.g. the `REACTIO_API_KEY` secret). */
+function reactioVars(env) {
+  const vars = {};
+  for (const [name, value] of Object.entries(env ?? {})) {
+    if (name.startsWith('REACTIO_') && typeof value === 'string') vars[name] = value;
+  }
+  return JSON.stringify(vars);
+}
+
+/** What kind of transport failure an exception from fetch is (the core retries them all). */
+function failureKind(error) {
+  const text = `${error?.name ?? ''} ${error?.message ?? ''}`.toLowerCase();
+  if (text.includes('timeout') || text.includes('abort')) return 'timeout';
+  if (text.includes('refused') || text.includes('connect')) return 'connect';
+  if (text.includes('reset') || text.includes('lost') || text.includes('closed')) return 'reset';
+  if (text.includes('tls') || text.includes('certificate')) return 'tls';
+  return 'other';
+}
+
+/** Send one of the core's requests; its answer (or failure) as the core's answer JSON. */
+async function send(fetchImpl, request) {
+  const init = {
+    method: request.method,
+    headers: request.headers,
+    redirect: 'manual',
+    signal: AbortSignal.timeout(request.timeout_ms),
+  };
+  if (request.method !== 'GET' && request.method !== 'HEAD') init.body = request.body;
+  try {
+    const response = await fetchImpl(`${request.scheme}://${request.authority}${request.path}`, init);
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    return {
+      answer: 'response',
+      status: response.status,
+      headers: [...response.headers],
+      body: new TextDecoder('utf-8').decode(bytes),
+    };
+  } catch (error) {
+    const detail = String(error?.message ?? error).split('\n')[0].toLowerCase().slice(0, 200);
+    return { answer: 'failure', kind: failureKind(error), detail };
+  }
+}
+
+/**
+ * Handle one inbound request: `POST` a Sensu event with `Authorization: Bearer <token>`.
+ * `env.SENSU_REACTIO_GATEWAY_CONFIG` holds the gateway configuration (JSON);
+ * `options.fetch` and `options.now` (epoch seconds) replace the globals (tests).
+ */
+export async function handle(request, env, options = {}) {
+  if (!ready) throw new Error('sensu-reactio edge: call init(module) with the driver\'s WebAssembly.Module first');
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const now = options.now ?? (() => Date.now() / 1000);
+  const gateway = new Gateway(env?.SENSU_REACTIO_GATEWAY_CONFIG, reactioVars(env));
+  try {
+    const body = request.body ? new Uint8Array(await request.arrayBuffer()) : new Uint8Array(0);
+    const authorization = request.headers.get('authorization') ?? undefined;
+    let next = JSON.parse(gateway.start(request.method, authorization, body, now()));
+    while (next.send) {
+      const answer = await send(fetchImpl, next.send);
+      next = JSON.parse(gateway.answer(JSON.stringify(answer)));
+    }
+    const { status, headers, body: text } = next.reply;
+    return new Response(text, { status, headers });
+  } finally {
+    gateway.free();
+  }
+}
