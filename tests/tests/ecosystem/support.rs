@@ -1,0 +1,164 @@
+//! Shared helpers: the repository's paths, scratch directories, reading the shipped
+//! examples (JSON and multi-document YAML), and running a command the way Sensu does
+//! (`/bin/sh -c`, an unrelated working directory, only the environment given).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The API key the stand-in accepts; it must never appear in any output.
+pub(crate) const KEY: &str = "sk-ecosystem-5e1d0a93c7b2f864";
+
+/// The repository root.
+pub(crate) fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+/// A path under the repository root.
+pub(crate) fn repo_path(relative: &str) -> PathBuf {
+    repo().join(relative)
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh, empty scratch directory.
+pub(crate) fn scratch(name: &str) -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("sensu-reactio-eco-{}-{n}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// A path as `&str` (scratch and repository paths are UTF-8 here).
+pub(crate) fn path_str(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// A JSON file of the repository.
+pub(crate) fn read_json(relative: &str) -> Value {
+    let path = repo_path(relative);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{relative} is not valid JSON: {e}"))
+}
+
+/// Every document of a YAML file of the repository, as JSON values.
+pub(crate) fn read_yaml(relative: &str) -> Vec<Value> {
+    let path = repo_path(relative);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    assert!(text.starts_with("# "), "{relative} must start with a comment saying what it is for");
+    serde_norway::Deserializer::from_str(&text)
+        .map(|doc| Value::deserialize(doc).unwrap_or_else(|e| panic!("{relative} is not valid YAML: {e}")))
+        .filter(|doc| !doc.is_null())
+        .collect()
+}
+
+/// The one document of `kind` (`type:`) in a YAML example.
+pub(crate) fn resource(relative: &str, kind: &str) -> Value {
+    let docs: Vec<Value> = read_yaml(relative).into_iter().filter(|d| d["type"] == kind).collect();
+    assert_eq!(docs.len(), 1, "{relative}: expected one {kind}");
+    docs.into_iter().next().expect("one")
+}
+
+/// Every file under `dir`, recursively, sorted.
+pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(files_under(&path));
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The built handler's directory (for `PATH`, as an installed handler is found).
+pub(crate) fn handler_dir() -> PathBuf {
+    let bin = sensu_reactio_tests::handler_bin().unwrap_or_else(|e| panic!("{e}"));
+    bin.parent().expect("bin dir").to_path_buf()
+}
+
+/// What a run left behind.
+#[derive(Debug)]
+pub(crate) struct Run {
+    /// Exit code (`None`: killed by a signal).
+    pub(crate) code: Option<i32>,
+    /// Standard output.
+    pub(crate) stdout: String,
+    /// Standard error.
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    /// stdout and stderr together (Sensu logs them as one).
+    pub(crate) fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs `command` as Sensu does: `/bin/sh -c`, working directory `cwd`, an environment
+/// of exactly `env`, the event on stdin without a trailing newline, then EOF. Killed
+/// after 120 s.
+pub(crate) fn sh(command: &str, cwd: &Path, env: &[(&str, &str)], stdin: &[u8]) -> Run {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c").arg(command).env_clear().current_dir(cwd);
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    let mut child =
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn /bin/sh");
+    let mut pipe = child.stdin.take().expect("stdin");
+    let input = stdin.strip_suffix(b"\n").unwrap_or(stdin).to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let waiter = std::thread::spawn(move || child.wait_with_output());
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !waiter.is_finished() {
+        assert!(Instant::now() < deadline, "`{command}` ran for more than 120 s");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let output = waiter.join().expect("join").expect("wait");
+    let _ = writer.join();
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A key file holding [`KEY`] in `dir/keys/` (the one place the key may be on disk).
+pub(crate) fn key_file(dir: &Path, name: &str) -> PathBuf {
+    let keys = dir.join("keys");
+    std::fs::create_dir_all(&keys).expect("create keys dir");
+    let file = keys.join(name);
+    std::fs::write(&file, format!("{KEY}\n")).expect("write key file");
+    file
+}
+
+/// The key is in no output and no file under `dir` (except its `keys/` folder).
+pub(crate) fn assert_no_key(run: &Run, dir: &Path) {
+    assert!(!run.all().contains(KEY), "the api key leaked into the output:\n{}", run.all());
+    for file in files_under(dir).into_iter().filter(|f| !f.starts_with(dir.join("keys"))) {
+        let text = std::fs::read(&file).unwrap_or_default();
+        assert!(!String::from_utf8_lossy(&text).contains(KEY), "the api key leaked into {}", file.display());
+    }
+}
+
+/// Epoch seconds now.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
