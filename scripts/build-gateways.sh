@@ -3,6 +3,7 @@
 #
 #   wasm/wasi-http/pkg/sensu_reactio_wasi_http.wasm   wasi:http/proxy component (wasm32-wasip2)
 #   wasm/js/edge/pkg/                                  JS edge driver (wasm-bindgen, --target web)
+#   wasm/pkg/sensu_reactio_proxy_wasm.wasm            proxy-wasm filter for Envoy (wasm32-unknown-unknown)
 #
 # Installs the rust targets it needs; wasm-bindgen-cli at the pinned version comes
 # from `./x setup` (scripts/setup-tools.sh). If wasm/js/node_modules has binaryen,
@@ -39,3 +40,17 @@ if [ -x wasm/js/node_modules/.bin/wasm-opt ]; then
   mv "$f.opt" "$f"
 fi
 size wasm/js/edge/pkg/sensu_reactio_edge_bg.wasm
+
+# --- proxy-wasm filter (Envoy, Istio, Envoy Gateway) -----------------------------------
+# wasm/proxy-wasm -> wasm/pkg/sensu_reactio_proxy_wasm.wasm (imports only env.proxy_*).
+rustup target add wasm32-unknown-unknown >/dev/null
+cargo build -p sensu-reactio-proxy-wasm --lib --target wasm32-unknown-unknown --profile wasm
+mkdir -p wasm/pkg
+cp "$target_dir/wasm32-unknown-unknown/wasm/sensu_reactio_proxy_wasm.wasm" wasm/pkg/sensu_reactio_proxy_wasm.wasm
+if [ -x wasm/js/node_modules/.bin/wasm-opt ]; then
+  f=wasm/pkg/sensu_reactio_proxy_wasm.wasm
+  wasm/js/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --strip-debug --strip-producers "$f" -o "$f.opt"
+  mv "$f.opt" "$f"
+fi
+size wasm/pkg/sensu_reactio_proxy_wasm.wasm

@@ -37,7 +37,7 @@ impl RootContext for Root {
         let plugin = glue::load_plugin(self.get_plugin_configuration().as_deref());
         if let Err(reply) = &plugin {
             // The reply body is the message every request will get; it holds no secret.
-            log(LogLevel::Error, &format!("sensu-reactio: {}", reply.body));
+            log(LogLevel::Error, &reply.body);
         }
         self.plugin = Rc::new(plugin);
         // Keep the filter loaded either way: each request then gets the 500 that says why.
@@ -75,7 +75,7 @@ impl Webhook {
             Next::Call(request) => request,
             Next::Reply(reply) => {
                 if reply.status != 200 {
-                    log(LogLevel::Warn, &format!("sensu-reactio: {} {}", reply.status, reply.body));
+                    log(LogLevel::Warn, &format!("{} {}", reply.status, reply.body));
                 }
                 return self.reply(&reply);
             }

@@ -161,14 +161,18 @@ pub fn call_timeout(request: &Request) -> Duration {
     Duration::from_millis(request.timeout_ms)
 }
 
-/// Envoy's own answers when the cluster gave none (its router's local replies carry
-/// no `x-envoy-upstream-service-time`): `(status, body prefix, failure)`.
-const ENVOY_LOCAL: [(u16, &str, FailureKind); 4] = [
-    (504, "upstream request timeout", FailureKind::Timeout),
-    (503, "upstream connect error or disconnect/reset before headers. reset reason: connection failure", FailureKind::Connect),
-    (503, "upstream connect error or disconnect/reset before headers", FailureKind::Reset),
-    (503, "no healthy upstream", FailureKind::Connect),
-];
+/// The kind of transport failure behind one of Envoy's own replies (its router's
+/// local replies carry no `x-envoy-upstream-service-time`), by status and body.
+fn envoy_failure(status: u16, body: &str) -> Option<FailureKind> {
+    match status {
+        504 if body.starts_with("upstream request timeout") => Some(FailureKind::Timeout),
+        503 if body.starts_with("upstream connect error or disconnect/reset before headers") => {
+            Some(if body.contains("connection failure") { FailureKind::Connect } else { FailureKind::Reset })
+        }
+        503 if body.starts_with("no healthy upstream") => Some(FailureKind::Connect),
+        _ => None,
+    }
+}
 
 /// The answer for an HTTP call's result: the response headers (with `:status`) and
 /// body as the host reports them. No `:status` (the call failed), or Envoy's own
@@ -184,8 +188,8 @@ pub fn call_answer(headers: Vec<(String, String)>, body: &[u8]) -> Answer {
     let from_upstream = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("x-envoy-upstream-service-time"));
     if !from_upstream {
         let text = String::from_utf8_lossy(body);
-        if let Some((_, _, kind)) = ENVOY_LOCAL.iter().find(|(s, prefix, _)| *s == status && text.starts_with(prefix)) {
-            return Answer::Failure(Failure { kind: *kind, detail: format!("envoy: {}", text.trim()) });
+        if let Some(kind) = envoy_failure(status, &text) {
+            return Answer::Failure(Failure { kind, detail: format!("envoy: {}", text.trim()) });
         }
     }
     let headers = headers.into_iter().filter(|(n, _)| !n.starts_with(':')).collect();
@@ -308,7 +312,7 @@ mod tests {
         assert!(matches!(call_answer(Vec::new(), b""), Answer::Failure(_)));
         let connect = call_answer(
             vec![(":status".into(), "503".into())],
-            b"upstream connect error or disconnect/reset before headers. reset reason: connection failure",
+            b"upstream connect error or disconnect/reset before headers. reset reason: remote connection failure",
         );
         assert!(matches!(connect, Answer::Failure(Failure { kind: FailureKind::Connect, .. })));
     }
