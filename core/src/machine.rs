@@ -56,7 +56,7 @@ impl Machine {
             (Step::Request(request), Answer::Response(response)) => run.on_response(&request.clone(), &response),
             (Step::Request(request), Answer::Failure(failure)) => {
                 let reason = format!("{}: {:?} failure: {}", request.purpose_label(), failure.kind, failure.detail);
-                run.retry(reason.to_lowercase(), None, &request.clone())
+                run.retry(reason.to_ascii_lowercase(), None, &request.clone())
             }
             (Step::Wait(_), Answer::Waited) => run.after_wait(),
             _ => return,
@@ -87,7 +87,8 @@ struct Listing {
     page: u32,
     first_len: Option<usize>,
     matches: Vec<Incident>,
-    seen: std::collections::BTreeSet<u64>,
+    /// Ids seen so far (a list: pages are short and bounded).
+    seen: Vec<u64>,
 }
 
 impl Listing {
@@ -320,7 +321,13 @@ impl Run {
             Phase::Writes => return self.next_write(),
         };
         // A server that ignores `page` repeats itself: a page with nothing new ends the list.
-        let fresh: Vec<Incident> = incidents.into_iter().filter(|i| listing.seen.insert(i.id)).collect();
+        let mut fresh = Vec::new();
+        for incident in incidents {
+            if !listing.seen.contains(&incident.id) {
+                listing.seen.push(incident.id);
+                fresh.push(incident);
+            }
+        }
         let repeated = count > 0 && fresh.is_empty();
         listing.matches.extend(fresh.into_iter().filter(|i| i.matches(&key)));
         let first_len = *listing.first_len.get_or_insert(count);
@@ -566,12 +573,11 @@ impl Run {
 
     fn after_verify(&mut self, open: Vec<Incident>, created: Option<u64>) -> Step {
         let key = self.event.key.clone();
-        let mut open = open;
-        open.sort_by_key(|i| (i.created_at, i.id));
-        let keep = open.first().map(|i| i.id).or(created);
+        // Keep the oldest; the others, in the order listed, are noted and closed.
+        let keep = open.iter().min_by_key(|i| (i.created_at, i.id)).map(|i| i.id).or(created);
         if let Some(keep) = keep {
             self.incident = Some(keep);
-            for newer in open.iter().skip(1) {
+            for newer in open.iter().filter(|i| i.id != keep) {
                 let text = messages::duplicate_of(keep);
                 self.writes.push_back(Write::Message { id: newer.id, minimal: text.clone(), text });
                 self.writes.push_back(Write::Close { id: newer.id });

@@ -19,14 +19,12 @@ impl Texts {
     pub(crate) fn new(event: &Event, eff: &Effective, now: i64) -> Texts {
         let mut data = event.fields.clone();
         let offset = eff.global.timezone_offset_minutes;
-        data.values.insert(".Severity", event.severity().name().to_owned());
-        data.values.insert(".Time", format_time(event.executed.unwrap_or(now), offset));
-        let output = data
-            .values
-            .get(".Check.Output")
+        data.set(".Severity", event.severity().name().to_owned());
+        data.set(".Time", format_time(event.executed.unwrap_or(now), offset));
+        let output = data.get(".Check.Output")
             .map(|o| truncate_with_marker(&printable(o), OUTPUT_MAX))
             .unwrap_or_default();
-        data.values.insert(".Check.Output", output);
+        data.set(".Check.Output", output);
         Texts { data, key: event.key.clone(), offset }
     }
 
@@ -67,7 +65,7 @@ impl Texts {
 
     /// The minimal message used after a 400 that blamed a length: severity and key only.
     pub(crate) fn minimal_message(&self) -> String {
-        let severity = self.data.values.get(".Severity").map(String::as_str).unwrap_or_default();
+        let severity = self.data.get(".Severity").unwrap_or_default();
         format!("<b>{}</b> {}", escape_html(severity), escape_html(&self.key))
     }
 

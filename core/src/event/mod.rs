@@ -233,16 +233,16 @@ fn annotation_layer(obj: Option<Obj<'_>>, origin: Origin) -> Result<Option<Overr
 }
 
 fn fields(key: &str, entity: &str, namespace: &str, check: &str, event: &Event) -> TemplateData {
-    let mut values = BTreeMap::new();
-    values.insert(".Key", key.to_owned());
-    values.insert(".Entity.Name", entity.to_owned());
-    values.insert(".Entity.Namespace", namespace.to_owned());
-    values.insert(".Check.Name", check.to_owned());
-    values.insert(".Check.Output", event.output.clone());
-    values.insert(".Check.Status", event.status.to_string());
-    values.insert(".Check.Occurrences", event.occurrences.to_string());
-    values.insert(".Check.Interval", event.interval.map(|i| i.to_string()).unwrap_or_default());
-    TemplateData { values }
+    let mut data = TemplateData::default();
+    data.set(".Key", key.to_owned());
+    data.set(".Entity.Name", entity.to_owned());
+    data.set(".Entity.Namespace", namespace.to_owned());
+    data.set(".Check.Name", check.to_owned());
+    data.set(".Check.Output", event.output.clone());
+    data.set(".Check.Status", event.status.to_string());
+    data.set(".Check.Occurrences", event.occurrences.to_string());
+    data.set(".Check.Interval", event.interval.map(|i| i.to_string()).unwrap_or_default());
+    data
 }
 
 fn required_status(check: &Obj<'_>) -> Result<i64, InputError> {
