@@ -411,8 +411,11 @@ fn native_wasmtime_and_js_give_identical_bytes() -> TestResult {
 
 #[test]
 fn the_raw_module_imports_nothing_and_fits_its_budget() -> TestResult {
-    /// The goal is 200 KB (issue 4); the core outgrew it: see the report in the issue.
-    const BUDGET: u64 = 400 * 1024;
+    /// A ratchet at today's size plus a little (316 KB after wasm-opt): decisions.md's
+    /// budget is 200 KB and is NOT met yet (serde_json and serde's derived
+    /// deserializers are most of the rest); issue 4 stays open for it. Lower this as
+    /// the module shrinks; never raise it without saying why.
+    const BUDGET: u64 = 330 * 1024;
     let path = artifact(&format!("wasm/pkg/{MODULE_FILE}"))?;
     let module = WasmModule::load(WasmOptions { module: Some(path.clone()), ..WasmOptions::default() })
         .map_err(|e| e.to_string())?;
@@ -425,6 +428,7 @@ fn the_raw_module_imports_nothing_and_fits_its_budget() -> TestResult {
         assert!(exports.contains(&name), "export {name} in {exports:?}");
     }
     let size = std::fs::metadata(&path)?.len();
+    println!("raw module: {size} bytes (ratchet {BUDGET}, decisions.md budget {}, goal {})", 200 * 1024, 150 * 1024);
     assert!(size <= BUDGET, "{} is {size} bytes, over its budget of {BUDGET}", path.display());
     Ok(())
 }
