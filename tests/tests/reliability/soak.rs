@@ -1,0 +1,239 @@
+//! The fault soak: 200 events (20 keys, each through failures, repeats, a downgrade,
+//! escalations and recoveries) run as handler processes against the stand-in with
+//! about 30% of them meeting an injected fault (500, 429, 503, 502 html, resets,
+//! closed connections, stalls, slow bodies, a create that succeeds and then loses its
+//! answer), each with a short deadline and a spool; then `replay` until every spool
+//! is empty. Four lanes (think: four Sensu servers, each with its own spool and its
+//! own keys) run in parallel; within a lane events are sequential.
+//!
+//! Asserted: every run exits 0 or 75 (75 leaves an entry in the spool); after the
+//! replays the spools and dead-letter folders are empty; no key is ever seen with two
+//! open incidents (duplicates: 0); every key ends with no open incident (its last
+//! event is a recovery: a lost recovery or alert would show); every key had at least
+//! one incident (lost alerts: 0). The figures are printed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sensu_reactio_tests::standin::{AfterAct, Fault, Match, Standin};
+
+use crate::support::{Handler, KEY, assert_no_key_in_dir, classic, files_under, now, path_str, scratch, standin};
+
+const LANES: usize = 4;
+const KEYS_PER_LANE: usize = 5;
+/// Status sequences (one per key, by index); each ends with a recovery.
+const PATTERNS: [&[u8]; 4] = [
+    &[2, 2, 0, 2, 2, 1, 2, 2, 2, 0],
+    &[2, 0, 2, 2, 2, 0, 2, 1, 1, 0],
+    &[1, 2, 2, 2, 0, 2, 2, 0, 2, 0],
+    &[2, 2, 2, 2, 1, 2, 0, 2, 2, 0],
+];
+/// One fault in this many events (about 30%).
+const FAULT_EVERY: [bool; 10] = [true, false, false, true, false, false, true, false, false, false];
+
+/// A tiny deterministic generator (no randomness crate; same faults on every run).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 >> 33
+    }
+}
+
+/// The fault kinds, with their names for the figures.
+fn fault(n: u64) -> (&'static str, Match, Fault) {
+    let any = Match::Next;
+    let create = Match::exact("POST", "/api/v1/incidents");
+    match n % 10 {
+        0 => ("500", any, Fault::internal_error()),
+        1 => ("429", any, Fault::rate_limited("1")),
+        2 => ("503", any, Fault::unavailable("0")),
+        3 => ("502 html", any, Fault::bad_gateway_html()),
+        4 => ("reset", any, Fault::Reset),
+        5 => ("close", any, Fault::Close),
+        6 => ("stall", any, Fault::Stall(Some(Duration::from_millis(1500)))),
+        7 => ("slow body", any, Fault::SlowBody { chunk: 1, interval: Duration::from_millis(40) }),
+        8 => ("create then drop", create, Fault::ActThen(AfterAct::Close)),
+        _ => ("create then reset", create, Fault::ActThen(AfterAct::Reset)),
+    }
+}
+
+#[derive(Debug, Default)]
+struct Figures {
+    events: usize,
+    faults: BTreeMap<&'static str, usize>,
+    delivered_live: usize,
+    spooled: usize,
+    other_exit: Vec<String>,
+    replay_runs: usize,
+    duplicates: Vec<String>,
+    spool_files_scanned: usize,
+}
+
+fn handler(server: &Standin, spool: &Path, settings: &Path) -> Handler {
+    let mut h = Handler::new("soak");
+    h.env("REACTIO_API_KEY", KEY).args([
+        "--config",
+        path_str(settings),
+        "--endpoint",
+        &server.url(),
+        "--deadline",
+        "1",
+        "--request-timeout",
+        "0.3",
+        "--spool-dir",
+        path_str(spool),
+    ]);
+    h
+}
+
+fn spool_entries(spool: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(spool)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
+        .collect()
+}
+
+fn open_for(server: &Standin, key: &str) -> usize {
+    server.open_incidents().iter().filter(|i| i.name == key || i.name.starts_with(&format!("{key} "))).count()
+}
+
+fn lane(server: &Standin, index: usize, dir: &Path, figures: &Mutex<Figures>) {
+    let spool = dir.join(format!("spool-{index}"));
+    let settings = dir.join("settings.json");
+    let mut rng = Lcg(0x5eed_0000 + index as u64);
+    let keys: Vec<(String, String)> =
+        (0..KEYS_PER_LANE).map(|k| (format!("soak{index}-{k}"), format!("check_{}", ["http", "disk", "cpu", "db", "dns"][k]))).collect();
+    let mut history: Vec<Vec<u8>> = vec![vec![0]; keys.len()];
+    for step in 0..PATTERNS[0].len() {
+        for (k, (client, check)) in keys.iter().enumerate() {
+            let status = PATTERNS[(index + k) % PATTERNS.len()][step];
+            let previous = *history[k].last().unwrap_or(&0);
+            history[k].push(status);
+            let start = history[k].len().saturating_sub(21);
+            let hist = history[k][start..].to_vec();
+            let action = if status == 0 && previous != 0 { "resolve" } else { "create" };
+            if status == 0 && previous == 0 {
+                continue;
+            }
+            let event = classic(client, check, status, &hist, action, now());
+            let faulted = FAULT_EVERY[(rng.next() % 10) as usize];
+            if faulted {
+                let (name, matcher, f) = fault(rng.next());
+                server.push_fault(matcher, f);
+                *figures.lock().unwrap().faults.entry(name).or_default() += 1;
+            }
+            let run = handler(server, &spool, &settings).stdin(event).run_within(Duration::from_secs(20));
+            let key = format!("{client}/{check}");
+            let mut f = figures.lock().unwrap();
+            f.events += 1;
+            match run.code {
+                Some(0) => f.delivered_live += 1,
+                Some(75) => {
+                    f.spooled += 1;
+                    if spool_entries(&spool).is_empty() {
+                        f.other_exit.push(format!("{key}: exit 75 but the spool is empty: {}", run.all()));
+                    }
+                }
+                other => f.other_exit.push(format!("{key}: exit {other:?}: {}", run.all())),
+            }
+            let open = open_for(server, &key);
+            if open > 1 {
+                f.duplicates.push(format!("{key}: {open} open incidents after event {step}"));
+            }
+        }
+    }
+}
+
+fn replay_until_empty(server: &Standin, dir: &Path, figures: &Mutex<Figures>) {
+    let settings = dir.join("settings.json");
+    for index in 0..LANES {
+        let spool = dir.join(format!("spool-{index}"));
+        for round in 0.. {
+            if spool_entries(&spool).is_empty() {
+                break;
+            }
+            assert!(round < 10, "the spool {} did not empty after 10 replays", spool.display());
+            let run = handler(server, &spool, &settings).args(["replay"]).run_within(Duration::from_secs(20));
+            figures.lock().unwrap().replay_runs += 1;
+            assert!(matches!(run.code, Some(0 | 75)), "replay exit {:?}: {}", run.code, run.all());
+        }
+    }
+}
+
+#[test]
+fn fault_soak_loses_nothing_and_opens_no_duplicates() {
+    let started = Instant::now();
+    let server = standin();
+    let dir = scratch("soak");
+    std::fs::write(dir.join("settings.json"), "{}").unwrap();
+    let figures = Mutex::new(Figures::default());
+    std::thread::scope(|scope| {
+        for index in 0..LANES {
+            let (server, dir, figures) = (&server, &dir, &figures);
+            scope.spawn(move || lane(server, index, dir, figures));
+        }
+    });
+    let spooled_before_replay: usize = (0..LANES).map(|i| spool_entries(&dir.join(format!("spool-{i}"))).len()).sum();
+    let faults_left = server.pending_faults();
+    server.clear_faults();
+    replay_until_empty(&server, &dir, &figures);
+
+    let mut f = figures.into_inner().unwrap();
+    f.spool_files_scanned = assert_no_key_in_dir(&dir);
+    let dead: Vec<PathBuf> = files_under(&dir).into_iter().filter(|p| p.parent().is_some_and(|d| d.ends_with("dead"))).collect();
+    let incidents = server.incidents();
+    let mut left_open = Vec::new();
+    let mut never_alerted = Vec::new();
+    for index in 0..LANES {
+        for k in 0..KEYS_PER_LANE {
+            let key = format!("soak{index}-{k}/check_{}", ["http", "disk", "cpu", "db", "dns"][k]);
+            let mine: Vec<_> = incidents.iter().filter(|i| i.name == key || i.name.starts_with(&format!("{key} "))).collect();
+            if mine.iter().any(|i| i.status != "close") {
+                left_open.push(key.clone());
+            }
+            if mine.is_empty() {
+                never_alerted.push(key);
+            }
+        }
+    }
+    let lost = left_open.len() + never_alerted.len() + dead.len() + f.other_exit.len();
+    let injected: usize = f.faults.values().sum();
+    println!(
+        "fault soak: {} events, {} faults injected ({:.0}%, {} not consumed by a request) {:?}; \
+         delivered live {}, spooled {} (entries waiting before replay: {}), replay runs {}, \
+         dead-lettered {}, lost {}, duplicate open incidents {}; {} incidents in the stand-in, \
+         {} requests; {} spool files scanned for the key; {:.1} s",
+        f.events,
+        injected,
+        100.0 * injected as f64 / f.events.max(1) as f64,
+        faults_left,
+        f.faults,
+        f.delivered_live,
+        f.spooled,
+        spooled_before_replay,
+        f.replay_runs,
+        dead.len(),
+        lost,
+        f.duplicates.len(),
+        incidents.len(),
+        server.request_count(),
+        f.spool_files_scanned,
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(f.events, 200, "the soak runs 200 events");
+    assert!(injected * 100 >= f.events * 20, "fewer than 20% of events met a fault ({injected})");
+    assert!(f.other_exit.is_empty(), "runs ended other than 0 or 75:\n{}", f.other_exit.join("\n"));
+    assert!(f.spooled > 0, "no event was spooled: the faults did not bite");
+    assert!(dead.is_empty(), "entries were dead-lettered: {dead:?}");
+    assert!(f.duplicates.is_empty(), "duplicate open incidents:\n{}", f.duplicates.join("\n"));
+    assert!(left_open.is_empty(), "keys left with an open incident (a recovery was lost): {left_open:?}");
+    assert!(never_alerted.is_empty(), "keys that never got an incident (an alert was lost): {never_alerted:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
