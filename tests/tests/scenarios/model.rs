@@ -1,7 +1,7 @@
 //! An in-process Reactio model for scenario tests: answers the core's requests from a
 //! list of incidents, with scripted faults, and records what it was asked.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use sensu_reactio_core::{Answer, Failure, FailureKind, Method, Purpose, Request, Response};
 
@@ -118,7 +118,8 @@ impl Model {
                 respond(201, json!({"id": self.notifications.len()}))
             }
             (Method::Post, p) if p.starts_with("/api/v1/incidents/") && p.ends_with("/status") => {
-                let id: u64 = p.trim_start_matches("/api/v1/incidents/").trim_end_matches("/status").parse().unwrap_or(0);
+                let id: u64 =
+                    p.trim_start_matches("/api/v1/incidents/").trim_end_matches("/status").parse().unwrap_or(0);
                 let status = body.get("status").and_then(Value::as_str).unwrap_or("close").to_owned();
                 match self.incidents.iter_mut().find(|i| i.id == id) {
                     Some(i) => {

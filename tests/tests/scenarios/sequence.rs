@@ -5,7 +5,7 @@
 //! not sent, `occurrences` restarting at 1 on every status change. Go sends every
 //! result (handlers may run without the `is_incident` filter).
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 #[derive(Clone, Debug, serde::Deserialize)]
 pub(crate) struct Sequence {
@@ -99,7 +99,13 @@ pub(crate) fn generate(seq: &Sequence) -> Vec<Generated> {
             if *status != 0 {
                 watermark = watermark.max(occurrences);
             }
-            let state = if flapping { "flapping" } else if *status == 0 { "passing" } else { "failing" };
+            let state = if flapping {
+                "flapping"
+            } else if *status == 0 {
+                "passing"
+            } else {
+                "failing"
+            };
             let mut check = json!({
                 "metadata": {"name": seq.check, "namespace": seq.namespace},
                 "status": status,
