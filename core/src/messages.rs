@@ -21,9 +21,8 @@ impl Texts {
         let offset = eff.global.timezone_offset_minutes;
         data.set(".Severity", event.severity().name().to_owned());
         data.set(".Time", format_time(event.executed.unwrap_or(now), offset));
-        let output = data.get(".Check.Output")
-            .map(|o| truncate_with_marker(&printable(o), OUTPUT_MAX))
-            .unwrap_or_default();
+        let output =
+            data.get(".Check.Output").map(|o| truncate_with_marker(&printable(o), OUTPUT_MAX)).unwrap_or_default();
         data.set(".Check.Output", output);
         Texts { data, key: event.key.clone(), offset }
     }
