@@ -4,12 +4,20 @@
 //! compared per attempt; and bad inbound requests get the same documented status in
 //! every host (see `sensu_reactio_core::gateway`).
 //!
-//! Each host is a module implementing [`Gateway`]; a host whose runtime or artifact
-//! is missing FAILS naming the command that provides it (`./x build`, `./x setup`),
-//! never skips.
+//! Each host is a module implementing [`Gateway`], listed in [`HOSTS`]; a host whose
+//! runtime or artifact is missing FAILS naming the command that provides it
+//! (`./x build`, `./x setup`), never skips.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
-#![allow(dead_code)] // until the host modules land
+#![allow(clippy::print_stderr)] // latency figures for BENCHMARKS.md
+
+mod envoy;
+mod inbound;
+mod native;
+mod parity;
+mod support;
+mod wasi_http;
+mod workerd;
 
 use sensu_reactio_core::gateway::{GatewayConfig, Reply};
 
@@ -32,3 +40,7 @@ pub(crate) trait Gateway {
 
 /// How to start a host for a configuration (the stand-in runs on 127.0.0.1).
 pub(crate) type Start = fn(&GatewayConfig) -> std::io::Result<Box<dyn Gateway>>;
+
+/// Every gateway host, by name. A host added here runs in every parity and inbound
+/// test (the Envoy filter: `("envoy", envoy::start)` with `mod envoy;` above).
+pub(crate) const HOSTS: &[(&str, Start)] = &[("wasi-http", wasi_http::start), ("workerd", workerd::start), ("envoy", envoy::start)];
