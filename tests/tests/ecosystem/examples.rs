@@ -81,7 +81,7 @@ fn every_example_parses_and_there_are_the_expected_ones() {
     }
     for file in &files {
         assert!(
-            [".json", ".yml", ".md"].iter().any(|ext| file.ends_with(ext)),
+            [".json", ".yml", ".yaml", ".md"].iter().any(|ext| file.ends_with(ext)),
             "{file}: unexpected kind of example file"
         );
     }
@@ -245,4 +245,27 @@ fn every_example_event_goes_through_a_dry_run() {
         }
     }
     assert!(!Path::new(&dir.join("spool")).join("dead").exists(), "nothing dead-lettered by a dry run");
+}
+
+#[test]
+fn the_install_docs_link_only_to_files_that_exist() {
+    let docs =
+        ["docs/sensu-go.md", "docs/sensu-classic.md", "docs/migration-from-ruby-handler.md", "examples/README.md"];
+    let mut links = 0;
+    for doc in docs {
+        let path = repo_path(doc);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{doc}: {e}"));
+        let base = path.parent().expect("a folder");
+        for target in text.split("](").skip(1).filter_map(|rest| rest.split(')').next()) {
+            if target.starts_with("http") {
+                continue;
+            }
+            links += 1;
+            assert!(base.join(target).exists(), "{doc}: the link ({target}) points nowhere");
+        }
+    }
+    assert!(links >= 10, "{links} links checked");
+    // The migration note names the typo'd key the seed's settings carry.
+    let migration = std::fs::read_to_string(repo_path("docs/migration-from-ruby-handler.md")).unwrap();
+    assert!(migration.contains("serverities"));
 }
