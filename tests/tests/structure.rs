@@ -106,7 +106,7 @@ fn every_unsafe_block_has_a_safety_note() {
         let lines: Vec<&str> = text.lines().collect();
         for (i, line) in lines.iter().enumerate() {
             if line.split("//").next().unwrap_or_default().contains("unsafe {") {
-                let window = &lines[i.saturating_sub(6)..=i];
+                let window = &lines[i.saturating_sub(12)..=i];
                 assert!(window.iter().any(|l| l.contains("SAFETY:")), "{rel}:{}: an unsafe block without a `// SAFETY:` note", i + 1);
             }
         }
