@@ -97,6 +97,16 @@ fn runner<'a>(
 
 /// The spool directory when the settings could not be loaded: `--spool-dir`, else
 /// `REACTIO_SPOOL_DIR`, else the default location.
+/// Was a dry run asked for on the command line or in the environment (read before
+/// the settings load, for when they do not)?
+fn dry_run_requested(cli: &Cli, env: &EnvVars) -> bool {
+    let truthy = |v: &str| !matches!(v.trim().to_ascii_lowercase().as_str(), "false" | "0" | "no");
+    match cli.flags.get("dry_run") {
+        Some(v) => truthy(v),
+        None => env.get("REACTIO_DRY_RUN").is_some_and(truthy),
+    }
+}
+
 fn raw_spool(cli: &Cli, env: &EnvVars) -> Result<Spool, HostError> {
     let configured = cli.flags.get("spool_dir").map(String::as_str).or_else(|| env.get("REACTIO_SPOOL_DIR"));
     Spool::locate(configured, env, Path::new(SYSTEM_SPOOL))
@@ -158,6 +168,11 @@ fn handle(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant) -> u8
     };
     let loaded = match load_settings(cli, env, printer) {
         Ok(loaded) => loaded,
+        // A dry run keeps nothing, not even when the settings are broken.
+        Err(e) if dry_run_requested(cli, env) => {
+            printer.error(&e.to_string(), e.exit_code());
+            return e.exit_code();
+        }
         Err(e) => return keep_unstarted(printer, raw_spool(cli, env), &event, &summary, &e, e.exit_code()),
     };
     let printer: &Printer = printer;
