@@ -92,8 +92,9 @@ fn reactio_addr(config: &GatewayConfig) -> std::io::Result<SocketAddr> {
 
 /// The example configuration (`examples/envoy/envoy.yaml`) adapted: ephemeral ports,
 /// the module's path, `reactio` pointed at `reactio` (plain http), and `plugin` as the
-/// filter's configuration.
-pub(crate) fn envoy_config(plugin: &Value, reactio: SocketAddr, module: &Path) -> Value {
+/// filter's configuration. With `sink`, the route's cluster points there and the
+/// filter may not pause on headers: what Istio and Envoy Gateway can configure.
+pub(crate) fn envoy_config(plugin: &Value, reactio: SocketAddr, module: &Path, sink: Option<SocketAddr>) -> Value {
     let text = std::fs::read_to_string(root().join("examples/envoy/envoy.yaml")).expect("read examples/envoy/envoy.yaml");
     let mut config: Value = serde_norway::from_str(&text).expect("examples/envoy/envoy.yaml is yaml");
     config["admin"]["address"]["socket_address"]["port_value"] = json!(0);
@@ -108,15 +109,25 @@ pub(crate) fn envoy_config(plugin: &Value, reactio: SocketAddr, module: &Path) -
     assert_eq!(filter["allow_on_headers_stop_iteration"], json!(true), "the example must pause on headers");
     filter["vm_config"]["code"]["local"]["filename"] = json!(module.to_string_lossy());
     filter["configuration"]["value"] = json!(plugin.to_string());
+    if sink.is_some() {
+        filter["allow_on_headers_stop_iteration"] = json!(false);
+    }
     let clusters = config["static_resources"]["clusters"].as_array_mut().expect("the example has clusters");
+    let static_cluster = |name: &str, at: SocketAddr| {
+        json!({
+            "name": name,
+            "type": "STATIC",
+            "connect_timeout": "1s",
+            "load_assignment": {"cluster_name": name, "endpoints": [{"lb_endpoints": [{"endpoint": {"address":
+                {"socket_address": {"address": at.ip().to_string(), "port_value": at.port()}}}}]}]},
+        })
+    };
     let cluster = clusters.iter_mut().find(|c| c["name"] == "reactio").expect("the example has a `reactio` cluster");
-    *cluster = json!({
-        "name": "reactio",
-        "type": "STATIC",
-        "connect_timeout": "1s",
-        "load_assignment": {"cluster_name": "reactio", "endpoints": [{"lb_endpoints": [{"endpoint": {"address":
-            {"socket_address": {"address": reactio.ip().to_string(), "port_value": reactio.port()}}}}]}]},
-    });
+    *cluster = static_cluster("reactio", reactio);
+    if let Some(sink) = sink {
+        let cluster = clusters.iter_mut().find(|c| c["name"] == "sensu_reactio_sink").expect("the example has the sink");
+        *cluster = static_cluster("sensu_reactio_sink", sink);
+    }
     config
 }
 
@@ -140,21 +151,22 @@ impl Envoy {
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("envoy.log")).unwrap_or_default()
     }
-
-    /// The listener's address.
-    pub(crate) fn addr(&self) -> SocketAddr {
-        self.addr
-    }
 }
 
 /// Start Envoy with the filter configured by `plugin` (`{"cluster":..,"gateway":..}`),
 /// its `reactio` cluster pointing at `reactio`.
 pub(crate) fn launch(plugin: &Value, reactio: SocketAddr) -> std::io::Result<Envoy> {
+    launch_with(plugin, reactio, None)
+}
+
+/// [`launch`], with the route's cluster at `sink` and no pause on headers (see
+/// [`envoy_config`]).
+pub(crate) fn launch_with(plugin: &Value, reactio: SocketAddr, sink: Option<SocketAddr>) -> std::io::Result<Envoy> {
     let bin = envoy_bin()?;
     let module = module()?;
     let dir = scratch("envoy");
     let config_file = dir.join("envoy.json");
-    std::fs::write(&config_file, envoy_config(plugin, reactio, &module).to_string())?;
+    std::fs::write(&config_file, envoy_config(plugin, reactio, &module, sink).to_string())?;
     let admin_file = dir.join("admin.txt");
     let child = Command::new(bin)
         .arg("-c")
@@ -344,5 +356,46 @@ mod tests {
         assert_eq!(reply.status, 500, "{reply:?}");
         assert_eq!(body(&reply)["error"]["kind"], "config", "{}", reply.body);
         assert!(reply.body.contains("the filter configuration is not valid"), "{}", reply.body);
+    }
+
+    /// What Istio and Envoy Gateway can configure: no pause on headers, so the filter
+    /// continues on them without the token, buffers the body and still answers itself.
+    #[test]
+    fn without_the_pause_knob_continue_on_headers_works_and_drops_the_token() {
+        use std::io::Read;
+        let server = standin();
+        let config = gateway_config(&server);
+        let sink = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let sink_addr = sink.local_addr().unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let record = std::sync::Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for stream in sink.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    record.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            }
+        });
+        let mut plugin = plugin(&config);
+        plugin["continue_on_headers"] = json!(true);
+        let mut envoy = launch_with(&plugin, reactio_addr(&config).unwrap(), Some(sink_addr))
+            .unwrap_or_else(|e| panic!("envoy: {e}"));
+        let reply = envoy.post(&post(&first_critical()));
+        assert_eq!(reply.status, 200, "{reply:?}\n{}", envoy.log());
+        assert_eq!(body(&reply)["code"], "created", "{}", reply.body);
+        assert_eq!(server.incidents().len(), 1);
+        let refused = envoy.post(&Inbound { method: "POST", authorization: None, body: first_critical() });
+        assert_eq!(refused.status, 401);
+        std::thread::sleep(Duration::from_millis(200));
+        let upstream = String::from_utf8_lossy(&seen.lock().unwrap()).to_ascii_lowercase();
+        assert!(upstream.contains("post /events"), "the headers went on to the route's upstream: {upstream:?}");
+        assert!(!upstream.contains("authorization") && !upstream.contains(&TOKEN.to_ascii_lowercase()), "{upstream}");
+        assert!(!upstream.contains("check_http"), "the body must not reach the upstream: {upstream}");
     }
 }

@@ -257,6 +257,8 @@ mod tests {
         let p = plugin();
         assert_eq!(p.cluster, "reactio");
         assert!(!p.continue_on_headers);
+        let istio = load_plugin(Some(plugin_json(r#""continue_on_headers":true,"#).as_bytes())).unwrap();
+        assert!(istio.continue_on_headers);
         assert!(!format!("{p:?}").contains(TOKEN));
     }
 
