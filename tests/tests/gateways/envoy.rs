@@ -50,9 +50,10 @@ pub(crate) fn envoy_bin() -> std::io::Result<PathBuf> {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| root().join("target/tools/bin/envoy"));
             let fix = "run `scripts/setup-envoy.sh` (or `./x setup`)";
-            let out = Command::new(&bin).arg("--version").output().map_err(|e| {
-                format!("envoy {pin} is not installed ({}: {e}): {fix}", bin.display())
-            })?;
+            let out = Command::new(&bin)
+                .arg("--version")
+                .output()
+                .map_err(|e| format!("envoy {pin} is not installed ({}: {e}): {fix}", bin.display()))?;
             let version = String::from_utf8_lossy(&out.stdout).into_owned();
             if !version.contains(&format!("/{pin}/")) {
                 return Err(format!("{} is not envoy {pin} ({}): {fix}", bin.display(), version.trim()));
@@ -95,7 +96,8 @@ fn reactio_addr(config: &GatewayConfig) -> std::io::Result<SocketAddr> {
 /// filter's configuration. With `sink`, the route's cluster points there and the
 /// filter may not pause on headers: what Istio and Envoy Gateway can configure.
 pub(crate) fn envoy_config(plugin: &Value, reactio: SocketAddr, module: &Path, sink: Option<SocketAddr>) -> Value {
-    let text = std::fs::read_to_string(root().join("examples/envoy/envoy.yaml")).expect("read examples/envoy/envoy.yaml");
+    let text =
+        std::fs::read_to_string(root().join("examples/envoy/envoy.yaml")).expect("read examples/envoy/envoy.yaml");
     let mut config: Value = serde_norway::from_str(&text).expect("examples/envoy/envoy.yaml is yaml");
     config["admin"]["address"]["socket_address"]["port_value"] = json!(0);
     let listener = &mut config["static_resources"]["listeners"][0];
@@ -125,7 +127,8 @@ pub(crate) fn envoy_config(plugin: &Value, reactio: SocketAddr, module: &Path, s
     let cluster = clusters.iter_mut().find(|c| c["name"] == "reactio").expect("the example has a `reactio` cluster");
     *cluster = static_cluster("reactio", reactio);
     if let Some(sink) = sink {
-        let cluster = clusters.iter_mut().find(|c| c["name"] == "sensu_reactio_sink").expect("the example has the sink");
+        let cluster =
+            clusters.iter_mut().find(|c| c["name"] == "sensu_reactio_sink").expect("the example has the sink");
         *cluster = static_cluster("sensu_reactio_sink", sink);
     }
     config
@@ -173,7 +176,15 @@ pub(crate) fn launch_with(plugin: &Value, reactio: SocketAddr, sink: Option<Sock
         .arg(&config_file)
         .arg("--admin-address-path")
         .arg(&admin_file)
-        .args(["--disable-hot-restart", "--concurrency", "1", "--log-level", "warn", "--component-log-level", "wasm:info"])
+        .args([
+            "--disable-hot-restart",
+            "--concurrency",
+            "1",
+            "--log-level",
+            "warn",
+            "--component-log-level",
+            "wasm:info",
+        ])
         .current_dir(&dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -224,7 +235,8 @@ impl Gateway for Envoy {
     }
 
     fn post(&mut self, inbound: &Inbound) -> Reply {
-        http_post(self.addr, inbound).unwrap_or_else(|e| panic!("envoy: posting to the filter failed: {e}\n{}", self.log()))
+        http_post(self.addr, inbound)
+            .unwrap_or_else(|e| panic!("envoy: posting to the filter failed: {e}\n{}", self.log()))
     }
 }
 
@@ -255,13 +267,47 @@ mod tests {
         let mut envoy = run(&gateway_config(&server));
         let bearer = Some(format!("Bearer {TOKEN}"));
         let cases: [(&str, Inbound, u16, &str); 7] = [
-            ("no token", Inbound { method: "POST", authorization: None, body: first_critical() }, 401, "missing `authorization: bearer <token>`"),
-            ("wrong token", Inbound { method: "POST", authorization: Some("Bearer nope".into()), body: first_critical() }, 401, "the bearer token is wrong"),
-            ("not json", Inbound { method: "POST", authorization: bearer.clone(), body: b"status=2".to_vec() }, 400, "the event is not valid json"),
-            ("2 MiB", Inbound { method: "POST", authorization: bearer.clone(), body: vec![b' '; 2 << 20] }, 413, "at most 1048576 are accepted"),
-            ("wrong method", Inbound { method: "PUT", authorization: bearer.clone(), body: first_critical() }, 405, "use post with a sensu event as json, not put"),
+            (
+                "no token",
+                Inbound { method: "POST", authorization: None, body: first_critical() },
+                401,
+                "missing `authorization: bearer <token>`",
+            ),
+            (
+                "wrong token",
+                Inbound { method: "POST", authorization: Some("Bearer nope".into()), body: first_critical() },
+                401,
+                "the bearer token is wrong",
+            ),
+            (
+                "not json",
+                Inbound { method: "POST", authorization: bearer.clone(), body: b"status=2".to_vec() },
+                400,
+                "the event is not valid json",
+            ),
+            (
+                "2 MiB",
+                Inbound { method: "POST", authorization: bearer.clone(), body: vec![b' '; 2 << 20] },
+                413,
+                "at most 1048576 are accepted",
+            ),
+            (
+                "wrong method",
+                Inbound { method: "PUT", authorization: bearer.clone(), body: first_critical() },
+                405,
+                "use post with a sensu event as json, not put",
+            ),
             ("get", Inbound { method: "GET", authorization: bearer.clone(), body: Vec::new() }, 405, "not get"),
-            ("unknown shape", Inbound { method: "POST", authorization: bearer.clone(), body: br#"{"alert":{"host":"web01"}}"#.to_vec() }, 400, ""),
+            (
+                "unknown shape",
+                Inbound {
+                    method: "POST",
+                    authorization: bearer.clone(),
+                    body: br#"{"alert":{"host":"web01"}}"#.to_vec(),
+                },
+                400,
+                "",
+            ),
         ];
         for (name, inbound, status, says) in cases {
             let reply = envoy.post(&inbound);
@@ -350,8 +396,8 @@ mod tests {
     fn a_broken_filter_configuration_is_a_500_for_every_request() {
         let server = standin();
         let config = gateway_config(&server);
-        let mut envoy =
-            launch(&json!({"cluster": "reactio", "gateway": {"token": 5}}), reactio_addr(&config).unwrap()).unwrap_or_else(|e| panic!("envoy: {e}"));
+        let mut envoy = launch(&json!({"cluster": "reactio", "gateway": {"token": 5}}), reactio_addr(&config).unwrap())
+            .unwrap_or_else(|e| panic!("envoy: {e}"));
         let reply = envoy.post(&post(&first_critical()));
         assert_eq!(reply.status, 500, "{reply:?}");
         assert_eq!(body(&reply)["error"]["kind"], "config", "{}", reply.body);

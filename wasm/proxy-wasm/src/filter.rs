@@ -18,7 +18,11 @@ proxy_wasm::main! {{
 }}
 
 fn not_configured() -> Reply {
-    sensu_reactio_core::gateway::error_reply(500, "config", "the filter was not configured yet; check envoy's log for the filter's configuration error")
+    sensu_reactio_core::gateway::error_reply(
+        500,
+        "config",
+        "the filter was not configured yet; check envoy's log for the filter's configuration error",
+    )
 }
 
 fn log(level: LogLevel, message: &str) {
@@ -65,7 +69,11 @@ impl Webhook {
     fn reply(&mut self, reply: &Reply) -> Action {
         self.done = true;
         self.exchange = None;
-        let _ = hostcalls::send_http_response(u32::from(reply.status), glue::reply_headers(reply), Some(reply.body.as_bytes()));
+        let _ = hostcalls::send_http_response(
+            u32::from(reply.status),
+            glue::reply_headers(reply),
+            Some(reply.body.as_bytes()),
+        );
         Action::Pause
     }
 
@@ -85,7 +93,13 @@ impl Webhook {
             Err(_) => return self.reply(&not_configured()),
         };
         let body = (!request.body.is_empty()).then_some(request.body.as_bytes());
-        match self.dispatch_http_call(&cluster, glue::call_headers(&request), body, Vec::new(), glue::call_timeout(&request)) {
+        match self.dispatch_http_call(
+            &cluster,
+            glue::call_headers(&request),
+            body,
+            Vec::new(),
+            glue::call_timeout(&request),
+        ) {
             Ok(_token) => Action::Pause,
             Err(status) => self.reply(&glue::dispatch_refused(&cluster, &format!("{status:?}"))),
         }

@@ -67,7 +67,9 @@ pub fn load_plugin(bytes: Option<&[u8]>) -> Result<Plugin, Reply> {
         config_reply(&format!("the filter configuration is not valid: {what}; {CONFIG_FIX}"))
     })?;
     if parsed.cluster.trim().is_empty() {
-        return Err(config_reply(&format!("`cluster` is empty; name the envoy cluster that reaches reactio; {CONFIG_FIX}")));
+        return Err(config_reply(&format!(
+            "`cluster` is empty; name the envoy cluster that reaches reactio; {CONFIG_FIX}"
+        )));
     }
     let config = Config::load(&parsed.gateway.config).map_err(|e| config_reply(&e.message))?;
     Ok(Plugin {
@@ -130,9 +132,11 @@ impl Exchange {
     pub fn next(&self) -> Next {
         match self.machine.step() {
             Step::Request(request) => Next::Call(Box::new(request.clone())),
-            step => Next::Reply(gateway::reply_for_step(step).unwrap_or_else(|| {
-                gateway::error_reply(500, "internal", "the filter lost its step; report this bug")
-            })),
+            step => {
+                Next::Reply(gateway::reply_for_step(step).unwrap_or_else(|| {
+                    gateway::error_reply(500, "internal", "the filter lost its step; report this bug")
+                }))
+            }
         }
     }
 
@@ -271,7 +275,7 @@ mod tests {
         assert_eq!(admit_headers(&p, "POST", None, None).unwrap_err().status, 401);
         assert_eq!(admit_headers(&p, "POST", Some("Bearer nope"), None).unwrap_err().status, 401);
         assert_eq!(admit_headers(&p, "POST", Some(&bearer), Some("2097152")).unwrap_err().status, 413);
-        let p = p.unwrap();
+        let p = plugin();
         assert_eq!(admit_body(&p, Some(&bearer), gateway::MAX_BODY + 1).unwrap_err().status, 413);
         let broken = load_plugin(None);
         assert_eq!(admit_headers(&broken, "POST", Some(&bearer), None).unwrap_err().status, 500);
