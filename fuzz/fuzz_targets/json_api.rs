@@ -26,10 +26,8 @@ fuzz_target!(|data: &[u8]| {
             let _ = is_json(&json_api::dry_run_answer_json(session_step(&out).as_bytes()));
         }
     }
-    let list = format!(
-        "[{}]",
-        answers.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(",")
-    );
+    let list =
+        format!("[{}]", answers.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(","));
     let _ = is_json(&json_api::resume_json(config, event, context, list.as_bytes()));
     let _ = is_json(&json_api::dry_run_answer_json(event));
     let _ = first;

@@ -20,8 +20,7 @@ use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
 use sensu_reactio_core::{
-    Answer, Config, ConfigInput, Failure, FailureKind, Machine, Method, Outcome, Response, Step,
-    dry_run_answer,
+    Answer, Config, ConfigInput, Failure, FailureKind, Machine, Method, Outcome, Response, Step, dry_run_answer,
 };
 use serde_json::{Value, json};
 
@@ -224,12 +223,39 @@ pub enum PathChoice {
     Metadata(u8),
 }
 
-const TOP_FIELDS: &[&str] =
-    &["action", "occurrences", "occurrences_watermark", "last_ok", "timestamp", "silenced", "id", "client", "check", "entity"];
+const TOP_FIELDS: &[&str] = &[
+    "action",
+    "occurrences",
+    "occurrences_watermark",
+    "last_ok",
+    "timestamp",
+    "silenced",
+    "id",
+    "client",
+    "check",
+    "entity",
+];
 const CHECK_FIELDS: &[&str] = &[
-    "status", "output", "history", "interval", "refresh", "occurrences", "name", "executed", "issued", "alert",
-    "is_silenced", "state", "last_ok", "occurrences_watermark", "proxy_entity_name", "reactio", "force_resolve",
-    "metadata", "ttl", "handlers",
+    "status",
+    "output",
+    "history",
+    "interval",
+    "refresh",
+    "occurrences",
+    "name",
+    "executed",
+    "issued",
+    "alert",
+    "is_silenced",
+    "state",
+    "last_ok",
+    "occurrences_watermark",
+    "proxy_entity_name",
+    "reactio",
+    "force_resolve",
+    "metadata",
+    "ttl",
+    "handlers",
 ];
 const CLIENT_FIELDS: &[&str] = &["name", "metadata", "address", "subscriptions"];
 const METADATA_FIELDS: &[&str] = &["name", "namespace", "annotations", "labels"];
@@ -336,9 +362,26 @@ pub struct BuiltEvent {
 
 /// The settings an event may try to override (allowed or not).
 const OVERRIDE_KEYS: &[&str] = &[
-    "profile", "severities", "call", "occurrences", "refresh", "reconcile", "max_renotify", "call_on_renotify",
-    "close_on_resolve", "topics", "notification_text", "name_template", "message_template", "api_key", "endpoint",
-    "deadline", "spool_dir", "dry_run", "organization", "unknown_setting",
+    "profile",
+    "severities",
+    "call",
+    "occurrences",
+    "refresh",
+    "reconcile",
+    "max_renotify",
+    "call_on_renotify",
+    "close_on_resolve",
+    "topics",
+    "notification_text",
+    "name_template",
+    "message_template",
+    "api_key",
+    "endpoint",
+    "deadline",
+    "spool_dir",
+    "dry_run",
+    "organization",
+    "unknown_setting",
 ];
 
 /// A fixed "now" for every fuzz run (2025-11-24).
@@ -584,7 +627,10 @@ impl AnswerChoice {
                     let value = match r {
                         RetryAfter::Seconds(s) => s.to_string(),
                         RetryAfter::Date(d, m, y, h, mi, s) => {
-                            let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Foo"];
+                            let months = [
+                                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+                                "Foo",
+                            ];
                             let days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
                             format!(
                                 "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",

@@ -56,7 +56,8 @@ fn generate(name: &str) -> Vec<u8> {
         "40-mib-garbage" => vec![b'A'; 40 * MIB],
         "nesting-100k-arrays" => vec![b'['; 100_000],
         "nesting-100k-objects-in-output" => {
-            let mut text = String::from(r#"{"client":{"name":"web01"},"check":{"name":"check_http","status":2,"output":"#);
+            let mut text =
+                String::from(r#"{"client":{"name":"web01"},"check":{"name":"check_http","status":2,"output":"#);
             text.push_str(&r#"{"a":"#.repeat(100_000));
             text.push('1');
             text.push_str(&"}".repeat(100_002));
@@ -120,7 +121,15 @@ fn check(case: &Case) -> Option<String> {
     };
     let removed: Vec<&str> = spec["env_remove"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
     let mut handler = Handler::new(&case.label);
-    handler.env("STATE_DIRECTORY", path_str(&state)).args(["--dry-run", "--config", path_str(&settings)]);
+    handler.env("STATE_DIRECTORY", path_str(&state)).args(["--config", path_str(&settings)]);
+    // A dry run never spools: the cases that must keep the event run live (their
+    // configuration error stops them before any request; no organization is set, so
+    // nothing could be sent anyway).
+    if spec["dead_letter"].as_bool() == Some(true) {
+        handler.args(["--spool-dir", path_str(&state)]);
+    } else {
+        handler.arg("--dry-run");
+    }
     if !removed.contains(&"REACTIO_API_KEY") {
         handler.env("REACTIO_API_KEY", KEY);
     }
@@ -132,7 +141,15 @@ fn check(case: &Case) -> Option<String> {
     let failure = judge(spec, &run, &settings, &state);
     assert_no_key_in_dir(&dir);
     let _ = std::fs::remove_dir_all(&dir);
-    failure.map(|f| format!("{}: {f}\n  exit {:?}\n  stdout: {}\n  stderr: {}", case.label, run.code, tail(&run.stdout), tail(&run.stderr)))
+    failure.map(|f| {
+        format!(
+            "{}: {f}\n  exit {:?}\n  stdout: {}\n  stderr: {}",
+            case.label,
+            run.code,
+            tail(&run.stdout),
+            tail(&run.stderr)
+        )
+    })
 }
 
 fn tail(text: &str) -> String {
@@ -201,7 +218,8 @@ fn judge(spec: &Value, run: &Run, settings: &Path, state: &Path) -> Option<Strin
 fn every_adversarial_input_gets_its_documented_exit_code_and_one_clear_line() {
     let cases = cases();
     assert!(cases.len() >= MIN_CASES, "only {} adversarial cases", cases.len());
-    let files: Vec<PathBuf> = files_under(&fixtures().join("events")).into_iter().chain(files_under(&fixtures().join("settings"))).collect();
+    let files: Vec<PathBuf> =
+        files_under(&fixtures().join("events")).into_iter().chain(files_under(&fixtures().join("settings"))).collect();
     let listed = std::fs::read_to_string(fixtures().join("expected.json")).unwrap_or_default();
     for file in &files {
         let rel = file.strip_prefix(fixtures()).unwrap_or(file).to_string_lossy().into_owned();

@@ -41,49 +41,69 @@ fn the_scan_finds_pieces_of_the_key() {
     assert!(!leaks_key(b"x-api-key: ********"));
 }
 
+/// Bodies and redirect locations that echo the key back, as a misconfigured proxy or
+/// a debugging gateway might: (label, status, headers, body).
+fn echoing_answers() -> Vec<(&'static str, u16, Vec<(String, String)>, String)> {
+    let json = vec![("Content-Type".to_owned(), "application/json".to_owned())];
+    vec![
+        (
+            "500 json echoing the key",
+            500,
+            json.clone(),
+            format!(r#"{{"type":"internal_server_error","message":"bad request with x-api-key: {KEY}"}}"#),
+        ),
+        ("401 echoing the key", 401, Vec::new(), format!("invalid api key {KEY}")),
+        (
+            "502 html echoing the key",
+            502,
+            vec![("Content-Type".into(), "text/html".into())],
+            format!("<html>upstream said {KEY}</html>"),
+        ),
+        // The core quotes 60 characters of a non-json body: the key is cut in the middle.
+        ("503 text cutting the key", 503, Vec::new(), format!("{}{KEY}", "x".repeat(45))),
+        (
+            "302 location with the key",
+            302,
+            vec![("Location".into(), format!("https://other.example/api?key={KEY}"))],
+            String::new(),
+        ),
+    ]
+}
+
 #[test]
 fn servers_that_echo_the_key_do_not_get_it_into_output_or_spool() {
     let server = standin();
-    let dir = scratch("echo");
-    let echo = format!(r#"{{"type":"internal_server_error","message":"bad request with x-api-key: {KEY}"}}"#);
-    // Every attempt answers 500 with the key in the body: spooled (75).
-    server.push_fault_times(Match::Next, Fault::respond(500, &[("Content-Type", "application/json")], echo.as_bytes()), 50);
-    let run: Run = against(&server.url(), &dir).stdin(critical()).run();
-    assert_eq!(run.code, Some(75), "{}", run.all());
-    server.clear_faults();
-
-    // A 401 whose body echoes the key: a configuration problem (dead letter).
-    let body = format!("invalid api key {KEY}");
-    server.push_fault_times(Match::Next, Fault::respond(401, &[], body.as_bytes()), 50);
-    let run = against(&server.url(), &dir).stdin(critical()).run();
-    assert!(matches!(run.code, Some(75 | 78)), "{}", run.all());
-    server.clear_faults();
-
-    // A non-json 502 body echoing the key (the core quotes an excerpt of such bodies).
-    let body = format!("<html>upstream said {KEY}</html>");
-    server.push_fault_times(Match::Next, Fault::respond(502, &[("Content-Type", "text/html")], body.as_bytes()), 50);
-    let run = against(&server.url(), &dir).stdin(critical()).run();
-    assert_eq!(run.code, Some(75), "{}", run.all());
-    server.clear_faults();
-
-    // A redirect whose location carries the key (the core quotes the location).
-    let location = format!("https://other.example/api?key={KEY}");
-    server.push_fault_times(Match::Next, Fault::redirect(302, &location), 50);
-    let run = against(&server.url(), &dir).stdin(critical()).run();
-    assert!(matches!(run.code, Some(75)), "{}", run.all());
-    server.clear_faults();
-
-    // Replay the lot against a well-behaved server, then check the spool.
-    let run = against(&server.url(), &dir).args(["replay", "--dead"]).run();
-    assert!(matches!(run.code, Some(0 | 75)), "{}", run.all());
-    let run = against(&server.url(), &dir).args(["check-spool"]).run();
-    assert!(run.code.is_some(), "{}", run.all());
-    let files = assert_no_key_in_dir(&dir);
-    assert!(files > 0, "the runs left no spool files to scan");
+    let mut leaks = Vec::new();
+    for (label, status, headers, body) in echoing_answers() {
+        let dir = scratch("echo");
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        server.push_fault_times(Match::Next, Fault::respond(status, &headers, body.as_bytes()), 50);
+        let run: Run = against(&server.url(), &dir).stdin(critical()).run();
+        server.clear_faults();
+        assert!(matches!(run.code, Some(75 | 78)), "{label}: {}", run.all());
+        // Scan what the run left before anything delivers it.
+        let files = crate::support::files_under(&dir);
+        assert!(
+            files.iter().any(|f| f.extension().is_some_and(|x| x == "json") && !f.ends_with("settings.json")),
+            "{label}: nothing kept"
+        );
+        for file in files.iter().filter(|f| !f.ends_with("settings.json")) {
+            let text = std::fs::read(file).unwrap_or_default();
+            if leaks_key(&text) {
+                leaks.push(format!("{label}: {}: {}", file.display(), String::from_utf8_lossy(&text)));
+            }
+        }
+        // Replay against a well-behaved server, then check-spool.
+        let run = against(&server.url(), &dir).args(["replay", "--dead"]).run();
+        assert!(matches!(run.code, Some(0 | 75)), "{label}: {}", run.all());
+        let run = against(&server.url(), &dir).args(["check-spool"]).run();
+        assert!(run.code.is_some(), "{}", run.all());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     for request in server.requests() {
         assert_eq!(request.header("x-api-key"), Some(KEY), "the key travels only in its header");
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    assert!(leaks.is_empty(), "the api key reached spool files:\n{}", leaks.join("\n"));
 }
 
 #[test]
@@ -112,19 +132,33 @@ fn every_way_of_giving_the_key_stays_masked() {
 
     // Flag (visible in ps: the printer still masks it), dry run, text and json output.
     for output in ["text", "json"] {
-        let run = base("flag dry run").args(["--config", path_str(&empty), "--api-key", KEY, "--dry-run", "--output", output]).stdin(critical()).run();
+        let run = base("flag dry run")
+            .args(["--config", path_str(&empty), "--api-key", KEY, "--dry-run", "--output", output])
+            .stdin(critical())
+            .run();
         assert_eq!(run.code, Some(0), "{}", run.all());
         assert!(run.stdout.contains("********"), "the dry run shows the masked header: {}", run.stdout);
     }
     // Key file, live against the stand-in, json output.
     let run = base("key file")
-        .args(["--config", path_str(&empty), "--api-key-file", path_str(&key_file), "--endpoint", &server.url(), "--output", "json"])
+        .args([
+            "--config",
+            path_str(&empty),
+            "--api-key-file",
+            path_str(&key_file),
+            "--endpoint",
+            &server.url(),
+            "--output",
+            "json",
+        ])
         .stdin(critical())
         .run();
     assert_eq!(run.code, Some(0), "{}", run.all());
     // Settings file and profiles: check-config in both formats.
     for output in ["text", "json"] {
-        let run = base("check-config").args(["--config", path_str(&settings_with_key), "--output", output, "check-config"]).run();
+        let run = base("check-config")
+            .args(["--config", path_str(&settings_with_key), "--output", output, "check-config"])
+            .run();
         assert_eq!(run.code, Some(0), "{}", run.all());
     }
     // Environment, through a profile chosen by flag.
@@ -146,7 +180,10 @@ fn a_key_given_in_the_wrong_shape_is_not_echoed_in_the_error() {
         ("in a typo'd key", serde_json::json!({"reactio": {"api_kee": KEY}})),
         ("as the endpoint", serde_json::json!({"reactio": {"endpoint": format!("https://u:{KEY}@x.example")}})),
         ("in a profile", serde_json::json!({"reactio": {"profiles": {"a": {"api_key": [KEY], "organization": "a"}}}})),
-        ("in the handlers definition", serde_json::json!({"handlers": {"reactio": {"api_key": KEY, "serverities": ["critical"]}}})),
+        (
+            "in the handlers definition",
+            serde_json::json!({"handlers": {"reactio": {"api_key": KEY, "serverities": ["critical"]}}}),
+        ),
     ];
     for (label, settings) in cases {
         let file = dir.join("settings.json");

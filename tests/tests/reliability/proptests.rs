@@ -86,7 +86,8 @@ fn arb_json() -> impl Strategy<Value = Value> {
 }
 
 fn arb_body() -> impl Strategy<Value = ArbBody> {
-    let incident = (0u8..4, ".{0,8}", 0u8..4, prop::option::of(-1i64..3), any::<i64>(), prop_oneof![1i64..20, any::<i64>()]);
+    let incident =
+        (0u8..4, ".{0,8}", 0u8..4, prop::option::of(-1i64..3), any::<i64>(), prop_oneof![1i64..20, any::<i64>()]);
     prop_oneof![
         ".{0,40}".prop_map(ArbBody::Text),
         Just(ArbBody::Text("[]".into())),
@@ -120,7 +121,14 @@ impl ArbAnswer {
     fn answer(&self, key: &str) -> (Answer, usize) {
         match self {
             ArbAnswer::Failure { kind, detail } => {
-                let kinds = [FailureKind::Connect, FailureKind::Timeout, FailureKind::Reset, FailureKind::Tls, FailureKind::Refused, FailureKind::Other];
+                let kinds = [
+                    FailureKind::Connect,
+                    FailureKind::Timeout,
+                    FailureKind::Reset,
+                    FailureKind::Tls,
+                    FailureKind::Refused,
+                    FailureKind::Other,
+                ];
                 (Answer::Failure(Failure { kind: kinds[kind % kinds.len()], detail: detail.clone() }), 0)
             }
             ArbAnswer::Response { status, retry_after, body } => {
@@ -170,7 +178,10 @@ fn check_step(step: &Step, check_key: bool) {
             }
             if check_key {
                 let others: Vec<&(String, String)> = r.headers.iter().filter(|(n, _)| n != "x-api-key").collect();
-                assert!(!leaks_key(format!("{others:?} {} {}", r.path, r.body).as_bytes()), "key outside its header: {r:?}");
+                assert!(
+                    !leaks_key(format!("{others:?} {} {}", r.path, r.body).as_bytes()),
+                    "key outside its header: {r:?}"
+                );
                 assert!(!leaks_key(format!("{:?}", r.redacted()).as_bytes()), "key in a redacted request");
             }
         }
@@ -371,8 +382,13 @@ fn hostile_servers_end_with_the_documented_failures() {
             Step::Wait(_) => machine.handle(Answer::Waited),
             Step::Request(_) => {
                 page += 1;
-                let list: Vec<Value> = (0..50).map(|i| json!({"id": page * 100 + i, "name": "other/check", "status": "open"})).collect();
-                machine.handle(Answer::Response(Response { status: 200, headers: Vec::new(), body: Value::Array(list).to_string() }));
+                let list: Vec<Value> =
+                    (0..50).map(|i| json!({"id": page * 100 + i, "name": "other/check", "status": "open"})).collect();
+                machine.handle(Answer::Response(Response {
+                    status: 200,
+                    headers: Vec::new(),
+                    body: Value::Array(list).to_string(),
+                }));
             }
         }
     };

@@ -128,6 +128,12 @@ impl Handler {
         self
     }
 
+    /// Add one argument.
+    pub(crate) fn arg(&mut self, arg: &str) -> &mut Handler {
+        self.command.arg(arg);
+        self
+    }
+
     /// Set an environment variable.
     pub(crate) fn env(&mut self, name: &str, value: &str) -> &mut Handler {
         self.command.env(name, value);

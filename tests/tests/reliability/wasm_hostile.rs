@@ -44,9 +44,14 @@ const UNNAMED: &[&str] = &["garbage output"];
 /// (name, module text or raw bytes, what the error line must say).
 fn hostile() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     let wat = |text: String| wat::parse_str(text).expect("valid wat");
-    let grow = "(block $b (loop $l (br_if $b (i32.eq (memory.grow (i32.const 16)) (i32.const -1))) (br $l))) unreachable";
+    let grow =
+        "(block $b (loop $l (br_if $b (i32.eq (memory.grow (i32.const 16)) (i32.const -1))) (br $l))) unreachable";
     vec![
-        ("infinite loop", wat(module("(loop $l (br $l)) i32.const 0", "i32.const 0", ALLOC, "")), "ran past its deadline"),
+        (
+            "infinite loop",
+            wat(module("(loop $l (br $l)) i32.const 0", "i32.const 0", ALLOC, "")),
+            "ran past its deadline",
+        ),
         (
             "infinite loop at start",
             wat(module("i32.const 0", "i32.const 0", ALLOC, "(func $spin (loop $l (br $l))) (start $spin)")),
@@ -60,13 +65,22 @@ fn hostile() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ),
         ("trap", wat(module("unreachable", "i32.const 0", ALLOC, "")), "failed while planning"),
         ("output outside memory", wat(module("i32.const 4096", "i32.const 65000", ALLOC, "")), "outside its memory"),
-        ("output length -1", wat(module("i32.const -1", "i32.const 0", ALLOC, "")), "returned an output of 4294967295 bytes"),
-        ("input buffer outside memory", wat(module("i32.const 0", "i32.const 0", "i32.const -16", "")), "outside its memory"),
+        (
+            "output length -1",
+            wat(module("i32.const -1", "i32.const 0", ALLOC, "")),
+            "returned an output of 4294967295 bytes",
+        ),
+        (
+            "input buffer outside memory",
+            wat(module("i32.const 0", "i32.const 0", "i32.const -16", "")),
+            "outside its memory",
+        ),
         ("out of memory for input", wat(module("i32.const 0", "i32.const 0", "i32.const 0", "")), "ran out of memory"),
         ("garbage output", wat(module("i32.const 64", "i32.const 0", ALLOC, "")), "malformed"),
         (
             "missing export",
-            wat(r#"(module (memory (export "memory") 1) (func (export "sr_abi_version") (result i32) i32.const 1))"#.into()),
+            wat(r#"(module (memory (export "memory") 1) (func (export "sr_abi_version") (result i32) i32.const 1))"#
+                .into()),
             "has no usable export",
         ),
         (
@@ -77,9 +91,22 @@ fn hostile() -> Vec<(&'static str, Vec<u8>, &'static str)> {
             )),
             "has no usable export `sr_handle`",
         ),
-        ("no memory", wat(module("i32.const 0", "i32.const 0", ALLOC, "").replace(r#"(memory (export "memory") 1)"#, "(memory 1)")), "`memory`"),
-        ("wrong abi version", wat(module("i32.const 0", "i32.const 0", ALLOC, "").replace("i32.const 1)\n", "i32.const 99)\n")), "abi version 99"),
-        ("imports", wat(r#"(module (import "env" "now" (func)) (memory (export "memory") 1))"#.into()), "must import nothing"),
+        (
+            "no memory",
+            wat(module("i32.const 0", "i32.const 0", ALLOC, "")
+                .replace(r#"(memory (export "memory") 1)"#, "(memory 1)")),
+            "`memory`",
+        ),
+        (
+            "wrong abi version",
+            wat(module("i32.const 0", "i32.const 0", ALLOC, "").replace("i32.const 1)\n", "i32.const 99)\n")),
+            "abi version 99",
+        ),
+        (
+            "imports",
+            wat(r#"(module (import "env" "now" (func)) (memory (export "memory") 1))"#.into()),
+            "must import nothing",
+        ),
         ("not wasm", b"\0asm\x01\0\0\0garbage that is not a module".to_vec(), "does not compile"),
     ]
 }
@@ -106,7 +133,10 @@ fn hostile_modules_are_stopped_and_reported_and_the_event_is_kept() {
         std::fs::write(&path, &bytes).unwrap();
         let run = run_with(&path, &dir, name);
         let line = run.stderr.lines().find(|l| l.contains(says)).unwrap_or_default().to_owned();
-        let spooled = crate::support::files_under(&dir.join("spool")).iter().filter(|p| p.extension().is_some_and(|x| x == "json")).count()
+        let spooled = crate::support::files_under(&dir.join("spool"))
+            .iter()
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .count()
             + crate::support::files_under(&dir.join("state")).len();
         let mut problems = Vec::new();
         if run.code != Some(EXIT_SOFTWARE) {
@@ -129,7 +159,12 @@ fn hostile_modules_are_stopped_and_reported_and_the_event_is_kept() {
             problems.push("the event was not kept in the spool".into());
         }
         assert_no_key_in_dir(&dir);
-        println!("hostile wasm `{name}`: exit {:?} in {:.2} s: {}", run.code, run.elapsed.as_secs_f64(), line.chars().take(200).collect::<String>());
+        println!(
+            "hostile wasm `{name}`: exit {:?} in {:.2} s: {}",
+            run.code,
+            run.elapsed.as_secs_f64(),
+            line.chars().take(200).collect::<String>()
+        );
         if !problems.is_empty() {
             failures.push(format!("{name}: {}\n  stderr: {}", problems.join("; "), run.stderr.trim()));
         }
