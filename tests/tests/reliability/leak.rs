@@ -41,9 +41,12 @@ fn the_scan_finds_pieces_of_the_key() {
     assert!(!leaks_key(b"x-api-key: ********"));
 }
 
+/// (label, status, headers, body) of one echoing answer.
+type Echo = (&'static str, u16, Vec<(String, String)>, String);
+
 /// Bodies and redirect locations that echo the key back, as a misconfigured proxy or
 /// a debugging gateway might: (label, status, headers, body).
-fn echoing_answers() -> Vec<(&'static str, u16, Vec<(String, String)>, String)> {
+fn echoing_answers() -> Vec<Echo> {
     let json = vec![("Content-Type".to_owned(), "application/json".to_owned())];
     vec![
         (
