@@ -5,7 +5,7 @@
 use sensu_reactio_core::gateway::Reply;
 use serde_json::Value;
 
-use crate::support::{assert_no_secrets, first_critical, gateway_config, standin, TOKEN};
+use crate::support::{TOKEN, assert_no_secrets, first_critical, gateway_config, standin};
 use crate::{HOSTS, Inbound};
 
 struct Case {
@@ -61,7 +61,11 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "unknown event shape",
-            inbound: Inbound { method: "POST", authorization: bearer(TOKEN), body: br#"{"alert":{"host":"web01"}}"#.to_vec() },
+            inbound: Inbound {
+                method: "POST",
+                authorization: bearer(TOKEN),
+                body: br#"{"alert":{"host":"web01"}}"#.to_vec(),
+            },
             status: 400,
             kind: "input",
             says: "",
@@ -95,9 +99,16 @@ fn bad_inbound_requests_get_the_documented_status_and_message_in_every_host() {
                 && !message.is_empty()
                 && message.chars().next().is_some_and(|c| !c.is_uppercase());
             if !ok {
-                failures.push(format!("{}, {}: expected {} {}, got {reply:?}", host.name(), case.name, case.status, case.kind));
+                failures.push(format!(
+                    "{}, {}: expected {} {}, got {reply:?}",
+                    host.name(),
+                    case.name,
+                    case.status,
+                    case.kind
+                ));
             }
-            if case.status == 405 && !reply.headers.iter().any(|(n, v)| n.eq_ignore_ascii_case("allow") && v == "POST") {
+            if case.status == 405 && !reply.headers.iter().any(|(n, v)| n.eq_ignore_ascii_case("allow") && v == "POST")
+            {
                 failures.push(format!("{}, {}: 405 without `allow: POST`", host.name(), case.name));
             }
             messages.push((host.name(), message));

@@ -41,6 +41,6 @@ pub(crate) trait Gateway {
 /// How to start a host for a configuration (the stand-in runs on 127.0.0.1).
 pub(crate) type Start = fn(&GatewayConfig) -> std::io::Result<Box<dyn Gateway>>;
 
-/// Every gateway host, by name. A host added here runs in every parity and inbound
-/// test (the Envoy filter: `("envoy", envoy::start)` with `mod envoy;` above).
-pub(crate) const HOSTS: &[(&str, Start)] = &[("wasi-http", wasi_http::start), ("workerd", workerd::start), ("envoy", envoy::start)];
+/// Every gateway host, by name. A host added here runs in every parity and inbound test.
+pub(crate) const HOSTS: &[(&str, Start)] =
+    &[("wasi-http", wasi_http::start), ("workerd", workerd::start), ("envoy", envoy::start)];

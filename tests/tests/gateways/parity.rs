@@ -6,10 +6,12 @@
 
 use std::time::{Duration, Instant};
 
-use sensu_reactio_tests::standin::{Fault, Match};
 use sensu_reactio_tests::Standin;
+use sensu_reactio_tests::standin::{Fault, Match};
 
-use crate::support::{assert_no_secrets, first_critical, gateway_config, header, post, refresh, repeat, resolve, standin};
+use crate::support::{
+    assert_no_secrets, first_critical, gateway_config, header, post, refresh, repeat, resolve, standin,
+};
 use crate::{HOSTS, native};
 
 /// What the stand-in saw: method, path with query, body.
@@ -23,10 +25,13 @@ fn show(seen: &Seen) -> String {
     seen.iter().map(|(m, t, b)| format!("{m} {t} {}\n", String::from_utf8_lossy(b))).collect()
 }
 
+/// Faults to queue before an event.
+type Faults = Vec<(Match, Fault)>;
+
 /// One scenario: events in order, each with the faults to queue before it.
 struct Scenario {
     name: &'static str,
-    events: Vec<(Vec<u8>, Vec<(Match, Fault)>)>,
+    events: Vec<(Vec<u8>, Faults)>,
 }
 
 fn scenarios() -> Vec<Scenario> {
@@ -36,7 +41,10 @@ fn scenarios() -> Vec<Scenario> {
         Scenario { name: "repeat", events: vec![(first_critical(), vec![]), (repeat(), vec![])] },
         Scenario { name: "refresh", events: vec![(first_critical(), vec![]), (refresh(), vec![])] },
         Scenario { name: "resolve", events: vec![(first_critical(), vec![]), (resolve(), vec![])] },
-        Scenario { name: "a 500 then success", events: vec![(first_critical(), vec![(create(), Fault::internal_error())])] },
+        Scenario {
+            name: "a 500 then success",
+            events: vec![(first_critical(), vec![(create(), Fault::internal_error())])],
+        },
         Scenario {
             name: "a stalled reactio",
             events: vec![(first_critical(), vec![(create(), Fault::Stall(Some(Duration::from_secs(3))))])],
@@ -73,7 +81,10 @@ fn gateway_run(host: &str, start: crate::Start, scenario: &Scenario) -> Seen {
                 break reply;
             }
             let retry_after = header(&reply, "retry-after");
-            assert!(retry_after.is_some_and(|s| s.parse::<u64>().is_ok()), "{host}: 503 without retry-after: {reply:?}");
+            assert!(
+                retry_after.is_some_and(|s| s.parse::<u64>().is_ok()),
+                "{host}: 503 without retry-after: {reply:?}"
+            );
             // The attempt ended at the faulted request: the last one the stand-in saw.
             let last = server.requests().last().map(|r| r.line()).unwrap_or_default();
             assert_eq!(last, "POST /api/v1/incidents", "{host}, {}: the attempt ended elsewhere", scenario.name);

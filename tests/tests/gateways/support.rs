@@ -98,7 +98,9 @@ fn read_reply_bytes(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
 }
 
 fn parse_reply(raw: &[u8]) -> std::io::Result<Reply> {
-    let bad = |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{why}: {}", String::from_utf8_lossy(raw)));
+    let bad = |why: &str| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{why}: {}", String::from_utf8_lossy(raw)))
+    };
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| bad("no http head"))?;
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.split("\r\n");

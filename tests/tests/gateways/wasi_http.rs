@@ -32,7 +32,10 @@ pub(crate) fn component_bytes() -> std::io::Result<Vec<u8>> {
     std::fs::read(&path).map_err(|e| {
         std::io::Error::new(
             e.kind(),
-            format!("the wasi:http component {} is missing ({e}): run `scripts/build-gateways.sh` (or `./x build`)", path.display()),
+            format!(
+                "the wasi:http component {} is missing ({e}): run `scripts/build-gateways.sh` (or `./x build`)",
+                path.display()
+            ),
         )
     })
 }

@@ -21,7 +21,10 @@ pub(crate) fn workerd_bin() -> std::io::Result<PathBuf> {
     } else {
         Err(std::io::Error::new(
             std::io::ErrorKind::NotFound,
-            format!("workerd is not installed ({} is missing): run `npm ci --prefix wasm/js` (or `./x setup`)", bin.display()),
+            format!(
+                "workerd is not installed ({} is missing): run `npm ci --prefix wasm/js` (or `./x setup`)",
+                bin.display()
+            ),
         ))
     }
 }
@@ -124,4 +127,21 @@ impl Gateway for Workerd {
             panic!("workerd: posting to the worker failed: {e}\n{log}")
         })
     }
+}
+
+/// The edge module's size against decisions.md's budget for a gateway adapter.
+#[test]
+fn the_edge_module_fits_the_size_budget() {
+    const BUDGET: usize = 300 * 1024;
+    let path = root().join("wasm/js/edge/pkg/sensu_reactio_edge_bg.wasm");
+    let size = std::fs::metadata(&path)
+        .unwrap_or_else(|e| {
+            panic!("{} is missing ({e}): run `scripts/build-gateways.sh` (or `./x build`)", path.display())
+        })
+        .len();
+    eprintln!("JS edge module: {size} bytes");
+    assert!(
+        usize::try_from(size).unwrap_or(usize::MAX) <= BUDGET,
+        "the JS edge module has {size} bytes; the budget for a gateway adapter is {BUDGET} (decisions.md)"
+    );
 }

@@ -61,8 +61,14 @@ impl Gateway {
     pub fn answer(&mut self, answer: &str) -> String {
         let next = match (serde_json::from_str::<Answer>(answer), self.driver.as_mut()) {
             (Ok(answer), Some(driver)) => driver.answer(answer),
-            (Err(e), _) => Next::Reply(error_reply(500, "internal", &format!("the edge glue sent a bad answer: {e}; report this bug"))),
-            (_, None) => Next::Reply(error_reply(500, "internal", "the edge glue answered before start; report this bug")),
+            (Err(e), _) => Next::Reply(error_reply(
+                500,
+                "internal",
+                &format!("the edge glue sent a bad answer: {e}; report this bug"),
+            )),
+            (_, None) => {
+                Next::Reply(error_reply(500, "internal", "the edge glue answered before start; report this bug"))
+            }
         };
         json(&next)
     }

@@ -41,7 +41,9 @@ fn serve(request: &IncomingRequest) -> Reply {
     drop(headers);
     // Refuse before reading a body that is too large (or not wanted at all).
     let probe = Inbound { method: &method, authorization: authorization.as_deref(), body: &[] };
-    if let Err(reply) = sensu_reactio_core::gateway::admit(&config, probe.method, probe.authorization, announced.unwrap_or(0)) {
+    if let Err(reply) =
+        sensu_reactio_core::gateway::admit(&config, probe.method, probe.authorization, announced.unwrap_or(0))
+    {
         return reply;
     }
     let body = match read_inbound(request) {
@@ -83,7 +85,8 @@ fn first_header(fields: &Fields, name: &str) -> Option<String> {
 
 /// The inbound body, at most `MAX_BODY + 1` bytes (enough for `admit` to refuse it).
 fn read_inbound(request: &IncomingRequest) -> Result<Vec<u8>, Reply> {
-    let unreadable = || error_reply(400, "input", "the request body could not be read; send the event as the body of one post");
+    let unreadable =
+        || error_reply(400, "input", "the request body could not be read; send the event as the body of one post");
     let body = request.consume().map_err(|()| unreadable())?;
     let stream = body.stream().map_err(|()| unreadable())?;
     let read = read_stream(&stream, MAX_BODY + 1, None).map_err(|_| unreadable());
@@ -183,12 +186,8 @@ fn try_send(request: &Request, deadline: u64) -> Result<Answer, Failure> {
         Some(Err(())) | None => return Err(failure(FailureKind::Other, "the host lost the answer")),
     };
     let status = response.status();
-    let headers: Vec<(String, String)> = response
-        .headers()
-        .entries()
-        .into_iter()
-        .map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned()))
-        .collect();
+    let headers: Vec<(String, String)> =
+        response.headers().entries().into_iter().map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned())).collect();
     let incoming = response.consume().map_err(|()| failure(FailureKind::Other, "the answer's body was taken"))?;
     let stream = incoming.stream().map_err(|()| failure(FailureKind::Other, "the answer's body was taken"))?;
     let read = read_stream(&stream, usize::MAX, Some(deadline));

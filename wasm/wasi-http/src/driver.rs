@@ -41,7 +41,11 @@ where
 {
     const SHAPE: &str = r#"{"token":"<shared token>","config":{"settings":{"reactio":{"organization":".."}}}}"#;
     let text = text.map(str::trim).filter(|t| !t.is_empty()).ok_or_else(|| {
-        error_reply(500, "config", &format!("{CONFIG_VAR} is not set; set it to the gateway configuration as json, e.g. {SHAPE}"))
+        error_reply(
+            500,
+            "config",
+            &format!("{CONFIG_VAR} is not set; set it to the gateway configuration as json, e.g. {SHAPE}"),
+        )
     })?;
     let mut config: GatewayConfig = serde_json::from_str(text).map_err(|e| {
         // Line and column only: serde's message may quote a value, and values are secrets.
@@ -137,11 +141,11 @@ mod tests {
 
     #[test]
     fn a_missing_or_bad_configuration_is_500_without_echoing_it() {
-        let none: [(String, String); 0] = [];
-        let reply = load_config(None, none).unwrap_err();
+        let none = || -> [(String, String); 0] { [] };
+        let reply = load_config(None, none()).unwrap_err();
         assert_eq!(reply.status, 500);
         assert!(reply.body.contains("SENSU_REACTIO_GATEWAY_CONFIG is not set"), "{}", reply.body);
-        let reply = load_config(Some(r#"{"token":"sek-ret","allow_unauthenticated":"sek-ret2"}"#), none).unwrap_err();
+        let reply = load_config(Some(r#"{"token":"sek-ret","allow_unauthenticated":"sek-ret2"}"#), none()).unwrap_err();
         assert_eq!(reply.status, 500);
         assert!(!reply.body.contains("sek-ret"), "{}", reply.body);
         assert!(reply.body.contains("line 1, column"), "{}", reply.body);
