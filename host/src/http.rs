@@ -1,13 +1,13 @@
-//! HTTP for the core's requests: one reqwest blocking client per run, built only
-//! when the first request is due. rustls with compiled-in roots (plus `ca_file`),
-//! redirects never followed, proxies from the environment but never for loopback,
-//! plain `http://` only to loopback unless `allow_http`.
+//! HTTP for the core's requests: one reqwest client per run on a single-thread tokio
+//! runtime (no extra thread: cheaper to start than `reqwest::blocking`, see
+//! BENCHMARKS.md), built only when the first request is due. rustls with compiled-in
+//! roots (plus `ca_file`), redirects never followed, proxies from the environment but
+//! never for loopback, plain `http://` only to loopback unless `allow_http`.
 
-use std::io::Read;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use reqwest::blocking::Client;
+use reqwest::Client;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{NoProxy, Proxy};
 use sensu_reactio_core::step::API_KEY_HEADER;
@@ -17,7 +17,7 @@ use crate::error::HostError;
 use crate::settings::EnvVars;
 
 /// Answers larger than this are cut (Reactio's answers are small JSON).
-const MAX_ANSWER_BYTES: u64 = 4 * 1024 * 1024;
+const MAX_ANSWER_BYTES: usize = 4 * 1024 * 1024;
 
 /// Never sent through a proxy.
 const LOOPBACK_NO_PROXY: &str = "127.0.0.0/8,::1,localhost";
@@ -31,9 +31,11 @@ pub struct HttpSettings {
     pub allow_http: bool,
 }
 
-/// The run's one HTTP client (one connection reused for lookup and create).
+/// The run's one HTTP client (one connection reused for lookup and create) and the
+/// current-thread runtime it runs on.
 #[derive(Debug)]
 pub struct Http {
+    runtime: tokio::runtime::Runtime,
     client: Client,
 }
 
@@ -67,8 +69,13 @@ fn proxy_var(env: &EnvVars, names: &[&str]) -> Option<String> {
 }
 
 impl Http {
-    /// Build the client (the costly part: a runtime thread and the root store).
+    /// Build the client (the costly part: the runtime and the root store).
     pub fn build(settings: &HttpSettings, env: &EnvVars) -> Result<Http, HostError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(|e| HostError::Internal(format!("could not start the http runtime: {e}")))?;
         let mut builder = Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("sensu-reactio/", env!("CARGO_PKG_VERSION")))
@@ -111,10 +118,12 @@ impl Http {
                 builder = builder.add_root_certificate(cert);
             }
         }
-        let client = builder
-            .build()
-            .map_err(|e| HostError::Internal(format!("could not build the http client: {}", chain(&e))))?;
-        Ok(Http { client })
+        let client = {
+            let _inside = runtime.enter();
+            builder.build()
+        }
+        .map_err(|e| HostError::Internal(format!("could not build the http client: {}", chain(&e))))?;
+        Ok(Http { runtime, client })
     }
 
     /// Send one request within `timeout`; transport trouble becomes an
@@ -143,25 +152,39 @@ impl Http {
         if !request.body.is_empty() {
             builder = builder.body(request.body.clone());
         }
-        let response = match builder.send() {
-            Ok(response) => response,
-            Err(e) => return Ok(Answer::Failure(failure(&e))),
-        };
-        let status = response.status().as_u16();
-        let answer_headers: Vec<(String, String)> = response
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect();
-        let mut body = Vec::new();
-        if let Err(e) = response.take(MAX_ANSWER_BYTES).read_to_end(&mut body) {
-            let kind = io_kind(&e).unwrap_or(FailureKind::Reset);
-            return Ok(Answer::Failure(Failure {
-                kind,
-                detail: format!("reading the answer ({status}) failed: {}", chain(&e)),
-            }));
-        }
-        Ok(Answer::Response(Response::from_bytes(status, answer_headers, &body)))
+        Ok(self.runtime.block_on(async move {
+            let mut response = match builder.send().await {
+                Ok(response) => response,
+                Err(e) => return Answer::Failure(failure(&e)),
+            };
+            let status = response.status().as_u16();
+            let answer_headers: Vec<(String, String)> = response
+                .headers()
+                .iter()
+                .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .collect();
+            let mut body = Vec::new();
+            loop {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => {
+                        let room = MAX_ANSWER_BYTES.saturating_sub(body.len());
+                        body.extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or_default());
+                        if body.len() >= MAX_ANSWER_BYTES {
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        let kind = io_kind(&e).unwrap_or(FailureKind::Reset);
+                        return Answer::Failure(Failure {
+                            kind,
+                            detail: format!("reading the answer ({status}) failed: {}", chain(&e)),
+                        });
+                    }
+                }
+            }
+            Answer::Response(Response::from_bytes(status, answer_headers, &body))
+        }))
     }
 }
 

@@ -1,0 +1,129 @@
+//! Criterion: the same planning through the raw wasm module under wasmtime, using the
+//! host's wasm engine (`sensu_reactio_host::engine::wasm`), beside the native engine
+//! behind the same `Engine` trait (what `--engine wasm|native` runs per event):
+//! - `engine_plan`: one event planned to its first request, native vs wasm;
+//! - `engine_first_critical`: plan + the 5 scripted answers, native vs wasm;
+//! - `module_load`: loading the module with the precompiled `.cwasm` cache (what every
+//!   run after the first does) and compiling it from scratch (cache off), plus one
+//!   fresh instance.
+//!
+//! Needs `wasm/pkg/sensu_reactio_core.wasm` (`scripts/build-wasm.sh`); the module is
+//! copied to a scratch directory so the benchmark's cache files stay there.
+//! `cargo bench -p sensu-reactio-bench --bench wasm`.
+
+// A benchmark whose setup is broken stops loudly.
+#![allow(clippy::panic)]
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use sensu_reactio_bench::{
+    CLASSIC_KEY, NOW, Size, config_input, context, first_critical_answers, first_critical_classic,
+};
+use sensu_reactio_core::{Config, Step};
+use sensu_reactio_host::engine::wasm::{MODULE_FILE, Wasm, WasmModule, WasmOptions};
+use sensu_reactio_host::engine::{Engine, Native};
+
+const ENDPOINT: &str = "https://demo.reactio.jp";
+
+/// The module copied into a fresh scratch directory (its cache files land there).
+fn module_copy() -> PathBuf {
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../wasm/pkg").join(MODULE_FILE);
+    assert!(source.is_file(), "{} is missing: run scripts/build-wasm.sh first", source.display());
+    let dir = std::env::temp_dir().join(format!("sensu-reactio-bench-wasm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("scratch dir: {e}"));
+    let copy = dir.join(MODULE_FILE);
+    std::fs::copy(&source, &copy).unwrap_or_else(|e| panic!("copy the module: {e}"));
+    copy
+}
+
+fn options(module: &Path, cache: bool) -> WasmOptions {
+    WasmOptions { module: Some(module.to_path_buf()), cache, ..WasmOptions::default() }
+}
+
+fn engines(module: &Path) -> Vec<(&'static str, Box<dyn Engine>)> {
+    let input = config_input(ENDPOINT);
+    let config = Config::load(&input).unwrap_or_else(|e| panic!("config: {e}"));
+    let wasm = Wasm::with_options(&input, options(module, true)).unwrap_or_else(|e| panic!("wasm engine: {e}"));
+    vec![("native", Box::new(Native::new(config))), ("wasm", Box::new(wasm))]
+}
+
+fn engine_plan(c: &mut Criterion) {
+    let module = module_copy();
+    let ctx = context();
+    let mut group = c.benchmark_group("engine_plan");
+    for (name, mut engine) in engines(&module) {
+        for size in Size::ALL {
+            let event = first_critical_classic(size, NOW);
+            let step = engine.plan(&event, &ctx).unwrap_or_else(|e| panic!("plan: {e}"));
+            assert!(matches!(step, Step::Request(_)), "{step:?}");
+            group.throughput(Throughput::Elements(1));
+            group.bench_function(format!("{name}/classic/{}", size.name()), |b| {
+                b.iter(|| engine.plan(black_box(&event), &ctx).unwrap_or_else(|e| panic!("plan: {e}")))
+            });
+        }
+    }
+    group.finish();
+}
+
+fn engine_first_critical(c: &mut Criterion) {
+    let module = module_copy();
+    let ctx = context();
+    let answers = first_critical_answers(CLASSIC_KEY);
+    let event = first_critical_classic(Size::Typical, NOW);
+    let mut group = c.benchmark_group("engine_first_critical");
+    for (name, mut engine) in engines(&module) {
+        let mut step = engine.plan(&event, &ctx).unwrap_or_else(|e| panic!("plan: {e}"));
+        for answer in &answers {
+            step = engine.handle(answer.clone()).unwrap_or_else(|e| panic!("handle: {e}"));
+        }
+        assert!(matches!(&step, Step::Done(o) if o.code == "created"), "{step:?}");
+        group.throughput(Throughput::Elements(1));
+        group.bench_function(format!("{name}/classic/typical"), |b| {
+            b.iter_batched(
+                || answers.clone(),
+                |answers| {
+                    let mut step = engine.plan(black_box(&event), &ctx).unwrap_or_else(|e| panic!("plan: {e}"));
+                    for answer in answers {
+                        step = engine.handle(answer).unwrap_or_else(|e| panic!("handle: {e}"));
+                    }
+                    step
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+fn module_load(c: &mut Criterion) {
+    let module = module_copy();
+    // Warm the cache once.
+    drop(WasmModule::load(options(&module, true)).unwrap_or_else(|e| panic!("load: {e}")));
+    let mut group = c.benchmark_group("module_load");
+    group.sample_size(10);
+    group.bench_function("precompiled_cwasm+instance", |b| {
+        b.iter(|| {
+            let loaded = Arc::new(WasmModule::load(options(&module, true)).unwrap_or_else(|e| panic!("load: {e}")));
+            loaded.instance().unwrap_or_else(|e| panic!("instance: {e}"))
+        })
+    });
+    group.bench_function("compile_from_wasm+instance", |b| {
+        b.iter_batched(
+            || (),
+            |()| {
+                let loaded =
+                    Arc::new(WasmModule::load(options(&module, false)).unwrap_or_else(|e| panic!("load: {e}")));
+                loaded.instance().unwrap_or_else(|e| panic!("instance: {e}"))
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, engine_plan, engine_first_critical, module_load);
+criterion_main!(benches);

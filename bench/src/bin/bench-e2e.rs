@@ -1,0 +1,502 @@
+//! `bench-e2e`: the release handler as a process, many times, each run paired with a
+//! `curl` posting the same event body to the same server (the everyday reference),
+//! the order alternating within pairs. Reports per case the handler's and curl's
+//! median wall time, the median of the per-pair ratios, requests and connections per
+//! run, and peak RSS (a separate pass under `/usr/bin/time`).
+//!
+//! ```text
+//! cargo build --release -p sensu-reactio-host -p sensu-reactio-bench --bins
+//! scripts/build-wasm.sh            # for --engine wasm
+//! target/release/bench-e2e [--runs 200] [--rss-runs 10] [--servers fast,standin]
+//!     [--engines native,wasm] [--cases first,repeat,skipped,resolve]
+//!     [--handler NAME=PATH]... [--module PATH]
+//! ```
+//!
+//! Servers: `fast` is [`sensu_reactio_bench::server::FastServer`] (canned answers,
+//! TCP_NODELAY, one send per answer); `standin` is the project's full test stand-in
+//! (state, validation, recording), reset around every run.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use sensu_reactio_bench::server::FastServer;
+use sensu_reactio_bench::{CLASSIC_KEY, KEY, Size, first_critical_classic, incident_json, repeat_classic};
+use sensu_reactio_bench::{resolve_classic, skipped_classic};
+use sensu_reactio_tests::Standin;
+use sensu_reactio_tests::standin::Config as StandinConfig;
+
+/// The cases measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Case {
+    /// OK, OK, critical: lookup (open, pend), create, verify.
+    First,
+    /// Critical again within the refresh period: nothing to send.
+    Repeat,
+    /// A warning (not in `severities`): skipped, no request, no client.
+    Skipped,
+    /// The recovery: lookup finds the open incident, message, close.
+    Resolve,
+}
+
+impl Case {
+    fn parse(name: &str) -> Option<Case> {
+        Some(match name {
+            "first" => Case::First,
+            "repeat" => Case::Repeat,
+            "skipped" => Case::Skipped,
+            "resolve" => Case::Resolve,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Case::First => "first critical",
+            Case::Repeat => "repeat in refresh",
+            Case::Skipped => "skipped (warning)",
+            Case::Resolve => "resolve",
+        }
+    }
+
+    fn event(self, now: i64) -> Vec<u8> {
+        match self {
+            Case::First => first_critical_classic(Size::Typical, now),
+            Case::Repeat => repeat_classic(Size::Typical, now),
+            Case::Skipped => skipped_classic(Size::Typical, now),
+            Case::Resolve => resolve_classic(Size::Typical, now),
+        }
+    }
+}
+
+/// The server a case runs against.
+enum Server {
+    Fast(FastServer),
+    Standin(Standin),
+}
+
+impl Server {
+    fn name(&self) -> &'static str {
+        match self {
+            Server::Fast(_) => "fast",
+            Server::Standin(_) => "standin",
+        }
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Server::Fast(s) => s.url(),
+            Server::Standin(s) => s.url(),
+        }
+    }
+
+    /// (requests, connections) so far.
+    fn counts(&self) -> (u64, u64) {
+        match self {
+            Server::Fast(s) => (s.requests(), s.connections()),
+            Server::Standin(s) => (s.request_count(), s.connection_count()),
+        }
+    }
+
+    /// Make the server ready for one handler run of `case`.
+    fn prepare(&self, case: Case) {
+        match self {
+            Server::Fast(s) => {
+                let list = if case == Case::Resolve {
+                    format!("[{}]", incident_json(101, CLASSIC_KEY, "open"))
+                } else {
+                    "[]".to_owned()
+                };
+                s.set_open_list(&list);
+            }
+            Server::Standin(s) => {
+                for incident in s.open_incidents() {
+                    s.close(incident.id);
+                }
+                s.clear_requests();
+                if case == Case::Resolve {
+                    s.seed_open(CLASSIC_KEY);
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Options {
+    runs: usize,
+    rss_runs: usize,
+    servers: Vec<String>,
+    engines: Vec<String>,
+    cases: Vec<Case>,
+    handlers: Vec<(String, PathBuf)>,
+    module: PathBuf,
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn parse_options() -> Result<Options, String> {
+    let mut options = Options {
+        runs: 200,
+        rss_runs: 10,
+        servers: vec!["fast".into(), "standin".into()],
+        engines: vec!["native".into(), "wasm".into()],
+        cases: vec![Case::First, Case::Repeat, Case::Skipped, Case::Resolve],
+        handlers: Vec::new(),
+        module: workspace().join("wasm/pkg/sensu_reactio_core.wasm"),
+    };
+    let list = |v: String| v.split(',').map(str::to_owned).collect::<Vec<_>>();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--runs" => options.runs = value()?.parse().map_err(|_| "--runs needs a number")?,
+            "--rss-runs" => options.rss_runs = value()?.parse().map_err(|_| "--rss-runs needs a number")?,
+            "--servers" => options.servers = list(value()?),
+            "--engines" => options.engines = list(value()?),
+            "--cases" => {
+                options.cases = list(value()?)
+                    .iter()
+                    .map(|c| Case::parse(c).ok_or_else(|| format!("unknown case {c}")))
+                    .collect::<Result<_, _>>()?
+            }
+            "--handler" => {
+                let v = value()?;
+                let (name, path) = v.split_once('=').unwrap_or(("handler", v.as_str()));
+                options.handlers.push((name.to_owned(), PathBuf::from(path)));
+            }
+            "--module" => options.module = PathBuf::from(value()?),
+            _ => return Err(format!("unknown argument {arg}; see the top of bench/src/bin/bench-e2e.rs")),
+        }
+    }
+    if options.handlers.is_empty() {
+        options.handlers.push(("release".into(), workspace().join("target/release/sensu-reactio-handler")));
+    }
+    Ok(options)
+}
+
+/// Scratch files: an empty settings file, an empty spool, the event bodies, a copy of the module.
+struct Scratch {
+    dir: PathBuf,
+    settings: PathBuf,
+    spool: PathBuf,
+}
+
+impl Scratch {
+    fn new() -> std::io::Result<Scratch> {
+        let dir = std::env::temp_dir().join(format!("sensu-reactio-bench-e2e-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("spool"))?;
+        let settings = dir.join("settings.json");
+        std::fs::write(&settings, "{}")?;
+        Ok(Scratch { spool: dir.join("spool"), settings, dir })
+    }
+}
+
+/// One handler setup: binary, engine, server.
+struct Run<'a> {
+    bin: &'a Path,
+    engine: &'a str,
+    module: &'a Path,
+    scratch: &'a Scratch,
+    url: String,
+}
+
+impl Run<'_> {
+    fn command(&self, wrapper: Option<&Path>) -> Command {
+        let mut command = match wrapper {
+            Some(rss_file) => {
+                let mut c = Command::new("/usr/bin/time");
+                c.arg("-f").arg("%M").arg("-o").arg(rss_file).arg(self.bin);
+                c
+            }
+            None => Command::new(self.bin),
+        };
+        command
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("REACTIO_API_KEY", KEY)
+            .env("SENSU_REACTIO_WASM_MODULE", self.module)
+            .current_dir("/")
+            .arg("--config")
+            .arg(&self.scratch.settings)
+            .arg("--endpoint")
+            .arg(&self.url)
+            .arg("--spool-dir")
+            .arg(&self.scratch.spool)
+            .arg("--engine")
+            .arg(self.engine)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    /// Run the handler once: (wall time, exit code, stderr when it failed).
+    fn once(&self, event: &[u8], wrapper: Option<&Path>) -> std::io::Result<(Duration, Option<i32>, String)> {
+        let mut command = self.command(wrapper);
+        let started = Instant::now();
+        let mut child = command.spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(event)?;
+        }
+        let output = child.wait_with_output()?;
+        let elapsed = started.elapsed();
+        let code = output.status.code();
+        let stderr = if code == Some(0) { String::new() } else { String::from_utf8_lossy(&output.stderr).into_owned() };
+        Ok((elapsed, code, stderr))
+    }
+}
+
+/// CPU time (user + system) of all waited-for children so far, in ms.
+fn children_cpu_ms() -> f64 {
+    use nix::sys::resource::{UsageWho, getrusage};
+    getrusage(UsageWho::RUSAGE_CHILDREN)
+        .map(|u| {
+            let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 * 1e3 + tv.tv_usec() as f64 / 1e3;
+            t(u.user_time()) + t(u.system_time())
+        })
+        .unwrap_or(f64::NAN)
+}
+
+/// curl posting `body_file` once: its wall time.
+fn curl_once(url: &str, body_file: &Path) -> std::io::Result<Duration> {
+    let mut command = Command::new("curl");
+    command
+        .args(["-s", "-o", "/dev/null", "-X", "POST", "-H", "content-type: application/json", "-H"])
+        .arg(format!("x-api-key: {KEY}"))
+        .arg("--data-binary")
+        .arg(format!("@{}", body_file.display()))
+        .arg(format!("{url}/api/v1/incidents"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let started = Instant::now();
+    let status = command.status()?;
+    let elapsed = started.elapsed();
+    if !status.success() {
+        return Err(std::io::Error::other(format!("curl failed: {status}")));
+    }
+    Ok(elapsed)
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values.get(n / 2).copied().unwrap_or(f64::NAN),
+        n => (values.get(n / 2 - 1).copied().unwrap_or(0.0) + values.get(n / 2).copied().unwrap_or(0.0)) / 2.0,
+    }
+}
+
+fn quantile(values: &mut [f64], q: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let i = ((values.len().saturating_sub(1)) as f64 * q).round() as usize;
+    values.get(i).copied().unwrap_or(f64::NAN)
+}
+
+/// One row of the report.
+struct Row {
+    handler_ms: f64,
+    curl_ms: f64,
+    ratio: f64,
+    ratio_p10: f64,
+    ratio_p90: f64,
+    handler_cpu_ms: f64,
+    curl_cpu_ms: f64,
+    cpu_ratio: f64,
+    requests: f64,
+    connections: f64,
+    rss_kib: f64,
+    failures: usize,
+}
+
+fn measure(run: &Run<'_>, server: &Server, case: Case, runs: usize, rss_runs: usize) -> std::io::Result<Row> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let event = case.event(now);
+    let body_file = run.scratch.dir.join("body.json");
+    std::fs::write(&body_file, &event)?;
+    let (mut handler, mut curl, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut handler_cpu, mut curl_cpu, mut cpu_ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut requests, mut connections) = (0u64, 0u64);
+    let mut failures = 0;
+    let mut first_failure = None;
+    let warmup = 5;
+    for i in 0..warmup + runs {
+        let mut one_handler = || -> std::io::Result<(Duration, f64)> {
+            server.prepare(case);
+            let (req0, conn0) = server.counts();
+            let cpu0 = children_cpu_ms();
+            let (elapsed, code, stderr) = run.once(&event, None)?;
+            let cpu = children_cpu_ms() - cpu0;
+            let (req1, conn1) = server.counts();
+            if i >= warmup {
+                requests += req1 - req0;
+                connections += conn1 - conn0;
+                if code != Some(0) {
+                    failures += 1;
+                    first_failure.get_or_insert(format!("exit {code:?}: {}", stderr.trim()));
+                }
+            }
+            Ok((elapsed, cpu))
+        };
+        let curl_timed = || -> std::io::Result<(Duration, f64)> {
+            let cpu0 = children_cpu_ms();
+            let elapsed = curl_once(&run.url, &body_file)?;
+            Ok((elapsed, children_cpu_ms() - cpu0))
+        };
+        let ((h, hc), (c, cc)) = if i % 2 == 0 {
+            let h = one_handler()?;
+            (h, curl_timed()?)
+        } else {
+            let c = curl_timed()?;
+            (one_handler()?, c)
+        };
+        if i >= warmup {
+            let (h, c) = (h.as_secs_f64() * 1e3, c.as_secs_f64() * 1e3);
+            handler.push(h);
+            curl.push(c);
+            ratios.push(h / c);
+            handler_cpu.push(hc);
+            curl_cpu.push(cc);
+            cpu_ratios.push(hc / cc);
+        }
+    }
+    if let Some(why) = first_failure {
+        eprintln!("  ! {} runs of {} failed; the first: {why}", failures, case.name());
+    }
+    let mut rss = Vec::new();
+    let rss_file = run.scratch.dir.join("rss.txt");
+    for _ in 0..rss_runs {
+        server.prepare(case);
+        run.once(&event, Some(&rss_file))?;
+        if let Some(kib) = std::fs::read_to_string(&rss_file)?.lines().last().and_then(|l| l.trim().parse().ok()) {
+            rss.push(kib);
+        }
+    }
+    server.prepare(Case::Skipped);
+    let n = runs.max(1) as f64;
+    Ok(Row {
+        handler_ms: median(&mut handler),
+        curl_ms: median(&mut curl),
+        ratio: median(&mut ratios.clone()),
+        ratio_p10: quantile(&mut ratios.clone(), 0.1),
+        ratio_p90: quantile(&mut ratios, 0.9),
+        handler_cpu_ms: median(&mut handler_cpu),
+        curl_cpu_ms: median(&mut curl_cpu),
+        cpu_ratio: median(&mut cpu_ratios),
+        requests: requests as f64 / n,
+        connections: connections as f64 / n,
+        rss_kib: median(&mut rss),
+        failures,
+    })
+}
+
+/// `/bin/true` paired with curl: the process-start floor in the same session.
+fn floor(url: &str, scratch: &Scratch, runs: usize) -> std::io::Result<(f64, f64)> {
+    let body_file = scratch.dir.join("body.json");
+    std::fs::write(&body_file, b"{}")?;
+    let mut ratios = Vec::new();
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        Command::new("/bin/true").stdin(Stdio::null()).status()?;
+        let t = started.elapsed().as_secs_f64() * 1e3;
+        let c = curl_once(url, &body_file)?.as_secs_f64() * 1e3;
+        times.push(t);
+        ratios.push(t / c);
+    }
+    Ok((median(&mut times), median(&mut ratios)))
+}
+
+fn main() -> ExitCode {
+    let options = match parse_options() {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("bench-e2e: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&options) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("bench-e2e: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(options: &Options) -> std::io::Result<bool> {
+    for (name, bin) in &options.handlers {
+        if !bin.is_file() {
+            return Err(std::io::Error::other(format!(
+                "handler {name} not found at {}: cargo build --release -p sensu-reactio-host",
+                bin.display()
+            )));
+        }
+    }
+    let scratch = Scratch::new()?;
+    let module = scratch.dir.join("sensu_reactio_core.wasm");
+    if options.engines.iter().any(|e| e == "wasm") {
+        std::fs::copy(&options.module, &module).map_err(|e| {
+            std::io::Error::other(format!("{}: {e}; run scripts/build-wasm.sh", options.module.display()))
+        })?;
+    }
+    println!(
+        "bench-e2e: {} paired runs per row (+5 warm-up), peak RSS over {} runs; times are medians in ms",
+        options.runs, options.rss_runs
+    );
+    for (name, bin) in &options.handlers {
+        let size = std::fs::metadata(bin).map(|m| m.len()).unwrap_or(0);
+        println!("handler {name}: {} ({} bytes)", bin.display(), size);
+    }
+    println!();
+    println!(
+        "| server | handler | engine | case | handler ms | curl ms | wall ratio (p10-p90) | CPU ms handler / curl | CPU ratio | req/run | conn/run | peak RSS KiB |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut clean = true;
+    for server_name in &options.servers {
+        let server = match server_name.as_str() {
+            "fast" => Server::Fast(FastServer::start()?),
+            "standin" => Server::Standin(StandinConfig::default().api_key(KEY).start()?),
+            other => return Err(std::io::Error::other(format!("unknown server {other}"))),
+        };
+        let (true_ms, true_ratio) = floor(&server.url(), &scratch, options.runs.min(100))?;
+        println!("| {} | /bin/true | - | process floor | {true_ms:.2} | | {true_ratio:.3} | | | | | |", server.name());
+        for (handler_name, bin) in &options.handlers {
+            for engine in &options.engines {
+                let run = Run { bin, engine, module: &module, scratch: &scratch, url: server.url() };
+                for &case in &options.cases {
+                    let row = measure(&run, &server, case, options.runs, options.rss_runs)?;
+                    clean &= row.failures == 0;
+                    println!(
+                        "| {} | {handler_name} | {engine} | {} | {:.2} | {:.2} | **{:.3}** ({:.3}-{:.3}) | {:.2} / {:.2} | {:.3} | {:.1} | {:.1} | {:.0} |{}",
+                        server.name(),
+                        case.name(),
+                        row.handler_ms,
+                        row.curl_ms,
+                        row.ratio,
+                        row.ratio_p10,
+                        row.ratio_p90,
+                        row.handler_cpu_ms,
+                        row.curl_cpu_ms,
+                        row.cpu_ratio,
+                        row.requests,
+                        row.connections,
+                        row.rss_kib,
+                        if row.failures > 0 { format!(" {} FAILED", row.failures) } else { String::new() }
+                    );
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch.dir);
+    Ok(clean)
+}
