@@ -27,7 +27,8 @@ use serde::Serialize;
 
 use crate::config::{Config, ConfigInput};
 use crate::machine::{Machine, plan};
-use crate::step::{Answer, Context, Step};
+use crate::read;
+use crate::step::{Answer, Context, Purpose, Request, Step};
 
 /// The kinds of error this API reports, as they appear in the JSON.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -94,45 +95,34 @@ pub fn step_json(step: &Step) -> String {
 /// Parse and validate the configuration input.
 pub fn load_config(config_input: &[u8]) -> Result<Config, (ErrorKind, String)> {
     const FIX: &str = "pass a json object with optional `settings`, `env`, `flags`, `handler_name` and `key_files`";
-    let input: ConfigInput = from_object(config_input)
+    let input = read::parse_object(config_input)
+        .and_then(|map| ConfigInput::from_json(&map, ""))
         .map_err(|e| (ErrorKind::Config, format!("the configuration input is not valid: {e}; {FIX}")))?;
     Config::load(&input).map_err(|e| (ErrorKind::Config, e.message))
 }
 
 /// Parse the context.
 pub fn parse_context(context: &[u8]) -> Result<Context, (ErrorKind, String)> {
-    from_object(context).map_err(|e| {
+    read::parse_object(context).and_then(|map| Context::from_json(&map)).map_err(|e| {
         (ErrorKind::Protocol, format!("the context is not valid: {e}; pass a json object like {{\"now\":1764000000,\"first_occurrence\":false,\"dry_run\":false}}"))
     })
 }
 
-/// Deserialize a JSON object (serde would also take an array for a struct: refuse it).
-fn from_object<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        return serde_json::from_slice(bytes).map_err(|e| e.to_string());
-    }
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-    let got = match value {
-        serde_json::Value::Object(_) => "an object", // not reached: starts with `{`
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-    };
-    Err(format!("expected a json object, got {got}"))
-}
-
 /// Parse an answer.
 pub fn parse_answer(answer: &[u8]) -> Result<Answer, (ErrorKind, String)> {
-    serde_json::from_slice(answer).map_err(|e| {
-        (
-            ErrorKind::Protocol,
-            format!(
-                "the answer is not valid: {e}; pass {{\"answer\":\"response\",\"status\":200,\"headers\":[],\"body\":\"..\"}}, {{\"answer\":\"failure\",\"kind\":\"timeout\",\"detail\":\"..\"}} or {{\"answer\":\"waited\"}}"
-            ),
-        )
-    })
+    serde_json::from_slice(answer)
+        .map_err(|e| e.to_string())
+        .and_then(|value| Answer::from_json(&value))
+        .map_err(answer_error)
+}
+
+fn answer_error(e: String) -> (ErrorKind, String) {
+    (
+        ErrorKind::Protocol,
+        format!(
+            "the answer is not valid: {e}; pass {{\"answer\":\"response\",\"status\":200,\"headers\":[],\"body\":\"..\"}}, {{\"answer\":\"failure\",\"kind\":\"timeout\",\"detail\":\"..\"}} or {{\"answer\":\"waited\"}}"
+        ),
+    )
 }
 
 /// Plan one event from JSON inputs: the machine (on success) and the first step's
@@ -178,7 +168,10 @@ fn handle_inner(machine: &mut Machine, answer: &[u8]) -> Result<(), (ErrorKind, 
 /// array of answers, in order), and return the step reached. A gateway that cannot
 /// keep a machine between callbacks keeps only the answer list instead.
 pub fn resume_json(config_input: &[u8], event: &[u8], context: &[u8], answers: &[u8]) -> String {
-    let answers: Vec<serde_json::Value> = match serde_json::from_slice(answers) {
+    let answers = match serde_json::from_slice(answers).map_err(|e| e.to_string()).and_then(|value| match value {
+        serde_json::Value::Array(list) => Ok(list),
+        other => Err(format!("expected a json array, got {}", read::kind(&other))),
+    }) {
         Ok(list) => list,
         Err(e) => {
             return error_json(
@@ -199,7 +192,7 @@ pub fn resume_json(config_input: &[u8], event: &[u8], context: &[u8], answers: &
             );
             return error_json(ErrorKind::Protocol, &message);
         }
-        let answer = match answer_from_value(answer) {
+        let answer = match Answer::from_json(answer).map_err(answer_error) {
             Ok(answer) => answer,
             Err((kind, message)) => return error_json(kind, &format!("answer {i}: {message}")),
         };
@@ -209,21 +202,26 @@ pub fn resume_json(config_input: &[u8], event: &[u8], context: &[u8], answers: &
     out
 }
 
-/// One answer of a `resume_json` list, through its text form so the error messages
-/// match [`parse_answer`]'s.
-fn answer_from_value(value: &serde_json::Value) -> Result<Answer, (ErrorKind, String)> {
-    parse_answer(to_json(value).as_bytes())
-}
-
 /// The answer a dry run feeds back for a request step (see [`crate::dry_run_answer`]),
 /// as JSON; a protocol error for anything but a request step.
 pub fn dry_run_answer_json(step: &[u8]) -> String {
-    match serde_json::from_slice::<Step>(step) {
-        Ok(Step::Request(request)) => to_json(&crate::machine::dry_run_answer(&request)),
-        Ok(Step::Wait(_)) => to_json(&Answer::Waited),
-        Ok(Step::Done(_)) => {
-            error_json(ErrorKind::Protocol, "a done step takes no answer; call plan for the next event")
+    match read::parse_object(step).and_then(|map| read::step_kind(&map)) {
+        Ok((_, Some(method))) => {
+            // Only the method decides the dry-run answer.
+            let request = Request {
+                method,
+                scheme: String::new(),
+                authority: String::new(),
+                path: String::new(),
+                headers: Vec::new(),
+                body: String::new(),
+                timeout_ms: 0,
+                purpose: Purpose::Create,
+            };
+            to_json(&crate::machine::dry_run_answer(&request))
         }
+        Ok((1, None)) => to_json(&Answer::Waited),
+        Ok(_) => error_json(ErrorKind::Protocol, "a done step takes no answer; call plan for the next event"),
         Err(e) => error_json(
             ErrorKind::Protocol,
             &format!("the step is not valid: {e}; pass a step exactly as plan or handle returned it"),

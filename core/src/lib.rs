@@ -24,6 +24,7 @@ pub mod json_api;
 mod machine;
 mod messages;
 mod reactio;
+pub mod read;
 mod rules;
 pub mod severity;
 pub mod step;

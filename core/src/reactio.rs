@@ -175,14 +175,14 @@ impl Incident {
 
 /// A list answer: every incident (unreadable entries are counted, not guessed at).
 pub(crate) fn parse_list(body: &str) -> Option<(Vec<Incident>, usize)> {
-    let value: Value = serde_json::from_str(body).ok()?;
+    let value: Value = serde_json::from_slice(body.as_bytes()).ok()?;
     let items = value.as_array()?;
     Some((items.iter().filter_map(Incident::from_json).collect(), items.len()))
 }
 
 /// The id in a create answer (`{"id": 42, ...}`), if readable.
 pub(crate) fn parse_created_id(body: &str) -> Option<u64> {
-    let value: Value = serde_json::from_str(body).ok()?;
+    let value: Value = serde_json::from_slice(body.as_bytes()).ok()?;
     value.get("id").and_then(int_of).and_then(|i| u64::try_from(i).ok())
 }
 
@@ -201,7 +201,7 @@ pub(crate) enum Verdict {
 
 /// `type: message` from Reactio's error body, or a short excerpt of a non-JSON body.
 fn describe_error(body: &str) -> String {
-    match serde_json::from_str::<Value>(body) {
+    match serde_json::from_slice::<Value>(body.as_bytes()) {
         Ok(v) => {
             let t = v.get("type").and_then(Value::as_str).unwrap_or("error");
             let m = v.get("message").and_then(Value::as_str).unwrap_or("");
@@ -277,7 +277,7 @@ pub(crate) fn classify(request: &Request, response: &Response, now: i64) -> Verd
             }
         }
         _ => {
-            let parsed = serde_json::from_str::<Value>(&response.body).ok();
+            let parsed = serde_json::from_slice::<Value>(response.body.as_bytes()).ok();
             let about_length = |text: &str| {
                 let t = text.to_ascii_lowercase();
                 ["long", "length", "size", "max"].iter().any(|w| t.contains(w))

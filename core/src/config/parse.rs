@@ -225,7 +225,7 @@ fn whole(f: f64) -> Option<u64> {
 fn list(value: &Value) -> Option<Vec<String>> {
     let items: Vec<Value> = match value {
         Value::Array(items) => items.clone(),
-        Value::String(s) if s.trim_start().starts_with('[') => match serde_json::from_str::<Value>(s) {
+        Value::String(s) if s.trim_start().starts_with('[') => match serde_json::from_slice::<Value>(s.as_bytes()) {
             Ok(Value::Array(items)) => items,
             _ => return None,
         },

@@ -1,0 +1,322 @@
+//! Hand-written readers for the protocol's JSON inputs (context, answer, configuration input, gateway configuration).
+//!
+//! Each input is parsed once to a [`serde_json::Value`] and read with the small
+//! helpers here instead of serde-derived `Deserialize` impls: the wasm builds then
+//! carry one JSON parser and no per-type visitor code. Messages name the field, what
+//! was expected and what kind of value came (never the value itself: configuration
+//! values may be secrets). Missing and `null` members take their defaults; unknown
+//! members are ignored; duplicate keys: the last wins.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::config::ConfigInput;
+use crate::gateway::GatewayConfig;
+use crate::step::{Answer, Context, Failure, FailureKind, Method, Response};
+
+/// What kind of JSON value this is, for "expected X, got Y" (no value is quoted).
+pub fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Parse JSON text that must be one object.
+pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
+    match serde_json::from_slice(bytes).map_err(|e| e.to_string())? {
+        Value::Object(map) => Ok(map),
+        other => Err(format!("expected a json object, got {}", kind(&other))),
+    }
+}
+
+/// The members of one JSON object, with the path of the object for messages.
+#[derive(Clone, Copy, Debug)]
+pub struct Fields<'a> {
+    map: &'a Map<String, Value>,
+    /// Empty at the top, else `name.` (so a member's path is `prefix + key`).
+    prefix: &'a str,
+}
+
+fn wrong(prefix: &str, key: &str, expected: &str, got: &Value) -> String {
+    format!("`{prefix}{key}` must be {expected}, got {}", kind(got))
+}
+
+impl<'a> Fields<'a> {
+    /// The members of `map`, found at `prefix` (`""` at the top, else ending in `.`).
+    pub fn new(map: &'a Map<String, Value>, prefix: &'a str) -> Fields<'a> {
+        Fields { map, prefix }
+    }
+
+    /// A member, `None` when missing or `null`.
+    pub fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    /// A member that must be there.
+    pub fn required(&self, key: &str) -> Result<&'a Value, String> {
+        self.get(key).ok_or_else(|| format!("missing field `{}{key}`", self.prefix))
+    }
+
+    /// A boolean, `false` when missing.
+    pub fn bool(&self, key: &str) -> Result<bool, String> {
+        match self.get(key) {
+            None => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(other) => Err(wrong(self.prefix, key, "true or false", other)),
+        }
+    }
+
+    /// A string, `None` when missing.
+    pub fn opt_string(&self, key: &str) -> Result<Option<String>, String> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(wrong(self.prefix, key, "a string", other)),
+        }
+    }
+
+    /// A string, empty when missing.
+    pub fn string(&self, key: &str) -> Result<String, String> {
+        self.opt_string(key).map(Option::unwrap_or_default)
+    }
+
+    /// A whole number within `min..=max`, required.
+    pub fn int(&self, key: &str, min: i64, max: i64) -> Result<i64, String> {
+        let value = self.required(key)?;
+        match value.as_i64() {
+            Some(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(wrong(self.prefix, key, &format!("a whole number from {min} to {max}"), value)),
+        }
+    }
+
+    /// An object of strings (`{"NAME":"value"}`), empty when missing.
+    pub fn string_map(&self, key: &str) -> Result<BTreeMap<String, String>, String> {
+        let map = match self.get(key) {
+            None => return Ok(BTreeMap::new()),
+            Some(Value::Object(map)) => map,
+            Some(other) => return Err(wrong(self.prefix, key, "an object of strings", other)),
+        };
+        let mut out = BTreeMap::new();
+        for (name, value) in map {
+            match value {
+                Value::String(s) => {
+                    out.insert(name.clone(), s.clone());
+                }
+                other => return Err(format!("`{}{key}.{name}` must be a string, got {}", self.prefix, kind(other))),
+            }
+        }
+        Ok(out)
+    }
+
+    /// A list of `[name, value]` string pairs, empty when missing.
+    pub fn pairs(&self, key: &str) -> Result<Vec<(String, String)>, String> {
+        const EXPECTED: &str = "an array of [name, value] string pairs";
+        let list = match self.get(key) {
+            None => return Ok(Vec::new()),
+            Some(Value::Array(list)) => list,
+            Some(other) => return Err(wrong(self.prefix, key, EXPECTED, other)),
+        };
+        let mut out = Vec::with_capacity(list.len());
+        for (i, item) in list.iter().enumerate() {
+            match item.as_array().map(Vec::as_slice) {
+                Some([Value::String(name), Value::String(value)]) => out.push((name.clone(), value.clone())),
+                _ => return Err(format!("`{}{key}` item {i} must be a [name, value] pair of strings", self.prefix)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// An object, `None` when missing.
+    pub fn object(&self, key: &str) -> Result<Option<&'a Map<String, Value>>, String> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Object(map)) => Ok(Some(map)),
+            Some(other) => Err(wrong(self.prefix, key, "an object", other)),
+        }
+    }
+
+    /// A tag (a string out of `names`), required; its index in `names`.
+    pub fn tag(&self, key: &str, names: &[&str]) -> Result<usize, String> {
+        let value = self.required(key)?;
+        let list = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+        match value {
+            Value::String(s) => names
+                .iter()
+                .position(|n| n == s)
+                .ok_or_else(|| format!("unknown variant `{s}` for `{}{key}`, expected one of {list}", self.prefix)),
+            other => Err(wrong(self.prefix, key, &format!("one of {list}"), other)),
+        }
+    }
+
+    /// Refuse members not in `known` (for inputs that are strict about typos).
+    pub fn deny_unknown(&self, known: &[&str]) -> Result<(), String> {
+        match self.map.keys().find(|k| !known.contains(&k.as_str())) {
+            None => Ok(()),
+            Some(key) => {
+                let list = known.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+                Err(format!("unknown field `{}{key}`, expected one of {list}", self.prefix))
+            }
+        }
+    }
+}
+
+impl Context {
+    /// Read a context object (`{"now":<epoch s>,"first_occurrence":false,"dry_run":false}`).
+    pub fn from_json(map: &Map<String, Value>) -> Result<Context, String> {
+        let fields = Fields::new(map, "");
+        Ok(Context {
+            now: fields.int("now", i64::MIN, i64::MAX)?,
+            first_occurrence: fields.bool("first_occurrence")?,
+            dry_run: fields.bool("dry_run")?,
+        })
+    }
+}
+
+impl Answer {
+    /// Read an answer (`{"answer":"response"|"failure"|"waited",..}`).
+    pub fn from_json(value: &Value) -> Result<Answer, String> {
+        let Value::Object(map) = value else {
+            return Err(format!("expected a json object, got {}", kind(value)));
+        };
+        let fields = Fields::new(map, "");
+        match fields.tag("answer", &["response", "failure", "waited"])? {
+            0 => Ok(Answer::Response(Response {
+                status: u16::try_from(fields.int("status", 0, i64::from(u16::MAX))?).unwrap_or_default(),
+                headers: fields.pairs("headers")?,
+                body: fields.string("body")?,
+            })),
+            1 => {
+                const KINDS: [FailureKind; 6] = [
+                    FailureKind::Connect,
+                    FailureKind::Timeout,
+                    FailureKind::Reset,
+                    FailureKind::Tls,
+                    FailureKind::Refused,
+                    FailureKind::Other,
+                ];
+                let kind = fields.tag("kind", &["connect", "timeout", "reset", "tls", "refused", "other"])?;
+                Ok(Answer::Failure(Failure {
+                    kind: KINDS.get(kind).copied().unwrap_or(FailureKind::Other),
+                    detail: fields.string("detail")?,
+                }))
+            }
+            _ => Ok(Answer::Waited),
+        }
+    }
+}
+
+/// A step's kind (0 request, 1 wait, 2 done) and, for a request, its method: all
+/// [`crate::json_api::dry_run_answer_json`] needs.
+pub(crate) fn step_kind(map: &Map<String, Value>) -> Result<(usize, Option<Method>), String> {
+    let fields = Fields::new(map, "");
+    let step = fields.tag("step", &["request", "wait", "done"])?;
+    let method = match step {
+        0 => Some(if fields.tag("method", &["GET", "POST"])? == 0 { Method::Get } else { Method::Post }),
+        _ => None,
+    };
+    Ok((step, method))
+}
+
+impl ConfigInput {
+    /// Read a configuration input object (every member optional), its members found
+    /// under `prefix` (`""` at the top, `config.` inside a gateway configuration).
+    pub fn from_json(map: &Map<String, Value>, prefix: &str) -> Result<ConfigInput, String> {
+        let fields = Fields::new(map, prefix);
+        Ok(ConfigInput {
+            settings: fields.get("settings").cloned().unwrap_or_default(),
+            env: fields.string_map("env")?,
+            flags: fields.string_map("flags")?,
+            handler_name: fields.opt_string("handler_name")?,
+            key_files: fields.string_map("key_files")?,
+        })
+    }
+}
+
+impl GatewayConfig {
+    /// Read a gateway configuration object (`{"token":..,"allow_unauthenticated":..,"config":{..}}`).
+    pub fn from_json(map: &Map<String, Value>, prefix: &str) -> Result<GatewayConfig, String> {
+        let fields = Fields::new(map, prefix);
+        let config_prefix = format!("{prefix}config.");
+        Ok(GatewayConfig {
+            token: fields.opt_string("token")?,
+            allow_unauthenticated: fields.bool("allow_unauthenticated")?,
+            config: match fields.object("config")? {
+                Some(map) => ConfigInput::from_json(map, &config_prefix)?,
+                None => ConfigInput::default(),
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(text: &str) -> Map<String, Value> {
+        parse_object(text.as_bytes()).unwrap_or_default()
+    }
+
+    #[test]
+    fn context_reads_defaults_and_names_the_field() {
+        let context = Context::from_json(&object(r#"{"now":5,"dry_run":true,"extra":1}"#));
+        assert_eq!(context, Ok(Context { now: 5, first_occurrence: false, dry_run: true }));
+        assert_eq!(Context::from_json(&object("{}")), Err("missing field `now`".to_owned()));
+        assert_eq!(
+            Context::from_json(&object(r#"{"now":"5"}"#)),
+            Err(format!("`now` must be a whole number from {} to {}, got a string", i64::MIN, i64::MAX))
+        );
+        assert_eq!(parse_object(b"[1]"), Err("expected a json object, got an array".to_owned()));
+    }
+
+    #[test]
+    fn answers_read_like_their_serialized_form() {
+        let answers = [
+            Answer::Response(Response {
+                status: 429,
+                headers: vec![("retry-after".into(), "3".into())],
+                body: "{}".into(),
+            }),
+            Answer::Failure(Failure { kind: FailureKind::Tls, detail: "x".into() }),
+            Answer::Waited,
+        ];
+        for answer in answers {
+            let value = serde_json::to_value(&answer).unwrap_or_default();
+            assert_eq!(Answer::from_json(&value), Ok(answer));
+        }
+        let bad = |text: &str| Answer::from_json(&serde_json::from_str(text).unwrap_or_default()).err();
+        assert_eq!(
+            bad(r#"{"answer":"nope"}"#).as_deref(),
+            Some("unknown variant `nope` for `answer`, expected one of `response`, `failure`, `waited`")
+        );
+        assert_eq!(
+            bad(r#"{"answer":"response","status":70000}"#).as_deref(),
+            Some("`status` must be a whole number from 0 to 65535, got a number")
+        );
+        assert_eq!(
+            bad(r#"{"answer":"response","status":200,"headers":[["a"]]}"#).as_deref(),
+            Some("`headers` item 0 must be a [name, value] pair of strings")
+        );
+        assert_eq!(bad(r#"{"answer":"failure"}"#).as_deref(), Some("missing field `kind`"));
+    }
+
+    #[test]
+    fn gateway_config_reads_nested_paths() {
+        let config = GatewayConfig::from_json(
+            &object(r#"{"token":"t","config":{"env":{"REACTIO_X":"1"},"settings":{"a":1}}}"#),
+            "",
+        );
+        let Ok(config) = config else { panic!("{config:?}") };
+        assert_eq!(config.token.as_deref(), Some("t"));
+        assert_eq!(config.config.env.get("REACTIO_X").map(String::as_str), Some("1"));
+        assert_eq!(
+            GatewayConfig::from_json(&object(r#"{"config":{"flags":{"api_key":5}}}"#), "gateway.").err().as_deref(),
+            Some("`gateway.config.flags.api_key` must be a string, got a number")
+        );
+    }
+}
