@@ -53,7 +53,10 @@ impl Machine {
     pub fn handle(&mut self, answer: Answer) {
         let Some(run) = self.run.as_mut() else { return };
         let next = match (&self.step, answer) {
-            (Step::Request(request), Answer::Response(response)) => run.on_response(&request.clone(), &response),
+            (Step::Request(request), Answer::Response(response)) => {
+                let response = scrub_key(request, response);
+                run.on_response(&request.clone(), &response)
+            }
             (Step::Request(request), Answer::Failure(failure)) => {
                 let reason = format!("{}: {:?} failure: {}", request.purpose_label(), failure.kind, failure.detail);
                 run.retry(reason.to_ascii_lowercase(), None, &request.clone())
@@ -65,6 +68,29 @@ impl Machine {
             self.run = None;
         }
         self.step = next;
+    }
+}
+
+/// The answer with the request's API key masked wherever a server echoed it (an error
+/// page, a redirect location): excerpts of answers end up in messages and logs.
+fn scrub_key(request: &Request, response: Response) -> Response {
+    let Some(key) = request
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(crate::step::API_KEY_HEADER))
+        .map(|(_, v)| v.as_str())
+        .filter(|k| !k.is_empty())
+    else {
+        return response;
+    };
+    if !response.body.contains(key) && !response.headers.iter().any(|(_, v)| v.contains(key)) {
+        return response;
+    }
+    let mask = |text: &str| text.replace(key, crate::step::MASK);
+    Response {
+        status: response.status,
+        headers: response.headers.iter().map(|(n, v)| (n.clone(), mask(v))).collect(),
+        body: mask(&response.body),
     }
 }
 

@@ -70,7 +70,7 @@ fn load_settings(cli: &Cli, env: &EnvVars, printer: &mut Printer) -> Result<Load
         printer.add_secret(content);
     }
     for warning in loaded.warnings.iter().chain(&loaded.config.warnings) {
-        printer.warning(warning);
+        printer.warning_once(warning);
     }
     Ok(loaded)
 }
@@ -125,7 +125,7 @@ fn keep_unstarted(
     printer.error(&error.to_string(), code);
     let dead = code == EXIT_CONFIG;
     let stored = spool.and_then(|spool| {
-        let entry = entry_for(event, summary, Some(error.to_string()));
+        let entry = entry_for(event, summary, Some(printer.redact(&error.to_string())));
         if dead { spool.add_dead(&entry) } else { spool.add(&entry) }
     });
     match stored {

@@ -151,14 +151,14 @@ impl Runner<'_> {
                         report.delivered += 1;
                     }
                     Fate::Retry => {
-                        entry.last_error = Some(outcome.message.clone());
+                        entry.last_error = Some(self.printer.redact(&outcome.message));
                         spool.update(&path, &entry)?;
                         self.printer.outcome(&outcome, Source::Spool, Some("kept in the spool"), None);
                         report.left = pending.len() - index;
                         break;
                     }
                     Fate::Dead | Fate::DeadConfig => {
-                        entry.last_error = Some(outcome.message.clone());
+                        entry.last_error = Some(self.printer.redact(&outcome.message));
                         spool.update(&path, &entry)?;
                         let dead = spool.bury(&path)?;
                         self.printer.outcome(
@@ -171,7 +171,7 @@ impl Runner<'_> {
                     }
                 },
                 Err(HostError::Input(why)) => {
-                    entry.last_error = Some(why.clone());
+                    entry.last_error = Some(self.printer.redact(&why));
                     spool.update(&path, &entry)?;
                     spool.bury(&path)?;
                     self.printer.warning(&format!(
@@ -181,7 +181,7 @@ impl Runner<'_> {
                     report.dead += 1;
                 }
                 Err(e) => {
-                    entry.last_error = Some(e.to_string());
+                    entry.last_error = Some(self.printer.redact(&e.to_string()));
                     spool.update(&path, &entry)?;
                     self.printer.warning(&format!("stopped delivering the spool: {e}"));
                     report.left = pending.len() - index;
@@ -207,7 +207,7 @@ impl Runner<'_> {
 
     /// Spool (or dead-letter) the live event; print the line; the exit code.
     fn keep(&self, event: &[u8], summary: &EventSummary, outcome: &Outcome, dead: bool, code: u8) -> u8 {
-        let entry = entry_for(event, summary, Some(outcome.message.clone()));
+        let entry = entry_for(event, summary, Some(self.printer.redact(&outcome.message)));
         match self.store(&entry, dead) {
             Ok(path) => {
                 let what = if dead { "dead-lettered as" } else { "spooled as" };
@@ -247,7 +247,7 @@ impl Runner<'_> {
         if matches!(error, HostError::Input(_)) {
             return code;
         }
-        let entry = entry_for(event, summary, Some(error.to_string()));
+        let entry = entry_for(event, summary, Some(self.printer.redact(&error.to_string())));
         match self.store(&entry, dead) {
             Ok(path) => {
                 self.printer.info(&format!(

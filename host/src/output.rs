@@ -24,12 +24,14 @@ pub enum Source {
 pub struct Printer {
     format: Option<OutputFormat>,
     secrets: Vec<String>,
+    /// Warnings already printed (the configuration's, at load): not repeated per event.
+    printed: Vec<String>,
 }
 
 impl Printer {
     /// A printer for `format`.
     pub fn new(format: OutputFormat) -> Printer {
-        Printer { format: Some(format), secrets: Vec::new() }
+        Printer { format: Some(format), secrets: Vec::new(), printed: Vec::new() }
     }
 
     /// Mask this value wherever it would appear (the API keys). Very short values
@@ -38,6 +40,15 @@ impl Printer {
         let secret = secret.trim();
         if secret.len() >= 4 && !self.secrets.iter().any(|s| s == secret) {
             self.secrets.push(secret.to_owned());
+        }
+    }
+
+    /// Print a warning once for the whole run (the configuration's warnings, which
+    /// every outcome repeats).
+    pub fn warning_once(&mut self, message: &str) {
+        if !self.printed.iter().any(|p| p == message) {
+            self.warning(message);
+            self.printed.push(message.to_owned());
         }
     }
 
@@ -119,7 +130,7 @@ impl Printer {
     /// The result for one event: one line, or one JSON object (the core's outcome
     /// plus `source`, `host` (what the handler did with it) and `exit_code`).
     pub fn outcome(&self, outcome: &Outcome, source: Source, host_note: Option<&str>, exit_code: Option<u8>) {
-        for warning in &outcome.warnings {
+        for warning in outcome.warnings.iter().filter(|w| !self.printed.contains(w)) {
             self.warning(warning);
         }
         if self.json() {
@@ -163,7 +174,10 @@ pub fn outcome_line(outcome: &Outcome, source: Source, host_note: Option<&str>) 
 
 /// Collapse a text to one line.
 pub fn one_line(text: &str) -> String {
-    text.split(['\n', '\r']).map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
+    // Other control characters (terminal escapes in a client name, say) never reach
+    // Sensu's log raw: tabs become spaces, the rest U+FFFD.
+    let lines = text.split(['\n', '\r']).map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
+    lines.chars().map(|c| if c == '\t' { ' ' } else if c.is_control() { '\u{FFFD}' } else { c }).collect()
 }
 
 #[cfg(test)]
