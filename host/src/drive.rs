@@ -102,6 +102,7 @@ pub fn run_event(
     budget: Budget,
 ) -> Result<Outcome, HostError> {
     let Budget { end, total } = budget;
+    engine.set_deadline(end);
     let mut step = engine.plan(event, context).map_err(engine_error)?;
     let mut last = String::from("no answer yet");
     for _ in 0..MAX_STEPS {

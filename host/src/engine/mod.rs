@@ -28,6 +28,8 @@ pub trait Engine {
     fn plan(&mut self, event: &[u8], context: &Context) -> Result<Step, EngineError>;
     /// Hand the answer to the current step; returns the next step.
     fn handle(&mut self, answer: Answer) -> Result<Step, EngineError>;
+    /// The run's deadline: an engine that can be interrupted (wasm) stops no later.
+    fn set_deadline(&mut self, _end: std::time::Instant) {}
 }
 
 /// The core linked into this binary.

@@ -185,7 +185,7 @@ impl WasmModule {
     pub fn instance(self: &Arc<Self>) -> Result<WasmInstance, EngineError> {
         let mut store = Store::new(&self.engine, Limits { memory_cap: self.options.memory_cap, hit: false });
         store.limiter(|limits| limits);
-        let mut instance = WasmInstance { owner: Arc::clone(self), store, live: None };
+        let mut instance = WasmInstance { owner: Arc::clone(self), store, live: None, until: None };
         instance.arm();
         let created =
             Instance::new(&mut instance.store, &self.module, &[]).map_err(|e| instance.failure("instantiating", &e))?;
@@ -306,6 +306,8 @@ pub struct WasmInstance {
     owner: Arc<WasmModule>,
     store: Store<Limits>,
     live: Option<Live>,
+    /// The run's deadline, when the host set one: no call runs past it.
+    until: Option<std::time::Instant>,
 }
 
 impl std::fmt::Debug for WasmInstance {
@@ -317,7 +319,11 @@ impl std::fmt::Debug for WasmInstance {
 impl WasmInstance {
     /// Set the deadline for the next call.
     fn arm(&mut self) {
-        let ticks = (self.owner.options.deadline.as_millis() / TICK.as_millis()).max(1);
+        let mut allowed = self.owner.options.deadline;
+        if let Some(until) = self.until {
+            allowed = allowed.min(until.saturating_duration_since(std::time::Instant::now()));
+        }
+        let ticks = (allowed.as_millis() / TICK.as_millis()).max(1);
         self.store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
         self.store.data_mut().hit = false;
     }
@@ -492,10 +498,13 @@ struct ErrorBody {
 }
 
 /// Turn the module's JSON into a step, or its error into an [`EngineError`].
-fn parse_output(out: &str) -> Result<Step, EngineError> {
+fn parse_output(out: &str, module: &std::path::Path) -> Result<Step, EngineError> {
+    let module = module.display();
     if out.starts_with(r#"{"error":"#) {
         let parsed: ErrorOut = serde_json::from_str(out).map_err(|e| {
-            engine_error(format!("the wasm module returned a malformed error ({e}); rebuild it with `./x build`"))
+            engine_error(format!(
+                "the wasm module {module} returned a malformed error ({e}); rebuild it with `./x build`"
+            ))
         })?;
         let ErrorBody { kind, message } = parsed.error;
         return Err(match kind.as_str() {
@@ -505,7 +514,7 @@ fn parse_output(out: &str) -> Result<Step, EngineError> {
         });
     }
     serde_json::from_str(out).map_err(|e| {
-        engine_error(format!("the wasm module returned a malformed step ({e}); rebuild it with `./x build`"))
+        engine_error(format!("the wasm module {module} returned a malformed step ({e}); rebuild it with `./x build`"))
     })
 }
 
@@ -539,12 +548,16 @@ impl Wasm {
 }
 
 impl Engine for Wasm {
+    fn set_deadline(&mut self, end: std::time::Instant) {
+        self.instance.until = Some(end);
+    }
+
     fn plan(&mut self, event: &[u8], context: &Context) -> Result<Step, EngineError> {
         let context = serde_json::to_vec(context)
             .map_err(|e| engine_error(format!("cannot encode the context for the wasm module: {e}")))?;
         self.planned = false;
         let out = self.instance.plan_json(&self.config_json, event, &context)?;
-        let step = parse_output(&out)?;
+        let step = parse_output(&out, &self.instance.owner.path)?;
         self.planned = true;
         Ok(step)
     }
@@ -555,7 +568,8 @@ impl Engine for Wasm {
         }
         let answer = serde_json::to_vec(&answer)
             .map_err(|e| engine_error(format!("cannot encode the answer for the wasm module: {e}")))?;
-        parse_output(&self.instance.handle_json(&answer)?)
+        let out = self.instance.handle_json(&answer)?;
+        parse_output(&out, &self.instance.owner.path)
     }
 }
 
