@@ -11,6 +11,7 @@
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use sensu_reactio_core::gateway::{GatewayConfig, error_reply};
+use sensu_reactio_core::read;
 use sensu_reactio_core::step::Answer;
 use sensu_reactio_wasi_http::driver::{self, Driver, Inbound, Next};
 
@@ -36,9 +37,11 @@ impl Gateway {
     /// `REACTIO_*` join the core's environment).
     #[wasm_bindgen(constructor)]
     pub fn new(config: Option<String>, vars: &str) -> Gateway {
-        let vars: std::collections::BTreeMap<String, serde_json::Value> =
-            serde_json::from_str(vars).unwrap_or_default();
-        let vars = vars.into_iter().filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_owned())));
+        let vars = read::parse_object(vars.as_bytes()).unwrap_or_default();
+        let vars = vars.into_iter().filter_map(|(k, v)| match v {
+            serde_json::Value::String(v) => Some((k, v)),
+            _ => None,
+        });
         let config = driver::load_config(config.as_deref(), vars).map_err(Next::Reply);
         Gateway { config, driver: None }
     }
@@ -59,7 +62,9 @@ impl Gateway {
 
     /// The answer to the last `send` (a core answer as JSON): the next output.
     pub fn answer(&mut self, answer: &str) -> String {
-        let next = match (serde_json::from_str::<Answer>(answer), self.driver.as_mut()) {
+        let answer =
+            serde_json::from_slice(answer.as_bytes()).map_err(|e| e.to_string()).and_then(|v| Answer::from_json(&v));
+        let next = match (answer, self.driver.as_mut()) {
             (Ok(answer), Some(driver)) => driver.answer(answer),
             (Err(e), _) => Next::Reply(error_reply(
                 500,

@@ -8,31 +8,40 @@
 use std::time::Duration;
 
 use sensu_reactio_core::gateway::{self, GatewayConfig, Reply};
+use sensu_reactio_core::read;
 use sensu_reactio_core::{Answer, Config, Context, Failure, FailureKind, Machine, Request, Response, Step, plan};
-use serde::Deserialize;
 
 /// The cluster the filter sends Reactio calls to when `cluster` is not set.
 pub const DEFAULT_CLUSTER: &str = "reactio";
 
-/// What the plugin configuration holds (a JSON string in Envoy's `configuration`).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+/// What the plugin configuration holds (a JSON string in Envoy's `configuration`):
+/// `cluster` (the Envoy cluster that reaches Reactio, default [`DEFAULT_CLUSTER`]),
+/// `continue_on_headers` (continue on request headers instead of pausing: only for
+/// hosts that cannot set `allow_on_headers_stop_iteration` (Istio); the
+/// `authorization` header is removed first, but the other request headers reach the
+/// route's upstream) and `gateway` (token + the core's configuration). Read by hand
+/// with the core's readers (no serde-derived code in the module); unknown members are
+/// refused.
 struct PluginConfig {
-    /// The Envoy cluster (upstream name) that reaches Reactio.
-    #[serde(default = "default_cluster")]
     cluster: String,
-    /// Continue on request headers instead of pausing: only for hosts that cannot set
-    /// `allow_on_headers_stop_iteration` (Istio); the `authorization` header is removed
-    /// first, but the other request headers reach the route's upstream.
-    #[serde(default)]
     continue_on_headers: bool,
-    /// The webhook contract's configuration (token + the core's configuration).
-    #[serde(default)]
     gateway: GatewayConfig,
 }
 
-fn default_cluster() -> String {
-    DEFAULT_CLUSTER.to_owned()
+impl PluginConfig {
+    fn parse(bytes: &[u8]) -> Result<PluginConfig, String> {
+        let map = read::parse_object(bytes)?;
+        let fields = read::Fields::new(&map, "");
+        fields.deny_unknown(&["cluster", "continue_on_headers", "gateway"])?;
+        Ok(PluginConfig {
+            cluster: fields.opt_string("cluster")?.unwrap_or_else(|| DEFAULT_CLUSTER.to_owned()),
+            continue_on_headers: fields.bool("continue_on_headers")?,
+            gateway: match fields.object("gateway")? {
+                Some(map) => GatewayConfig::from_json(map, "gateway.")?,
+                None => GatewayConfig::default(),
+            },
+        })
+    }
 }
 
 /// A loaded, validated plugin configuration.
@@ -56,16 +65,10 @@ pub fn load_plugin(bytes: Option<&[u8]>) -> Result<Plugin, Reply> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(config_reply(&format!("the filter has no configuration; {CONFIG_FIX}")));
     }
-    let parsed: PluginConfig = serde_json::from_slice(bytes).map_err(|e| {
-        // serde quotes wrongly typed values, which may be the token or the api key.
-        let what = match e.classify() {
-            serde_json::error::Category::Data if e.to_string().starts_with("invalid") => {
-                format!("a value has the wrong type at line {} column {}", e.line(), e.column())
-            }
-            _ => e.to_string(),
-        };
-        config_reply(&format!("the filter configuration is not valid: {what}; {CONFIG_FIX}"))
-    })?;
+    // The readers name the member and the kind of value, never the value (the token
+    // or the api key).
+    let parsed = PluginConfig::parse(bytes)
+        .map_err(|what| config_reply(&format!("the filter configuration is not valid: {what}; {CONFIG_FIX}")))?;
     if parsed.cluster.trim().is_empty() {
         return Err(config_reply(&format!(
             "`cluster` is empty; name the envoy cluster that reaches reactio; {CONFIG_FIX}"

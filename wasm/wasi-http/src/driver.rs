@@ -10,6 +10,7 @@
 use serde::Serialize;
 
 use sensu_reactio_core::gateway::{self, GatewayConfig, Reply, error_reply};
+use sensu_reactio_core::read;
 use sensu_reactio_core::step::{Answer, Context, Request, Step};
 use sensu_reactio_core::{Config, Machine, plan};
 
@@ -47,18 +48,17 @@ where
             &format!("{CONFIG_VAR} is not set; set it to the gateway configuration as json, e.g. {SHAPE}"),
         )
     })?;
-    let mut config: GatewayConfig = serde_json::from_str(text).map_err(|e| {
-        // Line and column only: serde's message may quote a value, and values are secrets.
-        error_reply(
-            500,
-            "config",
-            &format!(
-                "{CONFIG_VAR} is not a valid gateway configuration (line {}, column {}); set it to a json object like {SHAPE}",
-                e.line(),
-                e.column()
-            ),
-        )
-    })?;
+    // The readers name the member and the kind of value, never the value (values are secrets).
+    let mut config =
+        read::parse_object(text.as_bytes()).and_then(|map| GatewayConfig::from_json(&map, "")).map_err(|e| {
+            error_reply(
+                500,
+                "config",
+                &format!(
+                    "{CONFIG_VAR} is not a valid gateway configuration: {e}; set it to a json object like {SHAPE}"
+                ),
+            )
+        })?;
     for (name, value) in vars {
         let name = name.into();
         if name.starts_with(ENV_PREFIX) {
@@ -148,7 +148,7 @@ mod tests {
         let reply = load_config(Some(r#"{"token":"sek-ret","allow_unauthenticated":"sek-ret2"}"#), none()).unwrap_err();
         assert_eq!(reply.status, 500);
         assert!(!reply.body.contains("sek-ret"), "{}", reply.body);
-        assert!(reply.body.contains("line 1, column"), "{}", reply.body);
+        assert!(reply.body.contains("`allow_unauthenticated` must be true or false, got a string"), "{}", reply.body);
     }
 
     #[test]
