@@ -221,14 +221,25 @@ fn time(v: Option<i64>) -> Option<i64> {
     v.filter(|t| *t > 0).map(epoch_seconds)
 }
 
+/// A map from pairs, the last of equal keys winning (inserts, not `collect`: collecting
+/// into a `BTreeMap` sorts, and each sort is sizeable code in the wasm builds).
+fn to_map(pairs: impl IntoIterator<Item = (String, Value)>) -> BTreeMap<String, Value> {
+    let mut map = BTreeMap::new();
+    for (key, value) in pairs {
+        map.insert(key, value);
+    }
+    map
+}
+
 fn annotation_layer(obj: Option<Obj<'_>>, origin: Origin) -> Result<Option<OverrideLayer>, InputError> {
     let Some(metadata) = obj else { return Ok(None) };
     let Some(annotations) = metadata.obj("annotations", "annotations")? else { return Ok(None) };
-    let values: BTreeMap<String, Value> = annotations
-        .map
-        .iter()
-        .filter_map(|(k, v)| k.strip_prefix(ANNOTATION_PREFIX).map(|name| (name.to_owned(), v.clone())))
-        .collect();
+    let values = to_map(
+        annotations
+            .map
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(ANNOTATION_PREFIX).map(|name| (name.to_owned(), v.clone()))),
+    );
     Ok((!values.is_empty()).then_some(OverrideLayer { origin, values }))
 }
 
@@ -272,13 +283,10 @@ fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>) -> Result<Event
     };
     let mut overrides = Vec::new();
     if let Some(reactio) = check.obj("reactio", "check.reactio")? {
-        overrides
-            .push(OverrideLayer { origin: Origin::CheckReactio, values: reactio.map.clone().into_iter().collect() });
+        overrides.push(OverrideLayer { origin: Origin::CheckReactio, values: to_map(reactio.map.clone()) });
     }
-    let attributes: BTreeMap<String, Value> = ["occurrences", "refresh"]
-        .into_iter()
-        .filter_map(|k| check.get(k).map(|v| (k.to_owned(), v.clone())))
-        .collect();
+    let attributes =
+        to_map(["occurrences", "refresh"].into_iter().filter_map(|k| check.get(k).map(|v| (k.to_owned(), v.clone()))));
     if !attributes.is_empty() {
         overrides.push(OverrideLayer { origin: Origin::CheckAttribute, values: attributes });
     }
