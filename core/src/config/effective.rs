@@ -38,9 +38,7 @@ pub(crate) fn apply_setting(s: &mut Settings, name: &str, value: Parsed) -> bool
 
 /// A per-event setting's value as JSON (templates as their source).
 pub(crate) fn setting_value(s: &Settings, name: &str) -> Value {
-    let list = |set: &std::collections::BTreeSet<crate::Severity>| {
-        Value::from(set.iter().map(|v| v.name()).collect::<Vec<_>>())
-    };
+    let list = |set: &crate::severity::SeveritySet| Value::from(set.iter().map(|v| v.name()).collect::<Vec<_>>());
     match name {
         "profile" => s.profile.clone().map_or(Value::Null, Value::from),
         "severities" => list(&s.severities),

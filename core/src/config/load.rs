@@ -40,8 +40,8 @@ impl Settings {
     pub fn defaults() -> Settings {
         Settings {
             profile: None,
-            severities: BTreeSet::from([crate::Severity::Critical]),
-            call: BTreeSet::new(),
+            severities: crate::severity::SeveritySet::from([crate::Severity::Critical]),
+            call: crate::severity::SeveritySet::new(),
             occurrences: 1,
             refresh: 1800,
             reconcile: 300,

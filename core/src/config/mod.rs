@@ -5,11 +5,11 @@
 //! flag > environment > settings file > default. The first four are per-event
 //! layers applied by [`Config::effective`]; the rest are merged by [`Config::load`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::severity::Severity;
+use crate::severity::SeveritySet;
 use crate::template::Template;
 
 mod connection;
@@ -121,9 +121,9 @@ pub struct Settings {
     /// Named profile to route through (`None`: the default connection).
     pub profile: Option<String>,
     /// Severities acted on (default `[critical]`).
-    pub severities: BTreeSet<Severity>,
+    pub severities: SeveritySet,
     /// Severities that ring phones (default `[]`).
-    pub call: BTreeSet<Severity>,
+    pub call: SeveritySet,
     /// Results in a row before alerting (default 1, at least 1).
     pub occurrences: u64,
     /// Seconds between re-notifications while failing (default 1800, 0 = never).

@@ -1,14 +1,12 @@
 //! Raw setting values (typed JSON from files and events, strings from env and flags)
 //! parsed by their [`Kind`] into typed values, with "expected X, got Y" errors.
 
-use std::collections::BTreeSet;
-
 use serde_json::Value;
 
 use super::endpoint::{endpoint, valid_organization};
 use super::keys::{KeySpec, Kind};
 use super::{Endpoint, Secret};
-use crate::severity::Severity;
+use crate::severity::{Severity, SeveritySet};
 use crate::template::Template;
 
 /// A parsed value of one setting.
@@ -20,7 +18,7 @@ pub(crate) enum Parsed {
     Millis(u64),
     Text(String),
     Secret(Secret),
-    Severities(BTreeSet<Severity>),
+    Severities(SeveritySet),
     List(Vec<String>),
     Template(Template),
     Choice(&'static str),
@@ -305,9 +303,9 @@ fn list(value: &Value) -> Option<Vec<String>> {
     Some(out)
 }
 
-fn severities(value: &Value) -> Result<BTreeSet<Severity>, (String, String)> {
+fn severities(value: &Value) -> Result<SeveritySet, (String, String)> {
     let items = list(value).ok_or_else(|| (show(value, false), String::new()))?;
-    let mut out = BTreeSet::new();
+    let mut out = SeveritySet::new();
     for item in items {
         match Severity::parse(&item) {
             Some(s) => {
@@ -469,9 +467,9 @@ mod tests {
     #[test]
     fn severities_lists_and_did_you_mean() {
         let Ok(Parsed::Severities(s)) = p("severities", json!("critical, Warning")) else { panic!() };
-        assert_eq!(s, BTreeSet::from([Severity::Critical, Severity::Warning]));
+        assert_eq!(s, SeveritySet::from([Severity::Critical, Severity::Warning]));
         let Ok(Parsed::Severities(s)) = p("call", json!("[\"unknown\"]")) else { panic!() };
-        assert_eq!(s, BTreeSet::from([Severity::Unknown]));
+        assert_eq!(s, SeveritySet::from([Severity::Unknown]));
         let Ok(Parsed::Severities(s)) = p("call", json!([])) else { panic!() };
         assert!(s.is_empty());
         let err = p("severities", json!(["critcal"])).unwrap_err();

@@ -176,11 +176,11 @@ mod own {
     use super::*;
     use crate::support::{post, standin};
 
-    /// A ratchet at today's size plus a little (374 KB: the component is not run through
+    /// A ratchet at today's size plus a little (366 KB: the component is not run through
     /// wasm-opt, and carries std's wasip2 support): decisions.md's budget for each
     /// gateway adapter module is 300 KB and is NOT met yet. Lower this as the component
     /// shrinks; never raise it without saying why.
-    const BUDGET: usize = 376 * 1024;
+    const BUDGET: usize = 368 * 1024;
 
     #[test]
     fn the_component_fits_the_size_budget() {
