@@ -237,7 +237,7 @@ pub struct Session {
 
 impl Session {
     /// A session with no machine yet.
-    pub fn new() -> Session {
+    pub const fn new() -> Session {
         Session { machine: None }
     }
 

@@ -52,7 +52,6 @@ use sensu_reactio_core::json_api::{self, ErrorKind, Session};
 /// The protocol version `sr_abi_version` reports.
 const ABI_VERSION: u32 = 1;
 
-#[derive(Default)]
 struct State {
     /// Live `sr_alloc` buffers: (address, length); a handful at a time, so a `Vec`
     /// (smaller code than a map).
@@ -63,7 +62,8 @@ struct State {
 }
 
 thread_local! {
-    static STATE: RefCell<State> = RefCell::new(State::default());
+    // A const initializer: no lazy-initialization code in the module.
+    static STATE: RefCell<State> = const { RefCell::new(State { buffers: Vec::new(), session: Session::new(), result: String::new() }) };
 }
 
 /// One input as the host passed it.
