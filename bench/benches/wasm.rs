@@ -8,7 +8,8 @@
 //!   fresh instance.
 //!
 //! Needs `wasm/pkg/sensu_reactio_core.wasm` (`scripts/build-wasm.sh`); the module is
-//! copied to a scratch directory so the benchmark's cache files stay there.
+//! copied to a scratch directory so the benchmark's cache files stay there
+//! (`SENSU_REACTIO_BENCH_MODULE=path` benchmarks another build of it).
 //! `cargo bench -p sensu-reactio-bench --bench wasm`.
 
 // A benchmark whose setup is broken stops loudly.
@@ -30,7 +31,9 @@ const ENDPOINT: &str = "https://demo.reactio.jp";
 
 /// The module copied into a fresh scratch directory (its cache files land there).
 fn module_copy() -> PathBuf {
-    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../wasm/pkg").join(MODULE_FILE);
+    let source = std::env::var_os("SENSU_REACTIO_BENCH_MODULE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../wasm/pkg").join(MODULE_FILE));
     assert!(source.is_file(), "{} is missing: run scripts/build-wasm.sh first", source.display());
     let dir = std::env::temp_dir().join(format!("sensu-reactio-bench-wasm-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
