@@ -49,6 +49,12 @@ use std::cell::RefCell;
 
 use sensu_reactio_core::json_api::{self, ErrorKind, Session};
 
+// Talc instead of std's dlmalloc: the same `GlobalAlloc` contract (freed memory is
+// reused and coalesced, so long-lived gateway instances do not grow), less code.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 /// The protocol version `sr_abi_version` reports.
 const ABI_VERSION: u32 = 1;
 
