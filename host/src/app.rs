@@ -9,9 +9,9 @@ use sensu_reactio_core::{EventSummary, inspect};
 
 use crate::checks::{check_config, check_spool};
 use crate::cli::{Cli, Command, OutputFormat};
-use crate::deliver::{Runner, dump_event, entry_for, now};
+use crate::deliver::{Runner, keep_event, now};
 use crate::drive::Transport;
-use crate::error::{EXIT_CONFIG, EXIT_NOT_SPOOLED, EXIT_OK, EXIT_SOFTWARE, EXIT_SPOOLED, HostError};
+use crate::error::{EXIT_CONFIG, EXIT_OK, EXIT_SOFTWARE, EXIT_SPOOLED, HostError};
 use crate::http::HttpSettings;
 use crate::output::Printer;
 use crate::settings::{EnvVars, Loaded, SENSU_ROOT, load};
@@ -123,27 +123,15 @@ fn keep_unstarted(
     code: u8,
 ) -> u8 {
     printer.error(&error.to_string(), code);
-    let dead = code == EXIT_CONFIG;
-    let stored = spool.and_then(|spool| {
-        let entry = entry_for(event, summary, Some(printer.redact(&error.to_string())));
-        if dead { spool.add_dead(&entry) } else { spool.add(&entry) }
-    });
-    match stored {
-        Ok(path) => {
-            printer.info(&format!(
-                "the event for {} was {} {}",
-                summary.key,
-                if dead { "dead-lettered as" } else { "spooled as" },
-                path.display()
-            ));
-            code
-        }
-        Err(e) => {
-            printer.error(&format!("could not spool the event for {}: {e}", summary.key), EXIT_NOT_SPOOLED);
-            dump_event(printer, event);
-            EXIT_NOT_SPOOLED
-        }
-    }
+    keep_event(
+        printer,
+        spool.as_ref().map_err(|e| HostError::Spool(e.to_string())),
+        event,
+        summary,
+        error,
+        code == EXIT_CONFIG,
+        code,
+    )
 }
 
 fn handle(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant) -> u8 {

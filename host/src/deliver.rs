@@ -247,23 +247,8 @@ impl Runner<'_> {
         if matches!(error, HostError::Input(_)) {
             return code;
         }
-        let entry = entry_for(event, summary, Some(self.printer.redact(&error.to_string())));
-        match self.store(&entry, dead) {
-            Ok(path) => {
-                self.printer.info(&format!(
-                    "the event for {} was {} {}",
-                    summary.key,
-                    if dead { "dead-lettered as" } else { "spooled as" },
-                    path.display()
-                ));
-                code
-            }
-            Err(e) => {
-                self.printer.error(&format!("could not spool the event for {}: {e}", summary.key), EXIT_NOT_SPOOLED);
-                dump_event(self.printer, event);
-                EXIT_NOT_SPOOLED
-            }
-        }
+        let stored = self.spool.as_ref().map_err(|e| HostError::Spool(e.to_string()));
+        keep_event(self.printer, stored, event, summary, error, dead, code)
     }
 
     /// The live event: drain the spool first (half the deadline), then the event.
@@ -298,6 +283,39 @@ impl Runner<'_> {
     fn spool_holds(&self, key: &str) -> bool {
         let Ok(spool) = &self.spool else { return false };
         spool.list().unwrap_or_default().iter().any(|p| Spool::read(p).is_ok_and(|e| e.key == key))
+    }
+}
+
+/// Keep an event that could not be delivered because of `error`: into the spool (or
+/// its dead-letter folder), else on stderr. Returns the exit code (`code`, or 74 when
+/// even the spool failed).
+pub fn keep_event(
+    printer: &Printer,
+    spool: Result<&Spool, HostError>,
+    event: &[u8],
+    summary: &EventSummary,
+    error: &HostError,
+    dead: bool,
+    code: u8,
+) -> u8 {
+    let entry = entry_for(event, summary, Some(printer.redact(&error.to_string())));
+    let stored = spool.and_then(|spool| {
+        if let Some(note) = &spool.fallback_note {
+            printer.warning(note);
+        }
+        if dead { spool.add_dead(&entry) } else { spool.add(&entry) }
+    });
+    match stored {
+        Ok(path) => {
+            let what = if dead { "dead-lettered as" } else { "spooled as" };
+            printer.info(&format!("the event for {} was {what} {}", summary.key, path.display()));
+            code
+        }
+        Err(e) => {
+            printer.error(&format!("could not spool the event for {}: {e}", summary.key), EXIT_NOT_SPOOLED);
+            dump_event(printer, event);
+            EXIT_NOT_SPOOLED
+        }
     }
 }
 
