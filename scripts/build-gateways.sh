@@ -5,9 +5,9 @@
 #   wasm/js/edge/pkg/                                  JS edge driver (wasm-bindgen, --target web)
 #   wasm/pkg/sensu_reactio_proxy_wasm.wasm            proxy-wasm filter for Envoy (wasm32-unknown-unknown)
 #
-# Installs the rust targets it needs; wasm-bindgen-cli at the pinned version comes
-# from `./x setup` (scripts/setup-tools.sh). If wasm/js/node_modules has binaryen,
-# its wasm-opt shrinks the edge module. Each section is one adapter; append new ones.
+# Installs the rust targets it needs and wasm-tools (pinned, when missing);
+# wasm-bindgen-cli at the pinned version comes from `./x setup` (scripts/setup-tools.sh).
+# If wasm/js/node_modules has binaryen, its wasm-opt shrinks the modules. Each section is one adapter; append new ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,10 +15,27 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 size() { printf '%s: %s bytes (%s gzipped)\n' "$1" "$(wc -c <"$1")" "$(gzip -9c "$1" | wc -c)"; }
 
 # --- wasi:http component -------------------------------------------------------------
+# binaryen cannot read components, so: link the core module only (no wit-component
+# step in rustc's linker), shrink it with wasm-opt, then make the component with
+# `wasm-tools component new` (the module imports only wasi 0.2 interfaces: no adapter).
 rustup target add wasm32-wasip2 >/dev/null
-cargo build -p sensu-reactio-wasi-http --lib --target wasm32-wasip2 --profile wasm
+wasm_tools_pin=1.263.0
+if ! command -v wasm-tools >/dev/null || [ "$(wasm-tools --version | awk '{print $2}')" != "$wasm_tools_pin" ]; then
+  cargo install wasm-tools --locked --force --version "=$wasm_tools_pin" --no-default-features --features component
+fi
+cargo rustc -p sensu-reactio-wasi-http --lib --crate-type cdylib --target wasm32-wasip2 --profile wasm \
+  -- -C link-arg=--skip-wit-component
 mkdir -p wasm/wasi-http/pkg
-cp "$target_dir/wasm32-wasip2/wasm/sensu_reactio_wasi_http.wasm" wasm/wasi-http/pkg/sensu_reactio_wasi_http.wasm
+core="wasm/wasi-http/pkg/sensu_reactio_wasi_http.core.wasm"
+cp "$target_dir/wasm32-wasip2/wasm/sensu_reactio_wasi_http.wasm" "$core"
+if [ -x wasm/js/node_modules/.bin/wasm-opt ]; then
+  wasm/js/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue --strip-debug --strip-producers \
+    "$core" -o "$core.opt"
+  mv "$core.opt" "$core"
+fi
+wasm-tools component new "$core" -o wasm/wasi-http/pkg/sensu_reactio_wasi_http.wasm
+rm "$core"
 size wasm/wasi-http/pkg/sensu_reactio_wasi_http.wasm
 
 # --- JS edge driver (wasm/edge -> wasm/js/edge/pkg) ------------------------------------
