@@ -178,7 +178,7 @@ impl Config {
             engine: "native".into(),
         };
         let mut raw = RawConnection::default();
-        let mut origins = BTreeMap::new();
+        let mut origins = super::Origins::default();
         for k in KEYS.iter().filter(|k| k.kind != Kind::Profiles) {
             let mut chosen: Option<(Parsed, Origin, String)> = None;
             for (source, value) in layers(k, scope, input, &mut warnings) {
@@ -204,7 +204,7 @@ impl Config {
                     origin
                 }
             };
-            origins.insert(k.name.to_owned(), origin);
+            origins.insert(k.name, origin);
         }
         if global.request_timeout_ms > host.deadline_ms {
             warnings.push(format!(
@@ -215,21 +215,23 @@ impl Config {
 
         let (connection, key_origin) = raw.resolve("", &input.key_files, &mut warnings)?;
         if let Some(origin) = key_origin {
-            origins.insert("api_key".into(), origin);
+            origins.insert("api_key", origin);
         }
         if let (None, Some((_, origin))) = (&raw.endpoint, &raw.organization) {
-            origins.insert("endpoint".into(), *origin);
+            origins.insert("endpoint", *origin);
         }
         check_http(&connection, host.allow_http, "endpoint")?;
 
         let profiles = match scope.and_then(|s| s.get("profiles")).filter(|v| !v.is_null()) {
             None => BTreeMap::new(),
             Some(value) => {
-                origins.insert("profiles".into(), Origin::SettingsFile);
+                origins.insert("profiles", Origin::SettingsFile);
                 super::profiles::load(value, &raw, &input.key_files, host.allow_http, &mut warnings)?
             }
         };
-        origins.entry("profiles".into()).or_insert(Origin::Default);
+        if origins.get("profiles").is_none() {
+            origins.insert("profiles", Origin::Default);
+        }
         if let Some(name) = settings.profile.as_ref().filter(|name| !profiles.contains_key(*name)) {
             let label = origin_label("profile", origins.get("profile").copied().unwrap_or(Origin::Default));
             return Err(ConfigError::new(unknown_profile(&label, name, &profiles)));

@@ -208,6 +208,80 @@ pub enum Origin {
     CheckAnnotation,
 }
 
+/// Where each setting's value came from: a map from setting name to [`Origin`], kept as
+/// a sorted `Vec` (a few dozen entries; less wasm code than a `BTreeMap`). Iterates,
+/// prints (`Debug`) and serializes like the sorted map it stands for.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Origins(Vec<(String, Origin)>);
+
+impl Origins {
+    /// The origin recorded for `name`, if any.
+    pub fn get(&self, name: &str) -> Option<&Origin> {
+        self.find(name).ok().and_then(|i| self.0.get(i)).map(|(_, o)| o)
+    }
+
+    /// Record `origin` for `name`, replacing an earlier one.
+    pub fn insert(&mut self, name: &str, origin: Origin) {
+        match self.find(name) {
+            Ok(i) => {
+                if let Some(slot) = self.0.get_mut(i) {
+                    slot.1 = origin;
+                }
+            }
+            Err(i) => self.0.insert(i, (name.to_owned(), origin)),
+        }
+    }
+
+    /// How many settings have an origin.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no setting has an origin.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The origins in name order.
+    pub fn values(&self) -> impl Iterator<Item = &Origin> {
+        self.0.iter().map(|(_, o)| o)
+    }
+
+    /// (name, origin) pairs in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Origin)> {
+        self.0.iter().map(|(n, o)| (n.as_str(), o))
+    }
+
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(n, _)| n.as_str().cmp(name))
+    }
+}
+
+impl std::ops::Index<&str> for Origins {
+    type Output = Origin;
+
+    /// Panics when `name` has no origin, like a map's index (tests only).
+    #[allow(clippy::panic)]
+    fn index(&self, name: &str) -> &Origin {
+        match self.get(name) {
+            Some(origin) => origin,
+            None => panic!("no origin for `{name}`"),
+        }
+    }
+}
+
+impl std::fmt::Debug for Origins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.0.iter().map(|(n, o)| (n, o))).finish()
+    }
+}
+
+impl Serialize for Origins {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(n, o)| (n, o)))
+    }
+}
+
 /// The validated configuration.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Config {
@@ -222,7 +296,7 @@ pub struct Config {
     /// Host-only settings.
     pub host: HostSettings,
     /// Where each setting's value came from.
-    pub origins: BTreeMap<String, Origin>,
+    pub origins: Origins,
     /// Warnings found while loading (typos in `handlers.<name>`, ...), one line each.
     pub warnings: Vec<String>,
 }
