@@ -2,7 +2,7 @@
 //! (precedence flag > environment > settings file > default), with the origin of
 //! every value; the defaults; the key files the host must read.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
@@ -178,7 +178,7 @@ impl Config {
             engine: "native".into(),
         };
         let mut raw = RawConnection::default();
-        let mut origins = super::Origins::default();
+        let mut origins = Origins::default();
         for k in KEYS.iter().filter(|k| k.kind != Kind::Profiles) {
             let mut chosen: Option<(Parsed, Origin, String)> = None;
             for (source, value) in layers(k, scope, input, &mut warnings) {
@@ -223,7 +223,7 @@ impl Config {
         check_http(&connection, host.allow_http, "endpoint")?;
 
         let profiles = match scope.and_then(|s| s.get("profiles")).filter(|v| !v.is_null()) {
-            None => BTreeMap::new(),
+            None => Profiles::default(),
             Some(value) => {
                 origins.insert("profiles", Origin::SettingsFile);
                 super::profiles::load(value, &raw, &input.key_files, host.allow_http, &mut warnings)?
@@ -232,7 +232,7 @@ impl Config {
         if origins.get("profiles").is_none() {
             origins.insert("profiles", Origin::Default);
         }
-        if let Some(name) = settings.profile.as_ref().filter(|name| !profiles.contains_key(*name)) {
+        if let Some(name) = settings.profile.as_ref().filter(|name| !profiles.contains_key(name)) {
             let label = origin_label("profile", origins.get("profile").copied().unwrap_or(Origin::Default));
             return Err(ConfigError::new(unknown_profile(&label, name, &profiles)));
         }
@@ -269,7 +269,7 @@ fn origin_label(name: &str, origin: Origin) -> String {
 }
 
 /// "<where>: no profile `x`, did you mean `y`?; the profiles are a, b".
-pub(crate) fn unknown_profile(label: &str, name: &str, profiles: &BTreeMap<String, Profile>) -> String {
+pub(crate) fn unknown_profile(label: &str, name: &str, profiles: &Profiles) -> String {
     if profiles.is_empty() {
         return format!(
             "{label}: profile `{name}` is not defined (no `reactio.profiles` are); define it or remove the setting"

@@ -208,48 +208,70 @@ pub enum Origin {
     CheckAnnotation,
 }
 
-/// Where each setting's value came from: a map from setting name to [`Origin`], kept as
-/// a sorted `Vec` (a few dozen entries; less wasm code than a `BTreeMap`). Iterates,
-/// prints (`Debug`) and serializes like the sorted map it stands for.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Origins(Vec<(String, Origin)>);
+/// A map from name to `V` kept as a `Vec` sorted by name: the configuration's few
+/// dozen entries need no tree, and this is less wasm code than a `BTreeMap`. It looks
+/// up, iterates, prints (`Debug`) and serializes like the sorted map it stands for.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Named<V>(Vec<(String, V)>);
 
-impl Origins {
-    /// The origin recorded for `name`, if any.
-    pub fn get(&self, name: &str) -> Option<&Origin> {
-        self.find(name).ok().and_then(|i| self.0.get(i)).map(|(_, o)| o)
+/// Where each setting's value came from, by setting name.
+pub type Origins = Named<Origin>;
+
+/// Named profiles, by name.
+pub type Profiles = Named<Profile>;
+
+impl<V> Default for Named<V> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<V> Named<V> {
+    /// The value for `name`, if any.
+    pub fn get(&self, name: &str) -> Option<&V> {
+        self.find(name).ok().and_then(|i| self.0.get(i)).map(|(_, v)| v)
     }
 
-    /// Record `origin` for `name`, replacing an earlier one.
-    pub fn insert(&mut self, name: &str, origin: Origin) {
+    /// Whether `name` has a value.
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.find(name).is_ok()
+    }
+
+    /// Set the value for `name`, replacing an earlier one.
+    pub fn insert(&mut self, name: &str, value: V) {
         match self.find(name) {
             Ok(i) => {
                 if let Some(slot) = self.0.get_mut(i) {
-                    slot.1 = origin;
+                    slot.1 = value;
                 }
             }
-            Err(i) => self.0.insert(i, (name.to_owned(), origin)),
+            Err(i) => self.0.insert(i, (name.to_owned(), value)),
         }
     }
 
-    /// How many settings have an origin.
+    /// How many names have a value.
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
-    /// Whether no setting has an origin.
+    /// Whether no name has a value.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
-    /// The origins in name order.
-    pub fn values(&self) -> impl Iterator<Item = &Origin> {
-        self.0.iter().map(|(_, o)| o)
+    /// The names, sorted.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(n, _)| n)
     }
 
-    /// (name, origin) pairs in name order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Origin)> {
-        self.0.iter().map(|(n, o)| (n.as_str(), o))
+    /// The values in name order.
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.0.iter().map(|(_, v)| v)
+    }
+
+    /// (name, value) pairs in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
+        self.0.iter().map(|(n, v)| (n, v))
     }
 
     fn find(&self, name: &str) -> Result<usize, usize> {
@@ -257,28 +279,37 @@ impl Origins {
     }
 }
 
-impl std::ops::Index<&str> for Origins {
-    type Output = Origin;
+impl<'a, V> IntoIterator for &'a Named<V> {
+    type Item = (&'a String, &'a V);
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, (String, V)>, fn(&'a (String, V)) -> (&'a String, &'a V)>;
 
-    /// Panics when `name` has no origin, like a map's index (tests only).
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(n, v)| (n, v))
+    }
+}
+
+impl<V> std::ops::Index<&str> for Named<V> {
+    type Output = V;
+
+    /// Panics when `name` has no value, like a map's index (tests only).
     #[allow(clippy::panic)]
-    fn index(&self, name: &str) -> &Origin {
+    fn index(&self, name: &str) -> &V {
         match self.get(name) {
-            Some(origin) => origin,
-            None => panic!("no origin for `{name}`"),
+            Some(value) => value,
+            None => panic!("no entry `{name}`"),
         }
     }
 }
 
-impl std::fmt::Debug for Origins {
+impl<V: std::fmt::Debug> std::fmt::Debug for Named<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_map().entries(self.0.iter().map(|(n, o)| (n, o))).finish()
+        f.debug_map().entries(self.0.iter().map(|(n, v)| (n, v))).finish()
     }
 }
 
-impl Serialize for Origins {
+impl<V: Serialize> Serialize for Named<V> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.iter().map(|(n, o)| (n, o)))
+        serializer.collect_map(self.0.iter().map(|(n, v)| (n, v)))
     }
 }
 
@@ -292,7 +323,7 @@ pub struct Config {
     /// The default connection.
     pub connection: Connection,
     /// Named profiles.
-    pub profiles: BTreeMap<String, Profile>,
+    pub profiles: Profiles,
     /// Host-only settings.
     pub host: HostSettings,
     /// Where each setting's value came from.

@@ -9,7 +9,7 @@ use super::connection::{RawConnection, resolve_profile, set_profile_connection};
 use super::keys::{KEYS, spec};
 use super::load::check_profile_setting;
 use super::parse::suggestion;
-use super::{ConfigError, Profile};
+use super::{ConfigError, Profile, Profiles};
 
 /// The connection keys a profile may set.
 const CONNECTION_KEYS: &[&str] = &["api_key", "api_key_file", "organization", "endpoint"];
@@ -21,7 +21,7 @@ pub(crate) fn load(
     key_files: &BTreeMap<String, String>,
     allow_http: bool,
     warnings: &mut Vec<String>,
-) -> Result<BTreeMap<String, Profile>, ConfigError> {
+) -> Result<Profiles, ConfigError> {
     let Value::Object(map) = value else {
         return Err(ConfigError {
             message: format!(
@@ -35,7 +35,7 @@ pub(crate) fn load(
         .copied()
         .chain(KEYS.iter().filter(|k| k.per_event && k.name != "profile").map(|k| k.name))
         .collect();
-    let mut profiles = BTreeMap::new();
+    let mut profiles = Profiles::default();
     for (name, body) in map {
         if name.trim().is_empty() || name.trim() != name {
             return Err(ConfigError {
@@ -89,7 +89,7 @@ pub(crate) fn load(
             }
         }
         let connection = resolve_profile(own, base, name, key_files, allow_http, warnings)?;
-        profiles.insert(name.clone(), Profile { connection, settings });
+        profiles.insert(name, Profile { connection, settings });
     }
     Ok(profiles)
 }
