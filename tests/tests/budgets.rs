@@ -7,10 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
-/// decisions.md: the raw import-free core module.
-const RAW_MODULE_BUDGET: u64 = 200_000;
-/// decisions.md: its goal.
-const RAW_MODULE_GOAL: u64 = 150_000;
+/// decisions.md: the raw import-free core module (200 KB, as the parity test reads it).
+const RAW_MODULE_BUDGET: u64 = 200 * 1024;
+/// decisions.md: its goal (150 KB).
+const RAW_MODULE_GOAL: u64 = 150 * 1024;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

@@ -411,10 +411,8 @@ fn native_wasmtime_and_js_give_identical_bytes() -> TestResult {
 
 #[test]
 fn the_raw_module_imports_nothing_and_fits_its_budget() -> TestResult {
-    /// A ratchet at today's size plus a little (206 KB after wasm-opt): decisions.md's
-    /// budget is 200 KB and is NOT met yet; issue 4 stays open for it. Lower this as
-    /// the module shrinks; never raise it without saying why.
-    const BUDGET: u64 = 207 * 1024;
+    /// decisions.md's budget for the raw import-free core module.
+    const BUDGET: u64 = 200 * 1024;
     let path = artifact(&format!("wasm/pkg/{MODULE_FILE}"))?;
     let module = WasmModule::load(WasmOptions { module: Some(path.clone()), ..WasmOptions::default() })
         .map_err(|e| e.to_string())?;
@@ -427,7 +425,7 @@ fn the_raw_module_imports_nothing_and_fits_its_budget() -> TestResult {
         assert!(exports.contains(&name), "export {name} in {exports:?}");
     }
     let size = std::fs::metadata(&path)?.len();
-    println!("raw module: {size} bytes (ratchet {BUDGET}, decisions.md budget {}, goal {})", 200 * 1024, 150 * 1024);
+    println!("raw module: {size} bytes (budget {BUDGET}, goal {})", 150 * 1024);
     assert!(size <= BUDGET, "{} is {size} bytes, over its budget of {BUDGET}", path.display());
     Ok(())
 }
