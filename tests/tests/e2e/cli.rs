@@ -8,7 +8,7 @@ use crate::support::*;
 fn dry_run_prints_the_requests_with_the_key_masked_and_sends_nothing() {
     let server = standin();
     let dir = scratch("dry-run");
-    let run = Handler::against(&server.url(), &dir.join("spool")).args(["--dry-run"]).stdin(&first_critical()).run();
+    let run = against(&server.url(), &dir.join("spool")).args(["--dry-run"]).stdin(&first_critical()).run();
     assert_eq!(run.code, Some(0), "{}", run.all());
     assert_eq!(server.connection_count(), 0);
     assert!(run.stdout.contains("POST"), "{}", run.stdout);
@@ -29,7 +29,7 @@ fn check_config_shows_origins_and_masks_the_key() {
         json!({"reactio": {"organization": "demo", "api_key_file": path_str(&key_file)}}).to_string(),
     )
     .unwrap();
-    let run = Handler::new()
+    let run = handler()
         .env("REACTIO_OCCURRENCES", "3")
         .args([
             "check-config",
@@ -59,13 +59,13 @@ fn flag_beats_environment_beats_settings_file() {
     let settings = dir.join("settings.json");
     std::fs::write(&settings, json!({"reactio": {"endpoint": down, "api_key": KEY}}).to_string()).unwrap();
     let spool = dir.join("spool");
-    let env_wins = Handler::new()
+    let env_wins = handler()
         .env("REACTIO_ENDPOINT", &server.url())
         .args(["--config", path_str(&settings), "--spool-dir", path_str(&spool), "--deadline", DEADLINE])
         .stdin(&first_critical())
         .run();
     assert_eq!(env_wins.code, Some(0), "environment over settings file: {}", env_wins.all());
-    let flag_wins = Handler::new()
+    let flag_wins = handler()
         .env("REACTIO_ENDPOINT", &down)
         .args([
             "--config",
@@ -87,7 +87,7 @@ fn flag_beats_environment_beats_settings_file() {
 
 #[test]
 fn help_explains_exit_codes_and_settings_discovery() {
-    let run = Handler::new().args(["--help"]).run();
+    let run = handler().args(["--help"]).run();
     assert_eq!(run.code, Some(0));
     for needle in [
         "SENSU_LOADED_TEMPFILE",
@@ -108,7 +108,7 @@ fn input_over_16_mib_is_refused_after_draining() {
     let dir = scratch("too-big");
     let mut big = b"{\"pad\":\"".to_vec();
     big.resize(16 * 1024 * 1024 + 100, b'x');
-    let run = Handler::against(&closed_port_url(), &dir.join("spool")).stdin(&big).run();
+    let run = against(&closed_port_url(), &dir.join("spool")).stdin(&big).run();
     assert_eq!(run.code, Some(65), "{}", run.all());
     assert!(run.stderr.contains("16 MiB"), "{}", run.stderr);
 }
@@ -116,7 +116,7 @@ fn input_over_16_mib_is_refused_after_draining() {
 #[test]
 fn not_an_event_is_an_input_error() {
     let dir = scratch("bad-input");
-    let run = Handler::against(&closed_port_url(), &dir.join("spool")).stdin(b"{\"hello\":1}").run();
+    let run = against(&closed_port_url(), &dir.join("spool")).stdin(b"{\"hello\":1}").run();
     assert_eq!(run.code, Some(65), "{}", run.all());
     assert!(files_under(&dir.join("spool")).is_empty());
 }

@@ -9,7 +9,7 @@ fn first_critical_creates_one_incident_and_prints_its_url() {
     let server = standin();
     let dir = scratch("create");
     let spool = dir.join("spool");
-    let run = Handler::against(&server.url(), &spool).stdin(&first_critical()).run();
+    let run = against(&server.url(), &spool).stdin(&first_critical()).run();
     assert_eq!(run.code, Some(0), "{}", run.all());
     assert_eq!(creates(&server), 1, "{:?}", lines(&server));
     let incident = &server.incidents()[0];
@@ -26,7 +26,7 @@ fn first_critical_creates_one_incident_and_prints_its_url() {
 fn lookup_and_create_share_one_connection() {
     let server = standin();
     let dir = scratch("keepalive");
-    let run = Handler::against(&server.url(), &dir.join("spool")).stdin(&first_critical()).run();
+    let run = against(&server.url(), &dir.join("spool")).stdin(&first_critical()).run();
     assert_eq!(run.code, Some(0), "{}", run.all());
     let connections: std::collections::BTreeSet<u64> = server.requests().iter().map(|r| r.connection).collect();
     assert_eq!(
@@ -42,9 +42,9 @@ fn second_event_posts_to_the_timeline_without_a_second_incident() {
     let server = standin();
     let dir = scratch("dedup");
     let spool = dir.join("spool");
-    let first = Handler::against(&server.url(), &spool).stdin(&first_critical()).run();
+    let first = against(&server.url(), &spool).stdin(&first_critical()).run();
     assert_eq!(first.code, Some(0), "{}", first.all());
-    let second = Handler::against(&server.url(), &spool).stdin(&first_critical()).run();
+    let second = against(&server.url(), &spool).stdin(&first_critical()).run();
     assert_eq!(second.code, Some(0), "{}", second.all());
     assert_eq!(creates(&server), 1, "{:?}", lines(&server));
     assert_eq!(server.incidents().len(), 1);
@@ -63,7 +63,7 @@ fn a_check_still_failing_at_refresh_notifies_again() {
     // interval 60, refresh 120: every 2nd result past the threshold re-notifies;
     // streak 3 with occurrences 1 is (3 - 1) % 2 == 0.
     let event = classic_with("web01", "check_http", 2, &["0", "2", "2", "2"], "create", 3, json!({"refresh": 120}));
-    let run = Handler::against(&server.url(), &dir.join("spool")).stdin(&event).run();
+    let run = against(&server.url(), &dir.join("spool")).stdin(&event).run();
     assert_eq!(run.code, Some(0), "{}", run.all());
     assert_eq!(creates(&server), 0, "{:?}", lines(&server));
     let notifications = server.notifications();
@@ -77,7 +77,7 @@ fn a_still_failing_check_between_refreshes_sends_nothing() {
     let server = standin();
     let dir = scratch("between");
     let event = classic_with("web01", "check_http", 2, &["0", "2", "2"], "create", 2, json!({"refresh": 1800}));
-    let run = Handler::against(&server.url(), &dir.join("spool")).stdin(&event).run();
+    let run = against(&server.url(), &dir.join("spool")).stdin(&event).run();
     assert_eq!(run.code, Some(0), "{}", run.all());
     assert!(lines(&server).is_empty(), "{:?}", lines(&server));
     assert!(run.stdout.contains("web01/check_http"), "the skip line names the key: {}", run.stdout);
@@ -88,7 +88,7 @@ fn recovery_closes_the_unattended_incident() {
     let server = standin();
     let id = server.seed_open("web01/check_http CheckHttp CRITICAL: Connection refused ...");
     let dir = scratch("resolve");
-    let run = Handler::against(&server.url(), &dir.join("spool")).stdin(&resolve()).run();
+    let run = against(&server.url(), &dir.join("spool")).stdin(&resolve()).run();
     assert_eq!(run.code, Some(0), "{}", run.all());
     assert_eq!(server.incident(id).unwrap().status, "close", "{:?}", lines(&server));
     assert!(lines(&server).contains(&format!("POST /api/v1/incidents/{id}/status")), "{:?}", lines(&server));
@@ -100,8 +100,7 @@ fn recovery_closes_the_unattended_incident() {
 fn json_output_is_the_outcome() {
     let server = standin();
     let dir = scratch("json");
-    let run =
-        Handler::against(&server.url(), &dir.join("spool")).args(["--output", "json"]).stdin(&first_critical()).run();
+    let run = against(&server.url(), &dir.join("spool")).args(["--output", "json"]).stdin(&first_critical()).run();
     assert_eq!(run.code, Some(0), "{}", run.all());
     let value: Value = serde_json::from_str(run.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
     assert_eq!(value["result"], "handled");
@@ -115,7 +114,7 @@ fn a_warning_is_skipped_without_any_request() {
     let server = standin();
     let dir = scratch("warning");
     let event = classic("web01", "check_disk", 1, &["0", "1"], "create", 1);
-    let run = Handler::against(&server.url(), &dir.join("spool")).stdin(&event).run();
+    let run = against(&server.url(), &dir.join("spool")).stdin(&event).run();
     assert_eq!(run.code, Some(0), "{}", run.all());
     assert_eq!(server.connection_count(), 0);
     assert!(run.stdout.contains("web01/check_disk"), "{}", run.stdout);

@@ -18,7 +18,7 @@ fn rejected_key_is_a_configuration_error_and_dead_letters() {
     let server = Config::default().api_key("the-right-key").start().unwrap();
     let dir = scratch("401");
     let spool = dir.join("spool");
-    let run = Handler::against(&server.url(), &spool).stdin(&first_critical()).run();
+    let run = against(&server.url(), &spool).stdin(&first_critical()).run();
     assert_eq!(run.code, Some(78), "{}", run.all());
     assert!(server.incidents().is_empty());
     assert_eq!(dead(&spool).len(), 1, "{}", run.all());
@@ -33,7 +33,7 @@ fn refused_create_is_dead_lettered() {
     server.push_fault(create_match(), Fault::validation("detection", "invalid"));
     let dir = scratch("400");
     let spool = dir.join("spool");
-    let run = Handler::against(&server.url(), &spool).stdin(&first_critical()).run();
+    let run = against(&server.url(), &spool).stdin(&first_critical()).run();
     assert_eq!(run.code, Some(75), "{}", run.all());
     assert_eq!(creates(&server), 1, "a 400 is not retried: {:?}", lines(&server));
     assert_eq!(dead(&spool).len(), 1);
@@ -47,8 +47,7 @@ fn server_error_then_success_creates_once() {
     let server = standin();
     server.push_fault(create_match(), Fault::internal_error());
     let dir = scratch("500");
-    let run =
-        Handler::against(&server.url(), &dir.join("spool")).args(["--deadline", "4"]).stdin(&first_critical()).run();
+    let run = against(&server.url(), &dir.join("spool")).args(["--deadline", "4"]).stdin(&first_critical()).run();
     assert_eq!(run.code, Some(0), "{}", run.all());
     assert_eq!(server.incidents().len(), 1, "{:?}", lines(&server));
     assert!(creates(&server) >= 2, "{:?}", lines(&server));
@@ -61,8 +60,7 @@ fn rate_limit_waits_for_retry_after() {
     let server = standin();
     server.push_fault(create_match(), Fault::rate_limited("1"));
     let dir = scratch("429");
-    let run =
-        Handler::against(&server.url(), &dir.join("spool")).args(["--deadline", "5"]).stdin(&first_critical()).run();
+    let run = against(&server.url(), &dir.join("spool")).args(["--deadline", "5"]).stdin(&first_critical()).run();
     assert_eq!(run.code, Some(0), "{}", run.all());
     assert_eq!(server.incidents().len(), 1);
     let requests = server.requests();
@@ -82,7 +80,7 @@ fn html_bad_gateway_is_a_clear_failure_and_spools() {
     server.push_fault_times(create_match(), Fault::bad_gateway_html(), 50);
     let dir = scratch("502");
     let spool = dir.join("spool");
-    let run = Handler::against(&server.url(), &spool).stdin(&first_critical()).run();
+    let run = against(&server.url(), &spool).stdin(&first_critical()).run();
     assert_eq!(run.code, Some(75), "{}", run.all());
     assert!(server.incidents().is_empty());
     assert_eq!(spooled(&spool).len(), 1, "{}", run.all());
@@ -97,7 +95,7 @@ fn stalled_server_is_given_up_within_the_deadline() {
     server.push_fault_times(Match::prefix("*", "/"), Fault::hang(), 50);
     let dir = scratch("stall");
     let spool = dir.join("spool");
-    let run = Handler::against(&server.url(), &spool).stdin(&first_critical()).run();
+    let run = against(&server.url(), &spool).stdin(&first_critical()).run();
     assert_eq!(run.code, Some(75), "{}", run.all());
     assert!(run.elapsed < Duration::from_millis(3000), "took {:?}", run.elapsed);
     assert_eq!(spooled(&spool).len(), 1);
@@ -110,7 +108,7 @@ fn connection_refused_spools() {
     let dir = scratch("refused");
     let spool = dir.join("spool");
     let event = first_critical();
-    let run = Handler::against(&closed_port_url(), &spool).stdin(&event).run();
+    let run = against(&closed_port_url(), &spool).stdin(&event).run();
     assert_eq!(run.code, Some(75), "{}", run.all());
     assert!(run.elapsed < Duration::from_millis(3000), "took {:?}", run.elapsed);
     let entries = spooled(&spool);
@@ -127,14 +125,14 @@ fn create_lost_client_side_is_not_duplicated() {
     server.push_fault(create_match(), Fault::ActThen(sensu_reactio_tests::standin::AfterAct::Stall(None)));
     let dir = scratch("lost-create");
     let spool = dir.join("spool");
-    let run = Handler::against(&server.url(), &spool)
+    let run = against(&server.url(), &spool)
         .args(["--deadline", "4", "--request-timeout", "0.5"])
         .stdin(&first_critical())
         .run();
     assert_eq!(server.incidents().len(), 1, "{:?}\n{}", lines(&server), run.all());
     assert_eq!(creates(&server), 1, "a retry after an uncertain create looks up first: {:?}", lines(&server));
     // Whatever this run concluded, a later delivery must not duplicate either.
-    let again = Handler::against(&server.url(), &spool).stdin(&first_critical()).run();
+    let again = against(&server.url(), &spool).stdin(&first_critical()).run();
     assert_eq!(again.code, Some(0), "{}", again.all());
     assert_eq!(server.incidents().len(), 1, "{:?}", lines(&server));
     assert_no_key(&[&run, &again], &dir);
@@ -147,7 +145,7 @@ fn redirect_is_not_followed_and_the_key_stays_home() {
     let location = format!("{}/api/v1/incidents", elsewhere.url().replace("127.0.0.1", "127.0.0.2"));
     server.push_fault_times(Match::prefix("*", "/"), Fault::redirect(307, &location), 50);
     let dir = scratch("redirect");
-    let run = Handler::against(&server.url(), &dir.join("spool")).stdin(&first_critical()).run();
+    let run = against(&server.url(), &dir.join("spool")).stdin(&first_critical()).run();
     assert_ne!(run.code, Some(0), "a redirect is not success: {}", run.all());
     assert_eq!(elsewhere.request_count(), 0, "the redirect was followed");
     assert_eq!(elsewhere.connection_count(), 0);
@@ -160,7 +158,7 @@ fn proxy_from_the_environment_is_bypassed_for_loopback() {
     let server = standin();
     let proxy = ProxyStandin::start(ProxyMode::Forward).unwrap();
     let dir = scratch("proxy-loopback");
-    let run = Handler::against(&server.url(), &dir.join("spool"))
+    let run = against(&server.url(), &dir.join("spool"))
         .env("HTTP_PROXY", &proxy.url())
         .env("http_proxy", &proxy.url())
         .env("HTTPS_PROXY", &proxy.url())
@@ -178,7 +176,7 @@ fn proxy_from_the_environment_is_used_for_other_hosts() {
     let proxy = ProxyStandin::start(ProxyMode::BadGateway).unwrap();
     let dir = scratch("proxy-remote");
     let spool = dir.join("spool");
-    let run = Handler::against("http://reactio.invalid:8080", &spool)
+    let run = against("http://reactio.invalid:8080", &spool)
         .args(["--allow-http"])
         .env("http_proxy", &proxy.url())
         .stdin(&first_critical())
@@ -195,7 +193,7 @@ fn proxy_from_the_environment_is_used_for_other_hosts() {
 fn plain_http_to_another_host_is_refused() {
     let dir = scratch("plain-http");
     let spool = dir.join("spool");
-    let run = Handler::against("http://reactio.invalid:8080", &spool).stdin(&first_critical()).run();
+    let run = against("http://reactio.invalid:8080", &spool).stdin(&first_critical()).run();
     assert_eq!(run.code, Some(78), "{}", run.all());
     assert_eq!(dead(&spool).len(), 1, "the event is dead-lettered where configured: {}", run.all());
     assert!(run.all().contains("allow_http") || run.all().contains("allow-http"), "{}", run.all());

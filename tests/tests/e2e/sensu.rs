@@ -84,7 +84,7 @@ fn a_broken_listed_settings_file_is_named() {
     let dir = scratch("broken-settings");
     let bad = dir.join("broken.json");
     std::fs::write(&bad, "{\"reactio\": ").unwrap();
-    let run = Handler::new()
+    let run = handler()
         .env("SENSU_CONFIG_FILES", path_str(&bad))
         .env("STATE_DIRECTORY", path_str(&dir.join("state")))
         .stdin(&first_critical())

@@ -7,14 +7,14 @@ use crate::support::*;
 
 fn check_spool(spool: &std::path::Path, extra: &[&str]) -> Run {
     let settings = empty_settings();
-    let mut handler = Handler::new();
+    let mut handler = handler();
     handler.args(["check-spool", "--spool-dir", path_str(spool), "--config", path_str(&settings)]);
     handler.args(extra.iter().copied());
     handler.run()
 }
 
 fn replay(server_url: &str, spool: &std::path::Path) -> Run {
-    let mut handler = Handler::against(server_url, spool);
+    let mut handler = against(server_url, spool);
     handler.args(["replay"]);
     handler.run()
 }
@@ -23,7 +23,7 @@ fn replay(server_url: &str, spool: &std::path::Path) -> Run {
 fn spooled_event_is_delivered_first_by_the_next_run() {
     let dir = scratch("drain");
     let spool = dir.join("spool");
-    let down = Handler::against(&closed_port_url(), &spool).stdin(&first_critical()).run();
+    let down = against(&closed_port_url(), &spool).stdin(&first_critical()).run();
     assert_eq!(down.code, Some(75), "{}", down.all());
     assert_eq!(spooled(&spool).len(), 1);
 
@@ -36,7 +36,7 @@ fn spooled_event_is_delivered_first_by_the_next_run() {
 
     let server = standin();
     let other = classic("db01", "check_mysql", 2, &["0", "2"], "create", 1);
-    let up = Handler::against(&server.url(), &spool).stdin(&other).run();
+    let up = against(&server.url(), &spool).stdin(&other).run();
     assert_eq!(up.code, Some(0), "{}", up.all());
     let names: Vec<String> = server.incidents().iter().map(|i| i.name.clone()).collect();
     assert_eq!(names.len(), 2, "{names:?}");
@@ -52,14 +52,14 @@ fn spooled_event_is_delivered_first_by_the_next_run() {
 fn a_spooled_key_makes_the_live_event_a_first_occurrence() {
     let dir = scratch("first-occurrence");
     let spool = dir.join("spool");
-    let down = Handler::against(&closed_port_url(), &spool).stdin(&first_critical()).run();
+    let down = against(&closed_port_url(), &spool).stdin(&first_critical()).run();
     assert_eq!(down.code, Some(75), "{}", down.all());
     // The server is up but the spool lock is held elsewhere? No: deliver the live
     // repeat (streak 2, between refreshes) while the spooled one is refused for now.
     let server = standin();
     server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), Fault::internal_error(), 50);
     let repeat = classic("web01", "check_http", 2, &["0", "2", "2"], "create", 2);
-    let run = Handler::against(&server.url(), &spool).stdin(&repeat).run();
+    let run = against(&server.url(), &spool).stdin(&repeat).run();
     // The repeat alone would be skipped (no request); as a first occurrence it tries
     // to create, so more than the drained entry's attempts reach the server.
     assert!(creates(&server) >= 2, "{:?}\n{}", lines(&server), run.all());
@@ -71,10 +71,10 @@ fn a_recovery_supersedes_a_spooled_alert() {
     let dir = scratch("supersede");
     let spool = dir.join("spool");
     let down = closed_port_url();
-    let alert = Handler::against(&down, &spool).stdin(&first_critical()).run();
+    let alert = against(&down, &spool).stdin(&first_critical()).run();
     assert_eq!(alert.code, Some(75), "{}", alert.all());
     // The next run (server still down) drops the spooled alert: its recovery came.
-    let recovery = Handler::against(&down, &spool).stdin(&resolve()).run();
+    let recovery = against(&down, &spool).stdin(&resolve()).run();
     assert_eq!(recovery.code, Some(75), "{}", recovery.all());
     assert!(recovery.stdout.contains("supersede"), "{}", recovery.stdout);
     let entries = spooled(&spool);
@@ -94,7 +94,7 @@ fn a_recovery_supersedes_a_spooled_alert() {
 fn replay_dead_letters_a_refused_entry_and_check_spool_reports_it() {
     let dir = scratch("dead");
     let spool = dir.join("spool");
-    let down = Handler::against(&closed_port_url(), &spool).stdin(&first_critical()).run();
+    let down = against(&closed_port_url(), &spool).stdin(&first_critical()).run();
     assert_eq!(down.code, Some(75), "{}", down.all());
 
     let server = standin();
@@ -111,7 +111,7 @@ fn replay_dead_letters_a_refused_entry_and_check_spool_reports_it() {
 
     // After fixing what refused it, `replay --dead` delivers it.
     let again = {
-        let mut handler = Handler::against(&server.url(), &spool);
+        let mut handler = against(&server.url(), &spool);
         handler.args(["replay", "--dead"]);
         handler.run()
     };
@@ -126,7 +126,7 @@ fn replay_keeps_entries_while_the_server_is_down() {
     let dir = scratch("replay-down");
     let spool = dir.join("spool");
     let down = closed_port_url();
-    let first = Handler::against(&down, &spool).stdin(&first_critical()).run();
+    let first = against(&down, &spool).stdin(&first_critical()).run();
     assert_eq!(first.code, Some(75));
     let run = replay(&down, &spool);
     assert_eq!(run.code, Some(75), "{}", run.all());
@@ -144,7 +144,7 @@ fn when_even_the_spool_fails_the_event_goes_to_stderr() {
     std::fs::write(&blocker, "x").unwrap();
     let spool = blocker.join("spool");
     let event = first_critical();
-    let run = Handler::against(&closed_port_url(), &spool).stdin(&event).run();
+    let run = against(&closed_port_url(), &spool).stdin(&event).run();
     assert_eq!(run.code, Some(74), "{}", run.all());
     assert!(run.stderr.contains(std::str::from_utf8(&event).unwrap()), "the event survives in the log: {}", run.stderr);
     assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);

@@ -1,14 +1,12 @@
 //! Running the built handler as a process: scratch directories, events, and the
 //! checks every test makes (what the server received, no API key in any output).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use sensu_reactio_tests::Standin;
+pub(crate) use sensu_reactio_tests::process::{self, Handler, Run, assert_no_secret, files_under, path_str};
 use sensu_reactio_tests::standin::Config;
-use sensu_reactio_tests::{Standin, handler_bin};
 use serde_json::{Value, json};
 
 /// The API key every test's stand-in accepts; it must never appear in any output.
@@ -22,15 +20,9 @@ pub(crate) fn standin() -> Standin {
     Config::default().api_key(KEY).start().expect("start the reactio stand-in")
 }
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
 /// A fresh, empty scratch directory.
 pub(crate) fn scratch(name: &str) -> PathBuf {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("sensu-reactio-e2e-{}-{n}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
+    process::scratch("e2e", name)
 }
 
 /// An empty settings file (so no test reads the machine's /etc/sensu).
@@ -117,131 +109,31 @@ pub(crate) fn resolve() -> Vec<u8> {
     classic("web01", "check_http", 0, &["0", "2", "2", "0"], "resolve", 1)
 }
 
-/// What a handler run left behind.
-#[derive(Debug)]
-pub(crate) struct Run {
-    /// Exit code (`None`: killed by a signal).
-    pub(crate) code: Option<i32>,
-    /// Standard output.
-    pub(crate) stdout: String,
-    /// Standard error.
-    pub(crate) stderr: String,
-    /// How long it took.
-    pub(crate) elapsed: Duration,
+/// The built handler with a cleared environment (only `PATH`), cwd = `/`, killed
+/// after 30 s.
+pub(crate) fn handler() -> Handler {
+    let mut handler = Handler::new("e2e");
+    handler.limit(Duration::from_secs(30));
+    // A spool of last resort, so no test writes to /var/spool (a test's own
+    // --spool-dir or STATE_DIRECTORY takes precedence).
+    handler.env("STATE_DIRECTORY", path_str(&scratch("state")));
+    // `SENSU_REACTIO_E2E_ENGINE=wasm cargo test --test e2e` runs every case through the wasm engine.
+    if let Ok(engine) = std::env::var("SENSU_REACTIO_E2E_ENGINE") {
+        handler.env("REACTIO_ENGINE", &engine);
+    }
+    handler
 }
 
-impl Run {
-    /// stdout and stderr together.
-    pub(crate) fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
-/// A handler invocation being set up.
-#[derive(Debug)]
-pub(crate) struct Handler {
-    command: Command,
-    stdin: Vec<u8>,
-}
-
-impl Handler {
-    /// The built handler with a cleared environment (only `PATH`), cwd = `/`.
-    pub(crate) fn new() -> Handler {
-        let bin = handler_bin().unwrap_or_else(|e| panic!("{e}"));
-        let mut command = Command::new(bin);
-        // A spool of last resort, so no test writes to /var/spool (a test's own
-        // --spool-dir or STATE_DIRECTORY takes precedence).
-        let state = scratch("state");
-        command.env_clear().env("PATH", "/usr/bin:/bin").env("STATE_DIRECTORY", &state).current_dir("/");
-        // `SENSU_REACTIO_E2E_ENGINE=wasm cargo test --test e2e` runs every case through the wasm engine.
-        if let Ok(engine) = std::env::var("SENSU_REACTIO_E2E_ENGINE") {
-            command.env("REACTIO_ENGINE", engine);
-        }
-        Handler { command, stdin: Vec::new() }
-    }
-
-    /// The handler pointed at `server` with the key in `REACTIO_API_KEY`, spooling
-    /// to `spool`, with settings only from an empty settings file (hermetic).
-    pub(crate) fn against(server_url: &str, spool: &Path) -> Handler {
-        let settings = empty_settings();
-        let mut handler = Handler::new();
-        handler
-            .env("REACTIO_API_KEY", KEY)
-            .args(["--config", path_str(&settings), "--endpoint", server_url, "--deadline", DEADLINE])
-            .args(["--spool-dir", path_str(spool)]);
-        handler
-    }
-
-    /// Add arguments.
-    pub(crate) fn args<'a>(&mut self, args: impl IntoIterator<Item = &'a str>) -> &mut Handler {
-        self.command.args(args);
-        self
-    }
-
-    /// Set an environment variable.
-    pub(crate) fn env(&mut self, name: &str, value: &str) -> &mut Handler {
-        self.command.env(name, value);
-        self
-    }
-
-    /// The event to pipe in.
-    pub(crate) fn stdin(&mut self, bytes: &[u8]) -> &mut Handler {
-        self.stdin = bytes.to_vec();
-        self
-    }
-
-    /// Run it (killed after 30 s).
-    pub(crate) fn run(&mut self) -> Run {
-        let started = Instant::now();
-        let mut child = self
-            .command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn the handler");
-        let mut stdin = child.stdin.take().expect("stdin");
-        let input = std::mem::take(&mut self.stdin);
-        let writer = std::thread::spawn(move || {
-            let _ = stdin.write_all(&input);
-        });
-        let waiter = std::thread::spawn(move || child.wait_with_output());
-        let deadline = started + Duration::from_secs(30);
-        while !waiter.is_finished() {
-            assert!(Instant::now() < deadline, "the handler ran for more than 30 s");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let output = waiter.join().expect("join").expect("wait for the handler");
-        let _ = writer.join();
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            elapsed: started.elapsed(),
-        }
-    }
-}
-
-/// A path as `&str` (scratch paths are UTF-8).
-pub(crate) fn path_str(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
-
-/// Every file under `dir`, recursively.
-pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                out.extend(files_under(&path));
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
+/// The handler pointed at `server` with the key in `REACTIO_API_KEY`, spooling
+/// to `spool`, with settings only from an empty settings file (hermetic).
+pub(crate) fn against(server_url: &str, spool: &Path) -> Handler {
+    let settings = empty_settings();
+    let mut handler = handler();
+    handler
+        .env("REACTIO_API_KEY", KEY)
+        .args(["--config", path_str(&settings), "--endpoint", server_url, "--deadline", DEADLINE])
+        .args(["--spool-dir", path_str(spool)]);
+    handler
 }
 
 /// Spooled entries (not dead-lettered).
@@ -259,13 +151,7 @@ pub(crate) fn dead(spool: &Path) -> Vec<PathBuf> {
 
 /// The key is in no output and no file under `dir`.
 pub(crate) fn assert_no_key(runs: &[&Run], dir: &Path) {
-    for run in runs {
-        assert!(!run.all().contains(KEY), "the api key leaked into the output:\n{}", run.all());
-    }
-    for file in files_under(dir) {
-        let text = std::fs::read(&file).unwrap_or_default();
-        assert!(!String::from_utf8_lossy(&text).contains(KEY), "the api key leaked into {}", file.display());
-    }
+    assert_no_secret(runs, &files_under(dir), KEY);
 }
 
 /// `METHOD /path` lines the server received.

@@ -5,9 +5,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+pub(crate) use sensu_reactio_tests::process::{self, Run, assert_no_secret, files_under, path_str};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -24,20 +24,9 @@ pub(crate) fn repo_path(relative: &str) -> PathBuf {
     repo().join(relative)
 }
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
 /// A fresh, empty scratch directory.
 pub(crate) fn scratch(name: &str) -> PathBuf {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("sensu-reactio-eco-{}-{n}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
-}
-
-/// A path as `&str` (scratch and repository paths are UTF-8 here).
-pub(crate) fn path_str(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
+    process::scratch("eco", name)
 }
 
 /// A JSON file of the repository.
@@ -65,45 +54,10 @@ pub(crate) fn resource(relative: &str, kind: &str) -> Value {
     docs.into_iter().next().expect("one")
 }
 
-/// Every file under `dir`, recursively, sorted.
-pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                out.extend(files_under(&path));
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// The built handler's directory (for `PATH`, as an installed handler is found).
 pub(crate) fn handler_dir() -> PathBuf {
     let bin = sensu_reactio_tests::handler_bin().unwrap_or_else(|e| panic!("{e}"));
     bin.parent().expect("bin dir").to_path_buf()
-}
-
-/// What a run left behind.
-#[derive(Debug)]
-pub(crate) struct Run {
-    /// Exit code (`None`: killed by a signal).
-    pub(crate) code: Option<i32>,
-    /// Standard output.
-    pub(crate) stdout: String,
-    /// Standard error.
-    pub(crate) stderr: String,
-}
-
-impl Run {
-    /// stdout and stderr together (Sensu logs them as one).
-    pub(crate) fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
 }
 
 /// Runs `command` as Sensu does: `/bin/sh -c`, working directory `cwd`, an environment
@@ -119,21 +73,22 @@ pub(crate) fn sh(command: &str, cwd: &Path, env: &[(&str, &str)], stdin: &[u8]) 
         cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn /bin/sh");
     let mut pipe = child.stdin.take().expect("stdin");
     let input = stdin.strip_suffix(b"\n").unwrap_or(stdin).to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = pipe.write_all(&input);
-    });
+    let started = Instant::now();
+    let writer = std::thread::spawn(move || pipe.write_all(&input).is_ok());
     let waiter = std::thread::spawn(move || child.wait_with_output());
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = started + Duration::from_secs(120);
     while !waiter.is_finished() {
         assert!(Instant::now() < deadline, "`{command}` ran for more than 120 s");
         std::thread::sleep(Duration::from_millis(5));
     }
     let output = waiter.join().expect("join").expect("wait");
-    let _ = writer.join();
+    let stdin_drained = writer.join().unwrap_or(false);
     Run {
         code: output.status.code(),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        elapsed: started.elapsed(),
+        stdin_drained,
     }
 }
 
@@ -148,11 +103,8 @@ pub(crate) fn key_file(dir: &Path, name: &str) -> PathBuf {
 
 /// The key is in no output and no file under `dir` (except its `keys/` folder).
 pub(crate) fn assert_no_key(run: &Run, dir: &Path) {
-    assert!(!run.all().contains(KEY), "the api key leaked into the output:\n{}", run.all());
-    for file in files_under(dir).into_iter().filter(|f| !f.starts_with(dir.join("keys"))) {
-        let text = std::fs::read(&file).unwrap_or_default();
-        assert!(!String::from_utf8_lossy(&text).contains(KEY), "the api key leaked into {}", file.display());
-    }
+    let files: Vec<PathBuf> = files_under(dir).into_iter().filter(|f| !f.starts_with(dir.join("keys"))).collect();
+    assert_no_secret(&[run], &files, KEY);
 }
 
 /// Epoch seconds now.

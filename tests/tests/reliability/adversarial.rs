@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use serde_json::{Value, json};
 
-use crate::support::{Handler, KEY, Run, assert_no_key_in_dir, files_under, path_str, scratch};
+use crate::support::{KEY, Run, assert_no_key_in_dir, files_under, path_str, scratch};
 
 /// At least this many cases (issue 5 asks for 40).
 const MIN_CASES: usize = 40;
@@ -120,7 +120,7 @@ fn check(case: &Case) -> Option<String> {
         _ => return Some("neither `input` nor `generate`".into()),
     };
     let removed: Vec<&str> = spec["env_remove"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-    let mut handler = Handler::new(&case.label);
+    let mut handler = crate::support::scanned_handler(&case.label);
     handler.env("STATE_DIRECTORY", path_str(&state)).args(["--config", path_str(&settings)]);
     // A dry run never spools: the cases that must keep the event run live (their
     // configuration error stops them before any request; no organization is set, so
@@ -137,7 +137,7 @@ fn check(case: &Case) -> Option<String> {
         let value = value.as_str().unwrap_or_default().replace("<fixtures>", path_str(&fixtures()));
         handler.env(name, &value);
     }
-    let run = handler.stdin(stdin).run();
+    let run = handler.stdin(&stdin).run();
     let failure = judge(spec, &run, &settings, &state);
     assert_no_key_in_dir(&dir);
     let _ = std::fs::remove_dir_all(&dir);

@@ -1,5 +1,5 @@
 //! API-key leak scans: the places a key could escape, provoked on purpose. Every run's
-//! stdout and stderr are scanned by `support::Handler::run`; here the spool and
+//! stdout and stderr are scanned by `support::scanned_handler`; here the spool and
 //! dead-letter files are scanned too, after servers that echo the key back in error
 //! bodies and redirect locations, keys given by flag, file, settings and profiles, a
 //! key given in the wrong shape, dry runs, JSON output, `check-config`, `replay` and
@@ -25,7 +25,7 @@ fn against(url: &str, dir: &Path) -> Handler {
     if !settings.exists() {
         std::fs::write(&settings, "{}").unwrap();
     }
-    let mut h = Handler::new("leak");
+    let mut h = crate::support::scanned_handler("leak");
     h.env("REACTIO_API_KEY", KEY)
         .env("STATE_DIRECTORY", path_str(&dir.join("state")))
         .args(["--config", path_str(&settings), "--endpoint", url, "--deadline", "1", "--request-timeout", "0.3"])
@@ -81,7 +81,7 @@ fn servers_that_echo_the_key_do_not_get_it_into_output_or_spool() {
         let dir = scratch("echo");
         let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         server.push_fault_times(Match::Next, Fault::respond(status, &headers, body.as_bytes()), 50);
-        let run: Run = against(&server.url(), &dir).stdin(critical()).run();
+        let run: Run = against(&server.url(), &dir).stdin(&critical()).run();
         server.clear_faults();
         assert!(matches!(run.code, Some(75 | 78)), "{label}: {}", run.all());
         // Scan what the run left before anything delivers it.
@@ -128,7 +128,7 @@ fn every_way_of_giving_the_key_stays_masked() {
     let state = dir.join("state");
     let spool = dir.join("spool");
     let base = |label: &str| {
-        let mut h = Handler::new(label);
+        let mut h = crate::support::scanned_handler(label);
         h.env("STATE_DIRECTORY", path_str(&state)).args(["--spool-dir", path_str(&spool)]);
         h
     };
@@ -137,7 +137,7 @@ fn every_way_of_giving_the_key_stays_masked() {
     for output in ["text", "json"] {
         let run = base("flag dry run")
             .args(["--config", path_str(&empty), "--api-key", KEY, "--dry-run", "--output", output])
-            .stdin(critical())
+            .stdin(&critical())
             .run();
         assert_eq!(run.code, Some(0), "{}", run.all());
         assert!(run.stdout.contains("********"), "the dry run shows the masked header: {}", run.stdout);
@@ -154,7 +154,7 @@ fn every_way_of_giving_the_key_stays_masked() {
             "--output",
             "json",
         ])
-        .stdin(critical())
+        .stdin(&critical())
         .run();
     assert_eq!(run.code, Some(0), "{}", run.all());
     // Settings file and profiles: check-config in both formats.
@@ -168,7 +168,7 @@ fn every_way_of_giving_the_key_stays_masked() {
     let run = base("env profile")
         .env("REACTIO_API_KEY", KEY)
         .args(["--config", path_str(&settings_with_key), "--profile", "team-b", "--dry-run"])
-        .stdin(critical())
+        .stdin(&critical())
         .run();
     assert_eq!(run.code, Some(0), "{}", run.all());
     let _ = std::fs::remove_dir_all(&dir);
@@ -191,14 +191,14 @@ fn a_key_given_in_the_wrong_shape_is_not_echoed_in_the_error() {
     for (label, settings) in cases {
         let file = dir.join("settings.json");
         std::fs::write(&file, settings.to_string()).unwrap();
-        let run = Handler::new(label)
+        let run = crate::support::scanned_handler(label)
             .env("STATE_DIRECTORY", path_str(&dir.join("state")))
             .args(["--config", path_str(&file), "--dry-run"])
-            .stdin(critical())
+            .stdin(&critical())
             .run();
         assert!(matches!(run.code, Some(0 | 78)), "{label}: {}", run.all());
         // Environment values in the wrong shape.
-        let run = Handler::new(label)
+        let run = crate::support::scanned_handler(label)
             .env("STATE_DIRECTORY", path_str(&dir.join("state")))
             .env("REACTIO_API_KEY", KEY)
             .env("REACTIO_ORGANIZATION", &format!("{KEY}/"))

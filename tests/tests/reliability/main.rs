@@ -3,7 +3,7 @@
 //! stand-in with spool replay, API-key leak scans over everything captured, and
 //! hostile wasm modules under the handler's wasm engine.
 //!
-//! Every handler run goes through [`support::Handler::run`], which scans its stdout
+//! Every handler run goes through [`support::scanned_handler`], which scans its stdout
 //! and stderr for the API key (any 10-character piece of it); tests that use a spool
 //! scan every file in it with [`support::assert_no_key_in_dir`].
 

@@ -77,7 +77,7 @@ struct Figures {
 }
 
 fn handler(server: &Standin, spool: &Path, settings: &Path) -> Handler {
-    let mut h = Handler::new("soak");
+    let mut h = crate::support::scanned_handler("soak");
     h.env("REACTIO_API_KEY", KEY).args([
         "--config",
         path_str(settings),
@@ -136,7 +136,7 @@ fn lane(server: &Standin, index: usize, dir: &Path, figures: &Mutex<Figures>) {
                 server.push_fault_times(matcher, f, times);
                 *figures.lock().unwrap().faults.entry(name).or_default() += 1;
             }
-            let run = handler(server, &spool, &settings).stdin(event).run_within(Duration::from_secs(20));
+            let run = handler(server, &spool, &settings).stdin(&event).run_within(Duration::from_secs(20));
             let key = format!("{client}/{check}");
             let mut f = figures.lock().unwrap();
             f.events += 1;

@@ -1,13 +1,10 @@
 //! Running the built handler as a process, scratch directories, and the API-key scan
 //! applied to everything a test captures.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use sensu_reactio_tests::handler_bin;
+pub(crate) use sensu_reactio_tests::process::{self, Handler, Run, files_under, path_str};
 use sensu_reactio_tests::standin::{Config, Standin};
 
 /// The API key of every test here: distinctive, so a leak of any piece is found.
@@ -32,22 +29,6 @@ pub(crate) fn assert_no_key(label: &str, text: &[u8]) {
     assert!(!leaks_key(text), "the api key leaked into {label}:\n{}", String::from_utf8_lossy(text));
 }
 
-/// Every regular file under `dir` (recursively).
-pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return out };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out.sort();
-    out
-}
-
 /// Scans every file under `dir` (spool entries, dead letters, locks) for the key.
 pub(crate) fn assert_no_key_in_dir(dir: &Path) -> usize {
     let files = files_under(dir);
@@ -63,129 +44,17 @@ pub(crate) fn standin() -> Standin {
     Config::default().api_key(KEY).start().expect("start the reactio stand-in")
 }
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
 /// A fresh, empty scratch directory.
 pub(crate) fn scratch(name: &str) -> PathBuf {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("sensu-reactio-rel-{}-{n}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
+    process::scratch("rel", name)
 }
 
-/// The path as `&str` (scratch paths are UTF-8).
-pub(crate) fn path_str(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
-
-/// What a handler run left behind.
-#[derive(Debug)]
-pub(crate) struct Run {
-    /// Exit code (`None`: killed by a signal).
-    pub(crate) code: Option<i32>,
-    /// Standard output.
-    pub(crate) stdout: String,
-    /// Standard error.
-    pub(crate) stderr: String,
-    /// How long it took.
-    pub(crate) elapsed: Duration,
-    /// Whether the whole stdin was written (the handler read it to EOF).
-    pub(crate) stdin_drained: bool,
-}
-
-impl Run {
-    /// stdout and stderr together.
-    pub(crate) fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
-
-/// A handler invocation being set up: cleared environment (`PATH` only), cwd `/`.
-#[derive(Debug)]
-pub(crate) struct Handler {
-    command: Command,
-    stdin: Vec<u8>,
-    label: String,
-}
-
-impl Handler {
-    /// The built handler binary.
-    pub(crate) fn new(label: &str) -> Handler {
-        let bin = handler_bin().unwrap_or_else(|e| panic!("{e}"));
-        let mut command = Command::new(bin);
-        command.env_clear().env("PATH", "/usr/bin:/bin").current_dir("/");
-        Handler { command, stdin: Vec::new(), label: label.to_owned() }
-    }
-
-    /// Add arguments.
-    pub(crate) fn args<I, S>(&mut self, args: I) -> &mut Handler
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<std::ffi::OsStr>,
-    {
-        self.command.args(args);
-        self
-    }
-
-    /// Add one argument.
-    pub(crate) fn arg(&mut self, arg: &str) -> &mut Handler {
-        self.command.arg(arg);
-        self
-    }
-
-    /// Set an environment variable.
-    pub(crate) fn env(&mut self, name: &str, value: &str) -> &mut Handler {
-        self.command.env(name, value);
-        self
-    }
-
-    /// The bytes to pipe in.
-    pub(crate) fn stdin(&mut self, bytes: Vec<u8>) -> &mut Handler {
-        self.stdin = bytes;
-        self
-    }
-
-    /// Run it (killed after `limit`); stdout and stderr are scanned for the key.
-    pub(crate) fn run_within(&mut self, limit: Duration) -> Run {
-        let started = Instant::now();
-        let mut child = self
-            .command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn the handler");
-        let mut stdin = child.stdin.take().expect("stdin");
-        let input = std::mem::take(&mut self.stdin);
-        let writer = std::thread::spawn(move || stdin.write_all(&input).is_ok());
-        let pid = child.id();
-        let waiter = std::thread::spawn(move || child.wait_with_output());
-        while !waiter.is_finished() {
-            if started.elapsed() > limit {
-                // Our own child, by its id.
-                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-                panic!("{}: the handler ran for more than {limit:?}", self.label);
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let output = waiter.join().expect("waiter").expect("wait for the handler");
-        let stdin_drained = writer.join().unwrap_or(false);
-        assert_no_key(&format!("{}: stdout", self.label), &output.stdout);
-        assert_no_key(&format!("{}: stderr", self.label), &output.stderr);
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            elapsed: started.elapsed(),
-            stdin_drained,
-        }
-    }
-
-    /// Run it (killed after 60 s).
-    pub(crate) fn run(&mut self) -> Run {
-        self.run_within(Duration::from_secs(60))
-    }
+/// The built handler (cleared environment, cwd `/`, killed after 60 s) whose stdout
+/// and stderr are scanned for the key on every run.
+pub(crate) fn scanned_handler(label: &str) -> Handler {
+    let mut handler = Handler::new(label);
+    handler.check_output(assert_no_key);
+    handler
 }
 
 /// A Sensu Classic event (compact JSON, as sensu-server pipes it).

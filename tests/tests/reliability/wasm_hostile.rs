@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::support::{Handler, KEY, assert_no_key_in_dir, classic, now, path_str, scratch};
+use crate::support::{KEY, assert_no_key_in_dir, classic, now, path_str, scratch};
 
 /// The handler's documented exit code for a broken engine.
 const EXIT_SOFTWARE: i32 = 70;
@@ -114,13 +114,13 @@ fn hostile() -> Vec<(&'static str, Vec<u8>, &'static str)> {
 fn run_with(module_path: &Path, dir: &Path, label: &str) -> crate::support::Run {
     let settings = dir.join("settings.json");
     std::fs::write(&settings, "{}").unwrap();
-    Handler::new(label)
+    crate::support::scanned_handler(label)
         .env("REACTIO_API_KEY", KEY)
         .env("SENSU_REACTIO_WASM_MODULE", path_str(module_path))
         .env("STATE_DIRECTORY", path_str(&dir.join("state")))
         .args(["--config", path_str(&settings), "--engine", "wasm", "--organization", "demo"])
         .args(["--deadline", "1.5", "--spool-dir", path_str(&dir.join("spool"))])
-        .stdin(classic("web01", "check_http", 2, &[0, 2], "create", now()))
+        .stdin(&classic("web01", "check_http", 2, &[0, 2], "create", now()))
         .run_within(WALL_LIMIT + Duration::from_secs(20))
 }
 

@@ -1,0 +1,188 @@
+//! Running the built handler as a process from the integration tests: a [`Handler`]
+//! builder (cleared environment, cwd `/`, stdin piped in, a wall-clock limit), the
+//! [`Run`] it leaves, scratch directories, and the secret-leak scan over runs and files.
+
+// Failing the test is what these helpers are for.
+#![allow(clippy::expect_used, clippy::panic)]
+
+use std::ffi::OsStr;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::handler_bin;
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh, empty scratch directory `sensu-reactio-<prefix>-<pid>-<n>-<name>` under
+/// the system's temporary directory (`prefix` names the test binary).
+pub fn scratch(prefix: &str, name: &str) -> PathBuf {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("sensu-reactio-{prefix}-{}-{n}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// A path as `&str` (scratch and repository paths are UTF-8 here).
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// Every regular file under `dir` (recursively), sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// What a run left behind.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code (`None`: killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// How long it took.
+    pub elapsed: Duration,
+    /// Whether the whole stdin was written (the process read it to EOF).
+    pub stdin_drained: bool,
+}
+
+impl Run {
+    /// stdout and stderr together, one line apart.
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// Fails the test if `secret` is in the output of any of `runs` or in any of `files`.
+pub fn assert_no_secret(runs: &[&Run], files: &[PathBuf], secret: &str) {
+    for run in runs {
+        assert!(!run.all().contains(secret), "the api key leaked into the output:\n{}", run.all());
+    }
+    for file in files {
+        let text = std::fs::read(file).unwrap_or_default();
+        assert!(!String::from_utf8_lossy(&text).contains(secret), "the api key leaked into {}", file.display());
+    }
+}
+
+/// A check applied to each captured stream before the [`Run`] is built: the label of
+/// the capture (`<label>: stdout`) and its bytes.
+pub type OutputCheck = fn(&str, &[u8]);
+
+/// A process invocation being set up: cleared environment (`PATH` only), cwd `/`.
+#[derive(Debug)]
+pub struct Handler {
+    command: Command,
+    stdin: Vec<u8>,
+    label: String,
+    limit: Duration,
+    check: Option<OutputCheck>,
+}
+
+impl Handler {
+    /// The built handler binary, named `label` in failures, killed after 60 s.
+    pub fn new(label: &str) -> Handler {
+        let bin = handler_bin().unwrap_or_else(|e| panic!("{label}: {e}"));
+        let mut command = Command::new(bin);
+        command.env_clear().env("PATH", "/usr/bin:/bin").current_dir("/");
+        Handler { command, stdin: Vec::new(), label: label.to_owned(), limit: Duration::from_secs(60), check: None }
+    }
+
+    /// Add arguments.
+    pub fn args<I, S>(&mut self, args: I) -> &mut Handler
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    /// Add one argument.
+    pub fn arg(&mut self, arg: &str) -> &mut Handler {
+        self.command.arg(arg);
+        self
+    }
+
+    /// Set an environment variable.
+    pub fn env(&mut self, name: &str, value: &str) -> &mut Handler {
+        self.command.env(name, value);
+        self
+    }
+
+    /// The bytes to pipe in.
+    pub fn stdin(&mut self, bytes: &[u8]) -> &mut Handler {
+        self.stdin = bytes.to_vec();
+        self
+    }
+
+    /// How long [`Handler::run`] lets it run before killing it and failing the test.
+    pub fn limit(&mut self, limit: Duration) -> &mut Handler {
+        self.limit = limit;
+        self
+    }
+
+    /// A check run on stdout and on stderr of every run (before the [`Run`] exists).
+    pub fn check_output(&mut self, check: OutputCheck) -> &mut Handler {
+        self.check = Some(check);
+        self
+    }
+
+    /// Run it (killed after its limit).
+    pub fn run(&mut self) -> Run {
+        self.run_within(self.limit)
+    }
+
+    /// Run it, killed after `limit` (the test then fails).
+    pub fn run_within(&mut self, limit: Duration) -> Run {
+        let started = Instant::now();
+        let mut child = self
+            .command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn the handler");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let input = std::mem::take(&mut self.stdin);
+        let writer = std::thread::spawn(move || stdin.write_all(&input).is_ok());
+        let pid = child.id();
+        let waiter = std::thread::spawn(move || child.wait_with_output());
+        while !waiter.is_finished() {
+            if started.elapsed() > limit {
+                // Our own child, by its id.
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+                panic!("{}: the handler ran for more than {limit:?}", self.label);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let output = waiter.join().expect("waiter").expect("wait for the handler");
+        let stdin_drained = writer.join().unwrap_or(false);
+        if let Some(check) = self.check {
+            check(&format!("{}: stdout", self.label), &output.stdout);
+            check(&format!("{}: stderr", self.label), &output.stderr);
+        }
+        Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            elapsed: started.elapsed(),
+            stdin_drained,
+        }
+    }
+}
