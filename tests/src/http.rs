@@ -37,9 +37,49 @@ pub struct WireRequest {
 }
 
 impl WireRequest {
+    /// The path without the query.
+    pub fn path(&self) -> &str {
+        split_target(&self.target).0
+    }
+
+    /// The raw query (without `?`; empty when none).
+    pub fn query(&self) -> &str {
+        split_target(&self.target).1
+    }
+
+    /// The decoded query pairs, in order.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        parse_query(self.query())
+    }
+
+    /// The last value of a query parameter.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.query_pairs().into_iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
     /// The first value of a header (name compared case-insensitively).
     pub fn header(&self, name: &str) -> Option<&str> {
         header_value(&self.headers, name)
+    }
+
+    /// All values of a header, in order.
+    pub fn header_all(&self, name: &str) -> Vec<&str> {
+        self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// The body as text (lossy).
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON, if it is JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// `"POST /api/v1/incidents"`: handy for asserting a sequence of calls.
+    pub fn line(&self) -> String {
+        format!("{} {}", self.method, self.path())
     }
 
     /// Whether the connection stays open after the answer.

@@ -74,12 +74,7 @@ fn record(shared: &Shared, request: &WireRequest, connection: u64) {
     requests.push(RecordedRequest {
         seq,
         connection,
-        method: request.method.clone(),
-        target: request.target.clone(),
-        version: request.version.clone(),
-        headers: request.headers.clone(),
-        body: request.body.clone(),
-        chunked: request.chunked,
+        request: request.clone(),
         at: Instant::now(),
         wall: SystemTime::now(),
     });

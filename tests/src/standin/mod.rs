@@ -139,7 +139,7 @@ impl Standin {
 
     /// `"METHOD /path"` of every request so far, in order.
     pub fn request_lines(&self) -> Vec<String> {
-        lock(&self.shared.requests).iter().map(RecordedRequest::line).collect()
+        lock(&self.shared.requests).iter().map(|r| r.line()).collect()
     }
 
     /// Forgets the recorded requests (counters are kept).

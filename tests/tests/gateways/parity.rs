@@ -18,7 +18,7 @@ use crate::{HOSTS, native};
 type Seen = Vec<(String, String, Vec<u8>)>;
 
 fn seen(server: &Standin) -> Seen {
-    server.requests().into_iter().map(|r| (r.method, r.target, r.body)).collect()
+    server.requests().into_iter().map(|r| (r.request.method, r.request.target, r.request.body)).collect()
 }
 
 fn show(seen: &Seen) -> String {
