@@ -8,7 +8,7 @@
 use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -150,39 +150,59 @@ impl Handler {
 
     /// Run it, killed after `limit` (the test then fails).
     pub fn run_within(&mut self, limit: Duration) -> Run {
-        let started = Instant::now();
-        let mut child = self
-            .command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn the handler");
-        let mut stdin = child.stdin.take().expect("stdin");
         let input = std::mem::take(&mut self.stdin);
-        let writer = std::thread::spawn(move || stdin.write_all(&input).is_ok());
-        let pid = child.id();
-        let waiter = std::thread::spawn(move || child.wait_with_output());
-        while !waiter.is_finished() {
-            if started.elapsed() > limit {
-                // Our own child, by its id.
-                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-                panic!("{}: the handler ran for more than {limit:?}", self.label);
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let output = waiter.join().expect("waiter").expect("wait for the handler");
-        let stdin_drained = writer.join().unwrap_or(false);
+        let what = format!("{}: the handler", self.label);
+        let (output, stdin_drained, elapsed) = wait_piped(&mut self.command, input, limit, &what);
         if let Some(check) = self.check {
             check(&format!("{}: stdout", self.label), &output.stdout);
             check(&format!("{}: stderr", self.label), &output.stderr);
         }
-        Run {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            elapsed: started.elapsed(),
-            stdin_drained,
+        run_of(&output, stdin_drained, elapsed)
+    }
+}
+
+/// Runs `command` with `stdin` piped in (then EOF) and its output captured; after
+/// `limit` it is killed and the test fails, naming it `what`.
+pub fn run_piped(command: &mut Command, stdin: Vec<u8>, limit: Duration, what: &str) -> Run {
+    let (output, stdin_drained, elapsed) = wait_piped(command, stdin, limit, what);
+    run_of(&output, stdin_drained, elapsed)
+}
+
+/// Spawns `command`, writes `input` from another thread, waits for the output (killing
+/// it and failing the test after `limit`): the output, whether all of `input` was
+/// written, and how long it took.
+fn wait_piped(command: &mut Command, input: Vec<u8>, limit: Duration, what: &str) -> (Output, bool, Duration) {
+    let started = Instant::now();
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {what}: {e}"));
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || stdin.write_all(&input).is_ok());
+    let pid = child.id();
+    let waiter = std::thread::spawn(move || child.wait_with_output());
+    while !waiter.is_finished() {
+        if started.elapsed() > limit {
+            // Our own child, by its id.
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("{what} ran for more than {limit:?}");
         }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let output = waiter.join().expect("waiter").unwrap_or_else(|e| panic!("wait for {what}: {e}"));
+    let stdin_drained = writer.join().unwrap_or(false);
+    (output, stdin_drained, started.elapsed())
+}
+
+/// The [`Run`] of a finished process.
+fn run_of(output: &Output, stdin_drained: bool, elapsed: Duration) -> Run {
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        elapsed,
+        stdin_drained,
     }
 }

@@ -2,12 +2,11 @@
 //! examples (JSON and multi-document YAML), and running a command the way Sensu does
 //! (`/bin/sh -c`, an unrelated working directory, only the environment given).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-pub(crate) use sensu_reactio_tests::process::{self, Run, assert_no_secret, files_under, path_str};
+pub(crate) use sensu_reactio_tests::process::{self, Run, assert_no_secret, files_under, path_str, run_piped};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -69,27 +68,8 @@ pub(crate) fn sh(command: &str, cwd: &Path, env: &[(&str, &str)], stdin: &[u8]) 
     for (name, value) in env {
         cmd.env(name, value);
     }
-    let mut child =
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn /bin/sh");
-    let mut pipe = child.stdin.take().expect("stdin");
     let input = stdin.strip_suffix(b"\n").unwrap_or(stdin).to_vec();
-    let started = Instant::now();
-    let writer = std::thread::spawn(move || pipe.write_all(&input).is_ok());
-    let waiter = std::thread::spawn(move || child.wait_with_output());
-    let deadline = started + Duration::from_secs(120);
-    while !waiter.is_finished() {
-        assert!(Instant::now() < deadline, "`{command}` ran for more than 120 s");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let output = waiter.join().expect("join").expect("wait");
-    let stdin_drained = writer.join().unwrap_or(false);
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        elapsed: started.elapsed(),
-        stdin_drained,
-    }
+    run_piped(&mut cmd, input, Duration::from_secs(120), &format!("`{command}`"))
 }
 
 /// A key file holding [`KEY`] in `dir/keys/` (the one place the key may be on disk).
