@@ -177,7 +177,18 @@ pub fn one_line(text: &str) -> String {
     // Other control characters (terminal escapes in a client name, say) never reach
     // Sensu's log raw: tabs become spaces, the rest U+FFFD.
     let lines = text.split(['\n', '\r']).map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ");
-    lines.chars().map(|c| if c == '\t' { ' ' } else if c.is_control() { '\u{FFFD}' } else { c }).collect()
+    lines
+        .chars()
+        .map(|c| {
+            if c == '\t' {
+                ' '
+            } else if c.is_control() {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

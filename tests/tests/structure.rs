@@ -46,7 +46,17 @@ fn every_rust_file_starts_with_a_doc_line() {
 
 #[test]
 fn the_core_does_no_io() {
-    let forbidden = ["std::fs", "std::net", "std::env", "std::process", "std::thread", "SystemTime", "Instant::now", "HashMap", "HashSet"];
+    let forbidden = [
+        "std::fs",
+        "std::net",
+        "std::env",
+        "std::process",
+        "std::thread",
+        "SystemTime",
+        "Instant::now",
+        "HashMap",
+        "HashSet",
+    ];
     let mut offences = Vec::new();
     let mut files = Vec::new();
     rust_files(&root().join("core/src"), &mut files);
@@ -107,7 +117,11 @@ fn every_unsafe_block_has_a_safety_note() {
         for (i, line) in lines.iter().enumerate() {
             if line.split("//").next().unwrap_or_default().contains("unsafe {") {
                 let window = &lines[i.saturating_sub(12)..=i];
-                assert!(window.iter().any(|l| l.contains("SAFETY:")), "{rel}:{}: an unsafe block without a `// SAFETY:` note", i + 1);
+                assert!(
+                    window.iter().any(|l| l.contains("SAFETY:")),
+                    "{rel}:{}: an unsafe block without a `// SAFETY:` note",
+                    i + 1
+                );
             }
         }
     }

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use sensu_reactio_core::{dry_run_answer, plan, Answer, Config, ConfigInput, Context, Step};
+use sensu_reactio_core::{Answer, Config, ConfigInput, Context, Step, dry_run_answer, plan};
 
 const API_KEY: &str = "scenario-secret-key-0123456789";
 
@@ -89,7 +89,13 @@ fn load_config(s: &Scenario) -> Result<Config, String> {
         flags.entry("api_key".into()).or_insert_with(|| API_KEY.into());
         flags.entry("organization".into()).or_insert_with(|| "demo".into());
     }
-    let input = ConfigInput { settings: s.settings.clone(), env: s.env.clone(), flags, handler_name: None, key_files: BTreeMap::new() };
+    let input = ConfigInput {
+        settings: s.settings.clone(),
+        env: s.env.clone(),
+        flags,
+        handler_name: None,
+        key_files: BTreeMap::new(),
+    };
     Config::load(&input).map_err(|e| e.to_string())
 }
 
@@ -97,7 +103,12 @@ fn load_config(s: &Scenario) -> Result<Config, String> {
 fn run(s: &Scenario) -> (String, Vec<String>, model::Model) {
     let mut trace = String::new();
     let mut codes = Vec::new();
-    let mut model = model::Model { incidents: s.incidents.clone(), faults: s.faults.clone(), page_cap: s.page_cap, ..Default::default() };
+    let mut model = model::Model {
+        incidents: s.incidents.clone(),
+        faults: s.faults.clone(),
+        page_cap: s.page_cap,
+        ..Default::default()
+    };
     let config = match load_config(s) {
         Ok(c) => c,
         Err(e) => {
@@ -159,12 +170,19 @@ fn run(s: &Scenario) -> (String, Vec<String>, model::Model) {
                 match machine.step().clone() {
                     Step::Request(r) => {
                         writeln!(trace, "-> {} {} {}", r.method.as_str(), r.path, r.body).unwrap();
-                        assert!(r.headers.iter().any(|(n, v)| n == "x-api-key" && !v.is_empty()) || item.dry_run, "requests carry the key");
+                        assert!(
+                            r.headers.iter().any(|(n, v)| n == "x-api-key" && !v.is_empty()) || item.dry_run,
+                            "requests carry the key"
+                        );
                         let answer = if item.dry_run { dry_run_answer(&r) } else { model.answer(&r) };
                         match &answer {
-                            Answer::Response(resp) => {
-                                writeln!(trace, "<- {} {}", resp.status, sensu_reactio_core::text::cap_chars(&resp.body, 200)).unwrap()
-                            }
+                            Answer::Response(resp) => writeln!(
+                                trace,
+                                "<- {} {}",
+                                resp.status,
+                                sensu_reactio_core::text::cap_chars(&resp.body, 200)
+                            )
+                            .unwrap(),
                             Answer::Failure(f) => writeln!(trace, "<- failure {:?}", f.kind).unwrap(),
                             Answer::Waited => {}
                         }
@@ -191,7 +209,8 @@ fn run(s: &Scenario) -> (String, Vec<String>, model::Model) {
 #[test]
 fn scenarios() {
     let dir = fixtures().join("scenarios");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir).expect("tests/fixtures/scenarios").map(|e| e.unwrap().path()).collect();
+    let mut paths: Vec<PathBuf> =
+        std::fs::read_dir(&dir).expect("tests/fixtures/scenarios").map(|e| e.unwrap().path()).collect();
     paths.retain(|p| p.extension().is_some_and(|e| e == "json"));
     paths.sort();
     assert!(paths.len() >= 20, "the scenario corpus shrank to {}", paths.len());
@@ -199,7 +218,8 @@ fn scenarios() {
     let mut total_events = 0;
     for path in &paths {
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        let scenario: Scenario = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let scenario: Scenario =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let (trace, codes, model) = run(&scenario);
         let (again, _, _) = run(&scenario);
         assert_eq!(trace, again, "{name}: not deterministic");
@@ -207,7 +227,11 @@ fn scenarios() {
         total_events += codes.len();
         let expected: Vec<String> = scenario.items.iter().flat_map(|i| i.expect.iter().cloned()).collect();
         if codes != expected {
-            failures.push(format!("{name}: expected codes {expected:?}\n{:>width$}got {codes:?}", "", width = name.len() + 11));
+            failures.push(format!(
+                "{name}: expected codes {expected:?}\n{:>width$}got {codes:?}",
+                "",
+                width = name.len() + 11
+            ));
         }
         if !scenario.allow_duplicates {
             let mut open: BTreeMap<String, u32> = BTreeMap::new();
@@ -236,13 +260,21 @@ fn seed_request_fields_match_the_2015_handler() {
     });
     let input = ConfigInput { settings, ..Default::default() };
     let config = Config::load(&input).expect("the seed's settings load");
-    assert!(config.warnings.iter().any(|w| w.contains("serverities")), "no warning about `serverities`: {:?}", config.warnings);
+    assert!(
+        config.warnings.iter().any(|w| w.contains("serverities")),
+        "no warning about `serverities`: {:?}",
+        config.warnings
+    );
     let event = std::fs::read(fixtures().join("../../examples/events/classic-critical.json")).unwrap();
     let mut machine = plan(&event, &config, &Context { now: 1_764_092_856, ..Context::default() }).unwrap();
     let create = loop {
         match machine.step().clone() {
             Step::Request(r) if r.purpose == sensu_reactio_core::Purpose::Create => break r,
-            Step::Request(_) => machine.handle(Answer::Response(sensu_reactio_core::Response { status: 200, headers: vec![], body: "[]".into() })),
+            Step::Request(_) => machine.handle(Answer::Response(sensu_reactio_core::Response {
+                status: 200,
+                headers: vec![],
+                body: "[]".into(),
+            })),
             other => panic!("expected a create, got {other:?}"),
         }
     };
