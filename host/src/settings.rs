@@ -140,23 +140,12 @@ pub fn merge_files(files: &[PathBuf]) -> Result<Value, HostError> {
             return Err(HostError::Config(format!(
                 "settings file {} must hold a json object, got {}",
                 file.display(),
-                json_type(&value)
+                sensu_reactio_core::read::kind(&value)
             )));
         }
         deep_merge(&mut merged, value);
     }
     Ok(merged)
-}
-
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// sensu-plugin's deep merge: objects merged, arrays concatenated (duplicates
