@@ -192,17 +192,9 @@ impl Answer {
                 body: fields.string("body")?,
             })),
             1 => {
-                const KINDS: [FailureKind; 6] = [
-                    FailureKind::Connect,
-                    FailureKind::Timeout,
-                    FailureKind::Reset,
-                    FailureKind::Tls,
-                    FailureKind::Refused,
-                    FailureKind::Other,
-                ];
                 let kind = fields.tag("kind", &["connect", "timeout", "reset", "tls", "refused", "other"])?;
                 Ok(Answer::Failure(Failure {
-                    kind: KINDS.get(kind).copied().unwrap_or(FailureKind::Other),
+                    kind: FailureKind::ALL.get(kind).copied().unwrap_or(FailureKind::Other),
                     detail: fields.string("detail")?,
                 }))
             }

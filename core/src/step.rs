@@ -189,6 +189,18 @@ pub enum FailureKind {
     Other,
 }
 
+impl FailureKind {
+    /// Every kind, in the order declared (the order of their JSON names in `read`).
+    pub const ALL: [FailureKind; 6] = [
+        FailureKind::Connect,
+        FailureKind::Timeout,
+        FailureKind::Reset,
+        FailureKind::Tls,
+        FailureKind::Refused,
+        FailureKind::Other,
+    ];
+}
+
 /// How it ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {

@@ -606,15 +606,7 @@ impl AnswerChoice {
     pub fn answer(&self, key: &str, now: i64) -> (Answer, usize) {
         match self {
             AnswerChoice::Failure { kind, detail } => {
-                let kinds = [
-                    FailureKind::Connect,
-                    FailureKind::Timeout,
-                    FailureKind::Reset,
-                    FailureKind::Tls,
-                    FailureKind::Refused,
-                    FailureKind::Other,
-                ];
-                let kind = kinds[usize::from(*kind) % kinds.len()];
+                let kind = FailureKind::ALL[usize::from(*kind) % FailureKind::ALL.len()];
                 (Answer::Failure(Failure { kind, detail: detail.clone() }), 0)
             }
             AnswerChoice::Response { status, retry_after, headers, body } => {

@@ -120,17 +120,13 @@ impl ArbAnswer {
     /// The answer for the event with `key`; also how many incidents it lists.
     fn answer(&self, key: &str) -> (Answer, usize) {
         match self {
-            ArbAnswer::Failure { kind, detail } => {
-                let kinds = [
-                    FailureKind::Connect,
-                    FailureKind::Timeout,
-                    FailureKind::Reset,
-                    FailureKind::Tls,
-                    FailureKind::Refused,
-                    FailureKind::Other,
-                ];
-                (Answer::Failure(Failure { kind: kinds[kind % kinds.len()], detail: detail.clone() }), 0)
-            }
+            ArbAnswer::Failure { kind, detail } => (
+                Answer::Failure(Failure {
+                    kind: FailureKind::ALL[kind % FailureKind::ALL.len()],
+                    detail: detail.clone(),
+                }),
+                0,
+            ),
             ArbAnswer::Response { status, retry_after, body } => {
                 let headers = retry_after.iter().map(|v| ("Retry-After".to_owned(), v.clone())).collect();
                 let (body, listed) = match body {
