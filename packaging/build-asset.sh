@@ -53,7 +53,7 @@ while [ $# -gt 0 ]; do
 done
 
 # --- what the build needs --------------------------------------------------------------
-if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+if ! grep -qx "$target" <<<"$(rustup target list --installed 2>/dev/null)"; then
   rustup target add "$target" >/dev/null || die "cannot add the rust target $target; run: rustup target add $target"
 fi
 if ! command -v musl-gcc >/dev/null; then
@@ -89,7 +89,7 @@ bin="$target_dir/$target/$profile_dir/$name"
 [ -x "$bin" ] || die "cargo did not produce $bin"
 
 # Static: no program interpreter (PT_INTERP) in the ELF headers.
-if command -v readelf >/dev/null && readelf -lW "$bin" | grep -q 'Requesting program interpreter'; then
+if command -v readelf >/dev/null && grep -q 'Requesting program interpreter' <<<"$(readelf -lW "$bin")"; then
   die "$bin is dynamically linked; the asset must be a static musl build"
 fi
 

