@@ -70,7 +70,8 @@ if $setup_only; then exit 0; fi
 
 # --- build -----------------------------------------------------------------------------
 if [ -z "$version" ]; then
-  version="$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)"
+  version="$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"$/\1/p' Cargo.toml)"
+  version="${version%%$'\n'*}"
   [ -n "$version" ] || die "cannot read the workspace version from Cargo.toml; pass --version"
 fi
 target_dir="${CARGO_TARGET_DIR:-target}"
