@@ -128,7 +128,12 @@ fn answer_error(e: String) -> (ErrorKind, String) {
 /// Plan one event from JSON inputs: the machine (on success) and the first step's
 /// JSON, or `None` and the error JSON.
 pub fn plan_json(config_input: &[u8], event: &[u8], context: &[u8]) -> (Option<Machine>, String) {
-    match plan_inner(config_input, event, context) {
+    planned(load_config(config_input).and_then(|config| plan_loaded(&config, event, context)))
+}
+
+/// The machine and its first step's JSON, or `None` and the error JSON.
+fn planned(result: Result<Machine, (ErrorKind, String)>) -> (Option<Machine>, String) {
+    match result {
         Ok(machine) => {
             let out = step_json(machine.step());
             (Some(machine), out)
@@ -137,10 +142,45 @@ pub fn plan_json(config_input: &[u8], event: &[u8], context: &[u8]) -> (Option<M
     }
 }
 
-fn plan_inner(config_input: &[u8], event: &[u8], context: &[u8]) -> Result<Machine, (ErrorKind, String)> {
-    let config = load_config(config_input)?;
+/// Plan with a configuration already loaded (the context is read after it, so the
+/// errors come in the same order as ever: configuration, context, event).
+fn plan_loaded(config: &Config, event: &[u8], context: &[u8]) -> Result<Machine, (ErrorKind, String)> {
     let context = parse_context(context)?;
-    plan(event, &config, &context).map_err(|e| (ErrorKind::Input, e.to_string()))
+    plan(event, config, &context).map_err(|e| (ErrorKind::Input, e.to_string()))
+}
+
+/// The last configuration input that loaded, byte for byte, and its validated
+/// [`Config`]: a host passes the same configuration with every plan, and loading it
+/// (parse and validate) costs about as much as planning a typical event.
+///
+/// [`ConfigCache::load`] answers exactly what [`load_config`] would: loading is pure,
+/// so the same bytes give the same `Config`, and different bytes (compared in full,
+/// not hashed) are loaded anew. A configuration that fails to load is never kept, so
+/// it fails on every call.
+#[derive(Clone, Debug, Default)]
+pub struct ConfigCache {
+    last: Option<(Vec<u8>, Config)>,
+}
+
+impl ConfigCache {
+    /// An empty cache.
+    pub const fn new() -> ConfigCache {
+        ConfigCache { last: None }
+    }
+
+    /// The loaded configuration for these bytes: the kept one when they are the
+    /// same bytes as last time, else [`load_config`]'s answer (kept when valid).
+    pub fn load(&mut self, config_input: &[u8]) -> Result<&Config, (ErrorKind, String)> {
+        let last = match self.last.take() {
+            Some(kept) if kept.0 == config_input => kept,
+            old => {
+                // Drop the old one first: never two held at once.
+                drop(old);
+                (config_input.to_vec(), load_config(config_input)?)
+            }
+        };
+        Ok(&self.last.insert(last).1)
+    }
 }
 
 /// Hand an answer (JSON) to the machine: the next step's JSON, or the error JSON (the
@@ -168,6 +208,11 @@ fn handle_inner(machine: &mut Machine, answer: &[u8]) -> Result<(), (ErrorKind, 
 /// array of answers, in order), and return the step reached. A gateway that cannot
 /// keep a machine between callbacks keeps only the answer list instead.
 pub fn resume_json(config_input: &[u8], event: &[u8], context: &[u8], answers: &[u8]) -> String {
+    resume_with(answers, || plan_json(config_input, event, context))
+}
+
+/// [`resume_json`] with the plan made by `plan` (after the answers are read).
+fn resume_with(answers: &[u8], plan: impl FnOnce() -> (Option<Machine>, String)) -> String {
     let answers = match serde_json::from_slice(answers).map_err(|e| e.to_string()).and_then(|value| match value {
         serde_json::Value::Array(list) => Ok(list),
         other => Err(format!("expected a json array, got {}", read::kind(&other))),
@@ -182,7 +227,7 @@ pub fn resume_json(config_input: &[u8], event: &[u8], context: &[u8], answers: &
             );
         }
     };
-    let (machine, first) = plan_json(config_input, event, context);
+    let (machine, first) = plan();
     let Some(mut machine) = machine else { return first };
     let mut out = first;
     for (i, answer) in answers.iter().enumerate() {
@@ -230,20 +275,27 @@ pub fn dry_run_answer_json(step: &[u8]) -> String {
 }
 
 /// One machine at a time behind the JSON API: what a wasm instance or a JS object holds.
+///
+/// It also keeps the last valid configuration input and its loaded [`Config`]
+/// ([`ConfigCache`]), so that plans passing the same configuration bytes skip loading
+/// it; the output is the same either way.
 #[derive(Clone, Debug, Default)]
 pub struct Session {
     machine: Option<Machine>,
+    config: ConfigCache,
 }
 
 impl Session {
     /// A session with no machine yet.
     pub const fn new() -> Session {
-        Session { machine: None }
+        Session { machine: None, config: ConfigCache::new() }
     }
 
     /// Plan an event; replaces any machine in progress. See [`plan_json`].
     pub fn plan(&mut self, config_input: &[u8], event: &[u8], context: &[u8]) -> String {
-        let (machine, out) = plan_json(config_input, event, context);
+        self.machine = None;
+        let (machine, out) =
+            planned(self.config.load(config_input).and_then(|config| plan_loaded(config, event, context)));
         self.machine = machine;
         out
     }
@@ -257,6 +309,15 @@ impl Session {
                 "no event is planned; call plan first (an event that failed to plan leaves no machine)",
             ),
         }
+    }
+
+    /// Stateless as far as the machine goes (the one in progress is untouched): see
+    /// [`resume_json`]; only the configuration is kept, as for [`Session::plan`].
+    pub fn resume(&mut self, config_input: &[u8], event: &[u8], context: &[u8], answers: &[u8]) -> String {
+        let config = &mut self.config;
+        resume_with(answers, || {
+            planned(config.load(config_input).and_then(|config| plan_loaded(config, event, context)))
+        })
     }
 }
 
@@ -361,5 +422,40 @@ mod tests {
         assert!(out.starts_with(r#"{"error":{"kind":"protocol","message":"answer "#), "{out}");
         assert!(out.contains("came after the machine was done"), "{out}");
         assert!(resume_json(b"{}", EVENT, CONTEXT, b"{}").contains("the answers are not valid"));
+    }
+
+    #[test]
+    fn a_session_reuses_the_configuration_and_answers_as_plan_json() {
+        let good: &[u8] = br#"{"flags":{"api_key":"sk-0123456789abcdef","endpoint":"https://demo.reactio.jp"}}"#;
+        let other: &[u8] = br#"{"flags":{"api_key":"sk-0123456789abcdef","endpoint":"https://other.reactio.jp"}}"#;
+        let bad: &[u8] = br#"{"flags":{"endpoint":"ftp://nope"}}"#;
+        let mut session = Session::new();
+        let mut resumed = Session::new();
+        // Same bytes twice (kept), a bad one (never kept: it fails every time), a
+        // change and back, a syntax error, bad context and event with a good one.
+        let calls: [(&[u8], &[u8], &[u8]); 11] = [
+            (good, EVENT, CONTEXT),
+            (good, EVENT, CONTEXT),
+            (bad, EVENT, CONTEXT),
+            (bad, EVENT, CONTEXT),
+            (good, EVENT, CONTEXT),
+            (other, EVENT, CONTEXT),
+            (good, EVENT, CONTEXT),
+            (b"{", EVENT, CONTEXT),
+            (good, EVENT, b"{}"),
+            (good, b"[]", CONTEXT),
+            (bad, b"[]", b"{}"),
+        ];
+        for (config, event, context) in calls {
+            let (_, expected) = plan_json(config, event, context);
+            assert_eq!(session.plan(config, event, context), expected);
+            assert_eq!(resumed.resume(config, event, context, b"[]"), resume_json(config, event, context, b"[]"));
+        }
+        assert!(session.plan(bad, EVENT, CONTEXT).starts_with(r#"{"error":{"kind":"config""#));
+        assert!(session.plan(good, EVENT, CONTEXT).starts_with(r#"{"step":"#));
+        // `resume` leaves the session's machine alone.
+        let next = session.handle(br#"{"answer":"waited"}"#);
+        assert!(!next.contains("no event is planned"), "{next}");
+        assert!(resumed.handle(br#"{"answer":"waited"}"#).contains("no event is planned"));
     }
 }
