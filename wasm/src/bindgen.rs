@@ -5,10 +5,13 @@
 //! thrown `SensuReactioError`. Returning the text (rather than throwing here) keeps
 //! the error bytes identical to the native core's.
 
+use std::cell::RefCell;
+
 use sensu_reactio_core::json_api;
 use wasm_bindgen::prelude::wasm_bindgen;
 
-/// One machine at a time: `plan` an event, then `handle` each answer.
+/// One machine at a time: `plan` an event, then `handle` each answer. It keeps the
+/// last valid configuration too (see `json_api::Session`).
 #[wasm_bindgen]
 #[derive(Debug, Default)]
 pub struct Session(json_api::Session);
@@ -32,10 +35,18 @@ impl Session {
     }
 }
 
+thread_local! {
+    /// `resume`'s session: it keeps no machine, only the last valid configuration
+    /// (see `json_api::ConfigCache`), so that calls with the same one skip loading it.
+    static RESUME: RefCell<json_api::Session> = const { RefCell::new(json_api::Session::new()) };
+}
+
 /// Stateless: plan, replay the answers (a JSON array), return the step reached.
 #[wasm_bindgen]
 pub fn resume(config_input: &str, event: &str, context: &str, answers: &str) -> String {
-    json_api::resume_json(config_input.as_bytes(), event.as_bytes(), context.as_bytes(), answers.as_bytes())
+    RESUME.with_borrow_mut(|session| {
+        session.resume(config_input.as_bytes(), event.as_bytes(), context.as_bytes(), answers.as_bytes())
+    })
 }
 
 /// The answer a dry run feeds back for a step (a request or a wait), as JSON.

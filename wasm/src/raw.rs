@@ -27,7 +27,14 @@
 //!
 //! **Sessions.** One instance holds at most one machine: `sr_plan` replaces it (a
 //! failed plan leaves none); `sr_handle` moves it on. Use one instance per concurrent
-//! event, or the stateless `sr_resume`, which keeps nothing.
+//! event, or the stateless `sr_resume`, which keeps no machine (and leaves the one
+//! `sr_plan` made alone).
+//!
+//! **Configuration kept (implementation note).** The instance keeps a copy of the last
+//! configuration input that loaded (its bytes, and its validated form: a few KB), and
+//! when the next `sr_plan` or `sr_resume` passes the same bytes it skips parsing and
+//! validating them again. Outputs are exactly as without it: other bytes are loaded
+//! anew, and a configuration that fails to load is never kept (it fails every time).
 //!
 //! **JSON in and out** (UTF-8), exactly as `sensu_reactio_core::json_api` documents:
 //! config = `ConfigInput` object, context = `{"now":<epoch s>,"first_occurrence":false,"dry_run":false}`,
@@ -243,7 +250,7 @@ pub extern "C" fn sr_resume(
             ("answers", Input { ptr: answers_ptr, len: answers_len }),
         ];
         let out = match state.read_all(inputs) {
-            Ok([config, event, context, answers]) => json_api::resume_json(&config, &event, &context, &answers),
+            Ok([config, event, context, answers]) => state.session.resume(&config, &event, &context, &answers),
             Err(message) => bad_input(&message),
         };
         state.answer(out)
