@@ -1,5 +1,9 @@
 //! Sensu events: JSON (Classic 1.x or Go 5.x/6.x, detected) parsed once into [`Event`].
 
+#[cfg(not(target_family = "wasm"))]
+mod sparse;
+#[cfg(target_family = "wasm")]
+mod whole;
 mod wire;
 
 use std::collections::BTreeMap;
@@ -10,7 +14,7 @@ use crate::config::{Origin, OverrideLayer, Overrides};
 use crate::severity::Severity;
 use crate::template::TemplateData;
 use crate::text::epoch_seconds;
-use wire::{Obj, describe, history_entry, join};
+use wire::{Obj, describe, describe_tree, history_entry, is_null, join, unknown_shape};
 
 /// The annotation prefix for per-event overrides (sensu-plugin-sdk convention).
 pub const ANNOTATION_PREFIX: &str = "sensu.io/plugins/sensu-reactio-handler/config/";
@@ -156,36 +160,29 @@ pub fn inspect(bytes: &[u8]) -> Result<EventSummary, InputError> {
 impl Event {
     /// Parse JSON bytes. Duplicate keys: the last wins (as Go and Ruby do).
     pub(crate) fn parse(bytes: &[u8]) -> Result<Event, InputError> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| InputError::NotJson { detail: e.to_string() })?;
-        let Value::Object(root) = &value else {
-            return Err(InputError::NotAnObject { got: describe(&value) });
+        let tree = wire::parse(bytes).map_err(|e| InputError::NotJson { detail: e.to_string() })?;
+        let Some(root) = Obj::root(&tree) else {
+            return Err(InputError::NotAnObject { got: describe_tree(&tree) });
         };
-        let root = Obj { map: root, path: "" };
         let check = match root.obj("check", "check")? {
             Some(check) => check,
-            None if root.get("entity").is_some() || root.get("client").is_some() => {
+            None if root.node("entity").is_some() || root.node("client").is_some() => {
                 return Err(InputError::Missing {
                     path: "check".into(),
                     hint: "the check result is what the handler acts on",
                 });
             }
-            None => return Err(unknown_shape(&root)),
+            None => return Err(unknown_shape(&root, bytes)),
         };
         if let Some(entity) = root.obj("entity", "entity")? {
             parse_go(root, entity, check)
         } else if let Some(client) = root.obj("client", "client")? {
             parse_classic(root, client, check)
-        } else if check.get("metadata").is_some() {
+        } else if check.node("metadata").is_some() {
             Err(InputError::Missing { path: "entity".into(), hint: "a sensu go event names its entity" })
         } else {
-            Err(unknown_shape(&root))
+            Err(unknown_shape(&root, bytes))
         }
-    }
-}
-
-fn unknown_shape(root: &Obj<'_>) -> InputError {
-    InputError::UnknownShape {
-        keys: root.map.keys().take(10).map(|k| crate::text::cap_chars(k, 40).to_owned()).collect(),
     }
 }
 
@@ -196,7 +193,7 @@ fn history(check: &Obj<'_>, status: i64) -> Result<(Vec<i64>, bool, Option<i64>)
     let mut last_executed = None;
     if let Some(entries) = check.array("history")? {
         for (i, entry) in entries.iter().enumerate() {
-            if entry.is_null() {
+            if is_null(entry) {
                 continue;
             }
             let (s, executed) = history_entry(entry, || format!("{}[{i}]", join(check.path, "history")))?;
@@ -233,10 +230,9 @@ fn to_map(pairs: impl IntoIterator<Item = (String, Value)>) -> BTreeMap<String, 
 
 fn annotation_layer(obj: Option<Obj<'_>>, origin: Origin) -> Result<Option<OverrideLayer>, InputError> {
     let Some(metadata) = obj else { return Ok(None) };
-    let Some(annotations) = metadata.obj("annotations", "annotations")? else { return Ok(None) };
+    let Some(annotations) = metadata.map("annotations")? else { return Ok(None) };
     let values = to_map(
         annotations
-            .map
             .iter()
             .filter_map(|(k, v)| k.strip_prefix(ANNOTATION_PREFIX).map(|name| (name.to_owned(), v.clone()))),
     );
@@ -282,8 +278,8 @@ fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>) -> Result<Event
         }
     };
     let mut overrides = Vec::new();
-    if let Some(reactio) = check.obj("reactio", "check.reactio")? {
-        overrides.push(OverrideLayer { origin: Origin::CheckReactio, values: to_map(reactio.map.clone()) });
+    if let Some(reactio) = check.map("reactio")? {
+        overrides.push(OverrideLayer { origin: Origin::CheckReactio, values: to_map(reactio.clone()) });
     }
     let attributes =
         to_map(["occurrences", "refresh"].into_iter().filter_map(|k| check.get(k).map(|v| (k.to_owned(), v.clone()))));

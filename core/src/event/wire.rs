@@ -1,16 +1,15 @@
 //! Lenient readers over the event's JSON: every field may be missing or `null`,
 //! numbers may arrive as strings, and a wrong type names its path and what it got.
+//! The objects themselves are [`Obj`]: the sparse tree's natively (`sparse.rs`), whole
+//! [`Value`]s in the wasm builds (`whole.rs`), behind the same methods.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::InputError;
-
-/// A JSON object with the path it was found at, for error messages.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Obj<'a> {
-    pub(super) map: &'a Map<String, Value>,
-    pub(super) path: &'a str,
-}
+#[cfg(not(target_family = "wasm"))]
+pub(super) use super::sparse::{Obj, describe_tree, history_entry, is_null, parse, unknown_shape};
+#[cfg(target_family = "wasm")]
+pub(super) use super::whole::{Obj, describe_tree, history_entry, is_null, parse, unknown_shape};
 
 /// Describe a JSON value's type for "expected X, got Y".
 pub(super) fn describe(value: &Value) -> String {
@@ -32,7 +31,7 @@ pub(super) fn join(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
 }
 
-fn wrong(path: String, expected: &'static str, got: &Value) -> InputError {
+pub(super) fn wrong(path: String, expected: &'static str, got: &Value) -> InputError {
     InputError::WrongType { path, expected, got: describe(got) }
 }
 
@@ -58,18 +57,6 @@ pub(super) fn as_int(value: &Value, path: impl FnOnce() -> String) -> Result<i64
 }
 
 impl<'a> Obj<'a> {
-    pub(super) fn get(&self, key: &str) -> Option<&'a Value> {
-        self.map.get(key).filter(|v| !v.is_null())
-    }
-
-    pub(super) fn obj(&self, key: &str, path: &'a str) -> Result<Option<Obj<'a>>, InputError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::Object(map)) => Ok(Some(Obj { map, path })),
-            Some(other) => Err(wrong(join(self.path, key), "an object", other)),
-        }
-    }
-
     pub(super) fn string(&self, key: &str) -> Result<Option<&'a str>, InputError> {
         match self.get(key) {
             None => Ok(None),
@@ -103,14 +90,6 @@ impl<'a> Obj<'a> {
         }
     }
 
-    pub(super) fn array(&self, key: &str) -> Result<Option<&'a Vec<Value>>, InputError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::Array(a)) => Ok(Some(a)),
-            Some(other) => Err(wrong(join(self.path, key), "an array", other)),
-        }
-    }
-
     /// A non-empty name (entity, check), trimmed.
     pub(super) fn name(&self, key: &str) -> Result<String, InputError> {
         match self.string(key)? {
@@ -118,21 +97,5 @@ impl<'a> Obj<'a> {
             Some(_) => Err(InputError::Missing { path: join(self.path, key), hint: "it is empty" }),
             None => Err(InputError::Missing { path: join(self.path, key), hint: "every event names it" }),
         }
-    }
-}
-
-/// One history entry: Classic strings/numbers, Go `{status, executed}` objects.
-pub(super) fn history_entry(value: &Value, path: impl Fn() -> String) -> Result<(i64, Option<i64>), InputError> {
-    match value {
-        Value::Object(map) => {
-            let obj = Obj { map, path: "" };
-            let status = match obj.get("status") {
-                Some(v) => as_int(v, || format!("{}.status", path()))?,
-                None => 0,
-            };
-            let executed = obj.get("executed").map(|v| as_int(v, || format!("{}.executed", path()))).transpose()?;
-            Ok((status, executed))
-        }
-        other => Ok((as_int(other, path)?, None)),
     }
 }
