@@ -173,8 +173,8 @@ enum Resume {
 }
 
 impl Run {
-    fn new(event: Event, eff: Effective, context: Context, decision: Decision, warnings: Vec<String>) -> Run {
-        let texts = Texts::new(&event, &eff, context.now);
+    fn new(mut event: Event, eff: Effective, context: Context, decision: Decision, warnings: Vec<String>) -> Run {
+        let texts = Texts::new(&mut event, &eff, context.now);
         Run {
             event,
             eff,

@@ -16,8 +16,9 @@ pub(crate) struct Texts {
 }
 
 impl Texts {
-    pub(crate) fn new(event: &Event, eff: &Effective, now: i64) -> Texts {
-        let mut data = event.fields.clone();
+    /// Takes the event's template fields (nothing else reads them).
+    pub(crate) fn new(event: &mut Event, eff: &Effective, now: i64) -> Texts {
+        let mut data = std::mem::take(&mut event.fields);
         let offset = eff.global.timezone_offset_minutes;
         data.set(".Severity", event.severity().name().to_owned());
         data.set(".Time", format_time(event.executed.unwrap_or(now), offset));

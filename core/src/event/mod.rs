@@ -105,7 +105,6 @@ pub(crate) struct Event {
     /// The incident identity.
     pub(crate) key: String,
     pub(crate) status: i64,
-    pub(crate) output: String,
     /// Statuses, oldest first, ending with the current one, at most 21.
     pub(crate) history: Vec<i64>,
     /// The event carried a history (else the streak is Sensu's `occurrences`).
@@ -239,13 +238,15 @@ fn annotation_layer(obj: Option<Obj<'_>>, origin: Origin) -> Result<Option<Overr
     Ok((!values.is_empty()).then_some(OverrideLayer { origin, values }))
 }
 
-fn fields(key: &str, entity: &str, namespace: &str, check: &str, event: &Event) -> TemplateData {
+/// The template fields (`.Check.Output` lives only here).
+fn fields(names: [String; 4], output: String, event: &Event) -> TemplateData {
+    let [key, entity, namespace, check] = names;
     let mut data = TemplateData::default();
-    data.set(".Key", key.to_owned());
-    data.set(".Entity.Name", entity.to_owned());
-    data.set(".Entity.Namespace", namespace.to_owned());
-    data.set(".Check.Name", check.to_owned());
-    data.set(".Check.Output", event.output.clone());
+    data.set(".Key", key);
+    data.set(".Entity.Name", entity);
+    data.set(".Entity.Namespace", namespace);
+    data.set(".Check.Name", check);
+    data.set(".Check.Output", output);
     data.set(".Check.Status", event.status.to_string());
     data.set(".Check.Occurrences", event.occurrences.to_string());
     data.set(".Check.Interval", event.interval.map(|i| i.to_string()).unwrap_or_default());
@@ -287,10 +288,10 @@ fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>) -> Result<Event
         overrides.push(OverrideLayer { origin: Origin::CheckAttribute, values: attributes });
     }
     let key = format!("{entity}/{check_name}");
+    let output = check.text("output")?.unwrap_or_default();
     let mut event = Event {
         flavour: Flavour::Classic,
         status,
-        output: check.text("output")?.unwrap_or_default(),
         history,
         history_known,
         occurrences: positive(root.int("occurrences")?).unwrap_or(1),
@@ -307,7 +308,7 @@ fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>) -> Result<Event
         fields: TemplateData::default(),
         key: String::new(),
     };
-    event.fields = fields(&key, &entity, "", &check_name, &event);
+    event.fields = fields([key.clone(), entity, String::new(), check_name], output, &event);
     event.key = key;
     Ok(event)
 }
@@ -342,10 +343,10 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>) -> Result<Event, Inp
     .flatten()
     .collect();
     let key = format!("{namespace}/{entity_name}/{check_name}");
+    let output = check.text("output")?.unwrap_or_default();
     let mut event = Event {
         flavour: Flavour::Go,
         status,
-        output: check.text("output")?.unwrap_or_default(),
         history,
         history_known,
         occurrences: positive(check.int("occurrences")?).unwrap_or(1),
@@ -365,7 +366,7 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>) -> Result<Event, Inp
         fields: TemplateData::default(),
         key: String::new(),
     };
-    event.fields = fields(&key, &entity_name, &namespace, &check_name, &event);
+    event.fields = fields([key.clone(), entity_name, namespace, check_name], output, &event);
     event.key = key;
     Ok(event)
 }
