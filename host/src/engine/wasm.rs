@@ -7,7 +7,7 @@
 //!   this source tree); a missing module names the command that builds it;
 //! - compiles it once, and keeps the compiled code in a cache file next to it
 //!   (`<name>.<key>.cwasm`, key = hash of the module and of this wasmtime build), with
-//!   a SHA-256 of the cache file beside it; a cache file is used only if it and its
+//!   a BLAKE3 hash of the cache file beside it; a cache file is used only if it and its
 //!   hash file were written by this engine (not writable by others) and the hash of
 //!   the bytes read matches; otherwise it is recompiled and rewritten;
 //! - runs every call under a memory cap and an epoch deadline, so a broken or hostile
@@ -21,7 +21,6 @@ use std::time::Duration;
 
 use sensu_reactio_core::{Answer, ConfigInput, Context, Step};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use wasmtime::{Instance, Memory, Module, ResourceLimiter, Store, Trap, TypedFunc};
 
 use super::{Engine, EngineError};
@@ -144,18 +143,32 @@ impl WasmModule {
                 list.join(", ")
             )));
         };
-        let bytes = std::fs::read(&path).map_err(|e| {
-            engine_error(format!(
-                "cannot read the wasm module {}: {e}; check the path and its permissions",
-                path.display()
-            ))
-        })?;
+        let read_module = || {
+            std::fs::read(&path).map_err(|e| {
+                engine_error(format!(
+                    "cannot read the wasm module {}: {e}; check the path and its permissions",
+                    path.display()
+                ))
+            })
+        };
 
         let mut config = wasmtime::Config::new();
         config.epoch_interruption(true);
+        // A handler process runs a handful of calls and exits, so keep start-up small:
+        // no native unwind tables to register (the module calls no host function, and
+        // traps are found by wasmtime's own trap tables, not by unwinding), no address
+        // map (wasm backtraces keep function names; the cache file is a third
+        // smaller), and data segments copied at instantiation instead of a memfd image
+        // per process. Measured in BENCHMARKS.md ("--engine wasm").
+        config.native_unwind_info(false);
+        config.generate_address_map(false);
+        config.memory_init_cow(false);
         let engine = wasmtime::Engine::new(&config).map_err(|e| engine_error(format!("cannot start wasmtime: {e}")))?;
-        let module =
-            if options.cache { compile_cached(&engine, &path, &bytes)? } else { compile(&engine, &path, &bytes)? };
+        let module = if options.cache {
+            compile_cached(&engine, &path, read_module)?
+        } else {
+            compile(&engine, &path, &read_module()?)?
+        };
         check_imports(&module, &path)?;
 
         let (stop, stopped) = mpsc::channel::<()>();
@@ -208,27 +221,39 @@ fn compile(engine: &wasmtime::Engine, path: &Path, bytes: &[u8]) -> Result<Modul
     })
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The cache file's hash file: `<cache>.cwasm.b3`, the hex BLAKE3 of the cache file.
+const SUM_EXTENSION: &str = "cwasm.b3";
+
+/// The hex BLAKE3 hash of `bytes` (BLAKE3: several times SHA-256's speed here, see BENCHMARKS.md).
+fn digest(bytes: &[u8]) -> String {
+    blake3::hash(bytes).to_hex().to_string()
 }
 
-/// The cache file for this module and this wasmtime build.
-fn cache_path(engine: &wasmtime::Engine, path: &Path, bytes: &[u8]) -> PathBuf {
+/// The BLAKE3 hash of a file's content, read through a small buffer (on the cache's
+/// hit path the module is hashed, never held in memory whole).
+fn file_hash(path: &Path) -> Option<blake3::Hash> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut hasher = blake3::Hasher::new();
+    std::io::copy(&mut file, &mut hasher).ok()?;
+    Some(hasher.finalize())
+}
+
+/// The cache file for the module whose content hashes to `module` and this wasmtime build.
+fn cache_path(engine: &wasmtime::Engine, path: &Path, module: &blake3::Hash) -> PathBuf {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::hash::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    let mut key = Sha256::new();
-    key.update(bytes);
-    key.update(hasher.finish().to_le_bytes());
+    let mut key = blake3::Hasher::new();
+    key.update(module.as_bytes());
+    key.update(&hasher.finish().to_le_bytes());
     key.update(env!("CARGO_PKG_VERSION").as_bytes());
-    let key = hex(&key.finalize());
+    let key = key.finalize().to_hex();
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "module".into());
-    path.with_file_name(format!("{stem}.{}.cwasm", key.get(..16).unwrap_or(&key)))
+    path.with_file_name(format!("{stem}.{}.cwasm", key.get(..16).unwrap_or(key.as_str())))
 }
 
 /// A file this engine may trust: a regular file not writable by group or others.
-fn trusted(path: &Path) -> bool {
-    let Ok(meta) = std::fs::symlink_metadata(path) else { return false };
+fn trusted(meta: &std::fs::Metadata) -> bool {
     if !meta.file_type().is_file() {
         return false;
     }
@@ -242,35 +267,71 @@ fn trusted(path: &Path) -> bool {
     true
 }
 
+/// The cache file, opened, if it is one this engine wrote and its hash file matches:
+/// the path is no symlink, the open file is the one looked at (same device and inode),
+/// both it and the hash file are trusted, and the BLAKE3 hash of the open file's
+/// content equals the hash file's.
+fn open_checked(cwasm: &Path, sum_path: &Path) -> Option<std::fs::File> {
+    let seen = std::fs::symlink_metadata(cwasm).ok()?;
+    let sum_meta = std::fs::symlink_metadata(sum_path).ok()?;
+    if !trusted(&seen) || !trusted(&sum_meta) {
+        return None;
+    }
+    let mut file = std::fs::File::open(cwasm).ok()?;
+    let opened = file.metadata().ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if (opened.dev(), opened.ino()) != (seen.dev(), seen.ino()) {
+            return None;
+        }
+    }
+    if !trusted(&opened) {
+        return None;
+    }
+    let sum = std::fs::read_to_string(sum_path).ok()?;
+    // Hashed through the open file, never copied whole into memory.
+    let mut hasher = blake3::Hasher::new();
+    std::io::copy(&mut file, &mut hasher).ok()?;
+    (hasher.finalize().to_hex().as_str() == sum.trim()).then_some(file)
+}
+
 /// Load the compiled code from the cache if it checks out, else compile and write it.
 /// Holds the host's one `unsafe` block (see its SAFETY note).
 #[allow(unsafe_code)]
-fn compile_cached(engine: &wasmtime::Engine, path: &Path, bytes: &[u8]) -> Result<Module, EngineError> {
-    let cwasm = cache_path(engine, path, bytes);
-    let sum_path = cwasm.with_extension("cwasm.sha256");
-    if trusted(&cwasm)
-        && trusted(&sum_path)
-        && let (Ok(code), Ok(sum)) = (std::fs::read(&cwasm), std::fs::read_to_string(&sum_path))
-        && hex(&Sha256::digest(&code)) == sum.trim()
+fn compile_cached(
+    engine: &wasmtime::Engine,
+    path: &Path,
+    read_module: impl FnOnce() -> Result<Vec<u8>, EngineError>,
+) -> Result<Module, EngineError> {
+    let cached = file_hash(path).map(|hash| cache_path(engine, path, &hash));
+    if let Some(cwasm) = cached
+        && let Some(file) = open_checked(&cwasm, &cwasm.with_extension(SUM_EXTENSION))
     {
         // SAFETY: wasmtime runs deserialized code as native code, so it must be
-        // output of `Module::serialize` from a compatible engine. These bytes
-        // are exactly that: the cache file is written only by this function
-        // (below, via a temporary file and a rename, with a SHA-256 of its
-        // content beside it), its name carries a hash of this module and of
-        // this engine's compatibility key, neither it nor its hash file is
-        // writable by group or others (`trusted`), and the hash of the very
-        // bytes deserialized here (read once, no re-read) matches the hash
+        // output of `Module::serialize` from a compatible engine, and the file
+        // must not change while the module lives (it is mapped, not copied). This
+        // file is exactly that: cache files are written only by this function
+        // (below: a temporary file, then a rename, with a BLAKE3 hash of its
+        // content beside it), so an inode once named here is never written again;
+        // its name carries a hash of this module and of this engine's
+        // compatibility key; neither it nor its hash file is writable by group or
+        // others (`trusted`, checked on the open file too); and the hash of the
+        // very inode mapped here (read through this open file) matches the hash
         // file, so a truncated, corrupted or swapped file is never loaded.
-        if let Ok(module) = unsafe { Module::deserialize(engine, &code) } {
+        if let Ok(module) = unsafe { Module::deserialize_open_file(engine, file) } {
             return Ok(module);
         }
     }
-    let module = compile(engine, path, bytes)?;
+    // A miss: compile the bytes read now, and name the cache file after them (not
+    // after what was hashed above, in case the module was replaced in between).
+    let bytes = read_module()?;
+    let module = compile(engine, path, &bytes)?;
+    let cwasm = cache_path(engine, path, &blake3::hash(&bytes));
+    let sum_path = cwasm.with_extension(SUM_EXTENSION);
     if let Ok(code) = module.serialize() {
         // Best effort: an unwritable directory only costs a compile per run.
-        let _ = write_private(&cwasm, &code)
-            .and_then(|()| write_private(&sum_path, hex(&Sha256::digest(&code)).as_bytes()));
+        let _ = write_private(&cwasm, &code).and_then(|()| write_private(&sum_path, digest(&code).as_bytes()));
     }
     Ok(module)
 }
@@ -679,11 +740,11 @@ mod tests {
         let path = hostile("cache", "i32.const 0", "i32.const 0")?;
         let with_cache = || WasmOptions { cache: true, ..options(path.clone()) };
         let first = ok(WasmModule::load(with_cache()))?;
-        let cwasm = cache_path(&first.engine, &path, &std::fs::read(&path)?);
-        let sum = cwasm.with_extension("cwasm.sha256");
+        let cwasm = cache_path(&first.engine, &path, &blake3::hash(&std::fs::read(&path)?));
+        let sum = cwasm.with_extension(SUM_EXTENSION);
         assert!(cwasm.is_file() && sum.is_file(), "{} written", cwasm.display());
         let written = std::fs::read(&cwasm)?;
-        assert_eq!(std::fs::read_to_string(&sum)?, hex(&Sha256::digest(&written)));
+        assert_eq!(std::fs::read_to_string(&sum)?, digest(&written));
 
         // Loaded from the cache: the file is not rewritten.
         let before = std::fs::metadata(&cwasm)?.modified()?;
