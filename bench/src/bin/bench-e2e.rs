@@ -9,8 +9,14 @@
 //! scripts/build-wasm.sh            # for --engine wasm
 //! target/release/bench-e2e [--runs 200] [--rss-runs 10] [--servers fast,standin]
 //!     [--engines native,wasm] [--cases first,repeat,skipped,resolve]
-//!     [--handler NAME=PATH]... [--module PATH]
+//!     [--handler NAME=PATH[@ENGINES]]... [--module PATH]
 //! ```
+//!
+//! `--handler` names a handler binary to measure (default: `target/release/sensu-reactio-handler`);
+//! `@native` or `@native,wasm` after it limits the engines run with that binary (a build
+//! without the `wasm-engine` feature has no `--engine wasm`). `./x bench` measures the
+//! shipped build (musl, static, non-PIE, no wasm engine), the same with the wasm engine,
+//! and the plain `cargo build --release` (the `bench` command of `./x`).
 //!
 //! Servers: `fast` is [`sensu_reactio_bench::server::FastServer`] (canned answers,
 //! TCP_NODELAY, one send per answer); `standin` is the project's full test stand-in
@@ -132,7 +138,8 @@ struct Options {
     servers: Vec<String>,
     engines: Vec<String>,
     cases: Vec<Case>,
-    handlers: Vec<(String, PathBuf)>,
+    /// (name, binary, engines to run it with; `None`: `--engines`).
+    handlers: Vec<(String, PathBuf, Option<Vec<String>>)>,
     module: PathBuf,
 }
 
@@ -168,14 +175,18 @@ fn parse_options() -> Result<Options, String> {
             "--handler" => {
                 let v = value()?;
                 let (name, path) = v.split_once('=').unwrap_or(("handler", v.as_str()));
-                options.handlers.push((name.to_owned(), PathBuf::from(path)));
+                let (path, engines) = match path.rsplit_once('@') {
+                    Some((path, engines)) => (path, Some(list(engines.to_owned()))),
+                    None => (path, None),
+                };
+                options.handlers.push((name.to_owned(), PathBuf::from(path), engines));
             }
             "--module" => options.module = PathBuf::from(value()?),
             _ => return Err(format!("unknown argument {arg}; see the top of bench/src/bin/bench-e2e.rs")),
         }
     }
     if options.handlers.is_empty() {
-        options.handlers.push(("release".into(), workspace().join("target/release/sensu-reactio-handler")));
+        options.handlers.push(("release".into(), workspace().join("target/release/sensu-reactio-handler"), None));
     }
     Ok(options)
 }
@@ -433,7 +444,7 @@ fn main() -> ExitCode {
 }
 
 fn run(options: &Options) -> std::io::Result<bool> {
-    for (name, bin) in &options.handlers {
+    for (name, bin, _) in &options.handlers {
         if !bin.is_file() {
             return Err(std::io::Error::other(format!(
                 "handler {name} not found at {}: cargo build --release -p sensu-reactio-host",
@@ -443,7 +454,8 @@ fn run(options: &Options) -> std::io::Result<bool> {
     }
     let scratch = Scratch::new()?;
     let module = scratch.dir.join("sensu_reactio_core.wasm");
-    if options.engines.iter().any(|e| e == "wasm") {
+    let engines_of = |engines: &Option<Vec<String>>| engines.clone().unwrap_or_else(|| options.engines.clone());
+    if options.handlers.iter().any(|(_, _, engines)| engines_of(engines).iter().any(|e| e == "wasm")) {
         std::fs::copy(&options.module, &module).map_err(|e| {
             std::io::Error::other(format!("{}: {e}; run scripts/build-wasm.sh", options.module.display()))
         })?;
@@ -452,7 +464,7 @@ fn run(options: &Options) -> std::io::Result<bool> {
         "bench-e2e: {} paired runs per row (+5 warm-up), peak RSS over {} runs; times are medians in ms",
         options.runs, options.rss_runs
     );
-    for (name, bin) in &options.handlers {
+    for (name, bin, _) in &options.handlers {
         let size = std::fs::metadata(bin).map(|m| m.len()).unwrap_or(0);
         println!("handler {name}: {} ({} bytes)", bin.display(), size);
     }
@@ -470,8 +482,8 @@ fn run(options: &Options) -> std::io::Result<bool> {
         };
         let (true_ms, true_ratio) = floor(&server.url(), &scratch, options.runs.min(100))?;
         println!("| {} | /bin/true | - | process floor | {true_ms:.2} | | {true_ratio:.3} | | | | | |", server.name());
-        for (handler_name, bin) in &options.handlers {
-            for engine in &options.engines {
+        for (handler_name, bin, engines) in &options.handlers {
+            for engine in &engines_of(engines) {
                 let run = Run { bin, engine, module: &module, scratch: &scratch, url: server.url() };
                 for &case in &options.cases {
                     let row = measure(&run, &server, case, options.runs, options.rss_runs)?;
