@@ -179,7 +179,9 @@ fn parse_options() -> Result<Options, String> {
                     Some((path, engines)) => (path, Some(list(engines.to_owned()))),
                     None => (path, None),
                 };
-                options.handlers.push((name.to_owned(), PathBuf::from(path), engines));
+                // Absolute: the handler runs with `/` as its working directory.
+                let path = std::path::absolute(path).map_err(|e| format!("--handler {path}: {e}"))?;
+                options.handlers.push((name.to_owned(), path, engines));
             }
             "--module" => options.module = PathBuf::from(value()?),
             _ => return Err(format!("unknown argument {arg}; see the top of bench/src/bin/bench-e2e.rs")),
