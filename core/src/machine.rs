@@ -134,8 +134,8 @@ enum Write {
 
 #[derive(Clone, Debug)]
 enum Phase {
-    /// Listing statuses in order; `rest` are the statuses still to list if nothing matched.
-    Lookup { current: Listing, rest: Vec<Listing> },
+    /// Listing statuses in order (open, pend, then for reconcile close) until one matches.
+    Lookup { current: Listing },
     /// Sending writes.
     Writes,
     /// Listing open incidents after a create.
@@ -216,7 +216,8 @@ impl Run {
             }
         } else if self.eff.connection.endpoint.authority.is_empty() {
             // A dry run without an organization shows where the requests would go.
-            self.eff.connection.endpoint.authority = "your-organization.reactio.jp".to_owned();
+            std::sync::Arc::make_mut(&mut self.eff.connection).endpoint.authority =
+                "your-organization.reactio.jp".to_owned();
         }
         self.begin_lookup()
     }
@@ -225,25 +226,30 @@ impl Run {
         self.found.clear();
         self.writes.clear();
         self.in_flight = None;
-        let mut listings =
-            vec![Listing::new("open", Purpose::LookupOpen, None), Listing::new("pend", Purpose::LookupPend, None)];
-        if self.decision == Decision::Reconcile {
-            let executed = self.event.executed.unwrap_or(self.context.now);
-            let episode = Episode::of(&self.event, self.context.now);
-            let from = episode.started(executed).saturating_sub(i64::try_from(episode.interval).unwrap_or(0));
-            listings.push(Listing::new("close", Purpose::LookupClosed, Some(from)));
-        }
-        let current = listings.remove(0);
-        self.phase = Phase::Lookup { current, rest: listings };
+        self.phase = Phase::Lookup { current: Listing::new("open", Purpose::LookupOpen, None) };
         self.send_listing()
     }
 
+    /// The status to list after `done` when nothing matched yet, if any.
+    fn next_listing(&self, done: Purpose) -> Option<Listing> {
+        match done {
+            Purpose::LookupOpen => Some(Listing::new("pend", Purpose::LookupPend, None)),
+            Purpose::LookupPend if self.decision == Decision::Reconcile => {
+                let executed = self.event.executed.unwrap_or(self.context.now);
+                let episode = Episode::of(&self.event, self.context.now);
+                let from = episode.started(executed).saturating_sub(i64::try_from(episode.interval).unwrap_or(0));
+                Some(Listing::new("close", Purpose::LookupClosed, Some(from)))
+            }
+            _ => None,
+        }
+    }
+
     fn send_listing(&mut self) -> Step {
-        let listing = match &self.phase {
-            Phase::Lookup { current, .. } | Phase::Verify { current, .. } => current.clone(),
+        let l = match &self.phase {
+            Phase::Lookup { current } | Phase::Verify { current, .. } => current,
             Phase::Writes => return self.next_write(),
         };
-        Step::Request(self.api().list(listing.status, listing.page, listing.from, listing.purpose))
+        Step::Request(self.api().list(l.status, l.page, l.from, l.purpose))
     }
 
     fn on_response(&mut self, request: &Request, response: &Response) -> Step {
@@ -343,7 +349,7 @@ impl Run {
         };
         let key = self.event.key.clone();
         let listing = match &mut self.phase {
-            Phase::Lookup { current, .. } | Phase::Verify { current, .. } => current,
+            Phase::Lookup { current } | Phase::Verify { current, .. } => current,
             Phase::Writes => return self.next_write(),
         };
         // A server that ignores `page` repeats itself: a page with nothing new ends the list.
@@ -376,11 +382,12 @@ impl Run {
         }
         // This listing is complete.
         match std::mem::replace(&mut self.phase, Phase::Writes) {
-            Phase::Lookup { current, mut rest } => {
+            Phase::Lookup { current } => {
                 self.found.extend(current.matches);
-                if self.found.is_empty() && !rest.is_empty() {
-                    let next = rest.remove(0);
-                    self.phase = Phase::Lookup { current: next, rest };
+                if self.found.is_empty()
+                    && let Some(next) = self.next_listing(current.purpose)
+                {
+                    self.phase = Phase::Lookup { current: next };
                     return self.send_listing();
                 }
                 self.after_lookup()

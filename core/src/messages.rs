@@ -11,7 +11,6 @@ use crate::text::{cap_chars, escape_html, format_duration, format_time, one_line
 #[derive(Clone, Debug)]
 pub(crate) struct Texts {
     data: TemplateData,
-    key: String,
     offset: i32,
 }
 
@@ -23,9 +22,14 @@ impl Texts {
         data.set(".Severity", event.severity().name().to_owned());
         data.set(".Time", format_time(event.executed.unwrap_or(now), offset));
         let output =
-            data.get(".Check.Output").map(|o| truncate_with_marker(&printable(o), OUTPUT_MAX)).unwrap_or_default();
+            data.get(".Check.Output").map(|o| truncate_with_marker(printable(o), OUTPUT_MAX)).unwrap_or_default();
         data.set(".Check.Output", output);
-        Texts { data, key: event.key.clone(), offset }
+        Texts { data, offset }
+    }
+
+    /// The incident key (the event's, in its template field `.Key`).
+    fn key(&self) -> &str {
+        self.data.get(".Key").unwrap_or_default()
     }
 
     pub(crate) fn time(&self, epoch: i64) -> String {
@@ -35,20 +39,21 @@ impl Texts {
     /// The incident name: the key, then the rest of the name template, on one line,
     /// capped without ever cutting into the key.
     pub(crate) fn name(&self, eff: &Effective) -> String {
-        let tail = eff.settings.name_template.tail().render(&self.data, false);
+        let tail = eff.settings.name_template.render_from(1, &self.data, false);
         let tail = one_line(&tail);
-        let room = NAME_MAX.saturating_sub(self.key.chars().count() + 1);
+        let key = self.key();
+        let room = NAME_MAX.saturating_sub(key.chars().count() + 1);
         if tail.is_empty() || room == 0 {
-            self.key.clone()
+            key.to_owned()
         } else {
-            format!("{} {}", self.key, cap_chars(&tail, room).trim_end())
+            format!("{key} {}", cap_chars(&tail, room).trim_end())
         }
     }
 
     /// The broadcast text (read aloud on calls): one line, capped.
     pub(crate) fn notification(&self, eff: &Effective) -> String {
         let text = one_line(&eff.settings.notification_text.render(&self.data, false));
-        let text = if text.is_empty() { self.key.clone() } else { text };
+        let text = if text.is_empty() { self.key().to_owned() } else { text };
         cap_chars(&text, NOTIFICATION_MAX).to_owned()
     }
 
@@ -66,19 +71,21 @@ impl Texts {
     /// The minimal message used after a 400 that blamed a length: severity and key only.
     pub(crate) fn minimal_message(&self) -> String {
         let severity = self.data.get(".Severity").unwrap_or_default();
-        format!("<b>{}</b> {}", escape_html(severity), escape_html(&self.key))
+        format!("<b>{}</b> {}", escape_html(severity), escape_html(self.key()))
     }
 
     /// The minimal name after a 400 that blamed a length: the key alone.
     pub(crate) fn minimal_name(&self) -> String {
-        self.key.clone()
+        self.key().to_owned()
     }
 }
 
 /// The output without control characters other than newlines and tabs, end trimmed.
 fn printable(output: &str) -> String {
-    let kept: String = output.chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect();
-    kept.trim_end().to_owned()
+    let mut kept = String::with_capacity(output.len());
+    kept.extend(output.chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t'));
+    kept.truncate(kept.trim_end().len());
+    kept
 }
 
 /// Headlines for the timeline, one per kind of event.

@@ -67,8 +67,13 @@ fn json(value: &impl Serialize) -> String {
 }
 
 impl Api<'_> {
-    fn request(&self, method: Method, path: String, body: String, purpose: Purpose) -> Request {
+    fn request(&self, method: Method, path: std::fmt::Arguments<'_>, body: String, purpose: Purpose) -> Request {
         let endpoint = &self.connection.endpoint;
+        // One allocation: the longest path (a listing's) is under 80 bytes.
+        let mut full = String::with_capacity(endpoint.base_path.len() + 80);
+        full.push_str(&endpoint.base_path);
+        // Writing to a String cannot fail.
+        let _ = std::fmt::Write::write_fmt(&mut full, path);
         let mut headers = Vec::with_capacity(4);
         if let Some(key) = &self.connection.api_key {
             headers.push((API_KEY_HEADER.to_owned(), key.expose().to_owned()));
@@ -82,7 +87,7 @@ impl Api<'_> {
             method,
             scheme: endpoint.scheme.clone(),
             authority: endpoint.authority.clone(),
-            path: format!("{}{path}", endpoint.base_path),
+            path: full,
             headers,
             body,
             timeout_ms: self.timeout_ms,
@@ -92,21 +97,19 @@ impl Api<'_> {
 
     /// `GET /api/v1/incidents?status=..&page=..&per_page=..[&from=..]`.
     pub(crate) fn list(&self, status: &str, page: u32, from: Option<i64>, purpose: Purpose) -> Request {
-        let mut path = format!("/api/v1/incidents?status={status}&page={page}&per_page={PER_PAGE}");
-        if let Some(from) = from {
-            path.push_str(&format!("&from={from}"));
-        }
+        let from = from.map(|from| format!("&from={from}")).unwrap_or_default();
+        let path = format_args!("/api/v1/incidents?status={status}&page={page}&per_page={PER_PAGE}{from}");
         self.request(Method::Get, path, String::new(), purpose)
     }
 
     pub(crate) fn create(&self, body: &CreateBody) -> Request {
-        self.request(Method::Post, "/api/v1/incidents".to_owned(), json(body), Purpose::Create)
+        self.request(Method::Post, format_args!("/api/v1/incidents"), json(body), Purpose::Create)
     }
 
     pub(crate) fn message(&self, incident_id: u64, message: &str) -> Request {
         self.request(
             Method::Post,
-            "/api/v1/messages".to_owned(),
+            format_args!("/api/v1/messages"),
             json(&MessageBody { incident_id, message }),
             Purpose::Message,
         )
@@ -114,11 +117,11 @@ impl Api<'_> {
 
     pub(crate) fn notify(&self, incident_id: u64, text: &str, call: bool) -> Request {
         let body = NotifyBody { incident_id, notification_text: text, notification_call: call };
-        self.request(Method::Post, "/api/v1/notifications".to_owned(), json(&body), Purpose::Notify)
+        self.request(Method::Post, format_args!("/api/v1/notifications"), json(&body), Purpose::Notify)
     }
 
     pub(crate) fn close(&self, incident_id: u64) -> Request {
-        let path = format!("/api/v1/incidents/{incident_id}/status");
+        let path = format_args!("/api/v1/incidents/{incident_id}/status");
         self.request(Method::Post, path, json(&StatusBody { status: "close" }), Purpose::Close)
     }
 

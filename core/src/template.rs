@@ -5,6 +5,8 @@
 //! Anything else (`{{if}}`, pipelines, functions) is refused at load with the
 //! position and the list of fields, so a typo never reaches a 3 a.m. alert.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 /// Every field a template may reference.
@@ -29,6 +31,11 @@ pub struct TemplateData {
 }
 
 impl TemplateData {
+    /// Room for every field, so that filling them allocates once.
+    pub(crate) fn for_fields() -> TemplateData {
+        TemplateData { values: Vec::with_capacity(FIELDS.len()) }
+    }
+
     /// Set a field's value.
     pub fn set(&mut self, field: &'static str, value: String) {
         match self.values.iter_mut().find(|(f, _)| *f == field) {
@@ -43,13 +50,11 @@ impl TemplateData {
     }
 }
 
-/// A parsed template.
+/// A parsed template. Shared, not copied: the effective settings of every event
+/// clone the configured templates, and a clone here is a reference count.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(into = "String")]
-pub struct Template {
-    source: String,
-    parts: Vec<Part>,
-}
+pub struct Template(Arc<(String, Vec<Part>)>);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Part {
@@ -59,7 +64,7 @@ enum Part {
 
 impl From<Template> for String {
     fn from(t: Template) -> String {
-        t.source
+        t.source().to_owned()
     }
 }
 
@@ -113,31 +118,31 @@ impl Template {
         if !rest.is_empty() {
             parts.push(Part::Text(rest.to_owned()));
         }
-        Ok(Template { source: source.to_owned(), parts })
+        Ok(Template(Arc::new((source.to_owned(), parts))))
     }
 
     /// The template as written.
     pub fn source(&self) -> &str {
-        &self.source
+        &self.0.0
     }
 
     /// True when the template starts with the field `field` (used for the name
     /// rule: a name template must start with `{{.Key}}`).
     pub fn starts_with_field(&self, field: &str) -> bool {
-        matches!(self.parts.first(), Some(Part::Field(f)) if *f == field)
-    }
-
-    /// The template without its first part (used to render a name's tail after the key).
-    pub fn tail(&self) -> Template {
-        Template { source: self.source.clone(), parts: self.parts.iter().skip(1).cloned().collect() }
+        matches!(self.0.1.first(), Some(Part::Field(f)) if *f == field)
     }
 
     /// Render with the event's values; substituted values are HTML-escaped when
     /// `escape_html` (timeline messages, where their newlines become `<br>`),
     /// literal text never is.
     pub fn render(&self, data: &TemplateData, escape_html: bool) -> String {
+        self.render_from(0, data, escape_html)
+    }
+
+    /// [`Template::render`] without the first `skip` parts (a name's tail after the key).
+    pub fn render_from(&self, skip: usize, data: &TemplateData, escape_html: bool) -> String {
         let mut out = String::new();
-        for part in &self.parts {
+        for part in self.0.1.iter().skip(skip) {
             match part {
                 Part::Text(text) => out.push_str(text),
                 Part::Field(field) => {

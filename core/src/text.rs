@@ -1,5 +1,7 @@
 //! Text helpers: HTML escaping, length caps on character boundaries, time formatting.
 
+use std::fmt::Write as _;
+
 /// Escape `& < > " '` for Reactio's limited-HTML timeline messages.
 pub fn escape_html(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -25,13 +27,13 @@ pub fn cap_chars(value: &str, max: usize) -> &str {
 }
 
 /// At most `max` characters; when cut, ends with a marker saying how much was cut.
-pub fn truncate_with_marker(value: &str, max: usize) -> String {
+pub fn truncate_with_marker(value: String, max: usize) -> String {
     let total = value.chars().count();
     if total <= max {
-        return value.to_owned();
+        return value;
     }
     let marker_room = 40.min(max);
-    let kept = cap_chars(value, max - marker_room);
+    let kept = cap_chars(&value, max - marker_room);
     format!("{kept}… [truncated {} of {total} characters]", total - kept.chars().count())
 }
 
@@ -53,14 +55,19 @@ pub fn format_time(epoch: i64, offset_minutes: i32) -> String {
     let days = local.div_euclid(86_400);
     let secs = local.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    let zone = if offset_minutes == 0 {
-        "Z".to_owned()
+    // One allocation: `2026-11-26T02:47:35+09:00` is 25 bytes (years past 9999 grow it).
+    let mut out = String::with_capacity(25);
+    let (h, min, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}");
+    if offset_minutes == 0 {
+        out.push('Z');
     } else {
         let sign = if offset_minutes < 0 { '-' } else { '+' };
         let abs = offset_minutes.unsigned_abs();
-        format!("{sign}{:02}:{:02}", abs / 60, abs % 60)
-    };
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{zone}", secs / 3600, secs % 3600 / 60, secs % 60)
+        let _ = write!(out, "{sign}{:02}:{:02}", abs / 60, abs % 60);
+    }
+    out
 }
 
 /// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`, the IMF-fixdate form) as epoch seconds.
@@ -126,7 +133,7 @@ mod tests {
     fn caps_on_char_boundaries() {
         assert_eq!(cap_chars("日本語テキスト", 3), "日本語");
         assert_eq!(cap_chars("abc", 10), "abc");
-        let t = truncate_with_marker(&"é".repeat(500), 100);
+        let t = truncate_with_marker("é".repeat(500), 100);
         assert!(t.chars().count() <= 100 + 40, "{t}");
         assert!(t.ends_with("[truncated 440 of 500 characters]"), "{t}");
     }

@@ -6,6 +6,7 @@
 //! layers applied by [`Config::effective`]; the rest are merged by [`Config::load`].
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -179,8 +180,8 @@ pub struct HostSettings {
 /// A named profile: its own connection, and optionally its own settings.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Profile {
-    /// How to reach this profile's project.
-    pub connection: Connection,
+    /// How to reach this profile's project (shared with the events routed through it).
+    pub connection: Arc<Connection>,
     /// Per-event settings this profile sets (validated at load, raw JSON by key),
     /// applied between the configured settings and the event's overrides.
     pub settings: BTreeMap<String, serde_json::Value>,
@@ -320,8 +321,8 @@ pub struct Config {
     pub settings: Settings,
     /// Non-overridable settings.
     pub global: Global,
-    /// The default connection.
-    pub connection: Connection,
+    /// The default connection (shared with the events that use it).
+    pub connection: Arc<Connection>,
     /// Named profiles.
     pub profiles: Profiles,
     /// Host-only settings.
@@ -339,8 +340,8 @@ pub struct Effective {
     pub settings: Settings,
     /// Non-overridable settings.
     pub global: Global,
-    /// The connection of the chosen profile.
-    pub connection: Connection,
+    /// The connection of the chosen profile (the configuration's, shared).
+    pub connection: Arc<Connection>,
 }
 
 /// One per-event override layer, highest precedence first in [`Overrides`].

@@ -283,24 +283,39 @@ fn whole(f: f64) -> Option<u64> {
 
 /// A list from a JSON array, a JSON array written as a string, or a comma-separated string.
 fn list(value: &Value) -> Option<Vec<String>> {
-    let items: Vec<Value> = match value {
-        Value::Array(items) => items.clone(),
+    let parsed;
+    let items = match value {
+        Value::Array(items) => items,
         Value::String(s) if s.trim_start().starts_with('[') => match serde_json::from_slice::<Value>(s.as_bytes()) {
-            Ok(Value::Array(items)) => items,
+            Ok(Value::Array(items)) => {
+                parsed = items;
+                &parsed
+            }
             _ => return None,
         },
-        Value::String(s) => s.split(',').map(|p| Value::String(p.to_owned())).collect(),
+        Value::String(s) => {
+            let mut out = Vec::new();
+            for item in s.split(',') {
+                push_trimmed(&mut out, item);
+            }
+            return Some(out);
+        }
         _ => return None,
     };
     let mut out = Vec::new();
     for item in items {
-        let text = string(&item)?;
-        let text = text.trim();
-        if !text.is_empty() {
-            out.push(text.to_owned());
-        }
+        let Value::String(text) = item else { return None };
+        push_trimmed(&mut out, text);
     }
     Some(out)
+}
+
+/// Keep a list item, trimmed, unless it is blank.
+fn push_trimmed(out: &mut Vec<String>, item: &str) {
+    let item = item.trim();
+    if !item.is_empty() {
+        out.push(item.to_owned());
+    }
 }
 
 fn severities(value: &Value) -> Result<SeveritySet, (String, String)> {

@@ -89,7 +89,7 @@ pub(crate) fn load(
             }
         }
         let connection = resolve_profile(own, base, name, key_files, allow_http, warnings)?;
-        profiles.insert(name, Profile { connection, settings });
+        profiles.insert(name, Profile { connection: connection.into(), settings });
     }
     Ok(profiles)
 }

@@ -238,10 +238,22 @@ fn annotation_layer(obj: Option<Obj<'_>>, origin: Origin) -> Result<Option<Overr
     Ok((!values.is_empty()).then_some(OverrideLayer { origin, values }))
 }
 
+/// The incident key: the names joined with `/`, in one allocation.
+fn incident_key(names: &[&str]) -> String {
+    let mut key = String::with_capacity(names.iter().map(|n| n.len() + 1).sum());
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            key.push('/');
+        }
+        key.push_str(name);
+    }
+    key
+}
+
 /// The template fields (`.Check.Output` lives only here).
 fn fields(names: [String; 4], output: String, event: &Event) -> TemplateData {
     let [key, entity, namespace, check] = names;
-    let mut data = TemplateData::default();
+    let mut data = TemplateData::for_fields();
     data.set(".Key", key);
     data.set(".Entity.Name", entity);
     data.set(".Entity.Namespace", namespace);
@@ -287,7 +299,7 @@ fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>) -> Result<Event
     if !attributes.is_empty() {
         overrides.push(OverrideLayer { origin: Origin::CheckAttribute, values: attributes });
     }
-    let key = format!("{entity}/{check_name}");
+    let key = incident_key(&[&entity, &check_name]);
     let output = check.text("output")?.unwrap_or_default();
     let mut event = Event {
         flavour: Flavour::Classic,
@@ -342,7 +354,7 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>) -> Result<Event, Inp
     .into_iter()
     .flatten()
     .collect();
-    let key = format!("{namespace}/{entity_name}/{check_name}");
+    let key = incident_key(&[&namespace, &entity_name, &check_name]);
     let output = check.text("output")?.unwrap_or_default();
     let mut event = Event {
         flavour: Flavour::Go,
