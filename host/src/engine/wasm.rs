@@ -229,12 +229,12 @@ fn digest(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
 }
 
-/// The BLAKE3 hash of a file's content, read through a small buffer (on the cache's
-/// hit path the module is hashed, never held in memory whole).
-fn file_hash(path: &Path) -> Option<blake3::Hash> {
-    let mut file = std::fs::File::open(path).ok()?;
+/// The BLAKE3 hash of an open file's content from where it stands, read through a
+/// small buffer (on the cache's hit path neither the module nor the cache file is ever
+/// held in memory whole).
+fn hash_of(file: &mut std::fs::File) -> Option<blake3::Hash> {
     let mut hasher = blake3::Hasher::new();
-    std::io::copy(&mut file, &mut hasher).ok()?;
+    std::io::copy(file, &mut hasher).ok()?;
     Some(hasher.finalize())
 }
 
@@ -290,10 +290,7 @@ fn open_checked(cwasm: &Path, sum_path: &Path) -> Option<std::fs::File> {
         return None;
     }
     let sum = std::fs::read_to_string(sum_path).ok()?;
-    // Hashed through the open file, never copied whole into memory.
-    let mut hasher = blake3::Hasher::new();
-    std::io::copy(&mut file, &mut hasher).ok()?;
-    (hasher.finalize().to_hex().as_str() == sum.trim()).then_some(file)
+    (hash_of(&mut file)?.to_hex().as_str() == sum.trim()).then_some(file)
 }
 
 /// Load the compiled code from the cache if it checks out, else compile and write it.
@@ -304,7 +301,7 @@ fn compile_cached(
     path: &Path,
     read_module: impl FnOnce() -> Result<Vec<u8>, EngineError>,
 ) -> Result<Module, EngineError> {
-    let cached = file_hash(path).map(|hash| cache_path(engine, path, &hash));
+    let cached = std::fs::File::open(path).ok().as_mut().and_then(hash_of).map(|hash| cache_path(engine, path, &hash));
     if let Some(cwasm) = cached
         && let Some(file) = open_checked(&cwasm, &cwasm.with_extension(SUM_EXTENSION))
     {
