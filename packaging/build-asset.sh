@@ -81,10 +81,8 @@ if [ "$profile" = dev ]; then profile_dir=debug; else profile_dir=release; fi
 
 locked=()
 if [ "$profile" = release ]; then locked=(--locked); fi
-# Non-PIE static: measured the fastest start and the smallest RSS (BENCHMARKS.md).
-CC_x86_64_unknown_linux_musl=musl-gcc \
-CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="${CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS:--C relocation-model=static}" \
-  cargo build "${locked[@]}" --profile "$profile" --target "$target" \
+# Static, non-PIE, C parts by musl-gcc: .cargo/config.toml sets both for this target.
+cargo build "${locked[@]}" --profile "$profile" --target "$target" \
     -p sensu-reactio-host --bin "$name" --no-default-features
 bin="$target_dir/$target/$profile_dir/$name"
 [ -x "$bin" ] || die "cargo did not produce $bin"
