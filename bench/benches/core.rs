@@ -1,7 +1,8 @@
 //! Criterion: the core's planning per event, native. Small, typical and large events
 //! in both formats, through to the first request step (`plan`); a full first critical
 //! with scripted answers (plan + 5 answers to `Done`); the same through `json_api`
-//! (what the wasm builds run); and loading the configuration once.
+//! (what the wasm builds run), also as the JS package calls it (one `Session`); and
+//! loading the configuration once.
 //!
 //! `cargo bench -p sensu-reactio-bench --bench core` (see BENCHMARKS.md).
 
@@ -117,10 +118,53 @@ fn json_api_plan(c: &mut Criterion) {
     group.finish();
 }
 
+/// The JS package's calls, natively: a `json_api::Session` (configuration kept between
+/// plans) fed exactly the inputs of wasm/js/bench/plan.mjs, so the Node figures have a
+/// like-for-like native baseline (JSON in, JSON out, the same session).
+fn json_api_session(c: &mut Criterion) {
+    let config = br#"{"flags":{"api_key":"sk-bench-0123456789abcdef","endpoint":"https://demo.reactio.jp"}}"#;
+    let context = br#"{"now":1764092855}"#;
+    let event = example_event();
+    let incident = r#"{"id":101,"name":"web01/check_http","status":"open","manager":null,"created_at":1764092795,"updated_at":1764092795,"pended_at":null,"closed_at":null,"topics":[],"files":[],"users":[]}"#;
+    let response = |status: u16, body: &str| {
+        serde_json::json!({"answer": "response", "status": status, "headers": [["content-type", "application/json"]], "body": body})
+            .to_string()
+    };
+    let answers = [
+        response(200, "[]"),
+        response(200, "[]"),
+        response(201, incident),
+        response(200, &format!("[{incident}]")),
+        response(200, "[]"),
+    ];
+    let mut session = json_api::Session::new();
+    session.plan(config, &event, context);
+    let last = answers.iter().map(|a| session.handle(a.as_bytes())).last().unwrap_or_default();
+    assert!(last.contains(r#""code":"created""#), "the script creates: {last}");
+
+    let mut group = c.benchmark_group("json_api_session");
+    group.bench_function("example_plan", |b| b.iter(|| session.plan(config, black_box(&event), context)));
+    group.bench_function("example_first_critical", |b| {
+        b.iter(|| {
+            session.plan(config, black_box(&event), context);
+            answers.iter().map(|a| session.handle(a.as_bytes()).len()).sum::<usize>()
+        })
+    });
+    group.finish();
+}
+
 fn config_load(c: &mut Criterion) {
     let input = config_input(ENDPOINT);
     c.bench_function("config_load/flags_only", |b| b.iter(|| Config::load(black_box(&input))));
 }
 
-criterion_group!(benches, plan_first_request, skipped, full_first_critical, json_api_plan, config_load);
+criterion_group!(
+    benches,
+    plan_first_request,
+    skipped,
+    full_first_critical,
+    json_api_plan,
+    json_api_session,
+    config_load
+);
 criterion_main!(benches);

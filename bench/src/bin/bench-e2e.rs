@@ -8,7 +8,7 @@
 //! cargo build --release -p sensu-reactio-host -p sensu-reactio-bench --bins
 //! scripts/build-wasm.sh            # for --engine wasm
 //! target/release/bench-e2e [--runs 200] [--rss-runs 10] [--servers fast,standin]
-//!     [--engines native,wasm] [--cases first,repeat,skipped,resolve]
+//!     [--engines native,wasm] [--cases first,repeat,skipped,resolve,first-large]
 //!     [--handler NAME=PATH[@ENGINES]]... [--module PATH]
 //! ```
 //!
@@ -46,6 +46,8 @@ enum Case {
     Skipped,
     /// The recovery: lookup finds the open incident, message, close.
     Resolve,
+    /// A first critical with a ~64 KiB event (the RSS budget's largest, decisions.md).
+    FirstLarge,
 }
 
 impl Case {
@@ -55,6 +57,7 @@ impl Case {
             "repeat" => Case::Repeat,
             "skipped" => Case::Skipped,
             "resolve" => Case::Resolve,
+            "first-large" => Case::FirstLarge,
             _ => return None,
         })
     }
@@ -65,6 +68,7 @@ impl Case {
             Case::Repeat => "repeat in refresh",
             Case::Skipped => "skipped (warning)",
             Case::Resolve => "resolve",
+            Case::FirstLarge => "first critical, 64 KiB event",
         }
     }
 
@@ -74,6 +78,7 @@ impl Case {
             Case::Repeat => repeat_classic(Size::Typical, now),
             Case::Skipped => skipped_classic(Size::Typical, now),
             Case::Resolve => resolve_classic(Size::Typical, now),
+            Case::FirstLarge => first_critical_classic(Size::Large, now),
         }
     }
 }
@@ -153,7 +158,7 @@ fn parse_options() -> Result<Options, String> {
         rss_runs: 10,
         servers: vec!["fast".into(), "standin".into()],
         engines: vec!["native".into(), "wasm".into()],
-        cases: vec![Case::First, Case::Repeat, Case::Skipped, Case::Resolve],
+        cases: vec![Case::First, Case::Repeat, Case::Skipped, Case::Resolve, Case::FirstLarge],
         handlers: Vec::new(),
         module: workspace().join("wasm/pkg/sensu_reactio_core.wasm"),
     };

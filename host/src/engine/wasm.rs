@@ -7,9 +7,10 @@
 //!   this source tree); a missing module names the command that builds it;
 //! - compiles it once, and keeps the compiled code in a cache file next to it
 //!   (`<name>.<key>.cwasm`, key = hash of the module and of this wasmtime build), with
-//!   a BLAKE3 hash of the cache file beside it; a cache file is used only if it and its
-//!   hash file were written by this engine (not writable by others) and the hash of
-//!   the bytes read matches; otherwise it is recompiled and rewritten;
+//!   an XXH3-128 checksum of the cache file beside it; a cache file is used only if it
+//!   and its checksum file were written by this engine (not writable by others) and the
+//!   checksum of the bytes read matches; otherwise it is recompiled and rewritten; a
+//!   cache hit runs on an engine without a compiler (a third of the start-up);
 //! - runs every call under a memory cap and an epoch deadline, so a broken or hostile
 //!   module (infinite loop, unbounded growth, out-of-bounds output) stops with an
 //!   error saying so; after a trap the instance is dropped and the next event gets a
@@ -152,22 +153,12 @@ impl WasmModule {
             })
         };
 
-        let mut config = wasmtime::Config::new();
-        config.epoch_interruption(true);
-        // A handler process runs a handful of calls and exits, so keep start-up small:
-        // no native unwind tables to register (the module calls no host function, and
-        // traps are found by wasmtime's own trap tables, not by unwinding), no address
-        // map (wasm backtraces keep function names; the cache file is a third
-        // smaller), and data segments copied at instantiation instead of a memfd image
-        // per process. Measured in BENCHMARKS.md ("--engine wasm").
-        config.native_unwind_info(false);
-        config.generate_address_map(false);
-        config.memory_init_cow(false);
-        let engine = wasmtime::Engine::new(&config).map_err(|e| engine_error(format!("cannot start wasmtime: {e}")))?;
-        let module = if options.cache {
-            compile_cached(&engine, &path, read_module)?
+        let (engine, module) = if options.cache {
+            compile_cached(&path, read_module)?
         } else {
-            compile(&engine, &path, &read_module()?)?
+            let engine = new_engine(true)?;
+            let module = compile(&engine, &path, &read_module()?)?;
+            (engine, module)
         };
         check_imports(&module, &path)?;
 
@@ -215,41 +206,76 @@ impl WasmModule {
     }
 }
 
+/// A wasmtime engine; `compiler: false` gives one that can only load compiled code
+/// (the cache's hit path: no Cranelift set-up, ~30 instead of ~100 µs here).
+fn new_engine(compiler: bool) -> Result<wasmtime::Engine, EngineError> {
+    let mut config = wasmtime::Config::new();
+    config.epoch_interruption(true);
+    // A handler process runs a handful of calls and exits, so keep start-up small:
+    // no native unwind tables to register (the module calls no host function, and
+    // traps are found by wasmtime's own trap tables, not by unwinding), no address
+    // map (wasm backtraces keep function names; the cache file is a third
+    // smaller), and data segments copied at instantiation instead of a memfd image
+    // per process. Measured in BENCHMARKS.md ("--engine wasm"). Both engines share
+    // these settings: a cache file loads only into an engine with the same ones.
+    config.native_unwind_info(false);
+    config.generate_address_map(false);
+    config.memory_init_cow(false);
+    if !compiler {
+        config.enable_compiler(false);
+    }
+    wasmtime::Engine::new(&config).map_err(|e| engine_error(format!("cannot start wasmtime: {e}")))
+}
+
 fn compile(engine: &wasmtime::Engine, path: &Path, bytes: &[u8]) -> Result<Module, EngineError> {
     Module::from_binary(engine, bytes).map_err(|e| {
         engine_error(format!("the wasm module {} does not compile: {e:#}; rebuild it with `./x build`", path.display()))
     })
 }
 
-/// The cache file's hash file: `<cache>.cwasm.b3`, the hex BLAKE3 of the cache file.
-const SUM_EXTENSION: &str = "cwasm.b3";
+/// The cache file's checksum file: `<cache>.cwasm.xxh3`, the hex XXH3-128 of the cache file.
+const SUM_EXTENSION: &str = "cwasm.xxh3";
 
-/// The hex BLAKE3 hash of `bytes` (BLAKE3: several times SHA-256's speed here, see BENCHMARKS.md).
+/// The hex XXH3-128 checksum of `bytes`.
+///
+/// A checksum, not a signature: it finds a truncated, corrupted or mixed-up file. What
+/// keeps others from planting code is that the cache file and its checksum file must
+/// be ours and not writable by anyone else ([`trusted`]); whoever could rewrite one
+/// could rewrite the other, so a cryptographic hash beside the file would add nothing.
+/// XXH3 is ~4x faster than BLAKE3 here (BENCHMARKS.md, "--engine wasm").
 fn digest(bytes: &[u8]) -> String {
-    blake3::hash(bytes).to_hex().to_string()
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
 }
 
-/// The BLAKE3 hash of an open file's content from where it stands, read through a
-/// small buffer (on the cache's hit path neither the module nor the cache file is ever
-/// held in memory whole).
-fn hash_of(file: &mut std::fs::File) -> Option<blake3::Hash> {
-    let mut hasher = blake3::Hasher::new();
-    std::io::copy(file, &mut hasher).ok()?;
-    Some(hasher.finalize())
+/// The XXH3-128 checksum of an open file's content from where it stands, read through
+/// a buffer (on the cache's hit path neither the module nor the cache file is ever held
+/// in memory whole).
+fn hash_of(file: &mut std::fs::File) -> Option<u128> {
+    use std::io::Read;
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut buffer = vec![0u8; 64 << 10];
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => return Some(hasher.digest128()),
+            Ok(n) => hasher.update(buffer.get(..n)?),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
 }
 
-/// The cache file for the module whose content hashes to `module` and this wasmtime build.
-fn cache_path(engine: &wasmtime::Engine, path: &Path, module: &blake3::Hash) -> PathBuf {
+/// The cache file for the module whose content hashes to `module` and this wasmtime
+/// build (`engine`: the compiler-less engine, which is what loads cache files).
+fn cache_path(engine: &wasmtime::Engine, path: &Path, module: u128) -> PathBuf {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::hash::DefaultHasher::new();
     engine.precompile_compatibility_hash().hash(&mut hasher);
-    let mut key = blake3::Hasher::new();
-    key.update(module.as_bytes());
+    let mut key = xxhash_rust::xxh3::Xxh3::new();
+    key.update(&module.to_le_bytes());
     key.update(&hasher.finish().to_le_bytes());
     key.update(env!("CARGO_PKG_VERSION").as_bytes());
-    let key = key.finalize().to_hex();
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "module".into());
-    path.with_file_name(format!("{stem}.{}.cwasm", key.get(..16).unwrap_or(key.as_str())))
+    path.with_file_name(format!("{stem}.{:016x}.cwasm", key.digest()))
 }
 
 /// A file this engine may trust: a regular file not writable by group or others.
@@ -269,8 +295,8 @@ fn trusted(meta: &std::fs::Metadata) -> bool {
 
 /// The cache file, opened, if it is one this engine wrote and its hash file matches:
 /// the path is no symlink, the open file is the one looked at (same device and inode),
-/// both it and the hash file are trusted, and the BLAKE3 hash of the open file's
-/// content equals the hash file's.
+/// both it and the checksum file are trusted, and the XXH3-128 checksum of the open
+/// file's content equals the checksum file's.
 fn open_checked(cwasm: &Path, sum_path: &Path) -> Option<std::fs::File> {
     let seen = std::fs::symlink_metadata(cwasm).ok()?;
     let sum_meta = std::fs::symlink_metadata(sum_path).ok()?;
@@ -290,47 +316,49 @@ fn open_checked(cwasm: &Path, sum_path: &Path) -> Option<std::fs::File> {
         return None;
     }
     let sum = std::fs::read_to_string(sum_path).ok()?;
-    (hash_of(&mut file)?.to_hex().as_str() == sum.trim()).then_some(file)
+    (format!("{:032x}", hash_of(&mut file)?) == sum.trim()).then_some(file)
 }
 
-/// Load the compiled code from the cache if it checks out, else compile and write it.
+/// Load the compiled code from the cache if it checks out (into an engine without a
+/// compiler), else compile it (with one) and write it; the module and its engine.
 /// Holds the host's one `unsafe` block (see its SAFETY note).
 #[allow(unsafe_code)]
 fn compile_cached(
-    engine: &wasmtime::Engine,
     path: &Path,
     read_module: impl FnOnce() -> Result<Vec<u8>, EngineError>,
-) -> Result<Module, EngineError> {
-    let cached = std::fs::File::open(path).ok().as_mut().and_then(hash_of).map(|hash| cache_path(engine, path, &hash));
+) -> Result<(wasmtime::Engine, Module), EngineError> {
+    let loader = new_engine(false)?;
+    let cached = std::fs::File::open(path).ok().as_mut().and_then(hash_of).map(|hash| cache_path(&loader, path, hash));
     if let Some(cwasm) = cached
         && let Some(file) = open_checked(&cwasm, &cwasm.with_extension(SUM_EXTENSION))
     {
         // SAFETY: wasmtime runs deserialized code as native code, so it must be
-        // output of `Module::serialize` from a compatible engine, and the file
-        // must not change while the module lives (it is mapped, not copied). This
-        // file is exactly that: cache files are written only by this function
-        // (below: a temporary file, then a rename, with a BLAKE3 hash of its
-        // content beside it), so an inode once named here is never written again;
-        // its name carries a hash of this module and of this engine's
-        // compatibility key; neither it nor its hash file is writable by group or
-        // others (`trusted`, checked on the open file too); and the hash of the
-        // very inode mapped here (read through this open file) matches the hash
-        // file, so a truncated, corrupted or swapped file is never loaded.
-        if let Ok(module) = unsafe { Module::deserialize_open_file(engine, file) } {
-            return Ok(module);
+        // output of `Module::serialize` from a compatible engine (wasmtime checks the
+        // file's record of its settings and CPU features), and the file must not
+        // change while the module lives (it is mapped, not copied). Cache files are
+        // written only by this function (a temporary file, then a rename, with a
+        // checksum beside it), so an inode once named here is never written again;
+        // its name carries a hash of this module and of this engine's compatibility
+        // key; neither it nor its checksum file is writable by group or others
+        // (`trusted`, checked on the open file too); and the checksum of the very
+        // inode mapped here matches, so a truncated, corrupted or swapped file is
+        // never loaded.
+        if let Ok(module) = unsafe { Module::deserialize_open_file(&loader, file) } {
+            return Ok((loader, module));
         }
     }
     // A miss: compile the bytes read now, and name the cache file after them (not
     // after what was hashed above, in case the module was replaced in between).
+    let compiler = new_engine(true)?;
     let bytes = read_module()?;
-    let module = compile(engine, path, &bytes)?;
-    let cwasm = cache_path(engine, path, &blake3::hash(&bytes));
+    let module = compile(&compiler, path, &bytes)?;
+    let cwasm = cache_path(&loader, path, xxhash_rust::xxh3::xxh3_128(&bytes));
     let sum_path = cwasm.with_extension(SUM_EXTENSION);
     if let Ok(code) = module.serialize() {
         // Best effort: an unwritable directory only costs a compile per run.
         let _ = write_private(&cwasm, &code).and_then(|()| write_private(&sum_path, digest(&code).as_bytes()));
     }
-    Ok(module)
+    Ok((compiler, module))
 }
 
 /// Write a file atomically (temporary file + rename), readable by all, writable by us only.
@@ -736,18 +764,20 @@ mod tests {
     fn the_cache_is_written_checked_and_replaced_when_corrupt() -> TestResult {
         let path = hostile("cache", "i32.const 0", "i32.const 0")?;
         let with_cache = || WasmOptions { cache: true, ..options(path.clone()) };
-        let first = ok(WasmModule::load(with_cache()))?;
-        let cwasm = cache_path(&first.engine, &path, &blake3::hash(&std::fs::read(&path)?));
+        ok(WasmModule::load(with_cache()))?;
+        let cwasm = cache_path(&ok(new_engine(false))?, &path, xxhash_rust::xxh3::xxh3_128(&std::fs::read(&path)?));
         let sum = cwasm.with_extension(SUM_EXTENSION);
         assert!(cwasm.is_file() && sum.is_file(), "{} written", cwasm.display());
         let written = std::fs::read(&cwasm)?;
         assert_eq!(std::fs::read_to_string(&sum)?, digest(&written));
 
-        // Loaded from the cache: the file is not rewritten.
+        // Loaded from the cache (into an engine without a compiler): the file is not
+        // rewritten, and the module runs.
         let before = std::fs::metadata(&cwasm)?.modified()?;
         std::thread::sleep(Duration::from_millis(20));
-        ok(WasmModule::load(with_cache()))?;
+        let cached = Arc::new(ok(WasmModule::load(with_cache()))?);
         assert_eq!(std::fs::metadata(&cwasm)?.modified()?, before);
+        assert_eq!(ok(ok(cached.instance())?.plan_json(b"{}", b"{}", b"{}"))?, "");
 
         // Corrupt it: the hash no longer matches, so it is recompiled and rewritten.
         let mut corrupt = written.clone();
