@@ -1,5 +1,7 @@
 //! What people read: incident names, broadcast texts and timeline messages for one event.
 
+use std::borrow::Cow;
+
 use crate::config::Effective;
 use crate::event::Event;
 use crate::reactio::{MESSAGE_MAX, NAME_MAX, NOTIFICATION_MAX, OUTPUT_MAX};
@@ -22,7 +24,7 @@ impl Texts {
         data.set(".Severity", event.severity().name().to_owned());
         data.set(".Time", format_time(event.executed.unwrap_or(now), offset));
         let output =
-            data.get(".Check.Output").map(|o| truncate_with_marker(printable(o), OUTPUT_MAX)).unwrap_or_default();
+            data.get(".Check.Output").map(|o| truncate_with_marker(&printable(o), OUTPUT_MAX)).unwrap_or_default();
         data.set(".Check.Output", output);
         Texts { data, offset }
     }
@@ -80,12 +82,28 @@ impl Texts {
     }
 }
 
-/// The output without control characters other than newlines and tabs, end trimmed.
-fn printable(output: &str) -> String {
+/// The output without control characters other than newlines and tabs, end trimmed;
+/// borrowed when there is none to drop (the common case: one byte scan, no copy of a
+/// large output before it is cut to [`OUTPUT_MAX`]).
+fn printable(output: &str) -> Cow<'_, str> {
+    if !has_dropped_control(output) {
+        return Cow::Borrowed(output.trim_end());
+    }
     let mut kept = String::with_capacity(output.len());
     kept.extend(output.chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t'));
     kept.truncate(kept.trim_end().len());
-    kept
+    Cow::Owned(kept)
+}
+
+/// Whether `text` holds a control character (Unicode `Cc`: U+0000-U+001F and
+/// U+007F-U+009F) other than a newline or a tab, by its UTF-8 bytes.
+fn has_dropped_control(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| {
+        (b < 0x20 && b != b'\n' && b != b'\t')
+            || b == 0x7f
+            || (b == 0xc2 && bytes.get(i + 1).is_some_and(|next| (0x80..=0x9f).contains(next)))
+    })
 }
 
 /// Headlines for the timeline, one per kind of event.
@@ -137,4 +155,42 @@ pub(crate) fn recovery(streak: u64, interval: u64, force_resolve: bool, closing:
 
 pub(crate) fn duplicate_of(id: u64) -> String {
     format!("<b>duplicate</b> of incident {id} (two deliveries raced); closed automatically, continue there")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::printable;
+
+    /// What `printable` must equal: drop every `Cc` but newline and tab, trim the end.
+    fn reference(output: &str) -> String {
+        let kept: String = output.chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect();
+        kept.trim_end().to_owned()
+    }
+
+    #[test]
+    fn printable_drops_controls_and_borrows_when_there_are_none() {
+        let cases = [
+            "",
+            "plain",
+            "trailing  \n\t ",
+            "tab\there\nnewline",
+            "nul\u{0}in\u{1f}side",
+            "del\u{7f}x",
+            "c1 \u{80}\u{85}\u{9f} controls",
+            "not c1: \u{a0}\u{c2}\u{a9}é日本",
+            "ends with a control\u{1b}",
+            "\u{1b}[31mred\u{1b}[0m  ",
+        ];
+        for case in cases {
+            let got = printable(case);
+            assert_eq!(got, reference(case), "{case:?}");
+            let borrowed = matches!(got, std::borrow::Cow::Borrowed(_));
+            assert_eq!(borrowed, !case.chars().any(|c| c.is_control() && c != '\n' && c != '\t'), "{case:?}");
+        }
+        // Every code point in the first two UTF-8 ranges, one at a time.
+        for c in ('\u{0}'..='\u{7ff}').chain(['\u{2028}', '\u{feff}', '\u{10ffff}']) {
+            let case = format!("a{c}b");
+            assert_eq!(printable(&case), reference(&case), "{c:?}");
+        }
+    }
 }

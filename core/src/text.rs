@@ -27,13 +27,13 @@ pub fn cap_chars(value: &str, max: usize) -> &str {
 }
 
 /// At most `max` characters; when cut, ends with a marker saying how much was cut.
-pub fn truncate_with_marker(value: String, max: usize) -> String {
+pub fn truncate_with_marker(value: &str, max: usize) -> String {
     let total = value.chars().count();
     if total <= max {
-        return value;
+        return value.to_owned();
     }
     let marker_room = 40.min(max);
-    let kept = cap_chars(&value, max - marker_room);
+    let kept = cap_chars(value, max - marker_room);
     format!("{kept}… [truncated {} of {total} characters]", total - kept.chars().count())
 }
 
@@ -133,7 +133,7 @@ mod tests {
     fn caps_on_char_boundaries() {
         assert_eq!(cap_chars("日本語テキスト", 3), "日本語");
         assert_eq!(cap_chars("abc", 10), "abc");
-        let t = truncate_with_marker("é".repeat(500), 100);
+        let t = truncate_with_marker(&"é".repeat(500), 100);
         assert!(t.chars().count() <= 100 + 40, "{t}");
         assert!(t.ends_with("[truncated 440 of 500 characters]"), "{t}");
     }
