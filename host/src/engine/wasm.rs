@@ -41,6 +41,13 @@ const MAX_OUTPUT: usize = 16 << 20;
 /// How often the epoch ticks.
 const TICK: Duration = Duration::from_millis(10);
 
+/// The least time a call is given, even when the run's deadline is nearer: a plan or an
+/// answer takes well under a millisecond, so a call that starts just before the run's
+/// deadline (the answer that a request timed out) must finish and let the handler spool
+/// the event, not be cut off as an engine failure; a looping module still stops within
+/// this much of the run's deadline.
+const MIN_CALL: Duration = Duration::from_millis(100);
+
 /// Limits and where the module is.
 #[derive(Clone, Debug)]
 pub struct WasmOptions {
@@ -189,7 +196,8 @@ impl WasmModule {
     pub fn instance(self: &Arc<Self>) -> Result<WasmInstance, EngineError> {
         let mut store = Store::new(&self.engine, Limits { memory_cap: self.options.memory_cap, hit: false });
         store.limiter(|limits| limits);
-        let mut instance = WasmInstance { owner: Arc::clone(self), store, live: None, until: None };
+        let mut instance =
+            WasmInstance { owner: Arc::clone(self), store, live: None, until: None, allowed: self.options.deadline };
         instance.arm();
         let created =
             Instance::new(&mut instance.store, &self.module, &[]).map_err(|e| instance.failure("instantiating", &e))?;
@@ -394,6 +402,8 @@ pub struct WasmInstance {
     live: Option<Live>,
     /// The run's deadline, when the host set one: no call runs past it.
     until: Option<std::time::Instant>,
+    /// What the current call was allowed (for the message when it runs past it).
+    allowed: Duration,
 }
 
 impl std::fmt::Debug for WasmInstance {
@@ -407,8 +417,10 @@ impl WasmInstance {
     fn arm(&mut self) {
         let mut allowed = self.owner.options.deadline;
         if let Some(until) = self.until {
-            allowed = allowed.min(until.saturating_duration_since(std::time::Instant::now()));
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            allowed = allowed.min(left.max(MIN_CALL));
         }
+        self.allowed = allowed;
         let ticks = (allowed.as_millis() / TICK.as_millis()).max(1);
         self.store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
         self.store.data_mut().hit = false;
@@ -421,7 +433,7 @@ impl WasmInstance {
         if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
             return engine_error(format!(
                 "the wasm module {path} was stopped while {doing}: it ran past its deadline of {} ms; rebuild it with `./x build`, or use --engine native",
-                self.owner.options.deadline.as_millis()
+                self.allowed.as_millis()
             ));
         }
         if self.store.data().hit {
@@ -719,6 +731,33 @@ mod tests {
         let message = plan_error(hostile("loop", "(loop $l (br $l)) i32.const 0", "i32.const 0")?);
         assert!(message.contains("was stopped while planning: it ran past its deadline of 200 ms"), "{message}");
         assert!(started.elapsed() < Duration::from_secs(10), "stopped in time: {:?}", started.elapsed());
+        Ok(())
+    }
+
+    #[test]
+    fn a_call_at_the_run_deadline_gets_its_minimum_and_no_more() -> TestResult {
+        // 80 million loop turns: ~20 ms here, two epoch ticks, a fifth of MIN_CALL.
+        let busy = "(local $i i32) (loop $l (local.set $i (i32.add (local.get $i) (i32.const 1))) \
+                    (br_if $l (i32.lt_u (local.get $i) (i32.const 80000000)))) i32.const 0";
+        let module = Arc::new(ok(WasmModule::load(options(hostile("late", busy, "i32.const 0")?)))?);
+        let mut instance = ok(module.instance())?;
+        instance.until = Some(std::time::Instant::now());
+        assert_eq!(ok(instance.plan_json(b"{}", b"{}", b"{}"))?, "", "a short call past the run's deadline finishes");
+
+        let looping = Arc::new(ok(WasmModule::load(options(hostile(
+            "late-loop",
+            "(loop $l (br $l)) i32.const 0",
+            "i32.const 0",
+        )?)))?);
+        let mut instance = ok(looping.instance())?;
+        instance.until = Some(std::time::Instant::now());
+        let started = std::time::Instant::now();
+        let message = match instance.plan_json(b"{}", b"{}", b"{}") {
+            Err(e) => e.to_string(),
+            Ok(out) => format!("not stopped: {out}"),
+        };
+        assert!(message.contains("it ran past its deadline of 100 ms"), "{message}");
+        assert!(started.elapsed() < Duration::from_secs(5), "stopped in time: {:?}", started.elapsed());
         Ok(())
     }
 
