@@ -18,7 +18,7 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
 use super::InputError;
-use super::wire::{as_int, describe, join};
+use super::wire::{as_int, describe, join, shape_error};
 
 /// An object's members that are kept, sorted by name, with the shape of each.
 pub(super) type Members = &'static [(&'static str, Shape)];
@@ -242,7 +242,7 @@ pub(super) fn unknown_shape(_: &Obj<'_>, bytes: &[u8]) -> InputError {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     };
-    InputError::UnknownShape { keys: root.keys().take(10).map(|k| crate::text::cap_chars(k, 40).to_owned()).collect() }
+    shape_error(root.keys())
 }
 
 impl<'a> Obj<'a> {
@@ -303,15 +303,7 @@ impl<'a> Obj<'a> {
 /// One history entry: Classic strings/numbers, Go `{status, executed}` objects.
 pub(super) fn history_entry(node: &Node, path: impl Fn() -> String) -> Result<(i64, Option<i64>), InputError> {
     match node {
-        Node::Object(fields) => {
-            let obj = Obj { fields, members: HISTORY_ENTRY, path: "" };
-            let status = match obj.get("status") {
-                Some(v) => as_int(v, || format!("{}.status", path()))?,
-                None => 0,
-            };
-            let executed = obj.get("executed").map(|v| as_int(v, || format!("{}.executed", path()))).transpose()?;
-            Ok((status, executed))
-        }
+        Node::Object(fields) => Obj { fields, members: HISTORY_ENTRY, path: "" }.history_status(path),
         Node::Value(other) => Ok((as_int(other, path)?, None)),
         other => Err(wrong_node(path(), "an integer", other)),
     }

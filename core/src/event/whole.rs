@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::InputError;
-use super::wire::{as_int, describe, join, wrong};
+use super::wire::{as_int, describe, join, shape_error, wrong};
 
 /// A JSON object with the path it was found at, for error messages.
 #[derive(Clone, Copy, Debug)]
@@ -30,9 +30,7 @@ pub(super) fn is_null(value: &Value) -> bool {
 
 /// Not a sensu event: its top-level keys (at most 10).
 pub(super) fn unknown_shape(root: &Obj<'_>, _: &[u8]) -> InputError {
-    InputError::UnknownShape {
-        keys: root.map.keys().take(10).map(|k| crate::text::cap_chars(k, 40).to_owned()).collect(),
-    }
+    shape_error(root.map.keys())
 }
 
 impl<'a> Obj<'a> {
@@ -79,15 +77,7 @@ impl<'a> Obj<'a> {
 /// One history entry: Classic strings/numbers, Go `{status, executed}` objects.
 pub(super) fn history_entry(value: &Value, path: impl Fn() -> String) -> Result<(i64, Option<i64>), InputError> {
     match value {
-        Value::Object(map) => {
-            let obj = Obj { map, path: "" };
-            let status = match obj.get("status") {
-                Some(v) => as_int(v, || format!("{}.status", path()))?,
-                None => 0,
-            };
-            let executed = obj.get("executed").map(|v| as_int(v, || format!("{}.executed", path()))).transpose()?;
-            Ok((status, executed))
-        }
+        Value::Object(map) => Obj { map, path: "" }.history_status(path),
         other => Ok((as_int(other, path)?, None)),
     }
 }

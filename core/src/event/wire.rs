@@ -56,7 +56,22 @@ pub(super) fn as_int(value: &Value, path: impl FnOnce() -> String) -> Result<i64
     }
 }
 
+/// Not a sensu event: its top-level keys (at most 10, each cut to 40 characters).
+pub(super) fn shape_error<'k>(keys: impl Iterator<Item = &'k String>) -> InputError {
+    InputError::UnknownShape { keys: keys.take(10).map(|k| crate::text::cap_chars(k, 40).to_owned()).collect() }
+}
+
 impl<'a> Obj<'a> {
+    /// A Go history entry's `status` (missing: 0) and `executed`; `path` names the entry.
+    pub(super) fn history_status(&self, path: impl Fn() -> String) -> Result<(i64, Option<i64>), InputError> {
+        let status = match self.get("status") {
+            Some(v) => as_int(v, || format!("{}.status", path()))?,
+            None => 0,
+        };
+        let executed = self.get("executed").map(|v| as_int(v, || format!("{}.executed", path()))).transpose()?;
+        Ok((status, executed))
+    }
+
     pub(super) fn string(&self, key: &str) -> Result<Option<&'a str>, InputError> {
         match self.get(key) {
             None => Ok(None),
