@@ -181,6 +181,11 @@ impl ConfigCache {
         };
         Ok(&self.last.insert(last).1)
     }
+
+    /// [`plan_json`] with the configuration loaded through this cache.
+    fn plan(&mut self, config_input: &[u8], event: &[u8], context: &[u8]) -> (Option<Machine>, String) {
+        planned(self.load(config_input).and_then(|config| plan_loaded(config, event, context)))
+    }
 }
 
 /// Hand an answer (JSON) to the machine: the next step's JSON, or the error JSON (the
@@ -294,8 +299,7 @@ impl Session {
     /// Plan an event; replaces any machine in progress. See [`plan_json`].
     pub fn plan(&mut self, config_input: &[u8], event: &[u8], context: &[u8]) -> String {
         self.machine = None;
-        let (machine, out) =
-            planned(self.config.load(config_input).and_then(|config| plan_loaded(config, event, context)));
+        let (machine, out) = self.config.plan(config_input, event, context);
         self.machine = machine;
         out
     }
@@ -314,10 +318,7 @@ impl Session {
     /// Stateless as far as the machine goes (the one in progress is untouched): see
     /// [`resume_json`]; only the configuration is kept, as for [`Session::plan`].
     pub fn resume(&mut self, config_input: &[u8], event: &[u8], context: &[u8], answers: &[u8]) -> String {
-        let config = &mut self.config;
-        resume_with(answers, || {
-            planned(config.load(config_input).and_then(|config| plan_loaded(config, event, context)))
-        })
+        resume_with(answers, || self.config.plan(config_input, event, context))
     }
 }
 
