@@ -252,7 +252,12 @@ const SUM_EXTENSION: &str = "cwasm.xxh3";
 /// could rewrite the other, so a cryptographic hash beside the file would add nothing.
 /// XXH3 is ~4x faster than BLAKE3 here (BENCHMARKS.md, "--engine wasm").
 fn digest(bytes: &[u8]) -> String {
-    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
+    sum_text(xxhash_rust::xxh3::xxh3_128(bytes))
+}
+
+/// A checksum as the checksum file holds it: 32 lowercase hex digits.
+fn sum_text(sum: u128) -> String {
+    format!("{sum:032x}")
 }
 
 /// The XXH3-128 checksum of an open file's content from where it stands, read through
@@ -275,12 +280,10 @@ fn hash_of(file: &mut std::fs::File) -> Option<u128> {
 /// The cache file for the module whose content hashes to `module` and this wasmtime
 /// build (`engine`: the compiler-less engine, which is what loads cache files).
 fn cache_path(engine: &wasmtime::Engine, path: &Path, module: u128) -> PathBuf {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::hash::DefaultHasher::new();
-    engine.precompile_compatibility_hash().hash(&mut hasher);
+    use std::hash::Hash;
     let mut key = xxhash_rust::xxh3::Xxh3::new();
     key.update(&module.to_le_bytes());
-    key.update(&hasher.finish().to_le_bytes());
+    engine.precompile_compatibility_hash().hash(&mut key);
     key.update(env!("CARGO_PKG_VERSION").as_bytes());
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "module".into());
     path.with_file_name(format!("{stem}.{:016x}.cwasm", key.digest()))
@@ -324,7 +327,7 @@ fn open_checked(cwasm: &Path, sum_path: &Path) -> Option<std::fs::File> {
         return None;
     }
     let sum = std::fs::read_to_string(sum_path).ok()?;
-    (format!("{:032x}", hash_of(&mut file)?) == sum.trim()).then_some(file)
+    (sum_text(hash_of(&mut file)?) == sum.trim()).then_some(file)
 }
 
 /// Load the compiled code from the cache if it checks out (into an engine without a
