@@ -77,14 +77,9 @@ fn to_json<T: Serialize>(value: &T) -> String {
         Ok(text) => text,
         Err(e) => format!(
             r#"{{"error":{{"kind":"protocol","message":{}}}}}"#,
-            quote(&format!("could not serialize the output: {e}"))
+            crate::text::quoted(&format!("could not serialize the output: {e}"))
         ),
     }
-}
-
-/// A JSON string literal for `text` (serializing a `&str` cannot fail).
-fn quote(text: &str) -> String {
-    serde_json::to_string(text).unwrap_or_else(|_| String::from("\"\""))
 }
 
 /// The step as JSON.

@@ -58,7 +58,8 @@ impl Machine {
                 run.on_response(&request.clone(), &response)
             }
             (Step::Request(request), Answer::Failure(failure)) => {
-                let reason = format!("{}: {:?} failure: {}", request.purpose_label(), failure.kind, failure.detail);
+                let reason =
+                    format!("{}: {} failure: {}", request.purpose_label(), failure.kind.label(), failure.detail);
                 run.retry(reason.to_ascii_lowercase(), None, &request.clone())
             }
             (Step::Wait(_), Answer::Waited) => run.after_wait(),

@@ -199,6 +199,18 @@ impl FailureKind {
         FailureKind::Refused,
         FailureKind::Other,
     ];
+
+    /// The kind's name in messages (and in the JSON answers).
+    pub fn label(self) -> &'static str {
+        match self {
+            FailureKind::Connect => "connect",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Reset => "reset",
+            FailureKind::Tls => "tls",
+            FailureKind::Refused => "refused",
+            FailureKind::Other => "other",
+        }
+    }
 }
 
 /// How it ended.

@@ -18,6 +18,12 @@ pub fn escape_html(value: &str) -> String {
     out
 }
 
+/// A JSON string literal for `value`, to quote input in messages (serializing a `&str`
+/// cannot fail; this is also smaller in the wasm builds than `{:?}`'s escaping).
+pub fn quoted(value: &str) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| String::from("\"\""))
+}
+
 /// At most `max` characters, cut on a character boundary (no marker).
 pub fn cap_chars(value: &str, max: usize) -> &str {
     match value.char_indices().nth(max) {

@@ -133,7 +133,7 @@ EXIT CODES
 fn setting_arg(spec: &KeySpec) -> Arg {
     let long: &'static str = Box::leak(spec.flag_name().into_boxed_str());
     let default = if spec.default.is_empty() { String::new() } else { format!(" [default: {}]", spec.default) };
-    let help = format!("{} (env {}){default}", spec.doc, spec.env_var());
+    let help = format!("{} (env {}){default}", spec.doc(), spec.env_var());
     let arg = Arg::new(spec.name).long(long).help(help).global(true).action(ArgAction::Set);
     match spec.kind {
         Kind::Bool => arg.num_args(0..=1).require_equals(true).default_missing_value("true").value_name("BOOL"),

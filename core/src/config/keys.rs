@@ -69,11 +69,13 @@ pub struct KeySpec {
     pub per_event: bool,
     /// Can it be given as a flag and an environment variable? (`profiles` cannot.)
     pub flag: bool,
-    /// One or two sentences for `--help` and the reference.
-    pub doc: &'static str,
 }
 
 impl KeySpec {
+    /// One or two sentences for `--help` and the reference.
+    pub fn doc(&self) -> &'static str {
+        DOCS.iter().find(|(name, _)| *name == self.name).map_or("", |(_, doc)| doc)
+    }
     /// `REACTIO_API_KEY` for `api_key`.
     pub fn env_var(&self) -> String {
         format!("REACTIO_{}", self.name.to_ascii_uppercase())
@@ -94,167 +96,110 @@ pub const ENGINES: &[&str] = &["native", "wasm"];
 /// The words `close_on_resolve` accepts.
 pub const CLOSE_ON_RESOLVE: &[&str] = &["unattended", "always", "never"];
 
-const fn key(name: &'static str, kind: Kind, default: &'static str, per_event: bool, doc: &'static str) -> KeySpec {
-    KeySpec { name, kind, default, per_event, flag: true, doc }
+const fn key(name: &'static str, kind: Kind, default: &'static str, per_event: bool) -> KeySpec {
+    KeySpec { name, kind, default, per_event, flag: true }
 }
 
 /// Every setting, in documentation order: the single source of truth.
 pub const KEYS: &[KeySpec] = &[
-    key(
+    key("api_key", Kind::Secret, "", false),
+    key("api_key_file", Kind::Path, "", false),
+    key("organization", Kind::Text, "", false),
+    key("endpoint", Kind::Url, "https://<organization>.reactio.jp", false),
+    key("ca_file", Kind::Path, "", false),
+    key("allow_http", Kind::Bool, "false", false),
+    key("deadline", Kind::Seconds, "8", false),
+    key("request_timeout", Kind::Seconds, "3", false),
+    key("spool_dir", Kind::Path, "(chosen by the handler)", false),
+    key("dry_run", Kind::Bool, "false", false),
+    key("engine", Kind::Choice(ENGINES), "native", false),
+    key("profile", Kind::Text, "", true),
+    KeySpec { name: "profiles", kind: Kind::Profiles, default: "{}", per_event: false, flag: false },
+    key("severities", Kind::Severities, "critical", true),
+    key("call", Kind::Severities, "", true),
+    key("occurrences", Kind::Count, "1", true),
+    key("refresh", Kind::Seconds, "1800", true),
+    key("reconcile", Kind::Seconds, "300", true),
+    key("max_renotify", Kind::Count, "10", true),
+    key("call_on_renotify", Kind::Bool, "true", true),
+    key("close_on_resolve", Kind::Choice(CLOSE_ON_RESOLVE), "unattended", true),
+    key("topics", Kind::List, "", true),
+    key("notification_text", Kind::Template, DEFAULT_NOTIFICATION_TEXT, true),
+    key("name_template", Kind::Template, DEFAULT_NAME_TEMPLATE, true),
+    key("message_template", Kind::Template, DEFAULT_MESSAGE_TEMPLATE, true),
+    key("alert_when_silenced", Kind::Bool, "false", false),
+    key("alert_when_flapping", Kind::Bool, "false", false),
+    key("timezone_offset", Kind::Offset, "UTC", false),
+];
+
+/// One or two sentences per setting for `--help` and the reference, in [`KEYS`] order.
+/// Kept apart from [`KEYS`] so that builds which never show them (the wasm modules)
+/// do not carry the text; a test checks that both tables name the same settings.
+const DOCS: &[(&str, &str)] = &[
+    (
         "api_key",
-        Kind::Secret,
-        "",
-        false,
         "Reactio API key (project settings > API). Prefer `api_key_file` or the environment variable so it stays out of `ps` and settings files.",
     ),
-    key(
+    (
         "api_key_file",
-        Kind::Path,
-        "",
-        false,
         "File holding the API key (surrounding whitespace ignored); read by the handler. Used when `api_key` is not set at the same or a higher level.",
     ),
-    key(
-        "organization",
-        Kind::Text,
-        "",
-        false,
-        "Reactio organization: the `<organization>` in `https://<organization>.reactio.jp`.",
-    ),
-    key(
+    ("organization", "Reactio organization: the `<organization>` in `https://<organization>.reactio.jp`."),
+    (
         "endpoint",
-        Kind::Url,
-        "https://<organization>.reactio.jp",
-        false,
         "Base URL of the Reactio API (`http` or `https`, optional path prefix; no user info, query or fragment), e.g. a proxy or a test server.",
     ),
-    key("ca_file", Kind::Path, "", false, "PEM file of extra CA certificates trusted besides the compiled-in roots."),
-    key(
+    ("ca_file", "PEM file of extra CA certificates trusted besides the compiled-in roots."),
+    (
         "allow_http",
-        Kind::Bool,
-        "false",
-        false,
         "Allow a plain `http://` endpoint on a host other than loopback (the API key would travel unencrypted).",
     ),
-    key(
+    (
         "deadline",
-        Kind::Seconds,
-        "8",
-        false,
         "Overall time for one run, retries included; keep it below Sensu's handler timeout so a failed delivery can still be spooled. Fractions allowed (`0.5`).",
     ),
-    key(
-        "request_timeout",
-        Kind::Seconds,
-        "3",
-        false,
-        "Time allowed for one HTTP request (within the deadline). Fractions allowed.",
-    ),
-    key(
-        "spool_dir",
-        Kind::Path,
-        "(chosen by the handler)",
-        false,
-        "Directory where undelivered events wait for the next run or `replay`.",
-    ),
-    key(
-        "dry_run",
-        Kind::Bool,
-        "false",
-        false,
-        "Print the requests instead of sending them; every lookup finds nothing.",
-    ),
-    key(
+    ("request_timeout", "Time allowed for one HTTP request (within the deadline). Fractions allowed."),
+    ("spool_dir", "Directory where undelivered events wait for the next run or `replay`."),
+    ("dry_run", "Print the requests instead of sending them; every lookup finds nothing."),
+    (
         "engine",
-        Kind::Choice(ENGINES),
-        "native",
-        false,
         "How the handler runs the core: `native` (linked in) or `wasm` (the core's wasm module under wasmtime); the decisions are the same.",
     ),
-    key(
-        "profile",
-        Kind::Text,
-        "",
-        true,
-        "Name of the entry in `profiles` to route through (none: the default connection).",
+    ("profile", "Name of the entry in `profiles` to route through (none: the default connection)."),
+    (
+        "profiles",
+        "Named connections, settings file only: `{\"team-a\": {\"organization\": \"a\", \"api_key_file\": \"/etc/sensu/a.key\", \"occurrences\": 3}}`. Each may set `api_key`, `api_key_file`, `organization`, `endpoint` and any per-event setting except `profile`; those settings apply between the handler's settings and the event's overrides. A profile that sets neither `organization` nor `endpoint` uses the default ones; one that sets neither `api_key` nor `api_key_file` uses the default key.",
     ),
-    KeySpec {
-        name: "profiles",
-        kind: Kind::Profiles,
-        default: "{}",
-        per_event: false,
-        flag: false,
-        doc: "Named connections, settings file only: `{\"team-a\": {\"organization\": \"a\", \"api_key_file\": \"/etc/sensu/a.key\", \"occurrences\": 3}}`. Each may set `api_key`, `api_key_file`, `organization`, `endpoint` and any per-event setting except `profile`; those settings apply between the handler's settings and the event's overrides. A profile that sets neither `organization` nor `endpoint` uses the default ones; one that sets neither `api_key` nor `api_key_file` uses the default key.",
-    },
-    key(
-        "severities",
-        Kind::Severities,
-        "critical",
-        true,
-        "Severities that open incidents (ok, warning, critical, unknown). Applied by the handler itself.",
-    ),
-    key(
-        "call",
-        Kind::Severities,
-        "",
-        true,
-        "Severities whose notifications also ring phones (the text is read aloud).",
-    ),
-    key(
+    ("severities", "Severities that open incidents (ok, warning, critical, unknown). Applied by the handler itself."),
+    ("call", "Severities whose notifications also ring phones (the text is read aloud)."),
+    (
         "occurrences",
-        Kind::Count,
-        "1",
-        true,
         "Failing results in a row before alerting (at least 1). Classic checks' own `occurrences` attribute is honoured.",
     ),
-    key(
+    (
         "refresh",
-        Kind::Seconds,
-        "1800",
-        true,
         "Seconds between re-notifications while a check keeps failing (0 = never). Classic checks' own `refresh` attribute is honoured.",
     ),
-    key(
+    (
         "reconcile",
-        Kind::Seconds,
-        "300",
-        true,
         "Seconds of failing between checks that an incident exists (creates one if the first alert was lost; 0 = off).",
     ),
-    key("max_renotify", Kind::Count, "10", true, "Re-notifications per failing episode at most."),
-    key("call_on_renotify", Kind::Bool, "true", true, "Re-notifications ring phones too (for severities in `call`)."),
-    key(
+    ("max_renotify", "Re-notifications per failing episode at most."),
+    ("call_on_renotify", "Re-notifications ring phones too (for severities in `call`)."),
+    (
         "close_on_resolve",
-        Kind::Choice(CLOSE_ON_RESOLVE),
-        "unattended",
-        true,
         "On recovery: `unattended` closes only an open incident nobody has taken, `always` closes it, `never` only posts.",
     ),
-    key("topics", Kind::List, "", true, "Topics a new incident is opened with."),
-    key("notification_text", Kind::Template, DEFAULT_NOTIFICATION_TEXT, true, "The broadcast text (a template)."),
-    key(
+    ("topics", "Topics a new incident is opened with."),
+    ("notification_text", "The broadcast text (a template)."),
+    (
         "name_template",
-        Kind::Template,
-        DEFAULT_NAME_TEMPLATE,
-        true,
         "The incident name. Must start with `{{.Key}}`, followed by a space or nothing: incidents are found again by that prefix.",
     ),
-    key(
-        "message_template",
-        Kind::Template,
-        DEFAULT_MESSAGE_TEMPLATE,
-        true,
-        "Timeline message for an event (values are HTML-escaped).",
-    ),
-    key("alert_when_silenced", Kind::Bool, "false", false, "Act on silenced checks (recoveries are always handled)."),
-    key("alert_when_flapping", Kind::Bool, "false", false, "Act on flapping checks (recoveries are always handled)."),
-    key(
-        "timezone_offset",
-        Kind::Offset,
-        "UTC",
-        false,
-        "Offset for times shown in messages: `+09:00`, `-05:30`, `Z` or `UTC`.",
-    ),
+    ("message_template", "Timeline message for an event (values are HTML-escaped)."),
+    ("alert_when_silenced", "Act on silenced checks (recoveries are always handled)."),
+    ("alert_when_flapping", "Act on flapping checks (recoveries are always handled)."),
+    ("timezone_offset", "Offset for times shown in messages: `+09:00`, `-05:30`, `Z` or `UTC`."),
 ];
 
 /// A Sensu Classic settings file, shown in the reference (and loaded by a test).
@@ -337,7 +282,7 @@ pub fn reference_markdown() -> String {
     out.push_str(EXAMPLE_CLASSIC);
     out.push_str("\n```\n\n## Settings\n");
     for k in KEYS {
-        out.push_str(&format!("\n### `{}`\n\n{}\n\n", k.name, k.doc));
+        out.push_str(&format!("\n### `{}`\n\n{}\n\n", k.name, k.doc()));
         out.push_str(&format!("- type: {}\n", k.kind.label()));
         let default = if k.default.is_empty() { "(none)".to_owned() } else { format!("`{}`", k.default) };
         out.push_str(&format!("- default: {default}\n"));
@@ -366,8 +311,10 @@ mod tests {
         for k in KEYS {
             assert!(seen.insert(k.name), "duplicate key {}", k.name);
             assert!(k.name.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{}", k.name);
-            assert!(k.doc.ends_with('.'), "doc of {} should be a sentence", k.name);
+            assert!(k.doc().ends_with('.'), "doc of {} should be a sentence", k.name);
         }
+        let documented: Vec<&str> = DOCS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(documented, names().collect::<Vec<_>>(), "DOCS must list every key of KEYS, in order");
     }
 
     #[test]

@@ -40,8 +40,8 @@ pub(crate) fn load(
         if name.trim().is_empty() || name.trim() != name {
             return Err(ConfigError {
                 message: format!(
-                    "settings file `reactio.profiles`: profile name {:?} is empty or has spaces around it; rename it",
-                    name
+                    "settings file `reactio.profiles`: profile name {} is empty or has spaces around it; rename it",
+                    crate::text::quoted(name)
                 ),
             });
         }

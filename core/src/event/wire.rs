@@ -20,7 +20,7 @@ pub(super) fn describe(value: &Value) -> String {
         Value::String(s) => {
             let shown: String = s.chars().take(40).collect();
             let ellipsis = if shown.len() < s.len() { "…" } else { "" };
-            format!("the string {:?}", format!("{shown}{ellipsis}"))
+            format!("the string {}", crate::text::quoted(&format!("{shown}{ellipsis}")))
         }
         Value::Array(a) => format!("an array of {} items", a.len()),
         Value::Object(_) => "an object".to_owned(),
