@@ -84,10 +84,11 @@ fn scrub_key(request: &Request, response: Response) -> Response {
     else {
         return response;
     };
-    if !response.body.contains(key) && !response.headers.iter().any(|(_, v)| v.contains(key)) {
+    let contains = |text: &str| crate::text::find(text, key).is_some();
+    if !contains(&response.body) && !response.headers.iter().any(|(_, v)| contains(v)) {
         return response;
     }
-    let mask = |text: &str| text.replace(key, crate::step::MASK);
+    let mask = |text: &str| crate::text::replace(text, key, crate::step::MASK);
     Response {
         status: response.status,
         headers: response.headers.iter().map(|(n, v)| (n.clone(), mask(v))).collect(),

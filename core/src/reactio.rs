@@ -283,7 +283,7 @@ pub(crate) fn classify(request: &Request, response: &Response, now: i64) -> Verd
             let parsed = serde_json::from_slice::<Value>(response.body.as_bytes()).ok();
             let about_length = |text: &str| {
                 let t = text.to_ascii_lowercase();
-                ["long", "length", "size", "max"].iter().any(|w| t.contains(w))
+                ["long", "length", "size", "max"].iter().any(|w| crate::text::find(&t, w).is_some())
             };
             let mut length_fields: Vec<String> = parsed
                 .as_ref()

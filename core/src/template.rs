@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::text::find;
+
 /// Every field a template may reference.
 pub const FIELDS: &[&str] = &[
     ".Key",
@@ -80,13 +82,13 @@ impl Template {
     pub fn parse(source: &str) -> Result<Template, TemplateError> {
         let mut parts = Vec::new();
         let mut rest = source;
-        while let Some(start) = rest.find("{{") {
-            let (text, after) = rest.split_at(start);
+        while let Some(start) = find(rest, "{{") {
+            let (text, after) = (rest.get(..start).unwrap_or_default(), rest.get(start..).unwrap_or_default());
             if !text.is_empty() {
                 parts.push(Part::Text(text.to_owned()));
             }
             let after = after.get(2..).unwrap_or_default();
-            let Some(end) = after.find("}}") else {
+            let Some(end) = find(after, "}}") else {
                 return Err(TemplateError {
                     message: format!(
                         "template `{source}`: `{{{{` at byte {} is never closed with `}}}}`",
@@ -112,7 +114,7 @@ impl Template {
             }
             rest = after.get(end + 2..).unwrap_or_default();
         }
-        if rest.contains("}}") {
+        if find(rest, "}}").is_some() {
             return Err(TemplateError { message: format!("template `{source}`: stray `}}}}` without `{{{{`") });
         }
         if !rest.is_empty() {

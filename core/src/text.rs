@@ -24,6 +24,39 @@ pub fn quoted(value: &str) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| String::from("\"\""))
 }
 
+/// Where `needle` first occurs in `hay`, by a plain scan. The offset is on a character
+/// boundary (both are UTF-8, and a match starts with `needle`'s first, leading byte).
+/// The texts searched are short; std's two-way searcher (`str::find(&str)`, `contains`,
+/// `split_once`, `replace` with a string pattern) costs the wasm builds ~5 KB more.
+pub fn find(hay: &str, needle: &str) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    hay.as_bytes().windows(needle.len()).position(|w| w == needle.as_bytes())
+}
+
+/// `hay` split around the first `needle`, like `str::split_once` (see [`find`]).
+pub fn split_once<'a>(hay: &'a str, needle: &str) -> Option<(&'a str, &'a str)> {
+    let at = find(hay, needle)?;
+    Some((hay.get(..at)?, hay.get(at + needle.len()..)?))
+}
+
+/// Every `needle` in `hay` replaced by `with`, like `str::replace` (see [`find`]); an
+/// empty `needle` changes nothing.
+pub fn replace(hay: &str, needle: &str, with: &str) -> String {
+    let mut out = String::with_capacity(hay.len());
+    let mut rest = hay;
+    while !needle.is_empty()
+        && let Some((before, after)) = split_once(rest, needle)
+    {
+        out.push_str(before);
+        out.push_str(with);
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
 /// At most `max` characters, cut on a character boundary (no marker).
 pub fn cap_chars(value: &str, max: usize) -> &str {
     match value.char_indices().nth(max) {
@@ -78,7 +111,7 @@ pub fn format_time(epoch: i64, offset_minutes: i32) -> String {
 
 /// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`, the IMF-fixdate form) as epoch seconds.
 pub fn parse_http_date(value: &str) -> Option<i64> {
-    let rest = value.trim().split_once(", ")?.1;
+    let rest = split_once(value.trim(), ", ")?.1;
     let mut parts = rest.split_whitespace();
     let day: u32 = parts.next()?.parse().ok()?;
     let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -134,6 +167,22 @@ pub fn format_duration(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn find_split_and_replace_agree_with_std() {
+        let hays = ["", "a", "abc", "{{.Key}} x }}", "日本語 {{ 語 }} 本", "aaaa", "key=s3cret; s3cret!", "ab, cd, ef"];
+        let needles = ["", "a", "aa", "}}", "{{", "語", "s3cret", ", ", "zz", "abcd"];
+        for hay in hays {
+            for needle in needles {
+                assert_eq!(find(hay, needle), hay.find(needle), "find({hay:?}, {needle:?})");
+                assert_eq!(split_once(hay, needle), hay.split_once(needle), "split_once({hay:?}, {needle:?})");
+                if !needle.is_empty() {
+                    assert_eq!(replace(hay, needle, "<*>"), hay.replace(needle, "<*>"), "replace({hay:?}, {needle:?})");
+                }
+            }
+            assert_eq!(replace(hay, "", "x"), hay, "an empty needle changes nothing");
+        }
+    }
 
     #[test]
     fn caps_on_char_boundaries() {

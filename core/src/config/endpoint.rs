@@ -8,7 +8,7 @@ use super::parse::show;
 
 /// Parse an endpoint URL; the error says what is wrong (never echoing user info).
 pub(crate) fn endpoint(url: &str) -> Result<Endpoint, String> {
-    let Some((scheme, rest)) = url.split_once("://") else {
+    let Some((scheme, rest)) = crate::text::split_once(url, "://") else {
         return Err(format!("`{}` (no `http://` or `https://` in front)", clip(url)));
     };
     let scheme = scheme.to_ascii_lowercase();
@@ -55,7 +55,8 @@ fn authority_of(authority: &str) -> Option<String> {
             None => (authority, None),
         };
         let ok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_';
-        if host.is_empty() || !host.chars().all(ok) || host.starts_with('.') || host.contains("..") {
+        if host.is_empty() || !host.chars().all(ok) || host.starts_with('.') || crate::text::find(host, "..").is_some()
+        {
             return None;
         }
         (host.to_ascii_lowercase(), port)

@@ -51,7 +51,7 @@ pub(crate) fn check_flags(flags: &BTreeMap<String, String>) -> Result<(), Config
             None => {
                 let flag_names: Vec<String> = KEYS.iter().filter(|k| k.flag).map(KeySpec::flag_name).collect();
                 let hint = suggestion(&name.replace('_', "-"), flag_names.iter().map(|s| s.as_str()));
-                let hint = hint.replace("`", "").replace("mean ", "mean --");
+                let hint = crate::text::replace(&hint.replace('`', ""), "mean ", "mean --");
                 return Err(ConfigError::new(format!("unknown flag --{}{hint}", name.replace('_', "-"))));
             }
         }

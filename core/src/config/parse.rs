@@ -155,7 +155,7 @@ pub(crate) fn parse(spec: &KeySpec, value: &Value) -> Result<Parsed, ParseError>
                 return Err(ParseError {
                     expected: "a name template starting with `{{.Key}}` followed by a space or nothing (incidents are found again by that prefix)".into(),
                     got: show(value, false),
-                    hint: format!("; e.g. `{{{{.Key}}}} {}`", source.replace("{{.Key}}", "").trim()),
+                    hint: format!("; e.g. `{{{{.Key}}}} {}`", crate::text::replace(source, "{{.Key}}", "").trim()),
                 });
             }
             Ok(Parsed::Template(template))
@@ -339,9 +339,8 @@ fn severities(value: &Value) -> Result<SeveritySet, (String, String)> {
 fn starts_with_key(template: &Template) -> bool {
     let source = template.source();
     template.starts_with_field(".Key")
-        && source
-            .find("}}")
-            .and_then(|end| source.get(end + 2..))
+        && crate::text::split_once(source, "}}")
+            .map(|(_, rest)| rest)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
 }
 
