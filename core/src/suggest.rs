@@ -1,15 +1,38 @@
 //! "Did you mean" suggestions for misspelt keys, fields and values.
 
-/// The closest candidate to `input` within a small edit distance, if any.
+/// The closest candidate to `input` within a small edit distance, if any (the first of
+/// equally close ones).
 pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let input_lower = input.to_ascii_lowercase();
-    let limit = (input.chars().count() / 3).clamp(1, 3);
-    candidates
-        .into_iter()
-        .map(|c| (distance(&input_lower, &c.to_ascii_lowercase()), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+    // Generic only in the loop: each caller's iterator type gets a few bytes of code,
+    // the comparison itself is compiled once (this is in every wasm build).
+    let mut best = Closest::new(input);
+    for candidate in candidates {
+        best.offer(candidate);
+    }
+    best.found
+}
+
+/// The best candidate so far.
+struct Closest<'a> {
+    input: String,
+    limit: usize,
+    found: Option<&'a str>,
+    distance: usize,
+}
+
+impl<'a> Closest<'a> {
+    fn new(input: &str) -> Closest<'a> {
+        let limit = (input.chars().count() / 3).clamp(1, 3);
+        Closest { input: input.to_ascii_lowercase(), limit, found: None, distance: usize::MAX }
+    }
+
+    fn offer(&mut self, candidate: &'a str) {
+        let d = distance(&self.input, &candidate.to_ascii_lowercase());
+        if d <= self.limit && d < self.distance {
+            self.found = Some(candidate);
+            self.distance = d;
+        }
+    }
 }
 
 /// Levenshtein distance over chars (inputs are short keys).
