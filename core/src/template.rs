@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::text::find;
+use crate::text::{find, split_once};
 
 /// Every field a template may reference.
 pub const FIELDS: &[&str] = &[
@@ -82,21 +82,18 @@ impl Template {
     pub fn parse(source: &str) -> Result<Template, TemplateError> {
         let mut parts = Vec::new();
         let mut rest = source;
-        while let Some(start) = find(rest, "{{") {
-            let (text, after) = (rest.get(..start).unwrap_or_default(), rest.get(start..).unwrap_or_default());
+        while let Some((text, after)) = split_once(rest, "{{") {
             if !text.is_empty() {
                 parts.push(Part::Text(text.to_owned()));
             }
-            let after = after.get(2..).unwrap_or_default();
-            let Some(end) = find(after, "}}") else {
+            let Some((inner, next)) = split_once(after, "}}") else {
                 return Err(TemplateError {
                     message: format!(
                         "template `{source}`: `{{{{` at byte {} is never closed with `}}}}`",
-                        source.len() - rest.len() + start
+                        source.len() - rest.len() + text.len()
                     ),
                 });
             };
-            let inner = after.get(..end).unwrap_or_default();
             let inner = inner.trim_matches('-').trim();
             match FIELDS.iter().find(|f| **f == inner) {
                 Some(field) => parts.push(Part::Field(field)),
@@ -112,7 +109,7 @@ impl Template {
                     });
                 }
             }
-            rest = after.get(end + 2..).unwrap_or_default();
+            rest = next;
         }
         if find(rest, "}}").is_some() {
             return Err(TemplateError { message: format!("template `{source}`: stray `}}}}` without `{{{{`") });
@@ -188,6 +185,9 @@ mod tests {
     #[test]
     fn unclosed_and_stray_braces_are_errors() {
         assert!(Template::parse("a {{.Key").is_err());
+        // The position named is the unclosed `{{`'s, after earlier fields.
+        let err = Template::parse("日 {{.Key}} {{.Check").unwrap_err();
+        assert!(err.message.contains("`{{` at byte 13 is never closed"), "{}", err.message);
         assert!(Template::parse("a }} b").is_err());
         assert!(Template::parse("{{if .Key}}x{{end}}").is_err());
     }

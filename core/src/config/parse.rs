@@ -339,9 +339,7 @@ fn severities(value: &Value) -> Result<SeveritySet, (String, String)> {
 fn starts_with_key(template: &Template) -> bool {
     let source = template.source();
     template.starts_with_field(".Key")
-        && crate::text::split_once(source, "}}")
-            .map(|(_, rest)| rest)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+        && crate::text::split_once(source, "}}").is_some_and(|(_, rest)| rest.is_empty() || rest.starts_with(' '))
 }
 
 /// `+09:00`, `-0530`, `+09`, `Z`, `UTC` -> minutes east of UTC.
