@@ -192,7 +192,7 @@ impl Answer {
                 body: fields.string("body")?,
             })),
             1 => {
-                let kind = fields.tag("kind", &["connect", "timeout", "reset", "tls", "refused", "other"])?;
+                let kind = fields.tag("kind", &FailureKind::LABELS)?;
                 Ok(Answer::Failure(Failure {
                     kind: FailureKind::ALL.get(kind).copied().unwrap_or(FailureKind::Other),
                     detail: fields.string("detail")?,

@@ -190,7 +190,7 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
-    /// Every kind, in the order declared (the order of their JSON names in `read`).
+    /// Every kind, in the order declared (the order of [`FailureKind::LABELS`]).
     pub const ALL: [FailureKind; 6] = [
         FailureKind::Connect,
         FailureKind::Timeout,
@@ -200,16 +200,13 @@ impl FailureKind {
         FailureKind::Other,
     ];
 
-    /// The kind's name in messages (and in the JSON answers).
+    /// Every kind's name in messages and in the JSON answers (serde's name for it), in
+    /// [`FailureKind::ALL`] order.
+    pub const LABELS: [&'static str; 6] = ["connect", "timeout", "reset", "tls", "refused", "other"];
+
+    /// The kind's name in messages and in the JSON answers (see [`FailureKind::LABELS`]).
     pub fn label(self) -> &'static str {
-        match self {
-            FailureKind::Connect => "connect",
-            FailureKind::Timeout => "timeout",
-            FailureKind::Reset => "reset",
-            FailureKind::Tls => "tls",
-            FailureKind::Refused => "refused",
-            FailureKind::Other => "other",
-        }
+        Self::LABELS.get(self as usize).copied().unwrap_or("other")
     }
 }
 
@@ -280,4 +277,17 @@ pub struct Context {
     /// Dry run: the host feeds [`crate::dry_run_answer`] instead of sending.
     #[serde(default)]
     pub dry_run: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FailureKind;
+
+    #[test]
+    fn failure_kind_labels_are_their_json_names() {
+        for kind in FailureKind::ALL {
+            let json = serde_json::to_string(&kind).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", kind.label()), "{kind:?}");
+        }
+    }
 }
