@@ -26,21 +26,21 @@ use sensu_reactio_bench::{
 use sensu_reactio_core::{Config, Step};
 use sensu_reactio_host::engine::wasm::{MODULE_FILE, Wasm, WasmModule, WasmOptions};
 use sensu_reactio_host::engine::{Engine, Native};
+use sensu_reactio_tests::process::{Scratch, scratch};
 
 const ENDPOINT: &str = "https://demo.reactio.jp";
 
-/// The module copied into a fresh scratch directory (its cache files land there).
-fn module_copy() -> PathBuf {
+/// The module copied into a fresh scratch directory (its cache files land there; the
+/// directory goes when the guard is dropped), and the copy's path.
+fn module_copy() -> (Scratch, PathBuf) {
     let source = std::env::var_os("SENSU_REACTIO_BENCH_MODULE")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../wasm/pkg").join(MODULE_FILE));
     assert!(source.is_file(), "{} is missing: run scripts/build-wasm.sh first", source.display());
-    let dir = std::env::temp_dir().join(format!("sensu-reactio-bench-wasm-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("scratch dir: {e}"));
+    let dir = scratch("bench", "wasm");
     let copy = dir.join(MODULE_FILE);
     std::fs::copy(&source, &copy).unwrap_or_else(|e| panic!("copy the module: {e}"));
-    copy
+    (dir, copy)
 }
 
 fn options(module: &Path, cache: bool) -> WasmOptions {
@@ -55,7 +55,7 @@ fn engines(module: &Path) -> Vec<(&'static str, Box<dyn Engine>)> {
 }
 
 fn engine_plan(c: &mut Criterion) {
-    let module = module_copy();
+    let (_dir, module) = module_copy();
     let ctx = context();
     let mut group = c.benchmark_group("engine_plan");
     for (name, mut engine) in engines(&module) {
@@ -73,7 +73,7 @@ fn engine_plan(c: &mut Criterion) {
 }
 
 fn engine_first_critical(c: &mut Criterion) {
-    let module = module_copy();
+    let (_dir, module) = module_copy();
     let ctx = context();
     let answers = first_critical_answers(CLASSIC_KEY);
     let event = first_critical_classic(Size::Typical, NOW);
@@ -103,7 +103,7 @@ fn engine_first_critical(c: &mut Criterion) {
 }
 
 fn module_load(c: &mut Criterion) {
-    let module = module_copy();
+    let (_dir, module) = module_copy();
     // Warm the cache once.
     drop(WasmModule::load(options(&module, true)).unwrap_or_else(|e| panic!("load: {e}")));
     let mut group = c.benchmark_group("module_load");

@@ -4,11 +4,9 @@
 use super::*;
 use serde_json::json;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("reactio-settings-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh scratch directory, removed when dropped.
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("reactio-settings-{name}-")).tempdir().unwrap()
 }
 
 #[test]
@@ -26,7 +24,8 @@ fn deep_merge_merges_objects_concatenates_arrays_and_later_scalars_win() {
 
 #[test]
 fn loaded_tempfile_wins_over_config_files_variable() {
-    let dir = scratch("tempfile");
+    let scratch_dir = scratch("tempfile");
+    let dir = scratch_dir.path();
     let one = dir.join("config.json");
     let two = dir.join("two.json");
     std::fs::write(&one, r#"{"reactio":{"organization":"one"}}"#).unwrap();
@@ -38,7 +37,7 @@ fn loaded_tempfile_wins_over_config_files_variable() {
         ("SENSU_CONFIG_FILES", "/nonexistent.json"),
     ]);
     let mut warnings = Vec::new();
-    let (files, source) = discover_files(&[], &env, &dir, &mut warnings).unwrap();
+    let (files, source) = discover_files(&[], &env, dir, &mut warnings).unwrap();
     assert_eq!(files, vec![one, two]);
     assert!(source.starts_with("SENSU_LOADED_TEMPFILE"));
     let merged = merge_files(&files).unwrap();
@@ -51,15 +50,16 @@ fn config_files_variable_then_default_tree_sorted_recursively() {
     let (files, _) = discover_files(&[], &env, Path::new("/nowhere"), &mut Vec::new()).unwrap();
     assert_eq!(files, vec![PathBuf::from("/a.json"), PathBuf::from("/b.json")]);
 
-    let root = scratch("tree");
+    let scratch_dir = scratch("tree");
+    let root = scratch_dir.path();
     std::fs::create_dir_all(root.join("conf.d/sub")).unwrap();
     std::fs::write(root.join("config.json"), "{}").unwrap();
     std::fs::write(root.join("conf.d/b.json"), "{}").unwrap();
     std::fs::write(root.join("conf.d/a.json"), "{}").unwrap();
     std::fs::write(root.join("conf.d/sub/c.json"), "{}").unwrap();
     std::fs::write(root.join("conf.d/notes.txt"), "x").unwrap();
-    let (files, _) = discover_files(&[], &EnvVars::default(), &root, &mut Vec::new()).unwrap();
-    let names: Vec<_> = files.iter().map(|f| f.strip_prefix(&root).unwrap().to_str().unwrap().to_owned()).collect();
+    let (files, _) = discover_files(&[], &EnvVars::default(), root, &mut Vec::new()).unwrap();
+    let names: Vec<_> = files.iter().map(|f| f.strip_prefix(root).unwrap().to_str().unwrap().to_owned()).collect();
     assert_eq!(names, ["config.json", "conf.d/a.json", "conf.d/b.json", "conf.d/sub/c.json"]);
 }
 
@@ -74,7 +74,8 @@ fn missing_tempfile_falls_through_with_a_warning() {
 
 #[test]
 fn unreadable_or_invalid_listed_files_name_the_file() {
-    let dir = scratch("invalid");
+    let scratch_dir = scratch("invalid");
+    let dir = scratch_dir.path();
     let bad = dir.join("bad.json");
     std::fs::write(&bad, "{not json").unwrap();
     let err = merge_files(std::slice::from_ref(&bad)).unwrap_err();

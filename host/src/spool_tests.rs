@@ -3,10 +3,9 @@
 
 use super::*;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("reactio-spool-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+/// A fresh scratch directory, removed when dropped.
+fn scratch(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("reactio-spool-{name}-")).tempdir().unwrap()
 }
 
 fn entry(key: &str) -> Entry {
@@ -23,7 +22,8 @@ fn entry(key: &str) -> Entry {
 
 #[test]
 fn entries_sort_oldest_first_and_round_trip() {
-    let spool = Spool::at(scratch("order"));
+    let scratch_dir = scratch("order");
+    let spool = Spool::at(scratch_dir.path().join("spool"));
     let a = spool.add(&entry("a")).unwrap();
     let b = spool.add(&entry("b")).unwrap();
     let c = spool.add(&entry("c")).unwrap();
@@ -35,7 +35,8 @@ fn entries_sort_oldest_first_and_round_trip() {
 
 #[test]
 fn bury_update_revive_and_remove() {
-    let spool = Spool::at(scratch("bury"));
+    let scratch_dir = scratch("bury");
+    let spool = Spool::at(scratch_dir.path().join("spool"));
     let a = spool.add(&entry("a")).unwrap();
     let b = spool.add(&entry("b")).unwrap();
     let mut updated = entry("b");
@@ -53,14 +54,16 @@ fn bury_update_revive_and_remove() {
 
 #[test]
 fn missing_directory_is_an_empty_spool() {
-    let spool = Spool::at(scratch("missing"));
+    let scratch_dir = scratch("missing");
+    let spool = Spool::at(scratch_dir.path().join("spool"));
     assert!(spool.list().unwrap().is_empty());
     assert!(spool.list_dead().unwrap().is_empty());
 }
 
 #[test]
 fn lock_is_exclusive() {
-    let spool = Spool::at(scratch("lock"));
+    let scratch_dir = scratch("lock");
+    let spool = Spool::at(scratch_dir.path().join("spool"));
     let held = spool.try_lock().unwrap();
     assert!(held.is_some());
     assert!(spool.try_lock().unwrap().is_none());
@@ -74,8 +77,8 @@ fn location_order_and_no_relative_dirs() {
     assert_eq!(Spool::locate(Some("/s"), &env, Path::new("/nope")).unwrap().dir(), Path::new("/s"));
     assert!(matches!(Spool::locate(Some("spool"), &env, Path::new("/nope")), Err(HostError::Config(_))));
     assert_eq!(Spool::locate(None, &env, Path::new("/nope")).unwrap().dir(), Path::new("/var/lib/x"));
-    let writable_root = scratch("sys");
-    std::fs::create_dir_all(&writable_root).unwrap();
+    let scratch_dir = scratch("sys");
+    let writable_root = scratch_dir.path();
     let system = writable_root.join("sensu-reactio");
     let chosen = Spool::locate(None, &EnvVars::default(), &system).unwrap();
     assert_eq!(chosen.dir(), system);

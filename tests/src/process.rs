@@ -17,13 +17,61 @@ use crate::handler_bin;
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A fresh, empty scratch directory `sensu-reactio-<prefix>-<pid>-<n>-<name>` under
-/// the system's temporary directory (`prefix` names the test binary).
-pub fn scratch(prefix: &str, name: &str) -> PathBuf {
+/// the system's temporary directory (`prefix` names the test binary), removed when the
+/// returned guard is dropped.
+pub fn scratch(prefix: &str, name: &str) -> Scratch {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("sensu-reactio-{prefix}-{}-{n}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
+    Scratch(dir)
+}
+
+/// A scratch directory, removed with everything in it when this is dropped, unless the
+/// test is failing (panicking): then it is kept, and its path printed, for the post-mortem.
+/// A passing run leaves nothing in the temporary directory.
+#[derive(Debug)]
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    /// The directory's path (owned; the directory lives as long as `self`).
+    pub fn path_buf(&self) -> PathBuf {
+        self.0.clone()
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<OsStr> for Scratch {
+    fn as_ref(&self) -> &OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            // Test output is captured; the harness prints it with the failure.
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("kept the failing test's scratch directory: {}", self.0.display());
+            }
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 /// A path as `&str` (scratch and repository paths are UTF-8 here).
@@ -92,6 +140,7 @@ pub struct Handler {
     label: String,
     limit: Duration,
     check: Option<OutputCheck>,
+    held: Vec<Scratch>,
 }
 
 impl Handler {
@@ -100,7 +149,14 @@ impl Handler {
         let bin = handler_bin().unwrap_or_else(|e| panic!("{label}: {e}"));
         let mut command = Command::new(bin);
         command.env_clear().env("PATH", "/usr/bin:/bin").current_dir("/");
-        Handler { command, stdin: Vec::new(), label: label.to_owned(), limit: Duration::from_secs(60), check: None }
+        Handler {
+            command,
+            stdin: Vec::new(),
+            label: label.to_owned(),
+            limit: Duration::from_secs(60),
+            check: None,
+            held: Vec::new(),
+        }
     }
 
     /// Add arguments.
@@ -122,6 +178,12 @@ impl Handler {
     /// Set an environment variable.
     pub fn env(&mut self, name: &str, value: &str) -> &mut Handler {
         self.command.env(name, value);
+        self
+    }
+
+    /// Keep `dir` (one the invocation uses) until this is dropped.
+    pub fn hold(&mut self, dir: Scratch) -> &mut Handler {
+        self.held.push(dir);
         self
     }
 
@@ -204,5 +266,33 @@ fn run_of(output: &Output, stdin_drained: bool, elapsed: Duration) -> Run {
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         elapsed,
         stdin_drained,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scratch_directory_goes_with_its_guard() {
+        let dir = scratch("unit", "dropped");
+        std::fs::write(dir.join("file"), "x").expect("write");
+        let path = dir.path_buf();
+        assert!(path.is_dir());
+        drop(dir);
+        assert!(!path.exists(), "{} left behind", path.display());
+    }
+
+    #[test]
+    fn a_failing_test_keeps_its_scratch_directory() {
+        let kept = std::panic::catch_unwind(|| {
+            let dir = scratch("unit", "failing");
+            let path = dir.path_buf();
+            std::panic::panic_any(path);
+        });
+        let payload = kept.expect_err("the closure panics");
+        let path = payload.downcast_ref::<PathBuf>().expect("the path as payload");
+        assert!(path.is_dir(), "{} removed although its test failed", path.display());
+        std::fs::remove_dir_all(path).expect("clean up");
     }
 }

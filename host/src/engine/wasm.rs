@@ -680,8 +680,22 @@ mod tests {
 
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 
+    /// A module file in a scratch directory (removed when this is dropped).
+    struct TestModule {
+        _dir: tempfile::TempDir,
+        path: PathBuf,
+    }
+
+    /// `text` (WAT) compiled into a module file of a fresh scratch directory.
+    fn test_module(name: &str, text: &str) -> Result<TestModule, Box<dyn std::error::Error>> {
+        let dir = tempfile::Builder::new().prefix(&format!("sensu-reactio-wasm-test-{name}-")).tempdir()?;
+        let path = dir.path().join(MODULE_FILE);
+        std::fs::write(&path, wat::parse_str(text)?)?;
+        Ok(TestModule { _dir: dir, path })
+    }
+
     /// A module with the raw ABI's exports; `plan` is the body of `sr_plan`.
-    fn hostile(name: &str, plan: &str, result_ptr: &str) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    fn hostile(name: &str, plan: &str, result_ptr: &str) -> Result<TestModule, Box<dyn std::error::Error>> {
         let text = format!(
             r#"(module
               (memory (export "memory") 1)
@@ -693,11 +707,7 @@ mod tests {
               (func (export "sr_handle") (param i32 i32) (result i32) i32.const 0)
               (func (export "sr_resume") (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32) i32.const 0))"#
         );
-        let dir = std::env::temp_dir().join(format!("sensu-reactio-wasm-test-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        let path = dir.join(MODULE_FILE);
-        std::fs::write(&path, wat::parse_str(&text)?)?;
-        Ok(path)
+        test_module(name, &text)
     }
 
     /// An engine result for `?` in a test.
@@ -705,11 +715,16 @@ mod tests {
         result.map_err(|e| e.to_string())
     }
 
-    fn options(path: PathBuf) -> WasmOptions {
-        WasmOptions { module: Some(path), memory_cap: 4 << 20, deadline: Duration::from_millis(200), cache: false }
+    fn options(path: &Path) -> WasmOptions {
+        WasmOptions {
+            module: Some(path.to_path_buf()),
+            memory_cap: 4 << 20,
+            deadline: Duration::from_millis(200),
+            cache: false,
+        }
     }
 
-    fn plan_error(path: PathBuf) -> String {
+    fn plan_error(path: &Path) -> String {
         let result = Wasm::with_options(&ConfigInput::default(), options(path))
             .and_then(|mut wasm| wasm.plan(b"{}", &Context::default()));
         match result {
@@ -720,7 +735,7 @@ mod tests {
 
     #[test]
     fn a_missing_module_names_the_build_command() {
-        let message = plan_error(PathBuf::from("/nonexistent/sensu_reactio_core.wasm"));
+        let message = plan_error(Path::new("/nonexistent/sensu_reactio_core.wasm"));
         assert!(
             message.starts_with("the wasm module is missing (looked for /nonexistent/sensu_reactio_core.wasm)"),
             "{message}"
@@ -731,7 +746,7 @@ mod tests {
     #[test]
     fn an_infinite_loop_is_stopped_by_the_deadline() -> TestResult {
         let started = std::time::Instant::now();
-        let message = plan_error(hostile("loop", "(loop $l (br $l)) i32.const 0", "i32.const 0")?);
+        let message = plan_error(&hostile("loop", "(loop $l (br $l)) i32.const 0", "i32.const 0")?.path);
         assert!(message.contains("was stopped while planning: it ran past its deadline of 200 ms"), "{message}");
         assert!(started.elapsed() < Duration::from_secs(10), "stopped in time: {:?}", started.elapsed());
         Ok(())
@@ -742,16 +757,14 @@ mod tests {
         // 80 million loop turns: ~20 ms here, two epoch ticks, a fifth of MIN_CALL.
         let busy = "(local $i i32) (loop $l (local.set $i (i32.add (local.get $i) (i32.const 1))) \
                     (br_if $l (i32.lt_u (local.get $i) (i32.const 80000000)))) i32.const 0";
-        let module = Arc::new(ok(WasmModule::load(options(hostile("late", busy, "i32.const 0")?)))?);
+        let late = hostile("late", busy, "i32.const 0")?;
+        let module = Arc::new(ok(WasmModule::load(options(&late.path)))?);
         let mut instance = ok(module.instance())?;
         instance.until = Some(std::time::Instant::now());
         assert_eq!(ok(instance.plan_json(b"{}", b"{}", b"{}"))?, "", "a short call past the run's deadline finishes");
 
-        let looping = Arc::new(ok(WasmModule::load(options(hostile(
-            "late-loop",
-            "(loop $l (br $l)) i32.const 0",
-            "i32.const 0",
-        )?)))?);
+        let late_loop = hostile("late-loop", "(loop $l (br $l)) i32.const 0", "i32.const 0")?;
+        let looping = Arc::new(ok(WasmModule::load(options(&late_loop.path)))?);
         let mut instance = ok(looping.instance())?;
         instance.until = Some(std::time::Instant::now());
         let started = std::time::Instant::now();
@@ -768,7 +781,7 @@ mod tests {
     fn unbounded_memory_growth_is_stopped_by_the_cap() -> TestResult {
         let grow =
             "(block $b (loop $l (br_if $b (i32.eq (memory.grow (i32.const 16)) (i32.const -1))) (br $l))) unreachable";
-        let message = plan_error(hostile("grow", grow, "i32.const 0")?);
+        let message = plan_error(&hostile("grow", grow, "i32.const 0")?.path);
         assert!(
             message.contains("was stopped while planning: it needed more than its memory cap of 4 MiB"),
             "{message}"
@@ -778,36 +791,34 @@ mod tests {
 
     #[test]
     fn an_output_outside_memory_is_refused() -> TestResult {
-        let message = plan_error(hostile("oob", "i32.const 100", "i32.const 65500")?);
+        let message = plan_error(&hostile("oob", "i32.const 100", "i32.const 65500")?.path);
         assert!(
             message.contains("returned an output outside its memory (address 65500, 100 bytes) while planning"),
             "{message}"
         );
-        let message = plan_error(hostile("huge", "i32.const -1", "i32.const 0")?);
+        let message = plan_error(&hostile("huge", "i32.const -1", "i32.const 0")?.path);
         assert!(message.contains("returned an output of 4294967295 bytes"), "{message}");
         Ok(())
     }
 
     #[test]
     fn garbage_output_and_imports_are_refused() -> TestResult {
-        let message = plan_error(hostile("garbage", "i32.const 8", "i32.const 0")?);
+        let message = plan_error(&hostile("garbage", "i32.const 8", "i32.const 0")?.path);
         assert!(message.contains("returned a malformed step"), "{message}");
 
-        let dir = std::env::temp_dir().join(format!("sensu-reactio-wasm-test-{}-imports", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        let path = dir.join(MODULE_FILE);
-        std::fs::write(&path, wat::parse_str(r#"(module (import "env" "now" (func)) (memory (export "memory") 1))"#)?)?;
-        let message = plan_error(path);
+        let module = test_module("imports", r#"(module (import "env" "now" (func)) (memory (export "memory") 1))"#)?;
+        let message = plan_error(&module.path);
         assert!(message.contains("imports env.now but must import nothing"), "{message}");
         Ok(())
     }
 
     #[test]
     fn the_cache_is_written_checked_and_replaced_when_corrupt() -> TestResult {
-        let path = hostile("cache", "i32.const 0", "i32.const 0")?;
-        let with_cache = || WasmOptions { cache: true, ..options(path.clone()) };
+        let module_file = hostile("cache", "i32.const 0", "i32.const 0")?;
+        let path = &module_file.path;
+        let with_cache = || WasmOptions { cache: true, ..options(path) };
         ok(WasmModule::load(with_cache()))?;
-        let cwasm = cache_path(&ok(new_engine(false))?, &path, xxhash_rust::xxh3::xxh3_128(&std::fs::read(&path)?));
+        let cwasm = cache_path(&ok(new_engine(false))?, path, xxhash_rust::xxh3::xxh3_128(&std::fs::read(path)?));
         let sum = cwasm.with_extension(SUM_EXTENSION);
         assert!(cwasm.is_file() && sum.is_file(), "{} written", cwasm.display());
         let written = std::fs::read(&cwasm)?;

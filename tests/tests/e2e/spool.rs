@@ -6,9 +6,9 @@ use sensu_reactio_tests::{Fault, Match};
 use crate::support::*;
 
 fn check_spool(spool: &std::path::Path, extra: &[&str]) -> Run {
-    let settings = empty_settings();
+    let (dir, settings) = empty_settings();
     let mut handler = handler();
-    handler.args(["check-spool", "--spool-dir", path_str(spool), "--config", path_str(&settings)]);
+    handler.hold(dir).args(["check-spool", "--spool-dir", path_str(spool), "--config", path_str(&settings)]);
     handler.args(extra.iter().copied());
     handler.run()
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sensu_reactio_tests::Standin;
-pub(crate) use sensu_reactio_tests::process::{self, Handler, Run, assert_no_secret, files_under, path_str};
+pub(crate) use sensu_reactio_tests::process::{self, Handler, Run, Scratch, assert_no_secret, files_under, path_str};
 use sensu_reactio_tests::standin::Config;
 use serde_json::{Value, json};
 
@@ -21,15 +21,17 @@ pub(crate) fn standin() -> Standin {
 }
 
 /// A fresh, empty scratch directory.
-pub(crate) fn scratch(name: &str) -> PathBuf {
+pub(crate) fn scratch(name: &str) -> Scratch {
     process::scratch("e2e", name)
 }
 
-/// An empty settings file (so no test reads the machine's /etc/sensu).
-pub(crate) fn empty_settings() -> PathBuf {
-    let file = scratch("settings").join("settings.json");
+/// A directory with an empty `settings.json` (so no test reads the machine's
+/// /etc/sensu), and that file's path.
+pub(crate) fn empty_settings() -> (Scratch, PathBuf) {
+    let dir = scratch("settings");
+    let file = dir.join("settings.json");
     std::fs::write(&file, "{}").expect("write settings");
-    file
+    (dir, file)
 }
 
 /// A port where nothing listens (connection refused).
@@ -116,7 +118,8 @@ pub(crate) fn handler() -> Handler {
     handler.limit(Duration::from_secs(30));
     // A spool of last resort, so no test writes to /var/spool (a test's own
     // --spool-dir or STATE_DIRECTORY takes precedence).
-    handler.env("STATE_DIRECTORY", path_str(&scratch("state")));
+    let state = scratch("state");
+    handler.env("STATE_DIRECTORY", path_str(&state)).hold(state);
     // `SENSU_REACTIO_E2E_ENGINE=wasm cargo test --test e2e` runs every case through the wasm engine.
     if let Ok(engine) = std::env::var("SENSU_REACTIO_E2E_ENGINE") {
         handler.env("REACTIO_ENGINE", &engine);
@@ -127,9 +130,10 @@ pub(crate) fn handler() -> Handler {
 /// The handler pointed at `server` with the key in `REACTIO_API_KEY`, spooling
 /// to `spool`, with settings only from an empty settings file (hermetic).
 pub(crate) fn against(server_url: &str, spool: &Path) -> Handler {
-    let settings = empty_settings();
+    let (dir, settings) = empty_settings();
     let mut handler = handler();
     handler
+        .hold(dir)
         .env("REACTIO_API_KEY", KEY)
         .args(["--config", path_str(&settings), "--endpoint", server_url, "--deadline", DEADLINE])
         .args(["--spool-dir", path_str(spool)]);

@@ -16,7 +16,7 @@ const CONF_D: [&str; 3] = ["reactio.json", "check_http.json", "check_spool.json"
 /// stand-in; where the spool is), the loaded-files list, a working directory, and the
 /// environment the server passes on (PATH to the handler, the key file's path).
 struct Server {
-    dir: PathBuf,
+    dir: sensu_reactio_tests::process::Scratch,
     cwd: PathBuf,
     spool: PathBuf,
     loaded: PathBuf,

@@ -24,7 +24,7 @@ pub(crate) fn repo_path(relative: &str) -> PathBuf {
 }
 
 /// A fresh, empty scratch directory.
-pub(crate) fn scratch(name: &str) -> PathBuf {
+pub(crate) fn scratch(name: &str) -> sensu_reactio_tests::process::Scratch {
     process::scratch("eco", name)
 }
 

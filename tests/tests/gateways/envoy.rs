@@ -134,18 +134,17 @@ pub(crate) fn envoy_config(plugin: &Value, reactio: SocketAddr, module: &Path, s
     config
 }
 
-/// Envoy running the filter; killed when dropped.
+/// Envoy running the filter; killed when dropped (its scratch directory goes with it).
 pub(crate) struct Envoy {
     addr: SocketAddr,
     child: Child,
-    dir: PathBuf,
+    dir: sensu_reactio_tests::process::Scratch,
 }
 
 impl Drop for Envoy {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -144,7 +144,7 @@ pub(crate) fn root() -> PathBuf {
 }
 
 /// A fresh, empty scratch directory.
-pub(crate) fn scratch(name: &str) -> PathBuf {
+pub(crate) fn scratch(name: &str) -> sensu_reactio_tests::process::Scratch {
     sensu_reactio_tests::process::scratch("gw", name)
 }
 

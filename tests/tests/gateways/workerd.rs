@@ -75,18 +75,17 @@ const gateway :Workerd.Worker = (
     )
 }
 
-/// workerd serving the edge module on 127.0.0.1; killed when dropped.
+/// workerd serving the edge module on 127.0.0.1; killed when dropped (its scratch directory goes with it).
 pub(crate) struct Workerd {
     addr: SocketAddr,
     child: Child,
-    dir: PathBuf,
+    dir: sensu_reactio_tests::process::Scratch,
 }
 
 impl Drop for Workerd {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

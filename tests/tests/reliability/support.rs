@@ -1,7 +1,7 @@
 //! Running the built handler as a process, scratch directories, and the API-key scan
 //! applied to everything a test captures.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub(crate) use sensu_reactio_tests::process::{self, Handler, Run, files_under, path_str};
@@ -45,7 +45,7 @@ pub(crate) fn standin() -> Standin {
 }
 
 /// A fresh, empty scratch directory.
-pub(crate) fn scratch(name: &str) -> PathBuf {
+pub(crate) fn scratch(name: &str) -> sensu_reactio_tests::process::Scratch {
     process::scratch("rel", name)
 }
 
