@@ -141,7 +141,18 @@ pub(crate) fn downgrade(from: Option<Severity>, to: Severity) -> String {
     format!("<b>status changed</b>{from} to {to} (not an acted severity: not broadcast)")
 }
 
-pub(crate) fn recovery(streak: u64, interval: u64, force_resolve: bool, closing: bool) -> String {
+/// What a recovery does with the incident it found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AfterRecovery {
+    /// Closes it.
+    Close,
+    /// Leaves it: a person has it (`pend`, or a manager).
+    LeaveToPerson,
+    /// Leaves it: `close_on_resolve` is `never`.
+    LeaveBySetting,
+}
+
+pub(crate) fn recovery(streak: u64, interval: u64, force_resolve: bool, after: AfterRecovery) -> String {
     let length = if streak > 0 {
         let secs = i64::try_from(streak.saturating_mul(interval)).unwrap_or(i64::MAX);
         format!(" after {streak} failing results (about {})", format_duration(secs))
@@ -149,12 +160,30 @@ pub(crate) fn recovery(streak: u64, interval: u64, force_resolve: bool, closing:
         String::new()
     };
     let forced = if force_resolve { "; resolved on request through the sensu api (force_resolve)" } else { "" };
-    let close = if closing { "; closing the incident" } else { "; left open for the person handling it to close" };
+    let close = match after {
+        AfterRecovery::Close => "; closing the incident",
+        AfterRecovery::LeaveToPerson => "; left open for the person handling it to close",
+        AfterRecovery::LeaveBySetting => "; left open (`close_on_resolve` is `never`)",
+    };
     format!("<b>recovered</b>{length}{forced}{close}")
 }
 
 pub(crate) fn duplicate_of(id: u64) -> String {
     format!("<b>duplicate</b> of incident {id} (two deliveries raced); closed automatically, continue there")
+}
+
+/// The note on a duplicate found by a later lookup (cause unknown: a race, a slow
+/// create that landed late, or one opened by hand under the same name).
+pub(crate) fn duplicate_found(id: u64) -> String {
+    format!("<b>duplicate</b> of the older incident {id} for the same check; closed automatically, continue there")
+}
+
+/// The headline when a new failure finds the incident of an earlier one still open.
+pub(crate) fn failing_again(from: Option<Severity>, to: Severity) -> String {
+    let from = from.map(|f| format!(" from {f}")).unwrap_or_default();
+    format!(
+        "<b>failing again</b>: status changed{from} to {to}; this incident was still open from an earlier failure (broadcast again)"
+    )
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@ use crate::step::{API_KEY_HEADER, Method, Purpose, Request, Response};
 /// Incidents asked for per page (a server may answer fewer: see [`crate::machine`]).
 pub(crate) const PER_PAGE: u32 = 50;
 /// Pages read per status at most; past it the lookup is a retryable error, never "none".
-pub(crate) const MAX_PAGES: u32 = 10;
+/// 40 pages: 2,000 open incidents at 50 a page, 280 from a server that caps pages at 7;
+/// a page on a kept-alive connection is milliseconds, well inside the run's deadline.
+pub(crate) const MAX_PAGES: u32 = 40;
 /// Longest incident name sent (characters).
 pub(crate) const NAME_MAX: usize = 255;
 /// Longest broadcast text (characters; it may be read aloud).
@@ -159,6 +161,8 @@ impl Incident {
             None | Some(Value::Null) | Some(Value::Bool(false)) => false,
             Some(Value::Number(n)) => n.as_i64() != Some(0),
             Some(Value::String(s)) => !s.trim().is_empty() && s.trim() != "0",
+            Some(Value::Object(o)) => !o.is_empty(),
+            Some(Value::Array(a)) => !a.is_empty(),
             Some(_) => true,
         };
         Some(Incident {
@@ -321,5 +325,20 @@ impl Request {
             Purpose::Notify => "notification",
             Purpose::Close => "close",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_list;
+
+    #[test]
+    fn an_empty_manager_is_nobody() {
+        let body = r#"[{"id":1,"manager":{}},{"id":2,"manager":{"id":7}},{"id":3,"manager":[]},
+            {"id":4,"manager":5},{"id":5,"manager":null},{"id":6,"manager":"0"},{"id":7}]"#;
+        let (incidents, count) = parse_list(body).unwrap_or_default();
+        assert_eq!(count, 7);
+        let held: Vec<(u64, bool)> = incidents.iter().map(|i| (i.id, i.has_manager)).collect();
+        assert_eq!(held, [(1, false), (2, true), (3, false), (4, true), (5, false), (6, false), (7, false)]);
     }
 }

@@ -38,6 +38,13 @@ pub(crate) struct Alert {
     pub(crate) call_if_found: bool,
     /// The status changed (posted as such).
     pub(crate) status_changed: bool,
+    /// This episode's first alert (no earlier result of it alerted): an open incident
+    /// created before [`Alert::episode_started`] (less a run's slack) belongs to an
+    /// earlier failure, so this one is new to the people on it and is broadcast like a
+    /// create (rule 6: "higher than any earlier in the episode" holds when none alerted).
+    pub(crate) first_alert: bool,
+    /// When this episode began (epoch seconds, from the streak and interval).
+    pub(crate) episode_started: i64,
 }
 
 /// Rule 2's test: is this event a recovery?
@@ -160,6 +167,10 @@ pub(crate) fn decide(event: &Event, eff: &Effective, context: &Context) -> Decis
     if severity == Severity::Ok {
         return match event.action {
             Some(_) => skip("not_a_failure", "status 0 without `action: resolve` is not a recovery"),
+            None if event.previous_status().is_none() => skip(
+                "ok_after_ok",
+                "the check passes and the event carries no earlier result that failed: nothing to do",
+            ),
             None => skip("ok_after_ok", "the check passes and passed before: nothing to do"),
         };
     }
@@ -187,6 +198,8 @@ pub(crate) fn decide(event: &Event, eff: &Effective, context: &Context) -> Decis
             broadcast_if_found: escalation && episode.status_changed && previous_worst.is_some(),
             call_if_found: escalation && s.call.contains(&severity) && !episode.called(eff),
             status_changed: episode.status_changed,
+            first_alert: !episode.alerted(eff),
+            episode_started: episode.started(event.executed.unwrap_or(context.now)),
         });
     }
     let since = streak - occ;

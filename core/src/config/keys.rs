@@ -188,7 +188,7 @@ const DOCS: &[(&str, &str)] = &[
     ("call_on_renotify", "Re-notifications ring phones too (for severities in `call`)."),
     (
         "close_on_resolve",
-        "On recovery: `unattended` closes only an open incident nobody has taken, `always` closes it, `never` only posts.",
+        "On recovery: `unattended` closes only an open incident nobody has taken, `always` closes it, `never` only posts (the incident stays open, and a new failure later broadcasts on it again).",
     ),
     ("topics", "Topics a new incident is opened with."),
     ("notification_text", "The broadcast text (a template)."),

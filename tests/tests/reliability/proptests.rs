@@ -15,9 +15,10 @@ use serde_json::{Value, json};
 use crate::support::{KEY, leaks_key};
 
 /// Steps allowed besides two per listed incident (duplicate healing posts to and
-/// closes each newer one): 3 listings of at most 10 pages, 4 retries, relookups after
-/// an uncertain create, and the writes fit well inside it.
-const BASE_STEPS: usize = 400;
+/// closes each newer one): a lookup is at most 3 listings of at most 40 pages, there
+/// are at most 5 lookups (the first and a relookup per retry after an uncertain
+/// create), then a verify listing, 4 retries and the writes: 5 x 120 + 40 + 4 + a few.
+const BASE_STEPS: usize = 700;
 
 /// A fixed "now" (2025-11-24).
 const NOW: i64 = 1_764_000_000;

@@ -6,18 +6,29 @@
 //! after a create a *verify* listing that heals duplicates. Retryable answers become a
 //! [`Step::Wait`] and the same request again, except a failed create, which goes back
 //! through the lookup (the server may have created it).
+//!
+//! Healing duplicates (a note and a close for each newer open incident of the key, found
+//! by the verify listing or by any lookup) is *housekeeping*: it runs after the event's
+//! own writes, and when it fails the event still counts as handled, with a warning (the
+//! next run heals what is left).
 
 use std::collections::VecDeque;
 
+mod act;
+mod heal;
+
 use crate::config::{Config, Effective};
 use crate::event::{Event, InputError};
-use crate::messages::{self, Texts};
+use crate::messages::Texts;
 use crate::reactio::{self, Api, CreateBody, Incident, MAX_PAGES, Verdict};
 use crate::rules::{self, Decision, Episode};
 use crate::step::{Answer, Context, IncidentRef, Method, Outcome, OutcomeKind, Purpose, Request, Response, Step, Wait};
 
 /// Retries per event at most (then the host spools it).
 const MAX_RETRIES: u32 = 4;
+/// Retries for housekeeping (the verify listing, duplicate notes and closes): one, so
+/// a blip is ridden out but a failing server does not hold a delivered event up.
+const HOUSEKEEPING_RETRIES: u32 = 1;
 /// Back-off schedule in milliseconds when the server names no `Retry-After`.
 const BACKOFF_MS: [u64; 4] = [250, 500, 1000, 2000];
 
@@ -157,6 +168,12 @@ struct Run {
     phase: Phase,
     found: Vec<Incident>,
     writes: VecDeque<Write>,
+    /// Housekeeping writes, sent after `writes`: notes and closes for duplicates.
+    cleanup: VecDeque<Write>,
+    /// The event's own requests are done; what runs now is housekeeping.
+    housekeeping: bool,
+    /// Retries spent on housekeeping (at most [`HOUSEKEEPING_RETRIES`]).
+    housekeeping_retries: u32,
     in_flight: Option<Write>,
     minimal_used: bool,
     incident: Option<u64>,
@@ -189,6 +206,9 @@ impl Run {
             phase: Phase::Writes,
             found: Vec::new(),
             writes: VecDeque::new(),
+            cleanup: VecDeque::new(),
+            housekeeping: false,
+            housekeeping_retries: 0,
             in_flight: None,
             minimal_used: false,
             incident: None,
@@ -227,6 +247,8 @@ impl Run {
     fn begin_lookup(&mut self) -> Step {
         self.found.clear();
         self.writes.clear();
+        self.cleanup.clear();
+        self.housekeeping = false;
         self.in_flight = None;
         self.phase = Phase::Lookup { current: Listing::new("open", Purpose::LookupOpen, None) };
         self.send_listing()
@@ -258,6 +280,9 @@ impl Run {
         match reactio::classify(request, response, self.context.now) {
             Verdict::Success => self.on_success(request, response),
             Verdict::Retry { reason, retry_after_ms } => self.retry(reason, retry_after_ms, request),
+            Verdict::Auth { reason } | Verdict::Fatal { reason, .. } if self.housekeeping => {
+                self.skip_housekeeping(reason)
+            }
             Verdict::Auth { reason } => self.fail(false, true, "auth_failed", reason),
             Verdict::Fatal { reason, length_fields } => {
                 if !length_fields.is_empty()
@@ -298,6 +323,12 @@ impl Run {
                     self.actions.push("called".into());
                 }
                 self.incident = created;
+                self.summary = match created {
+                    Some(id) => format!("created incident {id} for {}", self.event.key),
+                    None => format!("created an incident for {} (its id was not in the answer)", self.event.key),
+                };
+                // The incident exists and its broadcast is out: what follows is housekeeping.
+                self.housekeeping = true;
                 let current = Listing::new("open", Purpose::VerifyCreate, None);
                 self.phase = Phase::Verify { current, created };
                 if self.context.dry_run {
@@ -309,7 +340,9 @@ impl Run {
                 self.send_listing()
             }
             Some(Write::Message { .. }) => {
-                self.actions.push("posted".into());
+                if !self.housekeeping {
+                    self.actions.push("posted".into());
+                }
                 self.next_write()
             }
             Some(Write::Notify { call, .. }) => {
@@ -320,7 +353,7 @@ impl Run {
                 self.next_write()
             }
             Some(Write::Close { .. }) => {
-                self.actions.push("closed".into());
+                self.actions.push(if self.housekeeping { "healed_duplicate" } else { "closed" }.into());
                 self.next_write()
             }
             None => self.next_write(),
@@ -370,6 +403,9 @@ impl Run {
             if listing.page >= MAX_PAGES {
                 if listing.matches.is_empty() {
                     let status = listing.status;
+                    if self.housekeeping {
+                        return self.skip_housekeeping(format!("more than {MAX_PAGES} pages of `{status}` incidents"));
+                    }
                     return self.fail(
                         true,
                         false,
@@ -399,197 +435,15 @@ impl Run {
         }
     }
 
-    /// The incident to act on: the oldest open one, else the oldest pending one.
-    fn chosen(&self) -> Option<Incident> {
-        let oldest = |status: &str| {
-            self.found
-                .iter()
-                .filter(|i| i.status == status || status.is_empty())
-                .min_by_key(|i| (i.created_at, i.id))
-                .cloned()
-        };
-        oldest("open").or_else(|| oldest("pend")).or_else(|| oldest(""))
-    }
-
-    fn after_lookup(&mut self) -> Step {
-        let found = self.chosen().filter(|i| i.status != "close");
-        let closed_only = found.is_none() && !self.found.is_empty();
-        let severity = self.event.severity();
-        let notification = self.texts.notification(&self.eff);
-        let key = self.event.key.clone();
-        match (self.decision.clone(), found) {
-            (Decision::Alert(_), Some(inc)) if self.create_uncertain => {
-                // Our earlier create did reach the server: it carried the message and
-                // the broadcast already.
-                self.actions.push("created".into());
-                self.set(
-                    inc.id,
-                    "created",
-                    format!("created incident {} for {key} (confirmed by a lookup after an uncertain answer)", inc.id),
-                );
-            }
-            (Decision::Alert(alert), Some(inc)) => {
-                let previous = self.event.previous_status().map(crate::Severity::from_status);
-                let headline = if alert.status_changed {
-                    messages::status_change(previous, severity, alert.broadcast_if_found)
-                } else {
-                    messages::repeat_alert()
-                };
-                self.post(inc.id, &headline);
-                if alert.broadcast_if_found {
-                    self.writes.push_back(Write::Notify { id: inc.id, text: notification, call: alert.call_if_found });
-                    self.set(
-                        inc.id,
-                        "escalated",
-                        format!("posted to incident {} for {key} and broadcast the escalation", inc.id),
-                    );
-                } else {
-                    self.set(inc.id, "posted", format!("posted to incident {} for {key}", inc.id));
-                }
-            }
-            (Decision::Alert(alert), None) => {
-                self.create(None, alert.call_on_create);
-                self.code = "created";
-            }
-            (Decision::Refresh { round }, Some(inc)) => {
-                let unattended = inc.status == "open" && !inc.has_manager;
-                let since = self.since();
-                let streak = Episode::of(&self.event, self.context.now).streak;
-                let headline = messages::refresh(round, self.eff.settings.max_renotify, streak, &since, unattended);
-                if unattended {
-                    self.writes.push_back(Write::Notify { id: inc.id, text: notification, call: self.renotify_call() });
-                    self.post(inc.id, &headline);
-                    self.set(
-                        inc.id,
-                        "renotified",
-                        format!("re-notified incident {} for {key} (round {round})", inc.id),
-                    );
-                } else {
-                    self.post(inc.id, &headline);
-                    self.set(inc.id, "posted", format!("posted to incident {} for {key} (someone has it)", inc.id));
-                }
-            }
-            (Decision::Refresh { .. }, None) => {
-                let headline = messages::recreated(&self.since());
-                self.create(Some(headline), self.renotify_call());
-                self.code = "created_again";
-            }
-            (Decision::Reconcile, Some(inc)) => {
-                return self.finish_with(
-                    OutcomeKind::Skipped,
-                    "already_open",
-                    Some(inc.id),
-                    format!("incident {} is open for {key}", inc.id),
-                );
-            }
-            (Decision::Reconcile, None) if closed_only => {
-                return self.finish(
-                    OutcomeKind::Skipped,
-                    "closed_by_person",
-                    format!("skipped {key}: its incident was closed while the check still fails; the refresh rule opens a new one"),
-                );
-            }
-            (Decision::Reconcile, None) => {
-                self.create(Some(messages::reconciled()), self.eff.settings.call.contains(&severity));
-                self.code = "reconciled_created";
-            }
-            (Decision::Recovery, Some(inc)) => {
-                let close = match self.eff.settings.close_on_resolve {
-                    crate::config::CloseOnResolve::Always => true,
-                    crate::config::CloseOnResolve::Never => false,
-                    crate::config::CloseOnResolve::Unattended => inc.status == "open" && !inc.has_manager,
-                };
-                let headline =
-                    messages::recovery(self.recovery_streak(), self.interval(), self.event.force_resolve, close);
-                self.post(inc.id, &headline);
-                if close {
-                    self.writes.push_back(Write::Close { id: inc.id });
-                    self.set(inc.id, "closed", format!("recovered: closed incident {} for {key}", inc.id));
-                } else {
-                    self.set(
-                        inc.id,
-                        "posted_recovery",
-                        format!("recovered: posted to incident {} for {key}, left for its owner to close", inc.id),
-                    );
-                }
-            }
-            (Decision::Downgrade, Some(inc)) => {
-                let headline =
-                    messages::downgrade(self.event.previous_status().map(crate::Severity::from_status), severity);
-                self.post(inc.id, &headline);
-                self.set(inc.id, "posted_downgrade", format!("posted the downgrade to incident {} for {key}", inc.id));
-            }
-            (Decision::Recovery | Decision::Downgrade, None) => {
-                return self.finish(
-                    OutcomeKind::Skipped,
-                    "no_open_incident",
-                    format!("skipped {key}: no open incident to update"),
-                );
-            }
-            (Decision::Skip { code, reason }, _) => return self.finish(OutcomeKind::Skipped, code, reason),
-        }
-        self.next_write()
-    }
-
-    fn set(&mut self, id: u64, code: &'static str, summary: String) {
-        self.incident = Some(id);
-        self.code = code;
-        self.summary = summary;
-    }
-
-    fn interval(&self) -> u64 {
-        self.event.interval.unwrap_or(rules::DEFAULT_INTERVAL)
-    }
-
-    /// When the failure started, for messages.
-    fn since(&self) -> String {
-        let executed = self.event.executed.unwrap_or(self.context.now);
-        let started = Episode::of(&self.event, self.context.now).started(executed);
-        self.texts.time(started)
-    }
-
-    /// The failing run's length for a recovery message.
-    fn recovery_streak(&self) -> u64 {
-        let h = &self.event.history;
-        let before = h.len().saturating_sub(1);
-        let failing = h.iter().take(before).rev().take_while(|s| **s != 0).count() as u64;
-        if !self.event.history_known || (failing as usize == before && before + 1 >= crate::event::HISTORY_CAP) {
-            failing.max(self.event.occurrences_watermark)
-        } else {
-            failing
-        }
-    }
-
-    fn post(&mut self, id: u64, headline: &str) {
-        let text = self.texts.message(&self.eff, Some(headline));
-        let minimal = format!("{headline}<br>{}", self.texts.minimal_message());
-        self.writes.push_back(Write::Message { id, text, minimal });
-    }
-
-    fn create(&mut self, headline: Option<String>, call: bool) {
-        let notification = self.texts.notification(&self.eff);
-        let body = CreateBody {
-            name: self.texts.name(&self.eff),
-            detection: "internal",
-            notification_text: notification.clone(),
-            notification_call: call,
-            topics: self.eff.settings.topics.clone(),
-            message: Some(self.texts.message(&self.eff, headline.as_deref())),
-        };
-        let minimal = CreateBody {
-            name: self.texts.minimal_name(),
-            detection: "internal",
-            notification_text: notification,
-            notification_call: call,
-            topics: Vec::new(),
-            message: None,
-        };
-        self.writes.push_back(Write::Create { body, minimal });
-    }
-
     fn next_write(&mut self) -> Step {
-        match self.writes.pop_front() {
-            Some(write) => self.send_write(write),
+        if let Some(write) = self.writes.pop_front() {
+            return self.send_write(write);
+        }
+        match self.cleanup.pop_front() {
+            Some(write) => {
+                self.housekeeping = true;
+                self.send_write(write)
+            }
             None => self.finish_handled(),
         }
     }
@@ -606,30 +460,13 @@ impl Run {
         Step::Request(request)
     }
 
-    fn after_verify(&mut self, open: Vec<Incident>, created: Option<u64>) -> Step {
-        let key = self.event.key.clone();
-        // Keep the oldest; the others, in the order listed, are noted and closed.
-        let keep = open.iter().min_by_key(|i| (i.created_at, i.id)).map(|i| i.id).or(created);
-        if let Some(keep) = keep {
-            self.incident = Some(keep);
-            for newer in open.iter().filter(|i| i.id != keep) {
-                let text = messages::duplicate_of(keep);
-                self.writes.push_back(Write::Message { id: newer.id, minimal: text.clone(), text });
-                self.writes.push_back(Write::Close { id: newer.id });
-                self.actions.push("healed_duplicate".into());
+    fn retry(&mut self, reason: String, retry_after_ms: Option<u64>, request: &Request) -> Step {
+        if self.housekeeping {
+            self.housekeeping_retries += 1;
+            if self.housekeeping_retries > HOUSEKEEPING_RETRIES || self.retries >= MAX_RETRIES {
+                return self.skip_housekeeping(reason);
             }
         }
-        self.summary = match keep {
-            Some(id) if Some(id) != created && created.is_some() => {
-                format!("created an incident for {key}, but incident {id} was older: kept it and closed the duplicate")
-            }
-            Some(id) => format!("created incident {id} for {key}"),
-            None => format!("created an incident for {key} (its id was not in the answer)"),
-        };
-        self.next_write()
-    }
-
-    fn retry(&mut self, reason: String, retry_after_ms: Option<u64>, request: &Request) -> Step {
         self.retries += 1;
         if self.retries > MAX_RETRIES {
             return self.fail(

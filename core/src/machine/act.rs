@@ -1,0 +1,234 @@
+//! What to write for what the lookup found: the decision's writes (create, post,
+//! broadcast, close) per rule, the incident chosen, and the texts they carry.
+
+use super::{Run, Write};
+use crate::messages;
+use crate::reactio::{CreateBody, Incident};
+use crate::rules::{self, Decision, Episode};
+use crate::step::{OutcomeKind, Step};
+
+impl Run {
+    /// The incident to act on: the oldest open one, else the oldest pending one.
+    pub(super) fn chosen(&self) -> Option<Incident> {
+        let oldest = |status: &str| {
+            self.found
+                .iter()
+                .filter(|i| i.status == status || status.is_empty())
+                .min_by_key(|i| (i.created_at, i.id))
+                .cloned()
+        };
+        oldest("open").or_else(|| oldest("pend")).or_else(|| oldest(""))
+    }
+
+    pub(super) fn after_lookup(&mut self) -> Step {
+        let found = self.chosen().filter(|i| i.status != "close");
+        if let Some(keep) = &found {
+            self.heal_found(keep.id);
+        }
+        let closed_only = found.is_none() && !self.found.is_empty();
+        let severity = self.event.severity();
+        let notification = self.texts.notification(&self.eff);
+        let key = self.event.key.clone();
+        match (self.decision.clone(), found) {
+            (Decision::Alert(_), Some(inc)) if self.create_uncertain => {
+                // Our earlier create did reach the server: it carried the message and
+                // the broadcast already.
+                self.actions.push("created".into());
+                self.set(
+                    inc.id,
+                    "created",
+                    format!("created incident {} for {key} (confirmed by a lookup after an uncertain answer)", inc.id),
+                );
+            }
+            (Decision::Alert(alert), Some(inc)) => {
+                let previous = self.event.previous_status().map(crate::Severity::from_status);
+                // Left open from an earlier failure (`close_on_resolve: never`, a lost or
+                // flapping recovery): this failure is new to its people.
+                let slack = i64::try_from(self.interval().max(60)).unwrap_or(60);
+                // A person holding it sees the timeline: post only (as the refresh rule).
+                let earlier_failure = alert.first_alert
+                    && inc.status == "open"
+                    && !inc.has_manager
+                    && inc.created_at > 0
+                    && inc.created_at < alert.episode_started.saturating_sub(slack);
+                let headline = if earlier_failure {
+                    messages::failing_again(previous, severity)
+                } else if alert.status_changed {
+                    messages::status_change(previous, severity, alert.broadcast_if_found)
+                } else {
+                    messages::repeat_alert()
+                };
+                self.post(inc.id, &headline);
+                if earlier_failure {
+                    self.writes.push_back(Write::Notify { id: inc.id, text: notification, call: alert.call_on_create });
+                    self.set(
+                        inc.id,
+                        "failing_again",
+                        format!(
+                            "posted to incident {} for {key}, still open from an earlier failure, and broadcast",
+                            inc.id
+                        ),
+                    );
+                } else if alert.broadcast_if_found {
+                    self.writes.push_back(Write::Notify { id: inc.id, text: notification, call: alert.call_if_found });
+                    self.set(
+                        inc.id,
+                        "escalated",
+                        format!("posted to incident {} for {key} and broadcast the escalation", inc.id),
+                    );
+                } else {
+                    self.set(inc.id, "posted", format!("posted to incident {} for {key}", inc.id));
+                }
+            }
+            (Decision::Alert(alert), None) => {
+                self.create(None, alert.call_on_create);
+                self.code = "created";
+            }
+            (Decision::Refresh { round }, Some(inc)) => {
+                let unattended = inc.status == "open" && !inc.has_manager;
+                let since = self.since();
+                let streak = Episode::of(&self.event, self.context.now).streak;
+                let headline = messages::refresh(round, self.eff.settings.max_renotify, streak, &since, unattended);
+                if unattended {
+                    self.writes.push_back(Write::Notify { id: inc.id, text: notification, call: self.renotify_call() });
+                    self.post(inc.id, &headline);
+                    self.set(
+                        inc.id,
+                        "renotified",
+                        format!("re-notified incident {} for {key} (round {round})", inc.id),
+                    );
+                } else {
+                    self.post(inc.id, &headline);
+                    self.set(inc.id, "posted", format!("posted to incident {} for {key} (someone has it)", inc.id));
+                }
+            }
+            (Decision::Refresh { .. }, None) => {
+                let headline = messages::recreated(&self.since());
+                self.create(Some(headline), self.renotify_call());
+                self.code = "created_again";
+            }
+            (Decision::Reconcile, Some(inc)) if !self.cleanup.is_empty() => {
+                self.set(inc.id, "already_open", format!("incident {} is open for {key}", inc.id));
+            }
+            (Decision::Reconcile, Some(inc)) => {
+                return self.finish_with(
+                    OutcomeKind::Skipped,
+                    "already_open",
+                    Some(inc.id),
+                    format!("incident {} is open for {key}", inc.id),
+                );
+            }
+            (Decision::Reconcile, None) if closed_only => {
+                return self.finish(
+                    OutcomeKind::Skipped,
+                    "closed_by_person",
+                    format!("skipped {key}: its incident was closed while the check still fails; the refresh rule opens a new one"),
+                );
+            }
+            (Decision::Reconcile, None) => {
+                self.create(Some(messages::reconciled()), self.eff.settings.call.contains(&severity));
+                self.code = "reconciled_created";
+            }
+            (Decision::Recovery, Some(inc)) => {
+                use messages::AfterRecovery;
+                let held = inc.status != "open" || inc.has_manager;
+                let after = match self.eff.settings.close_on_resolve {
+                    crate::config::CloseOnResolve::Always => AfterRecovery::Close,
+                    crate::config::CloseOnResolve::Never => AfterRecovery::LeaveBySetting,
+                    crate::config::CloseOnResolve::Unattended if held => AfterRecovery::LeaveToPerson,
+                    crate::config::CloseOnResolve::Unattended => AfterRecovery::Close,
+                };
+                let headline =
+                    messages::recovery(self.recovery_streak(), self.interval(), self.event.force_resolve, after);
+                self.post(inc.id, &headline);
+                let left = match after {
+                    AfterRecovery::Close => {
+                        self.writes.push_back(Write::Close { id: inc.id });
+                        self.set(inc.id, "closed", format!("recovered: closed incident {} for {key}", inc.id));
+                        None
+                    }
+                    AfterRecovery::LeaveToPerson => Some("left for the person who has it to close"),
+                    AfterRecovery::LeaveBySetting => Some("left open (`close_on_resolve` is `never`)"),
+                };
+                if let Some(left) = left {
+                    self.set(
+                        inc.id,
+                        "posted_recovery",
+                        format!("recovered: posted to incident {} for {key}, {left}", inc.id),
+                    );
+                }
+            }
+            (Decision::Downgrade, Some(inc)) => {
+                let headline =
+                    messages::downgrade(self.event.previous_status().map(crate::Severity::from_status), severity);
+                self.post(inc.id, &headline);
+                self.set(inc.id, "posted_downgrade", format!("posted the downgrade to incident {} for {key}", inc.id));
+            }
+            (Decision::Recovery | Decision::Downgrade, None) => {
+                return self.finish(
+                    OutcomeKind::Skipped,
+                    "no_open_incident",
+                    format!("skipped {key}: no open incident to update"),
+                );
+            }
+            (Decision::Skip { code, reason }, _) => return self.finish(OutcomeKind::Skipped, code, reason),
+        }
+        self.next_write()
+    }
+
+    pub(super) fn set(&mut self, id: u64, code: &'static str, summary: String) {
+        self.incident = Some(id);
+        self.code = code;
+        self.summary = summary;
+    }
+
+    pub(super) fn interval(&self) -> u64 {
+        self.event.interval.unwrap_or(rules::DEFAULT_INTERVAL)
+    }
+
+    /// When the failure started, for messages.
+    pub(super) fn since(&self) -> String {
+        let executed = self.event.executed.unwrap_or(self.context.now);
+        let started = Episode::of(&self.event, self.context.now).started(executed);
+        self.texts.time(started)
+    }
+
+    /// The failing run's length for a recovery message.
+    pub(super) fn recovery_streak(&self) -> u64 {
+        let h = &self.event.history;
+        let before = h.len().saturating_sub(1);
+        let failing = h.iter().take(before).rev().take_while(|s| **s != 0).count() as u64;
+        if !self.event.history_known || (failing as usize == before && before + 1 >= crate::event::HISTORY_CAP) {
+            failing.max(self.event.occurrences_watermark)
+        } else {
+            failing
+        }
+    }
+
+    pub(super) fn post(&mut self, id: u64, headline: &str) {
+        let text = self.texts.message(&self.eff, Some(headline));
+        let minimal = format!("{headline}<br>{}", self.texts.minimal_message());
+        self.writes.push_back(Write::Message { id, text, minimal });
+    }
+
+    pub(super) fn create(&mut self, headline: Option<String>, call: bool) {
+        let notification = self.texts.notification(&self.eff);
+        let body = CreateBody {
+            name: self.texts.name(&self.eff),
+            detection: "internal",
+            notification_text: notification.clone(),
+            notification_call: call,
+            topics: self.eff.settings.topics.clone(),
+            message: Some(self.texts.message(&self.eff, headline.as_deref())),
+        };
+        let minimal = CreateBody {
+            name: self.texts.minimal_name(),
+            detection: "internal",
+            notification_text: notification,
+            notification_call: call,
+            topics: Vec::new(),
+            message: None,
+        };
+        self.writes.push_back(Write::Create { body, minimal });
+    }
+}

@@ -1,0 +1,61 @@
+//! Housekeeping after the event's own writes: the verify listing's verdict and the
+//! duplicate heal (note and close each newer open incident of the key), and what
+//! happens when housekeeping fails (a warning; the event stays delivered).
+
+use super::{Phase, Run, Write};
+use crate::messages;
+use crate::reactio::Incident;
+use crate::step::Step;
+
+impl Run {
+    /// Newer `open` incidents of the key beside `keep`, nobody's (no manager): noted as
+    /// duplicates and closed after the event's own writes (decisions.md, Duplicates:
+    /// "the next run heals it"). Incidents a person holds are left to them.
+    pub(super) fn heal_found(&mut self, keep: u64) {
+        let newer: Vec<u64> =
+            self.found.iter().filter(|i| i.id != keep && i.status == "open" && !i.has_manager).map(|i| i.id).collect();
+        for id in newer {
+            let text = messages::duplicate_found(keep);
+            self.cleanup.push_back(Write::Message { id, minimal: text.clone(), text });
+            self.cleanup.push_back(Write::Close { id });
+        }
+    }
+
+    /// Housekeeping that failed (`reason`) is given up with a warning: the event itself
+    /// was delivered. A failed verify listing ends the verify; a failed write is skipped
+    /// and the rest of the housekeeping still runs.
+    pub(super) fn skip_housekeeping(&mut self, reason: String) -> Step {
+        let what = match (&self.phase, &self.in_flight) {
+            (Phase::Verify { .. }, _) => "the check for a duplicate incident after the create",
+            (_, Some(Write::Close { .. })) => "closing a duplicate incident",
+            _ => "noting a duplicate incident",
+        };
+        self.warnings.push(format!("{what} failed ({reason}); the next run heals any duplicate left open"));
+        self.in_flight = None;
+        self.resume = None;
+        self.phase = Phase::Writes;
+        self.next_write()
+    }
+
+    pub(super) fn after_verify(&mut self, open: Vec<Incident>, created: Option<u64>) -> Step {
+        let key = self.event.key.clone();
+        // Keep the oldest; the others, in the order listed, are noted and closed.
+        let keep = open.iter().min_by_key(|i| (i.created_at, i.id)).map(|i| i.id).or(created);
+        if let Some(keep) = keep {
+            self.incident = Some(keep);
+            for newer in open.iter().filter(|i| i.id != keep) {
+                let text = messages::duplicate_of(keep);
+                self.cleanup.push_back(Write::Message { id: newer.id, minimal: text.clone(), text });
+                self.cleanup.push_back(Write::Close { id: newer.id });
+            }
+        }
+        self.summary = match keep {
+            Some(id) if Some(id) != created && created.is_some() => {
+                format!("created an incident for {key}, but incident {id} was older: kept it and closed the duplicate")
+            }
+            Some(id) => format!("created incident {id} for {key}"),
+            None => format!("created an incident for {key} (its id was not in the answer)"),
+        };
+        self.next_write()
+    }
+}
