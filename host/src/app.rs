@@ -135,6 +135,42 @@ fn keep_unstarted(
     )
 }
 
+/// A command line clap refused (`error`: its message): a configuration error (exit
+/// 78; `check-spool`, a Sensu check, says UNKNOWN, exit 3). A handler run still gets
+/// its event on stdin: it is kept in the dead-letter folder (`replay --dead` sends it
+/// once the command is fixed), as for any other configuration error.
+pub fn usage_error(cli: &Cli, env: &EnvVars, printer: &mut Printer, error: &str) -> u8 {
+    let what = error.lines().next().unwrap_or_default().trim_start_matches("error: ");
+    let tip =
+        error.lines().map(str::trim).find(|l| l.starts_with("tip:")).map(|t| format!(" ({t})")).unwrap_or_default();
+    let message = format!("bad command line: {what}{tip}; fix the handler's `command` (see --help)");
+    match &cli.command {
+        Command::CheckSpool(_) => {
+            printer.plain(&format!("reactio spool UNKNOWN: {message}"));
+            3
+        }
+        Command::Handle if !std::io::stdin().is_terminal() && !dry_run_requested(cli, env) => {
+            let error = HostError::Config(message);
+            let kept = crate::input::read_event_from(std::io::stdin().lock())
+                .map_err(|e| e.to_string())
+                .and_then(|event| inspect(&event).map(|summary| (event, summary)).map_err(|e| e.to_string()));
+            match kept {
+                Ok((event, summary)) => {
+                    keep_unstarted(printer, raw_spool(cli, env), &event, &summary, &error, EXIT_CONFIG)
+                }
+                Err(input) => {
+                    printer.error(&format!("{error}; the event could not be kept either: {input}"), EXIT_CONFIG);
+                    EXIT_CONFIG
+                }
+            }
+        }
+        _ => {
+            printer.error(&HostError::Config(message).to_string(), EXIT_CONFIG);
+            EXIT_CONFIG
+        }
+    }
+}
+
 fn handle(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant) -> u8 {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {

@@ -127,7 +127,8 @@ EXIT CODES
   70  the handler itself failed (e.g. a broken wasm module); the event is spooled
   74  delivery failed and the event could not be spooled: it is printed to stderr
   75  delivery failed: the event was spooled for the next run (or dead-lettered)
-  78  configuration error (settings, key file, plain http refused, key rejected)
+  78  configuration error (settings, key file, plain http refused, key rejected, or
+      a wrong command line: the event is kept in the dead-letter folder)
   check-spool: 0 ok, 1 warning, 2 critical, 3 unknown (sensu check convention)";
 
 fn setting_arg(spec: &KeySpec) -> Arg {
@@ -234,6 +235,58 @@ where
     T: Into<OsString> + Clone,
 {
     let matches = command().try_get_matches_from(args)?;
+    Ok(cli_from(&matches))
+}
+
+/// After a usage error: what of the command line could be read (unknown arguments
+/// and bad values left out), so the error is reported in the asked-for format, to
+/// the check's or the handler's convention, and the event kept where it would go.
+pub fn parse_lenient<I, T>(args: I) -> Cli
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let mut args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // Unknown arguments and flags with bad values are dropped one by one (clap stops
+    // reading at the first), so a `--spool-dir` or `--dry-run` after a typo still counts.
+    for _ in 0..16 {
+        use clap::error::{ContextKind, ContextValue, ErrorKind};
+        let (name, with_value) = match command().try_get_matches_from(&args) {
+            Ok(matches) => return cli_from(&matches),
+            Err(e) => match (e.kind(), e.get(ContextKind::InvalidArg), e.get(ContextKind::InvalidSubcommand)) {
+                (ErrorKind::UnknownArgument, Some(ContextValue::String(arg)), _) => (arg.clone(), false),
+                (_, None, Some(ContextValue::String(arg))) if !arg.starts_with('-') => (arg.clone(), false),
+                // `--flag <VALUE>` with a value that does not parse: the flag and its value.
+                (ErrorKind::InvalidValue | ErrorKind::ValueValidation, Some(ContextValue::String(arg)), _) => {
+                    (arg.split_whitespace().next().unwrap_or_default().to_owned(), true)
+                }
+                _ => break,
+            },
+        };
+        let Some(at) = args.iter().position(|a| {
+            a.to_str().is_some_and(|a| a == name || a.split_once('=').is_some_and(|(flag, _)| flag == name))
+        }) else {
+            break;
+        };
+        let separate_value = with_value && args.get(at).and_then(|a| a.to_str()) == Some(name.as_str());
+        args.remove(at);
+        if separate_value && at < args.len() {
+            args.remove(at);
+        }
+    }
+    match command().ignore_errors(true).try_get_matches_from(args) {
+        Ok(matches) => cli_from(&matches),
+        Err(_) => Cli {
+            command: Command::Handle,
+            config_files: Vec::new(),
+            handler_name: "reactio".into(),
+            output: OutputFormat::Text,
+            flags: BTreeMap::new(),
+        },
+    }
+}
+
+fn cli_from(matches: &ArgMatches) -> Cli {
     let command = match matches.subcommand() {
         Some(("replay", m)) => Command::Replay(m.get_flag("dead")),
         Some(("check-config", _)) => Command::CheckConfig,
@@ -257,19 +310,30 @@ where
         Some("json") => OutputFormat::Json,
         _ => OutputFormat::Text,
     };
-    Ok(Cli {
+    Cli {
         command,
         config_files: matches.get_many::<PathBuf>("config").map(|v| v.cloned().collect()).unwrap_or_default(),
         handler_name: matches.get_one::<String>("handler-name").cloned().unwrap_or_else(|| "reactio".into()),
         output,
         flags,
-    })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
     use super::*;
+
+    #[test]
+    fn a_lenient_parse_reads_past_typos_and_stray_values() {
+        let cli = parse_lenient(["h", "--deadlin", "3", "--endpoint", "http://x", "--spool-dir=/s", "--dry-run"]);
+        assert_eq!(cli.flags.get("spool_dir").map(String::as_str), Some("/s"));
+        assert_eq!(cli.flags.get("dry_run").map(String::as_str), Some("true"));
+        assert!(matches!(cli.command, Command::Handle));
+        let cli = parse_lenient(["h", "check-spool", "--critical-age", "soon", "--output", "json"]);
+        assert!(matches!(cli.command, Command::CheckSpool(_)));
+        assert_eq!(cli.output, OutputFormat::Json);
+    }
 
     #[test]
     fn every_flag_setting_has_a_flag() {

@@ -2,7 +2,6 @@
 //! performs the core's requests against Reactio, spools what could not be delivered.
 //! `--help` documents settings discovery, precedence and exit codes.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use sensu_reactio_host::{app, cli, output, settings};
@@ -15,23 +14,22 @@ use sensu_reactio_host::{app, cli, output, settings};
 #[global_allocator]
 static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
 
-/// Exit (`EX_USAGE`): the command line is wrong.
-const EXIT_USAGE: u8 = 64;
-
 fn main() -> ExitCode {
     let start = std::time::Instant::now();
     let cli = match cli::parse_from(std::env::args_os()) {
         Ok(cli) => cli,
-        Err(e) => {
+        Err(e) if !e.use_stderr() => {
+            // --help, --version.
             let _ = e.print();
-            if !e.use_stderr() {
-                return ExitCode::SUCCESS;
-            }
-            // Sensu still pipes the event in: drain it so its pipe does not break.
-            if !std::io::stdin().is_terminal() {
-                let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
-            }
-            return ExitCode::from(EXIT_USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // A wrong command line is a configuration error (the handler definition's
+            // `command`): reported the usual way, and the event Sensu pipes in is kept.
+            let cli = cli::parse_lenient(std::env::args_os());
+            let env = settings::EnvVars::from_process();
+            let mut printer = output::Printer::new(cli.output);
+            return ExitCode::from(app::usage_error(&cli, &env, &mut printer, &e.to_string()));
         }
     };
     let env = settings::EnvVars::from_process();

@@ -120,3 +120,25 @@ fn not_an_event_is_an_input_error() {
     assert_eq!(run.code, Some(65), "{}", run.all());
     assert!(files_under(&dir.join("spool")).is_empty());
 }
+
+#[test]
+fn a_wrong_command_line_is_a_configuration_error_and_keeps_the_event() {
+    let server = standin();
+    let dir = scratch("bad-flag");
+    let spool = dir.join("spool");
+    // The typo comes first: what follows it (the spool) still counts.
+    let mut typo = handler();
+    typo.env("REACTIO_API_KEY", KEY).args(["--deadlin", "3", "--endpoint", &server.url()]);
+    let run = typo.args(["--spool-dir", path_str(&spool)]).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(78), "{}", run.all());
+    assert!(run.stderr.starts_with("reactio: configuration error: bad command line"), "{}", run.stderr);
+    assert!(run.stderr.contains("'--deadline'"), "names the flag meant: {}", run.stderr);
+    assert_eq!(dead(&spool).len(), 1, "the event is kept: {}", run.all());
+    assert_eq!(server.connection_count(), 0);
+    assert_no_key(&[&run], &dir);
+
+    // A Sensu check says UNKNOWN.
+    let run = handler().args(["check-spool", "--critical-age", "soon"]).run();
+    assert_eq!(run.code, Some(3), "{}", run.all());
+    assert!(run.stdout.starts_with("reactio spool UNKNOWN: bad command line"), "{}", run.all());
+}
