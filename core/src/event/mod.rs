@@ -1,5 +1,6 @@
 //! Sensu events: JSON (Classic 1.x or Go 5.x/6.x, detected) parsed once into [`Event`].
 
+mod repair;
 #[cfg(not(target_family = "wasm"))]
 mod sparse;
 #[cfg(target_family = "wasm")]
@@ -152,13 +153,29 @@ pub struct EventSummary {
 
 /// Parse an event just far enough to know its key and whether it is a recovery.
 pub fn inspect(bytes: &[u8]) -> Result<EventSummary, InputError> {
-    let event = Event::parse(bytes)?;
+    let (event, _) = Event::parse(bytes)?;
     Ok(EventSummary { recovery: crate::rules::is_recovery(&event), key: event.key })
 }
 
 impl Event {
-    /// Parse JSON bytes. Duplicate keys: the last wins (as Go and Ruby do).
-    pub(crate) fn parse(bytes: &[u8]) -> Result<Event, InputError> {
+    /// Parse JSON bytes. Duplicate keys: the last wins (as Go and Ruby do). JSON whose
+    /// text is broken (not UTF-8, lone surrogate escapes) is repaired and parsed again:
+    /// the event, and the warning to give when it was.
+    pub(crate) fn parse(bytes: &[u8]) -> Result<(Event, Option<String>), InputError> {
+        match Event::parse_exact(bytes) {
+            Err(error @ InputError::NotJson { .. }) => match repair::repair(bytes) {
+                Some((fixed, what)) => {
+                    let event = Event::parse_exact(&fixed).map_err(|_| error)?;
+                    let warning = format!("the event {what}");
+                    Ok((event, Some(warning)))
+                }
+                None => Err(error),
+            },
+            other => other.map(|event| (event, None)),
+        }
+    }
+
+    fn parse_exact(bytes: &[u8]) -> Result<Event, InputError> {
         let tree = wire::parse(bytes).map_err(|e| InputError::NotJson { detail: e.to_string() })?;
         let Some(root) = Obj::root(&tree) else {
             return Err(InputError::NotAnObject { got: describe_tree(&tree) });

@@ -42,9 +42,9 @@ pub struct Machine {
 /// Plan one event: parse it, apply the settings and rules, and return the machine
 /// positioned at its first step (often [`Step::Done`] with a skip).
 pub fn plan(event: &[u8], config: &Config, context: &Context) -> Result<Machine, InputError> {
-    let event = Event::parse(event)?;
+    let (event, repaired) = Event::parse(event)?;
     let (eff, mut warnings) = config.effective(&event.overrides);
-    warnings.splice(0..0, config.warnings.iter().cloned());
+    warnings.splice(0..0, config.warnings.iter().cloned().chain(repaired));
     let decision = rules::decide(&event, &eff, context);
     let mut run = Run::new(event, eff, context.clone(), decision, warnings);
     let step = run.start();
