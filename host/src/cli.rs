@@ -207,8 +207,8 @@ pub fn command() -> ClapCommand {
         .subcommand(
             ClapCommand::new("check-spool")
                 .about("Sensu check over the spool: age and count of spooled and dead-lettered entries, one line, exit 0/1/2")
-                .arg(count_arg("warning-age", "300", "Warning when the oldest spooled entry is this many seconds old"))
-                .arg(count_arg("critical-age", "1800", "Critical when the oldest spooled entry is this many seconds old"))
+                .arg(count_arg("warning-age", "300", "Warning when the oldest spooled entry is this many seconds old (0: off)"))
+                .arg(count_arg("critical-age", "1800", "Critical when the oldest spooled entry is this many seconds old (0: off)"))
                 .arg(count_arg("warning-count", "1", "Warning at this many spooled entries (0: off)"))
                 .arg(count_arg("critical-count", "20", "Critical at this many spooled entries (0: off)"))
                 .arg(count_arg("dead-warning", "1", "Warning at this many dead-lettered entries (0: off)"))

@@ -158,6 +158,14 @@ impl Config {
         let scope = reactio_scope(&input.settings)?;
         if let Some(scope) = scope {
             check_scope_keys(scope)?;
+        } else if let Some(near) = input
+            .settings
+            .as_object()
+            .and_then(|root| crate::suggest::did_you_mean("reactio", root.keys().map(String::as_str)))
+        {
+            warnings.push(format!(
+                "the settings have no `reactio` scope but a `{near}` one, which is not read: did you mean `reactio`?"
+            ));
         }
         check_flags(&input.flags)?;
         lint_env(&input.env, &mut warnings);

@@ -506,3 +506,15 @@ mod effective {
         );
     }
 }
+
+#[test]
+fn a_misspelt_scope_gets_a_did_you_mean() {
+    let config = Config::load(&input(json!({"reactoi": {"organization": "demo"}, "redis": {}}))).unwrap();
+    assert!(
+        config.warnings.iter().any(|w| w.contains("a `reactoi` one, which is not read: did you mean `reactio`?")),
+        "{:?}",
+        config.warnings
+    );
+    let config = Config::load(&input(json!({"redis": {}, "api": {}}))).unwrap();
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+}
