@@ -29,6 +29,9 @@ const MAX_RETRIES: u32 = 4;
 /// Retries for housekeeping (the verify listing, duplicate notes and closes): one, so
 /// a blip is ridden out but a failing server does not hold a delivered event up.
 const HOUSEKEEPING_RETRIES: u32 = 1;
+/// Housekeeping's wait before its retry, and the longest `Retry-After` it will wait for.
+const HOUSEKEEPING_WAIT_MS: u64 = 250;
+const HOUSEKEEPING_WAIT_MAX_MS: u64 = 1000;
 /// Back-off schedule in milliseconds when the server names no `Retry-After`.
 const BACKOFF_MS: [u64; 4] = [250, 500, 1000, 2000];
 
@@ -462,10 +465,15 @@ impl Run {
 
     fn retry(&mut self, reason: String, retry_after_ms: Option<u64>, request: &Request) -> Step {
         if self.housekeeping {
+            // One short retry at most: a delivered event is not held up (nor run into
+            // the host's deadline, which would spool it) for housekeeping.
             self.housekeeping_retries += 1;
-            if self.housekeeping_retries > HOUSEKEEPING_RETRIES || self.retries >= MAX_RETRIES {
+            let wait = retry_after_ms.unwrap_or(HOUSEKEEPING_WAIT_MS);
+            if self.housekeeping_retries > HOUSEKEEPING_RETRIES || wait > HOUSEKEEPING_WAIT_MAX_MS {
                 return self.skip_housekeeping(reason);
             }
+            self.resume = Some(Resume::Resend(request.clone()));
+            return Step::Wait(Wait { min_ms: wait, reason });
         }
         self.retries += 1;
         if self.retries > MAX_RETRIES {
