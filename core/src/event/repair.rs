@@ -11,8 +11,10 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<(Vec<u8>, &'static str)> {
         // A byte order mark (a file saved by an editor; Sensu sends none): dropped.
         return Some(repair(rest).unwrap_or_else(|| (rest.to_vec(), "starts with a utf-8 byte order mark: ignored")));
     }
-    let text = String::from_utf8_lossy(bytes);
-    let not_utf8 = matches!(text, std::borrow::Cow::Owned(_));
+    let (text, not_utf8) = match std::str::from_utf8(bytes) {
+        Ok(text) => (std::borrow::Cow::Borrowed(text), false),
+        Err(_) => (std::borrow::Cow::Owned(lossy(bytes)), true),
+    };
     let fixed = replace_lone_surrogates(&text);
     let what = match (not_utf8, fixed.is_some()) {
         (false, false) => return None,
@@ -25,10 +27,29 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<(Vec<u8>, &'static str)> {
     Some((fixed.unwrap_or_else(|| text.into_owned()).into_bytes(), what))
 }
 
+/// `bytes` as text, each invalid sequence replaced with U+FFFD (what
+/// `String::from_utf8_lossy` does, in less code for the wasm builds).
+fn lossy(mut bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 16);
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                out.push_str(text);
+                return out;
+            }
+            Err(e) => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                out.push('\u{fffd}');
+                bytes = rest.get(e.error_len().unwrap_or(rest.len())..).unwrap_or_default();
+            }
+        }
+    }
+}
+
 /// The four hex digits at the start of `rest` as a number.
 fn hex4(rest: &str) -> Option<u32> {
-    let digits = rest.get(..4)?;
-    if digits.bytes().all(|b| b.is_ascii_hexdigit()) { u32::from_str_radix(digits, 16).ok() } else { None }
+    rest.get(..4)?.chars().try_fold(0, |n, c| Some(n * 16 + c.to_digit(16)?))
 }
 
 /// `text` with every `\uXXXX` escape of an unpaired surrogate, inside a JSON string,
