@@ -172,6 +172,9 @@ pub struct Failure {
 
 /// Kinds of transport failure. All are retryable; `Timeout` after a create is
 /// uncertain (the server may have created it), so the core looks up again.
+/// `Deadline` is the host's own: its time for the event is up (handed instead of an
+/// answer, or instead of waiting), and the core ends the run: failed and retryable,
+/// unless what was left was housekeeping (then handled, with a warning).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureKind {
@@ -187,22 +190,25 @@ pub enum FailureKind {
     Refused,
     /// Anything else.
     Other,
+    /// The host's deadline for the event: no more requests, no more waiting.
+    Deadline,
 }
 
 impl FailureKind {
     /// Every kind, in the order declared (the order of [`FailureKind::LABELS`]).
-    pub const ALL: [FailureKind; 6] = [
+    pub const ALL: [FailureKind; 7] = [
         FailureKind::Connect,
         FailureKind::Timeout,
         FailureKind::Reset,
         FailureKind::Tls,
         FailureKind::Refused,
         FailureKind::Other,
+        FailureKind::Deadline,
     ];
 
     /// Every kind's name in messages and in the JSON answers (serde's name for it), in
     /// [`FailureKind::ALL`] order.
-    pub const LABELS: [&'static str; 6] = ["connect", "timeout", "reset", "tls", "refused", "other"];
+    pub const LABELS: [&'static str; 7] = ["connect", "timeout", "reset", "tls", "refused", "other", "deadline"];
 
     /// The kind's name in messages and in the JSON answers (see [`FailureKind::LABELS`]).
     pub fn label(self) -> &'static str {

@@ -122,9 +122,10 @@ impl Runner<'_> {
                 pending.push((path.clone(), entry.clone()));
             }
         }
+        let mut engine_failures = 0;
         for (index, (path, mut entry)) in pending.iter().cloned().enumerate() {
             if Instant::now() >= end {
-                report.left = pending.len() - index;
+                report.left += pending.len() - index;
                 self.printer.warning(&format!(
                     "{} spooled events left for the next run: the spool's share of the deadline is used up",
                     report.left
@@ -154,7 +155,7 @@ impl Runner<'_> {
                         entry.last_error = Some(self.printer.redact(&outcome.message));
                         spool.update(&path, &entry)?;
                         self.printer.outcome(&outcome, Source::Spool, Some("kept in the spool"), None);
-                        report.left = pending.len() - index;
+                        report.left += pending.len() - index;
                         break;
                     }
                     Fate::Dead | Fate::DeadConfig => {
@@ -183,11 +184,22 @@ impl Runner<'_> {
                 Err(e) => {
                     entry.last_error = Some(self.printer.redact(&e.to_string()));
                     spool.update(&path, &entry)?;
-                    self.printer.warning(&format!("stopped delivering the spool: {e}"));
-                    report.left = pending.len() - index;
-                    break;
+                    // One event the engine cannot plan (e.g. one too large for the wasm
+                    // module's memory) must not hold up the others; two in a row, and
+                    // the engine is what is broken.
+                    engine_failures += 1;
+                    if engine_failures >= 2 || index + 1 == pending.len() {
+                        self.printer.warning(&format!("stopped delivering the spool: {e}"));
+                        report.left += pending.len() - index;
+                        break;
+                    }
+                    self.printer
+                        .warning(&format!("kept the spooled event for {} ({e}); going on with the spool", entry.key));
+                    report.left += 1;
+                    continue;
                 }
             }
+            engine_failures = 0;
         }
         Ok(report)
     }
@@ -260,7 +272,8 @@ impl Runner<'_> {
             }
         }
         let first_occurrence = !dry_run && self.spool_holds(&summary.key);
-        let context = Context { now: now(), first_occurrence, dry_run };
+        let received = now();
+        let context = Context { now: received, first_occurrence, dry_run };
         let budget = self.budget_until(self.start + self.deadline);
         match run_event(self.engine.as_mut(), &mut self.transport, self.printer, event, &summary.key, &context, budget)
         {
@@ -271,12 +284,34 @@ impl Runner<'_> {
                     _ => EXIT_OK,
                 }
             }
-            Ok(outcome) => self.settle(event, summary, &outcome),
+            Ok(outcome) => {
+                if first_occurrence && outcome.result == OutcomeKind::Handled {
+                    self.drop_superseded_by(&summary.key, received);
+                }
+                self.settle(event, summary, &outcome)
+            }
             Err(e) if dry_run => {
                 self.printer.error(&e.to_string(), e.exit_code());
                 e.exit_code()
             }
             Err(e) => self.keep_after_error(event, summary, &e),
+        }
+    }
+
+    /// After the live event for `key` was delivered: the entries spooled for that key
+    /// before it (`received`, epoch seconds) are superseded, since it carried the key's
+    /// current state. A stale recovery must not close the incident of a newer failure,
+    /// nor a stale alert post to it again. Skipped while another run holds the spool.
+    fn drop_superseded_by(&self, key: &str, received: i64) {
+        let Ok(spool) = &self.spool else { return };
+        let Ok(Some(_lock)) = spool.try_lock() else { return };
+        for path in spool.list().unwrap_or_default() {
+            let Ok(entry) = Spool::read(&path) else { continue };
+            if entry.key == key && entry.received_at < received && Spool::remove(&path).is_ok() {
+                let what = if entry.recovery { "recovery" } else { "alert" };
+                self.printer
+                    .info(&format!("dropped a spooled {what} for {key}: the event just delivered supersedes it"));
+            }
         }
     }
 

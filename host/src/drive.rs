@@ -4,7 +4,7 @@
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
-use sensu_reactio_core::{Answer, Context, Outcome, OutcomeKind, Step, dry_run_answer};
+use sensu_reactio_core::{Answer, Context, Failure, FailureKind, Outcome, OutcomeKind, Step, dry_run_answer};
 
 use crate::engine::{Engine, EngineError};
 use crate::error::HostError;
@@ -82,6 +82,23 @@ pub fn deadline_outcome(key: &str, deadline: Duration, why: &str, context: &Cont
     }
 }
 
+/// The deadline ends the run: the core is told (a `deadline` failure) and says how it
+/// ended: failed and retryable, or handled when only housekeeping was left (a delivered
+/// event must not be spooled and sent again). [`deadline_outcome`] if it says nothing.
+fn out_of_time(
+    engine: &mut dyn Engine,
+    key: &str,
+    total: Duration,
+    why: &str,
+    context: &Context,
+) -> Result<Outcome, HostError> {
+    let detail = format!("the {:.1} s deadline would pass ({why})", total.as_secs_f64());
+    match engine.handle(Answer::Failure(Failure { kind: FailureKind::Deadline, detail })).map_err(engine_error)? {
+        Step::Done(outcome) => Ok(outcome),
+        _ => Ok(deadline_outcome(key, total, why, context)),
+    }
+}
+
 /// The time one event may use.
 #[derive(Clone, Copy, Debug)]
 pub struct Budget {
@@ -116,7 +133,7 @@ pub fn run_event(
                     check_policy(&request, &transport.settings)?;
                     let remaining = end.saturating_duration_since(Instant::now());
                     if remaining < Duration::from_millis(1) {
-                        return Ok(deadline_outcome(key, total, &last, context));
+                        return out_of_time(engine, key, total, &last, context);
                     }
                     let timeout = remaining.min(Duration::from_millis(request.timeout_ms.max(1)));
                     let answer = transport.client()?.send(&request, timeout)?;
@@ -134,7 +151,7 @@ pub fn run_event(
                     let min = Duration::from_millis(wait.min_ms);
                     if min >= remaining {
                         let why = format!("a retry was due in {} ms: {}", wait.min_ms, wait.reason);
-                        return Ok(deadline_outcome(key, total, &why, context));
+                        return out_of_time(engine, key, total, &why, context);
                     }
                     let jitter = Duration::from_millis(jitter_ms(wait.min_ms * JITTER_PERCENT / 100));
                     // Leave a little time for the retried request itself.
@@ -189,7 +206,11 @@ mod tests {
     #[test]
     fn a_wait_past_the_deadline_gives_up_retryable_without_sleeping() {
         let mut engine = Script {
-            steps: vec![Step::Wait(Wait { min_ms: 60_000, reason: "http 503".into() }), done()],
+            // Answers the deadline with another wait: the host's own outcome stands in.
+            steps: vec![
+                Step::Wait(Wait { min_ms: 60_000, reason: "http 503".into() }),
+                Step::Wait(Wait { min_ms: 1, reason: "x".into() }),
+            ],
             answers: vec![],
         };
         let env = EnvVars::default();
@@ -205,6 +226,29 @@ mod tests {
         assert!(outcome.retryable);
         assert!(outcome.message.contains("http 503"), "{}", outcome.message);
         assert!(!transport.client_built());
+        // The engine was told first, with the reason.
+        assert!(
+            matches!(&engine.answers[..], [Answer::Failure(f)] if f.kind == FailureKind::Deadline && f.detail.contains("0.5 s deadline would pass (a retry was due in 60000 ms: http 503)")),
+            "{:?}",
+            engine.answers
+        );
+    }
+
+    #[test]
+    fn the_core_decides_how_a_run_out_of_time_ends() {
+        // A core that says "handled" (only housekeeping was left) is believed.
+        let mut engine = Script {
+            steps: vec![Step::Wait(Wait { min_ms: 60_000, reason: "verify after create".into() }), done()],
+            answers: vec![],
+        };
+        let env = EnvVars::default();
+        let mut transport = Transport::new(HttpSettings::default(), &env, false);
+        let total = Duration::from_millis(200);
+        let budget = Budget { end: Instant::now() + total, total };
+        let outcome =
+            run_event(&mut engine, &mut transport, &Printer::default(), b"{}", "k", &Context::default(), budget)
+                .unwrap();
+        assert_eq!((outcome.result, outcome.code.as_str()), (OutcomeKind::Handled, "created"));
     }
 
     #[test]

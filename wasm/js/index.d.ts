@@ -73,7 +73,7 @@ export interface DoneStep {
 
 export type Step = RequestStep | WaitStep | DoneStep;
 
-export type FailureKind = 'connect' | 'timeout' | 'reset' | 'tls' | 'refused' | 'other';
+export type FailureKind = 'connect' | 'timeout' | 'reset' | 'tls' | 'refused' | 'other' | 'deadline';
 
 export type Answer =
   | { answer: 'response'; status: number; headers?: [string, string][]; body?: string }

@@ -37,6 +37,22 @@ impl Run {
         self.next_write()
     }
 
+    /// The host's time is up (`detail` says how): in housekeeping the event stays
+    /// handled, with a warning; before it, the run failed and may be replayed.
+    pub(super) fn out_of_time(&mut self, detail: String) -> Step {
+        if self.housekeeping {
+            self.warnings.push(format!("stopped housekeeping: {detail}; the next run heals any duplicate left open"));
+            self.cleanup.clear();
+            self.writes.clear();
+            self.in_flight = None;
+            self.resume = None;
+            self.phase = Phase::Writes;
+            return self.finish_handled();
+        }
+        let key = self.event.key.clone();
+        self.fail(true, false, "deadline_exceeded", format!("gave up on {key}: {detail}"))
+    }
+
     pub(super) fn after_verify(&mut self, open: Vec<Incident>, created: Option<u64>) -> Step {
         let key = self.event.key.clone();
         // Keep the oldest; the others, in the order listed, are noted and closed.

@@ -22,16 +22,15 @@ use crate::event::{Event, InputError};
 use crate::messages::Texts;
 use crate::reactio::{self, Api, CreateBody, Incident, MAX_PAGES, Verdict};
 use crate::rules::{self, Decision, Episode};
-use crate::step::{Answer, Context, IncidentRef, Method, Outcome, OutcomeKind, Purpose, Request, Response, Step, Wait};
+use crate::step::{
+    Answer, Context, FailureKind, IncidentRef, Method, Outcome, OutcomeKind, Purpose, Request, Response, Step, Wait,
+};
 
 /// Retries per event at most (then the host spools it).
 const MAX_RETRIES: u32 = 4;
-/// Retries for housekeeping (the verify listing, duplicate notes and closes): one, so
-/// a blip is ridden out but a failing server does not hold a delivered event up.
+/// Retries for housekeeping (the verify listing, duplicate notes and closes): one, at
+/// once, so a blip is ridden out but a failing server does not hold a delivered event up.
 const HOUSEKEEPING_RETRIES: u32 = 1;
-/// Housekeeping's wait before its retry, and the longest `Retry-After` it will wait for.
-const HOUSEKEEPING_WAIT_MS: u64 = 250;
-const HOUSEKEEPING_WAIT_MAX_MS: u64 = 1000;
 /// Back-off schedule in milliseconds when the server names no `Retry-After`.
 const BACKOFF_MS: [u64; 4] = [250, 500, 1000, 2000];
 
@@ -70,6 +69,9 @@ impl Machine {
             (Step::Request(request), Answer::Response(response)) => {
                 let response = scrub_key(request, response);
                 run.on_response(&request.clone(), &response)
+            }
+            (Step::Request(_) | Step::Wait(_), Answer::Failure(failure)) if failure.kind == FailureKind::Deadline => {
+                run.out_of_time(failure.detail)
             }
             (Step::Request(request), Answer::Failure(failure)) => {
                 let reason =
@@ -465,15 +467,14 @@ impl Run {
 
     fn retry(&mut self, reason: String, retry_after_ms: Option<u64>, request: &Request) -> Step {
         if self.housekeeping {
-            // One short retry at most: a delivered event is not held up (nor run into
-            // the host's deadline, which would spool it) for housekeeping.
+            // One retry at once, never a wait: a delivered event is not held up for
+            // housekeeping, nor turned into a 503 by a gateway (which cannot sleep) and
+            // sent again by its sender.
             self.housekeeping_retries += 1;
-            let wait = retry_after_ms.unwrap_or(HOUSEKEEPING_WAIT_MS);
-            if self.housekeeping_retries > HOUSEKEEPING_RETRIES || wait > HOUSEKEEPING_WAIT_MAX_MS {
+            if self.housekeeping_retries > HOUSEKEEPING_RETRIES || retry_after_ms.is_some_and(|ms| ms > 0) {
                 return self.skip_housekeeping(reason);
             }
-            self.resume = Some(Resume::Resend(request.clone()));
-            return Step::Wait(Wait { min_ms: wait, reason });
+            return Step::Request(request.clone());
         }
         self.retries += 1;
         if self.retries > MAX_RETRIES {

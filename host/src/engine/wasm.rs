@@ -64,7 +64,9 @@ pub struct WasmOptions {
 
 impl Default for WasmOptions {
     fn default() -> WasmOptions {
-        WasmOptions { module: None, memory_cap: 64 << 20, deadline: Duration::from_secs(2), cache: true }
+        // 256 MiB: the largest event accepted (16 MiB) as JSON values, of the costliest
+        // shape measured (16 MB of small history objects), fits (BENCHMARKS.md).
+        WasmOptions { module: None, memory_cap: 256 << 20, deadline: Duration::from_secs(2), cache: true }
     }
 }
 

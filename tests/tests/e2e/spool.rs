@@ -150,3 +150,27 @@ fn when_even_the_spool_fails_the_event_goes_to_stderr() {
     assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
     assert_no_key(&[&run], &dir);
 }
+
+#[test]
+fn a_delivered_failure_supersedes_a_stale_spooled_recovery() {
+    let dir = scratch("stale-recovery");
+    let spool = dir.join("spool");
+    let server = standin();
+    let first = against(&server.url(), &spool).stdin(&first_critical()).run();
+    assert_eq!(first.code, Some(0), "{}", first.all());
+    // The recovery meets an outage and waits in the spool.
+    let recovery = against(&closed_port_url(), &spool).stdin(&resolve()).run();
+    assert_eq!(recovery.code, Some(75), "{}", recovery.all());
+    // The check fails again. Reactio is back, but asks the spool's first lookup to wait
+    // longer than the run has: the spooled recovery stays, the live failure goes.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    server.push_fault_times(Match::Next, Fault::respond(503, &[("retry-after", "30")], b"busy"), 1);
+    let again = classic("web01", "check_http", 2, &["0", "2", "0", "2"], "create", 1);
+    let run = against(&server.url(), &spool).stdin(&again).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert!(run.stdout.contains("dropped a spooled recovery"), "{}", run.all());
+    assert!(spooled(&spool).is_empty(), "the stale recovery must not close the incident later: {}", run.all());
+    let closes = lines(&server).iter().filter(|l| l.contains("/status")).count();
+    assert_eq!(closes, 0, "{:?}", lines(&server));
+    assert_no_key(&[&first, &recovery, &run], &dir);
+}
