@@ -22,7 +22,7 @@ use crate::spool::{SYSTEM_SPOOL, Spool};
 pub fn run(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant) -> u8 {
     match &cli.command {
         Command::Handle => handle(cli, env, printer, start),
-        Command::Replay(dead) => replay(cli, env, printer, start, *dead),
+        Command::Replay { dead, adopt } => replay(cli, env, printer, start, *dead, *adopt),
         Command::CheckSpool(thresholds) => match load_settings(cli, env, printer) {
             Ok(loaded) => match locate(&loaded, env) {
                 Ok(spool) => check_spool(&spool, thresholds, now(), printer, cli.output == OutputFormat::Json),
@@ -93,6 +93,8 @@ fn runner<'a>(
         spool: locate(loaded, env),
         start,
         deadline: Duration::from_millis(host.deadline_ms),
+        route: crate::deliver::route_of(&loaded.config),
+        adopt: false,
     })
 }
 
@@ -132,6 +134,7 @@ fn keep_unstarted(
         error,
         code == EXIT_CONFIG,
         code,
+        None,
     )
 }
 
@@ -219,7 +222,7 @@ fn handle(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant) -> u8
     code
 }
 
-fn replay(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant, dead: bool) -> u8 {
+fn replay(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant, dead: bool, adopt: bool) -> u8 {
     let loaded = match load_settings(cli, env, printer) {
         Ok(loaded) => loaded,
         Err(e) => {
@@ -242,6 +245,7 @@ fn replay(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant, dead:
             return e.exit_code();
         }
     };
+    runner.adopt = adopt;
     let spool = match &runner.spool {
         Ok(spool) => spool.clone(),
         Err(e) => {

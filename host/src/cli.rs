@@ -13,8 +13,13 @@ use sensu_reactio_core::config::keys::{KEYS, KeySpec, Kind};
 pub enum Command {
     /// Handle one event from stdin (the default; what Sensu runs).
     Handle,
-    /// Deliver the spool now; `true`: dead-lettered entries too.
-    Replay(bool),
+    /// Deliver the spool now.
+    Replay {
+        /// `--dead`: move the dead-lettered entries back first.
+        dead: bool,
+        /// `--adopt`: deliver entries another handler configuration spooled, too.
+        adopt: bool,
+    },
     /// A Sensu check over the spool.
     CheckSpool(SpoolThresholds),
     /// Validate the settings and print the effective configuration.
@@ -119,7 +124,9 @@ SPOOL
   writable, else /tmp/sensu-reactio-<uid> (a warning says so). Entries the server
   refused (4xx other than 408/429), auth failures and missing settings go to the
   dead/ folder in it (also exit 75, or 78 for configuration problems) and are not
-  retried. `replay` delivers the spool now; `check-spool` reports on it.
+  retried. `replay` delivers the spool now; `check-spool` reports on it. Handlers
+  sharing a spool directory deliver only the entries they spooled (same profile,
+  organization and API key); `replay --adopt` delivers the others too.
 
 EXIT CODES
   0   handled, or skipped with a reason
@@ -202,6 +209,10 @@ pub fn command() -> ClapCommand {
                     .long("dead")
                     .action(ArgAction::SetTrue)
                     .help("Move the dead-lettered entries back into the spool first (after fixing what refused them)"),
+            ).arg(
+                Arg::new("adopt").long("adopt").action(ArgAction::SetTrue).help(
+                    "Also deliver, with this configuration, entries spooled by another one (another profile, project or API key; e.g. after the key was rotated)",
+                ),
             ),
         )
         .subcommand(
@@ -288,7 +299,7 @@ where
 
 fn cli_from(matches: &ArgMatches) -> Cli {
     let command = match matches.subcommand() {
-        Some(("replay", m)) => Command::Replay(m.get_flag("dead")),
+        Some(("replay", m)) => Command::Replay { dead: m.get_flag("dead"), adopt: m.get_flag("adopt") },
         Some(("check-config", _)) => Command::CheckConfig,
         Some(("check-spool", m)) => Command::CheckSpool(SpoolThresholds {
             warning_age: threshold(m, "warning-age"),
@@ -368,7 +379,7 @@ mod tests {
     #[test]
     fn bool_flag_does_not_swallow_the_subcommand() {
         let cli = parse_from(["h", "--dry-run", "replay"]).unwrap();
-        assert_eq!(cli.command, Command::Replay(false));
+        assert_eq!(cli.command, Command::Replay { dead: false, adopt: false });
         assert_eq!(cli.flags.get("dry_run").map(String::as_str), Some("true"));
         let cli = parse_from(["h", "--dry-run=false"]).unwrap();
         assert_eq!(cli.flags.get("dry_run").map(String::as_str), Some("false"));

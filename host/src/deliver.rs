@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use sensu_reactio_core::{Context, EventSummary, Outcome, OutcomeKind};
+use sensu_reactio_core::{Config, Context, EventSummary, Outcome, OutcomeKind, Secret};
 
 use crate::drive::{Budget, Transport, run_event};
 use crate::engine::Engine;
@@ -31,6 +31,10 @@ pub struct Runner<'a> {
     pub start: Instant,
     /// The whole run's deadline.
     pub deadline: Duration,
+    /// This configuration's [`route_of`]: spooled entries of another are left alone.
+    pub route: String,
+    /// Deliver entries of any route too (`replay --adopt`).
+    pub adopt: bool,
 }
 
 impl std::fmt::Debug for Runner<'_> {
@@ -61,8 +65,28 @@ fn fate(outcome: &Outcome) -> Fate {
     }
 }
 
-/// The spool entry for a live event.
-pub fn entry_for(event: &[u8], summary: &EventSummary, error: Option<String>) -> Entry {
+/// The route of a handler configuration: which Reactio project its events go to
+/// unless an event's own annotations choose a profile (the handler-level profile, and
+/// the organization and API key of the connection it selects; not the endpoint, which
+/// names a server rather than a project), as a 64-bit FNV-1a digest in hex: the same
+/// for every run of one configuration, different for a handler with another profile,
+/// organization or key, and no way back to the key.
+pub fn route_of(config: &Config) -> String {
+    let profile = config.settings.profile.as_deref().unwrap_or_default();
+    let connection = config.profiles.get(profile).map_or(&config.connection, |p| &p.connection);
+    let key = connection.api_key.as_ref().map(Secret::expose).unwrap_or_default();
+    let organization = connection.organization.as_deref().unwrap_or_default();
+    let mut digest: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in [profile, organization, key] {
+        for byte in part.bytes().chain([0xff]) {
+            digest = (digest ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{digest:016x}")
+}
+
+/// The spool entry for a live event (`route`: the configuration that keeps it).
+pub fn entry_for(event: &[u8], summary: &EventSummary, error: Option<String>, route: Option<String>) -> Entry {
     Entry {
         version: 1,
         event: String::from_utf8_lossy(event).into_owned(),
@@ -71,6 +95,7 @@ pub fn entry_for(event: &[u8], summary: &EventSummary, error: Option<String>) ->
         received_at: now(),
         attempts: 1,
         last_error: error,
+        route,
     }
 }
 
@@ -96,8 +121,10 @@ impl Runner<'_> {
             return Ok(report);
         };
         let mut entries = Vec::new();
+        let mut others = 0;
         for path in spool.list()? {
             match Spool::read(&path) {
+                Ok(entry) if !self.ours(&entry) => others += 1,
                 Ok(entry) => entries.push((path, entry)),
                 Err(why) => {
                     self.printer.warning(&format!("{why}; moved to the dead-letter folder"));
@@ -105,6 +132,11 @@ impl Runner<'_> {
                     report.dead += 1;
                 }
             }
+        }
+        if others > 0 {
+            self.printer.warning(&format!(
+                "{others} spooled events were kept by another handler configuration (another profile, project or api key): left for it; `replay --adopt` sends them with this one"
+            ));
         }
         let superseded = |i: usize, entry: &Entry| {
             !entry.recovery
@@ -219,7 +251,7 @@ impl Runner<'_> {
 
     /// Spool (or dead-letter) the live event; print the line; the exit code.
     fn keep(&self, event: &[u8], summary: &EventSummary, outcome: &Outcome, dead: bool, code: u8) -> u8 {
-        let entry = entry_for(event, summary, Some(self.printer.redact(&outcome.message)));
+        let entry = entry_for(event, summary, Some(self.printer.redact(&outcome.message)), Some(self.route.clone()));
         match self.store(&entry, dead) {
             Ok(path) => {
                 let what = if dead { "dead-lettered as" } else { "spooled as" };
@@ -260,7 +292,7 @@ impl Runner<'_> {
             return code;
         }
         let stored = self.spool.as_ref().map_err(|e| HostError::Spool(e.to_string()));
-        keep_event(self.printer, stored, event, summary, error, dead, code)
+        keep_event(self.printer, stored, event, summary, error, dead, code, Some(self.route.clone()))
     }
 
     /// The live event: drain the spool first (half the deadline), then the event.
@@ -307,7 +339,7 @@ impl Runner<'_> {
         let Ok(Some(_lock)) = spool.try_lock() else { return };
         for path in spool.list().unwrap_or_default() {
             let Ok(entry) = Spool::read(&path) else { continue };
-            if entry.key == key && entry.received_at < received && Spool::remove(&path).is_ok() {
+            if entry.key == key && entry.received_at < received && self.ours(&entry) && Spool::remove(&path).is_ok() {
                 let what = if entry.recovery { "recovery" } else { "alert" };
                 self.printer
                     .info(&format!("dropped a spooled {what} for {key}: the event just delivered supersedes it"));
@@ -317,13 +349,20 @@ impl Runner<'_> {
 
     fn spool_holds(&self, key: &str) -> bool {
         let Ok(spool) = &self.spool else { return false };
-        spool.list().unwrap_or_default().iter().any(|p| Spool::read(p).is_ok_and(|e| e.key == key))
+        spool.list().unwrap_or_default().iter().any(|p| Spool::read(p).is_ok_and(|e| e.key == key && self.ours(&e)))
+    }
+
+    /// Whether this configuration delivers `entry`: one it spooled, one spooled before
+    /// routes were recorded (or when no settings could be read), or any with `--adopt`.
+    fn ours(&self, entry: &Entry) -> bool {
+        self.adopt || entry.route.as_ref().is_none_or(|route| *route == self.route)
     }
 }
 
 /// Keep an event that could not be delivered because of `error`: into the spool (or
 /// its dead-letter folder), else on stderr. Returns the exit code (`code`, or 74 when
 /// even the spool failed).
+#[allow(clippy::too_many_arguments)] // one call per place an event is kept; each names its own
 pub fn keep_event(
     printer: &Printer,
     spool: Result<&Spool, HostError>,
@@ -332,8 +371,9 @@ pub fn keep_event(
     error: &HostError,
     dead: bool,
     code: u8,
+    route: Option<String>,
 ) -> u8 {
-    let entry = entry_for(event, summary, Some(printer.redact(&error.to_string())));
+    let entry = entry_for(event, summary, Some(printer.redact(&error.to_string())), route);
     let stored = spool.and_then(|spool| {
         if let Some(note) = &spool.fallback_note {
             printer.warning(note);

@@ -33,6 +33,11 @@ pub struct Entry {
     /// The last failure, one line, no secrets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Which handler configuration spooled it ([`crate::deliver::route_of`]: a digest of
+    /// its profile and connection, never the key): another one leaves it alone, so two
+    /// handlers sharing a spool directory never send each other's events. `None`: any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
 }
 
 /// The spool directory chosen for this run.

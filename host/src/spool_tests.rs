@@ -17,6 +17,7 @@ fn entry(key: &str) -> Entry {
         received_at: 1,
         attempts: 0,
         last_error: None,
+        route: None,
     }
 }
 

@@ -174,3 +174,30 @@ fn a_delivered_failure_supersedes_a_stale_spooled_recovery() {
     assert_eq!(closes, 0, "{:?}", lines(&server));
     assert_no_key(&[&first, &recovery, &run], &dir);
 }
+
+#[test]
+fn handlers_sharing_a_spool_deliver_only_their_own_entries() {
+    let dir = scratch("shared");
+    let spool = dir.join("spool");
+    // Team A's handler spools its alert during an outage.
+    let kept = against(&closed_port_url(), &spool).stdin(&first_critical()).run();
+    assert_eq!(kept.code, Some(75), "{}", kept.all());
+    // Team B's handler (its own project key) runs next with the same spool directory.
+    const KEY_B: &str = "sk-e2e-team-b-0a1b2c3d4e5f";
+    let server_b = sensu_reactio_tests::standin::Config::default().api_key(KEY_B).start().expect("stand-in b");
+    let mut team_b = against(&server_b.url(), &spool);
+    team_b.env("REACTIO_API_KEY", KEY_B);
+    let disk = classic("db01", "check_disk", 2, &["0", "2"], "create", 1);
+    let run = team_b.stdin(&disk).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert!(run.stderr.contains("kept by another handler configuration"), "{}", run.all());
+    assert!(!lines(&server_b).iter().any(|l| l.contains("web01")), "team a's event went to b: {:?}", lines(&server_b));
+    assert_eq!(spooled(&spool).len(), 1, "{}", run.all());
+    // Team A's next run delivers it.
+    let server_a = standin();
+    let run = replay(&server_a.url(), &spool);
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert_eq!(creates(&server_a), 1, "{:?}", lines(&server_a));
+    assert!(spooled(&spool).is_empty(), "{}", run.all());
+    assert_no_key(&[&kept, &run], &dir);
+}
