@@ -128,7 +128,7 @@ pub(crate) fn refresh(round: u64, max: u64, streak: u64, since: &str, broadcast:
 
 pub(crate) fn recreated(since: &str) -> String {
     format!(
-        "<b>still failing</b> since {since}; the previous incident was closed while the check kept failing, so this one is new"
+        "<b>still failing</b> since {since}; no incident was open for it (closed while the check kept failing, or never opened), so this one is new"
     )
 }
 
