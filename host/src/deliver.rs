@@ -317,7 +317,10 @@ impl Runner<'_> {
                 }
             }
             Ok(outcome) => {
-                if first_occurrence && outcome.result == OutcomeKind::Handled {
+                // Delivered: handled, or a recovery that found nothing left to close.
+                if outcome.result == OutcomeKind::Handled
+                    || (summary.recovery && outcome.result == OutcomeKind::Skipped)
+                {
                     self.drop_superseded_by(&summary.key, received);
                 }
                 self.settle(event, summary, &outcome)
@@ -330,19 +333,31 @@ impl Runner<'_> {
         }
     }
 
-    /// After the live event for `key` was delivered: the entries spooled for that key
-    /// before it (`received`, epoch seconds) are superseded, since it carried the key's
-    /// current state. A stale recovery must not close the incident of a newer failure,
-    /// nor a stale alert post to it again. Skipped while another run holds the spool.
+    /// After the live event for `key` was delivered: the entries kept for that key
+    /// before it (`received`, epoch seconds), in the spool or its dead-letter folder,
+    /// are superseded, since it carried the key's current state. A stale recovery must
+    /// not close the incident of a newer failure, a stale alert post to it again, nor
+    /// `replay --dead` open an incident for a check that has recovered since. Skipped
+    /// while another run holds the spool.
     fn drop_superseded_by(&self, key: &str, received: i64) {
         let Ok(spool) = &self.spool else { return };
+        let stale = |path: &std::path::PathBuf| {
+            Spool::read(path).is_ok_and(|e| e.key == key && e.received_at < received && self.ours(&e))
+        };
+        let spooled: Vec<_> = spool.list().unwrap_or_default().into_iter().filter(stale).collect();
+        let dead: Vec<_> = spool.list_dead().unwrap_or_default().into_iter().filter(stale).collect();
+        if spooled.is_empty() && dead.is_empty() {
+            return;
+        }
         let Ok(Some(_lock)) = spool.try_lock() else { return };
-        for path in spool.list().unwrap_or_default() {
-            let Ok(entry) = Spool::read(&path) else { continue };
-            if entry.key == key && entry.received_at < received && self.ours(&entry) && Spool::remove(&path).is_ok() {
-                let what = if entry.recovery { "recovery" } else { "alert" };
-                self.printer
-                    .info(&format!("dropped a spooled {what} for {key}: the event just delivered supersedes it"));
+        for (paths, folder) in [(spooled, "spooled"), (dead, "dead-lettered")] {
+            for path in paths {
+                let recovery = Spool::read(&path).is_ok_and(|e| e.recovery);
+                if Spool::remove(&path).is_ok() {
+                    let what = if recovery { "recovery" } else { "alert" };
+                    self.printer
+                        .info(&format!("dropped a {folder} {what} for {key}: the event just delivered supersedes it"));
+                }
             }
         }
     }

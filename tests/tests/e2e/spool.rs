@@ -201,3 +201,26 @@ fn handlers_sharing_a_spool_deliver_only_their_own_entries() {
     assert!(spooled(&spool).is_empty(), "{}", run.all());
     assert_no_key(&[&kept, &run], &dir);
 }
+
+#[test]
+fn a_recovery_retires_a_dead_lettered_alert_for_its_check() {
+    let dir = scratch("dead-recovered");
+    let spool = dir.join("spool");
+    let server = standin();
+    server.push_fault(Match::exact("POST", "/api/v1/incidents"), Fault::validation("detection", "invalid"));
+    let refused = against(&server.url(), &spool).stdin(&first_critical()).run();
+    assert_eq!(refused.code, Some(75), "{}", refused.all());
+    assert_eq!(dead(&spool).len(), 1, "{}", refused.all());
+    // The check recovers: there is no incident to close, and the refused alert is stale.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let recovery = against(&server.url(), &spool).stdin(&resolve()).run();
+    assert_eq!(recovery.code, Some(0), "{}", recovery.all());
+    assert!(recovery.stdout.contains("dropped a dead-lettered alert"), "{}", recovery.all());
+    assert!(dead(&spool).is_empty(), "{}", recovery.all());
+    // So `replay --dead` opens no incident for a check that is fine.
+    let mut handler = against(&server.url(), &spool);
+    let again = handler.args(["replay", "--dead"]).run();
+    assert_eq!(again.code, Some(0), "{}", again.all());
+    assert!(server.incidents().is_empty(), "{:?}", server.incidents());
+    assert_no_key(&[&refused, &recovery, &again], &dir);
+}
