@@ -14,6 +14,7 @@ use crate::drive::Transport;
 use crate::error::{EXIT_CONFIG, EXIT_OK, EXIT_SOFTWARE, EXIT_SPOOLED, HostError};
 use crate::http::HttpSettings;
 use crate::output::Printer;
+use crate::route::Route;
 use crate::settings::{EnvVars, Loaded, SENSU_ROOT, load};
 use crate::spool::{SYSTEM_SPOOL, Spool};
 
@@ -93,7 +94,7 @@ fn runner<'a>(
         spool: locate(loaded, env),
         start,
         deadline: Duration::from_millis(host.deadline_ms),
-        route: crate::deliver::route_of(&loaded.config),
+        route: Route::of(&loaded.config),
         adopt: false,
     })
 }
@@ -116,7 +117,8 @@ fn raw_spool(cli: &Cli, env: &EnvVars) -> Result<Spool, HostError> {
 }
 
 /// Keep an event we could not even start on (settings broken, engine missing):
-/// spool or dead-letter it, else print it.
+/// spool or dead-letter it, else print it. `route`: the configuration's, when its
+/// settings could be read.
 fn keep_unstarted(
     printer: &Printer,
     spool: Result<Spool, HostError>,
@@ -124,6 +126,7 @@ fn keep_unstarted(
     summary: &EventSummary,
     error: &HostError,
     code: u8,
+    route: Option<&Route>,
 ) -> u8 {
     printer.error(&error.to_string(), code);
     keep_event(
@@ -134,7 +137,7 @@ fn keep_unstarted(
         error,
         code == EXIT_CONFIG,
         code,
-        None,
+        route,
     )
 }
 
@@ -159,7 +162,13 @@ pub fn usage_error(cli: &Cli, env: &EnvVars, printer: &mut Printer, error: &str)
                 .and_then(|event| inspect(&event).map(|summary| (event, summary)).map_err(|e| e.to_string()));
             match kept {
                 Ok((event, summary)) => {
-                    keep_unstarted(printer, raw_spool(cli, env), &event, &summary, &error, EXIT_CONFIG)
+                    // Kept where the settings say (`spool_dir` in a settings file too),
+                    // for this configuration, when they can be read.
+                    let (spool, route) = match load_settings(cli, env, printer) {
+                        Ok(loaded) => (locate(&loaded, env), Some(Route::of(&loaded.config))),
+                        Err(_) => (raw_spool(cli, env), None),
+                    };
+                    keep_unstarted(printer, spool, &event, &summary, &error, EXIT_CONFIG, route.as_ref())
                 }
                 Err(input) => {
                     printer.error(&format!("{error}; the event could not be kept either: {input}"), EXIT_CONFIG);
@@ -201,7 +210,7 @@ fn handle(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant) -> u8
             printer.error(&e.to_string(), e.exit_code());
             return e.exit_code();
         }
-        Err(e) => return keep_unstarted(printer, raw_spool(cli, env), &event, &summary, &e, e.exit_code()),
+        Err(e) => return keep_unstarted(printer, raw_spool(cli, env), &event, &summary, &e, e.exit_code(), None),
     };
     let printer: &Printer = printer;
     let dry_run = loaded.config.host.dry_run;
@@ -211,7 +220,10 @@ fn handle(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant) -> u8
             printer.error(&e.to_string(), e.exit_code());
             return e.exit_code();
         }
-        Err(e) => return keep_unstarted(printer, locate(&loaded, env), &event, &summary, &e, EXIT_SOFTWARE),
+        Err(e) => {
+            let route = Route::of(&loaded.config);
+            return keep_unstarted(printer, locate(&loaded, env), &event, &summary, &e, EXIT_SOFTWARE, Some(&route));
+        }
     };
     let code = runner.handle_live(&event, &summary, dry_run);
     // The process ends with this event: leave the engine, the HTTP client and their
@@ -254,7 +266,8 @@ fn replay(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant, dead:
         }
     };
     if dead {
-        match spool.revive() {
+        let route = runner.route.clone();
+        match spool.revive(|entry| route.delivers(entry, adopt)) {
             Ok(n) if n > 0 => printer.info(&format!("moved {n} dead-lettered entries back into the spool")),
             Ok(_) => {}
             Err(e) => printer.warning(&e.to_string()),

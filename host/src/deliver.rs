@@ -4,13 +4,17 @@
 
 use std::time::{Duration, Instant};
 
-use sensu_reactio_core::{Config, Context, EventSummary, Outcome, OutcomeKind, Secret};
+use sensu_reactio_core::{Context, EventSummary, Outcome, OutcomeKind};
 
 use crate::drive::{Budget, Transport, run_event};
 use crate::engine::Engine;
 use crate::error::{EXIT_CONFIG, EXIT_NOT_SPOOLED, EXIT_OK, EXIT_SOFTWARE, EXIT_SPOOLED, HostError};
 use crate::output::{Printer, Source};
+use crate::route::Route;
 use crate::spool::{Entry, Spool};
+
+/// Attempts after which a spooled event the engine keeps failing on is dead-lettered.
+const ENGINE_ATTEMPTS: u32 = 3;
 
 /// The current time, epoch seconds (only the host reads the clock).
 pub fn now() -> i64 {
@@ -31,8 +35,8 @@ pub struct Runner<'a> {
     pub start: Instant,
     /// The whole run's deadline.
     pub deadline: Duration,
-    /// This configuration's [`route_of`]: spooled entries of another are left alone.
-    pub route: String,
+    /// This configuration's route: spooled entries of another are left alone.
+    pub route: Route,
     /// Deliver entries of any route too (`replay --adopt`).
     pub adopt: bool,
 }
@@ -65,29 +69,16 @@ fn fate(outcome: &Outcome) -> Fate {
     }
 }
 
-/// The route of a handler configuration: which Reactio project its events go to
-/// unless an event's own annotations choose a profile (the handler-level profile, and
-/// the organization and API key of the connection it selects; not the endpoint, which
-/// names a server rather than a project), as a 64-bit FNV-1a digest in hex: the same
-/// for every run of one configuration, different for a handler with another profile,
-/// organization or key, and no way back to the key.
-pub fn route_of(config: &Config) -> String {
-    let profile = config.settings.profile.as_deref().unwrap_or_default();
-    let connection = config.profiles.get(profile).map_or(&config.connection, |p| &p.connection);
-    let key = connection.api_key.as_ref().map(Secret::expose).unwrap_or_default();
-    let organization = connection.organization.as_deref().unwrap_or_default();
-    let mut digest: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in [profile, organization, key] {
-        for byte in part.bytes().chain([0xff]) {
-            digest = (digest ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("{digest:016x}")
-}
-
-/// The spool entry for a live event (`route`: the configuration that keeps it).
-pub fn entry_for(event: &[u8], summary: &EventSummary, error: Option<String>, route: Option<String>) -> Entry {
-    Entry {
+/// The spool entry for a live event, kept by `route` (`None`: no settings could be
+/// read) for a key problem or not ([`Route::stamp`]).
+pub fn entry_for(
+    event: &[u8],
+    summary: &EventSummary,
+    error: Option<String>,
+    route: Option<&Route>,
+    key_problem: bool,
+) -> Entry {
+    let mut entry = Entry {
         version: 1,
         event: String::from_utf8_lossy(event).into_owned(),
         key: summary.key.clone(),
@@ -95,8 +86,13 @@ pub fn entry_for(event: &[u8], summary: &EventSummary, error: Option<String>, ro
         received_at: now(),
         attempts: 1,
         last_error: error,
-        route,
+        route: None,
+        team: None,
+    };
+    if let Some(route) = route {
+        route.stamp(&mut entry, key_problem);
     }
+    entry
 }
 
 impl Runner<'_> {
@@ -154,7 +150,6 @@ impl Runner<'_> {
                 pending.push((path.clone(), entry.clone()));
             }
         }
-        let mut engine_failures = 0;
         for (index, (path, mut entry)) in pending.iter().cloned().enumerate() {
             if Instant::now() >= end {
                 report.left += pending.len() - index;
@@ -214,24 +209,28 @@ impl Runner<'_> {
                     report.dead += 1;
                 }
                 Err(e) => {
+                    // One event the engine cannot plan (e.g. one too large for the wasm
+                    // module's memory) must not hold up the others, nor come back for
+                    // ever: after its third attempt it is dead-lettered.
                     entry.last_error = Some(self.printer.redact(&e.to_string()));
                     spool.update(&path, &entry)?;
-                    // One event the engine cannot plan (e.g. one too large for the wasm
-                    // module's memory) must not hold up the others; two in a row, and
-                    // the engine is what is broken.
-                    engine_failures += 1;
-                    if engine_failures >= 2 || index + 1 == pending.len() {
-                        self.printer.warning(&format!("stopped delivering the spool: {e}"));
-                        report.left += pending.len() - index;
-                        break;
+                    if entry.attempts >= ENGINE_ATTEMPTS {
+                        let dead = spool.bury(&path)?;
+                        self.printer.warning(&format!(
+                            "the engine failed on the spooled event for {} {ENGINE_ATTEMPTS} times ({e}); moved to {} (`replay --dead` sends it once that is fixed)",
+                            entry.key,
+                            dead.display()
+                        ));
+                        report.dead += 1;
+                    } else {
+                        self.printer.warning(&format!(
+                            "kept the spooled event for {} ({e}); going on with the spool",
+                            entry.key
+                        ));
+                        report.left += 1;
                     }
-                    self.printer
-                        .warning(&format!("kept the spooled event for {} ({e}); going on with the spool", entry.key));
-                    report.left += 1;
-                    continue;
                 }
             }
-            engine_failures = 0;
         }
         Ok(report)
     }
@@ -251,7 +250,8 @@ impl Runner<'_> {
 
     /// Spool (or dead-letter) the live event; print the line; the exit code.
     fn keep(&self, event: &[u8], summary: &EventSummary, outcome: &Outcome, dead: bool, code: u8) -> u8 {
-        let entry = entry_for(event, summary, Some(self.printer.redact(&outcome.message)), Some(self.route.clone()));
+        let message = Some(self.printer.redact(&outcome.message));
+        let entry = entry_for(event, summary, message, Some(&self.route), code == EXIT_CONFIG);
         match self.store(&entry, dead) {
             Ok(path) => {
                 let what = if dead { "dead-lettered as" } else { "spooled as" };
@@ -292,7 +292,7 @@ impl Runner<'_> {
             return code;
         }
         let stored = self.spool.as_ref().map_err(|e| HostError::Spool(e.to_string()));
-        keep_event(self.printer, stored, event, summary, error, dead, code, Some(self.route.clone()))
+        keep_event(self.printer, stored, event, summary, error, dead, code, Some(&self.route))
     }
 
     /// The live event: drain the spool first (half the deadline), then the event.
@@ -321,7 +321,7 @@ impl Runner<'_> {
                 if outcome.result == OutcomeKind::Handled
                     || (summary.recovery && outcome.result == OutcomeKind::Skipped)
                 {
-                    self.drop_superseded_by(&summary.key, received);
+                    self.drop_superseded_by(&summary.key, summary.recovery, received);
                 }
                 self.settle(event, summary, &outcome)
             }
@@ -333,16 +333,19 @@ impl Runner<'_> {
         }
     }
 
-    /// After the live event for `key` was delivered: the entries kept for that key
-    /// before it (`received`, epoch seconds), in the spool or its dead-letter folder,
-    /// are superseded, since it carried the key's current state. A stale recovery must
-    /// not close the incident of a newer failure, a stale alert post to it again, nor
-    /// `replay --dead` open an incident for a check that has recovered since. Skipped
-    /// while another run holds the spool.
-    fn drop_superseded_by(&self, key: &str, received: i64) {
+    /// After the live event for `key` was delivered (`recovery`: it was a recovery):
+    /// the entries of the other kind kept for that key before it (`received`, epoch
+    /// seconds), in the spool or its dead-letter folder, by this team, are superseded.
+    /// A stale recovery must not close the incident of a newer failure, nor a stale
+    /// alert (`replay --dead`, `--adopt`) open one for a check that has recovered since.
+    /// Entries of the same kind stay (a spooled escalation still has its call to make).
+    /// Skipped while another run holds the spool.
+    fn drop_superseded_by(&self, key: &str, recovery: bool, received: i64) {
         let Ok(spool) = &self.spool else { return };
         let stale = |path: &std::path::PathBuf| {
-            Spool::read(path).is_ok_and(|e| e.key == key && e.received_at < received && self.ours(&e))
+            Spool::read(path).is_ok_and(|e| {
+                e.key == key && e.recovery != recovery && e.received_at < received && self.route.supersedes(&e)
+            })
         };
         let spooled: Vec<_> = spool.list().unwrap_or_default().into_iter().filter(stale).collect();
         let dead: Vec<_> = spool.list_dead().unwrap_or_default().into_iter().filter(stale).collect();
@@ -350,13 +353,11 @@ impl Runner<'_> {
             return;
         }
         let Ok(Some(_lock)) = spool.try_lock() else { return };
+        let (what, by) = if recovery { ("alert", "its recovery") } else { ("recovery", "a later failure") };
         for (paths, folder) in [(spooled, "spooled"), (dead, "dead-lettered")] {
             for path in paths {
-                let recovery = Spool::read(&path).is_ok_and(|e| e.recovery);
                 if Spool::remove(&path).is_ok() {
-                    let what = if recovery { "recovery" } else { "alert" };
-                    self.printer
-                        .info(&format!("dropped a {folder} {what} for {key}: the event just delivered supersedes it"));
+                    self.printer.info(&format!("dropped a {folder} {what} for {key}: {by} was delivered since"));
                 }
             }
         }
@@ -370,7 +371,7 @@ impl Runner<'_> {
     /// Whether this configuration delivers `entry`: one it spooled, one spooled before
     /// routes were recorded (or when no settings could be read), or any with `--adopt`.
     fn ours(&self, entry: &Entry) -> bool {
-        self.adopt || entry.route.as_ref().is_none_or(|route| *route == self.route)
+        self.route.delivers(entry, self.adopt)
     }
 }
 
@@ -386,9 +387,9 @@ pub fn keep_event(
     error: &HostError,
     dead: bool,
     code: u8,
-    route: Option<String>,
+    route: Option<&Route>,
 ) -> u8 {
-    let entry = entry_for(event, summary, Some(printer.redact(&error.to_string())), route);
+    let entry = entry_for(event, summary, Some(printer.redact(&error.to_string())), route, code == EXIT_CONFIG);
     let stored = spool.and_then(|spool| {
         if let Some(note) = &spool.fallback_note {
             printer.warning(note);

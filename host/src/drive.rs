@@ -93,8 +93,9 @@ fn out_of_time(
     context: &Context,
 ) -> Result<Outcome, HostError> {
     let detail = format!("the {:.1} s deadline would pass ({why})", total.as_secs_f64());
-    match engine.handle(Answer::Failure(Failure { kind: FailureKind::Deadline, detail })).map_err(engine_error)? {
-        Step::Done(outcome) => Ok(outcome),
+    // An engine that cannot say (it failed, or it went on) leaves the host's own outcome.
+    match engine.handle(Answer::Failure(Failure { kind: FailureKind::Deadline, detail })) {
+        Ok(Step::Done(outcome)) => Ok(outcome),
         _ => Ok(deadline_outcome(key, total, why, context)),
     }
 }

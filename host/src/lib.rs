@@ -14,5 +14,6 @@ pub mod error;
 pub mod http;
 pub mod input;
 pub mod output;
+pub mod route;
 pub mod settings;
 pub mod spool;

@@ -33,11 +33,14 @@ pub struct Entry {
     /// The last failure, one line, no secrets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
-    /// Which handler configuration spooled it ([`crate::deliver::route_of`]: a digest of
-    /// its profile and connection, never the key): another one leaves it alone, so two
-    /// handlers sharing a spool directory never send each other's events. `None`: any.
+    /// Which handler configuration kept it ([`crate::route::Route`]): a digest of its
+    /// profile, organization and key, never the key. `None`: kept for a key problem,
+    /// or before any settings could be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route: Option<String>,
+    /// The digest of its profile and organization (the route without the key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
 }
 
 /// The spool directory chosen for this run.
@@ -231,8 +234,9 @@ impl Spool {
     }
 
     /// Move every dead-lettered entry back into the spool (`replay --dead`).
-    pub fn revive(&self) -> Result<usize, HostError> {
-        let dead = self.list_dead()?;
+    pub fn revive(&self, which: impl Fn(&Entry) -> bool) -> Result<usize, HostError> {
+        let dead: Vec<PathBuf> =
+            self.list_dead()?.into_iter().filter(|p| Spool::read(p).is_ok_and(|e| which(&e))).collect();
         for path in &dead {
             let target = self.dir.join(path.file_name().unwrap_or_default());
             std::fs::rename(path, &target)

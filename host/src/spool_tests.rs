@@ -18,6 +18,7 @@ fn entry(key: &str) -> Entry {
         attempts: 0,
         last_error: None,
         route: None,
+        team: None,
     }
 }
 
@@ -47,7 +48,7 @@ fn bury_update_revive_and_remove() {
     let dead = spool.bury(&a).unwrap();
     assert_eq!(spool.list().unwrap(), vec![b.clone()]);
     assert_eq!(spool.list_dead().unwrap(), vec![dead]);
-    assert_eq!(spool.revive().unwrap(), 1);
+    assert_eq!(spool.revive(|_| true).unwrap(), 1);
     assert_eq!(spool.list().unwrap().len(), 2);
     Spool::remove(&b).unwrap();
     assert_eq!(spool.list().unwrap(), vec![a]);

@@ -8,7 +8,7 @@
 //! | export | signature | what |
 //! |---|---|---|
 //! | `memory` | memory | the module's linear memory |
-//! | `sr_abi_version` | `() -> i32` | `1` for this protocol |
+//! | `sr_abi_version` | `() -> i32` | `2` for this protocol (2 added the `deadline` failure kind) |
 //! | `sr_alloc` | `(len) -> ptr` | a buffer of `len` bytes for an input; `0` when out of memory |
 //! | `sr_dealloc` | `(ptr, len)` | free a buffer from `sr_alloc` (unknown buffers are ignored) |
 //! | `sr_plan` | `(cfg_ptr, cfg_len, event_ptr, event_len, ctx_ptr, ctx_len) -> len` | plan an event |
@@ -63,7 +63,7 @@ use sensu_reactio_core::json_api::{self, ErrorKind, Session};
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 /// The protocol version `sr_abi_version` reports.
-const ABI_VERSION: u32 = 1;
+const ABI_VERSION: u32 = 2;
 
 struct State {
     /// Live `sr_alloc` buffers: (address, length); a handful at a time, so a `Vec`

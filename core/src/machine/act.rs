@@ -44,7 +44,9 @@ impl Run {
                 let previous = self.event.previous_status().map(crate::Severity::from_status);
                 // Left open from an earlier failure (`close_on_resolve: never`, a lost or
                 // flapping recovery): this failure is new to its people.
-                let slack = i64::try_from(self.interval().max(60)).unwrap_or(60);
+                // Slack for clocks (Sensu's agents against Reactio's): a replayed first
+                // alert must not take its own incident for an earlier failure's.
+                let slack = i64::try_from(self.interval().saturating_mul(2).max(300)).unwrap_or(300);
                 // A person holding it sees the timeline: post only (as the refresh rule).
                 let earlier_failure = alert.first_alert
                     && inc.status == "open"

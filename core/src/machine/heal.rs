@@ -59,7 +59,7 @@ impl Run {
         let keep = open.iter().min_by_key(|i| (i.created_at, i.id)).map(|i| i.id).or(created);
         if let Some(keep) = keep {
             self.incident = Some(keep);
-            for newer in open.iter().filter(|i| i.id != keep) {
+            for newer in open.iter().filter(|i| i.id != keep && !i.has_manager) {
                 let text = messages::duplicate_of(keep);
                 self.cleanup.push_back(Write::Message { id: newer.id, minimal: text.clone(), text });
                 self.cleanup.push_back(Write::Close { id: newer.id });

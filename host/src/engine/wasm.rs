@@ -33,7 +33,7 @@ pub const MODULE_FILE: &str = "sensu_reactio_core.wasm";
 pub const MODULE_ENV: &str = "SENSU_REACTIO_WASM_MODULE";
 
 /// The raw ABI version this engine speaks.
-const ABI_VERSION: u32 = 1;
+const ABI_VERSION: u32 = 2;
 
 /// The largest output a call may return (the module's own steps are a few KB).
 const MAX_OUTPUT: usize = 16 << 20;
@@ -443,7 +443,7 @@ impl WasmInstance {
         }
         if self.store.data().hit {
             return engine_error(format!(
-                "the wasm module {path} was stopped while {doing}: it needed more than its memory cap of {} MiB; rebuild it with `./x build`, or use --engine native",
+                "the wasm module {path} was stopped while {doing}: it needed more than its memory cap of {} MiB (a very large event can; --engine native handles it)",
                 self.owner.options.memory_cap >> 20
             ));
         }
@@ -701,7 +701,7 @@ mod tests {
         let text = format!(
             r#"(module
               (memory (export "memory") 1)
-              (func (export "sr_abi_version") (result i32) i32.const 1)
+              (func (export "sr_abi_version") (result i32) i32.const 2)
               (func (export "sr_alloc") (param i32) (result i32) i32.const 1024)
               (func (export "sr_dealloc") (param i32 i32))
               (func (export "sr_result_ptr") (result i32) {result_ptr})

@@ -224,3 +224,22 @@ fn a_recovery_retires_a_dead_lettered_alert_for_its_check() {
     assert!(server.incidents().is_empty(), "{:?}", server.incidents());
     assert_no_key(&[&refused, &recovery, &again], &dir);
 }
+
+#[test]
+fn a_delivered_failure_keeps_a_spooled_alert_of_its_check() {
+    let dir = scratch("keeps-alert");
+    let spool = dir.join("spool");
+    // An alert waits in the spool (it may carry an escalation's call)...
+    let kept = against(&closed_port_url(), &spool).stdin(&first_critical()).run();
+    assert_eq!(kept.code, Some(75), "{}", kept.all());
+    // ...and a later failure of the same check is delivered while the spool's turn
+    // is put off: the spooled alert is not the later one's to drop.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let server = standin();
+    server.push_fault_times(Match::Next, Fault::respond(503, &[("retry-after", "30")], b"busy"), 1);
+    let repeat = classic("web01", "check_http", 2, &["0", "2", "2"], "create", 2);
+    let run = against(&server.url(), &spool).stdin(&repeat).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert_eq!(spooled(&spool).len(), 1, "{}", run.all());
+    assert_no_key(&[&kept, &run], &dir);
+}

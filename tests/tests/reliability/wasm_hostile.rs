@@ -25,7 +25,7 @@ fn module(plan: &str, result_ptr: &str, alloc: &str, extra: &str) -> String {
         r#"(module
           (memory (export "memory") 1)
           {extra}
-          (func (export "sr_abi_version") (result i32) i32.const 1)
+          (func (export "sr_abi_version") (result i32) i32.const 2)
           (func (export "sr_alloc") (param i32) (result i32) {alloc})
           (func (export "sr_dealloc") (param i32 i32))
           (func (export "sr_result_ptr") (result i32) {result_ptr})
@@ -99,7 +99,7 @@ fn hostile() -> Vec<(&'static str, Vec<u8>, &'static str)> {
         ),
         (
             "wrong abi version",
-            wat(module("i32.const 0", "i32.const 0", ALLOC, "").replace("i32.const 1)\n", "i32.const 99)\n")),
+            wat(module("i32.const 0", "i32.const 0", ALLOC, "").replace("i32.const 2)\n", "i32.const 99)\n")),
             "abi version 99",
         ),
         (

@@ -1,0 +1,109 @@
+//! Which handler configuration keeps a spool entry, so handlers sharing one spool
+//! directory (one per team, say) deliver only their own events.
+//!
+//! Two digests (64-bit FNV-1a, hex; no way back to the key): the *team* (the
+//! handler-level profile and the lowercased organization of the connection it selects)
+//! and the *route* (the team and that connection's API key). An entry carries both. A
+//! run delivers an entry of its own route; an entry kept because of the key itself
+//! (rejected or missing) carries only its team, so the team's handler delivers it once
+//! the key is fixed; an entry kept before any settings could be read carries neither
+//! and is anyone's. `replay --adopt` delivers every entry. Superseding (a delivered
+//! event retiring older entries for its check) works within a team, so a rotated key
+//! does not keep stale alerts alive.
+
+use sensu_reactio_core::{Config, Secret};
+
+use crate::spool::Entry;
+
+/// A handler configuration's identity for the spool.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// Digest of profile and organization.
+    pub team: String,
+    /// Digest of profile, organization and API key.
+    pub full: String,
+}
+
+fn digest(parts: &[&str]) -> String {
+    let mut digest: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.bytes().chain([0xff]) {
+            digest = (digest ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{digest:016x}")
+}
+
+impl Route {
+    /// The route of a loaded configuration: which Reactio project its events go to
+    /// unless an event's own annotations choose a profile. Not the endpoint: it names a
+    /// server, not a project (and moves, e.g. behind a proxy).
+    pub fn of(config: &Config) -> Route {
+        let profile = config.settings.profile.as_deref().unwrap_or_default();
+        let connection = config.profiles.get(profile).map_or(&config.connection, |p| &p.connection);
+        let organization = connection.organization.as_deref().unwrap_or_default().to_ascii_lowercase();
+        let key = connection.api_key.as_ref().map(Secret::expose).unwrap_or_default();
+        Route { team: digest(&[profile, &organization]), full: digest(&[profile, &organization, key]) }
+    }
+
+    /// Mark `entry` as kept by this configuration; `key_problem`: kept because the key
+    /// was rejected or missing (then any handler of the team may deliver it).
+    pub fn stamp(&self, entry: &mut Entry, key_problem: bool) {
+        entry.route = (!key_problem).then(|| self.full.clone());
+        entry.team = Some(self.team.clone());
+    }
+
+    /// Whether a run of this configuration delivers `entry` (`adopt`: any).
+    pub fn delivers(&self, entry: &Entry, adopt: bool) -> bool {
+        adopt
+            || match (&entry.route, &entry.team) {
+                (Some(route), _) => *route == self.full,
+                (None, Some(team)) => *team == self.team,
+                (None, None) => true,
+            }
+    }
+
+    /// Whether an event delivered by this configuration supersedes `entry`'s kind for
+    /// its check (same team, whatever the key; or an entry of no team).
+    pub fn supersedes(&self, entry: &Entry) -> bool {
+        entry.team.as_ref().is_none_or(|team| *team == self.team)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(route: Option<&str>, team: Option<&str>) -> Entry {
+        Entry {
+            version: 1,
+            event: "{}".into(),
+            key: "k".into(),
+            recovery: false,
+            received_at: 1,
+            attempts: 1,
+            last_error: None,
+            route: route.map(str::to_owned),
+            team: team.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_run_delivers_its_own_its_teams_key_problems_and_the_unmarked() {
+        let ours = Route { team: "t".into(), full: "r".into() };
+        assert!(ours.delivers(&entry(Some("r"), Some("t")), false));
+        assert!(!ours.delivers(&entry(Some("other"), Some("t")), false), "another key of the team");
+        assert!(ours.delivers(&entry(None, Some("t")), false), "kept for a key problem");
+        assert!(!ours.delivers(&entry(None, Some("u")), false), "another team's key problem");
+        assert!(ours.delivers(&entry(None, None), false));
+        assert!(ours.delivers(&entry(Some("other"), Some("u")), true), "adopt");
+        assert!(ours.supersedes(&entry(Some("other"), Some("t"))));
+        assert!(!ours.supersedes(&entry(Some("other"), Some("u"))));
+    }
+
+    #[test]
+    fn digests_differ_by_part_and_ignore_organization_case() {
+        assert_ne!(digest(&["a", "b"]), digest(&["ab", ""]));
+        assert_eq!(digest(&["p", "demo"]), digest(&["p", &"Demo".to_ascii_lowercase()]));
+    }
+}
