@@ -163,12 +163,13 @@ pub fn usage_error(cli: &Cli, env: &EnvVars, printer: &mut Printer, error: &str)
             match kept {
                 Ok((event, summary)) => {
                     // Kept where the settings say (`spool_dir` in a settings file too),
-                    // for this configuration, when they can be read.
-                    let (spool, route) = match load_settings(cli, env, printer) {
-                        Ok(loaded) => (locate(&loaded, env), Some(Route::of(&loaded.config))),
-                        Err(_) => (raw_spool(cli, env), None),
+                    // for anyone: which configuration was meant is not known (a typo in
+                    // `--profile` would strand it with another's route).
+                    let spool = match load_settings(cli, env, printer) {
+                        Ok(loaded) => locate(&loaded, env),
+                        Err(_) => raw_spool(cli, env),
                     };
-                    keep_unstarted(printer, spool, &event, &summary, &error, EXIT_CONFIG, route.as_ref())
+                    keep_unstarted(printer, spool, &event, &summary, &error, EXIT_CONFIG, None)
                 }
                 Err(input) => {
                     printer.error(&format!("{error}; the event could not be kept either: {input}"), EXIT_CONFIG);

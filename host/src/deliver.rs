@@ -134,17 +134,20 @@ impl Runner<'_> {
                 "{others} spooled events were kept by another handler configuration (another profile, project or api key): left for it; `replay --adopt` sends them with this one"
             ));
         }
+        // A later recovery supersedes an alert; the live failure that follows supersedes a
+        // spooled recovery (it must not close the incident of the failure going on).
         let superseded = |i: usize, entry: &Entry| {
-            !entry.recovery
+            (!entry.recovery
                 && (entries.iter().skip(i + 1).any(|(_, later)| later.recovery && later.key == entry.key)
-                    || live.is_some_and(|l| l.recovery && l.key == entry.key))
+                    || live.is_some_and(|l| l.recovery && l.key == entry.key)))
+                || (entry.recovery && live.is_some_and(|l| !l.recovery && l.key == entry.key))
         };
         let mut pending = Vec::new();
         for (i, (path, entry)) in entries.iter().enumerate() {
             if superseded(i, entry) {
                 Spool::remove(path)?;
-                self.printer
-                    .info(&format!("dropped a spooled alert for {}: a later recovery supersedes it", entry.key));
+                let (what, by) = if entry.recovery { ("recovery", "failure") } else { ("alert", "recovery") };
+                self.printer.info(&format!("dropped a spooled {what} for {}: a later {by} supersedes it", entry.key));
                 report.superseded += 1;
             } else {
                 pending.push((path.clone(), entry.clone()));
@@ -217,7 +220,7 @@ impl Runner<'_> {
                     if entry.attempts >= ENGINE_ATTEMPTS {
                         let dead = spool.bury(&path)?;
                         self.printer.warning(&format!(
-                            "the engine failed on the spooled event for {} {ENGINE_ATTEMPTS} times ({e}); moved to {} (`replay --dead` sends it once that is fixed)",
+                            "the engine failed on the spooled event for {} {ENGINE_ATTEMPTS} times ({e}); moved to {} (`replay --dead` sends it once that is fixed, or with `--engine native`)",
                             entry.key,
                             dead.display()
                         ));

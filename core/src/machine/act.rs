@@ -45,8 +45,10 @@ impl Run {
                 // Left open from an earlier failure (`close_on_resolve: never`, a lost or
                 // flapping recovery): this failure is new to its people.
                 // Slack for clocks (Sensu's agents against Reactio's): a replayed first
-                // alert must not take its own incident for an earlier failure's.
-                let slack = i64::try_from(self.interval().saturating_mul(2).max(300)).unwrap_or(300);
+                // alert must not take its own incident for an earlier failure's. Fixed,
+                // not by the interval: a long interval must not hide a new failure.
+                const CLOCK_SLACK: i64 = 90;
+                let slack = CLOCK_SLACK;
                 // A person holding it sees the timeline: post only (as the refresh rule).
                 let earlier_failure = alert.first_alert
                     && inc.status == "open"

@@ -152,7 +152,7 @@ fn when_even_the_spool_fails_the_event_goes_to_stderr() {
 }
 
 #[test]
-fn a_delivered_failure_supersedes_a_stale_spooled_recovery() {
+fn a_stale_spooled_recovery_is_dropped_even_when_the_live_failure_fails() {
     let dir = scratch("stale-recovery");
     let spool = dir.join("spool");
     let server = standin();
@@ -161,15 +161,18 @@ fn a_delivered_failure_supersedes_a_stale_spooled_recovery() {
     // The recovery meets an outage and waits in the spool.
     let recovery = against(&closed_port_url(), &spool).stdin(&resolve()).run();
     assert_eq!(recovery.code, Some(75), "{}", recovery.all());
-    // The check fails again. Reactio is back, but asks the spool's first lookup to wait
-    // longer than the run has: the spooled recovery stays, the live failure goes.
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    // The check fails again and Reactio asks the live event to wait longer than the run
+    // has: the failure is spooled, and the stale recovery is gone, so no later run can
+    // close the incident of the failure going on.
     server.push_fault_times(Match::Next, Fault::respond(503, &[("retry-after", "30")], b"busy"), 1);
     let again = classic("web01", "check_http", 2, &["0", "2", "0", "2"], "create", 1);
     let run = against(&server.url(), &spool).stdin(&again).run();
-    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert_eq!(run.code, Some(75), "{}", run.all());
     assert!(run.stdout.contains("dropped a spooled recovery"), "{}", run.all());
-    assert!(spooled(&spool).is_empty(), "the stale recovery must not close the incident later: {}", run.all());
+    let entries = spooled(&spool);
+    assert_eq!(entries.len(), 1, "{}", run.all());
+    let entry: serde_json::Value = serde_json::from_slice(&std::fs::read(&entries[0]).unwrap()).unwrap();
+    assert_eq!(entry["recovery"], false, "{entry}");
     let closes = lines(&server).iter().filter(|l| l.contains("/status")).count();
     assert_eq!(closes, 0, "{:?}", lines(&server));
     assert_no_key(&[&first, &recovery, &run], &dir);
@@ -242,4 +245,25 @@ fn a_delivered_failure_keeps_a_spooled_alert_of_its_check() {
     assert_eq!(run.code, Some(0), "{}", run.all());
     assert_eq!(spooled(&spool).len(), 1, "{}", run.all());
     assert_no_key(&[&kept, &run], &dir);
+}
+
+#[test]
+fn a_live_failure_supersedes_a_spooled_recovery_before_the_drain_sends_it() {
+    let dir = scratch("drain-stale-recovery");
+    let spool = dir.join("spool");
+    let server = standin();
+    let first = against(&server.url(), &spool).stdin(&first_critical()).run();
+    assert_eq!(first.code, Some(0), "{}", first.all());
+    let recovery = against(&closed_port_url(), &spool).stdin(&resolve()).run();
+    assert_eq!(recovery.code, Some(75), "{}", recovery.all());
+    // Reactio is back and the check fails again: the spooled recovery is older than the
+    // failure going on, so the drain drops it instead of closing the incident.
+    let again = classic("web01", "check_http", 2, &["0", "2", "0", "2"], "create", 1);
+    let run = against(&server.url(), &spool).stdin(&again).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert!(run.stdout.contains("dropped a spooled recovery"), "{}", run.all());
+    assert!(spooled(&spool).is_empty(), "{}", run.all());
+    let closes = lines(&server).iter().filter(|l| l.contains("/status")).count();
+    assert_eq!(closes, 0, "{:?}", lines(&server));
+    assert_no_key(&[&first, &recovery, &run], &dir);
 }
