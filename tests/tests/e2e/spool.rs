@@ -151,16 +151,22 @@ fn when_even_the_spool_fails_the_event_goes_to_stderr() {
     assert_no_key(&[&run], &dir);
 }
 
-#[test]
-fn a_stale_spooled_recovery_is_dropped_even_when_the_live_failure_fails() {
-    let dir = scratch("stale-recovery");
+/// A first critical creates the incident; its recovery meets an outage and waits in
+/// the spool: the scratch directory, the spool, the stand-in and both runs.
+fn created_then_recovery_spooled(name: &str) -> (Scratch, std::path::PathBuf, sensu_reactio_tests::Standin, Run, Run) {
+    let dir = scratch(name);
     let spool = dir.join("spool");
     let server = standin();
     let first = against(&server.url(), &spool).stdin(&first_critical()).run();
     assert_eq!(first.code, Some(0), "{}", first.all());
-    // The recovery meets an outage and waits in the spool.
     let recovery = against(&closed_port_url(), &spool).stdin(&resolve()).run();
     assert_eq!(recovery.code, Some(75), "{}", recovery.all());
+    (dir, spool, server, first, recovery)
+}
+
+#[test]
+fn a_stale_spooled_recovery_is_dropped_even_when_the_live_failure_fails() {
+    let (dir, spool, server, first, recovery) = created_then_recovery_spooled("stale-recovery");
     // The check fails again and Reactio asks the live event to wait longer than the run
     // has: the failure is spooled, and the stale recovery is gone, so no later run can
     // close the incident of the failure going on.
@@ -249,13 +255,7 @@ fn a_delivered_failure_keeps_a_spooled_alert_of_its_check() {
 
 #[test]
 fn a_live_failure_supersedes_a_spooled_recovery_before_the_drain_sends_it() {
-    let dir = scratch("drain-stale-recovery");
-    let spool = dir.join("spool");
-    let server = standin();
-    let first = against(&server.url(), &spool).stdin(&first_critical()).run();
-    assert_eq!(first.code, Some(0), "{}", first.all());
-    let recovery = against(&closed_port_url(), &spool).stdin(&resolve()).run();
-    assert_eq!(recovery.code, Some(75), "{}", recovery.all());
+    let (dir, spool, server, first, recovery) = created_then_recovery_spooled("drain-stale-recovery");
     // Reactio is back and the check fails again: the spooled recovery is older than the
     // failure going on, so the drain drops it instead of closing the incident.
     let again = classic("web01", "check_http", 2, &["0", "2", "0", "2"], "create", 1);
