@@ -101,9 +101,10 @@ impl Runner<'_> {
     }
 
     /// Deliver what is spooled, oldest first, until `end`. `live` is the event that
-    /// follows (its recovery supersedes spooled alerts for its key). Problems are
-    /// reported, never fatal: the live event still goes.
-    pub fn drain(&mut self, end: Instant, live: Option<&EventSummary>) -> Result<DrainReport, HostError> {
+    /// follows and when it arrived (epoch seconds): its recovery supersedes spooled
+    /// alerts for its key, its failure the recoveries spooled before it arrived.
+    /// Problems are reported, never fatal: the live event still goes.
+    pub fn drain(&mut self, end: Instant, live: Option<(&EventSummary, i64)>) -> Result<DrainReport, HostError> {
         let spool = match &self.spool {
             Ok(spool) => spool.clone(),
             Err(e) => return Err(HostError::Spool(e.to_string())),
@@ -139,8 +140,10 @@ impl Runner<'_> {
         let superseded = |i: usize, entry: &Entry| {
             (!entry.recovery
                 && (entries.iter().skip(i + 1).any(|(_, later)| later.recovery && later.key == entry.key)
-                    || live.is_some_and(|l| l.recovery && l.key == entry.key)))
-                || (entry.recovery && live.is_some_and(|l| !l.recovery && l.key == entry.key))
+                    || live.is_some_and(|(l, _)| l.recovery && l.key == entry.key)))
+                || (entry.recovery
+                    && live
+                        .is_some_and(|(l, arrived)| !l.recovery && l.key == entry.key && entry.received_at < arrived))
         };
         let mut pending = Vec::new();
         for (i, (path, entry)) in entries.iter().enumerate() {
@@ -300,9 +303,11 @@ impl Runner<'_> {
 
     /// The live event: drain the spool first (half the deadline), then the event.
     pub fn handle_live(&mut self, event: &[u8], summary: &EventSummary, dry_run: bool) -> u8 {
+        // When this event arrived (before the drain): what was spooled earlier is older.
+        let arrived = now();
         if !dry_run {
             let half = self.start + self.deadline / 2;
-            if let Err(e) = self.drain(half, Some(summary)) {
+            if let Err(e) = self.drain(half, Some((summary, arrived))) {
                 self.printer.warning(&format!("the spool was not delivered: {e}"));
             }
         }

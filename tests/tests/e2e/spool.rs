@@ -161,6 +161,8 @@ fn created_then_recovery_spooled(name: &str) -> (Scratch, std::path::PathBuf, se
     assert_eq!(first.code, Some(0), "{}", first.all());
     let recovery = against(&closed_port_url(), &spool).stdin(&resolve()).run();
     assert_eq!(recovery.code, Some(75), "{}", recovery.all());
+    // Spool times are whole seconds: what follows arrives in a later one.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     (dir, spool, server, first, recovery)
 }
 
