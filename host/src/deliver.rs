@@ -135,15 +135,18 @@ impl Runner<'_> {
                 "{others} spooled events were kept by another handler configuration (another profile, project or api key): left for it; `replay --adopt` sends them with this one"
             ));
         }
-        // A later recovery supersedes an alert; the live failure that follows supersedes a
-        // spooled recovery (it must not close the incident of the failure going on).
+        // A later recovery supersedes an alert (dropped). A recovery spooled before the
+        // live failure of its check waits (neither sent nor dropped): it must not close
+        // the incident of the failure going on; once that failure is delivered it is
+        // dropped, and if the failure is not acted on (silenced, say) a later run sends it.
+        // Likewise a failure spooled after a recovery of its check supersedes that recovery.
         let superseded = |i: usize, entry: &Entry| {
-            (!entry.recovery
-                && (entries.iter().skip(i + 1).any(|(_, later)| later.recovery && later.key == entry.key)
-                    || live.is_some_and(|(l, _)| l.recovery && l.key == entry.key)))
-                || (entry.recovery
-                    && live
-                        .is_some_and(|(l, arrived)| !l.recovery && l.key == entry.key && entry.received_at < arrived))
+            entries.iter().skip(i + 1).any(|(_, later)| later.recovery != entry.recovery && later.key == entry.key)
+                || (!entry.recovery && live.is_some_and(|(l, _)| l.recovery && l.key == entry.key))
+        };
+        let waits = |entry: &Entry| {
+            entry.recovery
+                && live.is_some_and(|(l, arrived)| !l.recovery && l.key == entry.key && entry.received_at < arrived)
         };
         let mut pending = Vec::new();
         for (i, (path, entry)) in entries.iter().enumerate() {
@@ -152,6 +155,8 @@ impl Runner<'_> {
                 let (what, by) = if entry.recovery { ("recovery", "failure") } else { ("alert", "recovery") };
                 self.printer.info(&format!("dropped a spooled {what} for {}: a later {by} supersedes it", entry.key));
                 report.superseded += 1;
+            } else if waits(entry) {
+                report.left += 1;
             } else {
                 pending.push((path.clone(), entry.clone()));
             }

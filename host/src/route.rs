@@ -2,15 +2,16 @@
 //! directory (one per team, say) deliver only their own events.
 //!
 //! Two digests (64-bit FNV-1a, hex; no way back to the key): the *team* (the
-//! handler-level profile, the unit decisions.md routes teams by) and the *route* (the
-//! profile, and the lowercased organization and the API key of the connection it
-//! selects). An entry carries both. A run delivers an entry of its own route; an entry
-//! kept because of the connection itself (key or organization rejected or missing)
-//! carries only its team, so the team's handler delivers it once that is fixed; an
-//! entry kept when the configuration is unknown (settings unreadable, a wrong command
-//! line) carries neither and is anyone's. `replay --adopt` delivers every entry.
-//! Superseding (a delivered event retiring older entries for its check) works within
-//! a team, so a rotated key does not keep stale alerts alive.
+//! handler-level profile and the lowercased organization of the connection it
+//! selects) and the *route* (the team and that connection's API key). An entry carries
+//! both. A run delivers an entry of its own route; an entry kept because of the key
+//! itself (rejected or missing) carries only its team, so the team's handler delivers
+//! it once the key is fixed; an entry kept when the configuration is unknown (settings
+//! unreadable, a wrong command line) carries neither and is anyone's. `replay --adopt`
+//! delivers every entry (also what a wrong organization left behind: stranded and
+//! reported by `check-spool` rather than sent to another team's project). Superseding
+//! (a delivered event retiring older entries for its check) works within a team, so a
+//! rotated key does not keep stale alerts alive.
 
 use sensu_reactio_core::{Config, Secret};
 
@@ -19,7 +20,7 @@ use crate::spool::Entry;
 /// A handler configuration's identity for the spool.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Route {
-    /// Digest of the profile.
+    /// Digest of profile and organization.
     pub team: String,
     /// Digest of profile, organization and API key.
     pub full: String,
@@ -44,11 +45,11 @@ impl Route {
         let connection = config.profiles.get(profile).map_or(&config.connection, |p| &p.connection);
         let organization = connection.organization.as_deref().unwrap_or_default().to_ascii_lowercase();
         let key = connection.api_key.as_ref().map(Secret::expose).unwrap_or_default();
-        Route { team: digest(&[profile]), full: digest(&[profile, &organization, key]) }
+        Route { team: digest(&[profile, &organization]), full: digest(&[profile, &organization, key]) }
     }
 
-    /// Mark `entry` as kept by this configuration; `key_problem`: kept because the
-    /// connection was rejected or incomplete (then any handler of the team may deliver it).
+    /// Mark `entry` as kept by this configuration; `key_problem`: kept because the key
+    /// was rejected or missing (then any handler of the team may deliver it).
     pub fn stamp(&self, entry: &mut Entry, key_problem: bool) {
         entry.route = (!key_problem).then(|| self.full.clone());
         entry.team = Some(self.team.clone());

@@ -46,8 +46,9 @@ impl Run {
                 // flapping recovery): this failure is new to its people.
                 // Slack for clocks (Sensu's agents against Reactio's): a replayed first
                 // alert must not take its own incident for an earlier failure's. Fixed,
-                // not by the interval: a long interval must not hide a new failure.
-                const CLOCK_SLACK: i64 = 90;
+                // not by the interval (a long interval must not hide a new failure); an
+                // incident opened minutes ago is still fresh news to its people.
+                const CLOCK_SLACK: i64 = 300;
                 let slack = CLOCK_SLACK;
                 // A person holding it sees the timeline: post only (as the refresh rule).
                 let earlier_failure = alert.first_alert

@@ -167,23 +167,24 @@ fn created_then_recovery_spooled(name: &str) -> (Scratch, std::path::PathBuf, se
 }
 
 #[test]
-fn a_stale_spooled_recovery_is_dropped_even_when_the_live_failure_fails() {
+fn a_spooled_recovery_waits_while_its_check_fails_again() {
     let (dir, spool, server, first, recovery) = created_then_recovery_spooled("stale-recovery");
     // The check fails again and Reactio asks the live event to wait longer than the run
-    // has: the failure is spooled, and the stale recovery is gone, so no later run can
-    // close the incident of the failure going on.
+    // has: the failure is spooled too, and the recovery was not sent before it.
     server.push_fault_times(Match::Next, Fault::respond(503, &[("retry-after", "30")], b"busy"), 1);
     let again = classic("web01", "check_http", 2, &["0", "2", "0", "2"], "create", 1);
     let run = against(&server.url(), &spool).stdin(&again).run();
     assert_eq!(run.code, Some(75), "{}", run.all());
-    assert!(run.stdout.contains("dropped a spooled recovery"), "{}", run.all());
-    let entries = spooled(&spool);
-    assert_eq!(entries.len(), 1, "{}", run.all());
-    let entry: serde_json::Value = serde_json::from_slice(&std::fs::read(&entries[0]).unwrap()).unwrap();
-    assert_eq!(entry["recovery"], false, "{entry}");
+    assert_eq!(spooled(&spool).len(), 2, "{}", run.all());
+    // The replay sends the failure (the recovery before it is superseded): the incident
+    // of the failure going on is never closed.
+    let replayed = replay(&server.url(), &spool);
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert!(replayed.stdout.contains("dropped a spooled recovery"), "{}", replayed.all());
+    assert!(spooled(&spool).is_empty(), "{}", replayed.all());
     let closes = lines(&server).iter().filter(|l| l.contains("/status")).count();
     assert_eq!(closes, 0, "{:?}", lines(&server));
-    assert_no_key(&[&first, &recovery, &run], &dir);
+    assert_no_key(&[&first, &recovery, &run, &replayed], &dir);
 }
 
 #[test]
@@ -268,4 +269,22 @@ fn a_live_failure_supersedes_a_spooled_recovery_before_the_drain_sends_it() {
     let closes = lines(&server).iter().filter(|l| l.contains("/status")).count();
     assert_eq!(closes, 0, "{:?}", lines(&server));
     assert_no_key(&[&first, &recovery, &run], &dir);
+}
+
+#[test]
+fn a_spooled_recovery_is_sent_when_the_failure_after_it_is_not_acted_on() {
+    let (dir, spool, server, first, recovery) = created_then_recovery_spooled("silenced-after-recovery");
+    // The check fails again, silenced: nothing is delivered for it, so the recovery
+    // still waits, and the replay sends it (the incident closes).
+    let mut silenced: serde_json::Value =
+        serde_json::from_slice(&classic("web01", "check_http", 2, &["0", "2", "0", "2"], "create", 1)).unwrap();
+    silenced["silenced"] = serde_json::json!(true);
+    let run = against(&server.url(), &spool).stdin(silenced.to_string().as_bytes()).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert_eq!(spooled(&spool).len(), 1, "{}", run.all());
+    let replayed = replay(&server.url(), &spool);
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    let closes = lines(&server).iter().filter(|l| l.contains("/status")).count();
+    assert_eq!(closes, 1, "{:?}", lines(&server));
+    assert_no_key(&[&first, &recovery, &run, &replayed], &dir);
 }
