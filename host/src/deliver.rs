@@ -102,7 +102,8 @@ impl Runner<'_> {
 
     /// Deliver what is spooled, oldest first, until `end`. `live` is the event that
     /// follows and when it arrived (epoch seconds): its recovery supersedes spooled
-    /// alerts for its key, its failure the recoveries spooled before it arrived.
+    /// alerts for its key; its failure holds back (unsent, kept) the recoveries spooled
+    /// before it arrived.
     /// Problems are reported, never fatal: the live event still goes.
     pub fn drain(&mut self, end: Instant, live: Option<(&EventSummary, i64)>) -> Result<DrainReport, HostError> {
         let spool = match &self.spool {
@@ -334,7 +335,7 @@ impl Runner<'_> {
                 if outcome.result == OutcomeKind::Handled
                     || (summary.recovery && outcome.result == OutcomeKind::Skipped)
                 {
-                    self.drop_superseded_by(&summary.key, summary.recovery, received);
+                    self.drop_superseded_by(&summary.key, summary.recovery, arrived);
                 }
                 self.settle(event, summary, &outcome)
             }
@@ -347,17 +348,17 @@ impl Runner<'_> {
     }
 
     /// After the live event for `key` was delivered (`recovery`: it was a recovery):
-    /// the entries of the other kind kept for that key before it (`received`, epoch
+    /// the entries of the other kind kept for that key before it arrived (`arrived`, epoch
     /// seconds), in the spool or its dead-letter folder, by this team, are superseded.
     /// A stale recovery must not close the incident of a newer failure, nor a stale
     /// alert (`replay --dead`, `--adopt`) open one for a check that has recovered since.
     /// Entries of the same kind stay (a spooled escalation still has its call to make).
     /// Skipped while another run holds the spool.
-    fn drop_superseded_by(&self, key: &str, recovery: bool, received: i64) {
+    fn drop_superseded_by(&self, key: &str, recovery: bool, arrived: i64) {
         let Ok(spool) = &self.spool else { return };
         let stale = |path: &std::path::PathBuf| {
             Spool::read(path).is_ok_and(|e| {
-                e.key == key && e.recovery != recovery && e.received_at < received && self.route.supersedes(&e)
+                e.key == key && e.recovery != recovery && e.received_at < arrived && self.route.supersedes(&e)
             })
         };
         let spooled: Vec<_> = spool.list().unwrap_or_default().into_iter().filter(stale).collect();

@@ -233,7 +233,7 @@ impl Spool {
         Ok(target)
     }
 
-    /// Move every dead-lettered entry back into the spool (`replay --dead`).
+    /// Move the dead-lettered entries `which` accepts back into the spool (`replay --dead`).
     pub fn revive(&self, which: impl Fn(&Entry) -> bool) -> Result<usize, HostError> {
         let dead: Vec<PathBuf> =
             self.list_dead()?.into_iter().filter(|p| Spool::read(p).is_ok_and(|e| which(&e))).collect();

@@ -15,10 +15,21 @@ impl Run {
         let newer: Vec<u64> =
             self.found.iter().filter(|i| i.id != keep && i.status == "open" && !i.has_manager).map(|i| i.id).collect();
         for id in newer {
-            let text = messages::duplicate_found(keep);
-            self.cleanup.push_back(Write::Message { id, minimal: text.clone(), text });
-            self.cleanup.push_back(Write::Close { id });
+            self.queue_duplicate(id, messages::duplicate_found(keep));
         }
+    }
+
+    /// Queue the housekeeping for one duplicate: `note` on its timeline, then close it.
+    fn queue_duplicate(&mut self, id: u64, note: String) {
+        self.cleanup.push_back(Write::Message { id, minimal: note.clone(), text: note });
+        self.cleanup.push_back(Write::Close { id });
+    }
+
+    /// Forget the step in flight (its request, or the retry it waited for).
+    fn drop_in_flight(&mut self) {
+        self.in_flight = None;
+        self.resume = None;
+        self.phase = Phase::Writes;
     }
 
     /// Housekeeping that failed (`reason`) is given up with a warning: the event itself
@@ -31,9 +42,7 @@ impl Run {
             _ => "noting a duplicate incident",
         };
         self.warnings.push(format!("{what} failed ({reason}); the next run heals any duplicate left open"));
-        self.in_flight = None;
-        self.resume = None;
-        self.phase = Phase::Writes;
+        self.drop_in_flight();
         self.next_write()
     }
 
@@ -44,9 +53,7 @@ impl Run {
             self.warnings.push(format!("stopped housekeeping: {detail}; the next run heals any duplicate left open"));
             self.cleanup.clear();
             self.writes.clear();
-            self.in_flight = None;
-            self.resume = None;
-            self.phase = Phase::Writes;
+            self.drop_in_flight();
             return self.finish_handled();
         }
         let key = self.event.key.clone();
@@ -60,9 +67,7 @@ impl Run {
         if let Some(keep) = keep {
             self.incident = Some(keep);
             for newer in open.iter().filter(|i| i.id != keep && !i.has_manager) {
-                let text = messages::duplicate_of(keep);
-                self.cleanup.push_back(Write::Message { id: newer.id, minimal: text.clone(), text });
-                self.cleanup.push_back(Write::Close { id: newer.id });
+                self.queue_duplicate(newer.id, messages::duplicate_of(keep));
             }
         }
         self.summary = match keep {

@@ -64,8 +64,9 @@ pub struct WasmOptions {
 
 impl Default for WasmOptions {
     fn default() -> WasmOptions {
-        // 256 MiB: the largest event accepted (16 MiB) as JSON values, of the costliest
-        // shape measured (16 MB of small history objects), fits (BENCHMARKS.md).
+        // 256 MiB: a 16 MiB output, or ~16 MB of small history objects, fits as JSON
+        // values; a dense array of tiny values (~8 MiB of numbers) does not: such an
+        // event fails with a message pointing at --engine native, and is kept.
         WasmOptions { module: None, memory_cap: 256 << 20, deadline: Duration::from_secs(2), cache: true }
     }
 }

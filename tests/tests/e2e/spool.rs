@@ -21,10 +21,7 @@ fn replay(server_url: &str, spool: &std::path::Path) -> Run {
 
 #[test]
 fn spooled_event_is_delivered_first_by_the_next_run() {
-    let dir = scratch("drain");
-    let spool = dir.join("spool");
-    let down = against(&closed_port_url(), &spool).stdin(&first_critical()).run();
-    assert_eq!(down.code, Some(75), "{}", down.all());
+    let (dir, spool, down) = alert_spooled("drain");
     assert_eq!(spooled(&spool).len(), 1);
 
     let status = check_spool(&spool, &[]);
@@ -50,10 +47,7 @@ fn spooled_event_is_delivered_first_by_the_next_run() {
 
 #[test]
 fn a_spooled_key_makes_the_live_event_a_first_occurrence() {
-    let dir = scratch("first-occurrence");
-    let spool = dir.join("spool");
-    let down = against(&closed_port_url(), &spool).stdin(&first_critical()).run();
-    assert_eq!(down.code, Some(75), "{}", down.all());
+    let (dir, spool, down) = alert_spooled("first-occurrence");
     // The server is up but the spool lock is held elsewhere? No: deliver the live
     // repeat (streak 2, between refreshes) while the spooled one is refused for now.
     let server = standin();
@@ -92,10 +86,7 @@ fn a_recovery_supersedes_a_spooled_alert() {
 
 #[test]
 fn replay_dead_letters_a_refused_entry_and_check_spool_reports_it() {
-    let dir = scratch("dead");
-    let spool = dir.join("spool");
-    let down = against(&closed_port_url(), &spool).stdin(&first_critical()).run();
-    assert_eq!(down.code, Some(75), "{}", down.all());
+    let (dir, spool, down) = alert_spooled("dead");
 
     let server = standin();
     server.push_fault(Match::exact("POST", "/api/v1/incidents"), Fault::validation("detection", "invalid"));
@@ -151,6 +142,16 @@ fn when_even_the_spool_fails_the_event_goes_to_stderr() {
     assert_no_key(&[&run], &dir);
 }
 
+/// A first critical meets an outage and is spooled: the scratch directory, the spool
+/// and the run.
+fn alert_spooled(name: &str) -> (Scratch, std::path::PathBuf, Run) {
+    let dir = scratch(name);
+    let spool = dir.join("spool");
+    let run = against(&closed_port_url(), &spool).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    (dir, spool, run)
+}
+
 /// A first critical creates the incident; its recovery meets an outage and waits in
 /// the spool: the scratch directory, the spool, the stand-in and both runs.
 fn created_then_recovery_spooled(name: &str) -> (Scratch, std::path::PathBuf, sensu_reactio_tests::Standin, Run, Run) {
@@ -182,18 +183,14 @@ fn a_spooled_recovery_waits_while_its_check_fails_again() {
     assert_eq!(replayed.code, Some(0), "{}", replayed.all());
     assert!(replayed.stdout.contains("dropped a spooled recovery"), "{}", replayed.all());
     assert!(spooled(&spool).is_empty(), "{}", replayed.all());
-    let closes = lines(&server).iter().filter(|l| l.contains("/status")).count();
-    assert_eq!(closes, 0, "{:?}", lines(&server));
+    assert_eq!(closes(&server), 0, "{:?}", lines(&server));
     assert_no_key(&[&first, &recovery, &run, &replayed], &dir);
 }
 
 #[test]
 fn handlers_sharing_a_spool_deliver_only_their_own_entries() {
-    let dir = scratch("shared");
-    let spool = dir.join("spool");
     // Team A's handler spools its alert during an outage.
-    let kept = against(&closed_port_url(), &spool).stdin(&first_critical()).run();
-    assert_eq!(kept.code, Some(75), "{}", kept.all());
+    let (dir, spool, kept) = alert_spooled("shared");
     // Team B's handler (its own project key) runs next with the same spool directory.
     const KEY_B: &str = "sk-e2e-team-b-0a1b2c3d4e5f";
     let server_b = sensu_reactio_tests::standin::Config::default().api_key(KEY_B).start().expect("stand-in b");
@@ -239,11 +236,8 @@ fn a_recovery_retires_a_dead_lettered_alert_for_its_check() {
 
 #[test]
 fn a_delivered_failure_keeps_a_spooled_alert_of_its_check() {
-    let dir = scratch("keeps-alert");
-    let spool = dir.join("spool");
     // An alert waits in the spool (it may carry an escalation's call)...
-    let kept = against(&closed_port_url(), &spool).stdin(&first_critical()).run();
-    assert_eq!(kept.code, Some(75), "{}", kept.all());
+    let (dir, spool, kept) = alert_spooled("keeps-alert");
     // ...and a later failure of the same check is delivered while the spool's turn
     // is put off: the spooled alert is not the later one's to drop.
     std::thread::sleep(std::time::Duration::from_millis(1100));
@@ -266,8 +260,7 @@ fn a_live_failure_supersedes_a_spooled_recovery_before_the_drain_sends_it() {
     assert_eq!(run.code, Some(0), "{}", run.all());
     assert!(run.stdout.contains("dropped a spooled recovery"), "{}", run.all());
     assert!(spooled(&spool).is_empty(), "{}", run.all());
-    let closes = lines(&server).iter().filter(|l| l.contains("/status")).count();
-    assert_eq!(closes, 0, "{:?}", lines(&server));
+    assert_eq!(closes(&server), 0, "{:?}", lines(&server));
     assert_no_key(&[&first, &recovery, &run], &dir);
 }
 
@@ -284,7 +277,6 @@ fn a_spooled_recovery_is_sent_when_the_failure_after_it_is_not_acted_on() {
     assert_eq!(spooled(&spool).len(), 1, "{}", run.all());
     let replayed = replay(&server.url(), &spool);
     assert_eq!(replayed.code, Some(0), "{}", replayed.all());
-    let closes = lines(&server).iter().filter(|l| l.contains("/status")).count();
-    assert_eq!(closes, 1, "{:?}", lines(&server));
+    assert_eq!(closes(&server), 1, "{:?}", lines(&server));
     assert_no_key(&[&first, &recovery, &run, &replayed], &dir);
 }

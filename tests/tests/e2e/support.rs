@@ -168,6 +168,11 @@ pub(crate) fn creates(server: &Standin) -> usize {
     lines(server).iter().filter(|l| *l == "POST /api/v1/incidents").count()
 }
 
+/// How many status changes (closes) the server received.
+pub(crate) fn closes(server: &Standin) -> usize {
+    lines(server).iter().filter(|l| l.starts_with("POST /api/v1/incidents/") && l.ends_with("/status")).count()
+}
+
 /// Every request carried the key (sent only where it belongs).
 pub(crate) fn assert_key_sent(server: &Standin) {
     for request in server.requests() {
