@@ -10,7 +10,8 @@
 //!   an XXH3-128 checksum of the cache file beside it; a cache file is used only if it
 //!   and its checksum file were written by this engine (not writable by others) and the
 //!   checksum of the bytes read matches; otherwise it is recompiled and rewritten; a
-//!   cache hit runs on an engine without a compiler (a third of the start-up);
+//!   cache hit runs on an engine without a compiler (a third of the start-up); a
+//!   miss also removes this module's cache files older than a day (earlier builds);
 //! - runs every call under a memory cap and an epoch deadline, so a broken or hostile
 //!   module (infinite loop, unbounded growth, out-of-bounds output) stops with an
 //!   error saying so; after a trap the instance is dropped and the next event gets a
@@ -370,9 +371,67 @@ fn compile_cached(
     let sum_path = cwasm.with_extension(SUM_EXTENSION);
     if let Ok(code) = module.serialize() {
         // Best effort: an unwritable directory only costs a compile per run.
-        let _ = write_private(&cwasm, &code).and_then(|()| write_private(&sum_path, digest(&code).as_bytes()));
+        if write_private(&cwasm, &code).and_then(|()| write_private(&sum_path, digest(&code).as_bytes())).is_ok() {
+            sweep_stale(&cwasm, std::time::SystemTime::now());
+        }
     }
     Ok((compiler, module))
+}
+
+/// How old another cache file must be before a miss removes it.
+///
+/// Removing only old ones keeps two handler versions (or module builds) that run side
+/// by side during an upgrade from removing each other's fresh file on every run: each
+/// misses once, writes its own, and from then on both hit.
+const STALE_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// After a miss wrote `fresh`, remove the cache files of earlier module builds or
+/// handler versions beside it (`<stem>.<16 hex digits>.cwasm`, their checksum files and
+/// temporary files left by an interrupted write) that were last written more than
+/// [`STALE_AFTER`] ago, so they do not pile up next to the module. Best effort: a file
+/// that cannot be removed stays, and only names this engine writes are ever touched.
+fn sweep_stale(fresh: &Path, now: std::time::SystemTime) {
+    let (Some(dir), Some(fresh_name)) = (fresh.parent(), fresh.file_name().and_then(|n| n.to_str())) else {
+        return;
+    };
+    // `<stem>.<key>.cwasm`: the stem is what comes before the key.
+    let Some(stem) = fresh_name.strip_suffix(".cwasm").and_then(|s| s.rsplit_once('.')).map(|(stem, _)| stem) else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name == fresh_name || !is_cache_name(stem, name) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|meta| meta.modified())
+            .is_ok_and(|written| now.duration_since(written).is_ok_and(|age| age > STALE_AFTER));
+        if old {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether `name` is one this engine writes for the module `<stem>.wasm`: the cache file
+/// `<stem>.<16 hex>.cwasm`, its checksum file (`.cwasm.xxh3`), or a temporary file of
+/// either (`.tmp<pid>`, `.cwasm.tmp<pid>`).
+fn is_cache_name(stem: &str, name: &str) -> bool {
+    let Some(rest) = name.strip_prefix(stem).and_then(|r| r.strip_prefix('.')) else {
+        return false;
+    };
+    let Some((key, tail)) = rest.split_at_checked(16) else { return false };
+    if !key.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+        return false;
+    }
+    let temporary =
+        |t: &str| t.strip_prefix(".tmp").is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
+    match tail.strip_prefix(".cwasm") {
+        Some(after) => after.is_empty() || after == ".xxh3" || temporary(after),
+        None => temporary(tail),
+    }
 }
 
 /// Write a file atomically (temporary file + rename), readable by all, writable by us only.
@@ -846,6 +905,51 @@ mod tests {
         // An empty output from `sr_plan` is not JSON: the module ran (it was usable).
         let out = ok(ok(module.instance())?.plan_json(b"{}", b"{}", b"{}"))?;
         assert_eq!(out, "");
+        Ok(())
+    }
+
+    #[test]
+    fn a_miss_removes_stale_cache_files_of_this_module_only() -> TestResult {
+        let module_file = hostile("sweep", "i32.const 0", "i32.const 0")?;
+        let dir = module_file.path.parent().ok_or("no parent")?;
+        let day_and_more = std::time::SystemTime::now() - STALE_AFTER - Duration::from_secs(60);
+        let place = |name: &str, old: bool| -> std::io::Result<PathBuf> {
+            let path = dir.join(name);
+            let file = std::fs::File::create(&path)?;
+            if old {
+                file.set_modified(day_and_more)?;
+            }
+            Ok(path)
+        };
+        let stale = [
+            place("sensu_reactio_core.0123456789abcdef.cwasm", true)?,
+            place("sensu_reactio_core.0123456789abcdef.cwasm.xxh3", true)?,
+            place("sensu_reactio_core.fedcba9876543210.tmp4242", true)?,
+            place("sensu_reactio_core.fedcba9876543210.cwasm.tmp4242", true)?,
+        ];
+        let kept = [
+            // Another version's, written recently: it may be in use right now.
+            place("sensu_reactio_core.1111111111111111.cwasm", false)?,
+            // Not names this engine writes, or another module's.
+            place("sensu_reactio_core.0123456789ABCDEF.cwasm", true)?,
+            place("sensu_reactio_core.0123.cwasm", true)?,
+            place("sensu_reactio_core.0123456789abcdef.cwasm.bak", true)?,
+            place("other.0123456789abcdef.cwasm", true)?,
+            place("notes.txt", true)?,
+        ];
+        ok(WasmModule::load(WasmOptions { cache: true, ..options(&module_file.path) }))?;
+        for path in &stale {
+            assert!(!path.exists(), "{} removed", path.display());
+        }
+        for path in &kept {
+            assert!(path.exists(), "{} kept", path.display());
+        }
+        let fresh = cache_path(
+            &ok(new_engine(false))?,
+            &module_file.path,
+            xxhash_rust::xxh3::xxh3_128(&std::fs::read(&module_file.path)?),
+        );
+        assert!(fresh.is_file() && fresh.with_extension(SUM_EXTENSION).is_file(), "{} written", fresh.display());
         Ok(())
     }
 }
