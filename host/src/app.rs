@@ -269,8 +269,7 @@ fn replay(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant, dead:
     if dead {
         let route = runner.route.clone();
         match spool.revive(|entry| route.delivers(entry, adopt)) {
-            Ok(n) if n > 0 => printer.info(&format!("moved {n} dead-lettered entries back into the spool")),
-            Ok(_) => {}
+            Ok(revived) => report_revived(printer, &revived, &spool.dead_dir()),
             Err(e) => printer.warning(&e.to_string()),
         }
     }
@@ -292,5 +291,26 @@ fn replay(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant, dead:
             printer.error(&e.to_string(), e.exit_code());
             e.exit_code()
         }
+    }
+}
+
+/// What `replay --dead` moved back, and what it left in the dead-letter folder and why.
+fn report_revived(printer: &Printer, revived: &crate::spool::Revived, dead_dir: &std::path::Path) {
+    if revived.moved > 0 {
+        printer.info(&format!("moved {} dead-lettered entries back into the spool", revived.moved));
+    }
+    if revived.refused > 0 {
+        printer.warning(&format!(
+            "left {} dead-lettered entries in {}: they were spooled under another profile, organization or api key; `replay --dead --adopt` sends them with this configuration, or run `replay --dead` with theirs",
+            revived.refused,
+            dead_dir.display()
+        ));
+    }
+    if revived.unreadable > 0 {
+        printer.warning(&format!(
+            "left {} files in {} that are not spool entries this handler can read; look at them, then move or remove them",
+            revived.unreadable,
+            dead_dir.display()
+        ));
     }
 }

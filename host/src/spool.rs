@@ -71,6 +71,17 @@ fn writable(path: &Path) -> bool {
     }
 }
 
+/// What `replay --dead` did with the dead letters.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Revived {
+    /// Moved back into the spool.
+    pub moved: usize,
+    /// Left where they are: the filter refused them (another configuration's).
+    pub refused: usize,
+    /// Left where they are: not a spool entry this handler can read.
+    pub unreadable: usize,
+}
+
 impl Spool {
     /// A spool at this directory.
     pub fn at(dir: impl Into<PathBuf>) -> Spool {
@@ -233,16 +244,23 @@ impl Spool {
         Ok(target)
     }
 
-    /// Move the dead-lettered entries `which` accepts back into the spool (`replay --dead`).
-    pub fn revive(&self, which: impl Fn(&Entry) -> bool) -> Result<usize, HostError> {
-        let dead: Vec<PathBuf> =
-            self.list_dead()?.into_iter().filter(|p| Spool::read(p).is_ok_and(|e| which(&e))).collect();
-        for path in &dead {
-            let target = self.dir.join(path.file_name().unwrap_or_default());
-            std::fs::rename(path, &target)
-                .map_err(|e| HostError::Spool(format!("could not move {} back: {e}", path.display())))?;
+    /// Move the dead-lettered entries `which` accepts back into the spool (`replay --dead`);
+    /// how many moved, and how many stayed because `which` refused them or they cannot be read.
+    pub fn revive(&self, which: impl Fn(&Entry) -> bool) -> Result<Revived, HostError> {
+        let mut revived = Revived::default();
+        for path in self.list_dead()? {
+            match Spool::read(&path) {
+                Ok(entry) if which(&entry) => {
+                    let target = self.dir.join(path.file_name().unwrap_or_default());
+                    std::fs::rename(&path, &target)
+                        .map_err(|e| HostError::Spool(format!("could not move {} back: {e}", path.display())))?;
+                    revived.moved += 1;
+                }
+                Ok(_) => revived.refused += 1,
+                Err(_) => revived.unreadable += 1,
+            }
         }
-        Ok(dead.len())
+        Ok(revived)
     }
 
     /// Remove a delivered or superseded entry.

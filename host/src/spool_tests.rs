@@ -48,8 +48,12 @@ fn bury_update_revive_and_remove() {
     let dead = spool.bury(&a).unwrap();
     assert_eq!(spool.list().unwrap(), vec![b.clone()]);
     assert_eq!(spool.list_dead().unwrap(), vec![dead]);
-    assert_eq!(spool.revive(|_| true).unwrap(), 1);
+    let c = spool.bury(&spool.add(&entry("c")).unwrap()).unwrap();
+    std::fs::write(spool.dead_dir().join("junk.json"), "not an entry").unwrap();
+    let revived = spool.revive(|e| e.key != "c").unwrap();
+    assert_eq!(revived, Revived { moved: 1, refused: 1, unreadable: 1 });
     assert_eq!(spool.list().unwrap().len(), 2);
+    assert!(c.is_file(), "the refused entry stays dead-lettered");
     Spool::remove(&b).unwrap();
     assert_eq!(spool.list().unwrap(), vec![a]);
 }

@@ -235,6 +235,36 @@ fn a_recovery_retires_a_dead_lettered_alert_for_its_check() {
 }
 
 #[test]
+fn replay_dead_says_what_it_leaves_for_another_configuration() {
+    let dir = scratch("dead-other-team");
+    let spool = dir.join("spool");
+    let server = standin();
+    server.push_fault(Match::exact("POST", "/api/v1/incidents"), Fault::validation("detection", "invalid"));
+    let refused = against(&server.url(), &spool).stdin(&first_critical()).run();
+    assert_eq!(refused.code, Some(75), "{}", refused.all());
+    assert_eq!(dead(&spool).len(), 1, "{}", refused.all());
+    // Another team's handler (its own key) replays the dead letters of the shared spool:
+    // it leaves team a's, and says so.
+    const KEY_B: &str = "sk-e2e-team-b-0a1b2c3d4e5f";
+    let server_b = sensu_reactio_tests::standin::Config::default().api_key(KEY_B).start().expect("stand-in b");
+    let mut team_b = against(&server_b.url(), &spool);
+    team_b.env("REACTIO_API_KEY", KEY_B);
+    let run = team_b.args(["replay", "--dead"]).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert!(run.stderr.contains("left 1 dead-lettered entries in"), "{}", run.all());
+    assert!(run.stderr.contains("`replay --dead --adopt`"), "{}", run.all());
+    assert_eq!(dead(&spool).len(), 1, "{}", run.all());
+    assert!(lines(&server_b).is_empty(), "team a's event went to b: {:?}", lines(&server_b));
+    // Team a's own replay sends it.
+    let mut team_a = against(&server.url(), &spool);
+    let again = team_a.args(["replay", "--dead"]).run();
+    assert_eq!(again.code, Some(0), "{}", again.all());
+    assert!(dead(&spool).is_empty(), "{}", again.all());
+    assert_eq!(server.incidents().len(), 1, "{:?}", lines(&server));
+    assert_no_key(&[&refused, &run, &again], &dir);
+}
+
+#[test]
 fn a_delivered_failure_keeps_a_spooled_alert_of_its_check() {
     // An alert waits in the spool (it may carry an escalation's call)...
     let (dir, spool, kept) = alert_spooled("keeps-alert");
