@@ -13,7 +13,7 @@ use crate::output::{Printer, Source};
 use crate::route::Route;
 use crate::spool::{Entry, Spool};
 
-/// Attempts after which a spooled event the engine keeps failing on is dead-lettered.
+/// Attempts in a row after which a spooled event the engine keeps failing on is dead-lettered.
 const ENGINE_ATTEMPTS: u32 = 3;
 
 /// The current time, epoch seconds (only the host reads the clock).
@@ -88,6 +88,7 @@ pub fn entry_for(
         last_error: error,
         route: None,
         team: None,
+        handler_failures: 0,
     };
     if let Some(route) = route {
         route.stamp(&mut entry, key_problem);
@@ -192,6 +193,7 @@ impl Runner<'_> {
                     }
                     Fate::Retry => {
                         entry.last_error = Some(self.printer.redact(&outcome.message));
+                        entry.handler_failures = 0;
                         spool.update(&path, &entry)?;
                         self.printer.outcome(&outcome, Source::Spool, Some("kept in the spool"), None);
                         report.left += pending.len() - index;
@@ -223,10 +225,12 @@ impl Runner<'_> {
                 Err(e) => {
                     // One event the engine cannot plan (e.g. one too large for the wasm
                     // module's memory) must not hold up the others, nor come back for
-                    // ever: after its third attempt it is dead-lettered.
+                    // ever: after the third attempt in a row that fails so (attempts that
+                    // reach the network do not count) it is dead-lettered.
                     entry.last_error = Some(self.printer.redact(&e.to_string()));
+                    entry.handler_failures += 1;
                     spool.update(&path, &entry)?;
-                    if entry.attempts >= ENGINE_ATTEMPTS {
+                    if entry.handler_failures >= ENGINE_ATTEMPTS {
                         let dead = spool.bury(&path)?;
                         self.printer.warning(&format!(
                             "the engine failed on the spooled event for {} {ENGINE_ATTEMPTS} times ({e}); moved to {} (`replay --dead` sends it once that is fixed, or with `--engine native`)",
@@ -403,7 +407,10 @@ pub fn keep_event(
     code: u8,
     route: Option<&Route>,
 ) -> u8 {
-    let entry = entry_for(event, summary, Some(printer.redact(&error.to_string())), route, code == EXIT_CONFIG);
+    let mut entry = entry_for(event, summary, Some(printer.redact(&error.to_string())), route, code == EXIT_CONFIG);
+    if matches!(error, HostError::Internal(_)) {
+        entry.handler_failures = 1;
+    }
     let stored = spool.and_then(|spool| {
         if let Some(note) = &spool.fallback_note {
             printer.warning(note);

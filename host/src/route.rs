@@ -87,6 +87,7 @@ mod tests {
             last_error: None,
             route: route.map(str::to_owned),
             team: team.map(str::to_owned),
+            handler_failures: 0,
         }
     }
 

@@ -41,6 +41,15 @@ pub struct Entry {
     /// The digest of its profile and organization (the route without the key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team: Option<String>,
+    /// Attempts in a row on which the handler itself failed (the engine, not the
+    /// network or Reactio): after three the entry is dead-lettered, so one event the
+    /// engine cannot plan neither holds up the spool nor comes back for ever.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub handler_failures: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The spool directory chosen for this run.

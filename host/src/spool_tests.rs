@@ -19,6 +19,7 @@ fn entry(key: &str) -> Entry {
         last_error: None,
         route: None,
         team: None,
+        handler_failures: 0,
     }
 }
 

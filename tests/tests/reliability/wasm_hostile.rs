@@ -112,16 +112,56 @@ fn hostile() -> Vec<(&'static str, Vec<u8>, &'static str)> {
 }
 
 fn run_with(module_path: &Path, dir: &Path, label: &str) -> crate::support::Run {
+    handler_with(module_path, dir, label)
+        .stdin(&classic("web01", "check_http", 2, &[0, 2], "create", now()))
+        .run_within(WALL_LIMIT + Duration::from_secs(20))
+}
+
+fn handler_with(module_path: &Path, dir: &Path, label: &str) -> crate::support::Handler {
     let settings = dir.join("settings.json");
     std::fs::write(&settings, "{}").unwrap();
-    crate::support::scanned_handler(label)
+    let mut handler = crate::support::scanned_handler(label);
+    handler
         .env("REACTIO_API_KEY", KEY)
         .env("SENSU_REACTIO_WASM_MODULE", path_str(module_path))
         .env("STATE_DIRECTORY", path_str(&dir.join("state")))
         .args(["--config", path_str(&settings), "--engine", "wasm", "--organization", "demo"])
-        .args(["--deadline", "1.5", "--spool-dir", path_str(&dir.join("spool"))])
-        .stdin(&classic("web01", "check_http", 2, &[0, 2], "create", now()))
-        .run_within(WALL_LIMIT + Duration::from_secs(20))
+        .args(["--deadline", "1.5", "--spool-dir", path_str(&dir.join("spool"))]);
+    handler
+}
+
+#[test]
+fn a_spooled_event_the_engine_keeps_failing_on_is_dead_lettered_after_three_failures_in_a_row() {
+    let dir = scratch("wasm-dead");
+    let path = dir.join("sensu_reactio_core.wasm");
+    std::fs::write(&path, wat::parse_str(module("unreachable", "i32.const 0", ALLOC, "")).unwrap()).unwrap();
+    let run = run_with(&path, &dir, "trap-live");
+    assert_eq!(run.code, Some(EXIT_SOFTWARE), "{}", run.all());
+    let entries = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dir.join("spool"))
+            .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect())
+            .unwrap_or_default()
+    };
+    let [entry] = entries().try_into().expect("one spooled entry");
+    let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&entry).unwrap()).unwrap();
+    assert_eq!(json["handler_failures"], 1, "{json}");
+    // Earlier attempts that reached the network (Reactio down) do not count.
+    json["attempts"] = 7.into();
+    json["handler_failures"] = 0.into();
+    std::fs::write(&entry, json.to_string()).unwrap();
+    let dead = || crate::support::files_under(&dir.join("spool").join("dead")).len();
+    for (round, failures) in [(1, 1), (2, 2)] {
+        let run = handler_with(&path, &dir, "trap-replay").args(["replay"]).run_within(WALL_LIMIT);
+        assert!(run.stderr.contains("going on with the spool"), "round {round}: {}", run.all());
+        assert_eq!(dead(), 0, "round {round}: {}", run.all());
+        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&entry).unwrap()).unwrap();
+        assert_eq!(json["handler_failures"], failures, "{json}");
+    }
+    let run = handler_with(&path, &dir, "trap-replay").args(["replay"]).run_within(WALL_LIMIT);
+    assert!(run.stderr.contains("3 times"), "{}", run.all());
+    assert!(entries().is_empty(), "{}", run.all());
+    assert_eq!(dead(), 1, "{}", run.all());
+    assert_no_key_in_dir(&dir);
 }
 
 #[test]
