@@ -39,13 +39,18 @@ pub(crate) struct Alert {
     /// The status changed (posted as such).
     pub(crate) status_changed: bool,
     /// This episode's first alert (no earlier result of it alerted): an open incident
-    /// created before [`Alert::episode_started`] (less a run's slack) belongs to an
-    /// earlier failure, so this one is new to the people on it and is broadcast like a
-    /// create (rule 6: "higher than any earlier in the episode" holds when none alerted).
+    /// created before [`Alert::earlier_before`] belongs to an earlier failure, so this
+    /// one is new to the people on it and is broadcast like a create (rule 6: "higher
+    /// than any earlier in the episode" holds when none alerted).
     pub(crate) first_alert: bool,
-    /// When this episode began (epoch seconds, from the streak and interval).
-    pub(crate) episode_started: i64,
+    /// An incident created before this (epoch seconds, Reactio's clock) was opened for
+    /// an earlier failure: [`Episode::earlier_before`].
+    pub(crate) earlier_before: i64,
 }
+
+/// The most the clocks of Sensu (its agents) and Reactio may disagree by before a
+/// replayed first alert takes its own incident for an earlier failure's.
+const CLOCK_SLACK: i64 = 300;
 
 /// Rule 2's test: is this event a recovery?
 pub(crate) fn is_recovery(event: &Event) -> bool {
@@ -67,6 +72,9 @@ pub(crate) struct Episode {
     pub(crate) status_changed: bool,
     /// Seconds between runs (the check's, or 30).
     pub(crate) interval: u64,
+    /// When the history holds an earlier failure: how many passing results lie between
+    /// its last failing result and this episode.
+    passes_between: Option<u64>,
 }
 
 impl Episode {
@@ -106,11 +114,16 @@ impl Episode {
                 (Severity::from_status(*s), streak.saturating_sub(back))
             })
             .collect();
+        // Passing results before the episode, back to an earlier failing one (if any).
+        let before = history.get(..start).unwrap_or_default();
+        let passes = before.iter().rev().take_while(|s| **s == 0).count();
+        let passes_between = (passes < before.len()).then_some(passes as u64);
         Episode {
             streak,
             earlier,
             status_changed: event.previous_status().is_some_and(|p| p != event.status),
             interval,
+            passes_between,
         }
     }
 
@@ -138,6 +151,25 @@ impl Episode {
         let runs = i64::try_from(self.streak.saturating_sub(1)).unwrap_or(i64::MAX);
         let span = runs.saturating_mul(i64::try_from(self.interval).unwrap_or(i64::MAX));
         executed.saturating_sub(span)
+    }
+
+    /// An incident created before this (epoch seconds) was opened for an earlier
+    /// failure, not for this episode: the episode's start less [`CLOCK_SLACK`] for the
+    /// clocks, or, when the history shows the earlier failure, no earlier than halfway
+    /// between its last failing result and this episode's start (a failure back after a
+    /// short pass is new too, and a clock off by less than half that gap cannot mistake
+    /// one episode's incident for the other's).
+    pub(crate) fn earlier_before(&self, executed: i64) -> i64 {
+        let started = self.started(executed);
+        let interval = i64::try_from(self.interval).unwrap_or(i64::MAX);
+        let slack = match self.passes_between {
+            Some(passes) => {
+                let gap = i64::try_from(passes.saturating_add(1)).unwrap_or(i64::MAX).saturating_mul(interval);
+                CLOCK_SLACK.min(gap / 2)
+            }
+            None => CLOCK_SLACK,
+        };
+        started.saturating_sub(slack)
     }
 }
 
@@ -199,7 +231,7 @@ pub(crate) fn decide(event: &Event, eff: &Effective, context: &Context) -> Decis
             call_if_found: escalation && s.call.contains(&severity) && !episode.called(eff),
             status_changed: episode.status_changed,
             first_alert: !episode.alerted(eff),
-            episode_started: episode.started(event.executed.unwrap_or(context.now)),
+            earlier_before: episode.earlier_before(event.executed.unwrap_or(context.now)),
         });
     }
     let since = streak - occ;

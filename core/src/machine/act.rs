@@ -43,19 +43,16 @@ impl Run {
             (Decision::Alert(alert), Some(inc)) => {
                 let previous = self.event.previous_status().map(crate::Severity::from_status);
                 // Left open from an earlier failure (`close_on_resolve: never`, a lost or
-                // flapping recovery): this failure is new to its people.
-                // Slack for clocks (Sensu's agents against Reactio's): a replayed first
-                // alert must not take its own incident for an earlier failure's. Fixed,
-                // not by the interval (a long interval must not hide a new failure); an
-                // incident opened minutes ago is still fresh news to its people.
-                const CLOCK_SLACK: i64 = 300;
-                let slack = CLOCK_SLACK;
+                // flapping recovery): this failure is new to its people. (When the
+                // incident counts as earlier, with slack for the clocks so that a replayed
+                // first alert does not take its own incident for an earlier failure's:
+                // `Episode::earlier_before`.)
                 // A person holding it sees the timeline: post only (as the refresh rule).
                 let earlier_failure = alert.first_alert
                     && inc.status == "open"
                     && !inc.has_manager
                     && inc.created_at > 0
-                    && inc.created_at < alert.episode_started.saturating_sub(slack);
+                    && inc.created_at < alert.earlier_before;
                 let headline = if earlier_failure {
                     messages::failing_again(previous, severity)
                 } else if alert.status_changed {
