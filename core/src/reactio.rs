@@ -261,7 +261,7 @@ pub(crate) fn classify(request: &Request, response: &Response, now: i64) -> Verd
         200..=299 => Verdict::Success,
         401 | 403 => Verdict::Auth {
             reason: format!(
-                "reactio refused the api key ({status} {}); check `api_key` (or `api_key_file`) and that the key belongs to this project",
+                "reactio refused the api key ({status} {}); check `api_key` (or `api_key_file`), and that `organization` (or `endpoint`) names the project the key belongs to",
                 describe_error(&response.body)
             ),
         },
