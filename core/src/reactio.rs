@@ -253,8 +253,22 @@ fn retry_after_ms(response: &Response, now: i64) -> Option<u64> {
     Some(u64::try_from(at.saturating_sub(now)).unwrap_or(0).saturating_mul(1000))
 }
 
-/// Classify an answer (decisions.md; reactio-api.md "Errors").
+/// Classify an answer (decisions.md; reactio-api.md "Errors"). The reason quotes the
+/// answer with any piece of the API key it echoed masked.
 pub(crate) fn classify(request: &Request, response: &Response, now: i64) -> Verdict {
+    match classify_raw(request, response, now) {
+        Verdict::Retry { reason, retry_after_ms } => {
+            Verdict::Retry { reason: request.scrub_echo(reason), retry_after_ms }
+        }
+        Verdict::Auth { reason } => Verdict::Auth { reason: request.scrub_echo(reason) },
+        Verdict::Fatal { reason, length_fields } => {
+            Verdict::Fatal { reason: request.scrub_echo(reason), length_fields }
+        }
+        Verdict::Success => Verdict::Success,
+    }
+}
+
+fn classify_raw(request: &Request, response: &Response, now: i64) -> Verdict {
     let status = response.status;
     let what = format!("{} {}", request.method.as_str(), request.purpose_label());
     match status {

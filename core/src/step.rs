@@ -42,10 +42,31 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 /// What a secret is shown as.
 pub const MASK: &str = "********";
 
+/// The shortest piece of an API key masked where an answer quotes it.
+const KEY_PIECE: usize = 8;
+
 impl Request {
     /// The full URL (`scheme://authority/path`).
     pub fn url(&self) -> String {
         format!("{}://{}{}", self.scheme, self.authority, self.path)
+    }
+
+    /// The API key this request carries, if any.
+    pub(crate) fn api_key(&self) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(API_KEY_HEADER))
+            .map(|(_, v)| v.as_str())
+            .filter(|k| !k.is_empty())
+    }
+
+    /// `text` (a message quoting an answer to this request) with any piece of 8 or
+    /// more bytes of the request's API key masked: a server may echo a key cut short.
+    pub(crate) fn scrub_echo(&self, text: String) -> String {
+        match self.api_key() {
+            Some(key) => crate::text::mask_fragments(&text, key, KEY_PIECE, MASK),
+            None => text,
+        }
     }
 
     /// A copy with the API key masked, safe to print or log.

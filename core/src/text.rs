@@ -57,6 +57,45 @@ pub fn replace(hay: &str, needle: &str, with: &str) -> String {
     out
 }
 
+/// `text` with every run of at least `min` bytes that also occurs in `secret` replaced
+/// by `mask`: a server that echoes only a piece of a key (its tail, say) must not get
+/// that piece into a message either. Meant for short texts (messages, excerpts): it
+/// compares each position with each of the secret's, which is cheap at that size. A
+/// secret shorter than `min` is masked only whole.
+pub fn mask_fragments(text: &str, secret: &str, min: usize, mask: &str) -> String {
+    let (hay, key) = (text.as_bytes(), secret.as_bytes());
+    if min == 0 || key.len() < min {
+        return replace(text, secret, mask);
+    }
+    let longest_at = |i: usize| -> usize {
+        let rest = hay.get(i..).unwrap_or_default();
+        (0..key.len())
+            .map(|j| {
+                let tail = key.get(j..).unwrap_or_default();
+                rest.iter().zip(tail).take_while(|(a, b)| a == b).count()
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < hay.len() {
+        let mut run = longest_at(i);
+        while run > 0 && !text.is_char_boundary(i + run) {
+            run -= 1;
+        }
+        if run >= min {
+            out.push_str(mask);
+            i += run;
+        } else {
+            let next = (i + 1..=hay.len()).find(|&k| text.is_char_boundary(k)).unwrap_or(hay.len());
+            out.push_str(text.get(i..next).unwrap_or_default());
+            i = next;
+        }
+    }
+    out
+}
+
 /// At most `max` characters, cut on a character boundary (no marker).
 pub fn cap_chars(value: &str, max: usize) -> &str {
     match value.char_indices().nth(max) {
@@ -167,6 +206,25 @@ pub fn format_duration(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mask_fragments_masks_every_long_enough_piece_of_the_secret() {
+        let key = "sk-live-0123456789abcdefXYZ";
+        let cases = [
+            ("invalid key sk-live-0123456789abcdefXYZ", "invalid key ***"),
+            ("key ending in 89abcdefXYZ was refused", "key ending in *** was refused"),
+            ("prefix sk-live-012 and tail XYZ", "prefix *** and tail XYZ"),
+            ("7 bytes 0123456 stay", "7 bytes 0123456 stay"),
+            ("日本語 0123456789 日本語", "日本語 *** 日本語"),
+            ("twice: abcdefXYZ / sk-live-01", "twice: *** / ***"),
+            ("nothing to see", "nothing to see"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(mask_fragments(text, key, 8, "***"), want, "{text}");
+        }
+        assert_eq!(mask_fragments("short abc here", "abc", 8, "***"), "short *** here");
+        assert_eq!(mask_fragments("ünïcödé key ünïcö", "ünïcödé", 4, "*"), "* key *");
+    }
 
     #[test]
     fn find_split_and_replace_agree_with_std() {

@@ -10,6 +10,9 @@ use serde_json::Value;
 
 use crate::cli::OutputFormat;
 
+/// The shortest piece of a secret that [`Printer::redact`] masks on its own.
+const SECRET_PIECE: usize = 8;
+
 /// Where an event came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
@@ -52,13 +55,12 @@ impl Printer {
         }
     }
 
-    /// The text with every known secret masked, on one line.
+    /// The text with every known secret masked, on one line: whole, and any piece of
+    /// 8 or more bytes of one (a server may echo a key cut short).
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_owned();
         for secret in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), MASK);
-            }
+            out = sensu_reactio_core::text::mask_fragments(&out, secret, SECRET_PIECE, MASK);
         }
         out
     }
@@ -234,5 +236,6 @@ mod tests {
         printer.add_secret("sk-123456");
         printer.add_secret("ab");
         assert_eq!(printer.redact("key sk-123456 and sk-123456 ab"), "key ******** and ******** ab");
+        assert_eq!(printer.redact("echoed sk-12345 and k-123456"), "echoed ******** and ********");
     }
 }

@@ -91,13 +91,7 @@ impl Machine {
 /// The answer with the request's API key masked wherever a server echoed it (an error
 /// page, a redirect location): excerpts of answers end up in messages and logs.
 fn scrub_key(request: &Request, response: Response) -> Response {
-    let Some(key) = request
-        .headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(crate::step::API_KEY_HEADER))
-        .map(|(_, v)| v.as_str())
-        .filter(|k| !k.is_empty())
-    else {
+    let Some(key) = request.api_key() else {
         return response;
     };
     let contains = |text: &str| crate::text::find(text, key).is_some();
@@ -381,10 +375,10 @@ impl Run {
     fn on_page(&mut self, request: &Request, response: &Response) -> Step {
         let Some((incidents, count)) = reactio::parse_list(&response.body) else {
             let excerpt = crate::text::cap_chars(&crate::text::one_line(&response.body), 60).to_owned();
-            let reason = format!(
+            let reason = request.scrub_echo(format!(
                 "lookup: reactio answered {} with a body that is not a json list: \"{excerpt}\"",
                 response.status
-            );
+            ));
             return self.retry(reason, None, request);
         };
         let key = self.event.key.clone();

@@ -64,6 +64,15 @@ fn echoing_answers() -> Vec<Echo> {
         ),
         // The core quotes 60 characters of a non-json body: the key is cut in the middle.
         ("503 text cutting the key", 503, Vec::new(), format!("{}{KEY}", "x".repeat(45))),
+        // Only a piece of the key comes back, as servers that "helpfully" show its tail do.
+        (
+            "401 json echoing the key's tail",
+            401,
+            json.clone(),
+            format!(r#"{{"type":"authentication_error","message":"no key ending in {}"}}"#, &KEY[KEY.len() - 12..]),
+        ),
+        ("400 text echoing the key's head", 400, Vec::new(), format!("bad key {}...", &KEY[..12])),
+        ("200 lookup that is no list, echoing a piece", 200, Vec::new(), format!("debug: key={}", &KEY[4..16])),
         (
             "302 location with the key",
             302,
