@@ -34,6 +34,11 @@ const HOUSEKEEPING_RETRIES: u32 = 1;
 /// Back-off schedule in milliseconds when the server names no `Retry-After`.
 const BACKOFF_MS: [u64; 4] = [250, 500, 1000, 2000];
 
+/// How long the lookup after a lost create waits to look again before it creates a
+/// second incident: a server slower than the request timeout may still be applying
+/// the first (each create broadcasts, and may ring phones).
+const RECHECK_MS: u64 = 2000;
+
 /// One event's plan in progress. Drive it: `loop { match machine.step() { .. } }`.
 #[derive(Clone, Debug)]
 pub struct Machine {
@@ -74,6 +79,9 @@ impl Machine {
                 run.out_of_time(failure.detail)
             }
             (Step::Request(request), Answer::Failure(failure)) => {
+                if request.purpose == Purpose::Create && failure.kind.may_have_arrived() {
+                    run.create_lost = true;
+                }
                 let reason =
                     format!("{}: {} failure: {}", request.purpose_label(), failure.kind.label(), failure.detail);
                 run.retry(reason.to_ascii_lowercase(), None, &request.clone())
@@ -181,6 +189,11 @@ struct Run {
     resume: Option<Resume>,
     /// A create got no clear answer; the lookup after it decides.
     create_uncertain: bool,
+    /// A create was sent and its answer lost (timed out, connection broken): the
+    /// server may still be applying it.
+    create_lost: bool,
+    /// The lookup after a lost create found nothing and looked once more.
+    rechecked: bool,
 }
 
 /// What to do when a wait is over.
@@ -215,6 +228,8 @@ impl Run {
             summary: String::new(),
             resume: None,
             create_uncertain: false,
+            create_lost: false,
+            rechecked: false,
         }
     }
 
@@ -395,7 +410,11 @@ impl Run {
             }
         }
         let repeated = count > 0 && fresh.is_empty();
-        listing.matches.extend(fresh.into_iter().filter(|i| i.matches(&key)));
+        // A server that ignores the status filter lists closed incidents in the open and
+        // pending listings too: those are no open incident (an item without a status is
+        // taken at the filter's word).
+        let wanted = |i: &Incident| listing.status == "close" || i.status != "close";
+        listing.matches.extend(fresh.into_iter().filter(|i| i.matches(&key) && wanted(i)));
         let first_len = *listing.first_len.get_or_insert(count);
         let last_page = count == 0 || count < first_len || repeated;
         if !last_page {

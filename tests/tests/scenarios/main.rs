@@ -45,6 +45,9 @@ struct Scenario {
     faults: Vec<model::Fault>,
     #[serde(default)]
     page_cap: usize,
+    /// The server lists every incident whatever `status` asks for.
+    #[serde(default)]
+    ignore_status_filter: bool,
     /// Allow more than one open incident per key at the end (concurrency cases).
     #[serde(default)]
     allow_duplicates: bool,
@@ -107,6 +110,7 @@ fn run(s: &Scenario) -> (String, Vec<String>, model::Model) {
         incidents: s.incidents.clone(),
         faults: s.faults.clone(),
         page_cap: s.page_cap,
+        ignore_status_filter: s.ignore_status_filter,
         ..Default::default()
     };
     let config = match load_config(s) {

@@ -40,6 +40,10 @@ pub(crate) struct Fault {
     /// Apply the request to the model first (e.g. created, then the answer is lost).
     #[serde(default)]
     pub(crate) after_applying: bool,
+    /// Apply the request to the model only just before the n-th request after it is
+    /// answered (a server slower than the timeout: the create lands late).
+    #[serde(default)]
+    pub(crate) applied_later: Option<usize>,
 }
 
 #[derive(Debug, Default)]
@@ -51,6 +55,10 @@ pub(crate) struct Model {
     pub(crate) now: i64,
     pub(crate) notifications: Vec<Value>,
     pub(crate) messages: Vec<Value>,
+    /// Listings hold every incident whatever their `status` filter asks for.
+    pub(crate) ignore_status_filter: bool,
+    /// Requests applied late: (requests still to come before it lands, request).
+    pub(crate) landing: Vec<(usize, Request)>,
 }
 
 fn query(path: &str, name: &str) -> Option<String> {
@@ -64,10 +72,22 @@ fn respond(status: u16, body: Value) -> Answer {
 
 impl Model {
     pub(crate) fn answer(&mut self, request: &Request) -> Answer {
+        for (left, _) in &mut self.landing {
+            *left = left.saturating_sub(1);
+        }
+        let (landed, waiting): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.landing).into_iter().partition(|(n, _)| *n == 0);
+        self.landing = waiting;
+        for (_, late) in landed {
+            let _ = self.apply(&late);
+        }
         if let Some(i) = self.faults.iter().position(|f| f.purpose.is_none_or(|p| p == request.purpose)) {
             let fault = self.faults.remove(i);
             if fault.after_applying {
                 let _ = self.apply(request);
+            }
+            if let Some(n) = fault.applied_later {
+                self.landing.push((n, request.clone()));
             }
             if let Some(kind) = fault.failure {
                 return Answer::Failure(Failure { kind, detail: "scripted".into() });
@@ -95,7 +115,7 @@ impl Model {
                     .incidents
                     .iter()
                     .rev()
-                    .filter(|i| status.as_deref().is_none_or(|s| s == i.status))
+                    .filter(|i| self.ignore_status_filter || status.as_deref().is_none_or(|s| s == i.status))
                     .filter(|i| from.is_none_or(|f| i.created_at >= f))
                     .skip((page - 1) * per_page)
                     .take(per_page)
