@@ -288,7 +288,7 @@ fn classify_raw(request: &Request, response: &Response, now: i64) -> Verdict {
                 .headers
                 .iter()
                 .find(|(n, _)| n.eq_ignore_ascii_case("location"))
-                .map(|(_, v)| crate::text::cap_chars(v, 80).to_owned())
+                .map(|(_, v)| crate::text::cap_chars(&crate::text::percent_decode(v), 80).to_owned())
                 .unwrap_or_default();
             Verdict::Fatal {
                 reason: format!(

@@ -96,6 +96,28 @@ pub fn mask_fragments(text: &str, secret: &str, min: usize, mask: &str) -> Strin
     out
 }
 
+/// `%XX` escapes decoded (others kept as they are), for quoting a URL: a key a server
+/// put into a URL percent-encoded must be recognised to be masked.
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = |at: usize| bytes.get(at).and_then(|c| (*c as char).to_digit(16));
+        match (b, hex(i + 1), hex(i + 2)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// At most `max` characters, cut on a character boundary (no marker).
 pub fn cap_chars(value: &str, max: usize) -> &str {
     match value.char_indices().nth(max) {
@@ -206,6 +228,14 @@ pub fn format_duration(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_decode_decodes_escapes_only() {
+        assert_eq!(percent_decode("a%2Db%2dc%20d"), "a-b-c d");
+        assert_eq!(percent_decode("100% sure %zz %4"), "100% sure %zz %4");
+        assert_eq!(percent_decode("%E6%97%A5"), "日");
+        assert_eq!(percent_decode("%FF"), "\u{fffd}");
+    }
 
     #[test]
     fn mask_fragments_masks_every_long_enough_piece_of_the_secret() {

@@ -39,6 +39,12 @@ fn the_scan_finds_pieces_of_the_key() {
     assert!(leaks_key(format!("masked? {}…", &KEY[..12]).as_bytes()));
     assert!(leaks_key(format!("…{}", &KEY[KEY.len() - 10..]).as_bytes()));
     assert!(!leaks_key(b"x-api-key: ********"));
+    assert!(leaks_key(format!("?key={}", percent_encoded(KEY)).as_bytes()));
+}
+
+/// Every byte of `text` as `%XX`.
+fn percent_encoded(text: &str) -> String {
+    text.bytes().map(|b| format!("%{b:02X}")).collect()
 }
 
 /// (label, status, headers, body) of one echoing answer.
@@ -73,6 +79,12 @@ fn echoing_answers() -> Vec<Echo> {
         ),
         ("400 text echoing the key's head", 400, Vec::new(), format!("bad key {}...", &KEY[..12])),
         ("200 lookup that is no list, echoing a piece", 200, Vec::new(), format!("debug: key={}", &KEY[4..16])),
+        (
+            "302 location with the key percent-encoded",
+            302,
+            vec![("Location".into(), format!("https://other.example/api?api_key={}", percent_encoded(KEY)))],
+            String::new(),
+        ),
         (
             "302 location with the key",
             302,

@@ -19,7 +19,9 @@ pub(crate) static SCANNED_BYTES: AtomicU64 = AtomicU64::new(0);
 
 /// Whether `text` holds the key or any [`PIECE`]-character piece of it.
 pub(crate) fn leaks_key(text: &[u8]) -> bool {
-    KEY.as_bytes().windows(PIECE).any(|piece| text.windows(PIECE).any(|w| w == piece))
+    let holds = |text: &[u8]| KEY.as_bytes().windows(PIECE).any(|piece| text.windows(PIECE).any(|w| w == piece));
+    // Also as a URL would carry it, percent-encoded.
+    holds(text) || holds(sensu_reactio_core::text::percent_decode(&String::from_utf8_lossy(text)).as_bytes())
 }
 
 /// Fails the test if `text` (what `label` names) holds any piece of the key.
