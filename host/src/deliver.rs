@@ -69,9 +69,20 @@ fn fate(outcome: &Outcome) -> Fate {
     }
 }
 
+/// The event as a spool entry keeps it: any secret in it (a check output that prints
+/// the key, a key misplaced in an annotation) masked, unless that would break the JSON
+/// of a valid event (keys are plain text, so it does not); then the event as it came.
+fn without_secrets(printer: &Printer, event: &[u8]) -> String {
+    let text = String::from_utf8_lossy(event);
+    let masked = printer.redact(&text);
+    let parses = |t: &str| serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok();
+    if masked == text || (parses(&text) && !parses(&masked)) { text.into_owned() } else { masked }
+}
+
 /// The spool entry for a live event, kept by `route` (`None`: no settings could be
 /// read) for a key problem or not ([`Route::stamp`]).
 pub fn entry_for(
+    printer: &Printer,
     event: &[u8],
     summary: &EventSummary,
     error: Option<String>,
@@ -80,7 +91,7 @@ pub fn entry_for(
 ) -> Entry {
     let mut entry = Entry {
         version: 1,
-        event: String::from_utf8_lossy(event).into_owned(),
+        event: without_secrets(printer, event),
         key: summary.key.clone(),
         recovery: summary.recovery,
         received_at: now(),
@@ -267,7 +278,7 @@ impl Runner<'_> {
     /// Spool (or dead-letter) the live event; print the line; the exit code.
     fn keep(&self, event: &[u8], summary: &EventSummary, outcome: &Outcome, dead: bool, code: u8) -> u8 {
         let message = Some(self.printer.redact(&outcome.message));
-        let entry = entry_for(event, summary, message, Some(&self.route), code == EXIT_CONFIG);
+        let entry = entry_for(self.printer, event, summary, message, Some(&self.route), code == EXIT_CONFIG);
         match self.store(&entry, dead) {
             Ok(path) => {
                 let what = if dead { "dead-lettered as" } else { "spooled as" };
@@ -407,7 +418,8 @@ pub fn keep_event(
     code: u8,
     route: Option<&Route>,
 ) -> u8 {
-    let mut entry = entry_for(event, summary, Some(printer.redact(&error.to_string())), route, code == EXIT_CONFIG);
+    let mut entry =
+        entry_for(printer, event, summary, Some(printer.redact(&error.to_string())), route, code == EXIT_CONFIG);
     if matches!(error, HostError::Internal(_)) {
         entry.handler_failures = 1;
     }

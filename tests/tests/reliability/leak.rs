@@ -131,6 +131,26 @@ fn servers_that_echo_the_key_do_not_get_it_into_output_or_spool() {
 }
 
 #[test]
+fn a_key_inside_the_event_is_masked_in_the_spool() {
+    // A check that prints the key, and the key misplaced in a check attribute.
+    let mut event: serde_json::Value = serde_json::from_slice(&critical()).unwrap();
+    event["check"]["output"] = format!("CRITICAL: login with token {KEY} refused\n").into();
+    event["check"]["reactio"] = serde_json::json!({ "api_key": KEY });
+    let event = serde_json::to_vec(&event).unwrap();
+    let server = standin();
+    let dir = scratch("event-key");
+    server.push_fault_times(Match::Next, Fault::respond(503, &[], b"busy"), 50);
+    let run = against(&server.url(), &dir).stdin(&event).run();
+    server.clear_faults();
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    assert!(assert_no_key_in_dir(&dir.join("spool")) > 0, "nothing spooled: {}", run.all());
+    // The masked event is still the event: the replay delivers it.
+    let replayed = against(&server.url(), &dir).args(["replay"]).run();
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert_eq!(server.incidents().len(), 1, "{}", replayed.all());
+}
+
+#[test]
 fn every_way_of_giving_the_key_stays_masked() {
     let server = standin();
     let dir = scratch("ways");
