@@ -67,10 +67,20 @@ pub fn status(state: &SpoolState, t: &SpoolThresholds) -> u8 {
     }
 }
 
-/// Run `check-spool`: one line, exit 0/1/2 (3 when the spool cannot be read).
+/// Run `check-spool`: one line, exit 0/1/2: critical too when no event could be kept
+/// (the directory cannot be written); 3 when the spool cannot be read.
 pub fn check_spool(spool: &Spool, thresholds: &SpoolThresholds, now: i64, printer: &Printer, json: bool) -> u8 {
     let dir = spool.dir().display().to_string();
-    let (code, line, value) = match measure(spool, now) {
+    let (code, line, value) = match measure(spool, now).and_then(|state| spool.check_writable().map(|()| state)) {
+        Err(e @ HostError::Spool(_)) if spool.list().is_ok() => {
+            // Readable but not writable: what fails now is keeping the next event.
+            let line = format!("reactio spool CRITICAL: {e}");
+            (
+                CHECK_CRITICAL,
+                line,
+                json!({"status": "critical", "message": e.to_string(), "dir": dir, "exit_code": CHECK_CRITICAL}),
+            )
+        }
         Ok(state) => {
             let code = status(&state, thresholds);
             let word = ["OK", "WARNING", "CRITICAL"].get(usize::from(code)).copied().unwrap_or("UNKNOWN");
@@ -181,6 +191,19 @@ mod tests {
             dead_warning: 1,
             dead_critical: 0,
         }
+    }
+
+    #[test]
+    fn a_spool_that_cannot_be_written_is_critical() {
+        let printer = Printer::default();
+        // Listed fine but never writable, even by root.
+        let readonly = Spool::at("/proc/self/fdinfo");
+        assert!(readonly.list().is_ok());
+        assert_eq!(check_spool(&readonly, &thresholds(), 0, &printer, false), CHECK_CRITICAL);
+        let dir = tempfile::tempdir().unwrap();
+        let fine = Spool::at(dir.path().join("spool"));
+        assert_eq!(check_spool(&fine, &thresholds(), 0, &printer, false), CHECK_OK);
+        assert_eq!(std::fs::read_dir(dir.path().join("spool")).unwrap().count(), 0, "the probe is removed");
     }
 
     #[test]

@@ -124,7 +124,8 @@ SPOOL
   writable, else /tmp/sensu-reactio-<uid> (a warning says so). Entries the server
   refused (4xx other than 408/429), auth failures and missing settings go to the
   dead/ folder in it (also exit 75, or 78 for configuration problems) and are not
-  retried. `replay` delivers the spool now; `check-spool` reports on it. Handlers
+  retried. `replay` delivers the spool now; `check-spool` reports on it (critical
+  also when it cannot write there: run it as the handler's user). Handlers
   sharing a spool directory deliver only the entries they spooled (same profile,
   organization and API key); `replay --adopt` delivers the others too.
 

@@ -180,6 +180,22 @@ impl Spool {
         Ok(files)
     }
 
+    /// Whether a live run could keep an event here: the directory exists or can be
+    /// made, and a file can be created in it (a probe, removed at once; the drain
+    /// ignores dot files). What `check-spool` reports as critical when not.
+    pub fn check_writable(&self) -> Result<(), HostError> {
+        self.ensure(&self.dir)?;
+        let probe = self.dir.join(format!(".probe-{}", std::process::id()));
+        OpenOptions::new().write(true).create_new(true).mode(0o600).open(&probe).map_err(|e| {
+            HostError::Spool(format!(
+                "cannot write to the spool directory {}: {e}; an event that cannot be delivered would be lost (exit 74): make it writable by the user the handler runs as, or set spool_dir",
+                self.dir.display()
+            ))
+        })?;
+        let _ = std::fs::remove_file(&probe);
+        Ok(())
+    }
+
     /// Spooled entries, oldest first.
     pub fn list(&self) -> Result<Vec<PathBuf>, HostError> {
         Spool::list_in(&self.dir)
