@@ -209,6 +209,10 @@ pub(crate) enum Verdict {
 /// `type: message` from Reactio's error body, or a short excerpt of a non-JSON body.
 fn describe_error(body: &str) -> String {
     match serde_json::from_slice::<Value>(body.as_bytes()) {
+        Ok(v) if v.get("type").is_none() && v.get("message").is_none() && error_fields(&v).is_empty() => {
+            // Json, but not Reactio's error shape: quote it.
+            format!("a json body {}", crate::text::cap_chars(&crate::text::one_line(body), 60))
+        }
         Ok(v) => {
             let t = v.get("type").and_then(Value::as_str).unwrap_or("error");
             let m = v.get("message").and_then(Value::as_str).unwrap_or("");

@@ -506,7 +506,9 @@ impl Run {
         });
         let index = usize::try_from(self.retries - 1).unwrap_or(0).min(BACKOFF_MS.len() - 1);
         let backoff = BACKOFF_MS.get(index).copied().unwrap_or(2000);
-        Step::Wait(Wait { min_ms: retry_after_ms.unwrap_or(backoff), reason })
+        // `Retry-After` is a minimum, and so is the backoff: a server that says 0 (or a
+        // date gone by) is not retried back to back.
+        Step::Wait(Wait { min_ms: retry_after_ms.map_or(backoff, |ms| ms.max(backoff)), reason })
     }
 
     fn after_wait(&mut self) -> Step {
