@@ -22,18 +22,6 @@ impl Run {
 
     pub(super) fn after_lookup(&mut self) -> Step {
         let found = self.chosen().filter(|i| i.status != "close");
-        if found.is_none() && self.create_lost && !self.rechecked {
-            // Our create may still land (the server was slower than the timeout):
-            // look once more before a second create broadcasts again.
-            self.rechecked = true;
-            return Step::Wait(crate::step::Wait {
-                min_ms: super::RECHECK_MS,
-                reason: format!(
-                    "the create's answer was lost and no incident for {} is listed yet: looking again before creating another",
-                    self.event.key
-                ),
-            });
-        }
         if let Some(keep) = &found {
             self.heal_found(keep.id);
         }

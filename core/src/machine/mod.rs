@@ -34,10 +34,11 @@ const HOUSEKEEPING_RETRIES: u32 = 1;
 /// Back-off schedule in milliseconds when the server names no `Retry-After`.
 const BACKOFF_MS: [u64; 4] = [250, 500, 1000, 2000];
 
-/// How long the lookup after a lost create waits to look again before it creates a
-/// second incident: a server slower than the request timeout may still be applying
-/// the first (each create broadcasts, and may ring phones).
-const RECHECK_MS: u64 = 2000;
+/// The least wait before the lookup that follows a create whose answer was lost: a
+/// server slower than the request timeout may still be applying it, and a lookup too
+/// soon would miss it and create a second incident (each create broadcasts, and may
+/// ring phones).
+const LOST_CREATE_WAIT_MS: u64 = 2000;
 
 /// One event's plan in progress. Drive it: `loop { match machine.step() { .. } }`.
 #[derive(Clone, Debug)]
@@ -79,9 +80,7 @@ impl Machine {
                 run.out_of_time(failure.detail)
             }
             (Step::Request(request), Answer::Failure(failure)) => {
-                if request.purpose == Purpose::Create && failure.kind.may_have_arrived() {
-                    run.create_lost = true;
-                }
+                run.create_lost = request.purpose == Purpose::Create && failure.kind.may_have_arrived();
                 let reason =
                     format!("{}: {} failure: {}", request.purpose_label(), failure.kind.label(), failure.detail);
                 run.retry(reason.to_ascii_lowercase(), None, &request.clone())
@@ -189,11 +188,9 @@ struct Run {
     resume: Option<Resume>,
     /// A create got no clear answer; the lookup after it decides.
     create_uncertain: bool,
-    /// A create was sent and its answer lost (timed out, connection broken): the
-    /// server may still be applying it.
+    /// The request being retried was a create whose answer was lost (timed out,
+    /// connection broken): the server may still be applying it.
     create_lost: bool,
-    /// The lookup after a lost create found nothing and looked once more.
-    rechecked: bool,
 }
 
 /// What to do when a wait is over.
@@ -229,7 +226,6 @@ impl Run {
             resume: None,
             create_uncertain: false,
             create_lost: false,
-            rechecked: false,
         }
     }
 
@@ -505,7 +501,10 @@ impl Run {
             Resume::Resend(request.clone())
         });
         let index = usize::try_from(self.retries - 1).unwrap_or(0).min(BACKOFF_MS.len() - 1);
-        let backoff = BACKOFF_MS.get(index).copied().unwrap_or(2000);
+        let mut backoff = BACKOFF_MS.get(index).copied().unwrap_or(2000);
+        if std::mem::take(&mut self.create_lost) {
+            backoff = backoff.max(LOST_CREATE_WAIT_MS);
+        }
         // `Retry-After` is a minimum, and so is the backoff: a server that says 0 (or a
         // date gone by) is not retried back to back.
         Step::Wait(Wait { min_ms: retry_after_ms.map_or(backoff, |ms| ms.max(backoff)), reason })
