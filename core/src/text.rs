@@ -115,7 +115,8 @@ pub fn percent_decode(text: &str) -> String {
             }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    // Escapes that decode to no UTF-8 leave the text as it was.
+    String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
 }
 
 /// At most `max` characters, cut on a character boundary (no marker).
@@ -234,7 +235,7 @@ mod tests {
         assert_eq!(percent_decode("a%2Db%2dc%20d"), "a-b-c d");
         assert_eq!(percent_decode("100% sure %zz %4"), "100% sure %zz %4");
         assert_eq!(percent_decode("%E6%97%A5"), "日");
-        assert_eq!(percent_decode("%FF"), "\u{fffd}");
+        assert_eq!(percent_decode("a%FFb%41"), "a%FFb%41");
     }
 
     #[test]
