@@ -99,8 +99,6 @@ fn runner<'a>(
     })
 }
 
-/// The spool directory when the settings could not be loaded: `--spool-dir`, else
-/// `REACTIO_SPOOL_DIR`, else the default location.
 /// Was a dry run asked for on the command line or in the environment (read before
 /// the settings load, for when they do not)?
 fn dry_run_requested(cli: &Cli, env: &EnvVars) -> bool {
@@ -111,8 +109,17 @@ fn dry_run_requested(cli: &Cli, env: &EnvVars) -> bool {
     }
 }
 
+/// The spool directory when the settings could not be loaded: `--spool-dir`, else
+/// `REACTIO_SPOOL_DIR`, else `spool_dir` read leniently from the settings files, else
+/// the default location.
 fn raw_spool(cli: &Cli, env: &EnvVars) -> Result<Spool, HostError> {
-    let configured = cli.flags.get("spool_dir").map(String::as_str).or_else(|| env.get("REACTIO_SPOOL_DIR"));
+    let from_files = crate::settings::salvage_spool_dir(cli, env, Path::new(SENSU_ROOT));
+    let configured = cli
+        .flags
+        .get("spool_dir")
+        .map(String::as_str)
+        .or_else(|| env.get("REACTIO_SPOOL_DIR"))
+        .or(from_files.as_deref());
     Spool::locate(configured, env, Path::new(SYSTEM_SPOOL))
 }
 

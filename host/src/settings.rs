@@ -190,6 +190,7 @@ pub fn load(cli: &Cli, env: &EnvVars, root: &Path) -> Result<Loaded, HostError> 
     if !key_files.is_empty() {
         for path in key_files {
             let content = read_key_file(&path)?;
+            warnings.extend(key_file_exposed(&path));
             input.key_files.insert(path, content);
         }
         config = Config::load(&input).map_err(|e| HostError::Config(e.message))?;
@@ -198,11 +199,43 @@ pub fn load(cli: &Cli, env: &EnvVars, root: &Path) -> Result<Loaded, HostError> 
     Ok(Loaded { config, input, files, source, warnings, engine })
 }
 
+/// Where the settings put `spool_dir`, read leniently when they do not load (an unknown
+/// key, a bad value, a missing key file): the event of a configuration error is then
+/// still kept where the operator watches it. `None` when the files cannot be read or
+/// name no absolute `spool_dir`.
+pub fn salvage_spool_dir(cli: &Cli, env: &EnvVars, root: &Path) -> Option<String> {
+    let (files, _) = discover_files(&cli.config_files, env, root, &mut Vec::new()).ok()?;
+    let settings = merge_files(&files).ok()?;
+    let dir = settings.get("reactio")?.get("spool_dir")?.as_str()?;
+    Path::new(dir).is_absolute().then(|| dir.to_owned())
+}
+
+/// Why a file could not be read, in words (not the kind's Display: "entity not found").
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// A warning when a key file can be read by users other than its owner.
+fn key_file_exposed(path: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "api_key_file {path} can be read by other users (mode {mode:04o}): `chmod 0400` it, owned by the user sensu runs handlers as"
+        )
+    })
+}
+
 fn read_key_file(path: &str) -> Result<String, HostError> {
     let bytes = std::fs::read(path).map_err(|e| {
         HostError::Config(format!(
             "could not read api_key_file {path}: {}; make it readable by the user sensu runs handlers as",
-            e.kind().to_string().to_lowercase()
+            io_reason(&e)
         ))
     })?;
     String::from_utf8(bytes).map_err(|_| {

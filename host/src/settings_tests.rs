@@ -103,3 +103,32 @@ fn unreadable_key_file_names_the_file_without_content() {
     assert!(matches!(err, HostError::Config(_)));
     assert!(err.to_string().contains("/nonexistent/reactio.key"));
 }
+
+#[test]
+fn key_files_say_what_is_wrong_in_words_and_warn_when_others_can_read_them() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch_dir = scratch("keyfile");
+    let missing = scratch_dir.path().join("missing.key");
+    let message = read_key_file(missing.to_str().unwrap()).unwrap_err().to_string();
+    assert!(message.contains("missing.key: no such file;"), "{message}");
+    let key = scratch_dir.path().join("reactio.key");
+    std::fs::write(&key, "sk-test\n").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let warning = key_file_exposed(key.to_str().unwrap()).unwrap();
+    assert!(warning.contains("(mode 0644): `chmod 0400` it"), "{warning}");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o400)).unwrap();
+    assert_eq!(key_file_exposed(key.to_str().unwrap()), None);
+}
+
+#[test]
+fn the_spool_dir_is_salvaged_from_settings_that_do_not_load() {
+    let scratch_dir = scratch("salvage");
+    let settings = scratch_dir.path().join("settings.json");
+    std::fs::write(&settings, r#"{"reactio":{"organisation":"x","spool_dir":"/var/lib/reactio-spool"}}"#).unwrap();
+    let cli = crate::cli::parse_from(["sensu-reactio-handler", "--config", settings.to_str().unwrap()]).unwrap();
+    let env = EnvVars::default();
+    assert!(load(&cli, &env, Path::new("/nowhere")).is_err(), "the typo fails the load");
+    assert_eq!(salvage_spool_dir(&cli, &env, Path::new("/nowhere")).as_deref(), Some("/var/lib/reactio-spool"));
+    std::fs::write(&settings, r#"{"reactio":{"spool_dir":"relative/spool"}}"#).unwrap();
+    assert_eq!(salvage_spool_dir(&cli, &env, Path::new("/nowhere")), None);
+}

@@ -142,3 +142,20 @@ fn a_wrong_command_line_is_a_configuration_error_and_keeps_the_event() {
     assert_eq!(run.code, Some(3), "{}", run.all());
     assert!(run.stdout.starts_with("reactio spool UNKNOWN: bad command line"), "{}", run.all());
 }
+
+#[test]
+fn a_configuration_error_keeps_the_event_in_the_settings_spool_dir() {
+    // The settings fail to load (a misspelt key), yet they name the spool: the event of
+    // the configuration error is dead-lettered there, where check-spool watches.
+    let dir = scratch("cfgerr-spool");
+    let spool = dir.join("spool");
+    let settings = dir.join("settings.json");
+    let text = serde_json::json!({"reactio": {"organisation": "demo", "spool_dir": path_str(&spool)}});
+    std::fs::write(&settings, text.to_string()).unwrap();
+    let run =
+        handler().env("REACTIO_API_KEY", KEY).args(["--config", path_str(&settings)]).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(78), "{}", run.all());
+    assert!(run.stderr.contains("did you mean `organization`"), "{}", run.all());
+    assert_eq!(dead(&spool).len(), 1, "{}", run.all());
+    assert_no_key(&[&run], &dir);
+}
