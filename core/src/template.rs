@@ -1,7 +1,8 @@
 //! The Go-template subset used for names, broadcast texts and timeline messages.
 //!
-//! Supported: literal text and field references `{{.Entity.Name}}` (spaces inside
-//! the braces allowed). Field paths are checked at load against [`FIELDS`].
+//! Supported: literal text, field references `{{.Entity.Name}}` (spaces inside
+//! the braces allowed) and Go raw strings ``{{`{{.Entity.Name}}`}}``, which print as
+//! they are (the escape from a Sensu Go agent's token substitution). Field paths are checked at load against [`FIELDS`].
 //! Anything else (`{{if}}`, pipelines, functions) is refused at load with the
 //! position and the list of fields, so a typo never reaches a 3 a.m. alert.
 
@@ -85,6 +86,16 @@ impl Template {
         while let Some((text, after)) = split_once(rest, "{{") {
             if !text.is_empty() {
                 parts.push(Part::Text(text.to_owned()));
+            }
+            // A Go raw string, {{`...`}}, prints as it is: how a template in a Sensu Go
+            // check annotation is escaped from the agent's token substitution.
+            if let Some(quoted) = after.trim_start().strip_prefix('`')
+                && let Some((literal, tail)) = split_once(quoted, "`")
+                && let Some(next) = tail.trim_start().strip_prefix("}}")
+            {
+                parts.push(Part::Text(literal.to_owned()));
+                rest = next;
+                continue;
             }
             let Some((inner, next)) = split_once(after, "}}") else {
                 return Err(TemplateError {
@@ -174,6 +185,14 @@ mod tests {
         let t = Template::parse("<b>{{ .Key }}</b> {{.Check.Output}}").unwrap();
         assert_eq!(t.render(&data(), true), "<b>web01/check_http</b> &lt;b&gt;down&lt;/b&gt; &amp; out");
         assert_eq!(t.render(&data(), false), "<b>web01/check_http</b> <b>down</b> & out");
+    }
+
+    #[test]
+    fn a_raw_string_prints_as_it_is() {
+        // What a Sensu Go check annotation holds when the agent did not substitute it.
+        let t = Template::parse("{{`{{.Entity.Name}}`}}: down, {{ `a}}b` }} {{.Key}}").unwrap();
+        assert_eq!(t.render(&data(), false), "{{.Entity.Name}}: down, a}}b web01/check_http");
+        assert!(Template::parse("{{`unclosed}}").is_err());
     }
 
     #[test]

@@ -273,6 +273,14 @@ fn replay(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant, dead:
             return e.exit_code();
         }
     };
+    if let Some(owner) = spool.foreign_owner() {
+        let message = format!(
+            "replay runs as root, but the spool {dir} belongs to uid {owner}: what root writes there (its lock, entries kept again) would shut the handler out of it; run replay as that user: sudo -u \"#{owner}\" sensu-reactio-handler replay (with the handler's settings)",
+            dir = spool.dir().display()
+        );
+        printer.error(&message, EXIT_CONFIG);
+        return EXIT_CONFIG;
+    }
     if dead {
         let route = runner.route.clone();
         match spool.revive(|entry| route.delivers(entry, adopt)) {

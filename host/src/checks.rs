@@ -203,7 +203,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fine = Spool::at(dir.path().join("spool"));
         assert_eq!(check_spool(&fine, &thresholds(), 0, &printer, false), CHECK_OK);
-        assert_eq!(std::fs::read_dir(dir.path().join("spool")).unwrap().count(), 0, "the probe is removed");
+        std::fs::create_dir(fine.dir()).unwrap();
+        assert_eq!(check_spool(&fine, &thresholds(), 0, &printer, false), CHECK_OK);
+        assert_eq!(std::fs::read_dir(fine.dir()).unwrap().count(), 0, "the probe is removed");
     }
 
     #[test]

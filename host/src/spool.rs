@@ -180,11 +180,22 @@ impl Spool {
         Ok(files)
     }
 
-    /// Whether a live run could keep an event here: the directory exists or can be
-    /// made, and a file can be created in it (a probe, removed at once; the drain
-    /// ignores dot files). What `check-spool` reports as critical when not.
+    /// Whether a live run could keep an event here: a file can be created in it (a
+    /// probe, removed at once; the drain ignores dot files), or, while it does not
+    /// exist, this user may create it. What `check-spool` reports as critical when not.
     pub fn check_writable(&self) -> Result<(), HostError> {
-        self.ensure(&self.dir)?;
+        if !self.dir.exists() {
+            // Not made here (a check run by another user would make it theirs): the
+            // first event kept makes it, if this user may.
+            let parent = self.dir.ancestors().skip(1).find(|p| p.exists());
+            return match parent {
+                Some(parent) if writable(parent) => Ok(()),
+                _ => Err(HostError::Spool(format!(
+                    "the spool directory {} does not exist and this user cannot create it; an event that cannot be delivered would be lost (exit 74): create it writable by the user the handler runs as, or set spool_dir",
+                    self.dir.display()
+                ))),
+            };
+        }
         let probe = self.dir.join(format!(".probe-{}", std::process::id()));
         OpenOptions::new().write(true).create_new(true).mode(0o600).open(&probe).map_err(|e| {
             HostError::Spool(format!(
@@ -194,6 +205,15 @@ impl Spool {
         })?;
         let _ = std::fs::remove_file(&probe);
         Ok(())
+    }
+
+    /// The spool's owner, when this process runs as root and the spool belongs to
+    /// another user: what root writes there (the lock, entries) would shut that user's
+    /// handler out, so `replay` refuses.
+    pub fn foreign_owner(&self) -> Option<u32> {
+        let (uid, _) = me()?;
+        let owner = std::fs::metadata(&self.dir).ok()?.uid();
+        (uid == 0 && owner != 0).then_some(owner)
     }
 
     /// Spooled entries, oldest first.

@@ -94,3 +94,30 @@ fn location_order_and_no_relative_dirs() {
     assert!(chosen.dir().is_absolute());
     assert!(chosen.fallback_note.unwrap().contains("not writable"));
 }
+
+#[test]
+fn check_writable_probes_without_leaving_anything_and_makes_no_directory() {
+    let scratch_dir = scratch("writable");
+    let spool = Spool::at(scratch_dir.path().join("spool"));
+    spool.check_writable().unwrap();
+    assert!(!spool.dir().exists(), "a missing spool is not made by the check");
+    std::fs::create_dir(spool.dir()).unwrap();
+    spool.check_writable().unwrap();
+    assert_eq!(std::fs::read_dir(spool.dir()).unwrap().count(), 0, "the probe is removed");
+    assert!(Spool::at("/proc/self/fdinfo").check_writable().is_err());
+}
+
+#[test]
+fn root_sees_a_spool_owned_by_another_user_as_foreign() {
+    let scratch_dir = scratch("foreign");
+    let spool = Spool::at(scratch_dir.path().join("spool"));
+    std::fs::create_dir(spool.dir()).unwrap();
+    if me().is_none_or(|(uid, _)| uid != 0) {
+        // Only root can give a directory away; as anyone else it is never foreign.
+        assert_eq!(spool.foreign_owner(), None);
+        return;
+    }
+    assert_eq!(spool.foreign_owner(), None, "root's own spool");
+    std::os::unix::fs::chown(spool.dir(), Some(65534), Some(65534)).unwrap();
+    assert_eq!(spool.foreign_owner(), Some(65534));
+}

@@ -269,7 +269,11 @@ pub fn reference_markdown() -> String {
          - template: Go template syntax over the event; the fields are\n",
     );
     let fields: Vec<String> = crate::template::FIELDS.iter().map(|f| format!("`{{{{{f}}}}}`")).collect();
-    out.push_str(&format!("  {}.\n\n", fields.join(", ")));
+    out.push_str(&format!("  {}.\n", fields.join(", ")));
+    out.push_str(
+        "  A Go raw string prints as it is: ``{{`{{.Entity.Name}}`}}`` is how a template in a Sensu\n  \
+         Go check annotation is escaped from the agent's token substitution (docs/sensu-go.md).\n\n",
+    );
     out.push_str(
         "## Example (Sensu Classic)\n\n\
          A file in `/etc/sensu/conf.d/`. `handle_silenced` and `handle_flapping` let Sensu\n\

@@ -310,3 +310,24 @@ fn a_spooled_recovery_is_sent_when_the_failure_after_it_is_not_acted_on() {
     assert_eq!(closes(&server), 1, "{:?}", lines(&server));
     assert_no_key(&[&first, &recovery, &run, &replayed], &dir);
 }
+
+#[test]
+fn replay_as_root_refuses_a_spool_that_belongs_to_another_user() {
+    use std::os::unix::fs::MetadataExt;
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    let (dir, spool, kept) = alert_spooled("root-replay");
+    if !root {
+        // Only root can give the spool away (and only root is refused).
+        return;
+    }
+    std::os::unix::fs::chown(&spool, Some(65534), Some(65534)).unwrap();
+    let server = standin();
+    let mut handler = against(&server.url(), &spool);
+    let run = handler.args(["replay"]).run();
+    assert_eq!(run.code, Some(78), "{}", run.all());
+    assert!(run.stderr.contains("belongs to uid 65534"), "{}", run.all());
+    assert!(run.stderr.contains(r##"sudo -u "#65534""##), "{}", run.all());
+    assert!(lines(&server).is_empty(), "{:?}", lines(&server));
+    assert_eq!(spooled(&spool).len(), 1, "{}", run.all());
+    assert_no_key(&[&kept, &run], &dir);
+}
