@@ -86,8 +86,13 @@ pub fn check_spool(spool: &Spool, thresholds: &SpoolThresholds, now: i64, printe
             let word = ["OK", "WARNING", "CRITICAL"].get(usize::from(code)).copied().unwrap_or("UNKNOWN");
             let oldest =
                 if state.spooled > 0 { format!(" (oldest {} s old)", state.oldest_age) } else { String::new() };
+            let hint = if state.dead > 0 {
+                "; fix what refused them (the handler's log says), then run `sensu-reactio-handler replay --dead` as the handler's user"
+            } else {
+                ""
+            };
             let line = format!(
-                "reactio spool {word}: {} spooled{oldest}, {} dead-lettered in {dir}",
+                "reactio spool {word}: {} spooled{oldest}, {} dead-lettered in {dir}{hint}",
                 state.spooled, state.dead
             );
             let value = json!({"status": word.to_lowercase(), "spooled": state.spooled, "oldest_age": state.oldest_age, "dead": state.dead, "dir": dir, "exit_code": code});
@@ -134,6 +139,11 @@ pub fn check_config(loaded: &Loaded, spool: &Result<Spool, HostError>, printer: 
     };
     let engine = format!("{:?}", loaded.engine).to_lowercase();
     let settings = config.describe();
+    // The per-user fallback in the temporary directory: a reboot empties it.
+    let mut warnings: Vec<String> = loaded.warnings.iter().chain(&config.warnings).cloned().collect();
+    if let Some(note) = spool.as_ref().ok().and_then(|s| s.fallback_note.clone()) {
+        warnings.push(note);
+    }
     let code = if problems.is_empty() { EXIT_OK } else { EXIT_CONFIG };
     if json {
         let value = json!({
@@ -143,7 +153,7 @@ pub fn check_config(loaded: &Loaded, spool: &Result<Spool, HostError>, printer: 
             "spool_dir": spool_dir,
             "engine": engine,
             "settings": settings,
-            "warnings": loaded.warnings.iter().chain(&config.warnings).collect::<Vec<_>>(),
+            "warnings": warnings,
             "problems": problems,
         });
         printer.plain(&value.to_string());
@@ -162,7 +172,7 @@ pub fn check_config(loaded: &Loaded, spool: &Result<Spool, HostError>, printer: 
             text.push_str(&format!("{name} = {value}  ({origin})\n"));
         }
     }
-    for warning in loaded.warnings.iter().chain(&config.warnings) {
+    for warning in &warnings {
         text.push_str(&format!("warning: {warning}\n"));
     }
     for problem in &problems {

@@ -35,6 +35,28 @@ fn run_with(command: &str, cwd: &std::path::Path, env: &[(String, String)], even
     sh(command, cwd, &env, event)
 }
 
+/// The check's annotations as the agent's token substitution leaves them, for the raw
+/// strings the examples use to escape templates: ``{{`X`}}`` becomes `X`.
+fn agent_substituted(annotations: &Value) -> Value {
+    let unescape = |text: &str| {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some((before, after)) = rest.split_once("{{`") {
+            let (literal, tail) = after.split_once("`}}").expect("a closed raw string");
+            out.push_str(before);
+            out.push_str(literal);
+            rest = tail;
+        }
+        out + rest
+    };
+    match annotations {
+        Value::Object(map) => Value::Object(
+            map.iter().map(|(k, v)| (k.clone(), v.as_str().map_or(v.clone(), |s| Value::from(unescape(s))))).collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// A Sensu Go event for `check` on `entity` with `statuses` as its history (the last is
 /// the current result), carrying the resources' annotations as the backend does.
 fn go_event(entity: &str, entity_annotations: &Value, check: &Value, statuses: &[u8]) -> Vec<u8> {
@@ -59,7 +81,7 @@ fn go_event(entity: &str, entity_annotations: &Value, check: &Value, statuses: &
             "occurrences": streak.max(1), "occurrences_watermark": streak.max(1),
             "is_silenced": false, "executed": now, "issued": now, "last_ok": now - 60 * i64::try_from(streak).unwrap_or(0),
             "history": history,
-            "metadata": {"name": check["metadata"]["name"], "namespace": "default", "annotations": check["metadata"]["annotations"]},
+            "metadata": {"name": check["metadata"]["name"], "namespace": "default", "annotations": agent_substituted(&check["metadata"]["annotations"])},
         },
         "id": "0c5a3e0e-2f7d-4a55-bb0c-6d2b9a8f1e11",
     });

@@ -78,6 +78,9 @@ pub(crate) fn key_file(dir: &Path, name: &str) -> PathBuf {
     std::fs::create_dir_all(&keys).expect("create keys dir");
     let file = keys.join(name);
     std::fs::write(&file, format!("{KEY}\n")).expect("write key file");
+    // As the docs say to keep it: readable by its owner only.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o400)).expect("chmod key file");
     file
 }
 
