@@ -153,6 +153,12 @@ fn int_of(value: &Value) -> Option<i64> {
 }
 
 impl Incident {
+    /// Closed (`close`; also `closed`, in any case): no open incident, whatever listing
+    /// it came in.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.status.eq_ignore_ascii_case("close") || self.status.eq_ignore_ascii_case("closed")
+    }
+
     fn from_json(value: &Value) -> Option<Incident> {
         let obj = value.as_object()?;
         let id = obj.get("id").and_then(int_of).and_then(|i| u64::try_from(i).ok())?;

@@ -72,9 +72,11 @@ pub(crate) struct Episode {
     pub(crate) status_changed: bool,
     /// Seconds between runs (the check's, or 30).
     pub(crate) interval: u64,
-    /// When the history holds an earlier failure: how many passing results lie between
-    /// its last failing result and this episode.
-    passes_between: Option<u64>,
+    /// How many passing results lie before this episode in the history, back to an
+    /// earlier failing one or to the start of a full history (then the pass lasted at
+    /// least that long); `None` when the history shows no earlier failure and is not
+    /// full, or holds nothing before the episode.
+    passes_before: Option<u64>,
 }
 
 impl Episode {
@@ -114,16 +116,20 @@ impl Episode {
                 (Severity::from_status(*s), streak.saturating_sub(back))
             })
             .collect();
-        // Passing results before the episode, back to an earlier failing one (if any).
+        // Passing results before the episode, back to an earlier failing one; or all of
+        // them when the history is full (Sensu keeps 21: the pass began before it).
+        // A shorter history with no failure before the episode is the check's whole
+        // life: there was no earlier failure to measure from.
         let before = history.get(..start).unwrap_or_default();
         let passes = before.iter().rev().take_while(|s| **s == 0).count();
-        let passes_between = (passes < before.len()).then_some(passes as u64);
+        let bounded = passes < before.len() || history.len() >= HISTORY_CAP;
+        let passes_before = (!before.is_empty() && event.history_known && bounded).then_some(passes as u64);
         Episode {
             streak,
             earlier,
             status_changed: event.previous_status().is_some_and(|p| p != event.status),
             interval,
-            passes_between,
+            passes_before,
         }
     }
 
@@ -155,14 +161,15 @@ impl Episode {
 
     /// An incident created before this (epoch seconds) was opened for an earlier
     /// failure, not for this episode: the episode's start less [`CLOCK_SLACK`] for the
-    /// clocks, or, when the history shows the earlier failure, no earlier than halfway
-    /// between its last failing result and this episode's start (a failure back after a
-    /// short pass is new too, and a clock off by less than half that gap cannot mistake
-    /// one episode's incident for the other's).
+    /// clocks, but no earlier than halfway through the pass before the episode, as long
+    /// as the history shows it (to an earlier failing result, or to the history's start
+    /// when the pass is longer): a failure back after a short pass is new too, and a
+    /// clock off by less than half the pass cannot mistake one episode's incident for
+    /// the other's.
     pub(crate) fn earlier_before(&self, executed: i64) -> i64 {
         let started = self.started(executed);
         let interval = i64::try_from(self.interval).unwrap_or(i64::MAX);
-        let slack = match self.passes_between {
+        let slack = match self.passes_before {
             Some(passes) => {
                 let gap = i64::try_from(passes.saturating_add(1)).unwrap_or(i64::MAX).saturating_mul(interval);
                 CLOCK_SLACK.min(gap / 2)

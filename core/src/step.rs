@@ -216,12 +216,6 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
-    /// Whether the request may have reached the server and be acted on, though its
-    /// answer was lost (a timeout or a broken connection, not a refused connect).
-    pub(crate) fn may_have_arrived(self) -> bool {
-        matches!(self, FailureKind::Timeout | FailureKind::Reset | FailureKind::Other)
-    }
-
     /// Every kind, in the order declared (the order of [`FailureKind::LABELS`]).
     pub const ALL: [FailureKind; 7] = [
         FailureKind::Connect,

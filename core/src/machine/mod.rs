@@ -34,11 +34,11 @@ const HOUSEKEEPING_RETRIES: u32 = 1;
 /// Back-off schedule in milliseconds when the server names no `Retry-After`.
 const BACKOFF_MS: [u64; 4] = [250, 500, 1000, 2000];
 
-/// The least wait before the lookup that follows a create whose answer was lost: a
-/// server slower than the request timeout may still be applying it, and a lookup too
-/// soon would miss it and create a second incident (each create broadcasts, and may
-/// ring phones).
-const LOST_CREATE_WAIT_MS: u64 = 2000;
+/// The least wait before the lookup that follows a failed create (an answer lost, or a
+/// 5xx from a proxy in front of a server still at work): the server may yet apply it,
+/// and a lookup too soon would miss it and create a second incident (each create
+/// broadcasts, and may ring phones).
+const CREATE_RETRY_WAIT_MS: u64 = 2000;
 
 /// One event's plan in progress. Drive it: `loop { match machine.step() { .. } }`.
 #[derive(Clone, Debug)]
@@ -80,7 +80,6 @@ impl Machine {
                 run.out_of_time(failure.detail)
             }
             (Step::Request(request), Answer::Failure(failure)) => {
-                run.create_lost = request.purpose == Purpose::Create && failure.kind.may_have_arrived();
                 let reason =
                     format!("{}: {} failure: {}", request.purpose_label(), failure.kind.label(), failure.detail);
                 run.retry(reason.to_ascii_lowercase(), None, &request.clone())
@@ -188,9 +187,6 @@ struct Run {
     resume: Option<Resume>,
     /// A create got no clear answer; the lookup after it decides.
     create_uncertain: bool,
-    /// The request being retried was a create whose answer was lost (timed out,
-    /// connection broken): the server may still be applying it.
-    create_lost: bool,
 }
 
 /// What to do when a wait is over.
@@ -225,7 +221,6 @@ impl Run {
             summary: String::new(),
             resume: None,
             create_uncertain: false,
-            create_lost: false,
         }
     }
 
@@ -409,7 +404,7 @@ impl Run {
         // A server that ignores the status filter lists closed incidents in the open and
         // pending listings too: those are no open incident (an item without a status is
         // taken at the filter's word).
-        let wanted = |i: &Incident| listing.status == "close" || i.status != "close";
+        let wanted = |i: &Incident| listing.status == "close" || !i.is_closed();
         listing.matches.extend(fresh.into_iter().filter(|i| i.matches(&key) && wanted(i)));
         let first_len = *listing.first_len.get_or_insert(count);
         let last_page = count == 0 || count < first_len || repeated;
@@ -502,8 +497,8 @@ impl Run {
         });
         let index = usize::try_from(self.retries - 1).unwrap_or(0).min(BACKOFF_MS.len() - 1);
         let mut backoff = BACKOFF_MS.get(index).copied().unwrap_or(2000);
-        if std::mem::take(&mut self.create_lost) {
-            backoff = backoff.max(LOST_CREATE_WAIT_MS);
+        if request.purpose == Purpose::Create {
+            backoff = backoff.max(CREATE_RETRY_WAIT_MS);
         }
         // `Retry-After` is a minimum, and so is the backoff: a server that says 0 (or a
         // date gone by) is not retried back to back.
