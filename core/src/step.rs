@@ -269,6 +269,15 @@ pub struct Outcome {
     /// True when this ran as a dry run (lookups assumed to find nothing).
     #[serde(default)]
     pub dry_run: bool,
+    /// For `failed`: a create was sent and neither its answer nor a lookup after it
+    /// confirmed it, so the server may yet apply it. Until a lookup settles that, a host
+    /// sends nothing else for this key (it would look up too soon and create again).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub create_unconfirmed: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// The three ways an event can end.

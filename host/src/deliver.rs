@@ -207,6 +207,9 @@ impl Runner<'_> {
                         entry.handler_failures = 0;
                         spool.update(&path, &entry)?;
                         self.printer.outcome(&outcome, Source::Spool, Some("kept in the spool"), None);
+                        if outcome.create_unconfirmed {
+                            report.unresolved.push(entry.key.clone());
+                        }
                         report.left += pending.len() - index;
                         break;
                     }
@@ -275,6 +278,28 @@ impl Runner<'_> {
         }
     }
 
+    /// Keep the live event behind a spooled event of its check whose create this run
+    /// sent but could not confirm: the server may yet apply it, and a lookup now could
+    /// miss it and open a second incident. The next run delivers both, in order.
+    fn keep_behind(&self, event: &[u8], summary: &EventSummary) -> u8 {
+        let why = format!(
+            "kept the event for {} behind its check's spooled event, whose create was sent but not confirmed (the server may yet apply it); the next run delivers both, in order",
+            summary.key
+        );
+        let entry = entry_for(self.printer, event, summary, Some(why.clone()), Some(&self.route), false);
+        match self.store(&entry, false) {
+            Ok(path) => {
+                self.printer.info(&format!("{why}: spooled as {}", path.display()));
+                EXIT_SPOOLED
+            }
+            Err(e) => {
+                self.printer.error(&format!("{why}, but could not spool it: {e}"), EXIT_NOT_SPOOLED);
+                dump_event(self.printer, event);
+                EXIT_NOT_SPOOLED
+            }
+        }
+    }
+
     /// Spool (or dead-letter) the live event; print the line; the exit code.
     fn keep(&self, event: &[u8], summary: &EventSummary, outcome: &Outcome, dead: bool, code: u8) -> u8 {
         let message = Some(self.printer.redact(&outcome.message));
@@ -328,8 +353,10 @@ impl Runner<'_> {
         let arrived = now();
         if !dry_run {
             let half = self.start + self.deadline / 2;
-            if let Err(e) = self.drain(half, Some((summary, arrived))) {
-                self.printer.warning(&format!("the spool was not delivered: {e}"));
+            match self.drain(half, Some((summary, arrived))) {
+                Ok(report) if report.unresolved.contains(&summary.key) => return self.keep_behind(event, summary),
+                Ok(_) => {}
+                Err(e) => self.printer.warning(&format!("the spool was not delivered: {e}")),
             }
         }
         let first_occurrence = !dry_run && self.spool_holds(&summary.key);
@@ -454,6 +481,10 @@ pub struct DrainReport {
     pub dead: usize,
     /// Still waiting.
     pub left: usize,
+    /// Keys of the entries tried this run and kept with a create sent but unconfirmed
+    /// ([`Outcome::create_unconfirmed`]): the server may yet apply it, so the live event
+    /// of such a key waits behind it.
+    pub unresolved: Vec<String>,
 }
 
 /// Last resort: the event (a Sensu event, no secrets) on stderr, so it survives in

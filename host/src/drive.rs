@@ -79,6 +79,7 @@ pub fn deadline_outcome(key: &str, deadline: Duration, why: &str, context: &Cont
         message: format!("gave up on {key}: the {:.1} s deadline would pass ({why})", deadline.as_secs_f64()),
         warnings: Vec::new(),
         dry_run: context.dry_run,
+        create_unconfirmed: false,
     }
 }
 
@@ -201,6 +202,7 @@ mod tests {
             message: "ok".into(),
             warnings: vec![],
             dry_run: false,
+            create_unconfirmed: false,
         })
     }
 

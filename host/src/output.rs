@@ -211,6 +211,7 @@ mod tests {
             message: "created incident 42 for web01/check_http".into(),
             warnings: Vec::new(),
             dry_run: false,
+            create_unconfirmed: false,
         }
     }
 

@@ -69,6 +69,9 @@ export interface DoneStep {
   message: string;
   warnings: string[];
   dry_run: boolean;
+  /** Failed with a create sent but unconfirmed: the server may yet apply it; send
+   *  nothing else for this key until a lookup (the next delivery) settles it. */
+  create_unconfirmed?: true;
 }
 
 export type Step = RequestStep | WaitStep | DoneStep;

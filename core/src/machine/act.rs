@@ -22,6 +22,10 @@ impl Run {
 
     pub(super) fn after_lookup(&mut self) -> Step {
         let found = self.chosen().filter(|i| i.status != "close");
+        if found.is_some() {
+            // Whatever a failed create did, the key has its incident now.
+            self.create_unconfirmed = false;
+        }
         if let Some(keep) = &found {
             self.heal_found(keep.id);
         }

@@ -187,6 +187,9 @@ struct Run {
     resume: Option<Resume>,
     /// A create got no clear answer; the lookup after it decides.
     create_uncertain: bool,
+    /// A create failed and no answer or lookup since has confirmed it
+    /// ([`Outcome::create_unconfirmed`]).
+    create_unconfirmed: bool,
 }
 
 /// What to do when a wait is over.
@@ -221,6 +224,7 @@ impl Run {
             summary: String::new(),
             resume: None,
             create_uncertain: false,
+            create_unconfirmed: false,
         }
     }
 
@@ -322,6 +326,7 @@ impl Run {
         }
         match self.in_flight.take() {
             Some(Write::Create { .. }) => {
+                self.create_unconfirmed = false;
                 let created = reactio::parse_created_id(&response.body);
                 self.actions.push("created".into());
                 if self.decision_calls_on_create() {
@@ -498,6 +503,7 @@ impl Run {
         let index = usize::try_from(self.retries - 1).unwrap_or(0).min(BACKOFF_MS.len() - 1);
         let mut backoff = BACKOFF_MS.get(index).copied().unwrap_or(2000);
         if request.purpose == Purpose::Create {
+            self.create_unconfirmed = true;
             backoff = backoff.max(CREATE_RETRY_WAIT_MS);
         }
         // `Retry-After` is a minimum, and so is the backoff: a server that says 0 (or a
@@ -530,6 +536,7 @@ impl Run {
             message: format!("{dry}{message}"),
             warnings: self.warnings.clone(),
             dry_run: self.context.dry_run,
+            create_unconfirmed: self.create_unconfirmed && result == OutcomeKind::Failed,
         }
     }
 

@@ -48,15 +48,16 @@ fn spooled_event_is_delivered_first_by_the_next_run() {
 #[test]
 fn a_spooled_key_makes_the_live_event_a_first_occurrence() {
     let (dir, spool, down) = alert_spooled("first-occurrence");
-    // The server is up but the spool lock is held elsewhere? No: deliver the live
-    // repeat (streak 2, between refreshes) while the spooled one is refused for now.
+    // The live repeat (streak 2, between refreshes) comes while the spooled alert is
+    // put off (its lookup is told to come back in 30 s: no create was sent for it).
     let server = standin();
-    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), Fault::internal_error(), 50);
+    server.push_fault_times(Match::Next, Fault::respond(503, &[("retry-after", "30")], b"busy"), 1);
     let repeat = classic("web01", "check_http", 2, &["0", "2", "2"], "create", 2);
     let run = against(&server.url(), &spool).stdin(&repeat).run();
-    // The repeat alone would be skipped (no request); as a first occurrence it tries
-    // to create, so more than the drained entry's attempts reach the server.
-    assert!(creates(&server) >= 2, "{:?}\n{}", lines(&server), run.all());
+    // The repeat alone would be skipped (no request); as a first occurrence it creates.
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert!(run.stdout.contains("created incident"), "{}", run.all());
+    assert_eq!(creates(&server), 1, "{:?}\n{}", lines(&server), run.all());
     assert_no_key(&[&down, &run], &dir);
 }
 
@@ -330,4 +331,28 @@ fn replay_as_root_refuses_a_spool_that_belongs_to_another_user() {
     assert!(lines(&server).is_empty(), "{:?}", lines(&server));
     assert_eq!(spooled(&spool).len(), 1, "{}", run.all());
     assert_no_key(&[&kept, &run], &dir);
+}
+
+#[test]
+fn a_live_event_waits_behind_its_checks_spooled_event_whose_create_failed() {
+    // An alert waits in the spool; the next run's drain sends its create, which fails
+    // (the server may still apply it), and the wait before looking again does not fit
+    // the drain's share of the deadline: the entry is kept.
+    let (dir, spool, kept) = alert_spooled("behind");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let server = standin();
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), Fault::respond(502, &[], b"bad gateway"), 1);
+    let again = classic("web01", "check_http", 2, &["0", "2", "2"], "create", 2);
+    let run = against(&server.url(), &spool).stdin(&again).run();
+    // The live event of the same check does not look up and create beside it.
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    assert!(run.stdout.contains("behind its check's spooled event"), "{}", run.all());
+    assert_eq!(creates(&server), 1, "{:?}", lines(&server));
+    assert_eq!(spooled(&spool).len(), 2, "{}", run.all());
+    // The next run delivers both: one incident.
+    let replayed = replay(&server.url(), &spool);
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert_eq!(server.incidents().len(), 1, "{:?}", lines(&server));
+    assert!(spooled(&spool).is_empty(), "{}", replayed.all());
+    assert_no_key(&[&kept, &run, &replayed], &dir);
 }

@@ -44,6 +44,9 @@ pub(crate) struct Fault {
     /// answered (a server slower than the timeout: the create lands late).
     #[serde(default)]
     pub(crate) applied_later: Option<usize>,
+    /// Let this many matching requests through first (the fault hits a later one).
+    #[serde(default)]
+    pub(crate) skip: usize,
 }
 
 #[derive(Debug, Default)]
@@ -82,6 +85,10 @@ impl Model {
             let _ = self.apply(&late);
         }
         if let Some(i) = self.faults.iter().position(|f| f.purpose.is_none_or(|p| p == request.purpose)) {
+            if let Some(waiting) = self.faults.get_mut(i).filter(|f| f.skip > 0) {
+                waiting.skip -= 1;
+                return self.apply(request);
+            }
             let fault = self.faults.remove(i);
             if fault.after_applying {
                 let _ = self.apply(request);
