@@ -67,6 +67,9 @@ pub fn mask_fragments(text: &str, secret: &str, min: usize, mask: &str) -> Strin
     if min == 0 || key.len() < min {
         return replace(text, secret, mask);
     }
+    if !holds_piece(hay, key, min) {
+        return text.to_owned();
+    }
     let longest_at = |i: usize| -> usize {
         let rest = hay.get(i..).unwrap_or_default();
         (0..key.len())
@@ -117,6 +120,34 @@ pub fn percent_decode(text: &str) -> String {
     }
     // Escapes that decode to no UTF-8 leave the text as it was.
     String::from_utf8(out).unwrap_or_else(|_| text.to_owned())
+}
+
+/// Whether `hay` holds any `min`-byte piece of `key`: a rolling hash over `hay` against
+/// the sorted hashes of `key`'s pieces, so a long text (a 16 MiB event) is checked in
+/// one pass instead of one comparison per position and piece.
+fn holds_piece(hay: &[u8], key: &[u8], min: usize) -> bool {
+    const BASE: u64 = 0x100_0000_01b3;
+    let hash = |bytes: &[u8]| bytes.iter().fold(0u64, |h, b| h.wrapping_mul(BASE).wrapping_add(u64::from(*b)));
+    if hay.len() < min {
+        return false;
+    }
+    let mut pieces: Vec<u64> = key.windows(min).map(hash).collect();
+    pieces.sort_unstable();
+    // BASE^(min-1): what the byte leaving the window weighed.
+    let top = (1..min).fold(1u64, |p, _| p.wrapping_mul(BASE));
+    let mut h = hash(hay.get(..min).unwrap_or_default());
+    let mut start = 0;
+    loop {
+        if pieces.binary_search(&h).is_ok()
+            && let Some(window) = hay.get(start..start + min)
+            && key.windows(min).any(|piece| piece == window)
+        {
+            return true;
+        }
+        let (Some(out), Some(next)) = (hay.get(start), hay.get(start + min)) else { return false };
+        h = h.wrapping_sub(u64::from(*out).wrapping_mul(top)).wrapping_mul(BASE).wrapping_add(u64::from(*next));
+        start += 1;
+    }
 }
 
 /// At most `max` characters, cut on a character boundary (no marker).
@@ -229,6 +260,20 @@ pub fn format_duration(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn holds_piece_agrees_with_a_plain_search() {
+        let key = b"sk-live-0123456789abcdefXYZ";
+        let plain = |hay: &[u8]| key.windows(8).any(|piece| hay.windows(8).any(|w| w == piece));
+        let texts: [&[u8]; 6] =
+            [b"", b"short", b"xx0123456789yy", b"the key sk-live-0123456789abcdefXYZ.", b"abcdefXY", b"abcdefX"];
+        for text in texts {
+            assert_eq!(holds_piece(text, key, 8), plain(text), "{}", String::from_utf8_lossy(text));
+        }
+        let long = format!("{}efXYZ{}", "a".repeat(100_000), "b".repeat(3));
+        assert!(!holds_piece(long.as_bytes(), key, 8));
+        assert!(holds_piece(format!("{long}bcdefXYZ").as_bytes(), key, 8));
+    }
 
     #[test]
     fn percent_decode_decodes_escapes_only() {

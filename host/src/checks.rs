@@ -26,6 +26,8 @@ pub struct SpoolState {
     pub oldest_age: u64,
     /// Dead-lettered entries.
     pub dead: u64,
+    /// Why no event could be kept there now, if so.
+    pub unwritable: Option<String>,
 }
 
 fn received_at(path: &Path) -> Option<i64> {
@@ -44,6 +46,7 @@ pub fn measure(spool: &Spool, now: i64) -> Result<SpoolState, HostError> {
         spooled: spooled.len() as u64,
         oldest_age: oldest.map_or(0, |t| now.saturating_sub(t).max(0) as u64),
         dead: spool.list_dead()?.len() as u64,
+        unwritable: None,
     })
 }
 
@@ -71,15 +74,16 @@ pub fn status(state: &SpoolState, t: &SpoolThresholds) -> u8 {
 /// (the directory cannot be written); 3 when the spool cannot be read.
 pub fn check_spool(spool: &Spool, thresholds: &SpoolThresholds, now: i64, printer: &Printer, json: bool) -> u8 {
     let dir = spool.dir().display().to_string();
-    let (code, line, value) = match measure(spool, now).and_then(|state| spool.check_writable().map(|()| state)) {
-        Err(e @ HostError::Spool(_)) if spool.list().is_ok() => {
+    let measured = measure(spool, now);
+    let (code, line, value) = match measured.and_then(|state| match spool.check_writable() {
+        Ok(()) => Ok(state),
+        Err(e) => Ok(SpoolState { unwritable: Some(e.to_string()), ..state }),
+    }) {
+        Ok(SpoolState { unwritable: Some(why), spooled, oldest_age, dead }) => {
             // Readable but not writable: what fails now is keeping the next event.
-            let line = format!("reactio spool CRITICAL: {e}");
-            (
-                CHECK_CRITICAL,
-                line,
-                json!({"status": "critical", "message": e.to_string(), "dir": dir, "exit_code": CHECK_CRITICAL}),
-            )
+            let line = format!("reactio spool CRITICAL: {spooled} spooled, {dead} dead-lettered; {why}");
+            let value = json!({"status": "critical", "spooled": spooled, "oldest_age": oldest_age, "dead": dead, "message": why, "dir": dir, "exit_code": CHECK_CRITICAL});
+            (CHECK_CRITICAL, line, value)
         }
         Ok(state) => {
             let code = status(&state, thresholds);
@@ -222,11 +226,11 @@ mod tests {
     fn status_by_age_and_count() {
         let t = thresholds();
         assert_eq!(status(&SpoolState::default(), &t), CHECK_OK);
-        assert_eq!(status(&SpoolState { spooled: 1, oldest_age: 10, dead: 0 }, &t), CHECK_WARNING);
-        assert_eq!(status(&SpoolState { spooled: 1, oldest_age: 1800, dead: 0 }, &t), CHECK_CRITICAL);
-        assert_eq!(status(&SpoolState { spooled: 20, oldest_age: 0, dead: 0 }, &t), CHECK_CRITICAL);
-        assert_eq!(status(&SpoolState { spooled: 0, oldest_age: 0, dead: 1 }, &t), CHECK_WARNING);
+        assert_eq!(status(&SpoolState { spooled: 1, oldest_age: 10, dead: 0, unwritable: None }, &t), CHECK_WARNING);
+        assert_eq!(status(&SpoolState { spooled: 1, oldest_age: 1800, dead: 0, unwritable: None }, &t), CHECK_CRITICAL);
+        assert_eq!(status(&SpoolState { spooled: 20, oldest_age: 0, dead: 0, unwritable: None }, &t), CHECK_CRITICAL);
+        assert_eq!(status(&SpoolState { spooled: 0, oldest_age: 0, dead: 1, unwritable: None }, &t), CHECK_WARNING);
         let relaxed = SpoolThresholds { warning_count: 0, dead_warning: 0, ..t };
-        assert_eq!(status(&SpoolState { spooled: 1, oldest_age: 10, dead: 5 }, &relaxed), CHECK_OK);
+        assert_eq!(status(&SpoolState { spooled: 1, oldest_age: 10, dead: 5, unwritable: None }, &relaxed), CHECK_OK);
     }
 }

@@ -70,13 +70,47 @@ fn fate(outcome: &Outcome) -> Fate {
 }
 
 /// The event as a spool entry keeps it: any secret in it (a check output that prints
-/// the key, a key misplaced in an annotation) masked, unless that would break the JSON
-/// of a valid event (keys are plain text, so it does not); then the event as it came.
+/// the key, a key misplaced in an annotation) masked. A JSON event is masked string by
+/// string and written again (so an escape such as `\/` inside a key neither hides it
+/// nor is cut in two); other text is masked as it is.
 fn without_secrets(printer: &Printer, event: &[u8]) -> String {
     let text = String::from_utf8_lossy(event);
-    let masked = printer.redact(&text);
-    let parses = |t: &str| serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok();
-    if masked == text || (parses(&text) && !parses(&masked)) { text.into_owned() } else { masked }
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(mut value) => {
+            if mask_strings(printer, &mut value) {
+                value.to_string()
+            } else {
+                text.into_owned()
+            }
+        }
+        Err(_) => printer.redact(&text),
+    }
+}
+
+/// Mask the secrets in every string (and object key) of `value`; whether any changed.
+fn mask_strings(printer: &Printer, value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => {
+            let masked = printer.redact(s);
+            let changed = masked != *s;
+            *s = masked;
+            changed
+        }
+        Value::Array(items) => items.iter_mut().fold(false, |changed, item| mask_strings(printer, item) | changed),
+        Value::Object(map) => {
+            let mut changed = false;
+            let entries = std::mem::take(map);
+            for (key, mut item) in entries {
+                changed |= mask_strings(printer, &mut item);
+                let masked = printer.redact(&key);
+                changed |= masked != key;
+                map.insert(masked, item);
+            }
+            changed
+        }
+        _ => false,
+    }
 }
 
 /// The spool entry for a live event, kept by `route` (`None`: no settings could be
@@ -496,4 +530,27 @@ pub fn dump_event(printer: &Printer, event: &[u8]) {
         std::io::stderr().lock(),
         "reactio: undelivered event follows (resend it with: sensu-reactio-handler < event.json)\n{text}"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn spooled_events_hold_no_secret_even_escaped_and_stay_json() {
+        let mut printer = Printer::default();
+        printer.add_secret("Ab3dE/Fg7hIj+Kl9==");
+        // JSON may write `/` as `\/`: the key is not in the text as it is.
+        let event = br#"{"check":{"output":"login failed for token Ab3dE\/Fg7hIj+Kl9== (401)","status":2}}"#;
+        let kept = without_secrets(&printer, event);
+        let value: serde_json::Value = serde_json::from_str(&kept).unwrap();
+        assert_eq!(value["check"]["output"], "login failed for token ******** (401)");
+        assert_eq!(value["check"]["status"], 2);
+        // Nothing to mask: the event is kept byte for byte.
+        let plain = br#"{"check": {"output": "fine", "status": 0}}"#;
+        assert_eq!(without_secrets(&printer, plain).as_bytes(), plain);
+        // Not JSON: masked as text.
+        assert_eq!(without_secrets(&printer, b"token Ab3dE/Fg7hIj+Kl9=="), "token ********");
+    }
 }

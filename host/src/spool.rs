@@ -180,10 +180,16 @@ impl Spool {
         Ok(files)
     }
 
-    /// Whether a live run could keep an event here: a file can be created in it (a
+    /// Whether a live run could keep an event here: a 4 KiB file can be written in it (a
     /// probe, removed at once; the drain ignores dot files), or, while it does not
     /// exist, this user may create it. What `check-spool` reports as critical when not.
     pub fn check_writable(&self) -> Result<(), HostError> {
+        if !self.dir.exists() && std::fs::symlink_metadata(&self.dir).is_ok() {
+            return Err(HostError::Spool(format!(
+                "the spool directory {} is a symlink to nothing; an event that cannot be delivered would be lost (exit 74): point it at a directory, or set spool_dir",
+                self.dir.display()
+            )));
+        }
         if !self.dir.exists() {
             // Not made here (a check run by another user would make it theirs): the
             // first event kept makes it, if this user may.
@@ -196,15 +202,24 @@ impl Spool {
                 ))),
             };
         }
+        // As much as a small entry, so a full disk fails too (an empty file needs no
+        // block); truncated, not created anew, so a probe left by a killed run whose
+        // process id came back does not fail it.
         let probe = self.dir.join(format!(".probe-{}", std::process::id()));
-        OpenOptions::new().write(true).create_new(true).mode(0o600).open(&probe).map_err(|e| {
+        let written = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&probe)
+            .and_then(|mut file| file.write_all(&[b' '; 4096]).and_then(|()| file.sync_data()));
+        let _ = std::fs::remove_file(&probe);
+        written.map_err(|e| {
             HostError::Spool(format!(
-                "cannot write to the spool directory {}: {e}; an event that cannot be delivered would be lost (exit 74): make it writable by the user the handler runs as, or set spool_dir",
+                "cannot write to the spool directory {}: {e}; an event that cannot be delivered would be lost (exit 74): make it writable by the user the handler runs as (and give it room), or set spool_dir",
                 self.dir.display()
             ))
-        })?;
-        let _ = std::fs::remove_file(&probe);
-        Ok(())
+        })
     }
 
     /// The spool's owner, when this process runs as root and the spool belongs to

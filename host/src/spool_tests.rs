@@ -105,6 +105,9 @@ fn check_writable_probes_without_leaving_anything_and_makes_no_directory() {
     spool.check_writable().unwrap();
     assert_eq!(std::fs::read_dir(spool.dir()).unwrap().count(), 0, "the probe is removed");
     assert!(Spool::at("/proc/self/fdinfo").check_writable().is_err());
+    let dangling = scratch_dir.path().join("dangling");
+    std::os::unix::fs::symlink(scratch_dir.path().join("nowhere"), &dangling).unwrap();
+    assert!(Spool::at(&dangling).check_writable().unwrap_err().to_string().contains("a symlink to nothing"));
 }
 
 #[test]
