@@ -75,10 +75,9 @@ pub fn status(state: &SpoolState, t: &SpoolThresholds) -> u8 {
 pub fn check_spool(spool: &Spool, thresholds: &SpoolThresholds, now: i64, printer: &Printer, json: bool) -> u8 {
     let dir = spool.dir().display().to_string();
     let measured = measure(spool, now);
-    let (code, line, value) = match measured.and_then(|state| match spool.check_writable() {
-        Ok(()) => Ok(state),
-        Err(e) => Ok(SpoolState { unwritable: Some(e.to_string()), ..state }),
-    }) {
+    let (code, line, value) = match measured
+        .map(|state| SpoolState { unwritable: spool.check_writable().err().map(|e| e.to_string()), ..state })
+    {
         Ok(SpoolState { unwritable: Some(why), spooled, oldest_age, dead }) => {
             // Readable but not writable: what fails now is keeping the next event.
             let line = format!("reactio spool CRITICAL: {spooled} spooled, {dead} dead-lettered; {why}");
