@@ -51,12 +51,11 @@ impl Run {
                 // incident counts as earlier, with slack for the clocks so that a replayed
                 // first alert does not take its own incident for an earlier failure's:
                 // `Episode::earlier_before`.)
-                // A person holding it sees the timeline: post only (as the refresh rule).
-                let earlier_failure = alert.first_alert
-                    && inc.status == "open"
-                    && !inc.has_manager
-                    && inc.created_at > 0
-                    && inc.created_at < alert.earlier_before;
+                // Rule 6 broadcasts a new failure whoever holds the incident (unlike the
+                // refresh rule's reminders): the person who took the earlier one may think
+                // it over since the check passed.
+                let earlier_failure =
+                    alert.first_alert && inc.created_at > 0 && inc.created_at < alert.earlier_before;
                 let headline = if earlier_failure {
                     messages::failing_again(previous, severity)
                 } else if alert.status_changed {
