@@ -14,7 +14,7 @@
 //! | 401 | the `Authorization: Bearer` token is missing or wrong |
 //! | 405 | not `POST` |
 //! | 413 | the body is larger than [`MAX_BODY`] |
-//! | 500 | the gateway's configuration is invalid |
+//! | 500 | the gateway's configuration is invalid or incomplete (no API key or organization) |
 //! | 502 | Reactio refused the event for good (e.g. the API key) |
 //! | 503 | Reactio could not be reached now: retry after `Retry-After` seconds |
 //!
@@ -107,7 +107,12 @@ pub fn admit(config: &GatewayConfig, method: &str, authorization: Option<&str>, 
     }
     match config.token.as_deref().filter(|t| !t.is_empty()) {
         Some(token) => {
-            let presented = authorization.and_then(|h| h.trim().strip_prefix("Bearer ")).map(str::trim);
+            // The scheme is case-insensitive (RFC 9110): `bearer` is `Bearer`.
+            let presented = authorization
+                .map(str::trim)
+                .and_then(|h| h.split_at_checked(7))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer "))
+                .map(|(_, token)| token.trim());
             match presented {
                 None => {
                     return Err(error_reply(
@@ -165,7 +170,10 @@ pub fn reply_for_outcome(outcome: &Outcome) -> Reply {
     let body = serde_json::to_string(outcome).unwrap_or_default();
     let mut reply = Reply { status: 200, headers: json_headers(), body };
     if outcome.result == OutcomeKind::Failed {
-        if outcome.retryable && !outcome.auth_failed && outcome.code != "not_configured" {
+        if outcome.code == "not_configured" {
+            // The gateway's own settings (no key, no organization): not Reactio's doing.
+            reply.status = 500;
+        } else if outcome.retryable && !outcome.auth_failed {
             reply.status = 503;
             reply.headers.push(("retry-after".to_owned(), "5".to_owned()));
         } else {
@@ -191,6 +199,8 @@ mod tests {
         assert_eq!(admit(&c, "GET", Some("Bearer s3cret-token"), 10).unwrap_err().status, 405);
         assert_eq!(admit(&c, "POST", None, 10).unwrap_err().status, 401);
         assert_eq!(admit(&c, "POST", Some("Bearer wrong"), 10).unwrap_err().status, 401);
+        assert!(admit(&c, "POST", Some("bearer s3cret-token"), 10).is_ok(), "the scheme in any case");
+        assert_eq!(admit(&c, "POST", Some("Basic s3cret-token"), 10).unwrap_err().status, 401);
         assert_eq!(admit(&c, "POST", Some("Basic s3cret-token"), 10).unwrap_err().status, 401);
         assert_eq!(admit(&c, "POST", Some("Bearer s3cret-token"), MAX_BODY + 1).unwrap_err().status, 413);
         let open = GatewayConfig::default();
@@ -213,5 +223,26 @@ mod tests {
         let reply = reply_for_step(&Step::Wait(Wait { min_ms: 1500, reason: "http 500".into() })).unwrap();
         assert_eq!(reply.status, 503);
         assert!(reply.headers.contains(&("retry-after".to_owned(), "2".to_owned())));
+    }
+
+    #[test]
+    fn outcomes_become_the_documented_statuses() {
+        let outcome = |code: &str, retryable: bool, auth_failed: bool| Outcome {
+            result: OutcomeKind::Failed,
+            retryable,
+            auth_failed,
+            code: code.into(),
+            key: "k".into(),
+            incident: None,
+            actions: Vec::new(),
+            message: String::new(),
+            warnings: Vec::new(),
+            dry_run: false,
+            create_unconfirmed: false,
+        };
+        assert_eq!(reply_for_outcome(&outcome("not_configured", true, false)).status, 500);
+        assert_eq!(reply_for_outcome(&outcome("retries_exhausted", true, false)).status, 503);
+        assert_eq!(reply_for_outcome(&outcome("auth_failed", false, true)).status, 502);
+        assert_eq!(reply_for_outcome(&outcome("rejected", false, false)).status, 502);
     }
 }

@@ -140,6 +140,16 @@ fn planned(result: Result<Machine, (ErrorKind, String)>) -> (Option<Machine>, St
 /// Plan with a configuration already loaded (the context is read after it, so the
 /// errors come in the same order as ever: configuration, context, event).
 fn plan_loaded(config: &Config, event: &[u8], context: &[u8]) -> Result<Machine, (ErrorKind, String)> {
+    if event.len() > crate::MAX_EVENT_BYTES {
+        // As the native handler refuses it (decisions.md: up to 16 MiB).
+        return Err((
+            ErrorKind::Input,
+            format!(
+                "the event is {} bytes, more than the 16 MiB accepted; sensu pipes one json event, check the handler's input",
+                event.len()
+            ),
+        ));
+    }
     let context = parse_context(context)?;
     plan(event, config, &context).map_err(|e| (ErrorKind::Input, e.to_string()))
 }
@@ -200,8 +210,31 @@ fn handle_inner(machine: &mut Machine, answer: &[u8]) -> Result<(), (ErrorKind, 
         ));
     }
     let answer = parse_answer(answer)?;
+    if let Some(why) = misfit(machine.step(), &answer) {
+        return Err((ErrorKind::Protocol, why));
+    }
     machine.handle(answer);
     Ok(())
+}
+
+/// Why `answer` does not fit `step`, if it does not: a host that answers a request with
+/// `waited` (or a wait with a response) has lost track of the steps, and would otherwise
+/// get the same step back, and may send a create twice.
+fn misfit(step: &Step, answer: &Answer) -> Option<String> {
+    match (step, answer) {
+        (Step::Request(_), Answer::Waited) => Some(
+            "answer `waited` does not fit a request step; send the request and pass its `response` or `failure`"
+                .to_owned(),
+        ),
+        (Step::Wait(_), Answer::Response(_)) => {
+            Some("a `response` does not fit a wait step; wait `min_ms`, then pass {\"answer\":\"waited\"}".to_owned())
+        }
+        (Step::Wait(_), Answer::Failure(f)) if f.kind != crate::FailureKind::Deadline => Some(
+            "a `failure` does not fit a wait step (only kind `deadline` does); wait `min_ms`, then pass {\"answer\":\"waited\"}"
+                .to_owned(),
+        ),
+        _ => None,
+    }
 }
 
 /// Stateless, one-shot: plan the event, feed it the answers given so far (a JSON
@@ -241,6 +274,9 @@ fn resume_with(answers: &[u8], plan: impl FnOnce() -> (Option<Machine>, String))
             Ok(answer) => answer,
             Err((kind, message)) => return error_json(kind, &format!("answer {i}: {message}")),
         };
+        if let Some(why) = misfit(machine.step(), &answer) {
+            return error_json(ErrorKind::Protocol, &format!("answer {i}: {why}"));
+        }
         machine.handle(answer);
         out = step_json(machine.step());
     }
@@ -379,6 +415,39 @@ mod tests {
             );
             assert_eq!(step_json(machine.step()), first);
         }
+    }
+
+    #[test]
+    fn an_answer_that_does_not_fit_the_step_is_a_protocol_error() {
+        let config = br#"{"settings":{"reactio":{"organization":"demo","api_key":"k-0123456789"}}}"#;
+        let (machine, first) = plan_json(config, EVENT, CONTEXT);
+        let Some(mut machine) = machine else { panic!("{first}") };
+        assert!(first.starts_with(r#"{"step":"request""#), "{first}");
+        let out = handle_json(&mut machine, br#"{"answer":"waited"}"#);
+        assert!(out.contains("answer `waited` does not fit a request step"), "{out}");
+        assert_eq!(step_json(machine.step()), first, "the machine is unchanged");
+        // The same through the stateless form.
+        let out = resume_json(config, EVENT, CONTEXT, br#"[{"answer":"waited"}]"#);
+        assert!(out.contains("answer 0: answer `waited` does not fit"), "{out}");
+        // A wait takes `waited`, or a deadline failure, and nothing else.
+        let busy = br#"{"answer":"response","status":503,"headers":[],"body":"busy"}"#;
+        let wait = handle_json(&mut machine, busy);
+        assert!(wait.starts_with(r#"{"step":"wait""#), "{wait}");
+        assert!(handle_json(&mut machine, busy).contains("a `response` does not fit a wait step"));
+        let timeout = br#"{"answer":"failure","kind":"timeout","detail":"x"}"#;
+        assert!(handle_json(&mut machine, timeout).contains("a `failure` does not fit a wait step"));
+        assert_eq!(step_json(machine.step()), wait);
+        let deadline = br#"{"answer":"failure","kind":"deadline","detail":"x"}"#;
+        assert!(handle_json(&mut machine, deadline).starts_with(r#"{"step":"done""#));
+    }
+
+    #[test]
+    fn an_event_over_16_mib_is_refused_as_the_native_handler_does() {
+        let mut big = EVENT.to_vec();
+        big.resize(crate::MAX_EVENT_BYTES + 1, b' ');
+        let (machine, out) = plan_json(b"{}", &big, CONTEXT);
+        assert!(machine.is_none());
+        assert!(out.contains("more than the 16 MiB accepted"), "{out}");
     }
 
     #[test]

@@ -41,3 +41,7 @@ pub use step::{
     Wait,
 };
 pub use suggest::did_you_mean;
+
+/// The largest event accepted, in bytes (decisions.md: up to 16 MiB; more is an input
+/// error). The native host reads at most this much; the JSON API refuses more.
+pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;

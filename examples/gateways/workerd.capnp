@@ -1,6 +1,6 @@
 # workerd.capnp: the sensu-reactio JS edge module under Cloudflare's workerd
-# (`npx workerd serve examples/gateways/workerd.capnp` from wasm/js after
-# scripts/build-gateways.sh). On Cloudflare itself, deploy wasm/js/edge/worker.js
+# (after scripts/build-gateways.sh, from the repository root:
+# `wasm/js/node_modules/.bin/workerd serve examples/gateways/workerd.capnp`). On Cloudflare itself, deploy wasm/js/edge/worker.js
 # with wrangler and set the same two bindings (the key as a secret).
 using Workerd = import "/workerd/workerd.capnp";
 

@@ -4,8 +4,8 @@ use std::io::Read;
 
 use crate::error::HostError;
 
-/// The largest event accepted (decisions.md: up to 16 MiB).
-pub const MAX_EVENT_BYTES: u64 = 16 * 1024 * 1024;
+/// The largest event accepted (decisions.md: up to 16 MiB; the core's limit).
+pub const MAX_EVENT_BYTES: u64 = sensu_reactio_core::MAX_EVENT_BYTES as u64;
 
 /// Read everything from `source` to EOF. More than [`MAX_EVENT_BYTES`] is an input
 /// error, but the rest is still drained so Sensu's pipe never breaks.

@@ -1,6 +1,6 @@
 //! The raw ABI: an import-free `wasm32-unknown-unknown` module driven by JSON in linear memory.
 //!
-//! # Protocol (ABI version 1)
+//! # Protocol (ABI version 2)
 //!
 //! The module imports nothing. All numbers are `i32` (addresses and lengths are
 //! unsigned 32-bit values). Exports:

@@ -54,8 +54,7 @@ impl Run {
                 // Rule 6 broadcasts a new failure whoever holds the incident (unlike the
                 // refresh rule's reminders): the person who took the earlier one may think
                 // it over since the check passed.
-                let earlier_failure =
-                    alert.first_alert && inc.created_at > 0 && inc.created_at < alert.earlier_before;
+                let earlier_failure = alert.first_alert && inc.created_at > 0 && inc.created_at < alert.earlier_before;
                 let headline = if earlier_failure {
                     messages::failing_again(previous, severity)
                 } else if alert.status_changed {

@@ -70,7 +70,11 @@ export async function handle(request, env, options = {}) {
   try {
     const body = request.body ? new Uint8Array(await request.arrayBuffer()) : new Uint8Array(0);
     const authorization = request.headers.get('authorization') ?? undefined;
-    let next = JSON.parse(gateway.start(request.method, authorization, body, now()));
+    const seconds = now();
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds)) {
+      throw new TypeError(`sensu-reactio edge: options.now() must return epoch seconds (a number), got ${typeof seconds}`);
+    }
+    let next = JSON.parse(gateway.start(request.method, authorization, body, seconds));
     while (next.send) {
       const answer = await send(fetchImpl, next.send);
       next = JSON.parse(gateway.answer(JSON.stringify(answer)));

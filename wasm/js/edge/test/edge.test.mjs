@@ -112,3 +112,16 @@ test('a failing fetch becomes 503 with retry-after, and a hung one times out', a
   assert.equal(r.status, 503);
   assert.ok(Date.now() - started < 2000, 'the step timeout (0.2 s) bounds the wait');
 });
+
+test('a clock that does not give epoch seconds is refused, not taken for 0', async () => {
+  const reactio = fakeReactio();
+  await assert.rejects(handle(inbound(), env, { fetch: reactio.fetch, now: () => 'soon' }), /must return epoch seconds/);
+  assert.equal(reactio.calls.length, 0);
+});
+
+test('the bearer scheme is case-insensitive', async () => {
+  const reactio = fakeReactio();
+  const request = inbound(event, { authorization: `bearer ${TOKEN}` });
+  const r = await reply(await handle(request, env, { fetch: reactio.fetch, now: () => NOW }));
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+});
