@@ -153,6 +153,19 @@ fn alert_spooled(name: &str) -> (Scratch, std::path::PathBuf, Run) {
     (dir, spool, run)
 }
 
+/// A first critical the server refuses for good (a validation error on the create):
+/// the scratch directory, the spool, the stand-in and the run, its alert dead-lettered.
+fn alert_dead_lettered(name: &str) -> (Scratch, std::path::PathBuf, sensu_reactio_tests::Standin, Run) {
+    let dir = scratch(name);
+    let spool = dir.join("spool");
+    let server = standin();
+    server.push_fault(Match::exact("POST", "/api/v1/incidents"), Fault::validation("detection", "invalid"));
+    let refused = against(&server.url(), &spool).stdin(&first_critical()).run();
+    assert_eq!(refused.code, Some(75), "{}", refused.all());
+    assert_eq!(dead(&spool).len(), 1, "{}", refused.all());
+    (dir, spool, server, refused)
+}
+
 /// A first critical creates the incident; its recovery meets an outage and waits in
 /// the spool: the scratch directory, the spool, the stand-in and both runs.
 fn created_then_recovery_spooled(name: &str) -> (Scratch, std::path::PathBuf, sensu_reactio_tests::Standin, Run, Run) {
@@ -214,13 +227,7 @@ fn handlers_sharing_a_spool_deliver_only_their_own_entries() {
 
 #[test]
 fn a_recovery_retires_a_dead_lettered_alert_for_its_check() {
-    let dir = scratch("dead-recovered");
-    let spool = dir.join("spool");
-    let server = standin();
-    server.push_fault(Match::exact("POST", "/api/v1/incidents"), Fault::validation("detection", "invalid"));
-    let refused = against(&server.url(), &spool).stdin(&first_critical()).run();
-    assert_eq!(refused.code, Some(75), "{}", refused.all());
-    assert_eq!(dead(&spool).len(), 1, "{}", refused.all());
+    let (dir, spool, server, refused) = alert_dead_lettered("dead-recovered");
     // The check recovers: there is no incident to close, and the refused alert is stale.
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let recovery = against(&server.url(), &spool).stdin(&resolve()).run();
@@ -237,13 +244,7 @@ fn a_recovery_retires_a_dead_lettered_alert_for_its_check() {
 
 #[test]
 fn replay_dead_says_what_it_leaves_for_another_configuration() {
-    let dir = scratch("dead-other-team");
-    let spool = dir.join("spool");
-    let server = standin();
-    server.push_fault(Match::exact("POST", "/api/v1/incidents"), Fault::validation("detection", "invalid"));
-    let refused = against(&server.url(), &spool).stdin(&first_critical()).run();
-    assert_eq!(refused.code, Some(75), "{}", refused.all());
-    assert_eq!(dead(&spool).len(), 1, "{}", refused.all());
+    let (dir, spool, server, refused) = alert_dead_lettered("dead-other-team");
     // Another team's handler (its own key) replays the dead letters of the shared spool:
     // it leaves team a's, and says so.
     const KEY_B: &str = "sk-e2e-team-b-0a1b2c3d4e5f";
