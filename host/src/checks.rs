@@ -71,7 +71,8 @@ pub fn status(state: &SpoolState, t: &SpoolThresholds) -> u8 {
 }
 
 /// Run `check-spool`: one line, exit 0/1/2: critical too when no event could be kept
-/// (the directory cannot be written); 3 when the spool cannot be read.
+/// (the directory cannot be written, or is no directory); 3 when the spool cannot be
+/// read but could be written.
 pub fn check_spool(spool: &Spool, thresholds: &SpoolThresholds, now: i64, printer: &Printer, json: bool) -> u8 {
     let dir = spool.dir().display().to_string();
     let measured = measure(spool, now);
@@ -101,14 +102,20 @@ pub fn check_spool(spool: &Spool, thresholds: &SpoolThresholds, now: i64, printe
             let value = json!({"status": word.to_lowercase(), "spooled": state.spooled, "oldest_age": state.oldest_age, "dead": state.dead, "dir": dir, "exit_code": code});
             (code, line, value)
         }
-        Err(e) => {
-            let line = format!("reactio spool UNKNOWN: {e}");
-            (
-                CHECK_UNKNOWN,
-                line,
-                json!({"status": "unknown", "message": e.to_string(), "dir": dir, "exit_code": CHECK_UNKNOWN}),
-            )
-        }
+        Err(e) => match spool.check_writable() {
+            // Not even a directory there (a file in the path, say): no event could be kept.
+            Err(unwritable) => {
+                let line = format!("reactio spool CRITICAL: {unwritable}");
+                let value = json!({"status": "critical", "message": unwritable.to_string(), "dir": dir, "exit_code": CHECK_CRITICAL});
+                (CHECK_CRITICAL, line, value)
+            }
+            Ok(()) => {
+                let line = format!("reactio spool UNKNOWN: {e}");
+                let value =
+                    json!({"status": "unknown", "message": e.to_string(), "dir": dir, "exit_code": CHECK_UNKNOWN});
+                (CHECK_UNKNOWN, line, value)
+            }
+        },
     };
     printer.plain(&if json { value.to_string() } else { line });
     code
@@ -216,6 +223,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fine = Spool::at(dir.path().join("spool"));
         assert_eq!(check_spool(&fine, &thresholds(), 0, &printer, false), CHECK_OK);
+        // A file where the spool's parent should be: nothing can be kept.
+        let file = dir.path().join("file");
+        std::fs::write(&file, "").unwrap();
+        assert_eq!(check_spool(&Spool::at(file.join("spool")), &thresholds(), 0, &printer, false), CHECK_CRITICAL);
         std::fs::create_dir(fine.dir()).unwrap();
         assert_eq!(check_spool(&fine, &thresholds(), 0, &printer, false), CHECK_OK);
         assert_eq!(std::fs::read_dir(fine.dir()).unwrap().count(), 0, "the probe is removed");

@@ -140,12 +140,16 @@ impl Spool {
     }
 
     fn ensure(&self, dir: &Path) -> Result<(), HostError> {
+        let existed = dir.is_dir();
         std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| {
             HostError::Spool(format!(
                 "could not create spool directory {}: {e}; set spool_dir to a writable directory",
                 dir.display()
             ))
         })?;
+        if !existed && dir != self.dir {
+            self.give_to_owner(dir);
+        }
         if self.fallback_note.is_some() {
             // A shared temp dir: refuse a directory someone else owns (or a symlink).
             let meta = std::fs::symlink_metadata(&self.dir).map_err(|e| {
@@ -247,7 +251,18 @@ impl Spool {
         serde_json::from_slice(&text).map_err(|e| format!("{} is not a spool entry: {e}", path.display()))
     }
 
-    fn write_atomically(dir: &Path, name: &str, entry: &Entry) -> Result<PathBuf, HostError> {
+    /// Run as root in a spool another user owns (a handler started by hand, say): what
+    /// root makes there (its lock, entries, the dead-letter folder) is given to that
+    /// user, so the handler running as them is never shut out of its own spool.
+    fn give_to_owner(&self, path: &Path) {
+        if let Some(owner) = self.foreign_owner()
+            && let Ok(meta) = std::fs::metadata(&self.dir)
+        {
+            let _ = std::os::unix::fs::chown(path, Some(owner), Some(meta.gid()));
+        }
+    }
+
+    fn write_atomically(&self, dir: &Path, name: &str, entry: &Entry) -> Result<PathBuf, HostError> {
         let target = dir.join(name);
         let temp = dir.join(format!(".tmp-{name}"));
         let text = serde_json::to_vec_pretty(entry)
@@ -256,6 +271,7 @@ impl Spool {
             let mut file = OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temp)?;
             file.write_all(&text)?;
             file.sync_all()?;
+            self.give_to_owner(&temp);
             std::fs::rename(&temp, &target)
         })();
         result.map_err(|e| {
@@ -275,14 +291,14 @@ impl Spool {
     /// Add an entry to the spool.
     pub fn add(&self, entry: &Entry) -> Result<PathBuf, HostError> {
         self.ensure(&self.dir)?;
-        Spool::write_atomically(&self.dir, &Spool::fresh_name(), entry)
+        self.write_atomically(&self.dir, &Spool::fresh_name(), entry)
     }
 
     /// Add an entry straight to the dead-letter folder.
     pub fn add_dead(&self, entry: &Entry) -> Result<PathBuf, HostError> {
         let dead = self.dead_dir();
         self.ensure(&dead)?;
-        Spool::write_atomically(&dead, &Spool::fresh_name(), entry)
+        self.write_atomically(&dead, &Spool::fresh_name(), entry)
     }
 
     /// Rewrite an entry in place (same name, so its place in the order is kept).
@@ -291,7 +307,7 @@ impl Spool {
             .file_name()
             .and_then(|n| n.to_str())
             .ok_or_else(|| HostError::Spool(format!("bad entry name {}", path.display())))?;
-        Spool::write_atomically(&self.dir, name, entry).map(|_| ())
+        self.write_atomically(&self.dir, name, entry).map(|_| ())
     }
 
     /// Move an entry to the dead-letter folder.
@@ -341,6 +357,7 @@ impl Spool {
             .mode(0o600)
             .open(&path)
             .map_err(|e| HostError::Spool(format!("could not open spool lock {}: {e}", path.display())))?;
+        self.give_to_owner(&path);
         match file.try_lock() {
             Ok(()) => Ok(Some(file)),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),

@@ -21,7 +21,7 @@ impl Run {
     }
 
     pub(super) fn after_lookup(&mut self) -> Step {
-        let found = self.chosen().filter(|i| i.status != "close");
+        let found = self.chosen().filter(|i| !i.is_closed());
         if found.is_some() {
             // Whatever a failed create did, the key has its incident now.
             self.create_unconfirmed = false;
