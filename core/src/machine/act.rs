@@ -22,10 +22,9 @@ impl Run {
 
     pub(super) fn after_lookup(&mut self) -> Step {
         let found = self.chosen().filter(|i| !i.is_closed());
-        if found.is_some() {
-            // Whatever a failed create did, the key has its incident now.
-            self.create_unconfirmed = false;
-        }
+        // A failed create of ours that the lookup finds did reach the server; whatever
+        // it did, the key has its incident now.
+        let ours = found.is_some() && std::mem::take(&mut self.create_unconfirmed);
         if let Some(keep) = &found {
             self.heal_found(keep.id);
         }
@@ -34,7 +33,7 @@ impl Run {
         let notification = self.texts.notification(&self.eff);
         let key = self.event.key.clone();
         match (self.decision.clone(), found) {
-            (Decision::Alert(_), Some(inc)) if self.create_uncertain => {
+            (Decision::Alert(_), Some(inc)) if ours => {
                 // Our earlier create did reach the server: it carried the message and
                 // the broadcast already.
                 self.actions.push("created".into());
@@ -47,13 +46,10 @@ impl Run {
             (Decision::Alert(alert), Some(inc)) => {
                 let previous = self.event.previous_status().map(crate::Severity::from_status);
                 // Left open from an earlier failure (`close_on_resolve: never`, a lost or
-                // flapping recovery): this failure is new to its people. (When the
-                // incident counts as earlier, with slack for the clocks so that a replayed
-                // first alert does not take its own incident for an earlier failure's:
-                // `Episode::earlier_before`.)
-                // Rule 6 broadcasts a new failure whoever holds the incident (unlike the
-                // refresh rule's reminders): the person who took the earlier one may think
-                // it over since the check passed.
+                // flapping recovery, a person still holding it): this failure is new to
+                // its people, and rule 6 broadcasts it whoever holds the incident (unlike
+                // the refresh rule's reminders). Which incidents count as earlier, with
+                // slack for the clocks: `Episode::earlier_before`.
                 let earlier_failure = alert.first_alert && inc.created_at > 0 && inc.created_at < alert.earlier_before;
                 let headline = if earlier_failure {
                     messages::failing_again(previous, severity)

@@ -184,19 +184,12 @@ struct Run {
     incident: Option<u64>,
     code: &'static str,
     summary: String,
-    resume: Option<Resume>,
-    /// A create got no clear answer; the lookup after it decides.
-    create_uncertain: bool,
-    /// A create failed and no answer or lookup since has confirmed it
-    /// ([`Outcome::create_unconfirmed`]).
+    /// The request to send again when the wait is over; `None`: look up again (after a
+    /// failed create, which the server may have applied).
+    resume: Option<Request>,
+    /// A create failed and no answer or lookup since has confirmed it: the lookup after
+    /// it decides, and a run that ends first says so ([`Outcome::create_unconfirmed`]).
     create_unconfirmed: bool,
-}
-
-/// What to do when a wait is over.
-#[derive(Clone, Debug)]
-enum Resume {
-    Resend(Request),
-    Relookup,
 }
 
 impl Run {
@@ -223,7 +216,6 @@ impl Run {
             code: "",
             summary: String::new(),
             resume: None,
-            create_uncertain: false,
             create_unconfirmed: false,
         }
     }
@@ -494,17 +486,15 @@ impl Run {
                 format!("gave up after {MAX_RETRIES} retries: {reason}"),
             );
         }
-        self.resume = Some(if request.purpose == Purpose::Create {
-            // The server may have created it: the retry goes through the lookup again.
-            Resume::Relookup
-        } else {
-            Resume::Resend(request.clone())
-        });
         let index = usize::try_from(self.retries - 1).unwrap_or(0).min(BACKOFF_MS.len() - 1);
         let mut backoff = BACKOFF_MS.get(index).copied().unwrap_or(2000);
         if request.purpose == Purpose::Create {
+            // The server may have created it: the retry goes through the lookup again.
+            self.resume = None;
             self.create_unconfirmed = true;
             backoff = backoff.max(CREATE_RETRY_WAIT_MS);
+        } else {
+            self.resume = Some(request.clone());
         }
         // `Retry-After` is a minimum, and so is the backoff: a server that says 0 (or a
         // date gone by) is not retried back to back.
@@ -513,11 +503,7 @@ impl Run {
 
     fn after_wait(&mut self) -> Step {
         match self.resume.take() {
-            Some(Resume::Resend(request)) => Step::Request(request),
-            Some(Resume::Relookup) => {
-                self.create_uncertain = true;
-                self.begin_lookup()
-            }
+            Some(request) => Step::Request(request),
             None => self.begin_lookup(),
         }
     }
