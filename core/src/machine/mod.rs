@@ -477,6 +477,10 @@ impl Run {
             }
             return Step::Request(request.clone());
         }
+        if request.purpose == Purpose::Create {
+            // Unconfirmed from now on, whether or not a retry follows.
+            self.create_unconfirmed = true;
+        }
         self.retries += 1;
         if self.retries > MAX_RETRIES {
             return self.fail(
@@ -491,7 +495,6 @@ impl Run {
         if request.purpose == Purpose::Create {
             // The server may have created it: the retry goes through the lookup again.
             self.resume = None;
-            self.create_unconfirmed = true;
             backoff = backoff.max(CREATE_RETRY_WAIT_MS);
         } else {
             self.resume = Some(request.clone());
