@@ -273,9 +273,9 @@ fn replay(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant, dead:
             return e.exit_code();
         }
     };
-    if let Some(owner) = spool.foreign_owner() {
+    if let Some((owner, _)) = spool.foreign_owner() {
         let message = format!(
-            "replay runs as root, but the spool {dir} belongs to uid {owner}: what root writes there (its lock, entries kept again) would shut the handler out of it; run replay as that user: sudo -u \"#{owner}\" sensu-reactio-handler replay (with the handler's settings)",
+            "replay runs as root, but the spool {dir} belongs to uid {owner}: replay as the user the handler runs as, with its settings and environment, so that it sends what the handler would: sudo -u \"#{owner}\" sensu-reactio-handler replay",
             dir = spool.dir().display()
         );
         printer.error(&message, EXIT_CONFIG);

@@ -26,8 +26,6 @@ pub struct SpoolState {
     pub oldest_age: u64,
     /// Dead-lettered entries.
     pub dead: u64,
-    /// Why no event could be kept there now, if so.
-    pub unwritable: Option<String>,
 }
 
 fn received_at(path: &Path) -> Option<i64> {
@@ -46,7 +44,6 @@ pub fn measure(spool: &Spool, now: i64) -> Result<SpoolState, HostError> {
         spooled: spooled.len() as u64,
         oldest_age: oldest.map_or(0, |t| now.saturating_sub(t).max(0) as u64),
         dead: spool.list_dead()?.len() as u64,
-        unwritable: None,
     })
 }
 
@@ -75,17 +72,14 @@ pub fn status(state: &SpoolState, t: &SpoolThresholds) -> u8 {
 /// read but could be written.
 pub fn check_spool(spool: &Spool, thresholds: &SpoolThresholds, now: i64, printer: &Printer, json: bool) -> u8 {
     let dir = spool.dir().display().to_string();
-    let measured = measure(spool, now);
-    let (code, line, value) = match measured
-        .map(|state| SpoolState { unwritable: spool.check_writable().err().map(|e| e.to_string()), ..state })
-    {
-        Ok(SpoolState { unwritable: Some(why), spooled, oldest_age, dead }) => {
+    let (code, line, value) = match (measure(spool, now), spool.check_writable()) {
+        (Ok(SpoolState { spooled, oldest_age, dead }), Err(why)) => {
             // Readable but not writable: what fails now is keeping the next event.
             let line = format!("reactio spool CRITICAL: {spooled} spooled, {dead} dead-lettered; {why}");
-            let value = json!({"status": "critical", "spooled": spooled, "oldest_age": oldest_age, "dead": dead, "message": why, "dir": dir, "exit_code": CHECK_CRITICAL});
+            let value = json!({"status": "critical", "spooled": spooled, "oldest_age": oldest_age, "dead": dead, "message": why.to_string(), "dir": dir, "exit_code": CHECK_CRITICAL});
             (CHECK_CRITICAL, line, value)
         }
-        Ok(state) => {
+        (Ok(state), Ok(())) => {
             let code = status(&state, thresholds);
             let word = ["OK", "WARNING", "CRITICAL"].get(usize::from(code)).copied().unwrap_or("UNKNOWN");
             let oldest =
@@ -102,20 +96,18 @@ pub fn check_spool(spool: &Spool, thresholds: &SpoolThresholds, now: i64, printe
             let value = json!({"status": word.to_lowercase(), "spooled": state.spooled, "oldest_age": state.oldest_age, "dead": state.dead, "dir": dir, "exit_code": code});
             (code, line, value)
         }
-        Err(e) => match spool.check_writable() {
-            // Not even a directory there (a file in the path, say): no event could be kept.
-            Err(unwritable) => {
-                let line = format!("reactio spool CRITICAL: {unwritable}");
-                let value = json!({"status": "critical", "message": unwritable.to_string(), "dir": dir, "exit_code": CHECK_CRITICAL});
-                (CHECK_CRITICAL, line, value)
-            }
-            Ok(()) => {
-                let line = format!("reactio spool UNKNOWN: {e}");
-                let value =
-                    json!({"status": "unknown", "message": e.to_string(), "dir": dir, "exit_code": CHECK_UNKNOWN});
-                (CHECK_UNKNOWN, line, value)
-            }
-        },
+        // Not even a directory there (a file in the path, say): no event could be kept.
+        (Err(_), Err(why)) => {
+            let line = format!("reactio spool CRITICAL: {why}");
+            let value =
+                json!({"status": "critical", "message": why.to_string(), "dir": dir, "exit_code": CHECK_CRITICAL});
+            (CHECK_CRITICAL, line, value)
+        }
+        (Err(e), Ok(())) => {
+            let line = format!("reactio spool UNKNOWN: {e}");
+            let value = json!({"status": "unknown", "message": e.to_string(), "dir": dir, "exit_code": CHECK_UNKNOWN});
+            (CHECK_UNKNOWN, line, value)
+        }
     };
     printer.plain(&if json { value.to_string() } else { line });
     code
@@ -236,11 +228,11 @@ mod tests {
     fn status_by_age_and_count() {
         let t = thresholds();
         assert_eq!(status(&SpoolState::default(), &t), CHECK_OK);
-        assert_eq!(status(&SpoolState { spooled: 1, oldest_age: 10, dead: 0, unwritable: None }, &t), CHECK_WARNING);
-        assert_eq!(status(&SpoolState { spooled: 1, oldest_age: 1800, dead: 0, unwritable: None }, &t), CHECK_CRITICAL);
-        assert_eq!(status(&SpoolState { spooled: 20, oldest_age: 0, dead: 0, unwritable: None }, &t), CHECK_CRITICAL);
-        assert_eq!(status(&SpoolState { spooled: 0, oldest_age: 0, dead: 1, unwritable: None }, &t), CHECK_WARNING);
+        assert_eq!(status(&SpoolState { spooled: 1, oldest_age: 10, dead: 0 }, &t), CHECK_WARNING);
+        assert_eq!(status(&SpoolState { spooled: 1, oldest_age: 1800, dead: 0 }, &t), CHECK_CRITICAL);
+        assert_eq!(status(&SpoolState { spooled: 20, oldest_age: 0, dead: 0 }, &t), CHECK_CRITICAL);
+        assert_eq!(status(&SpoolState { spooled: 0, oldest_age: 0, dead: 1 }, &t), CHECK_WARNING);
         let relaxed = SpoolThresholds { warning_count: 0, dead_warning: 0, ..t };
-        assert_eq!(status(&SpoolState { spooled: 1, oldest_age: 10, dead: 5, unwritable: None }, &relaxed), CHECK_OK);
+        assert_eq!(status(&SpoolState { spooled: 1, oldest_age: 10, dead: 5 }, &relaxed), CHECK_OK);
     }
 }

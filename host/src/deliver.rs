@@ -526,7 +526,7 @@ pub struct DrainReport {
 pub fn dump_event(printer: &Printer, event: &[u8]) {
     use std::io::Write;
     // Masked as a spool entry's event is: string by string, so an escaped key is found.
-    let text = printer.redact(&without_secrets(printer, event));
+    let text = without_secrets(printer, event);
     let _ = writeln!(
         std::io::stderr().lock(),
         "reactio: undelivered event follows (resend it with: sensu-reactio-handler < event.json)\n{text}"

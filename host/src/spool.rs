@@ -226,13 +226,13 @@ impl Spool {
         })
     }
 
-    /// The spool's owner, when this process runs as root and the spool belongs to
-    /// another user: what root writes there (the lock, entries) would shut that user's
-    /// handler out, so `replay` refuses.
-    pub fn foreign_owner(&self) -> Option<u32> {
+    /// The spool's owner (user and group), when this process runs as root and the spool
+    /// belongs to another user: what root makes there is given to them
+    /// (`give_to_owner`), and `replay` refuses to run as root there.
+    pub fn foreign_owner(&self) -> Option<(u32, u32)> {
         let (uid, _) = me()?;
-        let owner = std::fs::metadata(&self.dir).ok()?.uid();
-        (uid == 0 && owner != 0).then_some(owner)
+        let meta = std::fs::metadata(&self.dir).ok()?;
+        (uid == 0 && meta.uid() != 0).then(|| (meta.uid(), meta.gid()))
     }
 
     /// Spooled entries, oldest first.
@@ -255,10 +255,8 @@ impl Spool {
     /// root makes there (its lock, entries, the dead-letter folder) is given to that
     /// user, so the handler running as them is never shut out of its own spool.
     fn give_to_owner(&self, path: &Path) {
-        if let Some(owner) = self.foreign_owner()
-            && let Ok(meta) = std::fs::metadata(&self.dir)
-        {
-            let _ = std::os::unix::fs::chown(path, Some(owner), Some(meta.gid()));
+        if let Some((uid, gid)) = self.foreign_owner() {
+            let _ = std::os::unix::fs::chown(path, Some(uid), Some(gid));
         }
     }
 

@@ -122,7 +122,7 @@ fn root_sees_a_spool_owned_by_another_user_as_foreign() {
     }
     assert_eq!(spool.foreign_owner(), None, "root's own spool");
     std::os::unix::fs::chown(spool.dir(), Some(65534), Some(65534)).unwrap();
-    assert_eq!(spool.foreign_owner(), Some(65534));
+    assert_eq!(spool.foreign_owner(), Some((65534, 65534)));
     // What root makes there is that user's, so their handler is never shut out.
     let entry_path = spool.add(&entry("a")).unwrap();
     let lock = spool.try_lock().unwrap();
