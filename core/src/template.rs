@@ -2,7 +2,8 @@
 //!
 //! Supported: literal text, field references `{{.Entity.Name}}` (spaces inside
 //! the braces allowed) and Go raw strings ``{{`{{.Entity.Name}}`}}``, which print as
-//! they are (the escape from a Sensu Go agent's token substitution). Field paths are checked at load against [`FIELDS`].
+//! they are (the escape from a Sensu Go agent's token substitution). Field paths are
+//! checked at load against [`FIELDS`].
 //! Anything else (`{{if}}`, pipelines, functions) is refused at load with the
 //! position and the list of fields, so a typo never reaches a 3 a.m. alert.
 

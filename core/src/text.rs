@@ -59,9 +59,10 @@ pub fn replace(hay: &str, needle: &str, with: &str) -> String {
 
 /// `text` with every run of at least `min` bytes that also occurs in `secret` replaced
 /// by `mask`: a server that echoes only a piece of a key (its tail, say) must not get
-/// that piece into a message either. Meant for short texts (messages, excerpts): it
-/// compares each position with each of the secret's, which is cheap at that size. A
-/// secret shorter than `min` is masked only whole.
+/// that piece into a message either. A text holding no piece is found so in one pass
+/// ([`holds_piece`]); one that does is masked by comparing each position with each of
+/// the secret's, which is cheap for messages and excerpts. A secret shorter than `min`
+/// is masked only whole.
 pub fn mask_fragments(text: &str, secret: &str, min: usize, mask: &str) -> String {
     let (hay, key) = (text.as_bytes(), secret.as_bytes());
     if min == 0 || key.len() < min {
