@@ -60,7 +60,7 @@ pub fn replace(hay: &str, needle: &str, with: &str) -> String {
 /// `text` with every run of at least `min` bytes that also occurs in `secret` replaced
 /// by `mask`: a server that echoes only a piece of a key (its tail, say) must not get
 /// that piece into a message either. A text holding no piece is found so in one pass
-/// ([`holds_piece`]); one that does is masked by comparing each position with each of
+/// (`holds_piece`); one that does is masked by comparing each position with each of
 /// the secret's, which is cheap for messages and excerpts. A secret shorter than `min`
 /// is masked only whole.
 pub fn mask_fragments(text: &str, secret: &str, min: usize, mask: &str) -> String {

@@ -74,7 +74,7 @@ pub(crate) fn file_source(path: &str) -> Source {
     Source { origin: Origin::SettingsFile, label: format!("settings file `reactio.{path}`") }
 }
 
-/// "<where>: expected X, got Y; fix the value or remove it to use the default (D)".
+/// `"<where>: expected X, got Y; fix the value or remove it to use the default (D)"`.
 pub(crate) fn bad_value(spec: &KeySpec, source: &Source, e: &ParseError) -> ConfigError {
     let default = if spec.default.is_empty() { "none".to_owned() } else { format!("`{}`", spec.default) };
     ConfigError::new(format!(
@@ -276,7 +276,7 @@ fn origin_label(name: &str, origin: Origin) -> String {
     }
 }
 
-/// "<where>: no profile `x`, did you mean `y`?; the profiles are a, b".
+/// `"<where>: no profile x, did you mean y?; the profiles are a, b"`.
 pub(crate) fn unknown_profile(label: &str, name: &str, profiles: &Profiles) -> String {
     if profiles.is_empty() {
         return format!(
