@@ -182,6 +182,13 @@ impl Event {
         };
         let check = match root.obj("check", "check")? {
             Some(check) => check,
+            None if root.node("metrics").is_some() => {
+                return Err(InputError::Missing {
+                    path: "check".into(),
+                    hint: "it is a metrics-only event; the handler acts on check results, and sensu go's \
+                           built-in `is_incident` filter in front of it drops metrics-only events",
+                });
+            }
             None if root.node("entity").is_some() || root.node("client").is_some() => {
                 return Err(InputError::Missing {
                     path: "check".into(),

@@ -87,6 +87,7 @@ const EVENT: Members = &[
     ("client", Shape::Object(&[("name", Shape::Full)])),
     ("entity", Shape::Object(&[("metadata", METADATA)])),
     ("last_ok", Shape::Full),
+    ("metrics", Shape::Object(&[])),
     ("occurrences", Shape::Full),
     ("occurrences_watermark", Shape::Full),
     ("silenced", Shape::Full),
