@@ -78,11 +78,15 @@ pub(crate) fn lint_env(env: &BTreeMap<String, String>, warnings: &mut Vec<String
 
 pub(crate) fn lint_handler(settings: &Value, handler: &str, severities: &str, warnings: &mut Vec<String>) {
     let Some(Value::Object(definition)) = settings.get("handlers").and_then(|h| h.get(handler)) else { return };
+    let at = |name: &str| format!("`handlers.{handler}.{name}`");
     for name in definition.keys().filter(|k| !SENSU_HANDLER_KEYS.contains(&k.as_str())) {
-        let at = format!("`handlers.{handler}.{name}` is not a sensu key");
+        let at = format!("{} is not a sensu key", at(name));
         let warning = match crate::did_you_mean(name, SENSU_HANDLER_KEYS.iter().copied()) {
+            // The Ruby handler's documented typo: correcting it would hide results.
             Some("severities") => format!(
-                "{at} (did you mean `severities`?): sensu ignores it, so every severity reaches the handler; the handler applies `reactio.severities` ({severities}) itself"
+                "{at}: sensu ignores it, so every severity reaches the handler, as it should (it applies \
+                 `reactio.severities`, {severities}, itself); delete the line rather than correct it, as a sensu \
+                 `severities` filter would hide results the handler posts"
             ),
             Some(s) => format!("{at} (did you mean `{s}`?): sensu ignores it"),
             None if spec(name).is_some() => {
@@ -93,5 +97,24 @@ pub(crate) fn lint_handler(settings: &Value, handler: &str, severities: &str, wa
             None => format!("{at}: sensu ignores it"),
         };
         warnings.push(warning);
+    }
+    if definition.contains_key("severities") {
+        warnings.push(format!(
+            "{}: sensu drops the results of the severities it leaves out before the handler sees them (a \
+             downgrade is then never posted); delete it and set `reactio.severities` instead",
+            at("severities")
+        ));
+    }
+    let names = |v: Option<&Value>| match v {
+        Some(Value::String(s)) => s == "occurrences",
+        Some(Value::Array(a)) => a.iter().any(|f| f.as_str() == Some("occurrences")),
+        _ => false,
+    };
+    for key in ["filters", "filter"].into_iter().filter(|k| names(definition.get(*k))) {
+        warnings.push(format!(
+            "{} names sensu's `occurrences` filter: it counts differently from the handler, which applies \
+             `occurrences` and `refresh` itself; remove the filter",
+            at(key)
+        ));
     }
 }

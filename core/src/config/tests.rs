@@ -201,13 +201,30 @@ fn the_seed_settings_load_with_the_serverities_warning() {
     assert_eq!(
         c.warnings,
         [
-            "`handlers.reactio.serverities` is not a sensu key (did you mean `severities`?): sensu ignores it, so every severity reaches the handler; the handler applies `reactio.severities` (default [critical]) itself"
+            "`handlers.reactio.serverities` is not a sensu key: sensu ignores it, so every severity reaches the handler, as it should (it applies `reactio.severities`, default [critical], itself); delete the line rather than correct it, as a sensu `severities` filter would hide results the handler posts"
         ]
     );
     assert_eq!(c.connection.api_key.as_ref().map(Secret::expose), Some("seed-key-0123"));
     assert_eq!(c.connection.endpoint.url(), "https://demo.reactio.jp");
     assert_eq!(c.origins["endpoint"], Origin::SettingsFile);
     assert_eq!(c.connection.problem(), None);
+}
+
+#[test]
+fn sensu_filters_that_hide_results_from_the_handler_are_warned_about() {
+    let c = load(json!({
+        "reactio": {"api_key": "k", "organization": "demo"},
+        "handlers": {"reactio": {"type": "pipe", "command": "x", "severities": ["critical"], "filters": ["occurrences"], "filter": "occurrences"}}
+    }));
+    assert_eq!(c.warnings.len(), 3, "{:?}", c.warnings);
+    assert!(c.warnings[0].starts_with("`handlers.reactio.severities`: sensu drops the results"), "{:?}", c.warnings);
+    assert!(c.warnings[1].starts_with("`handlers.reactio.filters` names sensu's `occurrences` filter"), "{:?}", c.warnings);
+    assert!(c.warnings[2].starts_with("`handlers.reactio.filter` names"), "{:?}", c.warnings);
+    let c = load(json!({
+        "reactio": {"api_key": "k", "organization": "demo"},
+        "handlers": {"reactio": {"type": "pipe", "command": "x", "filters": ["production"]}}
+    }));
+    assert_eq!(c.warnings, Vec::<String>::new());
 }
 
 #[test]

@@ -9,7 +9,7 @@ mod wire;
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::config::{Origin, OverrideLayer, Overrides};
 use crate::severity::Severity;
@@ -160,22 +160,26 @@ pub fn inspect(bytes: &[u8]) -> Result<EventSummary, InputError> {
 impl Event {
     /// Parse JSON bytes. Duplicate keys: the last wins (as Go and Ruby do). JSON whose
     /// text is broken (not UTF-8, lone surrogate escapes) is repaired and parsed again:
-    /// the event, and the warning to give when it was.
-    pub(crate) fn parse(bytes: &[u8]) -> Result<(Event, Option<String>), InputError> {
-        match Event::parse_exact(bytes) {
+    /// the event, and the warnings to give (it was repaired; overrides it carries in
+    /// the wrong shape were ignored).
+    pub(crate) fn parse(bytes: &[u8]) -> Result<(Event, Vec<String>), InputError> {
+        let mut warnings = Vec::new();
+        let event = match Event::parse_exact(bytes, &mut warnings) {
             Err(error @ InputError::NotJson { .. }) => match repair::repair(bytes) {
                 Some((fixed, what)) => {
-                    let event = Event::parse_exact(&fixed).map_err(|_| error)?;
-                    let warning = format!("the event {what}");
-                    Ok((event, Some(warning)))
+                    warnings.clear();
+                    let event = Event::parse_exact(&fixed, &mut warnings).map_err(|_| error)?;
+                    warnings.insert(0, format!("the event {what}"));
+                    event
                 }
-                None => Err(error),
+                None => return Err(error),
             },
-            other => other.map(|event| (event, None)),
-        }
+            other => other?,
+        };
+        Ok((event, warnings))
     }
 
-    fn parse_exact(bytes: &[u8]) -> Result<Event, InputError> {
+    fn parse_exact(bytes: &[u8], warnings: &mut Vec<String>) -> Result<Event, InputError> {
         let tree = wire::parse(bytes).map_err(|e| InputError::NotJson { detail: e.to_string() })?;
         let Some(root) = Obj::root(&tree) else {
             return Err(InputError::NotAnObject { got: describe_tree(&tree) });
@@ -198,9 +202,9 @@ impl Event {
             None => return Err(unknown_shape(&root, bytes)),
         };
         if let Some(entity) = root.obj("entity", "entity")? {
-            parse_go(root, entity, check)
+            parse_go(root, entity, check, warnings)
         } else if let Some(client) = root.obj("client", "client")? {
-            parse_classic(root, client, check)
+            parse_classic(root, client, check, warnings)
         } else if check.node("metadata").is_some() {
             Err(InputError::Missing { path: "entity".into(), hint: "a sensu go event names its entity" })
         } else {
@@ -251,15 +255,25 @@ fn to_map(pairs: impl IntoIterator<Item = (String, Value)>) -> BTreeMap<String, 
     map
 }
 
-fn annotation_layer(obj: Option<Obj<'_>>, origin: Origin) -> Result<Option<OverrideLayer>, InputError> {
-    let Some(metadata) = obj else { return Ok(None) };
-    let Some(annotations) = metadata.map("annotations")? else { return Ok(None) };
+/// Per-event overrides: an object of settings. Anything else there is a mistake in the
+/// check's (or entity's) definition, not in the result: it is ignored with a warning,
+/// and the event goes on with the configured settings (an alert is never lost over an
+/// override).
+fn override_map<'a>(obj: &Obj<'a>, key: &str, warnings: &mut Vec<String>) -> Option<&'a Map<String, Value>> {
+    obj.map(key)
+        .inspect_err(|e| warnings.push(format!("{e}; ignored, so the configured settings apply (fix it in the definition)")))
+        .ok()
+        .flatten()
+}
+
+fn annotation_layer(metadata: &Obj<'_>, origin: Origin, warnings: &mut Vec<String>) -> Option<OverrideLayer> {
+    let annotations = override_map(metadata, "annotations", warnings)?;
     let values = to_map(
         annotations
             .iter()
             .filter_map(|(k, v)| k.strip_prefix(ANNOTATION_PREFIX).map(|name| (name.to_owned(), v.clone()))),
     );
-    Ok((!values.is_empty()).then_some(OverrideLayer { origin, values }))
+    (!values.is_empty()).then_some(OverrideLayer { origin, values })
 }
 
 /// The incident key: the names joined with `/`, in one allocation.
@@ -296,7 +310,12 @@ fn required_status(check: &Obj<'_>) -> Result<i64, InputError> {
     })
 }
 
-fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>) -> Result<Event, InputError> {
+fn parse_classic(
+    root: Obj<'_>,
+    client: Obj<'_>,
+    check: Obj<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<Event, InputError> {
     let entity = client.name("name")?;
     let check_name = check.name("name")?;
     let status = required_status(&check)?;
@@ -315,7 +334,7 @@ fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>) -> Result<Event
         }
     };
     let mut overrides = Vec::new();
-    if let Some(reactio) = check.map("reactio")? {
+    if let Some(reactio) = override_map(&check, "reactio", warnings) {
         overrides.push(OverrideLayer { origin: Origin::CheckReactio, values: to_map(reactio.clone()) });
     }
     let attributes =
@@ -349,7 +368,12 @@ fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>) -> Result<Event
     Ok(event)
 }
 
-fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>) -> Result<Event, InputError> {
+fn parse_go(
+    root: Obj<'_>,
+    entity: Obj<'_>,
+    check: Obj<'_>,
+    warnings: &mut Vec<String>,
+) -> Result<Event, InputError> {
     let entity_meta = entity.obj("metadata", "entity.metadata")?;
     let check_meta = check.obj("metadata", "check.metadata")?;
     let Some(entity_meta) = entity_meta else {
@@ -372,8 +396,8 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>) -> Result<Event, Inp
     let state = check.string("state")?;
     // Check annotations win over entity annotations.
     let overrides = [
-        annotation_layer(Some(check_meta), Origin::CheckAnnotation)?,
-        annotation_layer(Some(entity_meta), Origin::EntityAnnotation)?,
+        annotation_layer(&check_meta, Origin::CheckAnnotation, warnings),
+        annotation_layer(&entity_meta, Origin::EntityAnnotation, warnings),
     ]
     .into_iter()
     .flatten()

@@ -224,7 +224,7 @@ pub(super) fn describe_tree(node: &Node) -> String {
     match node {
         Node::Value(value) => describe(value),
         Node::Object(_) => "an object".to_owned(),
-        Node::Items(items) => format!("an array of {} items", items.len()),
+        Node::Items(items) => super::wire::array_of(items.len()),
     }
 }
 

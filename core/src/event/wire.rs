@@ -22,9 +22,14 @@ pub(super) fn describe(value: &Value) -> String {
             let ellipsis = if shown.len() < s.len() { "…" } else { "" };
             format!("the string {}", crate::text::quoted(&format!("{shown}{ellipsis}")))
         }
-        Value::Array(a) => format!("an array of {} items", a.len()),
+        Value::Array(a) => array_of(a.len()),
         Value::Object(_) => "an object".to_owned(),
     }
+}
+
+/// "an array of 1 item", "an array of 3 items".
+pub(super) fn array_of(n: usize) -> String {
+    format!("an array of {n} item{}", if n == 1 { "" } else { "s" })
 }
 
 pub(super) fn join(path: &str, key: &str) -> String {
