@@ -289,7 +289,7 @@ fn replay(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant, dead:
         }
     }
     let end = start + runner.deadline;
-    match runner.drain(end, None) {
+    match runner.drain(end, None, false) {
         Ok(report) => {
             let waiting = spool.list().map(|l| l.len()).unwrap_or(report.left);
             printer.info(&format!(

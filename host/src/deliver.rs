@@ -13,6 +13,9 @@ use crate::output::{Printer, Source};
 use crate::route::Route;
 use crate::spool::{Entry, Spool};
 
+/// How often a run waiting for the spool's lock tries it again.
+const LOCK_POLL: Duration = Duration::from_millis(20);
+
 /// Attempts in a row after which a spooled event the engine keeps failing on is dead-lettered.
 const ENGINE_ATTEMPTS: u32 = 3;
 
@@ -150,8 +153,14 @@ impl Runner<'_> {
     /// follows and when it arrived (epoch seconds): its recovery supersedes spooled
     /// alerts for its key; its failure holds back (unsent, kept) the recoveries spooled
     /// before it arrived.
+    /// `held`: the caller holds the spool's lock (else it is taken here, without waiting).
     /// Problems are reported, never fatal: the live event still goes.
-    pub fn drain(&mut self, end: Instant, live: Option<(&EventSummary, i64)>) -> Result<DrainReport, HostError> {
+    pub fn drain(
+        &mut self,
+        end: Instant,
+        live: Option<(&EventSummary, i64)>,
+        held: bool,
+    ) -> Result<DrainReport, HostError> {
         let spool = match &self.spool {
             Ok(spool) => spool.clone(),
             Err(e) => return Err(HostError::Spool(e.to_string())),
@@ -160,10 +169,11 @@ impl Runner<'_> {
         if spool.list()?.is_empty() {
             return Ok(report);
         }
-        let Some(_lock) = spool.try_lock()? else {
+        let _lock = if held { None } else { Some(spool.try_lock()?) };
+        if matches!(_lock, Some(None)) {
             self.printer.warning("another run is delivering the spool; leaving it to that run");
             return Ok(report);
-        };
+        }
         let mut entries = Vec::new();
         let mut others = 0;
         for path in spool.list()? {
@@ -312,14 +322,13 @@ impl Runner<'_> {
         }
     }
 
-    /// Keep the live event behind a spooled event of its check whose create this run
-    /// sent but could not confirm: the server may yet apply it, and a lookup now could
-    /// miss it and open a second incident. The next run delivers both, in order.
-    fn keep_behind(&self, event: &[u8], summary: &EventSummary) -> u8 {
-        let why = format!(
-            "kept the event for {} behind its check's spooled event, whose create was sent but not confirmed (the server may yet apply it); the next run delivers both, in order",
-            summary.key
-        );
+    /// Keep the live event behind its check's spooled events (`why`, after "behind its
+    /// check's spooled event"): a spooled create this run sent but could not confirm
+    /// (the server may yet apply it, and a lookup now could miss it and open a second
+    /// incident), or spooled events another run was still delivering. The next run
+    /// delivers them in order.
+    fn keep_behind(&self, event: &[u8], summary: &EventSummary, why: &str) -> u8 {
+        let why = format!("kept the event for {} behind its check's spooled event{why}", summary.key);
         let entry = entry_for(self.printer, event, summary, Some(why.clone()), Some(&self.route), false);
         match self.store(&entry, false) {
             Ok(path) => {
@@ -385,10 +394,34 @@ impl Runner<'_> {
     pub fn handle_live(&mut self, event: &[u8], summary: &EventSummary, dry_run: bool) -> u8 {
         // When this event arrived (before the drain): what was spooled earlier is older.
         let arrived = now();
+        let mut held = None;
         if !dry_run {
             let half = self.start + self.deadline / 2;
-            match self.drain(half, Some((summary, arrived))) {
-                Ok(report) if report.unresolved.contains(&summary.key) => return self.keep_behind(event, summary),
+            // Events of this check wait in the spool: they go first, whichever run sends
+            // them. Another run may be sending them now (its create not yet applied, its
+            // recovery not yet closing): wait for it, and hold the spool through this
+            // event, so that the check's next result waits for this one in turn.
+            if self.spool_holds(&summary.key) {
+                match self.lock_until(half) {
+                    Ok(Some(lock)) => held = Some(lock),
+                    Ok(None) => {
+                        return self.keep_behind(
+                            event,
+                            summary,
+                            "s, which another run was still delivering when this run's share of the deadline for the spool ran out; the next run delivers them in order",
+                        );
+                    }
+                    Err(e) => self.printer.warning(&format!("the spool was not delivered: {e}")),
+                }
+            }
+            match self.drain(half, Some((summary, arrived)), held.is_some()) {
+                Ok(report) if report.unresolved.contains(&summary.key) => {
+                    return self.keep_behind(
+                        event,
+                        summary,
+                        ", whose create was sent but not confirmed (the server may yet apply it); the next run delivers both, in order",
+                    );
+                }
                 Ok(_) => {}
                 Err(e) => self.printer.warning(&format!("the spool was not delivered: {e}")),
             }
@@ -408,6 +441,7 @@ impl Runner<'_> {
             }
             Ok(outcome) => {
                 // Delivered: handled, or a recovery that found nothing left to close.
+                drop(held);
                 if outcome.result == OutcomeKind::Handled
                     || (summary.recovery && outcome.result == OutcomeKind::Skipped)
                 {
@@ -450,6 +484,22 @@ impl Runner<'_> {
                     self.printer.info(&format!("dropped a {folder} {what} for {key}: {by} was delivered since"));
                 }
             }
+        }
+    }
+
+    /// The spool's lock, waiting for another run to let go of it until `end`; `None`
+    /// when it still holds it then.
+    fn lock_until(&self, end: Instant) -> Result<Option<std::fs::File>, HostError> {
+        let spool = self.spool.as_ref().map_err(|e| HostError::Spool(e.to_string()))?;
+        loop {
+            if let Some(lock) = spool.try_lock()? {
+                return Ok(Some(lock));
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            std::thread::sleep(left.min(LOCK_POLL));
         }
     }
 

@@ -357,3 +357,55 @@ fn a_live_event_waits_behind_its_checks_spooled_event_whose_create_failed() {
     assert!(spooled(&spool).is_empty(), "{}", replayed.all());
     assert_no_key(&[&kept, &run, &replayed], &dir);
 }
+
+/// An alert waits in the spool; a run for another check delivers it, and while its
+/// create is on the way (the server takes a second), the check's next event arrives:
+/// the scratch directory, the spool, the stand-in, and the run that delivered the
+/// spool and the live one, after both ended.
+fn live_while_another_run_delivers(
+    name: &str,
+    live: &[u8],
+) -> (Scratch, std::path::PathBuf, sensu_reactio_tests::Standin, Run, Run) {
+    let (dir, spool, down) = alert_spooled(name);
+    assert_eq!(down.code, Some(75), "{}", down.all());
+    let server = standin();
+    let slow = Fault::Delay(std::time::Duration::from_secs(1));
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
+    let other = classic("db01", "check_mysql", 0, &["0", "0"], "create", 1);
+    let (drainer, live) = std::thread::scope(|s| {
+        let drainer = s.spawn(|| against(&server.url(), &spool).args(["--deadline", "6"]).stdin(&other).run());
+        let started = std::time::Instant::now();
+        while creates(&server) == 0 && started.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let live = against(&server.url(), &spool).args(["--deadline", "6"]).stdin(live).run();
+        (drainer.join().expect("the draining run"), live)
+    });
+    (dir, spool, server, drainer, live)
+}
+
+#[test]
+fn a_live_event_waits_while_another_run_delivers_its_checks_spooled_alert() {
+    // Without waiting, the live repeat (a first occurrence while its check's alert is
+    // spooled) looked up before the create landed and created a second incident.
+    let again = classic("web01", "check_http", 2, &["0", "2", "2"], "create", 2);
+    let (dir, spool, server, drainer, live) = live_while_another_run_delivers("busy-alert", &again);
+    assert_eq!(drainer.code, Some(0), "{}", drainer.all());
+    assert_eq!(live.code, Some(0), "{}", live.all());
+    assert_eq!(creates(&server), 1, "{:?}\n{}\n{}", lines(&server), drainer.all(), live.all());
+    assert_eq!(server.incidents().len(), 1, "{:?}", lines(&server));
+    assert!(spooled(&spool).is_empty(), "{}", live.all());
+    assert_no_key(&[&drainer, &live], &dir);
+}
+
+#[test]
+fn a_recovery_waits_while_another_run_delivers_its_checks_spooled_alert() {
+    // Without waiting, the recovery found nothing to close (the create had not landed)
+    // and the incident created after it stayed open for good.
+    let (dir, spool, server, drainer, live) = live_while_another_run_delivers("busy-recovery", &resolve());
+    assert_eq!(drainer.code, Some(0), "{}", drainer.all());
+    assert_eq!(live.code, Some(0), "{}", live.all());
+    assert_eq!(closes(&server), 1, "{:?}\n{}\n{}", lines(&server), drainer.all(), live.all());
+    assert!(server.incidents().iter().all(|i| i.status == "close"), "{:?}", server.incidents());
+    assert_no_key(&[&drainer, &live], &dir);
+}
