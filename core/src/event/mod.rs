@@ -414,7 +414,7 @@ fn parse_go(
         action: None,
         silenced: check.boolean("is_silenced")?.unwrap_or(false),
         flapping: state == Some("flapping"),
-        alert: true,
+        alert: check.boolean("alert")?.unwrap_or(true),
         interval: positive(check.int("interval")?),
         executed: time(check.int("executed")?)
             .or(time(history_executed))
