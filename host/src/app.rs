@@ -96,13 +96,15 @@ fn runner<'a>(
         deadline: Duration::from_millis(host.deadline_ms),
         route: Route::of(&loaded.config),
         adopt: false,
+        terminated: crate::deliver::note_sigterm(),
     })
 }
 
 /// Was a dry run asked for on the command line or in the environment (read before
 /// the settings load, for when they do not)?
 fn dry_run_requested(cli: &Cli, env: &EnvVars) -> bool {
-    let truthy = |v: &str| !matches!(v.trim().to_ascii_lowercase().as_str(), "false" | "0" | "no");
+    // Only a clear yes (or the bare flag): an event whose run was not clearly a dry run is kept.
+    let truthy = |v: &str| matches!(v.trim().to_ascii_lowercase().as_str(), "" | "true" | "yes" | "1");
     match cli.flags.get("dry_run") {
         Some(v) => truthy(v),
         None => env.get("REACTIO_DRY_RUN").is_some_and(truthy),

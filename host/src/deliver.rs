@@ -2,6 +2,8 @@
 //! oldest first within half the deadline, superseded alerts dropped, refused ones
 //! dead-lettered), and what each outcome means for the spool and the exit code.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use sensu_reactio_core::{Context, EventSummary, Outcome, OutcomeKind};
@@ -42,6 +44,20 @@ pub struct Runner<'a> {
     pub route: Route,
     /// Deliver entries of any route too (`replay --adopt`).
     pub adopt: bool,
+    /// Set when a SIGTERM arrives ([`note_sigterm`]).
+    pub terminated: Arc<AtomicBool>,
+}
+
+/// Note SIGTERM instead of dying of it. It comes when the Sensu server's service stops
+/// (systemd signals every process of the service) or from someone's `kill`; dying then
+/// lost the event in flight. Noted, the run leaves the rest of the spool for the next
+/// run and finishes its own event (delivered, or spooled), within its deadline, which
+/// is shorter than any stop timeout. Taken after stdin is read: before that there is no
+/// event to save. If the handler cannot be installed, SIGTERM stays fatal.
+pub fn note_sigterm() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&flag));
+    flag
 }
 
 impl std::fmt::Debug for Runner<'_> {
@@ -219,12 +235,16 @@ impl Runner<'_> {
             }
         }
         for (index, (path, mut entry)) in pending.iter().cloned().enumerate() {
-            if Instant::now() >= end {
+            let stop = if Instant::now() >= end {
+                "the spool's share of the deadline is used up"
+            } else if self.terminated.load(Ordering::Relaxed) {
+                "asked to stop (sigterm); this run finishes only what it has started"
+            } else {
+                ""
+            };
+            if !stop.is_empty() {
                 report.left += pending.len() - index;
-                self.printer.warning(&format!(
-                    "{} spooled events left for the next run: the spool's share of the deadline is used up",
-                    report.left
-                ));
+                self.printer.warning(&format!("{} spooled events left for the next run: {stop}", report.left));
                 break;
             }
             let context = Context { now: now(), first_occurrence: true, dry_run: false };

@@ -9,7 +9,8 @@ use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::handler_bin;
@@ -141,6 +142,7 @@ pub struct Handler {
     limit: Duration,
     check: Option<OutputCheck>,
     held: Vec<Scratch>,
+    pid: Option<Arc<AtomicU32>>,
 }
 
 impl Handler {
@@ -156,6 +158,7 @@ impl Handler {
             limit: Duration::from_secs(60),
             check: None,
             held: Vec::new(),
+            pid: None,
         }
     }
 
@@ -205,6 +208,12 @@ impl Handler {
         self
     }
 
+    /// Where to put the process id once it runs (to signal it from another thread).
+    pub fn report_pid(&mut self, slot: Arc<AtomicU32>) -> &mut Handler {
+        self.pid = Some(slot);
+        self
+    }
+
     /// Run it (killed after its limit).
     pub fn run(&mut self) -> Run {
         self.run_within(self.limit)
@@ -214,7 +223,7 @@ impl Handler {
     pub fn run_within(&mut self, limit: Duration) -> Run {
         let input = std::mem::take(&mut self.stdin);
         let what = format!("{}: the handler", self.label);
-        let (output, stdin_drained, elapsed) = wait_piped(&mut self.command, input, limit, &what);
+        let (output, stdin_drained, elapsed) = wait_piped(&mut self.command, input, limit, &what, self.pid.as_deref());
         if let Some(check) = self.check {
             check(&format!("{}: stdout", self.label), &output.stdout);
             check(&format!("{}: stderr", self.label), &output.stderr);
@@ -226,14 +235,20 @@ impl Handler {
 /// Runs `command` with `stdin` piped in (then EOF) and its output captured; after
 /// `limit` it is killed and the test fails, naming it `what`.
 pub fn run_piped(command: &mut Command, stdin: Vec<u8>, limit: Duration, what: &str) -> Run {
-    let (output, stdin_drained, elapsed) = wait_piped(command, stdin, limit, what);
+    let (output, stdin_drained, elapsed) = wait_piped(command, stdin, limit, what, None);
     run_of(&output, stdin_drained, elapsed)
 }
 
 /// Spawns `command`, writes `input` from another thread, waits for the output (killing
 /// it and failing the test after `limit`): the output, whether all of `input` was
-/// written, and how long it took.
-fn wait_piped(command: &mut Command, input: Vec<u8>, limit: Duration, what: &str) -> (Output, bool, Duration) {
+/// written, and how long it took. The process id goes to `pid_out` when given.
+fn wait_piped(
+    command: &mut Command,
+    input: Vec<u8>,
+    limit: Duration,
+    what: &str,
+    pid_out: Option<&AtomicU32>,
+) -> (Output, bool, Duration) {
     let started = Instant::now();
     let mut child = command
         .stdin(Stdio::piped())
@@ -244,6 +259,9 @@ fn wait_piped(command: &mut Command, input: Vec<u8>, limit: Duration, what: &str
     let mut stdin = child.stdin.take().expect("stdin");
     let writer = std::thread::spawn(move || stdin.write_all(&input).is_ok());
     let pid = child.id();
+    if let Some(slot) = pid_out {
+        slot.store(pid, Ordering::SeqCst);
+    }
     let waiter = std::thread::spawn(move || child.wait_with_output());
     while !waiter.is_finished() {
         if started.elapsed() > limit {

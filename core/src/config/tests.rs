@@ -218,7 +218,11 @@ fn sensu_filters_that_hide_results_from_the_handler_are_warned_about() {
     }));
     assert_eq!(c.warnings.len(), 3, "{:?}", c.warnings);
     assert!(c.warnings[0].starts_with("`handlers.reactio.severities`: sensu drops the results"), "{:?}", c.warnings);
-    assert!(c.warnings[1].starts_with("`handlers.reactio.filters` names sensu's `occurrences` filter"), "{:?}", c.warnings);
+    assert!(
+        c.warnings[1].starts_with("`handlers.reactio.filters` names sensu's `occurrences` filter"),
+        "{:?}",
+        c.warnings
+    );
     assert!(c.warnings[2].starts_with("`handlers.reactio.filter` names"), "{:?}", c.warnings);
     let c = load(json!({
         "reactio": {"api_key": "k", "organization": "demo"},

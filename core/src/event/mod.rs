@@ -261,7 +261,9 @@ fn to_map(pairs: impl IntoIterator<Item = (String, Value)>) -> BTreeMap<String, 
 /// override).
 fn override_map<'a>(obj: &Obj<'a>, key: &str, warnings: &mut Vec<String>) -> Option<&'a Map<String, Value>> {
     obj.map(key)
-        .inspect_err(|e| warnings.push(format!("{e}; ignored, so the configured settings apply (fix it in the definition)")))
+        .inspect_err(|e| {
+            warnings.push(format!("{e}; ignored, so the configured settings apply (fix it in the definition)"))
+        })
         .ok()
         .flatten()
 }
@@ -368,12 +370,7 @@ fn parse_classic(
     Ok(event)
 }
 
-fn parse_go(
-    root: Obj<'_>,
-    entity: Obj<'_>,
-    check: Obj<'_>,
-    warnings: &mut Vec<String>,
-) -> Result<Event, InputError> {
+fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<String>) -> Result<Event, InputError> {
     let entity_meta = entity.obj("metadata", "entity.metadata")?;
     let check_meta = check.obj("metadata", "check.metadata")?;
     let Some(entity_meta) = entity_meta else {

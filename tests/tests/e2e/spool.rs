@@ -407,5 +407,6 @@ fn a_recovery_waits_while_another_run_delivers_its_checks_spooled_alert() {
     assert_eq!(live.code, Some(0), "{}", live.all());
     assert_eq!(closes(&server), 1, "{:?}\n{}\n{}", lines(&server), drainer.all(), live.all());
     assert!(server.incidents().iter().all(|i| i.status == "close"), "{:?}", server.incidents());
+    assert!(spooled(&spool).is_empty(), "{}", live.all());
     assert_no_key(&[&drainer, &live], &dir);
 }
