@@ -224,7 +224,8 @@ fn describe_error(body: &str) -> String {
             let m = v.get("message").and_then(Value::as_str).unwrap_or("");
             let fields: Vec<String> = error_fields(&v).into_iter().map(|(f, c)| format!("{f}: {c}")).collect();
             let fields = if fields.is_empty() { String::new() } else { format!(" ({})", fields.join(", ")) };
-            crate::text::one_line(&format!("{t}: {m}{fields}"))
+            let sep = if m.is_empty() { "" } else { ": " };
+            crate::text::one_line(&format!("{t}{sep}{m}{fields}"))
         }
         Err(_) => {
             let flat = crate::text::one_line(body);
@@ -283,11 +284,9 @@ fn classify_raw(request: &Request, response: &Response, now: i64) -> Verdict {
     let what = format!("{} {}", request.method.as_str(), request.purpose_label());
     match status {
         200..=299 => Verdict::Success,
+        // What to check is said by the machine, which knows the profile in use.
         401 | 403 => Verdict::Auth {
-            reason: format!(
-                "reactio refused the api key ({status} {}); check `api_key` (or `api_key_file`), and that `organization` (or `endpoint`) names the project the key belongs to",
-                describe_error(&response.body)
-            ),
+            reason: format!("reactio refused the api key ({status} {})", describe_error(&response.body)),
         },
         408 | 429 | 500..=599 => Verdict::Retry {
             reason: format!("{what}: reactio answered {status} with {}", describe_error(&response.body)),
@@ -328,8 +327,14 @@ fn classify_raw(request: &Request, response: &Response, now: i64) -> Verdict {
             if status != 400 {
                 length_fields.clear();
             }
+            // Listings and the create have no id in their path: their 404 is a wrong address.
+            let hint = if status == 404 && (request.method == Method::Get || request.purpose == Purpose::Create) {
+                "; the api is not at this address: check `endpoint` (and its path) and `organization`"
+            } else {
+                ""
+            };
             Verdict::Fatal {
-                reason: format!("{what}: reactio refused it ({status} {})", describe_error(&response.body)),
+                reason: format!("{what}: reactio refused it ({status} {}){hint}", describe_error(&response.body)),
                 length_fields,
             }
         }

@@ -284,7 +284,15 @@ impl Run {
             Verdict::Auth { reason } | Verdict::Fatal { reason, .. } if self.housekeeping => {
                 self.skip_housekeeping(reason)
             }
-            Verdict::Auth { reason } => self.fail(false, true, "auth_failed", reason),
+            Verdict::Auth { reason } => {
+                let check = match self.eff.settings.profile.as_deref() {
+                    Some(p) => format!(
+                        "check profile `{p}`'s key (`profiles.{p}.api_key` or `api_key_file`; without them, the default `api_key`), and that its `organization` (or `endpoint`)"
+                    ),
+                    None => "check `api_key` (or `api_key_file`), and that `organization` (or `endpoint`)".to_owned(),
+                };
+                self.fail(false, true, "auth_failed", format!("{reason}; {check} names the project the key belongs to"))
+            }
             Verdict::Fatal { reason, length_fields } => {
                 if !length_fields.is_empty()
                     && !self.minimal_used
