@@ -250,6 +250,26 @@ where
     Ok(cli_from(&matches))
 }
 
+/// For a usage error caused by a yes/no flag's value written after a space
+/// (`--dry-run false`, read as a subcommand `false`): the tip to write it after `=`.
+pub fn bool_value_tip(args: &[OsString], error: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if error.kind() != ErrorKind::InvalidSubcommand {
+        return None;
+    }
+    let Some(ContextValue::String(value)) = error.get(ContextKind::InvalidSubcommand) else { return None };
+    if !matches!(value.to_ascii_lowercase().as_str(), "true" | "false" | "yes" | "no" | "1" | "0") {
+        return None;
+    }
+    let at = args.iter().position(|a| a.to_str() == Some(value.as_str()))?;
+    let flag = args.get(at.checked_sub(1)?)?.to_str()?;
+    let name = flag.strip_prefix("--")?;
+    let takes_bool = command().get_arguments().any(|a| {
+        a.get_long() == Some(name) && a.get_value_names().is_some_and(|v| v.iter().any(|n| n.as_str() == "BOOL"))
+    });
+    takes_bool.then(|| format!("a yes/no flag takes its value after `=`: write `{flag}={value}`"))
+}
+
 /// After a usage error: what of the command line could be read (unknown arguments
 /// and bad values left out), so the error is reported in the asked-for format, to
 /// the check's or the handler's convention, and the event kept where it would go.
@@ -369,6 +389,21 @@ mod tests {
         assert_eq!(cli.flags.get("dry_run").map(String::as_str), Some("true"));
         assert_eq!(cli.flags.get("deadline").map(String::as_str), Some("1.5"));
         assert!(!cli.flags.contains_key("api_key"));
+    }
+
+    #[test]
+    fn a_bool_value_after_a_space_gets_the_equals_tip() {
+        let tip = |args: &[&str]| {
+            let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+            let error = parse_from(args.clone()).expect_err("a usage error");
+            bool_value_tip(&args, &error)
+        };
+        assert_eq!(
+            tip(&["h", "--call-on-renotify", "false"]).as_deref(),
+            Some("a yes/no flag takes its value after `=`: write `--call-on-renotify=false`")
+        );
+        assert_eq!(tip(&["h", "--organization", "demo", "yes"]), None, "not after a yes/no flag");
+        assert_eq!(tip(&["h", "--dry-run", "replays"]), None, "not a yes/no word");
     }
 
     #[test]

@@ -26,10 +26,15 @@ fn main() -> ExitCode {
         Err(e) => {
             // A wrong command line is a configuration error (the handler definition's
             // `command`): reported the usual way, and the event Sensu pipes in is kept.
-            let cli = cli::parse_lenient(std::env::args_os());
+            let args: Vec<_> = std::env::args_os().collect();
+            let mut text = e.to_string();
+            if let Some(tip) = cli::bool_value_tip(&args, &e) {
+                text = format!("{}\n  tip: {tip}", text.lines().next().unwrap_or_default());
+            }
+            let cli = cli::parse_lenient(args);
             let env = settings::EnvVars::from_process();
             let mut printer = output::Printer::new(cli.output);
-            return ExitCode::from(app::usage_error(&cli, &env, &mut printer, &e.to_string()));
+            return ExitCode::from(app::usage_error(&cli, &env, &mut printer, &text));
         }
     };
     let env = settings::EnvVars::from_process();

@@ -214,7 +214,9 @@ impl Config {
             };
             origins.insert(k.name, origin);
         }
-        if global.request_timeout_ms > host.deadline_ms {
+        // Only a timeout someone set: the default's is cut to a shorter deadline silently.
+        let timeout_set = origins.get("request_timeout").is_some_and(|o| *o != Origin::Default);
+        if timeout_set && global.request_timeout_ms > host.deadline_ms {
             warnings.push(format!(
                 "`request_timeout` ({} ms) is longer than `deadline` ({} ms): each request is cut to the time left",
                 global.request_timeout_ms, host.deadline_ms

@@ -539,3 +539,13 @@ fn a_misspelt_scope_gets_a_did_you_mean() {
     let config = Config::load(&input(json!({"redis": {}, "api": {}}))).unwrap();
     assert!(config.warnings.is_empty(), "{:?}", config.warnings);
 }
+
+#[test]
+fn a_request_timeout_over_the_deadline_is_warned_about_only_when_set() {
+    let warnings = |flags: &[(&str, &str)]| Config::load(&with(Value::Null, &[], flags)).unwrap().warnings;
+    assert_eq!(warnings(&[("deadline", "2")]), Vec::<String>::new(), "the default timeout is cut silently");
+    assert_eq!(
+        warnings(&[("deadline", "2"), ("request_timeout", "3")]),
+        ["`request_timeout` (3000 ms) is longer than `deadline` (2000 ms): each request is cut to the time left"]
+    );
+}
