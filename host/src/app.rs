@@ -11,7 +11,7 @@ use crate::checks::{check_config, check_spool};
 use crate::cli::{Cli, Command, OutputFormat};
 use crate::deliver::{Runner, keep_event, now};
 use crate::drive::Transport;
-use crate::error::{EXIT_CONFIG, EXIT_OK, EXIT_SOFTWARE, EXIT_SPOOLED, HostError};
+use crate::error::{EXIT_CONFIG, EXIT_OK, EXIT_SPOOLED, HostError};
 use crate::http::HttpSettings;
 use crate::output::Printer;
 use crate::route::Route;
@@ -232,7 +232,7 @@ fn handle(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant) -> u8
         }
         Err(e) => {
             let route = Route::of(&loaded.config);
-            return keep_unstarted(printer, locate(&loaded, env), &event, &summary, &e, EXIT_SOFTWARE, Some(&route));
+            return keep_unstarted(printer, locate(&loaded, env), &event, &summary, &e, EXIT_SPOOLED, Some(&route));
         }
     };
     let code = runner.handle_live(&event, &summary, dry_run);

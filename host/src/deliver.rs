@@ -10,7 +10,7 @@ use sensu_reactio_core::{Context, EventSummary, Outcome, OutcomeKind};
 
 use crate::drive::{Budget, Transport, run_event};
 use crate::engine::Engine;
-use crate::error::{EXIT_CONFIG, EXIT_NOT_SPOOLED, EXIT_OK, EXIT_SOFTWARE, EXIT_SPOOLED, HostError};
+use crate::error::{EXIT_CONFIG, EXIT_NOT_SPOOLED, EXIT_OK, EXIT_SPOOLED, HostError};
 use crate::output::{Printer, Source};
 use crate::route::Route;
 use crate::spool::{Entry, Spool};
@@ -399,7 +399,7 @@ impl Runner<'_> {
     pub fn keep_after_error(&self, event: &[u8], summary: &EventSummary, error: &HostError) -> u8 {
         let (dead, code) = match error {
             HostError::Config(_) => (true, EXIT_CONFIG),
-            HostError::Internal(_) => (false, EXIT_SOFTWARE),
+            HostError::Internal(_) => (false, EXIT_SPOOLED),
             HostError::Spool(_) | HostError::Input(_) => (false, error.exit_code()),
         };
         self.printer.error(&error.to_string(), code);

@@ -4,11 +4,10 @@
 pub const EXIT_OK: u8 = 0;
 /// Exit (`EX_DATAERR`): the event is not one we understand, or is too large.
 pub const EXIT_INPUT: u8 = 65;
-/// Exit (`EX_SOFTWARE`): the handler itself failed (a bug or a broken wasm module).
-pub const EXIT_SOFTWARE: u8 = 70;
 /// Exit (`EX_IOERR`): delivery failed and the event could not be spooled either.
 pub const EXIT_NOT_SPOOLED: u8 = 74;
-/// Exit (`EX_TEMPFAIL`): delivery failed; the event waits in the spool (or dead-letter folder).
+/// Exit (`EX_TEMPFAIL`): delivery failed (the server, the network, or the handler itself,
+/// such as a broken wasm module); the event waits in the spool (or dead-letter folder).
 pub const EXIT_SPOOLED: u8 = 75;
 /// Exit (`EX_CONFIG`): the configuration is wrong (settings, key, plain http, auth).
 pub const EXIT_CONFIG: u8 = 78;
@@ -23,7 +22,8 @@ pub enum HostError {
     Config(String),
     /// The spool could not be read or written: exit 74.
     Spool(String),
-    /// The handler itself failed (engine, I/O on stdout): exit 70.
+    /// The handler itself failed (engine, I/O on stdout): exit 75, the event spooled
+    /// (decisions.md has no code of its own for it; the line says `internal error`).
     Internal(String),
 }
 
@@ -34,7 +34,7 @@ impl HostError {
             HostError::Input(_) => EXIT_INPUT,
             HostError::Config(_) => EXIT_CONFIG,
             HostError::Spool(_) => EXIT_NOT_SPOOLED,
-            HostError::Internal(_) => EXIT_SOFTWARE,
+            HostError::Internal(_) => EXIT_SPOOLED,
         }
     }
 }

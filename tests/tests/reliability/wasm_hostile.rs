@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use crate::support::{KEY, assert_no_key_in_dir, classic, now, path_str, scratch};
 
-/// The handler's documented exit code for a broken engine.
-const EXIT_SOFTWARE: i32 = 70;
+/// The handler's documented exit code for a broken engine: the event is spooled (75).
+const EXIT_ENGINE_FAILED: i32 = 75;
 
 /// The engine stops one call after its per-call deadline (2 s, `WasmOptions::deadline`);
 /// the handler's own deadline is 1.5 s here. A stopped module must be reported within
@@ -136,7 +136,7 @@ fn a_spooled_event_the_engine_keeps_failing_on_is_dead_lettered_after_three_fail
     let path = dir.join("sensu_reactio_core.wasm");
     std::fs::write(&path, wat::parse_str(module("unreachable", "i32.const 0", ALLOC, "")).unwrap()).unwrap();
     let run = run_with(&path, &dir, "trap-live");
-    assert_eq!(run.code, Some(EXIT_SOFTWARE), "{}", run.all());
+    assert_eq!(run.code, Some(EXIT_ENGINE_FAILED), "{}", run.all());
     let entries = || -> Vec<std::path::PathBuf> {
         std::fs::read_dir(dir.join("spool"))
             .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect())
@@ -179,8 +179,8 @@ fn hostile_modules_are_stopped_and_reported_and_the_event_is_kept() {
             .count()
             + crate::support::files_under(&dir.join("state")).len();
         let mut problems = Vec::new();
-        if run.code != Some(EXIT_SOFTWARE) {
-            problems.push(format!("exit {:?}, documented {EXIT_SOFTWARE}", run.code));
+        if run.code != Some(EXIT_ENGINE_FAILED) {
+            problems.push(format!("exit {:?}, documented {EXIT_ENGINE_FAILED}", run.code));
         }
         if line.is_empty() {
             problems.push(format!("no line says {says:?}"));

@@ -41,6 +41,10 @@ const ABI_VERSION: u32 = 2;
 /// The largest output a call may return (the module's own steps are a few KB).
 const MAX_OUTPUT: usize = 16 << 20;
 
+/// The fix for a module that is not the core's: the one shipped with the handler.
+const REINSTALL: &str =
+    "install the wasm module that came with this handler (in a source tree: `./x build`), or use --engine native";
+
 /// How often the epoch ticks.
 const TICK: Duration = Duration::from_millis(10);
 
@@ -212,7 +216,7 @@ impl WasmModule {
         let version = instance.call_version(&created)?;
         if version != ABI_VERSION {
             return Err(engine_error(format!(
-                "the wasm module {} speaks raw abi version {version}, this handler speaks {ABI_VERSION}; rebuild it with `./x build`",
+                "the wasm module {} speaks raw abi version {version}, this handler speaks {ABI_VERSION}; {REINSTALL}",
                 self.path.display()
             )));
         }
@@ -242,9 +246,15 @@ fn new_engine(compiler: bool) -> Result<wasmtime::Engine, EngineError> {
 }
 
 fn compile(engine: &wasmtime::Engine, path: &Path, bytes: &[u8]) -> Result<Module, EngineError> {
-    Module::from_binary(engine, bytes).map_err(|e| {
-        engine_error(format!("the wasm module {} does not compile: {e:#}; rebuild it with `./x build`", path.display()))
-    })
+    if !bytes.starts_with(b"\0asm") {
+        let got: String = bytes.iter().take(4).flat_map(|b| std::ascii::escape_default(*b)).map(char::from).collect();
+        return Err(engine_error(format!(
+            "{} is not a wasm module (a wasm module starts with the bytes \"\\0asm\", this one with \"{got}\"); {REINSTALL}",
+            path.display()
+        )));
+    }
+    Module::from_binary(engine, bytes)
+        .map_err(|e| engine_error(format!("the wasm module {} does not compile: {e:#}; {REINSTALL}", path.display())))
 }
 
 fn check_imports(module: &Module, path: &Path) -> Result<(), EngineError> {
@@ -253,7 +263,7 @@ fn check_imports(module: &Module, path: &Path) -> Result<(), EngineError> {
         return Ok(());
     }
     Err(engine_error(format!(
-        "the wasm module {} imports {} but must import nothing; it is not the core's raw module: rebuild it with `./x build`",
+        "the wasm module {} imports {} but must import nothing; it is not the core's raw module: {REINSTALL}",
         path.display(),
         imports.join(", ")
     )))
@@ -296,7 +306,7 @@ impl WasmInstance {
         let path = self.owner.path.display();
         if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
             return engine_error(format!(
-                "the wasm module {path} was stopped while {doing}: it ran past its deadline of {} ms; rebuild it with `./x build`, or use --engine native",
+                "the wasm module {path} was stopped while {doing}: it ran past its deadline of {} ms; {REINSTALL}",
                 self.allowed.as_millis()
             ));
         }
@@ -306,17 +316,13 @@ impl WasmInstance {
                 self.owner.options.memory_cap >> 20
             ));
         }
-        engine_error(format!(
-            "the wasm module {path} failed while {doing}: {error:#}; rebuild it with `./x build`, or use --engine native"
-        ))
+        engine_error(format!("the wasm module {path} failed while {doing}: {error:#}; {REINSTALL}"))
     }
 
     fn exports(&mut self, instance: &Instance) -> Result<Live, EngineError> {
         let path = self.owner.path.display().to_string();
         let missing = |name: &str, e: wasmtime::Error| {
-            engine_error(format!(
-                "the wasm module {path} has no usable export `{name}` ({e:#}); rebuild it with `./x build`"
-            ))
+            engine_error(format!("the wasm module {path} has no usable export `{name}` ({e:#}); {REINSTALL}"))
         };
         let store = &mut self.store;
         Ok(Live {
@@ -337,9 +343,7 @@ impl WasmInstance {
     fn call_version(&mut self, instance: &Instance) -> Result<u32, EngineError> {
         let path = self.owner.path.display().to_string();
         let version: TypedFunc<(), u32> = instance.get_typed_func(&mut self.store, "sr_abi_version").map_err(|e| {
-            engine_error(format!(
-                "the wasm module {path} has no usable export `sr_abi_version` ({e:#}); rebuild it with `./x build`"
-            ))
+            engine_error(format!("the wasm module {path} has no usable export `sr_abi_version` ({e:#}); {REINSTALL}"))
         })?;
         self.arm();
         version.call(&mut self.store, ()).map_err(|e| self.failure("reporting its abi version", &e))
@@ -376,9 +380,7 @@ impl WasmInstance {
         let (plan, handle, resume) = (live.plan.clone(), live.handle.clone(), live.resume.clone());
         let store = &mut self.store;
         let bad = |what: String| {
-            CallError::Engine(engine_error(format!(
-                "the wasm module {path} {what} while {doing}; rebuild it with `./x build`, or use --engine native"
-            )))
+            CallError::Engine(engine_error(format!("the wasm module {path} {what} while {doing}; {REINSTALL}")))
         };
 
         let mut args = [0u32; 8];
@@ -464,9 +466,7 @@ fn parse_output(out: &str, module: &std::path::Path) -> Result<Step, EngineError
     let module = module.display();
     if out.starts_with(r#"{"error":"#) {
         let parsed: ErrorOut = serde_json::from_str(out).map_err(|e| {
-            engine_error(format!(
-                "the wasm module {module} returned a malformed error ({e}); rebuild it with `./x build`"
-            ))
+            engine_error(format!("the wasm module {module} returned a malformed error ({e}); {REINSTALL}"))
         })?;
         let ErrorBody { kind, message } = parsed.error;
         return Err(match kind.as_str() {
@@ -475,9 +475,8 @@ fn parse_output(out: &str, module: &std::path::Path) -> Result<Step, EngineError
             _ => EngineError::Engine(message),
         });
     }
-    serde_json::from_str(out).map_err(|e| {
-        engine_error(format!("the wasm module {module} returned a malformed step ({e}); rebuild it with `./x build`"))
-    })
+    serde_json::from_str(out)
+        .map_err(|e| engine_error(format!("the wasm module {module} returned a malformed step ({e}); {REINSTALL}")))
 }
 
 /// The wasm engine: one instance of the module, and the configuration input it is
