@@ -2,7 +2,7 @@
 //! named by `SENSU_REACTIO_WASM_MODULE`): an infinite loop, unbounded memory growth,
 //! runaway recursion, a trap, bad pointers and lengths, wrong or missing exports,
 //! imports, and bytes that are not wasm. Each run must end within its deadline with
-//! exit 70 ("the handler itself failed"), one `reactio: ` line naming the module and
+//! exit 75 and one `reactio: internal error: ` line naming the module and
 //! what it did, the event kept in the spool, and no key in any output.
 
 use std::path::Path;
