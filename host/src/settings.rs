@@ -185,7 +185,7 @@ pub fn load(cli: &Cli, env: &EnvVars, root: &Path) -> Result<Loaded, HostError> 
         handler_name: Some(cli.handler_name.clone()),
         key_files: BTreeMap::new(),
     };
-    let mut config = Config::load(&input).map_err(|e| HostError::Config(e.message))?;
+    let mut config = Config::load(&input).map_err(|e| naming_files(e, &files))?;
     let key_files = config.key_files();
     if !key_files.is_empty() {
         for path in key_files {
@@ -193,10 +193,27 @@ pub fn load(cli: &Cli, env: &EnvVars, root: &Path) -> Result<Loaded, HostError> 
             warnings.extend(key_file_exposed(&path));
             input.key_files.insert(path, content);
         }
-        config = Config::load(&input).map_err(|e| HostError::Config(e.message))?;
+        config = Config::load(&input).map_err(|e| naming_files(e, &files))?;
     }
     let engine = choose_engine(&config)?;
     Ok(Loaded { config, input, files, source, warnings, engine })
+}
+
+/// A configuration error, naming the settings files that set what it is about (one of
+/// many files in `conf.d`, say): "/etc/sensu/conf.d/04.json: unknown key ...".
+fn naming_files(error: sensu_reactio_core::ConfigError, files: &[PathBuf]) -> HostError {
+    let sets = |file: &PathBuf| {
+        let Ok(value) = std::fs::read(file).map(|t| serde_json::from_slice::<Value>(&t)) else { return false };
+        let Ok(value) = value else { return false };
+        error.paths.iter().any(|path| {
+            path.split('.').try_fold(&value["reactio"], |at, key| at.get(key)).is_some_and(|v| !v.is_null())
+        })
+    };
+    let named: Vec<String> = files.iter().filter(|f| sets(f)).map(|f| f.display().to_string()).collect();
+    if named.is_empty() {
+        return HostError::Config(error.message);
+    }
+    HostError::Config(format!("{}: {}", named.join(", "), error.message))
 }
 
 /// Where the settings put `spool_dir`, read leniently when they do not load (an unknown

@@ -132,3 +132,25 @@ fn the_spool_dir_is_salvaged_from_settings_that_do_not_load() {
     std::fs::write(&settings, r#"{"reactio":{"spool_dir":"relative/spool"}}"#).unwrap();
     assert_eq!(salvage_spool_dir(&cli, &env, Path::new("/nowhere")), None);
 }
+
+#[test]
+fn a_configuration_error_names_the_files_that_set_the_setting() {
+    let scratch_dir = scratch("naming");
+    let dir = scratch_dir.path();
+    let names = ["01.json", "02.json", "03.json"];
+    let bodies = [r#"{"reactio":{"organization":"demo"}}"#, r#"{"reactio":{"ocurrences":2}}"#, r#"{"reactio":{}}"#];
+    for (name, body) in names.iter().zip(bodies) {
+        std::fs::write(dir.join(name), body).unwrap();
+    }
+    let mut args = vec!["h".to_owned()];
+    for name in names {
+        args.extend(["--config".to_owned(), dir.join(name).display().to_string()]);
+    }
+    let cli = crate::cli::parse_from(args).unwrap();
+    let error = load(&cli, &EnvVars::from_pairs([]), Path::new("/nowhere")).unwrap_err().to_string();
+    let expected = format!(
+        "configuration error: {}: unknown key `ocurrences` in `reactio`, did you mean `occurrences`?",
+        dir.join("02.json").display()
+    );
+    assert_eq!(error, expected);
+}

@@ -40,7 +40,12 @@ pub(crate) fn check_scope_keys(scope: &Map<String, Value>) -> Result<(), ConfigE
         };
         problems.push(problem);
     }
-    if problems.is_empty() { Ok(()) } else { Err(ConfigError::new(problems.join("; "))) }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let mut error = ConfigError::new(problems.join("; "));
+    error.paths = scope.keys().filter(|k| spec(k).is_none()).cloned().collect();
+    Err(error)
 }
 
 pub(crate) fn check_flags(flags: &BTreeMap<String, String>) -> Result<(), ConfigError> {

@@ -58,7 +58,13 @@ impl Settings {
 
 impl ConfigError {
     pub(crate) fn new(message: impl Into<String>) -> ConfigError {
-        ConfigError { message: message.into() }
+        ConfigError { message: message.into(), paths: Vec::new() }
+    }
+
+    /// The same error, about the setting at `path` in the settings files' `reactio` scope.
+    pub(crate) fn at(mut self, path: impl Into<String>) -> ConfigError {
+        self.paths.push(path.into());
+        self
     }
 }
 
@@ -66,21 +72,27 @@ impl ConfigError {
 #[derive(Clone, Debug)]
 pub(crate) struct Source {
     pub origin: Origin,
+    /// The setting's path in the settings files' `reactio` scope (empty for other origins).
+    pub path: String,
     /// "settings file `reactio.x`", "environment variable REACTIO_X", "flag --x".
     pub label: String,
 }
 
 pub(crate) fn file_source(path: &str) -> Source {
-    Source { origin: Origin::SettingsFile, label: format!("settings file `reactio.{path}`") }
+    Source { origin: Origin::SettingsFile, path: path.to_owned(), label: format!("settings file `reactio.{path}`") }
 }
 
 /// `"<where>: expected X, got Y; fix the value or remove it to use the default (D)"`.
 pub(crate) fn bad_value(spec: &KeySpec, source: &Source, e: &ParseError) -> ConfigError {
     let default = if spec.default.is_empty() { "none".to_owned() } else { format!("`{}`", spec.default) };
-    ConfigError::new(format!(
+    let mut error = ConfigError::new(format!(
         "{}: expected {}, got {}{}; fix the value or remove it to use the default ({default})",
         source.label, e.expected, e.got, e.hint
-    ))
+    ));
+    if !source.path.is_empty() {
+        error.paths.push(source.path.clone());
+    }
+    error
 }
 
 /// How an origin is named in messages.
@@ -129,7 +141,7 @@ fn layers(
     if k.flag {
         if let Some(v) = input.flags.get(k.name) {
             out.push((
-                Source { origin: Origin::Flag, label: format!("flag --{}", k.flag_name()) },
+                Source { origin: Origin::Flag, path: String::new(), label: format!("flag --{}", k.flag_name()) },
                 Value::String(v.clone()),
             ));
         }
@@ -139,7 +151,11 @@ fn layers(
                 warnings.push(format!("environment variable {var} is set but empty; ignored"))
             }
             Some(v) => out.push((
-                Source { origin: Origin::Environment, label: format!("environment variable {var}") },
+                Source {
+                    origin: Origin::Environment,
+                    path: String::new(),
+                    label: format!("environment variable {var}"),
+                },
                 Value::String(v.clone()),
             )),
             None => {}

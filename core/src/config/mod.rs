@@ -361,6 +361,10 @@ pub type Overrides = Vec<OverrideLayer>;
 pub struct ConfigError {
     /// One lowercase line, no secrets.
     pub message: String,
+    /// The settings at fault in the settings files' `reactio` scope (`occurrences`,
+    /// `profiles.a.organization`), for a host to name the files that set them; empty
+    /// when the error is about no such setting.
+    pub paths: Vec<String>,
 }
 
 impl std::fmt::Display for ConfigError {

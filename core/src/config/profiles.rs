@@ -23,12 +23,10 @@ pub(crate) fn load(
     warnings: &mut Vec<String>,
 ) -> Result<Profiles, ConfigError> {
     let Value::Object(map) = value else {
-        return Err(ConfigError {
-            message: format!(
-                "settings file `reactio.profiles`: expected an object of named profiles such as {{\"team-a\": {{\"organization\": \"a\"}}}}, got {}",
-                super::parse::show(value, false)
-            ),
-        });
+        return Err(ConfigError::new(format!(
+            "settings file `reactio.profiles`: expected an object of named profiles such as {{\"team-a\": {{\"organization\": \"a\"}}}}, got {}",
+            super::parse::show(value, false)
+        )));
     };
     let allowed: Vec<&str> = CONNECTION_KEYS
         .iter()
@@ -38,20 +36,16 @@ pub(crate) fn load(
     let mut profiles = Profiles::default();
     for (name, body) in map {
         if name.trim().is_empty() || name.trim() != name {
-            return Err(ConfigError {
-                message: format!(
-                    "settings file `reactio.profiles`: profile name {} is empty or has spaces around it; rename it",
-                    crate::text::quoted(name)
-                ),
-            });
+            return Err(ConfigError::new(format!(
+                "settings file `reactio.profiles`: profile name {} is empty or has spaces around it; rename it",
+                crate::text::quoted(name)
+            )));
         }
         let Value::Object(fields) = body else {
-            return Err(ConfigError {
-                message: format!(
-                    "settings file `reactio.profiles.{name}`: expected an object such as {{\"organization\": \"a\", \"api_key_file\": \"/etc/sensu/a.key\"}}, got {}",
-                    super::parse::show(body, false)
-                ),
-            });
+            return Err(ConfigError::new(format!(
+                "settings file `reactio.profiles.{name}`: expected an object such as {{\"organization\": \"a\", \"api_key_file\": \"/etc/sensu/a.key\"}}, got {}",
+                super::parse::show(body, false)
+            )));
         };
         let mut own = RawConnection::default();
         let mut settings = BTreeMap::new();
@@ -64,27 +58,24 @@ pub(crate) fn load(
                     settings.insert(key.clone(), raw.clone());
                 }
                 Some(k) if k.name == "profile" => {
-                    return Err(ConfigError {
-                        message: format!(
-                            "settings file `reactio.{path}`: a profile cannot choose another profile; remove `profile` here"
-                        ),
-                    });
+                    return Err(ConfigError::new(format!(
+                        "settings file `reactio.{path}`: a profile cannot choose another profile; remove `profile` here"
+                    ))
+                    .at(path));
                 }
                 Some(k) => {
-                    return Err(ConfigError {
-                        message: format!(
+                    return Err(ConfigError::new(format!(
                             "settings file `reactio.{path}`: `{}` cannot be set per profile; set it at the top of `reactio`",
                             k.name
-                        ),
-                    });
+                        ))
+                    .at(path));
                 }
                 None => {
-                    return Err(ConfigError {
-                        message: format!(
-                            "unknown key `{key}` in `reactio.profiles.{name}`{}",
-                            suggestion(key, allowed.iter().copied()).replacen(';', ",", 1)
-                        ),
-                    });
+                    return Err(ConfigError::new(format!(
+                        "unknown key `{key}` in `reactio.profiles.{name}`{}",
+                        suggestion(key, allowed.iter().copied()).replacen(';', ",", 1)
+                    ))
+                    .at(path));
                 }
             }
         }
