@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use sensu_reactio_core::{EventSummary, inspect};
 
-use crate::checks::{check_config, check_spool};
+use crate::checks::{check_config, check_config_unloadable, check_spool};
 use crate::cli::{Cli, Command, OutputFormat};
 use crate::deliver::{Runner, keep_event, now};
 use crate::drive::Transport;
@@ -37,11 +37,14 @@ pub fn run(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant) -> u
                 3
             }
         },
-        Command::CheckConfig => match load_settings(cli, env, printer) {
+        // Its report on stdout holds the warnings: not printed on stderr as well.
+        Command::CheckConfig => match load_quietly(cli, env, printer) {
             Ok(loaded) => check_config(&loaded, &locate(&loaded, env), printer, cli.output == OutputFormat::Json),
             Err(e) => {
-                printer.error(&e.to_string(), e.exit_code());
-                e.exit_code()
+                let root = Path::new(SENSU_ROOT);
+                let (files, source) = crate::settings::discover_files(&cli.config_files, env, root, &mut Vec::new())
+                    .unwrap_or_else(|_| (Vec::new(), "discovery failed".into()));
+                check_config_unloadable(&files, &source, &e, printer, cli.output == OutputFormat::Json)
             }
         },
     }
@@ -51,8 +54,17 @@ fn locate(loaded: &Loaded, env: &EnvVars) -> Result<Spool, HostError> {
     Spool::locate(loaded.config.host.spool_dir.as_deref(), env, Path::new(SYSTEM_SPOOL))
 }
 
-/// Load the settings; register every secret with the printer; print warnings.
+/// Load the settings (registering every secret with the printer) and print their warnings.
 fn load_settings(cli: &Cli, env: &EnvVars, printer: &mut Printer) -> Result<Loaded, HostError> {
+    let loaded = load_quietly(cli, env, printer)?;
+    for warning in loaded.warnings.iter().chain(&loaded.config.warnings) {
+        printer.warning_once(warning);
+    }
+    Ok(loaded)
+}
+
+/// Load the settings; register every secret with the printer.
+fn load_quietly(cli: &Cli, env: &EnvVars, printer: &mut Printer) -> Result<Loaded, HostError> {
     if let Some(key) = env.get("REACTIO_API_KEY") {
         printer.add_secret(key);
     }
@@ -70,9 +82,6 @@ fn load_settings(cli: &Cli, env: &EnvVars, printer: &mut Printer) -> Result<Load
     }
     for content in loaded.input.key_files.values() {
         printer.add_secret(content);
-    }
-    for warning in loaded.warnings.iter().chain(&loaded.config.warnings) {
-        printer.warning_once(warning);
     }
     Ok(loaded)
 }

@@ -189,6 +189,29 @@ pub fn check_config(loaded: &Loaded, spool: &Result<Spool, HostError>, printer: 
     code
 }
 
+/// `check-config` when the settings do not load: the files it would read and the
+/// problem, on stdout like a loaded configuration's report (exit 78).
+pub fn check_config_unloadable(
+    files: &[std::path::PathBuf],
+    source: &str,
+    error: &HostError,
+    printer: &Printer,
+    json: bool,
+) -> u8 {
+    let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let problem = printer.redact(&error.to_string());
+    if json {
+        let value = json!({"valid": false, "settings_files": files, "found_by": source, "problems": [problem]});
+        printer.plain(&value.to_string());
+    } else {
+        let files = if files.is_empty() { "(none)".into() } else { files.join(", ") };
+        printer.plain(&format!(
+            "settings files ({source}): {files}\nproblem: {problem}\nreactio: the configuration cannot deliver events (see the problem above)"
+        ));
+    }
+    error.exit_code()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]

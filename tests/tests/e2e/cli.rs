@@ -52,6 +52,21 @@ fn check_config_shows_origins_and_masks_the_key() {
 }
 
 #[test]
+fn check_config_reports_settings_that_do_not_load_on_stdout() {
+    let dir = scratch("check-config-broken");
+    let settings = dir.join("settings.json");
+    std::fs::write(&settings, json!({"reactio": {"organization": "demo", "ocurrences": 2}}).to_string()).unwrap();
+    let run = handler().args(["check-config", "--config", path_str(&settings)]).run();
+    assert_eq!(run.code, Some(78), "{}", run.all());
+    let expected = format!(
+        "settings files (--config): {file}\nproblem: configuration error: {file}: unknown key `ocurrences` in `reactio`, did you mean `occurrences`?\nreactio: the configuration cannot deliver events (see the problem above)\n",
+        file = path_str(&settings)
+    );
+    assert_eq!(run.stdout, expected, "{}", run.all());
+    assert_eq!(run.stderr, "", "the report is on stdout, once");
+}
+
+#[test]
 fn flag_beats_environment_beats_settings_file() {
     let server = standin();
     let down = closed_port_url();
