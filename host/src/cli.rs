@@ -104,8 +104,9 @@ WHAT IT DOES
 SETTINGS (highest precedence first)
   check annotation sensu.io/plugins/sensu-reactio-handler/config/<setting>
   > entity annotation > Classic check `reactio` object > Classic check
-  `occurrences`/`refresh` > flag (--<setting>) > environment (REACTIO_<SETTING>)
-  > settings file (`reactio` scope) > default.
+  `occurrences`/`refresh` > the chosen profile's settings (`profiles.<name>`)
+  > flag (--<setting>) > environment (REACTIO_<SETTING>) > settings file
+  (`reactio` scope) > default.
   Settings files, found as sensu-plugin finds them:
     1. --config FILE (repeatable), if given: only those files;
     2. else $SENSU_LOADED_TEMPFILE: a file listing the server's loaded config files,
