@@ -170,7 +170,10 @@ const DOCS: &[(&str, &str)] = &[
         "profiles",
         "Named connections, settings file only: `{\"team-a\": {\"organization\": \"a\", \"api_key_file\": \"/etc/sensu/a.key\", \"occurrences\": 3}}`. Each may set `api_key`, `api_key_file`, `organization`, `endpoint` and any per-event setting except `profile`; those settings apply between the handler's settings and the event's overrides. A profile that sets neither `organization` nor `endpoint` uses the default ones; one that sets neither `api_key` nor `api_key_file` uses the default key.",
     ),
-    ("severities", "Severities that open incidents (ok, warning, critical, unknown). Applied by the handler itself."),
+    (
+        "severities",
+        "Severities that open incidents (ok, warning, critical, unknown). Applied by the handler itself. A later result of a higher severity in the same failure broadcasts again (an escalation), in the order ok < warning < unknown < critical.",
+    ),
     ("call", "Severities whose notifications also ring phones (the text is read aloud)."),
     (
         "occurrences",
