@@ -205,9 +205,11 @@ fn naming_files(error: sensu_reactio_core::ConfigError, files: &[PathBuf]) -> Ho
     let sets = |file: &PathBuf| {
         let Ok(value) = std::fs::read(file).map(|t| serde_json::from_slice::<Value>(&t)) else { return false };
         let Ok(value) = value else { return false };
-        error.paths.iter().any(|path| {
-            path.split('.').try_fold(&value["reactio"], |at, key| at.get(key)).is_some_and(|v| !v.is_null())
-        })
+        let Some(scope) = value.get("reactio") else { return false };
+        error
+            .paths
+            .iter()
+            .any(|path| path.split('.').try_fold(scope, |at, key| at.get(key)).is_some_and(|v| !v.is_null()))
     };
     let named: Vec<String> = files.iter().filter(|f| sets(f)).map(|f| f.display().to_string()).collect();
     if named.is_empty() {
