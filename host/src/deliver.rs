@@ -342,13 +342,11 @@ impl Runner<'_> {
         }
     }
 
-    /// Keep the live event behind its check's spooled events (`why`, after "behind its
-    /// check's spooled event"): a spooled create this run sent but could not confirm
-    /// (the server may yet apply it, and a lookup now could miss it and open a second
-    /// incident), or spooled events another run was still delivering. The next run
-    /// delivers them in order.
-    fn keep_behind(&self, event: &[u8], summary: &EventSummary, why: &str) -> u8 {
-        let why = format!("kept the event for {} behind its check's spooled event{why}", summary.key);
+    /// Keep the live event for the next run, behind what it must not overtake (`why`
+    /// says what): a spooled create this run sent but could not confirm (the server may
+    /// yet apply it, and a lookup now could miss it and open a second incident), or an
+    /// event of its check another run was still delivering.
+    fn keep_behind(&self, event: &[u8], summary: &EventSummary, why: String) -> u8 {
         let entry = entry_for(self.printer, event, summary, Some(why.clone()), Some(&self.route), false);
         match self.store(&entry, false) {
             Ok(path) => {
@@ -415,32 +413,45 @@ impl Runner<'_> {
         // When this event arrived (before the drain): what was spooled earlier is older.
         let arrived = now();
         let mut held = None;
+        let mut _check_held = None;
         if !dry_run {
             let half = self.start + self.deadline / 2;
+            // Another run may be delivering an event of this check (its create not yet
+            // applied, its recovery not yet closing): this one waits for it, and holds the
+            // check's lock through its own delivery so the check's next event waits in turn.
+            match self.lock_until(half, |spool| spool.try_lock_key(&summary.key)) {
+                Ok(Some(lock)) => _check_held = Some(lock),
+                Ok(None) => {
+                    let why = format!(
+                        "kept the event for {} for the next run: another run was still delivering an event of its check when this run's share of the deadline for waiting ran out",
+                        summary.key
+                    );
+                    return self.keep_behind(event, summary, why);
+                }
+                Err(e) => self.printer.warning(&format!("could not take the lock of {}: {e}", summary.key)),
+            }
             // Events of this check wait in the spool: they go first, whichever run sends
-            // them. Another run may be sending them now (its create not yet applied, its
-            // recovery not yet closing): wait for it, and hold the spool through this
-            // event, so that the check's next result waits for this one in turn.
+            // them: wait for a run sending them now, and hold the spool through this event.
             if self.spool_holds(&summary.key) {
-                match self.lock_until(half) {
+                match self.lock_until(half, Spool::try_lock) {
                     Ok(Some(lock)) => held = Some(lock),
                     Ok(None) => {
-                        return self.keep_behind(
-                            event,
-                            summary,
-                            "s, which another run was still delivering when this run's share of the deadline for the spool ran out; the next run delivers them in order",
+                        let why = format!(
+                            "kept the event for {} behind its check's spooled events, which another run was still delivering when this run's share of the deadline for the spool ran out; the next run delivers them in order",
+                            summary.key
                         );
+                        return self.keep_behind(event, summary, why);
                     }
                     Err(e) => self.printer.warning(&format!("the spool was not delivered: {e}")),
                 }
             }
             match self.drain(half, Some((summary, arrived)), held.is_some()) {
                 Ok(report) if report.unresolved.contains(&summary.key) => {
-                    return self.keep_behind(
-                        event,
-                        summary,
-                        ", whose create was sent but not confirmed (the server may yet apply it); the next run delivers both, in order",
+                    let why = format!(
+                        "kept the event for {} behind its check's spooled event, whose create was sent but not confirmed (the server may yet apply it); the next run delivers both, in order",
+                        summary.key
                     );
+                    return self.keep_behind(event, summary, why);
                 }
                 Ok(_) => {}
                 Err(e) => self.printer.warning(&format!("the spool was not delivered: {e}")),
@@ -507,12 +518,16 @@ impl Runner<'_> {
         }
     }
 
-    /// The spool's lock, waiting for another run to let go of it until `end`; `None`
-    /// when it still holds it then.
-    fn lock_until(&self, end: Instant) -> Result<Option<std::fs::File>, HostError> {
+    /// A lock of the spool (`try`: which), waiting for another run to let go of it
+    /// until `end`; `None` when it still holds it then.
+    fn lock_until(
+        &self,
+        end: Instant,
+        try_lock: impl Fn(&Spool) -> Result<Option<std::fs::File>, HostError>,
+    ) -> Result<Option<std::fs::File>, HostError> {
         let spool = self.spool.as_ref().map_err(|e| HostError::Spool(e.to_string()))?;
         loop {
-            if let Some(lock) = spool.try_lock()? {
+            if let Some(lock) = try_lock(spool)? {
                 return Ok(Some(lock));
             }
             let left = end.saturating_duration_since(Instant::now());

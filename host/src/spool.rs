@@ -345,17 +345,41 @@ impl Spool {
 
     /// Take the drain lock without waiting; `None` when another run holds it.
     pub fn try_lock(&self) -> Result<Option<File>, HostError> {
-        self.ensure(&self.dir)?;
-        let path = self.dir.join(".lock");
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| HostError::Spool(format!("could not open spool lock {}: {e}", path.display())))?;
-        self.give_to_owner(&path);
+        self.try_lock_file(&self.dir, ".lock")
+    }
+
+    /// Take the lock of one check (its incident key) without waiting; `None` when
+    /// another run holds it. A run holds it while it delivers that check's event, so
+    /// the check's next event (its recovery, say) waits instead of looking up before a
+    /// create in flight lands. One empty file per key, in `.keys/` (named by a digest).
+    pub fn try_lock_key(&self, key: &str) -> Result<Option<File>, HostError> {
+        // FNV-1a: stable across builds and versions (std's hashers promise neither).
+        let digest =
+            key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        self.try_lock_file(&self.dir.join(".keys"), &format!("{digest:016x}.lock"))
+    }
+
+    /// A lock file's lock, without waiting. The file is made (with its folder, handed to
+    /// the spool's owner when root makes them) only when it is not there yet, so a run
+    /// whose locks exist pays one open and one `flock`.
+    fn try_lock_file(&self, dir: &Path, name: &str) -> Result<Option<File>, HostError> {
+        let path = dir.join(name);
+        if self.fallback_note.is_some() {
+            // The shared temporary directory: its ownership is checked every time.
+            self.ensure(dir)?;
+        }
+        let opened = match OpenOptions::new().read(true).write(true).open(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.ensure(dir)?;
+                let file =
+                    OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(&path);
+                self.give_to_owner(&path);
+                file
+            }
+            other => other,
+        };
+        let file =
+            opened.map_err(|e| HostError::Spool(format!("could not open spool lock {}: {e}", path.display())))?;
         match file.try_lock() {
             Ok(()) => Ok(Some(file)),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),

@@ -79,6 +79,20 @@ fn lock_is_exclusive() {
 }
 
 #[test]
+fn a_checks_lock_is_exclusive_and_apart_from_the_others() {
+    let scratch_dir = scratch("key-lock");
+    let spool = Spool::at(scratch_dir.path().join("spool"));
+    let held = spool.try_lock_key("web01/check_http").unwrap();
+    assert!(held.is_some());
+    assert!(spool.try_lock_key("web01/check_http").unwrap().is_none());
+    assert!(spool.try_lock_key("web01/check_disk").unwrap().is_some(), "another check's lock is its own");
+    assert!(spool.try_lock().unwrap().is_some(), "and so is the spool's");
+    drop(held);
+    assert!(spool.try_lock_key("web01/check_http").unwrap().is_some());
+    assert!(spool.list().unwrap().is_empty(), "lock files are not entries");
+}
+
+#[test]
 fn location_order_and_no_relative_dirs() {
     let env = EnvVars::from_pairs([("STATE_DIRECTORY", "/var/lib/x:/var/lib/y")]);
     assert_eq!(Spool::locate(Some("/s"), &env, Path::new("/nope")).unwrap().dir(), Path::new("/s"));

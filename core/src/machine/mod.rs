@@ -38,7 +38,7 @@ const BACKOFF_MS: [u64; 4] = [250, 500, 1000, 2000];
 /// 5xx from a proxy in front of a server still at work): the server may yet apply it,
 /// and a lookup too soon would miss it and create a second incident (each create
 /// broadcasts, and may ring phones).
-const CREATE_RETRY_WAIT_MS: u64 = 2000;
+pub const CREATE_RETRY_WAIT_MS: u64 = 2000;
 
 /// One event's plan in progress. Drive it: `loop { match machine.step() { .. } }`.
 #[derive(Clone, Debug)]

@@ -410,3 +410,29 @@ fn a_recovery_waits_while_another_run_delivers_its_checks_spooled_alert() {
     assert!(spooled(&spool).is_empty(), "{}", live.all());
     assert_no_key(&[&drainer, &live], &dir);
 }
+
+#[test]
+fn a_recovery_waits_for_the_run_still_creating_its_checks_incident() {
+    // Nothing spooled: the first critical's run is creating the incident (the server
+    // takes a second) when the check's recovery arrives. Without waiting, the recovery
+    // looked up before the create landed, found nothing, and the incident stayed open.
+    let dir = scratch("key-lock");
+    let spool = dir.join("spool");
+    let server = standin();
+    let slow = Fault::Delay(std::time::Duration::from_secs(1));
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
+    let (first, recovery) = std::thread::scope(|s| {
+        let first = s.spawn(|| against(&server.url(), &spool).args(["--deadline", "6"]).stdin(&first_critical()).run());
+        let started = std::time::Instant::now();
+        while creates(&server) == 0 && started.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let recovery = against(&server.url(), &spool).args(["--deadline", "6"]).stdin(&resolve()).run();
+        (first.join().expect("the first run"), recovery)
+    });
+    assert_eq!(first.code, Some(0), "{}", first.all());
+    assert_eq!(recovery.code, Some(0), "{}", recovery.all());
+    assert_eq!(closes(&server), 1, "{:?}\n{}\n{}", lines(&server), first.all(), recovery.all());
+    assert!(server.incidents().iter().all(|i| i.status == "close"), "{:?}", server.incidents());
+    assert_no_key(&[&first, &recovery], &dir);
+}
