@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use sensu_reactio_core::{Context, EventSummary, Outcome, OutcomeKind};
+use sensu_reactio_core::{CREATE_RETRY_WAIT_MS, Context, EventSummary, Outcome, OutcomeKind};
 
 use crate::drive::{Budget, Transport, run_event};
 use crate::engine::Engine;
@@ -24,6 +24,11 @@ const ENGINE_ATTEMPTS: u32 = 3;
 /// The current time, epoch seconds (only the host reads the clock).
 pub fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// The current time, epoch milliseconds.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// What a run works with.
@@ -153,6 +158,7 @@ pub fn entry_for(
         route: None,
         team: None,
         handler_failures: 0,
+        unconfirmed_create_ms: None,
     };
     if let Some(route) = route {
         route.stamp(&mut entry, key_problem);
@@ -247,6 +253,21 @@ impl Runner<'_> {
                 self.printer.warning(&format!("{} spooled events left for the next run: {stop}", report.left));
                 break;
             }
+            // A create an earlier run sent but could not confirm: the server may still be
+            // applying it, so its lookup waits as a retry within one run would.
+            if let Some(sent) = entry.unconfirmed_create_ms {
+                let wait = Duration::from_millis(sent.saturating_add(CREATE_RETRY_WAIT_MS).saturating_sub(now_ms()));
+                if Instant::now() + wait >= end {
+                    report.left += pending.len() - index;
+                    report.unresolved.push(entry.key.clone());
+                    self.printer.info(&format!(
+                        "left the spooled event for {} for the next run: its create, sent by an earlier run, may still be landing",
+                        entry.key
+                    ));
+                    break;
+                }
+                std::thread::sleep(wait);
+            }
             let context = Context { now: now(), first_occurrence: true, dry_run: false };
             let budget = self.budget_until(end);
             let result = run_event(
@@ -269,6 +290,7 @@ impl Runner<'_> {
                     Fate::Retry => {
                         entry.last_error = Some(self.printer.redact(&outcome.message));
                         entry.handler_failures = 0;
+                        entry.unconfirmed_create_ms = outcome.create_unconfirmed.then(now_ms);
                         spool.update(&path, &entry)?;
                         self.printer.outcome(&outcome, Source::Spool, Some("kept in the spool"), None);
                         if outcome.create_unconfirmed {
@@ -364,7 +386,8 @@ impl Runner<'_> {
     /// Spool (or dead-letter) the live event; print the line; the exit code.
     fn keep(&self, event: &[u8], summary: &EventSummary, outcome: &Outcome, dead: bool, code: u8) -> u8 {
         let message = Some(self.printer.redact(&outcome.message));
-        let entry = entry_for(self.printer, event, summary, message, Some(&self.route), code == EXIT_CONFIG);
+        let mut entry = entry_for(self.printer, event, summary, message, Some(&self.route), code == EXIT_CONFIG);
+        entry.unconfirmed_create_ms = outcome.create_unconfirmed.then(now_ms);
         match self.store(&entry, dead) {
             Ok(path) => {
                 let what = if dead { "dead-lettered as" } else { "spooled as" };

@@ -88,6 +88,7 @@ mod tests {
             route: route.map(str::to_owned),
             team: team.map(str::to_owned),
             handler_failures: 0,
+            unconfirmed_create_ms: None,
         }
     }
 

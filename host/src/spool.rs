@@ -46,6 +46,11 @@ pub struct Entry {
     /// engine cannot plan neither holds up the spool nor comes back for ever.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub handler_failures: u32,
+    /// When a run last sent this event's create and could not confirm it, epoch
+    /// milliseconds: the next run looks it up no sooner than
+    /// [`sensu_reactio_core::CREATE_RETRY_WAIT_MS`] after (the server may yet apply it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unconfirmed_create_ms: Option<u64>,
 }
 
 fn is_zero(n: &u32) -> bool {

@@ -20,6 +20,7 @@ fn entry(key: &str) -> Entry {
         route: None,
         team: None,
         handler_failures: 0,
+        unconfirmed_create_ms: None,
     }
 }
 

@@ -436,3 +436,25 @@ fn a_recovery_waits_for_the_run_still_creating_its_checks_incident() {
     assert!(server.incidents().iter().all(|i| i.status == "close"), "{:?}", server.incidents());
     assert_no_key(&[&first, &recovery], &dir);
 }
+
+#[test]
+fn the_run_after_an_unconfirmed_create_waits_before_looking_it_up() {
+    // The drain's create is cut off by its share of the deadline while the server is
+    // still at work (it applies it half a second later). The replay right after must
+    // not look up before the create can have landed (a second incident, a second call).
+    let (dir, spool, kept) = alert_spooled("unconfirmed-across-runs");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let server = standin();
+    let slow = Fault::Delay(std::time::Duration::from_millis(1500));
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
+    let again = classic("web01", "check_http", 2, &["0", "2", "2"], "create", 2);
+    let run = against(&server.url(), &spool).args(["--deadline", "2"]).stdin(&again).run();
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    assert!(run.stdout.contains("whose create was sent but not confirmed"), "{}", run.all());
+    let replayed = against(&server.url(), &spool).args(["--deadline", "5", "replay"]).run();
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert_eq!(creates(&server), 1, "{:?}\n{}", lines(&server), replayed.all());
+    assert_eq!(server.incidents().len(), 1, "{:?}", lines(&server));
+    assert!(spooled(&spool).is_empty(), "{}", replayed.all());
+    assert_no_key(&[&kept, &run, &replayed], &dir);
+}
