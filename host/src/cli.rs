@@ -254,6 +254,14 @@ where
 /// For a usage error caused by a yes/no flag's value written after a space
 /// (`--dry-run false`, read as a subcommand `false`): the tip to write it after `=`.
 pub fn bool_value_tip(args: &[OsString], error: &clap::Error) -> Option<String> {
+    let (at, value) = bool_value_after_space(args, error)?;
+    let flag = args.get(at)?.to_str()?;
+    Some(format!("a yes/no flag takes its value after `=`: write `{flag}={value}`"))
+}
+
+/// Where a yes/no flag stands whose value came after a space (the usage error clap
+/// makes of it), and that value.
+fn bool_value_after_space(args: &[OsString], error: &clap::Error) -> Option<(usize, String)> {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     if error.kind() != ErrorKind::InvalidSubcommand {
         return None;
@@ -262,13 +270,12 @@ pub fn bool_value_tip(args: &[OsString], error: &clap::Error) -> Option<String> 
     if !matches!(value.to_ascii_lowercase().as_str(), "true" | "false" | "yes" | "no" | "1" | "0") {
         return None;
     }
-    let at = args.iter().position(|a| a.to_str() == Some(value.as_str()))?;
-    let flag = args.get(at.checked_sub(1)?)?.to_str()?;
-    let name = flag.strip_prefix("--")?;
+    let at = args.iter().position(|a| a.to_str() == Some(value.as_str()))?.checked_sub(1)?;
+    let name = args.get(at)?.to_str()?.strip_prefix("--")?;
     let takes_bool = command().get_arguments().any(|a| {
         a.get_long() == Some(name) && a.get_value_names().is_some_and(|v| v.iter().any(|n| n.as_str() == "BOOL"))
     });
-    takes_bool.then(|| format!("a yes/no flag takes its value after `=`: write `{flag}={value}`"))
+    takes_bool.then(|| (at, value.clone()))
 }
 
 /// After a usage error: what of the command line could be read (unknown arguments
@@ -286,6 +293,14 @@ where
         use clap::error::{ContextKind, ContextValue, ErrorKind};
         let (name, with_value) = match command().try_get_matches_from(&args) {
             Ok(matches) => return cli_from(&matches),
+            // `--dry-run false`: read as meant, `--dry-run=false`.
+            Err(e) if let Some((at, value)) = bool_value_after_space(&args, &e) => {
+                let flag = args.remove(at);
+                if let Some(slot) = args.get_mut(at) {
+                    *slot = OsString::from(format!("{}={value}", flag.to_string_lossy()));
+                }
+                continue;
+            }
             Err(e) => match (e.kind(), e.get(ContextKind::InvalidArg), e.get(ContextKind::InvalidSubcommand)) {
                 (ErrorKind::UnknownArgument, Some(ContextValue::String(arg)), _) => (arg.clone(), false),
                 (_, None, Some(ContextValue::String(arg))) if !arg.starts_with('-') => (arg.clone(), false),
@@ -405,6 +420,10 @@ mod tests {
         );
         assert_eq!(tip(&["h", "--organization", "demo", "yes"]), None, "not after a yes/no flag");
         assert_eq!(tip(&["h", "--dry-run", "replays"]), None, "not a yes/no word");
+        // Read as meant after the error, so the event of a live run is kept.
+        let cli = parse_lenient(["h", "--dry-run", "false", "--deadline", "3"]);
+        assert_eq!(cli.flags.get("dry_run").map(String::as_str), Some("false"));
+        assert_eq!(cli.flags.get("deadline").map(String::as_str), Some("3"));
     }
 
     #[test]
