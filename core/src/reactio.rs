@@ -327,14 +327,8 @@ fn classify_raw(request: &Request, response: &Response, now: i64) -> Verdict {
             if status != 400 {
                 length_fields.clear();
             }
-            // Listings and the create have no id in their path: their 404 is a wrong address.
-            let hint = if status == 404 && (request.method == Method::Get || request.purpose == Purpose::Create) {
-                "; the api is not at this address: check `endpoint` (and its path) and `organization`"
-            } else {
-                ""
-            };
             Verdict::Fatal {
-                reason: format!("{what}: reactio refused it ({status} {}){hint}", describe_error(&response.body)),
+                reason: format!("{what}: reactio refused it ({status} {})", describe_error(&response.body)),
                 length_fields,
             }
         }

@@ -152,6 +152,7 @@ pub fn entry_for(
         event: without_secrets(printer, event),
         key: summary.key.clone(),
         recovery: summary.recovery,
+        passing: !summary.recovery && !summary.failure,
         received_at: now(),
         attempts: 1,
         last_error: error,
@@ -219,13 +220,17 @@ impl Runner<'_> {
         // the incident of the failure going on; once that failure is delivered it is
         // dropped, and if the failure is not acted on (silenced, say) a later run sends it.
         // Likewise a failure spooled after a recovery of its check supersedes that recovery.
+        // A passing result that is not a recovery (ok after ok) is neither kind.
+        let supersedes = |later: &Entry, entry: &Entry| {
+            later.key == entry.key && ((entry.is_failure() && later.recovery) || (entry.recovery && later.is_failure()))
+        };
         let superseded = |i: usize, entry: &Entry| {
-            entries.iter().skip(i + 1).any(|(_, later)| later.recovery != entry.recovery && later.key == entry.key)
-                || (!entry.recovery && live.is_some_and(|(l, _)| l.recovery && l.key == entry.key))
+            entries.iter().skip(i + 1).any(|(_, later)| supersedes(later, entry))
+                || (entry.is_failure() && live.is_some_and(|(l, _)| l.recovery && l.key == entry.key))
         };
         let waits = |entry: &Entry| {
             entry.recovery
-                && live.is_some_and(|(l, arrived)| !l.recovery && l.key == entry.key && entry.received_at < arrived)
+                && live.is_some_and(|(l, arrived)| l.failure && l.key == entry.key && entry.received_at < arrived)
         };
         let mut pending = Vec::new();
         for (i, (path, entry)) in entries.iter().enumerate() {
@@ -496,8 +501,10 @@ impl Runner<'_> {
             Ok(outcome) => {
                 // Delivered: handled, or a recovery that found nothing left to close.
                 drop(held);
-                if outcome.result == OutcomeKind::Handled
-                    || (summary.recovery && outcome.result == OutcomeKind::Skipped)
+                // (A passing result that is not a recovery supersedes nothing.)
+                if (summary.recovery || summary.failure)
+                    && (outcome.result == OutcomeKind::Handled
+                        || (summary.recovery && outcome.result == OutcomeKind::Skipped))
                 {
                     self.drop_superseded_by(&summary.key, summary.recovery, arrived);
                 }
@@ -522,7 +529,8 @@ impl Runner<'_> {
         let Ok(spool) = &self.spool else { return };
         let stale = |path: &std::path::PathBuf| {
             Spool::read(path).is_ok_and(|e| {
-                e.key == key && e.recovery != recovery && e.received_at < arrived && self.route.supersedes(&e)
+                let other_kind = if recovery { e.is_failure() } else { e.recovery };
+                e.key == key && other_kind && e.received_at < arrived && self.route.supersedes(&e)
             })
         };
         let spooled: Vec<_> = spool.list().unwrap_or_default().into_iter().filter(stale).collect();

@@ -82,6 +82,7 @@ mod tests {
             event: "{}".into(),
             key: "k".into(),
             recovery: false,
+            passing: false,
             received_at: 1,
             attempts: 1,
             last_error: None,

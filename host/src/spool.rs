@@ -26,6 +26,10 @@ pub struct Entry {
     pub key: String,
     /// A recovery (supersedes earlier spooled alerts for the key).
     pub recovery: bool,
+    /// A passing result that is not a recovery (ok after ok): neither an alert nor a
+    /// recovery, it supersedes nothing and nothing supersedes it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub passing: bool,
     /// When the handler first received it, epoch seconds.
     pub received_at: i64,
     /// Delivery attempts so far.
@@ -55,6 +59,17 @@ pub struct Entry {
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Entry {
+    /// An alert: a failure of its check (supersedes earlier spooled recoveries).
+    pub fn is_failure(&self) -> bool {
+        !self.recovery && !self.passing
+    }
 }
 
 /// The spool directory chosen for this run.

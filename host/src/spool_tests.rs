@@ -14,6 +14,7 @@ fn entry(key: &str) -> Entry {
         event: "{}".into(),
         key: key.into(),
         recovery: false,
+        passing: false,
         received_at: 1,
         attempts: 0,
         last_error: None,

@@ -149,12 +149,16 @@ pub struct EventSummary {
     pub key: String,
     /// True for a recovery (it supersedes spooled alerts for the same key).
     pub recovery: bool,
+    /// True for a failure (a non-zero status): an alert, which supersedes spooled
+    /// recoveries for the same key. A passing result that is not a recovery (ok after
+    /// ok) is neither.
+    pub failure: bool,
 }
 
 /// Parse an event just far enough to know its key and whether it is a recovery.
 pub fn inspect(bytes: &[u8]) -> Result<EventSummary, InputError> {
     let (event, _) = Event::parse(bytes)?;
-    Ok(EventSummary { recovery: crate::rules::is_recovery(&event), key: event.key })
+    Ok(EventSummary { recovery: crate::rules::is_recovery(&event), failure: event.status != 0, key: event.key })
 }
 
 impl Event {
@@ -426,4 +430,26 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<S
     event.fields = fields([key.clone(), entity_name, namespace, check_name], output, &event);
     event.key = key;
     Ok(event)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    fn summary(status: i64, history: &str, action: &str) -> (bool, bool) {
+        let event = format!(
+            r#"{{"client":{{"name":"a"}},"check":{{"name":"b","status":{status},"history":{history}}}{action}}}"#
+        );
+        let summary = super::inspect(event.as_bytes()).unwrap();
+        (summary.recovery, summary.failure)
+    }
+
+    #[test]
+    fn inspect_tells_recoveries_failures_and_passing_results_apart() {
+        assert_eq!(summary(2, r#"["0","2"]"#, r#","action":"create""#), (false, true), "a failure");
+        assert_eq!(summary(0, r#"["2","0"]"#, r#","action":"resolve""#), (true, false), "a recovery");
+        assert_eq!(summary(0, r#"["2","0"]"#, ""), (true, false), "a recovery without `action`");
+        assert_eq!(summary(0, r#"["0","0"]"#, ""), (false, false), "ok after ok: neither");
+        assert_eq!(summary(0, r#"["2","0"]"#, r#","action":"create""#), (false, false), "a classic create with 0");
+    }
 }

@@ -293,6 +293,18 @@ impl Run {
                 };
                 self.fail(false, true, "auth_failed", format!("{reason}; {check} names the project the key belongs to"))
             }
+            // Listings and the create have no id in their path: their 404 is a wrong address.
+            Verdict::Fatal { reason, .. }
+                if response.status == 404 && (request.method == Method::Get || request.purpose == Purpose::Create) =>
+            {
+                let check = match self.eff.settings.profile.as_deref() {
+                    Some(p) => format!(
+                        "profile `{p}`'s `endpoint` (and its path) and `organization` (in `profiles.{p}`; without them, the default ones)"
+                    ),
+                    None => "`endpoint` (and its path) and `organization`".to_owned(),
+                };
+                self.fail(false, false, "rejected", format!("{reason}; the api is not at this address: check {check}"))
+            }
             Verdict::Fatal { reason, length_fields } => {
                 if !length_fields.is_empty()
                     && !self.minimal_used
