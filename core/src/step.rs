@@ -216,6 +216,12 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// Whether the request may have reached the server and been acted on: sent, but
+    /// its answer never came whole (not a refused connection, TLS or the host's policy).
+    pub fn maybe_delivered(self) -> bool {
+        matches!(self, FailureKind::Timeout | FailureKind::Reset | FailureKind::Other)
+    }
+
     /// Every kind, in the order declared (the order of [`FailureKind::LABELS`]).
     pub const ALL: [FailureKind; 7] = [
         FailureKind::Connect,

@@ -90,8 +90,10 @@ impl Run {
                 let streak = Episode::of(&self.event, self.context.now).streak;
                 let headline = messages::refresh(round, self.eff.settings.max_renotify, streak, &since, unattended);
                 if unattended {
-                    self.writes.push_back(Write::Notify { id: inc.id, text: notification, call: self.renotify_call() });
+                    // The broadcast last, as everywhere: a write that fails after it
+                    // would send the whole event again, and ring phones again.
                     self.post(inc.id, &headline);
+                    self.writes.push_back(Write::Notify { id: inc.id, text: notification, call: self.renotify_call() });
                     self.set(
                         inc.id,
                         "renotified",

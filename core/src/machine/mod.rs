@@ -79,6 +79,13 @@ impl Machine {
             (Step::Request(_) | Step::Wait(_), Answer::Failure(failure)) if failure.kind == FailureKind::Deadline => {
                 run.out_of_time(failure.detail)
             }
+            // A broadcast is not sent again once it may have gone out: each one rings
+            // phones, and no listing can tell whether it did.
+            (Step::Request(request), Answer::Failure(failure))
+                if request.purpose == Purpose::Notify && failure.kind.maybe_delivered() =>
+            {
+                run.notify_unconfirmed(&failure.detail)
+            }
             (Step::Request(request), Answer::Failure(failure)) => {
                 let reason =
                     format!("{}: {} failure: {}", request.purpose_label(), failure.kind.label(), failure.detail);
@@ -522,6 +529,21 @@ impl Run {
         // `Retry-After` is a minimum, and so is the backoff: a server that says 0 (or a
         // date gone by) is not retried back to back.
         Step::Wait(Wait { min_ms: retry_after_ms.map_or(backoff, |ms| ms.max(backoff)), reason })
+    }
+
+    /// The broadcast in flight may have gone out (its answer was lost): noted, not sent
+    /// again, and the run goes on with its other writes.
+    fn notify_unconfirmed(&mut self, detail: &str) -> Step {
+        let what = match self.in_flight.take() {
+            Some(Write::Notify { call: true, .. }) => "broadcast and call",
+            _ => "broadcast",
+        };
+        self.warnings.push(crate::text::one_line(&format!(
+            "the {what} for {} may have gone out but its answer was lost ({detail}); not sent again, so that phones do not ring twice",
+            self.event.key
+        )));
+        self.summary.push_str(" (its answer lost: not confirmed)");
+        self.next_write()
     }
 
     fn after_wait(&mut self) -> Step {
