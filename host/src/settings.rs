@@ -200,18 +200,32 @@ pub fn load(cli: &Cli, env: &EnvVars, root: &Path) -> Result<Loaded, HostError> 
 }
 
 /// A configuration error, naming the settings files that set what it is about (one of
-/// many files in `conf.d`, say): "/etc/sensu/conf.d/04.json: unknown key ...".
+/// many files in `conf.d`, say): "/etc/sensu/conf.d/04.json: unknown key ...". Of the
+/// files that set a value, the last wins the merge, so it alone is named; arrays are
+/// concatenated, so every file that adds to one is.
 fn naming_files(error: sensu_reactio_core::ConfigError, files: &[PathBuf]) -> HostError {
-    let sets = |file: &PathBuf| {
-        let Ok(value) = std::fs::read(file).map(|t| serde_json::from_slice::<Value>(&t)) else { return false };
-        let Ok(value) = value else { return false };
-        let Some(scope) = value.get("reactio") else { return false };
-        error
-            .paths
-            .iter()
-            .any(|path| path.split('.').try_fold(scope, |at, key| at.get(key)).is_some_and(|v| !v.is_null()))
-    };
-    let named: Vec<String> = files.iter().filter(|f| sets(f)).map(|f| f.display().to_string()).collect();
+    let documents: Vec<(&PathBuf, Value)> = files
+        .iter()
+        .filter_map(|f| Some((f, serde_json::from_slice::<Value>(&std::fs::read(f).ok()?).ok()?)))
+        .collect();
+    let mut named: Vec<String> = Vec::new();
+    for path in &error.paths {
+        let setting = |document: &Value| {
+            let scope = document.get("reactio")?;
+            path.split('.').try_fold(scope, |at, key| at.get(key)).filter(|v| !v.is_null()).cloned()
+        };
+        let setters: Vec<(&PathBuf, Value)> = documents.iter().filter_map(|(f, d)| Some((*f, setting(d)?))).collect();
+        let take = match setters.last() {
+            Some((_, Value::Array(_))) => setters.len(),
+            _ => 1,
+        };
+        for (file, _) in setters.iter().rev().take(take).rev() {
+            let file = file.display().to_string();
+            if !named.contains(&file) {
+                named.push(file);
+            }
+        }
+    }
     if named.is_empty() {
         return HostError::Config(error.message);
     }

@@ -103,7 +103,11 @@ pub(crate) fn lint_handler(settings: &Value, handler: &str, severities: &str, wa
         };
         warnings.push(warning);
     }
-    if definition.contains_key("severities") {
+    let every = |v: &Value| {
+        let names: Vec<&str> = v.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        ["ok", "warning", "critical", "unknown"].iter().all(|s| names.contains(s))
+    };
+    if definition.get("severities").is_some_and(|v| !every(v)) {
         warnings.push(format!(
             "{}: sensu drops the results of the severities it leaves out before the handler sees them (a \
              downgrade is then never posted); delete it and set `reactio.severities` instead",

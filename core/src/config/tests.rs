@@ -229,6 +229,11 @@ fn sensu_filters_that_hide_results_from_the_handler_are_warned_about() {
         "handlers": {"reactio": {"type": "pipe", "command": "x", "filters": ["production"]}}
     }));
     assert_eq!(c.warnings, Vec::<String>::new());
+    let c = load(json!({
+        "reactio": {"api_key": "k", "organization": "demo"},
+        "handlers": {"reactio": {"type": "pipe", "command": "x", "severities": ["ok", "warning", "critical", "unknown"]}}
+    }));
+    assert_eq!(c.warnings, Vec::<String>::new(), "every severity: nothing is hidden");
 }
 
 #[test]
