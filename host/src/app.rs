@@ -300,7 +300,7 @@ fn replay(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant, dead:
         }
     }
     let end = start + runner.deadline;
-    match runner.drain(end, None, false) {
+    match runner.drain(end, None, false, None) {
         Ok(report) => {
             let waiting = spool.list().map(|l| l.len()).unwrap_or(report.left);
             printer.info(&format!(

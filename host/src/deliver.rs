@@ -176,13 +176,17 @@ impl Runner<'_> {
     /// follows and when it arrived (epoch seconds): its recovery supersedes spooled
     /// alerts for its key; its failure holds back (unsent, kept) the recoveries spooled
     /// before it arrived.
-    /// `held`: the caller holds the spool's lock (else it is taken here, without waiting).
+    /// `held`: the caller holds the spool's lock (else it is taken here, without
+    /// waiting); `own_check`: the key whose check lock the caller holds. An entry whose
+    /// check another run is delivering now is left for later, with the entries of its
+    /// check after it (each entry is sent holding its check's lock).
     /// Problems are reported, never fatal: the live event still goes.
     pub fn drain(
         &mut self,
         end: Instant,
         live: Option<(&EventSummary, i64)>,
         held: bool,
+        own_check: Option<&str>,
     ) -> Result<DrainReport, HostError> {
         let spool = match &self.spool {
             Ok(spool) => spool.clone(),
@@ -245,7 +249,26 @@ impl Runner<'_> {
                 pending.push((path.clone(), entry.clone()));
             }
         }
+        let mut busy: Vec<String> = Vec::new();
         for (index, (path, mut entry)) in pending.iter().cloned().enumerate() {
+            if busy.contains(&entry.key) {
+                report.left += 1;
+                continue;
+            }
+            let lock = if own_check == Some(entry.key.as_str()) { Ok(None) } else { spool.try_lock_key(&entry.key) };
+            let _check = match lock {
+                Ok(None) if own_check != Some(entry.key.as_str()) => {
+                    self.printer.info(&format!(
+                        "left the spooled events for {} for later: another run is delivering an event of its check",
+                        entry.key
+                    ));
+                    busy.push(entry.key.clone());
+                    report.left += 1;
+                    continue;
+                }
+                Ok(lock) => lock,
+                Err(_) => None,
+            };
             let stop = if Instant::now() >= end {
                 "the spool's share of the deadline is used up"
             } else if self.terminated.load(Ordering::Relaxed) {
@@ -473,7 +496,8 @@ impl Runner<'_> {
                     Err(e) => self.printer.warning(&format!("the spool was not delivered: {e}")),
                 }
             }
-            match self.drain(half, Some((summary, arrived)), held.is_some()) {
+            let own_check = _check_held.is_some().then_some(summary.key.as_str());
+            match self.drain(half, Some((summary, arrived)), held.is_some(), own_check) {
                 Ok(report) if report.unresolved.contains(&summary.key) => {
                     let why = format!(
                         "kept the event for {} behind its check's spooled event, whose create was sent but not confirmed (the server may yet apply it); the next run delivers both, in order",

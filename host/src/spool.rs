@@ -78,6 +78,16 @@ pub struct Spool {
     dir: PathBuf,
     /// Set when the per-user fallback is used: why (printed when writing there).
     pub fallback_note: Option<String>,
+    /// When this run chose its spool (at its start, epoch nanoseconds): the name of the
+    /// entry it keeps, so entries sort by when their events arrived, not by when their
+    /// runs gave up (a run that waited on a slow server must not sort after the next
+    /// event of its check, kept by a run that started later).
+    opened_ns: u128,
+}
+
+/// The current time, epoch nanoseconds.
+fn now_ns() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
 }
 
 /// The effective user and group of this process (owner of `/proc/self`).
@@ -114,7 +124,7 @@ pub struct Revived {
 impl Spool {
     /// A spool at this directory.
     pub fn at(dir: impl Into<PathBuf>) -> Spool {
-        Spool { dir: dir.into(), fallback_note: None }
+        Spool { dir: dir.into(), fallback_note: None, opened_ns: now_ns() }
     }
 
     /// Choose the directory: `spool_dir`, else `$STATE_DIRECTORY`, else
@@ -146,7 +156,7 @@ impl Spool {
             fallback.display(),
             system.display()
         );
-        Ok(Spool { dir: fallback, fallback_note: Some(note) })
+        Ok(Spool { dir: fallback, fallback_note: Some(note), opened_ns: now_ns() })
     }
 
     /// The directory.
@@ -299,24 +309,26 @@ impl Spool {
         Ok(target)
     }
 
-    /// A fresh name that sorts after every earlier one.
-    fn fresh_name() -> String {
-        let nanos =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    /// The name of a new entry: the run's first by when it started (see `opened_ns`),
+    /// any later one (a run keeps one event; tests keep more) by now, after it.
+    fn fresh_name(&self) -> String {
+        static WRITTEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let later = WRITTEN.swap(true, std::sync::atomic::Ordering::Relaxed);
+        let nanos = if later { now_ns() } else { self.opened_ns };
         format!("{nanos:020}-{:07}.json", std::process::id())
     }
 
     /// Add an entry to the spool.
     pub fn add(&self, entry: &Entry) -> Result<PathBuf, HostError> {
         self.ensure(&self.dir)?;
-        self.write_atomically(&self.dir, &Spool::fresh_name(), entry)
+        self.write_atomically(&self.dir, &self.fresh_name(), entry)
     }
 
     /// Add an entry straight to the dead-letter folder.
     pub fn add_dead(&self, entry: &Entry) -> Result<PathBuf, HostError> {
         let dead = self.dead_dir();
         self.ensure(&dead)?;
-        self.write_atomically(&dead, &Spool::fresh_name(), entry)
+        self.write_atomically(&dead, &self.fresh_name(), entry)
     }
 
     /// Rewrite an entry in place (same name, so its place in the order is kept).

@@ -486,3 +486,38 @@ fn a_passing_result_spooled_after_a_recovery_does_not_drop_it() {
     assert!(spooled(&spool).is_empty(), "{}", replayed.all());
     assert_no_key(&[&first, &recovery, &replayed], &dir);
 }
+
+#[test]
+fn spooled_events_go_in_the_order_they_arrived_and_wait_for_their_checks_run() {
+    // A first critical's run waits on a slow create (the server applies it after 2.5 s)
+    // and spools it when its deadline passes; its recovery, arriving meanwhile, waits
+    // for the check's lock, gives up first and is spooled first. A replay during the
+    // first run leaves the recovery alone; the replay after sends the critical first
+    // (it arrived first), then the recovery, which closes the incident.
+    let dir = scratch("arrival-order");
+    let spool = dir.join("spool");
+    let server = standin();
+    let slow = Fault::Delay(std::time::Duration::from_millis(2500));
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
+    let (first, recovery, early) = std::thread::scope(|s| {
+        let first = s.spawn(|| against(&server.url(), &spool).args(["--deadline", "2"]).stdin(&first_critical()).run());
+        let started = std::time::Instant::now();
+        while creates(&server) == 0 && started.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let recovery = against(&server.url(), &spool).args(["--deadline", "1"]).stdin(&resolve()).run();
+        let early = against(&server.url(), &spool).args(["replay"]).run();
+        (first.join().expect("the first run"), recovery, early)
+    });
+    assert_eq!(first.code, Some(75), "{}", first.all());
+    assert_eq!(recovery.code, Some(75), "{}", recovery.all());
+    assert!(early.stdout.contains("another run is delivering an event of its check"), "{}", early.all());
+    assert_eq!(closes(&server), 0, "{:?}", lines(&server));
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let replayed = against(&server.url(), &spool).args(["--deadline", "6", "replay"]).run();
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert_eq!(creates(&server), 1, "{:?}\n{}", lines(&server), replayed.all());
+    assert_eq!(closes(&server), 1, "{:?}\n{}", lines(&server), replayed.all());
+    assert!(server.incidents().iter().all(|i| i.status == "close"), "{:?}", server.incidents());
+    assert_no_key(&[&first, &recovery, &early, &replayed], &dir);
+}
