@@ -174,6 +174,7 @@ impl Context {
             now: fields.int("now", i64::MIN, i64::MAX)?,
             first_occurrence: fields.bool("first_occurrence")?,
             dry_run: fields.bool("dry_run")?,
+            create_unconfirmed: fields.bool("create_unconfirmed")?,
         })
     }
 }
@@ -257,7 +258,7 @@ mod tests {
     #[test]
     fn context_reads_defaults_and_names_the_field() {
         let context = Context::from_json(&object(r#"{"now":5,"dry_run":true,"extra":1}"#));
-        assert_eq!(context, Ok(Context { now: 5, first_occurrence: false, dry_run: true }));
+        assert_eq!(context, Ok(Context { now: 5, dry_run: true, ..Context::default() }));
         assert_eq!(Context::from_json(&object("{}")), Err("missing field `now`".to_owned()));
         assert_eq!(
             Context::from_json(&object(r#"{"now":"5"}"#)),

@@ -319,6 +319,11 @@ pub struct Context {
     /// Dry run: the host feeds [`crate::dry_run_answer`] instead of sending.
     #[serde(default)]
     pub dry_run: bool,
+    /// An earlier attempt at this event sent its create and could not confirm it (a
+    /// spooled event): an incident the lookup finds for the key is that create's, which
+    /// carried the broadcast already, as within one run.
+    #[serde(default)]
+    pub create_unconfirmed: bool,
 }
 
 #[cfg(test)]

@@ -296,7 +296,12 @@ impl Runner<'_> {
                 }
                 std::thread::sleep(wait);
             }
-            let context = Context { now: now(), first_occurrence: true, dry_run: false };
+            let context = Context {
+                now: now(),
+                first_occurrence: true,
+                dry_run: false,
+                create_unconfirmed: entry.unconfirmed_create_ms.is_some(),
+            };
             let budget = self.budget_until(end);
             let result = run_event(
                 self.engine.as_mut(),
@@ -511,7 +516,7 @@ impl Runner<'_> {
         }
         let first_occurrence = !dry_run && self.spool_holds(&summary.key);
         let received = now();
-        let context = Context { now: received, first_occurrence, dry_run };
+        let context = Context { now: received, first_occurrence, dry_run, create_unconfirmed: false };
         let budget = self.budget_until(self.start + self.deadline);
         match run_event(self.engine.as_mut(), &mut self.transport, self.printer, event, &summary.key, &context, budget)
         {

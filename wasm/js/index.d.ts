@@ -25,6 +25,8 @@ export interface Context {
   first_occurrence?: boolean;
   /** Dry run: feed `dryRunAnswer(step)` instead of sending. */
   dry_run?: boolean;
+  /** An earlier attempt at this event sent its create and could not confirm it: an incident the lookup finds is that create's. */
+  create_unconfirmed?: boolean;
 }
 
 export type Purpose = 'lookup_open' | 'lookup_pend' | 'lookup_closed' | 'create' | 'verify_create' | 'message' | 'notify' | 'close';

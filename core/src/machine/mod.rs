@@ -202,6 +202,7 @@ struct Run {
 impl Run {
     fn new(mut event: Event, eff: Effective, context: Context, decision: Decision, warnings: Vec<String>) -> Run {
         let texts = Texts::new(&mut event, &eff, context.now);
+        let create_unconfirmed = context.create_unconfirmed;
         Run {
             event,
             eff,
@@ -223,7 +224,7 @@ impl Run {
             code: "",
             summary: String::new(),
             resume: None,
-            create_unconfirmed: false,
+            create_unconfirmed,
         }
     }
 

@@ -521,3 +521,26 @@ fn spooled_events_go_in_the_order_they_arrived_and_wait_for_their_checks_run() {
     assert!(server.incidents().iter().all(|i| i.status == "close"), "{:?}", server.incidents());
     assert_no_key(&[&first, &recovery, &early, &replayed], &dir);
 }
+
+#[test]
+fn a_spooled_create_that_landed_is_not_broadcast_again_as_an_escalation() {
+    // A critical after a warning the settings do not act on: the create lands but its
+    // answer is lost, and the 2 s wait before its lookup does not fit the deadline, so
+    // the event is spooled. The replay's lookup finds the incident that create made:
+    // without knowing it was its own, it took the critical for an escalation of an
+    // open incident and broadcast (and called) a second time.
+    let dir = scratch("landed-create");
+    let spool = dir.join("spool");
+    let server = standin();
+    let lost = Fault::ActThen(sensu_reactio_tests::standin::AfterAct::Reset);
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), lost, 1);
+    let critical = classic("web01", "check_http", 2, &["0", "1", "2"], "create", 1);
+    let run = against(&server.url(), &spool).args(["--deadline", "2", "--call", "critical"]).stdin(&critical).run();
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    let replayed = against(&server.url(), &spool).args(["--deadline", "6", "--call", "critical", "replay"]).run();
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert!(replayed.stdout.contains("confirmed by a lookup"), "{}", replayed.all());
+    let notifications = lines(&server).iter().filter(|l| *l == "POST /api/v1/notifications").count();
+    assert_eq!((creates(&server), notifications), (1, 0), "{:?}\n{}", lines(&server), replayed.all());
+    assert_no_key(&[&run, &replayed], &dir);
+}

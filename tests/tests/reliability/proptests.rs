@@ -231,7 +231,7 @@ fn exercise(event: &[u8], answers: &[ArbAnswer]) {
     let summary = inspect(event);
     let check_key = !leaks_key(event) && !leaks_key(format!("{answers:?}").as_bytes());
     for (i, config) in configs().iter().enumerate() {
-        let context = Context { now: NOW, first_occurrence: i == 1, dry_run: i == 2 };
+        let context = Context { now: NOW, first_occurrence: i == 1, dry_run: i == 2, ..Context::default() };
         let planned = plan(event, config, &context);
         assert_eq!(planned.is_ok(), summary.is_ok(), "inspect and plan disagree");
         match (planned, &summary) {

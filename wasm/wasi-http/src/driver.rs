@@ -95,7 +95,7 @@ pub fn start(config: &GatewayConfig, inbound: &Inbound<'_>, now: i64) -> (Option
         Ok(loaded) => loaded,
         Err(e) => return (None, Next::Reply(error_reply(500, "config", &e.message))),
     };
-    let context = Context { now, first_occurrence: false, dry_run: false };
+    let context = Context { now, ..Context::default() };
     match plan(inbound.body, &loaded, &context) {
         Ok(machine) => {
             let next = next_of(machine.step());
