@@ -475,30 +475,18 @@ impl Runner<'_> {
             // Another run may be delivering an event of this check (its create not yet
             // applied, its recovery not yet closing): this one waits for it, and holds the
             // check's lock through its own delivery so the check's next event waits in turn.
-            match self.lock_until(half, |spool| spool.try_lock_key(&summary.key)) {
-                Ok(Some(lock)) => _check_held = Some(lock),
-                Ok(None) => {
-                    let why = format!(
-                        "kept the event for {} for the next run: another run was still delivering an event of its check when this run's share of the deadline for waiting ran out",
-                        summary.key
-                    );
-                    return self.keep_behind(event, summary, why);
-                }
-                Err(e) => self.printer.warning(&format!("could not take the lock of {}: {e}", summary.key)),
+            let check = self.lock_until(half, |spool| spool.try_lock_key(&summary.key));
+            match self.held_or_kept(check, event, summary, "for the next run: another run was still delivering an event of its check when this run's share of the deadline for waiting ran out") {
+                Ok(lock) => _check_held = lock,
+                Err(code) => return code,
             }
             // Events of this check wait in the spool: they go first, whichever run sends
             // them: wait for a run sending them now, and hold the spool through this event.
             if self.spool_holds(&summary.key) {
-                match self.lock_until(half, Spool::try_lock) {
-                    Ok(Some(lock)) => held = Some(lock),
-                    Ok(None) => {
-                        let why = format!(
-                            "kept the event for {} behind its check's spooled events, which another run was still delivering when this run's share of the deadline for the spool ran out; the next run delivers them in order",
-                            summary.key
-                        );
-                        return self.keep_behind(event, summary, why);
-                    }
-                    Err(e) => self.printer.warning(&format!("the spool was not delivered: {e}")),
+                let spool = self.lock_until(half, Spool::try_lock);
+                match self.held_or_kept(spool, event, summary, "behind its check's spooled events, which another run was still delivering when this run's share of the deadline for the spool ran out; the next run delivers them in order") {
+                    Ok(lock) => held = lock,
+                    Err(code) => return code,
                 }
             }
             let own_check = _check_held.is_some().then_some(summary.key.as_str());
@@ -574,6 +562,27 @@ impl Runner<'_> {
                 if Spool::remove(&path).is_ok() {
                     self.printer.info(&format!("dropped a {folder} {what} for {key}: {by} was delivered since"));
                 }
+            }
+        }
+    }
+
+    /// What a wait for a lock came to: the lock (`None`: it could not be taken for
+    /// another reason, said in a warning, and the run goes on without it), or the exit
+    /// code of keeping the event for the next run (`why`: where, after "kept the event
+    /// for <key> ") because another run still held it.
+    fn held_or_kept(
+        &self,
+        waited: Result<Option<std::fs::File>, HostError>,
+        event: &[u8],
+        summary: &EventSummary,
+        why: &str,
+    ) -> Result<Option<std::fs::File>, u8> {
+        match waited {
+            Ok(Some(lock)) => Ok(Some(lock)),
+            Ok(None) => Err(self.keep_behind(event, summary, format!("kept the event for {} {why}", summary.key))),
+            Err(e) => {
+                self.printer.warning(&format!("going on without waiting for other runs of {}: {e}", summary.key));
+                Ok(None)
             }
         }
     }
