@@ -196,8 +196,8 @@ impl Runner<'_> {
         if spool.list()?.is_empty() {
             return Ok(report);
         }
-        let _lock = if held { None } else { Some(spool.try_lock()?) };
-        if matches!(_lock, Some(None)) {
+        let spool_lock = if held { None } else { Some(spool.try_lock()?) };
+        if matches!(spool_lock, Some(None)) {
             self.printer.warning("another run is delivering the spool; leaving it to that run");
             return Ok(report);
         }
@@ -225,11 +225,11 @@ impl Runner<'_> {
         // dropped, and if the failure is not acted on (silenced, say) a later run sends it.
         // Likewise a failure spooled after a recovery of its check supersedes that recovery.
         // A passing result that is not a recovery (ok after ok) is neither kind.
-        let supersedes = |later: &Entry, entry: &Entry| {
-            later.key == entry.key && ((entry.is_failure() && later.recovery) || (entry.recovery && later.is_failure()))
-        };
         let superseded = |i: usize, entry: &Entry| {
-            entries.iter().skip(i + 1).any(|(_, later)| supersedes(later, entry))
+            entries
+                .iter()
+                .skip(i + 1)
+                .any(|(_, later)| later.key == entry.key && entry.superseded_by(later.recovery, later.is_failure()))
                 || (entry.is_failure() && live.is_some_and(|(l, _)| l.recovery && l.key == entry.key))
         };
         let waits = |entry: &Entry| {
@@ -255,20 +255,6 @@ impl Runner<'_> {
                 report.left += 1;
                 continue;
             }
-            let lock = if own_check == Some(entry.key.as_str()) { Ok(None) } else { spool.try_lock_key(&entry.key) };
-            let _check = match lock {
-                Ok(None) if own_check != Some(entry.key.as_str()) => {
-                    self.printer.info(&format!(
-                        "left the spooled events for {} for later: another run is delivering an event of its check",
-                        entry.key
-                    ));
-                    busy.push(entry.key.clone());
-                    report.left += 1;
-                    continue;
-                }
-                Ok(lock) => lock,
-                Err(_) => None,
-            };
             let stop = if Instant::now() >= end {
                 "the spool's share of the deadline is used up"
             } else if self.terminated.load(Ordering::Relaxed) {
@@ -281,6 +267,25 @@ impl Runner<'_> {
                 self.printer.warning(&format!("{} spooled events left for the next run: {stop}", report.left));
                 break;
             }
+            // Its check's lock (the caller may hold it already); an error taking it
+            // goes on without.
+            let _check = if own_check == Some(entry.key.as_str()) {
+                None
+            } else {
+                match spool.try_lock_key(&entry.key) {
+                    Ok(None) => {
+                        self.printer.info(&format!(
+                            "left the spooled events for {} for later: another run is delivering an event of its check",
+                            entry.key
+                        ));
+                        busy.push(entry.key.clone());
+                        report.left += 1;
+                        continue;
+                    }
+                    Ok(lock) => lock,
+                    Err(_) => None,
+                }
+            };
             // A create an earlier run sent but could not confirm: the server may still be
             // applying it, so its lookup waits as a retry within one run would.
             if let Some(sent) = entry.unconfirmed_create_ms {
@@ -468,8 +473,8 @@ impl Runner<'_> {
     pub fn handle_live(&mut self, event: &[u8], summary: &EventSummary, dry_run: bool) -> u8 {
         // When this event arrived (before the drain): what was spooled earlier is older.
         let arrived = now();
-        let mut held = None;
-        let mut _check_held = None;
+        let mut spool_lock = None;
+        let check_lock;
         if !dry_run {
             let half = self.start + self.deadline / 2;
             // Another run may be delivering an event of this check (its create not yet
@@ -477,7 +482,7 @@ impl Runner<'_> {
             // check's lock through its own delivery so the check's next event waits in turn.
             let check = self.lock_until(half, |spool| spool.try_lock_key(&summary.key));
             match self.held_or_kept(check, event, summary, "for the next run: another run was still delivering an event of its check when this run's share of the deadline for waiting ran out") {
-                Ok(lock) => _check_held = lock,
+                Ok(lock) => check_lock = lock,
                 Err(code) => return code,
             }
             // Events of this check wait in the spool: they go first, whichever run sends
@@ -485,12 +490,12 @@ impl Runner<'_> {
             if self.spool_holds(&summary.key) {
                 let spool = self.lock_until(half, Spool::try_lock);
                 match self.held_or_kept(spool, event, summary, "behind its check's spooled events, which another run was still delivering when this run's share of the deadline for the spool ran out; the next run delivers them in order") {
-                    Ok(lock) => held = lock,
+                    Ok(lock) => spool_lock = lock,
                     Err(code) => return code,
                 }
             }
-            let own_check = _check_held.is_some().then_some(summary.key.as_str());
-            match self.drain(half, Some((summary, arrived)), held.is_some(), own_check) {
+            let own_check = check_lock.is_some().then_some(summary.key.as_str());
+            match self.drain(half, Some((summary, arrived)), spool_lock.is_some(), own_check) {
                 Ok(report) if report.unresolved.contains(&summary.key) => {
                     let why = format!(
                         "kept the event for {} behind its check's spooled event, whose create was sent but not confirmed (the server may yet apply it); the next run delivers both, in order",
@@ -517,13 +522,11 @@ impl Runner<'_> {
             }
             Ok(outcome) => {
                 // Delivered: handled, or a recovery that found nothing left to close.
-                drop(held);
-                // (A passing result that is not a recovery supersedes nothing.)
-                if (summary.recovery || summary.failure)
-                    && (outcome.result == OutcomeKind::Handled
-                        || (summary.recovery && outcome.result == OutcomeKind::Skipped))
+                drop(spool_lock);
+                if outcome.result == OutcomeKind::Handled
+                    || (summary.recovery && outcome.result == OutcomeKind::Skipped)
                 {
-                    self.drop_superseded_by(&summary.key, summary.recovery, arrived);
+                    self.drop_superseded_by(summary, arrived);
                 }
                 self.settle(event, summary, &outcome)
             }
@@ -535,19 +538,22 @@ impl Runner<'_> {
         }
     }
 
-    /// After the live event for `key` was delivered (`recovery`: it was a recovery):
-    /// the entries of the other kind kept for that key before it arrived (`arrived`, epoch
-    /// seconds), in the spool or its dead-letter folder, by this team, are superseded.
+    /// After the `live` event was delivered: the entries it supersedes
+    /// ([`Entry::superseded_by`]) kept for its key before it arrived (`arrived`, epoch
+    /// seconds), in the spool or its dead-letter folder, by this team, are dropped.
     /// A stale recovery must not close the incident of a newer failure, nor a stale
     /// alert (`replay --dead`, `--adopt`) open one for a check that has recovered since.
     /// Entries of the same kind stay (a spooled escalation still has its call to make).
     /// Skipped while another run holds the spool.
-    fn drop_superseded_by(&self, key: &str, recovery: bool, arrived: i64) {
+    fn drop_superseded_by(&self, live: &EventSummary, arrived: i64) {
         let Ok(spool) = &self.spool else { return };
+        let (key, recovery) = (live.key.as_str(), live.recovery);
         let stale = |path: &std::path::PathBuf| {
             Spool::read(path).is_ok_and(|e| {
-                let other_kind = if recovery { e.is_failure() } else { e.recovery };
-                e.key == key && other_kind && e.received_at < arrived && self.route.supersedes(&e)
+                e.key == key
+                    && e.superseded_by(live.recovery, live.failure)
+                    && e.received_at < arrived
+                    && self.route.supersedes(&e)
             })
         };
         let spooled: Vec<_> = spool.list().unwrap_or_default().into_iter().filter(stale).collect();

@@ -70,6 +70,13 @@ impl Entry {
     pub fn is_failure(&self) -> bool {
         !self.recovery && !self.passing
     }
+
+    /// Whether an event of its check that came later (a `recovery`, a `failure`, or
+    /// neither: a passing result) supersedes this one: a recovery supersedes an alert,
+    /// a failure a recovery.
+    pub fn superseded_by(&self, recovery: bool, failure: bool) -> bool {
+        (self.is_failure() && recovery) || (self.recovery && failure)
+    }
 }
 
 /// The spool directory chosen for this run.
