@@ -29,8 +29,9 @@ const SENSU_HANDLER_KEYS: &[&str] = &[
 ];
 
 pub(crate) fn check_scope_keys(scope: &Map<String, Value>) -> Result<(), ConfigError> {
+    let unknown: Vec<&String> = scope.keys().filter(|k| spec(k).is_none()).collect();
     let mut problems = Vec::new();
-    for name in scope.keys().filter(|k| spec(k).is_none()) {
+    for name in &unknown {
         let problem = match crate::did_you_mean(name, super::keys::names()) {
             Some(s) => format!("unknown key `{name}` in `reactio`, did you mean `{s}`?"),
             None if SENSU_HANDLER_KEYS.contains(&name.as_str()) => format!(
@@ -43,9 +44,7 @@ pub(crate) fn check_scope_keys(scope: &Map<String, Value>) -> Result<(), ConfigE
     if problems.is_empty() {
         return Ok(());
     }
-    let mut error = ConfigError::new(problems.join("; "));
-    error.paths = scope.keys().filter(|k| spec(k).is_none()).cloned().collect();
-    Err(error)
+    Err(unknown.into_iter().fold(ConfigError::new(problems.join("; ")), |error, name| error.at(name.as_str())))
 }
 
 pub(crate) fn check_flags(flags: &BTreeMap<String, String>) -> Result<(), ConfigError> {

@@ -85,14 +85,11 @@ pub(crate) fn file_source(path: &str) -> Source {
 /// `"<where>: expected X, got Y; fix the value or remove it to use the default (D)"`.
 pub(crate) fn bad_value(spec: &KeySpec, source: &Source, e: &ParseError) -> ConfigError {
     let default = if spec.default.is_empty() { "none".to_owned() } else { format!("`{}`", spec.default) };
-    let mut error = ConfigError::new(format!(
+    let error = ConfigError::new(format!(
         "{}: expected {}, got {}{}; fix the value or remove it to use the default ({default})",
         source.label, e.expected, e.got, e.hint
     ));
-    if !source.path.is_empty() {
-        error.paths.push(source.path.clone());
-    }
-    error
+    if source.path.is_empty() { error } else { error.at(source.path.as_str()) }
 }
 
 /// How an origin is named in messages.
