@@ -213,10 +213,7 @@ fn sigterm_lets_the_run_finish_its_event() {
         let mut handler = against(&server.url(), &dir.join("spool"));
         handler.args(["--deadline", "6"]).stdin(&first_critical()).report_pid(std::sync::Arc::clone(&pid));
         let run = s.spawn(move || handler.run());
-        let started = std::time::Instant::now();
-        while creates(&server) == 0 && started.elapsed() < Duration::from_secs(10) {
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        until_a_create_arrives(&server);
         let pid = pid.load(std::sync::atomic::Ordering::SeqCst).to_string();
         let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
         assert!(sent.success(), "kill -TERM {pid}");

@@ -375,10 +375,7 @@ fn live_while_another_run_delivers(
     let other = classic("db01", "check_mysql", 0, &["0", "0"], "create", 1);
     let (drainer, live) = std::thread::scope(|s| {
         let drainer = s.spawn(|| against(&server.url(), &spool).args(["--deadline", "6"]).stdin(&other).run());
-        let started = std::time::Instant::now();
-        while creates(&server) == 0 && started.elapsed() < std::time::Duration::from_secs(10) {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        until_a_create_arrives(&server);
         let live = against(&server.url(), &spool).args(["--deadline", "6"]).stdin(live).run();
         (drainer.join().expect("the draining run"), live)
     });
@@ -424,10 +421,7 @@ fn a_recovery_waits_for_the_run_still_creating_its_checks_incident() {
     server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
     let (first, recovery) = std::thread::scope(|s| {
         let first = s.spawn(|| against(&server.url(), &spool).args(["--deadline", "6"]).stdin(&first_critical()).run());
-        let started = std::time::Instant::now();
-        while creates(&server) == 0 && started.elapsed() < std::time::Duration::from_secs(10) {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        until_a_create_arrives(&server);
         let recovery = against(&server.url(), &spool).args(["--deadline", "6"]).stdin(&resolve()).run();
         (first.join().expect("the first run"), recovery)
     });
@@ -501,10 +495,7 @@ fn spooled_events_go_in_the_order_they_arrived_and_wait_for_their_checks_run() {
     server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
     let (first, recovery, early) = std::thread::scope(|s| {
         let first = s.spawn(|| against(&server.url(), &spool).args(["--deadline", "2"]).stdin(&first_critical()).run());
-        let started = std::time::Instant::now();
-        while creates(&server) == 0 && started.elapsed() < std::time::Duration::from_secs(10) {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+        until_a_create_arrives(&server);
         let recovery = against(&server.url(), &spool).args(["--deadline", "1"]).stdin(&resolve()).run();
         let early = against(&server.url(), &spool).args(["replay"]).run();
         (first.join().expect("the first run"), recovery, early)

@@ -168,6 +168,15 @@ pub(crate) fn creates(server: &Standin) -> usize {
     lines(server).iter().filter(|l| *l == "POST /api/v1/incidents").count()
 }
 
+/// Wait (up to 10 s) until the server has received a create: a run started before is
+/// then in the middle of it (a test that delays creates starts the next run here).
+pub(crate) fn until_a_create_arrives(server: &Standin) {
+    let started = std::time::Instant::now();
+    while creates(server) == 0 && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// How many status changes (closes) the server received.
 pub(crate) fn closes(server: &Standin) -> usize {
     lines(server).iter().filter(|l| l.starts_with("POST /api/v1/incidents/") && l.ends_with("/status")).count()
