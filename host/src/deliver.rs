@@ -574,8 +574,8 @@ impl Runner<'_> {
 
     /// What a wait for a lock came to: the lock (`None`: it could not be taken for
     /// another reason, said in a warning, and the run goes on without it), or the exit
-    /// code of keeping the event for the next run (`why`: where, after "kept the event
-    /// for <key> ") because another run still held it.
+    /// code of keeping the event for the next run (`why`: where, after `kept the event
+    /// for <key> `) because another run still held it.
     fn held_or_kept(
         &self,
         waited: Result<Option<std::fs::File>, HostError>,
