@@ -92,27 +92,48 @@ impl Drop for Workerd {
 /// Start workerd with `config` as the text binding.
 pub(crate) fn start(config: &GatewayConfig) -> std::io::Result<Box<dyn Gateway>> {
     let bin = workerd_bin()?;
-    let dir = scratch("workerd");
-    copy_worker(&dir)?;
-    std::fs::write(dir.join("gateway.json"), serde_json::to_string(config)?)?;
-    let port = free_port();
-    std::fs::write(dir.join("config.capnp"), capnp(port))?;
-    let child = Command::new(bin)
-        .arg("serve")
-        .arg(dir.join("config.capnp"))
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("workerd.log"))?)
-        .spawn()?;
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut host = Workerd { addr, child, dir };
-    if !wait_listening(addr, Duration::from_secs(20)) {
-        let log = std::fs::read_to_string(host.dir.join("workerd.log")).unwrap_or_default();
-        let _ = host.child.kill();
-        return Err(std::io::Error::other(format!("workerd did not listen on {addr} within 20 s: {log}")));
+    // The port is free when chosen, but workerd binds it later: another listener (a
+    // stand-in of a test running beside this one) can take it first. workerd then exits
+    // (`bind(): Address already in use`) while the other listener answers in its place;
+    // so a workerd that does not stay up is started again on another port.
+    for _ in 0..5 {
+        let dir = scratch("workerd");
+        copy_worker(&dir)?;
+        std::fs::write(dir.join("gateway.json"), serde_json::to_string(config)?)?;
+        let port = free_port();
+        std::fs::write(dir.join("config.capnp"), capnp(port))?;
+        let child = Command::new(&bin)
+            .arg("serve")
+            .arg(dir.join("config.capnp"))
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("workerd.log"))?)
+            .spawn()?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let mut host = Workerd { addr, child, dir };
+        if !wait_listening(addr, Duration::from_secs(20)) {
+            let log = std::fs::read_to_string(host.dir.join("workerd.log")).unwrap_or_default();
+            let _ = host.child.kill();
+            return Err(std::io::Error::other(format!("workerd did not listen on {addr} within 20 s: {log}")));
+        }
+        if stays_up(&mut host.child, Duration::from_millis(300)) {
+            return Ok(Box::new(host));
+        }
     }
-    Ok(Box::new(host))
+    Err(std::io::Error::other("workerd could not keep a port of its own in 5 tries"))
+}
+
+/// Whether `child` is still running after `grace`.
+fn stays_up(child: &mut Child, grace: Duration) -> bool {
+    let until = std::time::Instant::now() + grace;
+    while std::time::Instant::now() < until {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
 }
 
 impl Gateway for Workerd {
