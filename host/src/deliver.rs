@@ -287,17 +287,20 @@ impl Runner<'_> {
                 }
             };
             // A create an earlier run sent but could not confirm: the server may still be
-            // applying it, so its lookup waits as a retry within one run would.
+            // applying it, so its lookup waits as a retry within one run would. When the
+            // wait does not fit, its check is left for the next run (as a busy check is)
+            // and the other checks go on.
             if let Some(sent) = entry.unconfirmed_create_ms {
                 let wait = Duration::from_millis(sent.saturating_add(CREATE_RETRY_WAIT_MS).saturating_sub(now_ms()));
                 if Instant::now() + wait >= end {
-                    report.left += pending.len() - index;
-                    report.unresolved.push(entry.key.clone());
                     self.printer.info(&format!(
-                        "left the spooled event for {} for the next run: its create, sent by an earlier run, may still be landing",
+                        "left the spooled events for {} for the next run: its create, sent by an earlier run, may still be landing",
                         entry.key
                     ));
-                    break;
+                    report.unresolved.push(entry.key.clone());
+                    busy.push(entry.key.clone());
+                    report.left += 1;
+                    continue;
                 }
                 std::thread::sleep(wait);
             }
@@ -308,6 +311,7 @@ impl Runner<'_> {
                 create_unconfirmed: entry.unconfirmed_create_ms.is_some(),
             };
             let budget = self.budget_until(end);
+            let creates_before = self.transport.creates_sent();
             let result = run_event(
                 self.engine.as_mut(),
                 &mut self.transport,
@@ -328,7 +332,13 @@ impl Runner<'_> {
                     Fate::Retry => {
                         entry.last_error = Some(self.printer.redact(&outcome.message));
                         entry.handler_failures = 0;
-                        entry.unconfirmed_create_ms = outcome.create_unconfirmed.then(now_ms);
+                        // Still unconfirmed: since now if this attempt sent a create,
+                        // else since the earlier attempt's.
+                        let sent = self.transport.creates_sent() > creates_before;
+                        entry.unconfirmed_create_ms = match entry.unconfirmed_create_ms {
+                            Some(earlier) if !sent => outcome.create_unconfirmed.then_some(earlier),
+                            _ => outcome.create_unconfirmed.then(now_ms),
+                        };
                         spool.update(&path, &entry)?;
                         self.printer.outcome(&outcome, Source::Spool, Some("kept in the spool"), None);
                         if outcome.create_unconfirmed {

@@ -4,7 +4,7 @@
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
-use sensu_reactio_core::{Answer, Context, Failure, FailureKind, Outcome, OutcomeKind, Step, dry_run_answer};
+use sensu_reactio_core::{Answer, Context, Failure, FailureKind, Outcome, OutcomeKind, Purpose, Step, dry_run_answer};
 
 use crate::engine::{Engine, EngineError};
 use crate::error::HostError;
@@ -25,12 +25,19 @@ pub struct Transport<'a> {
     settings: HttpSettings,
     env: &'a EnvVars,
     dry_run: bool,
+    /// Creates sent so far (whatever their answer).
+    creates_sent: u32,
 }
 
 impl<'a> Transport<'a> {
     /// A transport that has not built its client yet.
     pub fn new(settings: HttpSettings, env: &'a EnvVars, dry_run: bool) -> Transport<'a> {
-        Transport { http: None, settings, env, dry_run }
+        Transport { http: None, settings, env, dry_run, creates_sent: 0 }
+    }
+
+    /// How many creates were sent so far (whatever their answer).
+    pub fn creates_sent(&self) -> u32 {
+        self.creates_sent
     }
 
     /// Was the HTTP client built (a request was really due)?
@@ -138,6 +145,9 @@ pub fn run_event(
                         return out_of_time(engine, key, total, &last, context);
                     }
                     let timeout = remaining.min(Duration::from_millis(request.timeout_ms.max(1)));
+                    if request.purpose == Purpose::Create {
+                        transport.creates_sent += 1;
+                    }
                     let answer = transport.client()?.send(&request, timeout)?;
                     last = match &answer {
                         Answer::Response(r) => format!("last answer: http {}", r.status),
