@@ -586,13 +586,13 @@ impl Runner<'_> {
     /// another reason, said in a warning, and the run goes on without it), or the exit
     /// code of keeping the event for the next run (`why`: where, after `kept the event
     /// for <key> `) because another run still held it.
-    fn held_or_kept(
+    fn held_or_kept<L>(
         &self,
-        waited: Result<Option<std::fs::File>, HostError>,
+        waited: Result<Option<L>, HostError>,
         event: &[u8],
         summary: &EventSummary,
         why: &str,
-    ) -> Result<Option<std::fs::File>, u8> {
+    ) -> Result<Option<L>, u8> {
         match waited {
             Ok(Some(lock)) => Ok(Some(lock)),
             Ok(None) => Err(self.keep_behind(event, summary, format!("kept the event for {} {why}", summary.key))),
@@ -605,11 +605,11 @@ impl Runner<'_> {
 
     /// A lock of the spool (`try`: which), waiting for another run to let go of it
     /// until `end`; `None` when it still holds it then.
-    fn lock_until(
+    fn lock_until<L>(
         &self,
         end: Instant,
-        try_lock: impl Fn(&Spool) -> Result<Option<std::fs::File>, HostError>,
-    ) -> Result<Option<std::fs::File>, HostError> {
+        try_lock: impl Fn(&Spool) -> Result<Option<L>, HostError>,
+    ) -> Result<Option<L>, HostError> {
         let spool = self.spool.as_ref().map_err(|e| HostError::Spool(e.to_string()))?;
         loop {
             if let Some(lock) = try_lock(spool)? {

@@ -97,9 +97,10 @@ fn now_ns() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
 }
 
-/// The effective user and group of this process (owner of `/proc/self`).
+/// The effective user and group of this process (owner of `/proc/self`), looked up once.
 fn me() -> Option<(u32, u32)> {
-    std::fs::metadata("/proc/self").ok().map(|m| (m.uid(), m.gid()))
+    static ME: std::sync::OnceLock<Option<(u32, u32)>> = std::sync::OnceLock::new();
+    *ME.get_or_init(|| std::fs::metadata("/proc/self").ok().map(|m| (m.uid(), m.gid())))
 }
 
 fn writable(path: &Path) -> bool {
@@ -390,35 +391,48 @@ impl Spool {
     /// Take the lock of one check (its incident key) without waiting; `None` when
     /// another run holds it. A run holds it while it delivers that check's event, so
     /// the check's next event (its recovery, say) waits instead of looking up before a
-    /// create in flight lands. One empty file per key, in `.keys/` (named by a digest).
-    pub fn try_lock_key(&self, key: &str) -> Result<Option<File>, HostError> {
+    /// create in flight lands. One empty file per key, in `.keys/` (named by a digest),
+    /// there only while a run holds it: [`KeyLock`] removes it when let go.
+    pub fn try_lock_key(&self, key: &str) -> Result<Option<KeyLock>, HostError> {
         // FNV-1a: stable across builds and versions (std's hashers promise neither).
         let digest =
             key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-        self.try_lock_file(&self.dir.join(".keys"), &format!("{digest:016x}.lock"))
+        let dir = self.dir.join(".keys");
+        let name = format!("{digest:016x}.lock");
+        let path = dir.join(&name);
+        // A lock taken on a file its holder removed as it let go (this run opened it
+        // just before) locks nothing: only the file at the path counts, so open again.
+        for _ in 0..3 {
+            let Some(file) = self.try_lock_file(&dir, &name)? else { return Ok(None) };
+            if same_file(&file, &path) {
+                return Ok(Some(KeyLock { path, _file: file }));
+            }
+        }
+        Ok(None)
     }
 
-    /// A lock file's lock, without waiting. The file is made (with its folder, handed to
-    /// the spool's owner when root makes them) only when it is not there yet, so a run
-    /// whose locks exist pays one open and one `flock`.
+    /// A lock file's lock, without waiting. The file is made when it is not there (with
+    /// its folder, when that is missing too); what root makes in another user's spool
+    /// is handed to that user.
     fn try_lock_file(&self, dir: &Path, name: &str) -> Result<Option<File>, HostError> {
         let path = dir.join(name);
         if self.fallback_note.is_some() {
             // The shared temporary directory: its ownership is checked every time.
             self.ensure(dir)?;
         }
-        let opened = match OpenOptions::new().read(true).write(true).open(&path) {
+        let open = || OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(&path);
+        let opened = match open() {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 self.ensure(dir)?;
-                let file =
-                    OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(&path);
-                self.give_to_owner(&path);
-                file
+                open()
             }
             other => other,
         };
         let file =
             opened.map_err(|e| HostError::Spool(format!("could not open spool lock {}: {e}", path.display())))?;
+        if me().is_some_and(|(uid, _)| uid == 0) {
+            self.give_to_owner(&path);
+        }
         match file.try_lock() {
             Ok(()) => Ok(Some(file)),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
@@ -426,6 +440,31 @@ impl Spool {
                 Err(HostError::Spool(format!("could not lock {}: {e}", path.display())))
             }
         }
+    }
+}
+
+/// Whether `file` (open) is the file at `path` now.
+fn same_file(file: &File, path: &Path) -> bool {
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(open), Ok(named)) => open.dev() == named.dev() && open.ino() == named.ino(),
+        _ => false,
+    }
+}
+
+/// A check's lock (see [`Spool::try_lock_key`]): held while this lives. Its file is
+/// removed as it is let go, while still held, so `.keys/` keeps no file per check
+/// ever seen; a run killed while holding one leaves it for the check's next run,
+/// which removes it in turn.
+#[derive(Debug)]
+pub struct KeyLock {
+    path: PathBuf,
+    /// Closed after the file is removed (fields drop after `drop`): the lock is let go last.
+    _file: File,
+}
+
+impl Drop for KeyLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 

@@ -95,6 +95,63 @@ fn a_checks_lock_is_exclusive_and_apart_from_the_others() {
 }
 
 #[test]
+fn a_checks_lock_file_is_there_only_while_held() {
+    let scratch_dir = scratch("key-lock-file");
+    let spool = Spool::at(scratch_dir.path().join("spool"));
+    let keys = spool.dir().join(".keys");
+    let files = || std::fs::read_dir(&keys).unwrap().count();
+    let held = spool.try_lock_key("web01/check_http").unwrap().unwrap();
+    assert_eq!(files(), 1);
+    drop(held);
+    assert_eq!(files(), 0, "a lock let go leaves no file behind");
+
+    // A run that opened the file just before its holder removed it and let go locks
+    // a file no longer at the path: that is no lock, and the run takes the new file's.
+    let held = spool.try_lock_key("web01/check_http").unwrap().unwrap();
+    let path = std::fs::read_dir(&keys).unwrap().next().unwrap().unwrap().path();
+    let stale = File::open(&path).unwrap();
+    drop(held);
+    assert!(stale.try_lock().is_ok(), "the removed file's lock is free");
+    assert!(!same_file(&stale, &path));
+    let again = spool.try_lock_key("web01/check_http").unwrap();
+    assert!(again.is_some(), "the lock is the file at the path, not the removed one");
+    assert!(spool.try_lock_key("web01/check_http").unwrap().is_none(), "and it is exclusive");
+
+    // A lock file left by a killed run is taken, and removed when let go.
+    drop(again);
+    std::fs::write(&path, "").unwrap();
+    drop(spool.try_lock_key("web01/check_http").unwrap().unwrap());
+    assert_eq!(files(), 0);
+}
+
+#[test]
+fn a_checks_lock_stays_exclusive_while_its_file_comes_and_goes() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // Each `open` is its own open file description, so threads contend as runs do.
+    let scratch_dir = scratch("key-lock-race");
+    let spool = Spool::at(scratch_dir.path().join("spool"));
+    let holders = AtomicUsize::new(0);
+    let taken = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..2_000 {
+                    if let Some(lock) = spool.try_lock_key("web01/check_http").unwrap() {
+                        assert_eq!(holders.fetch_add(1, Ordering::SeqCst), 0, "two holders of one check's lock");
+                        taken.fetch_add(1, Ordering::SeqCst);
+                        std::thread::yield_now();
+                        holders.fetch_sub(1, Ordering::SeqCst);
+                        drop(lock);
+                    }
+                }
+            });
+        }
+    });
+    assert!(taken.load(Ordering::SeqCst) > 0);
+    assert_eq!(std::fs::read_dir(spool.dir().join(".keys")).unwrap().count(), 0);
+}
+
+#[test]
 fn location_order_and_no_relative_dirs() {
     let env = EnvVars::from_pairs([("STATE_DIRECTORY", "/var/lib/x:/var/lib/y")]);
     assert_eq!(Spool::locate(Some("/s"), &env, Path::new("/nope")).unwrap().dir(), Path::new("/s"));
