@@ -288,6 +288,13 @@ impl Run {
     fn on_response(&mut self, request: &Request, response: &Response) -> Step {
         match reactio::classify(request, response, self.context.now) {
             Verdict::Success => self.on_success(request, response),
+            // A server error (a proxy's 502 or 504, say) may come after the broadcast went
+            // out; only 503 and 429 say it was not taken.
+            Verdict::Retry { reason, .. }
+                if request.purpose == Purpose::Notify && response.status >= 500 && response.status != 503 =>
+            {
+                self.notify_unconfirmed(&reason)
+            }
             Verdict::Retry { reason, retry_after_ms } => self.retry(reason, retry_after_ms, request),
             Verdict::Auth { reason } | Verdict::Fatal { reason, .. } if self.housekeeping => {
                 self.skip_housekeeping(reason)
@@ -532,18 +539,18 @@ impl Run {
         Step::Wait(Wait { min_ms: retry_after_ms.map_or(backoff, |ms| ms.max(backoff)), reason })
     }
 
-    /// The broadcast in flight may have gone out (its answer was lost): noted, not sent
-    /// again, and the run goes on with its other writes.
+    /// The broadcast in flight may have gone out (its answer was lost, or was a server
+    /// error): noted, not sent again, and the run goes on with its other writes.
     fn notify_unconfirmed(&mut self, detail: &str) -> Step {
         let what = match self.in_flight.take() {
             Some(Write::Notify { call: true, .. }) => "broadcast and call",
             _ => "broadcast",
         };
         self.warnings.push(crate::text::one_line(&format!(
-            "the {what} for {} may have gone out but its answer was lost ({detail}); not sent again, so that phones do not ring twice",
+            "the {what} for {} may have gone out but was not confirmed ({detail}); not sent again, so that phones do not ring twice",
             self.event.key
         )));
-        self.summary.push_str(" (its answer lost: not confirmed)");
+        self.summary.push_str(" (not confirmed)");
         self.next_write()
     }
 
