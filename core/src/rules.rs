@@ -152,11 +152,12 @@ impl Episode {
         self.earlier.iter().map(|(sev, _)| *sev).max()
     }
 
-    /// When the episode started (approximately), epoch seconds.
-    pub(crate) fn started(&self, executed: i64) -> i64 {
+    /// When the episode started (approximately), epoch seconds: its runs reckoned
+    /// back from when this result came in (`arrived`: [`Event::arrived`]).
+    pub(crate) fn started(&self, arrived: i64) -> i64 {
         let runs = i64::try_from(self.streak.saturating_sub(1)).unwrap_or(i64::MAX);
         let span = runs.saturating_mul(i64::try_from(self.interval).unwrap_or(i64::MAX));
-        executed.saturating_sub(span)
+        arrived.saturating_sub(span)
     }
 
     /// An incident created before this (epoch seconds) was opened for an earlier
@@ -166,8 +167,8 @@ impl Episode {
     /// when the pass is longer): a failure back after a short pass is new too, and a
     /// clock off by less than half the pass cannot mistake one episode's incident for
     /// the other's.
-    pub(crate) fn earlier_before(&self, executed: i64) -> i64 {
-        let started = self.started(executed);
+    pub(crate) fn earlier_before(&self, arrived: i64) -> i64 {
+        let started = self.started(arrived);
         let interval = i64::try_from(self.interval).unwrap_or(i64::MAX);
         let slack = match self.passes_before {
             Some(passes) => {
@@ -238,7 +239,7 @@ pub(crate) fn decide(event: &Event, eff: &Effective, context: &Context) -> Decis
             call_if_found: escalation && s.call.contains(&severity) && !episode.called(eff),
             status_changed: episode.status_changed,
             first_alert: !episode.alerted(eff),
-            earlier_before: episode.earlier_before(event.executed.unwrap_or(context.now)),
+            earlier_before: episode.earlier_before(event.arrived(context.now)),
         });
     }
     let since = streak - occ;

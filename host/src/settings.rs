@@ -233,14 +233,18 @@ fn naming_files(error: sensu_reactio_core::ConfigError, files: &[PathBuf]) -> Ho
 }
 
 /// Where the settings put `spool_dir`, read leniently when they do not load (an unknown
-/// key, a bad value, a missing key file): the event of a configuration error is then
-/// still kept where the operator watches it. `None` when the files cannot be read or
-/// name no absolute `spool_dir`.
+/// key, a bad value, a missing key file, another file of the list missing or not json:
+/// a check file broken while the Sensu server runs): the event of a configuration error
+/// is then still kept where the operator watches it and `replay --dead` looks. The
+/// files that can be read count, the last one naming it wins (as in the merge). `None`
+/// when none names an absolute `spool_dir`.
 pub fn salvage_spool_dir(cli: &Cli, env: &EnvVars, root: &Path) -> Option<String> {
     let (files, _) = discover_files(&cli.config_files, env, root, &mut Vec::new()).ok()?;
-    let settings = merge_files(&files).ok()?;
-    let dir = settings.get("reactio")?.get("spool_dir")?.as_str()?;
-    Path::new(dir).is_absolute().then(|| dir.to_owned())
+    let dir = files.iter().rev().find_map(|file| {
+        let settings: Value = serde_json::from_slice(&std::fs::read(file).ok()?).ok()?;
+        settings.get("reactio")?.get("spool_dir")?.as_str().map(str::to_owned)
+    })?;
+    Path::new(&dir).is_absolute().then_some(dir)
 }
 
 /// Why a file could not be read, in words (not the kind's Display: "entity not found").

@@ -131,6 +131,20 @@ fn the_spool_dir_is_salvaged_from_settings_that_do_not_load() {
     assert_eq!(salvage_spool_dir(&cli, &env, Path::new("/nowhere")).as_deref(), Some("/var/lib/reactio-spool"));
     std::fs::write(&settings, r#"{"reactio":{"spool_dir":"relative/spool"}}"#).unwrap();
     assert_eq!(salvage_spool_dir(&cli, &env, Path::new("/nowhere")), None);
+
+    // Another file of the list is broken (a check file with a trailing comma) or gone:
+    // the file that names the spool still counts, and the last to name it wins.
+    let early = scratch_dir.path().join("00.json");
+    let broken = scratch_dir.path().join("check_foo.json");
+    std::fs::write(&early, r#"{"reactio":{"spool_dir":"/var/lib/early"}}"#).unwrap();
+    std::fs::write(&settings, r#"{"reactio":{"spool_dir":"/var/lib/reactio-spool"}}"#).unwrap();
+    std::fs::write(&broken, r#"{"checks":{"foo":{"command":"true",}}}"#).unwrap();
+    let gone = scratch_dir.path().join("gone.json");
+    let list = [&early, &settings, &broken, &gone].map(|p| p.to_str().unwrap().to_owned()).join(":");
+    let env = EnvVars::from_pairs([("SENSU_CONFIG_FILES", list.as_str())]);
+    let cli = crate::cli::parse_from(["sensu-reactio-handler"]).unwrap();
+    assert!(load(&cli, &env, Path::new("/nowhere")).is_err(), "the broken file fails the load");
+    assert_eq!(salvage_spool_dir(&cli, &env, Path::new("/nowhere")).as_deref(), Some("/var/lib/reactio-spool"));
 }
 
 #[test]

@@ -120,8 +120,11 @@ pub(crate) struct Event {
     pub(crate) alert: bool,
     /// Seconds between runs as configured on the check (None: absent, 0 or cron).
     pub(crate) interval: Option<u64>,
-    /// When this result was produced, epoch seconds.
+    /// When this result was produced, epoch seconds (the monitored host's clock).
     pub(crate) executed: Option<i64>,
+    /// The event's `timestamp`: when Sensu made the event, epoch seconds (Sensu
+    /// Classic: its server's clock).
+    pub(crate) timestamp: Option<i64>,
     /// When the check last passed, epoch seconds.
     pub(crate) last_ok: Option<i64>,
     pub(crate) force_resolve: bool,
@@ -132,6 +135,14 @@ pub(crate) struct Event {
 }
 
 impl Event {
+    /// When this result came in, by the clock nearest Reactio's (`now` is the handler's):
+    /// the event's `timestamp` (Sensu's), else `executed` (the monitored host's, which
+    /// may be far off), else `now`. What the episode's start is reckoned back from when
+    /// it is set against Reactio's times (an incident's `created_at`).
+    pub(crate) fn arrived(&self, now: i64) -> i64 {
+        self.timestamp.or(self.executed).unwrap_or(now)
+    }
+
     pub(crate) fn severity(&self) -> Severity {
         Severity::from_status(self.status)
     }
@@ -363,6 +374,7 @@ fn parse_classic(
         alert: check.boolean("alert")?.unwrap_or(true),
         interval: positive(check.int("interval")?),
         executed: time(check.int("executed")?).or(time(check.int("issued")?)).or(time(root.int("timestamp")?)),
+        timestamp: time(root.int("timestamp")?),
         last_ok: time(root.int("last_ok")?),
         force_resolve: check.boolean("force_resolve")?.unwrap_or(false),
         overrides,
@@ -421,6 +433,7 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<S
             .or(time(history_executed))
             .or(time(check.int("issued")?))
             .or(time(root.int("timestamp")?)),
+        timestamp: time(root.int("timestamp")?),
         last_ok: time(check.int("last_ok")?),
         force_resolve: false,
         overrides,

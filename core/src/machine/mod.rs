@@ -268,9 +268,10 @@ impl Run {
         match done {
             Purpose::LookupOpen => Some(Listing::new("pend", Purpose::LookupPend, None)),
             Purpose::LookupPend if self.decision == Decision::Reconcile => {
-                let executed = self.event.executed.unwrap_or(self.context.now);
                 let episode = Episode::of(&self.event, self.context.now);
-                let from = episode.started(executed).saturating_sub(i64::try_from(episode.interval).unwrap_or(0));
+                let from = episode
+                    .started(self.event.arrived(self.context.now))
+                    .saturating_sub(i64::try_from(episode.interval).unwrap_or(0));
                 Some(Listing::new("close", Purpose::LookupClosed, Some(from)))
             }
             _ => None,

@@ -44,6 +44,11 @@ pub(crate) struct Sequence {
     /// Send only these indexes (default: all that Sensu would send).
     #[serde(default)]
     pub(crate) only: Option<Vec<usize>>,
+    /// Seconds the monitored host's clock is behind (negative: ahead): what its agent
+    /// stamps (`executed`, `issued`, `last_ok`, history times) is off by that much;
+    /// the event's `timestamp` and the handler's clock are not.
+    #[serde(default)]
+    pub(crate) host_clock_behind: i64,
 }
 
 fn default_entity() -> String {
@@ -62,7 +67,7 @@ fn default_start() -> i64 {
     1_764_000_000
 }
 
-/// One generated event and the time it was produced.
+/// One generated event and the time it was produced (by the true clock).
 pub(crate) struct Generated {
     pub(crate) executed: i64,
     pub(crate) json: Value,
@@ -78,7 +83,9 @@ pub(crate) fn generate(seq: &Sequence) -> Vec<Generated> {
     let mut last_ok: Option<i64> = None;
     let mut open_event = false;
     for (pos, status) in all.iter().enumerate() {
-        let executed = seq.start + step * i64::try_from(pos).unwrap_or(0);
+        let at = seq.start + step * i64::try_from(pos).unwrap_or(0);
+        // The agent's clock: what it stamps (`at` is the true time: `timestamp`, now).
+        let executed = at - seq.host_clock_behind;
         let previous = pos.checked_sub(1).and_then(|p| all.get(p)).copied();
         occurrences = if previous == Some(*status) { occurrences + 1 } else { 1 };
         let history: Vec<i64> = all[pos.saturating_sub(20)..=pos].to_vec();
@@ -124,7 +131,7 @@ pub(crate) fn generate(seq: &Sequence) -> Vec<Generated> {
             }
             merge(&mut check, &seq.check_extra);
             let mut event = json!({
-                "timestamp": executed,
+                "timestamp": at,
                 "entity": {"metadata": {"name": seq.entity, "namespace": seq.namespace, "annotations": seq.entity_annotations}, "entity_class": "agent"},
                 "check": check,
             });
@@ -168,7 +175,7 @@ pub(crate) fn generate(seq: &Sequence) -> Vec<Generated> {
                 "occurrences_watermark": watermark.max(1),
                 "last_ok": last_ok,
                 "action": action,
-                "timestamp": executed,
+                "timestamp": at,
                 "silenced": silenced,
                 "silenced_by": if silenced { json!(["web01:check_http"]) } else { json!([]) },
             });
@@ -181,7 +188,7 @@ pub(crate) fn generate(seq: &Sequence) -> Vec<Generated> {
             send.unwrap_or(sensu_sends).then_some(event)
         };
         if let Some(json) = event {
-            out.push(Generated { executed, json });
+            out.push(Generated { executed: at, json });
         }
     }
     out
