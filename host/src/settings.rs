@@ -189,9 +189,29 @@ pub fn load(cli: &Cli, env: &EnvVars, root: &Path) -> Result<Loaded, HostError> 
     let key_files = config.key_files();
     if !key_files.is_empty() {
         for path in key_files {
-            let content = read_key_file(&path)?;
-            warnings.extend(key_file_exposed(&path));
-            input.key_files.insert(path, content);
+            match read_key_file(&path) {
+                Ok(content) => {
+                    warnings.extend(key_file_exposed(&path));
+                    input.key_files.insert(path, content);
+                }
+                // Only some profiles' key: their events fail (the core says so, and
+                // they are dead-lettered); one team's key file must not stop the others.
+                Err(e) if config.connection.api_key_file.as_deref() != Some(path.as_str()) => {
+                    let profiles: Vec<String> = (config.profiles.iter())
+                        .filter(|(_, p)| p.connection.api_key_file.as_deref() == Some(path.as_str()))
+                        .map(|(name, _)| format!("`{name}`"))
+                        .collect();
+                    let reason = match e {
+                        HostError::Config(message) => message,
+                        other => other.to_string(),
+                    };
+                    warnings.push(format!(
+                        "profile {}: {reason}; its events are kept in the dead-letter folder until it is fixed (`replay --dead` then sends them), the others go out",
+                        profiles.join(", ")
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
         }
         config = Config::load(&input).map_err(|e| naming_files(e, &files))?;
     }

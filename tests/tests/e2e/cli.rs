@@ -174,3 +174,41 @@ fn a_configuration_error_keeps_the_event_in_the_settings_spool_dir() {
     assert_eq!(dead(&spool).len(), 1, "{}", run.all());
     assert_no_key(&[&run], &dir);
 }
+
+#[test]
+fn one_profiles_missing_key_file_stops_only_its_own_events() {
+    let server = standin();
+    let dir = scratch("profile-key-file");
+    let missing = dir.join("db.key");
+    let settings = dir.join("settings.json");
+    let profiles = json!({"db": {"endpoint": server.url(), "api_key_file": path_str(&missing)}});
+    std::fs::write(
+        &settings,
+        json!({"reactio": {"endpoint": server.url(), "api_key": KEY, "profiles": profiles}}).to_string(),
+    )
+    .unwrap();
+    let spool = dir.join("spool");
+    let run = |event: &[u8]| {
+        handler()
+            .args(["--config", path_str(&settings), "--spool-dir", path_str(&spool), "--deadline", DEADLINE])
+            .stdin(event)
+            .run()
+    };
+    // The default connection's events go out, with a warning naming the profile.
+    let other = run(&first_critical());
+    assert_eq!(other.code, Some(0), "{}", other.all());
+    assert_eq!(creates(&server), 1);
+    assert!(other.stderr.contains("profile `db`: could not read api_key_file"), "{}", other.all());
+    // The profile's own are dead-lettered, saying which file.
+    let routed = classic_with("db01", "check_pg", 2, &["0", "2"], "create", 1, json!({"reactio": {"profile": "db"}}));
+    let own = run(&routed);
+    assert_eq!(own.code, Some(78), "{}", own.all());
+    assert!(own.all().contains(path_str(&missing)), "{}", own.all());
+    assert_eq!(dead(&spool).len(), 1);
+    assert_eq!(creates(&server), 1);
+    // check-config calls the profile a problem.
+    let check = handler().args(["check-config", "--config", path_str(&settings), "--spool-dir", path_str(&spool)]).run();
+    assert_eq!(check.code, Some(78), "{}", check.all());
+    assert!(check.stdout.contains("problem: profile `db`"), "{}", check.stdout);
+    assert_no_key(&[&other, &own, &check], &spool);
+}
