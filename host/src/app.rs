@@ -39,7 +39,7 @@ pub fn run(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant) -> u
         },
         // Its report on stdout holds the warnings: not printed on stderr as well.
         Command::CheckConfig => match load_quietly(cli, env, printer) {
-            Ok(loaded) => check_config(&loaded, &locate(&loaded, env), printer, cli.output == OutputFormat::Json),
+            Ok(loaded) => check_config(&loaded, env, &locate(&loaded, env), printer, cli.output == OutputFormat::Json),
             Err(e) => {
                 let root = Path::new(SENSU_ROOT);
                 let (files, source) = crate::settings::discover_files(&cli.config_files, env, root, &mut Vec::new())

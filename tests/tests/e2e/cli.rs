@@ -207,8 +207,43 @@ fn one_profiles_missing_key_file_stops_only_its_own_events() {
     assert_eq!(dead(&spool).len(), 1);
     assert_eq!(creates(&server), 1);
     // check-config calls the profile a problem.
-    let check = handler().args(["check-config", "--config", path_str(&settings), "--spool-dir", path_str(&spool)]).run();
+    let check =
+        handler().args(["check-config", "--config", path_str(&settings), "--spool-dir", path_str(&spool)]).run();
     assert_eq!(check.code, Some(78), "{}", check.all());
     assert!(check.stdout.contains("problem: profile `db`"), "{}", check.stdout);
     assert_no_key(&[&other, &own, &check], &spool);
+}
+
+#[test]
+fn check_config_refuses_what_a_run_would_refuse() {
+    let dir = scratch("check-config-run");
+    let spool = dir.join("spool");
+    let two_keys = dir.join("two.key");
+    std::fs::write(&two_keys, format!("{KEY}\nan-old-key-kept-below\n")).unwrap();
+    let not_pem = dir.join("ca.pem");
+    std::fs::write(&not_pem, "not a certificate\n").unwrap();
+    let no_module = dir.join("none.wasm");
+    let settings = dir.join("settings.json");
+    let cases = [
+        (json!({"api_key_file": path_str(&two_keys)}), &[][..], "an http header cannot carry"),
+        (json!({"api_key": KEY, "ca_file": path_str(&not_pem)}), &[][..], "holds no certificate"),
+        (json!({"api_key": KEY, "ca_file": path_str(&dir.join("none.pem"))}), &[][..], "could not read ca_file"),
+        (json!({"api_key": KEY}), &["--engine", "wasm"][..], "the wasm module is missing"),
+    ];
+    for (mut reactio, extra, expected) in cases {
+        reactio["organization"] = json!("demo");
+        std::fs::write(&settings, json!({ "reactio": reactio }).to_string()).unwrap();
+        let run = handler()
+            .env("SENSU_REACTIO_WASM_MODULE", path_str(&no_module))
+            .args(["check-config", "--config", path_str(&settings), "--spool-dir", path_str(&spool)])
+            .args(extra)
+            .run();
+        assert_eq!(run.code, Some(78), "{expected}: {}", run.all());
+        assert!(
+            run.stdout.lines().any(|l| l.starts_with("problem: ") && l.contains(expected)),
+            "{expected}: {}",
+            run.stdout
+        );
+        assert_no_key(&[&run], &spool);
+    }
 }
