@@ -140,7 +140,8 @@ pub fn admit(config: &GatewayConfig, method: &str, authorization: Option<&str>, 
         return Err(error_reply(
             413,
             "too_large",
-            &format!("the body has {body_len} bytes; at most {MAX_BODY} are accepted"),
+            // A host may stop reading at `MAX_BODY + 1` bytes (the JS edge does).
+            &format!("the body has more than {MAX_BODY} bytes; at most {MAX_BODY} are accepted"),
         ));
     }
     Ok(())

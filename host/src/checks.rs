@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::cli::SpoolThresholds;
 use crate::error::{EXIT_CONFIG, EXIT_OK, HostError};
-use crate::http::{Http, HttpSettings, KEY_NOT_A_HEADER, fits_a_header};
+use crate::http::{Http, HttpSettings};
 use crate::output::Printer;
 use crate::settings::{EnvVars, Loaded};
 use crate::spool::Spool;
@@ -198,24 +198,14 @@ pub fn check_config(
 }
 
 /// What a run would stop at after its settings loaded: the HTTP client's settings
-/// (`ca_file`, proxies), a key no HTTP header can carry, the engine (`--engine wasm`:
-/// its module, found, checked and compiled as a run does).
+/// (`ca_file`, proxies) and the engine (`--engine wasm`: its module, found, checked and
+/// compiled as a run does). (A key no HTTP header can carry is a connection's problem.)
 fn what_a_run_would_refuse(loaded: &Loaded, env: &EnvVars) -> Vec<String> {
     let config = &loaded.config;
     let mut problems = Vec::new();
     let settings = HttpSettings { ca_file: config.host.ca_file.clone(), allow_http: config.host.allow_http };
     if let Err(e) = Http::build(&settings, env) {
         problems.push(e.to_string());
-    }
-    let connections = std::iter::once((None, &config.connection))
-        .chain(config.profiles.iter().map(|(name, p)| (Some(name), &p.connection)));
-    for (profile, connection) in connections {
-        if connection.api_key.as_ref().is_some_and(|key| !fits_a_header(key.expose())) {
-            problems.push(match profile {
-                Some(name) => format!("profile `{name}`: {KEY_NOT_A_HEADER}"),
-                None => KEY_NOT_A_HEADER.to_owned(),
-            });
-        }
     }
     if let Err(e) = crate::engine::build(loaded.engine, config, &loaded.input) {
         problems.push(crate::drive::engine_error(e).to_string());

@@ -68,15 +68,6 @@ fn proxy_var(env: &EnvVars, names: &[&str]) -> Option<String> {
     names.iter().find_map(|n| env.get(n)).map(str::to_owned)
 }
 
-/// Why a key cannot be sent (see [`fits_a_header`]).
-pub const KEY_NOT_A_HEADER: &str =
-    "the api key holds characters an http header cannot carry (a newline?); check api_key or api_key_file";
-
-/// Whether `value` can be sent as an HTTP header's value (an API key: one line).
-pub fn fits_a_header(value: &str) -> bool {
-    HeaderValue::from_str(value).is_ok()
-}
-
 impl Http {
     /// Build the client (the costly part: the runtime and the root store).
     pub fn build(settings: &HttpSettings, env: &EnvVars) -> Result<Http, HostError> {
@@ -145,7 +136,7 @@ impl Http {
             let secret = name.eq_ignore_ascii_case(API_KEY_HEADER);
             let mut value = HeaderValue::from_str(value).map_err(|_| {
                 if secret {
-                    HostError::Config(KEY_NOT_A_HEADER.into())
+                    HostError::Config("the api key holds characters an http header cannot carry (a newline?); check api_key or api_key_file".into())
                 } else {
                     HostError::Internal(format!("the core asked for an invalid value of header `{name}`"))
                 }

@@ -111,13 +111,17 @@ impl Connection {
                 "no reactio organization or endpoint is configured; set `reactio.organization` (REACTIO_ORGANIZATION, --organization)".into(),
             );
         }
-        if self.api_key.is_none() {
-            return Some(match &self.api_key_file {
+        match &self.api_key {
+            None => Some(match &self.api_key_file {
                 Some(path) => format!("the api key file `{path}` was not read; check that it exists and is readable"),
                 None => "no reactio api key is configured; set `reactio.api_key_file` or REACTIO_API_KEY".into(),
-            });
+            }),
+            // What an HTTP header can carry: visible ASCII, spaces and tabs.
+            Some(key) if !key.expose().bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) => Some(
+                "the api key holds characters an http header cannot carry (a newline, or a second line in its key file?); check api_key or api_key_file".into(),
+            ),
+            Some(_) => None,
         }
-        None
     }
 }
 

@@ -23,8 +23,13 @@ impl Run {
     pub(super) fn after_lookup(&mut self) -> Step {
         let found = self.chosen().filter(|i| !i.is_closed());
         // A failed create of ours that the lookup finds did reach the server; whatever
-        // it did, the key has its incident now.
-        let ours = found.is_some() && std::mem::take(&mut self.create_unconfirmed);
+        // it did, the key has its incident now. So did one the lookup finds made no
+        // sooner than this event came in and named as its create would be: an earlier
+        // attempt's whose answer was lost (a gateway's sender retrying has no other trace).
+        let ours = match &found {
+            Some(inc) => std::mem::take(&mut self.create_unconfirmed) || self.created_for_this_event(inc),
+            None => false,
+        };
         if let Some(keep) = &found {
             self.heal_found(keep.id);
         }
@@ -211,6 +216,13 @@ impl Run {
         let text = self.texts.message(&self.eff, Some(headline));
         let minimal = format!("{headline}<br>{}", self.texts.minimal_message());
         self.writes.push_back(Write::Message { id, text, minimal });
+    }
+
+    /// Whether `inc` is this event's own create: made no sooner than the event came in,
+    /// with the name its create carries (in full or minimal).
+    fn created_for_this_event(&self, inc: &Incident) -> bool {
+        inc.created_at >= self.event.arrived(self.context.now)
+            && (inc.name == self.texts.name(&self.eff) || inc.name == self.texts.minimal_name())
     }
 
     pub(super) fn create(&mut self, headline: Option<String>, call: bool) {

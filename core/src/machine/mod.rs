@@ -23,7 +23,8 @@ use crate::messages::Texts;
 use crate::reactio::{self, Api, CreateBody, Incident, MAX_PAGES, Verdict};
 use crate::rules::{self, Decision, Episode};
 use crate::step::{
-    Answer, Context, FailureKind, IncidentRef, Method, Outcome, OutcomeKind, Purpose, Request, Response, Step, Wait,
+    Answer, Context, Failure, FailureKind, IncidentRef, Method, Outcome, OutcomeKind, Purpose, Request, Response, Step,
+    Wait,
 };
 
 /// Retries per event at most (then the host spools it).
@@ -71,6 +72,14 @@ impl Machine {
     /// the end) is ignored and the step stays as it was.
     pub fn handle(&mut self, answer: Answer) {
         let Some(run) = self.run.as_mut() else { return };
+        // A host's words about a failure may quote the request, key and all (a fetch
+        // refusing a key no header can carry): masked like an answer's.
+        let answer = match (&self.step, answer) {
+            (Step::Request(request), Answer::Failure(failure)) => {
+                Answer::Failure(Failure { detail: request.scrub_echo(failure.detail), ..failure })
+            }
+            (_, answer) => answer,
+        };
         let next = match (&self.step, answer) {
             (Step::Request(request), Answer::Response(response)) => {
                 let response = scrub_key(request, response);

@@ -320,3 +320,41 @@ fn huge_and_deep_inputs() {
     let deep = format!("{{\"client\":{}}}", "[".repeat(100_000));
     assert!(plan(deep.as_bytes(), &config, &context).is_err());
 }
+
+/// A host's failure detail that quotes the key (a fetch refusing a header value, say)
+/// is masked in every message; a key no header can carry is refused before any request.
+#[test]
+fn keys_in_failure_details_are_masked_and_keys_with_newlines_refused() {
+    let load = |key: &str| {
+        Config::load(&ConfigInput {
+            flags: [("api_key".to_owned(), key.to_owned()), ("organization".to_owned(), "demo".to_owned())].into(),
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let context = Context { now: 1_764_092_856, ..Context::default() };
+    let event = std::fs::read(fixtures().join("../../examples/events/classic-critical.json")).unwrap();
+    let mut machine = plan(&event, &load(API_KEY), &context).unwrap();
+    let detail = format!("Headers.append: \"{API_KEY}\" is an invalid header value");
+    for _ in 0..10 {
+        match machine.step().clone() {
+            Step::Request(_) => machine.handle(Answer::Failure(sensu_reactio_core::Failure {
+                kind: sensu_reactio_core::FailureKind::Other,
+                detail: detail.clone(),
+            })),
+            Step::Wait(_) => machine.handle(Answer::Waited),
+            Step::Done(_) => break,
+        }
+    }
+    let Step::Done(outcome) = machine.step() else { panic!("the run did not end: {:?}", machine.step()) };
+    let text = serde_json::to_string(outcome).unwrap();
+    assert!(text.contains("invalid header value"), "{text}");
+    assert!(!text.to_ascii_lowercase().contains(&API_KEY.to_ascii_lowercase()[..12]), "{text}");
+
+    let two_lines = format!("{API_KEY}\nan-older-key-0123456789");
+    let machine = plan(&event, &load(&two_lines), &context).unwrap();
+    let Step::Done(outcome) = machine.step() else { panic!("a request with a key no header can carry") };
+    assert_eq!(outcome.code, "not_configured", "{outcome:?}");
+    assert!(outcome.message.contains("an http header cannot carry"), "{}", outcome.message);
+    assert!(!serde_json::to_string(outcome).unwrap().contains("an-older-key"));
+}

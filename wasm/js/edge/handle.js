@@ -27,8 +27,10 @@ function reactioVars(env) {
 function failureKind(error) {
   const text = `${error?.name ?? ''} ${error?.message ?? ''}`.toLowerCase();
   if (text.includes('timeout') || text.includes('abort')) return 'timeout';
-  if (text.includes('refused') || text.includes('connect')) return 'connect';
+  // Before `connect`: workerd says "Network connection lost." for a connection that
+  // broke after the request went out (the server may have acted: not "never sent").
   if (text.includes('reset') || text.includes('lost') || text.includes('closed')) return 'reset';
+  if (text.includes('refused') || text.includes('connect')) return 'connect';
   if (text.includes('tls') || text.includes('certificate')) return 'tls';
   return 'other';
 }
@@ -57,6 +59,37 @@ async function send(fetchImpl, request) {
   }
 }
 
+/** The core's inbound body limit (`gateway::MAX_BODY`): a larger body is answered 413. */
+const MAX_BODY = 1024 * 1024;
+
+/**
+ * The request's body, read no further than `cap` bytes (the rest is not read into
+ * memory: a larger body is refused anyway, and whoever can reach the gateway must not
+ * be able to fill its memory before the token is even checked).
+ */
+async function readCapped(request, cap) {
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks = [];
+  let size = 0;
+  while (size < cap) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  if (size >= cap) await reader.cancel().catch(() => {});
+  const body = new Uint8Array(Math.min(size, cap));
+  let at = 0;
+  for (const chunk of chunks) {
+    const part = chunk.subarray(0, body.length - at);
+    body.set(part, at);
+    at += part.length;
+    if (at === body.length) break;
+  }
+  return body;
+}
+
 /**
  * Handle one inbound request: `POST` a Sensu event with `Authorization: Bearer <token>`.
  * `env.SENSU_REACTIO_GATEWAY_CONFIG` holds the gateway configuration (JSON);
@@ -68,7 +101,7 @@ export async function handle(request, env, options = {}) {
   const now = options.now ?? (() => Date.now() / 1000);
   const gateway = new Gateway(env?.SENSU_REACTIO_GATEWAY_CONFIG, reactioVars(env));
   try {
-    const body = request.body ? new Uint8Array(await request.arrayBuffer()) : new Uint8Array(0);
+    const body = await readCapped(request, MAX_BODY + 1);
     const authorization = request.headers.get('authorization') ?? undefined;
     const seconds = now();
     if (typeof seconds !== 'number' || !Number.isFinite(seconds)) {

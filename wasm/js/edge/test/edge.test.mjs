@@ -125,3 +125,57 @@ test('the bearer scheme is case-insensitive', async () => {
   const r = await reply(await handle(request, env, { fetch: reactio.fetch, now: () => NOW }));
   assert.equal(r.status, 200, JSON.stringify(r.json));
 });
+
+test('a body far over the limit is not read into memory, and is refused before the token matters', async () => {
+  let pulled = 0;
+  const chunk = new Uint8Array(64 * 1024).fill(32);
+  const endless = new ReadableStream({
+    pull(controller) {
+      pulled += chunk.byteLength;
+      controller.enqueue(chunk);
+    },
+  });
+  const request = new Request('http://gateway.test/events', { method: 'POST', body: endless, duplex: 'half' });
+  const r = await reply(await handle(request, env, { fetch: fakeReactio().fetch, now: () => NOW }));
+  assert.equal(r.status, 401, JSON.stringify(r.json));
+  assert.ok(pulled <= 1024 * 1024 + 2 * chunk.byteLength, `read ${pulled} bytes of an endless body`);
+  const big = new ReadableStream({
+    pull(controller) {
+      controller.enqueue(chunk);
+    },
+  });
+  const sized = new Request('http://gateway.test/events', {
+    method: 'POST', body: big, duplex: 'half', headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  const t = await reply(await handle(sized, env, { fetch: fakeReactio().fetch, now: () => NOW }));
+  assert.equal(t.status, 413, JSON.stringify(t.json));
+  assert.match(t.json.error.message, /more than 1048576 bytes/);
+});
+
+test('a broadcast whose connection was lost (workerd: "Network connection lost.") is not sent again', async () => {
+  const calls = [];
+  const fetch = async (url, init) => {
+    const u = new URL(url);
+    calls.push(`${init.method} ${u.pathname}`);
+    const json = (status, value) => new Response(JSON.stringify(value), { status, headers: { 'content-type': 'application/json' } });
+    if (init.method === 'GET') {
+      const open = [{ id: 7, name: 'web01/check_http WARNING', status: 'open', created_at: NOW - 60, manager: null }];
+      return json(200, u.searchParams.get('status') === 'open' && u.searchParams.get('page') === '1' ? open : []);
+    }
+    if (u.pathname === '/api/v1/notifications') throw new TypeError('Network connection lost.');
+    return json(200, {});
+  };
+  const escalation = JSON.stringify({
+    client: { name: 'web01' },
+    check: { name: 'check_http', status: 2, output: 'CRITICAL', history: ['0', '1', '2'], interval: 60 },
+    action: 'create',
+    occurrences: 1,
+  });
+  const settings = JSON.parse(env.SENSU_REACTIO_GATEWAY_CONFIG);
+  settings.config.settings.reactio.severities = ['warning', 'critical'];
+  const escalating = { ...env, SENSU_REACTIO_GATEWAY_CONFIG: JSON.stringify(settings) };
+  const r = await reply(await handle(inbound(escalation), escalating, { fetch, now: () => NOW }));
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  assert.equal(calls.filter((c) => c === 'POST /api/v1/notifications').length, 1, calls.join(', '));
+  assert.match(r.json.warnings.join(' '), /not sent again/);
+});
