@@ -15,8 +15,11 @@
 //! | 405 | not `POST` |
 //! | 413 | the body is larger than [`MAX_BODY`] |
 //! | 500 | the gateway's configuration is invalid or incomplete (no API key or organization) |
-//! | 502 | Reactio refused the event for good (e.g. the API key) |
+//! | 422 | Reactio refused the event for good (e.g. the API key): not a status senders retry (curl retries 502, which would post the same event again) |
 //! | 503 | Reactio could not be reached now: retry after `Retry-After` seconds |
+//!
+//! 200 and 422 carry the outcome JSON (so does a 503 for a run that ended retryable); the
+//! others `{"error":{"kind","message"}}`.
 //!
 //! No answer ever contains the API key or the inbound token.
 
@@ -173,12 +176,12 @@ pub fn reply_for_outcome(outcome: &Outcome) -> Reply {
     if outcome.result == OutcomeKind::Failed {
         if outcome.code == "not_configured" {
             // The gateway's own settings (no key, no organization): not Reactio's doing.
-            reply.status = 500;
+            return error_reply(500, "config", &outcome.message);
         } else if outcome.retryable && !outcome.auth_failed {
             reply.status = 503;
             reply.headers.push(("retry-after".to_owned(), "5".to_owned()));
         } else {
-            reply.status = 502;
+            reply.status = 422;
         }
     }
     reply
@@ -242,7 +245,7 @@ mod tests {
         };
         assert_eq!(reply_for_outcome(&outcome("not_configured", true, false)).status, 500);
         assert_eq!(reply_for_outcome(&outcome("retries_exhausted", true, false)).status, 503);
-        assert_eq!(reply_for_outcome(&outcome("auth_failed", false, true)).status, 502);
-        assert_eq!(reply_for_outcome(&outcome("rejected", false, false)).status, 502);
+        assert_eq!(reply_for_outcome(&outcome("auth_failed", false, true)).status, 422);
+        assert_eq!(reply_for_outcome(&outcome("rejected", false, false)).status, 422);
     }
 }

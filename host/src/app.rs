@@ -311,6 +311,13 @@ fn replay(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant, dead:
                 waiting,
                 spool.dir().display()
             ));
+            let dead_letters = if dead { 0 } else { spool.list_dead().map(|l| l.len()).unwrap_or(0) };
+            if dead_letters > 0 {
+                printer.info(&format!(
+                    "{dead_letters} dead-lettered events wait in {}: `replay --dead` sends them once their cause is fixed",
+                    spool.dead_dir().display()
+                ));
+            }
             if waiting > 0 { EXIT_SPOOLED } else { EXIT_OK }
         }
         Err(e) => {

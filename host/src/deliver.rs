@@ -18,6 +18,9 @@ use crate::spool::{Entry, Spool};
 /// How often a run waiting for the spool's lock tries it again.
 const LOCK_POLL: Duration = Duration::from_millis(20);
 
+/// What to do about a dead letter: no run sends it on its own.
+const DEAD_HINT: &str = "`replay --dead` sends it once the cause is fixed";
+
 /// Attempts in a row after which a spooled event the engine keeps failing on is dead-lettered.
 const ENGINE_ATTEMPTS: u32 = 3;
 
@@ -438,8 +441,11 @@ impl Runner<'_> {
         entry.unconfirmed_create_ms = outcome.create_unconfirmed.then(now_ms);
         match self.store(&entry, dead) {
             Ok(path) => {
-                let what = if dead { "dead-lettered as" } else { "spooled as" };
-                let note = format!("{what} {}", path.display());
+                let note = if dead {
+                    format!("dead-lettered as {} ({DEAD_HINT})", path.display())
+                } else {
+                    format!("spooled as {}", path.display())
+                };
                 self.printer.outcome(outcome, Source::Live, Some(&note), Some(code));
                 code
             }
@@ -662,8 +668,9 @@ pub fn keep_event(
     });
     match stored {
         Ok(path) => {
-            let what = if dead { "dead-lettered as" } else { "spooled as" };
-            printer.info(&format!("the event for {} was {what} {}", summary.key, path.display()));
+            let (what, hint) =
+                if dead { ("dead-lettered as", format!(" ({DEAD_HINT})")) } else { ("spooled as", String::new()) };
+            printer.info(&format!("the event for {} was {what} {}{hint}", summary.key, path.display()));
             code
         }
         Err(e) => {

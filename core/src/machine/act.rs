@@ -24,8 +24,9 @@ impl Run {
         let found = self.chosen().filter(|i| !i.is_closed());
         // A failed create of ours that the lookup finds did reach the server; whatever
         // it did, the key has its incident now. So did one the lookup finds made no
-        // sooner than this event came in and named as its create would be: an earlier
-        // attempt's whose answer was lost (a gateway's sender retrying has no other trace).
+        // sooner than this first alert came in and named as its create would be: an
+        // earlier attempt's whose answer was lost (a gateway's sender retrying has no
+        // other trace), or the same result delivered twice.
         let ours = match &found {
             Some(inc) => std::mem::take(&mut self.create_unconfirmed) || self.created_for_this_event(inc),
             None => false,
@@ -218,10 +219,12 @@ impl Run {
         self.writes.push_back(Write::Message { id, text, minimal });
     }
 
-    /// Whether `inc` is this event's own create: made no sooner than the event came in,
-    /// with the name its create carries (in full or minimal).
+    /// Whether `inc` is this event's own create: the event is its episode's first alert
+    /// (what creates), and the incident was made no sooner than the event came in, with
+    /// the name its create carries (in full or minimal).
     fn created_for_this_event(&self, inc: &Incident) -> bool {
-        inc.created_at >= self.event.arrived(self.context.now)
+        matches!(&self.decision, Decision::Alert(alert) if alert.first_alert)
+            && inc.created_at >= self.event.arrived(self.context.now)
             && (inc.name == self.texts.name(&self.eff) || inc.name == self.texts.minimal_name())
     }
 

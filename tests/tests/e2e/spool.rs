@@ -535,3 +535,30 @@ fn a_spooled_create_that_landed_is_not_broadcast_again_as_an_escalation() {
     assert_eq!((creates(&server), notifications), (1, 0), "{:?}\n{}", lines(&server), replayed.all());
     assert_no_key(&[&run, &replayed], &dir);
 }
+
+#[test]
+fn an_alert_kept_for_want_of_an_organization_is_sent_by_replay_dead_once_it_is_set() {
+    let server = standin();
+    let dir = scratch("no-organization");
+    let spool = dir.join("spool");
+    let (settings_dir, settings) = empty_settings();
+    let unset = handler()
+        .env("REACTIO_API_KEY", KEY)
+        .args(["--config", path_str(&settings), "--spool-dir", path_str(&spool), "--deadline", DEADLINE])
+        .stdin(&first_critical())
+        .run();
+    assert_eq!(unset.code, Some(78), "{}", unset.all());
+    assert_eq!(dead(&spool).len(), 1);
+    assert!(unset.stdout.contains("`replay --dead` sends it once the cause is fixed"), "{}", unset.all());
+    // Nothing sends a dead letter on its own; replay says where they wait.
+    let waiting = replay(&server.url(), &spool);
+    assert!(waiting.all().contains("1 dead-lettered events wait in"), "{}", waiting.all());
+    // The organization set (and the endpoint, the stand-in's): `replay --dead` sends
+    // it, without `--adopt`.
+    let fixed = against(&server.url(), &spool).args(["replay", "--dead", "--organization", "demo"]).run();
+    assert_eq!(fixed.code, Some(0), "{}", fixed.all());
+    assert_eq!(server.incidents().len(), 1, "{}", fixed.all());
+    assert!(dead(&spool).is_empty());
+    drop(settings_dir);
+    assert_no_key(&[&unset, &waiting, &fixed], &dir);
+}
