@@ -105,6 +105,7 @@ fn runner<'a>(
         deadline: Duration::from_millis(host.deadline_ms),
         route: Route::of(&loaded.config),
         adopt: false,
+        replaying: false,
         terminated: crate::deliver::note_sigterm(),
     })
 }
@@ -277,6 +278,7 @@ fn replay(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant, dead:
         }
     };
     runner.adopt = adopt;
+    runner.replaying = true;
     let spool = match &runner.spool {
         Ok(spool) => spool.clone(),
         Err(e) => {

@@ -52,6 +52,9 @@ pub struct Runner<'a> {
     pub route: Route,
     /// Deliver entries of any route too (`replay --adopt`).
     pub adopt: bool,
+    /// A `replay`: entries kept under other settings (another `call`, say) are left for
+    /// the handler's own runs, unless `adopt`.
+    pub replaying: bool,
     /// Set when a SIGTERM arrives ([`note_sigterm`]).
     pub terminated: Arc<AtomicBool>,
 }
@@ -163,6 +166,7 @@ pub fn entry_for(
         team: None,
         handler_failures: 0,
         unconfirmed_create_ms: None,
+        settings: None,
     };
     if let Some(route) = route {
         route.stamp(&mut entry, key_problem);
@@ -206,9 +210,15 @@ impl Runner<'_> {
         }
         let mut entries = Vec::new();
         let mut others = 0;
+        let mut other_settings = std::collections::BTreeSet::new();
+        let mut left_for_settings = 0;
         for path in spool.list()? {
             match Spool::read(&path) {
                 Ok(entry) if !self.ours(&entry) => others += 1,
+                Ok(entry) if self.replaying && !self.adopt && !self.route.settings_differ(&entry).is_empty() => {
+                    other_settings.extend(self.route.settings_differ(&entry));
+                    left_for_settings += 1;
+                }
                 Ok(entry) => entries.push((path, entry)),
                 Err(why) => {
                     self.printer.warning(&format!("{why}; moved to the dead-letter folder"));
@@ -216,6 +226,14 @@ impl Runner<'_> {
                     report.dead += 1;
                 }
             }
+        }
+        if left_for_settings > 0 {
+            let names: Vec<String> = other_settings.iter().map(|n| format!("`{n}`")).collect();
+            self.printer.warning(&format!(
+                "left {left_for_settings} spooled events kept under other settings than this replay's ({}): the handler's next run sends them as it would have; to send them now, run `replay` with the handler's environment and settings (`replay --adopt` sends them with these)",
+                names.join(", ")
+            ));
+            report.left += left_for_settings;
         }
         if others > 0 {
             self.printer.warning(&format!(

@@ -14,6 +14,8 @@
 //! (a delivered event retiring older entries for its check) works within a team, so a
 //! rotated key does not keep stale alerts alive.
 
+use std::collections::BTreeMap;
+
 use sensu_reactio_core::{Config, Secret};
 
 use crate::spool::Entry;
@@ -28,6 +30,39 @@ pub struct Route {
     /// The connection names a project (an organization or an endpoint): without one,
     /// what it keeps is anyone's, like an entry of an unknown configuration.
     pub names_a_project: bool,
+    /// The settings that shape what is sent, each as a digest of its value (what
+    /// `replay` compares with the run that kept an entry: a replay without the
+    /// handler's `call`, say, would create without the phone call).
+    pub settings: BTreeMap<String, String>,
+}
+
+/// Settings that do not shape what is sent: the connection's (in the route), and the
+/// host's own.
+const HOST_ONLY: &[&str] = &[
+    "api_key",
+    "api_key_file",
+    "organization",
+    "endpoint",
+    "ca_file",
+    "allow_http",
+    "deadline",
+    "request_timeout",
+    "spool_dir",
+    "dry_run",
+    "engine",
+];
+
+/// The digests of the settings that shape what is sent ([`Route::settings`]).
+fn settings_of(config: &Config) -> BTreeMap<String, String> {
+    let serde_json::Value::Object(described) = config.describe() else { return BTreeMap::new() };
+    described
+        .into_iter()
+        .filter(|(name, _)| !HOST_ONLY.contains(&name.as_str()))
+        .map(|(name, entry)| {
+            let value = entry.get("value").map(serde_json::Value::to_string).unwrap_or_default();
+            (name, digest(&[&value]))
+        })
+        .collect()
 }
 
 fn digest(parts: &[&str]) -> String {
@@ -53,12 +88,22 @@ impl Route {
             team: digest(&[profile, &organization]),
             full: digest(&[profile, &organization, key]),
             names_a_project: !connection.endpoint.authority.is_empty(),
+            settings: settings_of(config),
         }
+    }
+
+    /// The settings (names) that `entry` was kept under with other values than this
+    /// configuration's; none for an entry that recorded none.
+    pub fn settings_differ(&self, entry: &Entry) -> Vec<String> {
+        let Some(kept) = &entry.settings else { return Vec::new() };
+        let names: std::collections::BTreeSet<&String> = kept.keys().chain(self.settings.keys()).collect();
+        names.into_iter().filter(|name| kept.get(*name) != self.settings.get(*name)).cloned().collect()
     }
 
     /// Mark `entry` as kept by this configuration; `key_problem`: kept because the key
     /// was rejected or missing (then any handler of the team may deliver it).
     pub fn stamp(&self, entry: &mut Entry, key_problem: bool) {
+        entry.settings = Some(self.settings.clone());
         entry.route = (!key_problem).then(|| self.full.clone());
         // Kept for want of an organization: the team it will have is not known yet.
         entry.team = (self.names_a_project || !key_problem).then(|| self.team.clone());
@@ -99,12 +144,13 @@ mod tests {
             team: team.map(str::to_owned),
             handler_failures: 0,
             unconfirmed_create_ms: None,
+            settings: None,
         }
     }
 
     #[test]
     fn a_run_delivers_its_own_its_teams_key_problems_and_the_unmarked() {
-        let ours = Route { team: "t".into(), full: "r".into(), names_a_project: true };
+        let ours = Route { team: "t".into(), full: "r".into(), names_a_project: true, settings: BTreeMap::new() };
         assert!(ours.delivers(&entry(Some("r"), Some("t")), false));
         assert!(!ours.delivers(&entry(Some("other"), Some("t")), false), "another key of the team");
         assert!(ours.delivers(&entry(None, Some("t")), false), "kept for a key problem");
@@ -122,9 +168,9 @@ mod tests {
             route.stamp(&mut e, key_problem);
             (e.route, e.team)
         };
-        let nowhere = Route { team: "t0".into(), full: "r0".into(), names_a_project: false };
+        let nowhere = Route { team: "t0".into(), full: "r0".into(), names_a_project: false, settings: BTreeMap::new() };
         assert_eq!(stamped(&nowhere, true), (None, None), "kept for want of an organization");
-        let fixed = Route { team: "t".into(), full: "r".into(), names_a_project: true };
+        let fixed = Route { team: "t".into(), full: "r".into(), names_a_project: true, settings: BTreeMap::new() };
         let mut kept = entry(None, None);
         nowhere.stamp(&mut kept, true);
         assert!(fixed.delivers(&kept, false), "delivered once the organization is set");

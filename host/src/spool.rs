@@ -55,6 +55,11 @@ pub struct Entry {
     /// [`sensu_reactio_core::CREATE_RETRY_WAIT_MS`] after (the server may yet apply it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unconfirmed_create_ms: Option<u64>,
+    /// The settings that shape what is sent (`call`, templates, …) of the run that kept
+    /// it, each as a digest of its value ([`crate::route::Route::settings`]): `replay`
+    /// leaves an entry kept under other settings than its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<std::collections::BTreeMap<String, String>>,
 }
 
 fn is_zero(n: &u32) -> bool {

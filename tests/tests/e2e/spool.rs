@@ -562,3 +562,26 @@ fn an_alert_kept_for_want_of_an_organization_is_sent_by_replay_dead_once_it_is_s
     drop(settings_dir);
     assert_no_key(&[&unset, &waiting, &fixed], &dir);
 }
+
+#[test]
+fn replay_leaves_what_was_kept_under_other_settings_for_the_handler() {
+    let dir = scratch("replay-settings");
+    let spool = dir.join("spool");
+    let down = closed_port_url();
+    // The handler's own run (with `call: critical`) keeps the first critical.
+    let kept = against(&down, &spool).env("REACTIO_CALL", "critical").stdin(&first_critical()).run();
+    assert_eq!(kept.code, Some(75), "{}", kept.all());
+    let server = standin();
+    // A replay typed without the handler's REACTIO_CALL would create without the call.
+    let bare = replay(&server.url(), &spool);
+    assert_eq!(bare.code, Some(75), "{}", bare.all());
+    assert!(bare.all().contains("kept under other settings than this replay's (`call`)"), "{}", bare.all());
+    assert!(server.incidents().is_empty());
+    assert_eq!(spooled(&spool).len(), 1);
+    // With the handler's environment, it goes out as the handler would have sent it.
+    let same = against(&server.url(), &spool).env("REACTIO_CALL", "critical").args(["replay"]).run();
+    assert_eq!(same.code, Some(0), "{}", same.all());
+    assert_eq!(server.incidents().len(), 1);
+    assert!(server.notifications().iter().any(|n| n.notification_call), "{:?}", server.notifications());
+    assert_no_key(&[&kept, &bare, &same], &dir);
+}
