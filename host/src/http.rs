@@ -236,6 +236,26 @@ pub fn root_cause(error: &dyn std::error::Error) -> String {
     current.to_string().replace(['\n', '\r'], " ")
 }
 
+/// What to do about a TLS failure whose words (rustls') do not say it.
+fn tls_hint(lower: &str) -> Option<&'static str> {
+    let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
+    if has(&["unknownissuer", "unknown issuer"]) {
+        Some(
+            "the server's certificate is not signed by a root this handler trusts: for a private ca, name its root certificate (pem) in `ca_file`",
+        )
+    } else if has(&["causedasendentity", "caused as end entity", "ca used as end entity"]) {
+        Some(
+            "the server presents a ca certificate as its own (as `openssl req -x509` makes one): give it a certificate issued by a ca, and name that ca in `ca_file`",
+        )
+    } else if has(&["invalidcontenttype", "corrupt message"]) {
+        Some(
+            "the server does not speak tls there: check the scheme and port of `endpoint` (plain http only to loopback, or with `allow_http`)",
+        )
+    } else {
+        None
+    }
+}
+
 /// Map a reqwest error to the core's failure kinds; the detail names the host and
 /// the innermost cause (never a header, so never the key).
 pub fn failure(error: &reqwest::Error) -> Failure {
@@ -248,13 +268,17 @@ pub fn failure(error: &reqwest::Error) -> Failure {
     });
     let cause =
         if error.is_timeout() && !lower.contains("timed out") { "timed out".to_owned() } else { root_cause(error) };
-    let detail = match host {
+    let mut detail = match host {
         Some(host) => format!("{host}: {cause}"),
         None => cause,
     };
+    let hint = tls_hint(&lower);
+    if let Some(hint) = hint {
+        detail = format!("{detail}; {hint}");
+    }
     let kind = if error.is_timeout() {
         FailureKind::Timeout
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+    } else if hint.is_some() || lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
         FailureKind::Tls
     } else if let Some(kind) = io_kind(error) {
         kind
@@ -273,6 +297,15 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
     use super::*;
     use sensu_reactio_core::Purpose;
+
+    #[test]
+    fn tls_failures_rustls_words_get_what_to_do() {
+        let hint = |words: &str| tls_hint(&words.to_lowercase()).unwrap_or_default();
+        assert!(hint("invalid peer certificate: UnknownIssuer").contains("`ca_file`"));
+        assert!(hint("invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))").contains("openssl req -x509"));
+        assert!(hint("received corrupt message of type InvalidContentType").contains("does not speak tls"));
+        assert_eq!(tls_hint("invalid peer certificate: expired"), None, "rustls says that one plainly");
+    }
 
     fn request(scheme: &str, authority: &str) -> Request {
         Request {

@@ -215,6 +215,7 @@ pub fn load(cli: &Cli, env: &EnvVars, root: &Path) -> Result<Loaded, HostError> 
         }
         config = Config::load(&input).map_err(|e| naming_files(e, &files))?;
     }
+    warnings.extend(deadline_past_timeout(&input.settings, &cli.handler_name, config.host.deadline_ms));
     let engine = choose_engine(&config)?;
     Ok(Loaded { config, input, files, source, warnings, engine })
 }
@@ -265,6 +266,22 @@ pub fn salvage_spool_dir(cli: &Cli, env: &EnvVars, root: &Path) -> Option<String
         settings.get("reactio")?.get("spool_dir")?.as_str().map(str::to_owned)
     })?;
     Path::new(&dir).is_absolute().then_some(dir)
+}
+
+/// A warning when the run's deadline leaves less than a second before Sensu Classic's
+/// handler `timeout` (10 s when the definition sets none): Sensu kills the handler
+/// then, before it can spool an event it could not deliver.
+fn deadline_past_timeout(settings: &Value, handler: &str, deadline_ms: u64) -> Option<String> {
+    let definition = settings.get("handlers")?.get(handler)?.as_object()?;
+    let timeout = definition.get("timeout").map_or(Some(10.0), Value::as_f64)?;
+    let deadline = deadline_ms as f64 / 1000.0;
+    (deadline + 1.0 > timeout).then(|| {
+        format!(
+            "`deadline` ({deadline} s) leaves less than a second before the handler's sensu timeout ({timeout} s, `handlers.{handler}.timeout`{}): sensu kills the handler then, before it can spool an event it could not deliver; set `deadline` to at most {} s, or raise the timeout",
+            if definition.contains_key("timeout") { "" } else { ", sensu's default" },
+            (timeout - 2.0).max(1.0)
+        )
+    })
 }
 
 /// Why a file could not be read, in words (not the kind's Display: "entity not found").

@@ -168,3 +168,19 @@ fn a_configuration_error_names_the_files_that_set_the_setting() {
     );
     assert_eq!(error, expected);
 }
+
+#[test]
+fn a_deadline_past_the_handlers_sensu_timeout_is_warned_about() {
+    let settings = |definition: Value| serde_json::json!({"handlers": {"reactio": definition}});
+    let warn = |definition: Value, deadline_ms| deadline_past_timeout(&settings(definition), "reactio", deadline_ms);
+    assert_eq!(warn(serde_json::json!({"type": "pipe"}), 8000), None, "8 s under the default 10 s");
+    let default = warn(serde_json::json!({"type": "pipe"}), 12_000).unwrap();
+    assert!(
+        default.contains("(12 s)") && default.contains("(10 s, `handlers.reactio.timeout`, sensu's default)"),
+        "{default}"
+    );
+    let set = warn(serde_json::json!({"type": "pipe", "timeout": 5}), 8000).unwrap();
+    assert!(set.contains("at most 3 s"), "{set}");
+    assert_eq!(warn(serde_json::json!({"type": "pipe", "timeout": 30}), 12_000), None);
+    assert_eq!(deadline_past_timeout(&serde_json::json!({}), "reactio", 60_000), None, "no definition: sensu go");
+}

@@ -224,3 +224,16 @@ fn sigterm_lets_the_run_finish_its_event() {
     assert_eq!(server.incidents().len(), 1, "{:?}", lines(&server));
     assert_no_key(&[&run], &dir);
 }
+
+#[test]
+fn https_to_a_plain_http_port_says_the_server_does_not_speak_tls() {
+    let server = standin();
+    let dir = scratch("https-to-http");
+    let spool = dir.join("spool");
+    let https = server.url().replacen("http://", "https://", 1);
+    let run = against(&https, &spool).args(["--deadline", "2"]).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    assert!(run.all().contains("the server does not speak tls there"), "{}", run.all());
+    assert!(run.all().contains("tls failure"), "{}", run.all());
+    assert_no_key(&[&run], &dir);
+}
