@@ -170,13 +170,19 @@ impl Run {
                 let headline =
                     messages::downgrade(self.event.previous_status().map(crate::Severity::from_status), severity);
                 self.post(inc.id, &headline);
-                self.set(inc.id, "posted_downgrade", format!("posted the downgrade to incident {} for {key}", inc.id));
+                // Not always down: warning to unknown is up, to a severity not acted on.
+                self.set(
+                    inc.id,
+                    "posted_downgrade",
+                    format!("posted to incident {} for {key}: now {severity}, not an acted severity", inc.id),
+                );
             }
             (Decision::Recovery | Decision::Downgrade, None) => {
+                let assumed = if self.context.dry_run { " (lookups assumed to find nothing)" } else { "" };
                 return self.finish(
                     OutcomeKind::Skipped,
                     "no_open_incident",
-                    format!("skipped {key}: no open incident to update"),
+                    format!("skipped {key}: no open incident to update{assumed}"),
                 );
             }
             (Decision::Skip { code, reason }, _) => return self.finish(OutcomeKind::Skipped, code, reason),

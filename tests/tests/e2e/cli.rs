@@ -247,3 +247,13 @@ fn check_config_refuses_what_a_run_would_refuse() {
         assert_no_key(&[&run], &spool);
     }
 }
+
+#[test]
+fn a_dry_run_recovery_says_its_lookups_were_assumed_empty() {
+    let server = standin();
+    let dir = scratch("dry-run-resolve");
+    let run = against(&server.url(), &dir.join("spool")).args(["--dry-run"]).stdin(&resolve()).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert_eq!(server.connection_count(), 0);
+    assert!(run.stdout.contains("no open incident to update (lookups assumed to find nothing)"), "{}", run.stdout);
+}
