@@ -258,5 +258,12 @@ pub(crate) fn decide(event: &Event, eff: &Effective, context: &Context) -> Decis
             return Decision::Reconcile;
         }
     }
-    skip("repeat", format!("already alerted ({streak} results in a row); nothing new"))
+    // "Alerted" is what the rules decided then: that result may have been silenced,
+    // flapping or lost, which the reconcile lookup finds out.
+    let check =
+        if s.reconcile > 0 { "; the `reconcile` lookup opens its incident if that alert never went out" } else { "" };
+    skip(
+        "repeat",
+        format!("an earlier result of this failure was the one to alert ({streak} in a row now); nothing new{check}"),
+    )
 }
