@@ -106,6 +106,21 @@ impl Template {
                     ),
                 });
             };
+            // Go's trim markers: `{{- ` drops the white space before the action,
+            // ` -}}` the white space after it.
+            const GO_SPACE: &[char] = &[' ', '\t', '\r', '\n'];
+            if inner.strip_prefix('-').is_some_and(|r| r.starts_with(GO_SPACE))
+                && let Some(Part::Text(before)) = parts.last_mut()
+            {
+                before.truncate(before.trim_end_matches(GO_SPACE).len());
+                if before.is_empty() {
+                    parts.pop();
+                }
+            }
+            let next = match inner.strip_suffix('-').is_some_and(|r| r.ends_with(GO_SPACE)) {
+                true => next.trim_start_matches(GO_SPACE),
+                false => next,
+            };
             let inner = inner.trim_matches('-').trim();
             match FIELDS.iter().find(|f| **f == inner) {
                 Some(field) => parts.push(Part::Field(field)),
@@ -194,6 +209,15 @@ mod tests {
         let t = Template::parse("{{`{{.Entity.Name}}`}}: down, {{ `a}}b` }} {{.Key}}").unwrap();
         assert_eq!(t.render(&data(), false), "{{.Entity.Name}}: down, a}}b web01/check_http");
         assert!(Template::parse("{{`unclosed}}").is_err());
+    }
+
+    #[test]
+    fn go_trim_markers_drop_the_white_space_beside_the_action() {
+        let t = Template::parse("host: {{- .Key}} ! {{.Key -}}\n\t ! {{-.Key}}").unwrap();
+        assert_eq!(t.render(&data(), false), "host:web01/check_http ! web01/check_http! web01/check_http");
+        // Only with white space after `{{-` (as in Go): `{{-.Key}}` trims nothing.
+        let t = Template::parse("  {{- .Key -}}  ").unwrap();
+        assert_eq!(t.render(&data(), false), "web01/check_http");
     }
 
     #[test]
