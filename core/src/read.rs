@@ -221,6 +221,8 @@ impl ConfigInput {
     /// under `prefix` (`""` at the top, `config.` inside a gateway configuration).
     pub fn from_json(map: &Map<String, Value>, prefix: &str) -> Result<ConfigInput, String> {
         let fields = Fields::new(map, prefix);
+        // A misspelt member (`setings`) would otherwise drop what it holds without a word.
+        fields.deny_unknown(&["settings", "env", "flags", "handler_name", "key_files"])?;
         Ok(ConfigInput {
             settings: fields.get("settings").cloned().unwrap_or_default(),
             env: fields.string_map("env")?,
@@ -236,6 +238,7 @@ impl GatewayConfig {
     pub fn from_json(map: &Map<String, Value>, prefix: &str) -> Result<GatewayConfig, String> {
         let fields = Fields::new(map, prefix);
         let config_prefix = format!("{prefix}config.");
+        fields.deny_unknown(&["token", "allow_unauthenticated", "config"])?;
         Ok(GatewayConfig {
             token: fields.opt_string("token")?,
             allow_unauthenticated: fields.bool("allow_unauthenticated")?,
@@ -253,6 +256,16 @@ mod tests {
 
     fn object(text: &str) -> Map<String, Value> {
         parse_object(text.as_bytes()).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_misspelt_member_of_a_configuration_is_refused_not_dropped() {
+        let err = ConfigInput::from_json(&object(r#"{"setings":{"reactio":{}}}"#), "").unwrap_err();
+        assert!(err.starts_with("unknown field `setings`, expected one of `settings`"), "{err}");
+        let err = GatewayConfig::from_json(&object(r#"{"token":"t","config":{"key_file":"x"}}"#), "").unwrap_err();
+        assert!(err.starts_with("unknown field `config.key_file`"), "{err}");
+        let err = GatewayConfig::from_json(&object(r#"{"tokn":"t"}"#), "").unwrap_err();
+        assert!(err.starts_with("unknown field `tokn`"), "{err}");
     }
 
     #[test]

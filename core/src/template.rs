@@ -108,17 +108,17 @@ impl Template {
             };
             // Go's trim markers: `{{- ` drops the white space before the action,
             // ` -}}` the white space after it.
-            const GO_SPACE: &[char] = &[' ', '\t', '\r', '\n'];
-            if inner.strip_prefix('-').is_some_and(|r| r.starts_with(GO_SPACE))
+            let go_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+            if inner.strip_prefix('-').is_some_and(|r| r.as_bytes().first().is_some_and(go_space))
                 && let Some(Part::Text(before)) = parts.last_mut()
             {
-                before.truncate(before.trim_end_matches(GO_SPACE).len());
+                before.truncate(before.len() - before.bytes().rev().take_while(go_space).count());
                 if before.is_empty() {
                     parts.pop();
                 }
             }
-            let next = match inner.strip_suffix('-').is_some_and(|r| r.ends_with(GO_SPACE)) {
-                true => next.trim_start_matches(GO_SPACE),
+            let next = match inner.strip_suffix('-').is_some_and(|r| r.as_bytes().last().is_some_and(go_space)) {
+                true => next.get(next.bytes().take_while(go_space).count()..).unwrap_or(next),
                 false => next,
             };
             let inner = inner.trim_matches('-').trim();

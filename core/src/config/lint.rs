@@ -52,6 +52,13 @@ pub(crate) fn check_flags(flags: &BTreeMap<String, String>) -> Result<(), Config
         match spec(name) {
             Some(k) if k.flag => {}
             Some(k) => return Err(ConfigError::new(format!("`{}` has no flag; set it in the settings file", k.name))),
+            // A JSON API host's `flags` written the command line's way: keyed by setting.
+            None if spec(&name.replace('-', "_")).is_some() => {
+                return Err(ConfigError::new(format!(
+                    "unknown flag `{name}` in `flags`: flags are keyed by their setting's name, `{}`",
+                    name.replace('-', "_")
+                )));
+            }
             None => {
                 let flag_names: Vec<String> = KEYS.iter().filter(|k| k.flag).map(KeySpec::flag_name).collect();
                 let hint = suggestion(&name.replace('_', "-"), flag_names.iter().map(|s| s.as_str()));

@@ -554,3 +554,11 @@ fn a_request_timeout_over_the_deadline_is_warned_about_only_when_set() {
         ["`request_timeout` (3000 ms) is longer than `deadline` (2000 ms): each request is cut to the time left"]
     );
 }
+
+#[test]
+fn flags_written_the_command_lines_way_name_the_key_to_use() {
+    let err = Config::load(&with(Value::Null, &[], &[("dry-run", "true")])).unwrap_err();
+    assert_eq!(err.message, "unknown flag `dry-run` in `flags`: flags are keyed by their setting's name, `dry_run`");
+    let err = Config::load(&with(Value::Null, &[], &[("dry_rn", "true")])).unwrap_err();
+    assert!(err.message.starts_with("unknown flag --dry-rn"), "{}", err.message);
+}

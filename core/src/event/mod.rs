@@ -286,13 +286,11 @@ fn override_map<'a>(obj: &Obj<'a>, key: &str, warnings: &mut Vec<String>) -> Opt
 fn annotation_layer(metadata: &Obj<'_>, origin: Origin, warnings: &mut Vec<String>) -> Option<OverrideLayer> {
     let annotations = override_map(metadata, "annotations", warnings)?;
     // One meant for this handler under another prefix would be dropped without a word.
-    for (name, _) in annotations.iter().filter(|(k, _)| {
-        !k.starts_with(ANNOTATION_PREFIX) && crate::text::find(&k.to_ascii_lowercase(), "reactio").is_some()
-    }) {
-        warnings.push(format!(
-            "{}: annotation `{name}` is not read; this handler reads `{ANNOTATION_PREFIX}<setting>`",
-            join(metadata.path, "annotations")
-        ));
+    for (name, _) in annotations.iter() {
+        if !name.starts_with(ANNOTATION_PREFIX) && crate::text::find(name, "reactio").is_some() {
+            warnings
+                .push(format!("annotation `{name}` is not read: this handler reads `{ANNOTATION_PREFIX}<setting>`"));
+        }
     }
     let values = to_map(
         annotations
