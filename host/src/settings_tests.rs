@@ -184,3 +184,18 @@ fn a_deadline_past_the_handlers_sensu_timeout_is_warned_about() {
     assert_eq!(warn(serde_json::json!({"type": "pipe", "timeout": 30}), 12_000), None);
     assert_eq!(deadline_past_timeout(&serde_json::json!({}), "reactio", 60_000), None, "no definition: sensu go");
 }
+
+#[test]
+fn a_key_and_a_key_file_from_two_files_name_both() {
+    let scratch_dir = scratch("both-keys");
+    let old = scratch_dir.path().join("reactio_handler.json");
+    let new = scratch_dir.path().join("reactio.json");
+    std::fs::write(&old, r#"{"reactio":{"organization":"demo","api_key":"a-key-from-2015-0123"}}"#).unwrap();
+    std::fs::write(&new, r#"{"reactio":{"api_key_file":"/etc/sensu/reactio.key"}}"#).unwrap();
+    let list = format!("{}:{}", new.display(), old.display());
+    let env = EnvVars::from_pairs([("SENSU_CONFIG_FILES", list.as_str())]);
+    let cli = crate::cli::parse_from(["sensu-reactio-handler"]).unwrap();
+    let message = load(&cli, &env, Path::new("/nowhere")).unwrap_err().to_string();
+    assert!(message.contains(&old.display().to_string()) && message.contains(&new.display().to_string()), "{message}");
+    assert!(message.contains("keep only one") && !message.contains("a-key-from-2015"), "{message}");
+}

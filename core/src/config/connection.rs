@@ -56,7 +56,9 @@ impl RawConnection {
                 return Err(ConfigError::new(format!(
                     "both `{scope}api_key` and `{scope}api_key_file` are set in the {}; keep only one",
                     origin_name(*ko)
-                )));
+                ))
+                .at(format!("{scope}api_key"))
+                .at(format!("{scope}api_key_file")));
             }
             (Some((key, ko)), Some((_, fo))) if ko > fo => {
                 warnings.push(format!(

@@ -142,7 +142,7 @@ const DOCS: &[(&str, &str)] = &[
     ),
     (
         "api_key_file",
-        "File holding the API key (surrounding whitespace ignored); read by the handler. Used when `api_key` is not set at the same or a higher level.",
+        "File holding the API key (surrounding whitespace ignored); read by the handler. Used when `api_key` is not set at a higher level (flag, environment, settings file); both in the same level is an error.",
     ),
     ("organization", "Reactio organization: the `<organization>` in `https://<organization>.reactio.jp`."),
     (
