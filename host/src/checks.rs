@@ -83,8 +83,15 @@ pub fn check_spool(spool: &Spool, thresholds: &SpoolThresholds, now: i64, printe
         (Ok(state), Ok(())) => {
             let code = status(&state, thresholds);
             let word = ["OK", "WARNING", "CRITICAL"].get(usize::from(code)).copied().unwrap_or("UNKNOWN");
-            let oldest =
-                if state.spooled > 0 { format!(" (oldest {} s old)", state.oldest_age) } else { String::new() };
+            // Why the oldest still waits (entries sort by arrival): what to fix.
+            let why = (state.spooled > 0)
+                .then(|| spool.list().ok()?.first().and_then(|p| Spool::read(p).ok())?.last_error)
+                .flatten();
+            let oldest = match (&why, state.spooled) {
+                (_, 0) => String::new(),
+                (Some(why), _) => format!(" (oldest {} s old; its last error: {why})", state.oldest_age),
+                (None, _) => format!(" (oldest {} s old)", state.oldest_age),
+            };
             let hint = if state.dead > 0 {
                 "; fix what refused them (the handler's log says), then run `sensu-reactio-handler replay --dead` as the handler's user"
             } else {
@@ -94,7 +101,7 @@ pub fn check_spool(spool: &Spool, thresholds: &SpoolThresholds, now: i64, printe
                 "reactio spool {word}: {} spooled{oldest}, {} dead-lettered in {dir}{hint}",
                 state.spooled, state.dead
             );
-            let value = json!({"status": word.to_lowercase(), "spooled": state.spooled, "oldest_age": state.oldest_age, "dead": state.dead, "dir": dir, "exit_code": code});
+            let value = json!({"status": word.to_lowercase(), "spooled": state.spooled, "oldest_age": state.oldest_age, "dead": state.dead, "dir": dir, "exit_code": code, "last_error": why});
             (code, line, value)
         }
         // Not even a directory there (a file in the path, say): no event could be kept.
@@ -269,6 +276,12 @@ mod tests {
         std::fs::create_dir(fine.dir()).unwrap();
         assert_eq!(check_spool(&fine, &thresholds(), 0, &printer, false), CHECK_OK);
         assert_eq!(std::fs::read_dir(fine.dir()).unwrap().count(), 0, "the probe is removed");
+        // A spool that would be made where nothing can be (read-only by mount, not by
+        // permission bits: /proc), and one that can be, which is not left made.
+        assert_eq!(check_spool(&Spool::at("/proc/reactio-spool/x"), &thresholds(), 0, &printer, false), CHECK_CRITICAL);
+        let later = Spool::at(dir.path().join("a").join("b"));
+        assert_eq!(check_spool(&later, &thresholds(), 0, &printer, false), CHECK_OK);
+        assert!(!dir.path().join("a").exists(), "the folder made to see is removed");
     }
 
     #[test]

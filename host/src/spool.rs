@@ -241,8 +241,12 @@ impl Spool {
             // Not made here (a check run by another user would make it theirs): the
             // first event kept makes it, if this user may.
             let parent = self.dir.ancestors().skip(1).find(|p| p.exists());
+            // Permission bits do not show a read-only mount (or /proc): the first folder
+            // that would be made is made and removed at once.
+            let first = self.dir.ancestors().find(|p| p.parent() == parent);
+            let makes = |first: &Path| std::fs::create_dir(first).and_then(|()| std::fs::remove_dir(first)).is_ok();
             return match parent {
-                Some(parent) if writable(parent) => Ok(()),
+                Some(parent) if writable(parent) && first.is_some_and(makes) => Ok(()),
                 _ => Err(HostError::Spool(format!(
                     "the spool directory {} does not exist and this user cannot create it; an event that cannot be delivered would be lost (exit 74): create it writable by the user the handler runs as, or set spool_dir",
                     self.dir.display()

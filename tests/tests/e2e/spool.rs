@@ -28,6 +28,7 @@ fn spooled_event_is_delivered_first_by_the_next_run() {
     assert_eq!(status.code, Some(1), "{}", status.all());
     assert_eq!(status.stdout.lines().count(), 1);
     assert!(status.stdout.contains("1 spooled"), "{}", status.stdout);
+    assert!(status.stdout.contains("its last error: ") && status.stdout.contains("connect"), "{}", status.stdout);
     let critical = check_spool(&spool, &["--critical-count", "1"]);
     assert_eq!(critical.code, Some(2), "{}", critical.all());
 
