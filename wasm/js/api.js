@@ -54,19 +54,31 @@ export class Session {
     this.#raw = new RawSession();
   }
 
+  /** The live session, or a `protocol` error once it was freed. */
+  #live() {
+    if (this.#raw === null) {
+      const message = 'this session was freed (free() or a `using` block ending); make a new Session';
+      throw new SensuReactioError('protocol', message, JSON.stringify({ error: { kind: 'protocol', message } }));
+    }
+    return this.#raw;
+  }
+
   /** Plan an event; returns the first step as JSON text. */
   plan(configInput, event, context) {
-    return unwrap(this.#raw.plan(text(configInput, 'configInput'), text(event, 'event'), text(context, 'context')));
+    return unwrap(this.#live().plan(text(configInput, 'configInput'), text(event, 'event'), text(context, 'context')));
   }
 
   /** Hand the answer to the current step; returns the next step as JSON text. */
   handle(answer) {
-    return unwrap(this.#raw.handle(text(answer, 'answer')));
+    return unwrap(this.#live().handle(text(answer, 'answer')));
   }
 
-  /** Free the wasm memory now (otherwise freed when garbage-collected). */
+  /** Free the wasm memory now (otherwise freed when garbage-collected); again does nothing. */
   free() {
-    this.#raw.free();
+    if (this.#raw !== null) {
+      this.#raw.free();
+      this.#raw = null;
+    }
   }
 
   [Symbol.dispose]() {

@@ -111,7 +111,7 @@ export class Session {
    * @throws {SensuReactioError}
    */
   handle(answer: string): string;
-  /** Free the wasm memory now (otherwise freed when garbage-collected). */
+  /** Free the wasm memory now (otherwise freed when garbage-collected); again does nothing. */
   free(): void;
   [Symbol.dispose](): void;
 }

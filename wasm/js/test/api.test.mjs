@@ -65,6 +65,18 @@ test('protocol errors: handle before plan, bad answer, bad context', () => {
   assert.equal(session.handle(dryRunAnswer(first)), resume(config, event, context, `[${dryRunAnswer(first)}]`));
 });
 
+test('a freed session says so; freeing again (free(), then a using block ending) does nothing', () => {
+  const session = new Session();
+  session.plan(config, event, context);
+  session.free();
+  session.free();
+  session[Symbol.dispose]();
+  const error = thrown(() => session.plan(config, event, context));
+  assert.ok(error instanceof SensuReactioError);
+  assert.equal(error.kind, 'protocol');
+  assert.match(error.message, /this session was freed/);
+});
+
 test('non-string arguments are a TypeError naming the fix', () => {
   const error = thrown(() => new Session().plan({}, event, context));
   assert.ok(error instanceof TypeError);
@@ -100,4 +112,14 @@ test('the example runs', () => {
   assert.match(out, /^lookup_open: GET https:\/\/example\.reactio\.jp\//m);
   assert.doesNotMatch(out, /not-a-real-key/);
   assert.match(out, /^handled \(created\): /m);
+});
+
+test('every JS entry of the package has its types', () => {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  for (const [entry, target] of Object.entries(pkg.exports)) {
+    if (typeof target === 'string') continue; // the .wasm files and package.json
+    assert.ok(target.types, `${entry} has no "types"`);
+    readFileSync(new URL(`../${target.types}`, import.meta.url));
+    assert.ok(pkg.files.includes(target.types.replace(/^\.\//, '')), `${target.types} is not in "files"`);
+  }
 });
