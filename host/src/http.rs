@@ -175,7 +175,12 @@ impl Http {
                     }
                     Ok(None) => break,
                     Err(e) => {
-                        let kind = io_kind(&e).unwrap_or(FailureKind::Reset);
+                        // The request's timeout also covers the body: a stall there is one.
+                        let kind = if e.is_timeout() {
+                            FailureKind::Timeout
+                        } else {
+                            io_kind(&e).unwrap_or(FailureKind::Reset)
+                        };
                         return Answer::Failure(Failure {
                             kind,
                             detail: format!("reading the answer ({status}) failed: {}", chain(&e)),

@@ -328,7 +328,9 @@ impl Run {
                     ),
                     None => "`endpoint` (and its path) and `organization`".to_owned(),
                 };
-                self.fail(false, false, "rejected", format!("{reason}; the api is not at this address: check {check}"))
+                let path = request.path.split('?').next().unwrap_or_default();
+                let at = format!("{}://{}{path}", request.scheme, request.authority);
+                self.fail(false, false, "rejected", format!("{reason}; the api is not at {at}: check {check}"))
             }
             Verdict::Fatal { reason, length_fields } => {
                 if !length_fields.is_empty()

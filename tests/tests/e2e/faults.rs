@@ -237,3 +237,21 @@ fn https_to_a_plain_http_port_says_the_server_does_not_speak_tls() {
     assert!(run.all().contains("tls failure"), "{}", run.all());
     assert_no_key(&[&run], &dir);
 }
+
+#[test]
+fn an_answer_whose_body_stalls_past_the_request_timeout_is_a_timeout() {
+    let server = standin();
+    // The listing's head comes at once, then its body a byte every 400 ms.
+    let body_stall = Fault::SlowBody { chunk: 1, interval: std::time::Duration::from_millis(400) };
+    server.push_fault_times(Match::prefix("GET", "/api/v1/incidents"), body_stall, 10);
+    let dir = scratch("body-stall");
+    let spool = dir.join("spool");
+    let run = against(&server.url(), &spool)
+        .args(["--request-timeout", "0.5", "--deadline", "1.5"])
+        .stdin(&first_critical())
+        .run();
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    assert!(run.all().contains("timeout failure: reading the answer (200)"), "{}", run.all());
+    assert!(!run.all().contains("reset failure"), "{}", run.all());
+    assert_no_key(&[&run], &dir);
+}
