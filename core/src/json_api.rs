@@ -8,7 +8,7 @@
 //! - `config_input`: a [`ConfigInput`] object (`{"settings":..,"env":{..},"flags":{..},
 //!   "handler_name":..,"key_files":{..}}`, every member optional);
 //! - `event`: the Sensu event as piped by Sensu (Classic or Go JSON);
-//! - `context`: a [`Context`] object (`{"now":<epoch seconds>,"first_occurrence":false,"dry_run":false,"create_unconfirmed":false}`, all but `now` optional);
+//! - `context`: a [`Context`] object (`{"now":<epoch seconds>,"first_occurrence":false,"dry_run":false,"create_unconfirmed":false,"received":<epoch seconds>}`, all but `now` optional);
 //! - `answer`: an [`Answer`] (`{"answer":"response","status":200,"headers":[],"body":".."}`,
 //!   `{"answer":"failure","kind":"timeout","detail":".."}` or `{"answer":"waited"}`).
 //!

@@ -175,6 +175,10 @@ impl Context {
             first_occurrence: fields.bool("first_occurrence")?,
             dry_run: fields.bool("dry_run")?,
             create_unconfirmed: fields.bool("create_unconfirmed")?,
+            received: match fields.get("received") {
+                None | Some(Value::Null) => None,
+                Some(_) => Some(fields.int("received", i64::MIN, i64::MAX)?),
+            },
         })
     }
 }

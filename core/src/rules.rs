@@ -239,7 +239,7 @@ pub(crate) fn decide(event: &Event, eff: &Effective, context: &Context) -> Decis
             call_if_found: escalation && s.call.contains(&severity) && !episode.called(eff),
             status_changed: episode.status_changed,
             first_alert: !episode.alerted(eff),
-            earlier_before: episode.earlier_before(event.arrived(context.now)),
+            earlier_before: episode.earlier_before(event.arrived(context.received, context.now)),
         });
     }
     let since = streak - occ;

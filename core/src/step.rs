@@ -324,6 +324,12 @@ pub struct Context {
     /// carried the broadcast already, as within one run.
     #[serde(default)]
     pub create_unconfirmed: bool,
+    /// When the host received the event, epoch seconds by its clock (a spooled event:
+    /// when its first run read it): what its episode is reckoned back from against
+    /// Reactio's times. `None`: the event's `timestamp` (Sensu Go's agent stamps it, so
+    /// a monitored host's clock then counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<i64>,
 }
 
 #[cfg(test)]

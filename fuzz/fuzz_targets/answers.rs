@@ -25,7 +25,7 @@ fuzz_target!(|script: Script| {
     let event = script.event.bytes();
     let Ok(summary) = inspect(&event) else { return };
     let now = NOW + i64::from(script.now_offset);
-    let context = Context { now, first_occurrence: script.first_occurrence, dry_run: script.dry_run };
+    let context = Context { now, first_occurrence: script.first_occurrence, dry_run: script.dry_run, ..Context::default() };
     let Ok(mut machine) = plan(&event, config(script.config), &context) else {
         panic!("inspect accepted an event plan refused")
     };

@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(config) = Config::load(&input) {
         let _ = config.describe();
         for (i, event) in SEED_EVENTS.iter().enumerate().take(3) {
-            let context = Context { now: NOW, first_occurrence: false, dry_run: i == 1 };
+            let context = Context { now: NOW, first_occurrence: false, dry_run: i == 1, ..Context::default() };
             if let Ok(mut machine) = plan(event, &config, &context) {
                 // Keys here come from the fuzzer: no leak check.
                 let _ = drive(&mut machine, false, quiet_server);

@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let summary = inspect(data);
     let check_key = !mentions_key(&[data]);
     for (i, config) in configs().iter().enumerate() {
-        let context = Context { now: NOW, first_occurrence: i % 2 == 1, dry_run: i % 3 == 2 };
+        let context = Context { now: NOW, first_occurrence: i % 2 == 1, dry_run: i % 3 == 2, ..Context::default() };
         let first = plan(data, config, &context);
         assert_eq!(first.is_ok(), summary.is_ok(), "inspect and plan disagree on whether the event is understood");
         let Ok(mut machine) = first else { continue };

@@ -330,6 +330,7 @@ impl Runner<'_> {
                 first_occurrence: true,
                 dry_run: false,
                 create_unconfirmed: entry.unconfirmed_create_ms.is_some(),
+                received: Some(entry.received_at),
             };
             let budget = self.budget_until(end);
             let creates_before = self.transport.creates_sent();
@@ -543,7 +544,8 @@ impl Runner<'_> {
         }
         let first_occurrence = !dry_run && self.spool_holds(&summary.key);
         let received = now();
-        let context = Context { now: received, first_occurrence, dry_run, create_unconfirmed: false };
+        let context =
+            Context { now: received, first_occurrence, dry_run, create_unconfirmed: false, received: Some(arrived) };
         let budget = self.budget_until(self.start + self.deadline);
         match run_event(self.engine.as_mut(), &mut self.transport, self.printer, event, &summary.key, &context, budget)
         {

@@ -7,8 +7,7 @@
 //! both. A run delivers an entry of its own route; an entry kept because of the key
 //! itself (rejected or missing) carries only its team, so the team's handler delivers
 //! it once the key is fixed; an entry kept when the configuration is unknown (settings
-//! unreadable, a wrong command line) or names no project (no organization or endpoint
-//! yet) carries neither and is anyone's. `replay --adopt`
+//! unreadable, a wrong command line) carries neither and is anyone's. `replay --adopt`
 //! delivers every entry (also what a wrong organization left behind: stranded and
 //! reported by `check-spool` rather than sent to another team's project). Superseding
 //! (a delivered event retiring older entries for its check) works within a team, so a
@@ -27,18 +26,17 @@ pub struct Route {
     pub team: String,
     /// Digest of profile, organization and API key.
     pub full: String,
-    /// The connection names a project (an organization or an endpoint): without one,
-    /// what it keeps is anyone's, like an entry of an unknown configuration.
-    pub names_a_project: bool,
     /// The settings that shape what is sent, each as a digest of its value (what
     /// `replay` compares with the run that kept an entry: a replay without the
     /// handler's `call`, say, would create without the phone call).
     pub settings: BTreeMap<String, String>,
 }
 
-/// Settings that do not shape what is sent: the connection's (in the route), and the
-/// host's own.
+/// Settings left out of the digest: the connection's (in the route), the host's own,
+/// and `profiles` (routing; a change to another profile, or a profile's key file
+/// found again, must not hold back the entries of this one).
 const HOST_ONLY: &[&str] = &[
+    "profiles",
     "api_key",
     "api_key_file",
     "organization",
@@ -87,7 +85,6 @@ impl Route {
         Route {
             team: digest(&[profile, &organization]),
             full: digest(&[profile, &organization, key]),
-            names_a_project: !connection.endpoint.authority.is_empty(),
             settings: settings_of(config),
         }
     }
@@ -105,8 +102,7 @@ impl Route {
     pub fn stamp(&self, entry: &mut Entry, key_problem: bool) {
         entry.settings = Some(self.settings.clone());
         entry.route = (!key_problem).then(|| self.full.clone());
-        // Kept for want of an organization: the team it will have is not known yet.
-        entry.team = (self.names_a_project || !key_problem).then(|| self.team.clone());
+        entry.team = Some(self.team.clone());
     }
 
     /// Whether a run of this configuration delivers `entry` (`adopt`: any).
@@ -150,7 +146,7 @@ mod tests {
 
     #[test]
     fn a_run_delivers_its_own_its_teams_key_problems_and_the_unmarked() {
-        let ours = Route { team: "t".into(), full: "r".into(), names_a_project: true, settings: BTreeMap::new() };
+        let ours = Route { team: "t".into(), full: "r".into(), settings: BTreeMap::new() };
         assert!(ours.delivers(&entry(Some("r"), Some("t")), false));
         assert!(!ours.delivers(&entry(Some("other"), Some("t")), false), "another key of the team");
         assert!(ours.delivers(&entry(None, Some("t")), false), "kept for a key problem");
@@ -159,23 +155,6 @@ mod tests {
         assert!(ours.delivers(&entry(Some("other"), Some("u")), true), "adopt");
         assert!(ours.supersedes(&entry(Some("other"), Some("t"))));
         assert!(!ours.supersedes(&entry(Some("other"), Some("u"))));
-    }
-
-    #[test]
-    fn what_a_configuration_without_a_project_keeps_is_anyones() {
-        let stamped = |route: &Route, key_problem: bool| {
-            let mut e = entry(None, None);
-            route.stamp(&mut e, key_problem);
-            (e.route, e.team)
-        };
-        let nowhere = Route { team: "t0".into(), full: "r0".into(), names_a_project: false, settings: BTreeMap::new() };
-        assert_eq!(stamped(&nowhere, true), (None, None), "kept for want of an organization");
-        let fixed = Route { team: "t".into(), full: "r".into(), names_a_project: true, settings: BTreeMap::new() };
-        let mut kept = entry(None, None);
-        nowhere.stamp(&mut kept, true);
-        assert!(fixed.delivers(&kept, false), "delivered once the organization is set");
-        assert_eq!(stamped(&fixed, true), (None, Some("t".into())));
-        assert_eq!(stamped(&fixed, false), (Some("r".into()), Some("t".into())));
     }
 
     #[test]

@@ -189,7 +189,14 @@ pub fn load(cli: &Cli, env: &EnvVars, root: &Path) -> Result<Loaded, HostError> 
     let key_files = config.key_files();
     if !key_files.is_empty() {
         for path in key_files {
-            match read_key_file(&path) {
+            // An empty file (a rotation half done) is as unusable as a missing one.
+            let read = read_key_file(&path).and_then(|content| match content.trim().is_empty() {
+                true if config.connection.api_key_file.as_deref() != Some(path.as_str()) => {
+                    Err(HostError::Config(format!("api_key_file {path} is empty; write the api key into it")))
+                }
+                _ => Ok(content),
+            });
+            match read {
                 Ok(content) => {
                     warnings.extend(key_file_exposed(&path));
                     input.key_files.insert(path, content);
@@ -312,9 +319,11 @@ fn read_key_file(path: &str) -> Result<String, HostError> {
             io_reason(&e)
         ))
     })?;
-    String::from_utf8(bytes).map_err(|_| {
+    let text = String::from_utf8(bytes).map_err(|_| {
         HostError::Config(format!("api_key_file {path} is not utf-8 text; it should hold only the api key"))
-    })
+    })?;
+    // A byte order mark some editors write is not part of the key.
+    Ok(text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text))
 }
 
 fn choose_engine(config: &Config) -> Result<EngineChoice, HostError> {

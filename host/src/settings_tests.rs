@@ -118,6 +118,10 @@ fn key_files_say_what_is_wrong_in_words_and_warn_when_others_can_read_them() {
     assert!(warning.contains("(mode 0644): `chmod 0400` it"), "{warning}");
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o400)).unwrap();
     assert_eq!(key_file_exposed(key.to_str().unwrap()), None);
+    // A byte order mark some editors write is not part of the key.
+    let bom = scratch_dir.path().join("bom.key");
+    std::fs::write(&bom, "\u{feff}sk-test\r\n").unwrap();
+    assert_eq!(read_key_file(bom.to_str().unwrap()).unwrap(), "sk-test\r\n");
 }
 
 #[test]

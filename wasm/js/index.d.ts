@@ -27,6 +27,8 @@ export interface Context {
   dry_run?: boolean;
   /** An earlier attempt at this event sent its create and could not confirm it: an incident the lookup finds is that create's. */
   create_unconfirmed?: boolean;
+  /** When the host received the event, epoch seconds by its clock (for a spooled event, when it first came): the episode is reckoned from it. Default: the event's `timestamp`. */
+  received?: number;
 }
 
 export type Purpose = 'lookup_open' | 'lookup_pend' | 'lookup_closed' | 'create' | 'verify_create' | 'message' | 'notify' | 'close';

@@ -37,7 +37,7 @@
 //! anew, and a configuration that fails to load is never kept (it fails every time).
 //!
 //! **JSON in and out** (UTF-8), exactly as `sensu_reactio_core::json_api` documents:
-//! config = `ConfigInput` object, context = `{"now":<epoch s>,"first_occurrence":false,"dry_run":false,"create_unconfirmed":false}` (all but `now` optional),
+//! config = `ConfigInput` object, context = `{"now":<epoch s>,"first_occurrence":false,"dry_run":false,"create_unconfirmed":false,"received":<epoch s>}` (all but `now` optional),
 //! answer = `{"answer":"response","status":200,"headers":[["name","value"]],"body":".."}`
 //! | `{"answer":"failure","kind":"timeout","detail":".."}` | `{"answer":"waited"}`,
 //! answers = a JSON array of answers. Output: the step (`{"step":"request"|"wait"|"done",..}`)

@@ -135,12 +135,13 @@ pub(crate) struct Event {
 }
 
 impl Event {
-    /// When this result came in, by the clock nearest Reactio's (`now` is the handler's):
-    /// the event's `timestamp` (Sensu's), else `executed` (the monitored host's, which
+    /// When this result came in, by the clock nearest Reactio's: when the host received
+    /// it (`received`, the handler's clock), else the event's `timestamp` (Sensu
+    /// Classic's server; Sensu Go's agent), else `executed` (the monitored host's, which
     /// may be far off), else `now`. What the episode's start is reckoned back from when
     /// it is set against Reactio's times (an incident's `created_at`).
-    pub(crate) fn arrived(&self, now: i64) -> i64 {
-        self.timestamp.or(self.executed).unwrap_or(now)
+    pub(crate) fn arrived(&self, received: Option<i64>, now: i64) -> i64 {
+        received.or(self.timestamp).or(self.executed).unwrap_or(now)
     }
 
     pub(crate) fn severity(&self) -> Severity {

@@ -7,6 +7,12 @@ use crate::reactio::{CreateBody, Incident};
 use crate::rules::{self, Decision, Episode};
 use crate::step::{OutcomeKind, Step};
 
+/// How recent an incident named as a first alert's create must be to be taken for that
+/// create: a gateway sender's retries come within seconds (the documented curl gives up
+/// after 9), while a check fails, passes and fails again in no less than two of its
+/// intervals, which are rarely under 10 s.
+const OWN_CREATE_WINDOW_S: i64 = 15;
+
 impl Run {
     /// The incident to act on: the oldest open one, else the oldest pending one.
     pub(super) fn chosen(&self) -> Option<Incident> {
@@ -23,14 +29,12 @@ impl Run {
     pub(super) fn after_lookup(&mut self) -> Step {
         let found = self.chosen().filter(|i| !i.is_closed());
         // A failed create of ours that the lookup finds did reach the server; whatever
-        // it did, the key has its incident now. So did one the lookup finds made no
-        // sooner than this first alert came in and named as its create would be: an
-        // earlier attempt's whose answer was lost (a gateway's sender retrying has no
-        // other trace), or the same result delivered twice.
-        let ours = match &found {
-            Some(inc) => std::mem::take(&mut self.create_unconfirmed) || self.created_for_this_event(inc),
-            None => false,
-        };
+        // it did, the key has its incident now. So did one made moments ago and named
+        // as this first alert's create would be: an earlier attempt's whose answer was
+        // lost (a gateway's sender retrying has no other trace), or the same result
+        // delivered twice.
+        let unconfirmed = found.is_some() && std::mem::take(&mut self.create_unconfirmed);
+        let ours = unconfirmed || found.as_ref().is_some_and(|inc| self.created_for_this_event(inc));
         if let Some(keep) = &found {
             self.heal_found(keep.id);
         }
@@ -43,11 +47,11 @@ impl Run {
                 // Our earlier create did reach the server: it carried the message and
                 // the broadcast already.
                 self.actions.push("created".into());
-                self.set(
-                    inc.id,
-                    "created",
-                    format!("created incident {} for {key} (confirmed by a lookup after an uncertain answer)", inc.id),
-                );
+                let how = match unconfirmed {
+                    true => "confirmed by a lookup after an uncertain answer",
+                    false => "made moments ago for this same alert: nothing sent again",
+                };
+                self.set(inc.id, "created", format!("created incident {} for {key} ({how})", inc.id));
             }
             (Decision::Alert(alert), Some(inc)) => {
                 let previous = self.event.previous_status().map(crate::Severity::from_status);
@@ -226,11 +230,14 @@ impl Run {
     }
 
     /// Whether `inc` is this event's own create: the event is its episode's first alert
-    /// (what creates), and the incident was made no sooner than the event came in, with
-    /// the name its create carries (in full or minimal).
+    /// (what creates), and the incident was made within [`OWN_CREATE_WINDOW_S`] before
+    /// now, with the name its create carries (in full or minimal). By the host's clock
+    /// against Reactio's, not the event's times: a monitored host's clock can be far off
+    /// (and Sensu Go's agent stamps `timestamp`), and an earlier failure's incident must
+    /// never be taken for this one's.
     fn created_for_this_event(&self, inc: &Incident) -> bool {
         matches!(&self.decision, Decision::Alert(alert) if alert.first_alert)
-            && inc.created_at >= self.event.arrived(self.context.now)
+            && inc.created_at >= self.context.now.saturating_sub(OWN_CREATE_WINDOW_S)
             && (inc.name == self.texts.name(&self.eff) || inc.name == self.texts.minimal_name())
     }
 

@@ -279,7 +279,7 @@ impl Run {
             Purpose::LookupPend if self.decision == Decision::Reconcile => {
                 let episode = Episode::of(&self.event, self.context.now);
                 let from = episode
-                    .started(self.event.arrived(self.context.now))
+                    .started(self.event.arrived(self.context.received, self.context.now))
                     .saturating_sub(i64::try_from(episode.interval).unwrap_or(0));
                 Some(Listing::new("close", Purpose::LookupClosed, Some(from)))
             }

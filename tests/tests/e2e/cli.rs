@@ -212,6 +212,16 @@ fn one_profiles_missing_key_file_stops_only_its_own_events() {
     assert_eq!(check.code, Some(78), "{}", check.all());
     assert!(check.stdout.contains("problem: profile `db`"), "{}", check.stdout);
     assert_no_key(&[&other, &own, &check], &spool);
+
+    // An empty key file (a rotation half done) is the same: only its profile waits.
+    std::fs::write(&missing, "\n").unwrap();
+    let empty = run(&first_critical());
+    assert_eq!(empty.code, Some(0), "{}", empty.all());
+    assert!(
+        empty.stderr.contains("profile `db`: api_key_file") && empty.stderr.contains("is empty"),
+        "{}",
+        empty.all()
+    );
 }
 
 #[test]

@@ -538,7 +538,7 @@ fn a_spooled_create_that_landed_is_not_broadcast_again_as_an_escalation() {
 }
 
 #[test]
-fn an_alert_kept_for_want_of_an_organization_is_sent_by_replay_dead_once_it_is_set() {
+fn an_alert_kept_for_want_of_an_organization_is_sent_by_replay_dead_adopt_once_it_is_set() {
     let server = standin();
     let dir = scratch("no-organization");
     let spool = dir.join("spool");
@@ -554,9 +554,13 @@ fn an_alert_kept_for_want_of_an_organization_is_sent_by_replay_dead_once_it_is_s
     // Nothing sends a dead letter on its own; replay says where they wait.
     let waiting = replay(&server.url(), &spool);
     assert!(waiting.all().contains("1 dead-lettered events wait in"), "{}", waiting.all());
-    // The organization set (and the endpoint, the stand-in's): `replay --dead` sends
-    // it, without `--adopt`.
+    // The organization set (and the endpoint, the stand-in's): it was kept under no
+    // project, so `replay --dead` says it leaves it to `--adopt` (another team sharing
+    // the spool must not send it to its own project), which sends it.
     let fixed = against(&server.url(), &spool).args(["replay", "--dead", "--organization", "demo"]).run();
+    assert!(fixed.all().contains("`replay --dead --adopt` sends them"), "{}", fixed.all());
+    assert!(server.incidents().is_empty());
+    let fixed = against(&server.url(), &spool).args(["replay", "--dead", "--adopt", "--organization", "demo"]).run();
     assert_eq!(fixed.code, Some(0), "{}", fixed.all());
     assert_eq!(server.incidents().len(), 1, "{}", fixed.all());
     assert!(dead(&spool).is_empty());

@@ -158,7 +158,14 @@ fn run(s: &Scenario) -> (String, Vec<String>, model::Model) {
             let now = item.now.unwrap_or(default_now);
             model.now = now;
             let context =
-                Context { now, first_occurrence: item.first_occurrence, dry_run: item.dry_run, ..Context::default() };
+                // As the native host: received now (a live event).
+                Context {
+                    now,
+                    first_occurrence: item.first_occurrence,
+                    dry_run: item.dry_run,
+                    received: Some(now),
+                    ..Context::default()
+                };
             writeln!(trace, "\n== event {n} (now {now}){}", if item.dry_run { " dry run" } else { "" }).unwrap();
             let mut machine = match plan(&bytes, &config, &context) {
                 Ok(m) => m,

@@ -131,7 +131,8 @@ pub(crate) fn generate(seq: &Sequence) -> Vec<Generated> {
             }
             merge(&mut check, &seq.check_extra);
             let mut event = json!({
-                "timestamp": at,
+                // Sensu Go's agent stamps the event's time too.
+                "timestamp": executed,
                 "entity": {"metadata": {"name": seq.entity, "namespace": seq.namespace, "annotations": seq.entity_annotations}, "entity_class": "agent"},
                 "check": check,
             });

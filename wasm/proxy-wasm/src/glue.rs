@@ -123,7 +123,8 @@ pub struct Exchange {
 impl Exchange {
     /// Plan the event (`now`: epoch seconds from the host's clock).
     pub fn start(plugin: &Plugin, body: &[u8], now: i64) -> Result<(Exchange, Next), Reply> {
-        let context = Context { now, ..Context::default() };
+        // A gateway runs as the event arrives (its sender's retries within seconds).
+        let context = Context { now, received: Some(now), ..Context::default() };
         let machine =
             plan(body, &plugin.config, &context).map_err(|e| gateway::error_reply(400, "input", &e.to_string()))?;
         let exchange = Exchange { machine };

@@ -95,7 +95,8 @@ pub fn start(config: &GatewayConfig, inbound: &Inbound<'_>, now: i64) -> (Option
         Ok(loaded) => loaded,
         Err(e) => return (None, Next::Reply(error_reply(500, "config", &e.message))),
     };
-    let context = Context { now, ..Context::default() };
+    // A gateway runs as the event arrives (its sender's retries within seconds).
+    let context = Context { now, received: Some(now), ..Context::default() };
     match plan(inbound.body, &loaded, &context) {
         Ok(machine) => {
             let next = next_of(machine.step());
