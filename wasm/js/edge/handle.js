@@ -25,10 +25,19 @@ function reactioVars(env) {
 
 /** What kind of transport failure an exception from fetch is (the core retries them all). */
 function failureKind(error) {
+  // Node's fetch (undici) names the cause: a refused or unresolved connection never
+  // carried the request, so it may be sent again.
+  const code = error?.cause?.code ?? error?.code ?? '';
+  if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'].includes(code)) {
+    return 'connect';
+  }
+  if (['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'].includes(code)) return 'timeout';
+  if (['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'].includes(code)) return 'reset';
   const text = `${error?.name ?? ''} ${error?.message ?? ''}`.toLowerCase();
   if (text.includes('timeout') || text.includes('abort')) return 'timeout';
   // Before `connect`: workerd says "Network connection lost." for a connection that
-  // broke after the request went out (the server may have acted: not "never sent").
+  // broke after the request went out (the server may have acted: not "never sent"),
+  // and for one refused, alike: taken as possibly sent, so a broadcast is not repeated.
   if (text.includes('reset') || text.includes('lost') || text.includes('closed')) return 'reset';
   if (text.includes('refused') || text.includes('connect')) return 'connect';
   if (text.includes('tls') || text.includes('certificate')) return 'tls';

@@ -179,3 +179,33 @@ test('a broadcast whose connection was lost (workerd: "Network connection lost."
   assert.equal(calls.filter((c) => c === 'POST /api/v1/notifications').length, 1, calls.join(', '));
   assert.match(r.json.warnings.join(' '), /not sent again/);
 });
+
+test('a broadcast whose connection Node reports refused (never sent) is tried again', async () => {
+  let notifies = 0;
+  const fetch = async (url, init) => {
+    const u = new URL(url);
+    const json = (status, value) => new Response(JSON.stringify(value), { status, headers: { 'content-type': 'application/json' } });
+    if (init.method === 'GET') {
+      const open = [{ id: 7, name: 'web01/check_http WARNING', status: 'open', created_at: NOW - 60, manager: null }];
+      return json(200, u.searchParams.get('status') === 'open' && u.searchParams.get('page') === '1' ? open : []);
+    }
+    if (u.pathname === '/api/v1/notifications') {
+      notifies += 1;
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) });
+    }
+    return json(200, {});
+  };
+  const escalation = JSON.stringify({
+    client: { name: 'web01' },
+    check: { name: 'check_http', status: 2, output: 'CRITICAL', history: ['0', '1', '2'], interval: 60 },
+    action: 'create',
+    occurrences: 1,
+  });
+  const settings = JSON.parse(env.SENSU_REACTIO_GATEWAY_CONFIG);
+  settings.config.settings.reactio.severities = ['warning', 'critical'];
+  const escalating = { ...env, SENSU_REACTIO_GATEWAY_CONFIG: JSON.stringify(settings) };
+  const r = await reply(await handle(inbound(escalation), escalating, { fetch, now: () => NOW }));
+  assert.equal(notifies, 1);
+  assert.equal(r.status, 503, JSON.stringify(r.json));
+  assert.match(r.headers.get('retry-after'), /^\d+$/);
+});
