@@ -50,7 +50,7 @@ pub(crate) struct Alert {
 
 /// The most the clocks of Sensu (its agents) and Reactio may disagree by before a
 /// replayed first alert takes its own incident for an earlier failure's.
-const CLOCK_SLACK: i64 = 300;
+pub(crate) const CLOCK_SLACK: i64 = 300;
 
 /// Rule 2's test: is this event a recovery?
 pub(crate) fn is_recovery(event: &Event) -> bool {

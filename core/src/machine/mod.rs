@@ -277,10 +277,17 @@ impl Run {
         match done {
             Purpose::LookupOpen => Some(Listing::new("pend", Purpose::LookupPend, None)),
             Purpose::LookupPend if self.decision == Decision::Reconcile => {
+                // Closed since the failure began: its start as the streak puts it, less a
+                // run and the clock slack (Reactio's clock against the host's), or the
+                // last pass moved to the host's clock when that is earlier (a cron
+                // check's streak, counted at 30 s a run, says little).
                 let episode = Episode::of(&self.event, self.context.now);
-                let from = episode
-                    .started(self.event.arrived(self.context.received, self.context.now))
-                    .saturating_sub(i64::try_from(episode.interval).unwrap_or(0));
+                let arrived = self.event.arrived(self.context.received, self.context.now);
+                let interval = i64::try_from(episode.interval).unwrap_or(0);
+                let mut from = episode.started(arrived).saturating_sub(interval).saturating_sub(rules::CLOCK_SLACK);
+                if let (Some(last_ok), Some(executed)) = (self.event.last_ok, self.event.executed) {
+                    from = from.min(last_ok.saturating_add(arrived.saturating_sub(executed)));
+                }
                 Some(Listing::new("close", Purpose::LookupClosed, Some(from)))
             }
             _ => None,
