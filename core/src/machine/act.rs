@@ -30,9 +30,9 @@ impl Run {
         let found = self.chosen().filter(|i| !i.is_closed());
         // A failed create of ours that the lookup finds did reach the server; whatever
         // it did, the key has its incident now. So did one made moments ago and named
-        // as this first alert's create would be: an earlier attempt's whose answer was
-        // lost (a gateway's sender retrying has no other trace), or the same result
-        // delivered twice.
+        // as this event's create would be: an earlier attempt's whose answer was lost (a
+        // gateway's sender retrying has no other trace), or the same result delivered
+        // twice.
         let unconfirmed = found.is_some() && std::mem::take(&mut self.create_unconfirmed);
         let ours = unconfirmed || found.as_ref().is_some_and(|inc| self.created_for_this_event(inc));
         if let Some(keep) = &found {
@@ -43,7 +43,7 @@ impl Run {
         let notification = self.texts.notification(&self.eff);
         let key = self.event.key.clone();
         match (self.decision.clone(), found) {
-            (Decision::Alert(_), Some(inc)) if ours => {
+            (Decision::Alert(_) | Decision::Refresh { .. }, Some(inc)) if ours => {
                 // Our earlier create did reach the server: it carried the message and
                 // the broadcast already.
                 self.actions.push("created".into());
@@ -51,7 +51,12 @@ impl Run {
                     true => "confirmed by a lookup after an uncertain answer",
                     false => "made moments ago for this same alert: nothing sent again",
                 };
-                self.set(inc.id, "created", format!("created incident {} for {key} ({how})", inc.id));
+                let (code, again) = if matches!(self.decision, Decision::Refresh { .. }) {
+                    ("created_again", " again")
+                } else {
+                    ("created", "")
+                };
+                self.set(inc.id, code, format!("created incident {} for {key}{again} ({how})", inc.id));
             }
             (Decision::Alert(alert), Some(inc)) => {
                 let previous = self.event.previous_status().map(crate::Severity::from_status);
@@ -229,14 +234,15 @@ impl Run {
         self.writes.push_back(Write::Message { id, text, minimal });
     }
 
-    /// Whether `inc` is this event's own create: the event is its episode's first alert
-    /// (what creates), and the incident was made within [`OWN_CREATE_WINDOW_S`] before
-    /// now, with the name its create carries (in full or minimal). By the host's clock
+    /// Whether `inc` is this event's own create: the event is one that creates when it
+    /// finds nothing (an alert, a refresh), and the incident was made within
+    /// [`OWN_CREATE_WINDOW_S`] before now, with the name its create carries (in full or
+    /// minimal). By the host's clock
     /// against Reactio's, not the event's times: a monitored host's clock can be far off
     /// (and Sensu Go's agent stamps `timestamp`), and an earlier failure's incident must
     /// never be taken for this one's.
     fn created_for_this_event(&self, inc: &Incident) -> bool {
-        matches!(&self.decision, Decision::Alert(alert) if alert.first_alert)
+        matches!(&self.decision, Decision::Alert(_) | Decision::Refresh { .. })
             && inc.created_at >= self.context.now.saturating_sub(OWN_CREATE_WINDOW_S)
             && (inc.name == self.texts.name(&self.eff) || inc.name == self.texts.minimal_name())
     }

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use sensu_reactio_core::gateway::{self, GatewayConfig, Reply};
 use sensu_reactio_core::read;
-use sensu_reactio_core::{Answer, Config, Context, Failure, FailureKind, Machine, Request, Response, Step, plan};
+use sensu_reactio_core::{
+    Answer, Config, Context, Failure, FailureKind, Machine, Request, Response, Step, dry_run_answer, plan,
+};
 
 /// The cluster the filter sends Reactio calls to when `cluster` is not set.
 pub const DEFAULT_CLUSTER: &str = "reactio";
@@ -124,9 +126,16 @@ impl Exchange {
     /// Plan the event (`now`: epoch seconds from the host's clock).
     pub fn start(plugin: &Plugin, body: &[u8], now: i64) -> Result<(Exchange, Next), Reply> {
         // A gateway runs as the event arrives (its sender's retries within seconds).
-        let context = Context { now, received: Some(now), ..Context::default() };
-        let machine =
+        let dry_run = plugin.config.host.dry_run;
+        let context = Context { now, received: Some(now), dry_run, ..Context::default() };
+        let mut machine =
             plan(body, &plugin.config, &context).map_err(|e| gateway::error_reply(400, "input", &e.to_string()))?;
+        // `dry_run` in the filter's configuration: each request answered as a dry run
+        // answers it, none sent.
+        while dry_run && let Step::Request(request) = machine.step() {
+            let answer = dry_run_answer(request);
+            machine.handle(answer);
+        }
         let exchange = Exchange { machine };
         let next = exchange.next();
         Ok((exchange, next))

@@ -12,7 +12,7 @@ use serde::Serialize;
 use sensu_reactio_core::gateway::{self, GatewayConfig, Reply, error_reply};
 use sensu_reactio_core::read;
 use sensu_reactio_core::step::{Answer, Context, Request, Step};
-use sensu_reactio_core::{Config, Machine, plan};
+use sensu_reactio_core::{Config, Machine, dry_run_answer, plan};
 
 /// The environment variable (or JS binding) holding the gateway configuration as JSON.
 pub const CONFIG_VAR: &str = "SENSU_REACTIO_GATEWAY_CONFIG";
@@ -83,6 +83,9 @@ pub struct Inbound<'a> {
 #[derive(Debug)]
 pub struct Driver {
     machine: Machine,
+    /// `dry_run` set in the gateway's configuration: the requests are answered as a dry
+    /// run answers them, never sent.
+    dry_run: bool,
 }
 
 /// Admit the inbound request, plan its event at `now` (epoch seconds) and say what
@@ -96,11 +99,14 @@ pub fn start(config: &GatewayConfig, inbound: &Inbound<'_>, now: i64) -> (Option
         Err(e) => return (None, Next::Reply(error_reply(500, "config", &e.message))),
     };
     // A gateway runs as the event arrives (its sender's retries within seconds).
-    let context = Context { now, received: Some(now), ..Context::default() };
+    let dry_run = loaded.host.dry_run;
+    let context = Context { now, received: Some(now), dry_run, ..Context::default() };
     match plan(inbound.body, &loaded, &context) {
         Ok(machine) => {
-            let next = next_of(machine.step());
-            (Some(Driver { machine }), next)
+            let mut driver = Driver { machine, dry_run };
+            driver.settle_dry_run();
+            let next = next_of(driver.machine.step());
+            (Some(driver), next)
         }
         Err(e) => (None, Next::Reply(error_reply(400, "input", &e.to_string()))),
     }
@@ -112,7 +118,18 @@ impl Driver {
         if matches!(self.machine.step(), Step::Request(_)) {
             self.machine.handle(answer);
         }
+        self.settle_dry_run();
         next_of(self.machine.step())
+    }
+
+    /// In a dry run, answer each request as [`dry_run_answer`] does, so none is sent.
+    fn settle_dry_run(&mut self) {
+        while self.dry_run
+            && let Step::Request(request) = self.machine.step()
+        {
+            let answer = dry_run_answer(request);
+            self.machine.handle(answer);
+        }
     }
 }
 

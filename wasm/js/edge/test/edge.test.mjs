@@ -209,3 +209,14 @@ test('a broadcast whose connection Node reports refused (never sent) is tried ag
   assert.equal(r.status, 503, JSON.stringify(r.json));
   assert.match(r.headers.get('retry-after'), /^\d+$/);
 });
+
+test('dry_run in the gateway configuration sends nothing and says so', async () => {
+  const reactio = fakeReactio();
+  const settings = JSON.parse(env.SENSU_REACTIO_GATEWAY_CONFIG);
+  settings.config.settings.reactio.dry_run = true;
+  const dry = { ...env, SENSU_REACTIO_GATEWAY_CONFIG: JSON.stringify(settings) };
+  const r = await reply(await handle(inbound(), dry, { fetch: reactio.fetch, now: () => NOW }));
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  assert.equal(r.json.dry_run, true);
+  assert.equal(reactio.calls.length, 0);
+});
