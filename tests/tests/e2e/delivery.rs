@@ -61,7 +61,12 @@ fn second_event_posts_to_the_timeline_without_a_second_incident() {
 #[test]
 fn a_check_still_failing_at_refresh_notifies_again() {
     let server = standin();
-    let id = server.seed_open("web01/check_http CheckHttp CRITICAL: Connection refused ...");
+    // Opened at the first result, three minutes ago (one made moments ago would be
+    // taken for this run's own create, and not re-notified).
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let seed = sensu_reactio_tests::standin::Seed::open("web01/check_http CheckHttp CRITICAL: Connection refused ...")
+        .created_at(now - 180);
+    let id = server.seed(seed);
     let dir = scratch("refresh");
     // interval 60, refresh 120: every 2nd result past the threshold re-notifies;
     // streak 3 with occurrences 1 is (3 - 1) % 2 == 0.
