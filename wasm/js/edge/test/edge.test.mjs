@@ -152,35 +152,12 @@ test('a body far over the limit is not read into memory, and is refused before t
   assert.match(t.json.error.message, /more than 1048576 bytes/);
 });
 
-test('a broadcast whose connection was lost (workerd: "Network connection lost.") is not sent again', async () => {
-  const calls = [];
-  const fetch = async (url, init) => {
-    const u = new URL(url);
-    calls.push(`${init.method} ${u.pathname}`);
-    const json = (status, value) => new Response(JSON.stringify(value), { status, headers: { 'content-type': 'application/json' } });
-    if (init.method === 'GET') {
-      const open = [{ id: 7, name: 'web01/check_http WARNING', status: 'open', created_at: NOW - 60, manager: null }];
-      return json(200, u.searchParams.get('status') === 'open' && u.searchParams.get('page') === '1' ? open : []);
-    }
-    if (u.pathname === '/api/v1/notifications') throw new TypeError('Network connection lost.');
-    return json(200, {});
-  };
-  const escalation = JSON.stringify({
-    client: { name: 'web01' },
-    check: { name: 'check_http', status: 2, output: 'CRITICAL', history: ['0', '1', '2'], interval: 60 },
-    action: 'create',
-    occurrences: 1,
-  });
-  const settings = JSON.parse(env.SENSU_REACTIO_GATEWAY_CONFIG);
-  settings.config.settings.reactio.severities = ['warning', 'critical'];
-  const escalating = { ...env, SENSU_REACTIO_GATEWAY_CONFIG: JSON.stringify(settings) };
-  const r = await reply(await handle(inbound(escalation), escalating, { fetch, now: () => NOW }));
-  assert.equal(r.status, 200, JSON.stringify(r.json));
-  assert.equal(calls.filter((c) => c === 'POST /api/v1/notifications').length, 1, calls.join(', '));
-  assert.match(r.json.warnings.join(' '), /not sent again/);
-});
-
-test('a broadcast whose connection Node reports refused (never sent) is tried again', async () => {
+/**
+ * An escalation (warning to critical, both acted) of a check whose incident is open:
+ * its broadcast meets `notifyFailure` (thrown by the injected fetch). Returns the
+ * reply and how many broadcasts were tried.
+ */
+async function escalateWhenTheBroadcastFails(notifyFailure) {
   let notifies = 0;
   const fetch = async (url, init) => {
     const u = new URL(url);
@@ -191,7 +168,7 @@ test('a broadcast whose connection Node reports refused (never sent) is tried ag
     }
     if (u.pathname === '/api/v1/notifications') {
       notifies += 1;
-      throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) });
+      throw notifyFailure();
     }
     return json(200, {});
   };
@@ -205,6 +182,20 @@ test('a broadcast whose connection Node reports refused (never sent) is tried ag
   settings.config.settings.reactio.severities = ['warning', 'critical'];
   const escalating = { ...env, SENSU_REACTIO_GATEWAY_CONFIG: JSON.stringify(settings) };
   const r = await reply(await handle(inbound(escalation), escalating, { fetch, now: () => NOW }));
+  return { r, notifies };
+}
+
+test('a broadcast whose connection was lost (workerd: "Network connection lost.") is not sent again', async () => {
+  const { r, notifies } = await escalateWhenTheBroadcastFails(() => new TypeError('Network connection lost.'));
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  assert.equal(notifies, 1);
+  assert.match(r.json.warnings.join(' '), /not sent again/);
+});
+
+test('a broadcast whose connection Node reports refused (never sent) is tried again', async () => {
+  const refused = () =>
+    new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) });
+  const { r, notifies } = await escalateWhenTheBroadcastFails(refused);
   assert.equal(notifies, 1);
   assert.equal(r.status, 503, JSON.stringify(r.json));
   assert.match(r.headers.get('retry-after'), /^\d+$/);
