@@ -10,7 +10,7 @@
 
 use wasm_bindgen::prelude::wasm_bindgen;
 
-use sensu_reactio_core::gateway::{GatewayConfig, error_reply};
+use sensu_reactio_core::gateway::{self, GatewayConfig, error_reply};
 use sensu_reactio_core::read;
 use sensu_reactio_core::step::Answer;
 use sensu_reactio_wasi_http::driver::{self, Driver, Inbound, Next};
@@ -44,6 +44,17 @@ impl Gateway {
         });
         let config = driver::load_config(config.as_deref(), vars).map_err(Next::Reply);
         Gateway { config, driver: None }
+    }
+
+    /// The reply for a request refused before its body is read (the gateway's
+    /// configuration, the method, the token), as JSON; `None` when it may go on. So a
+    /// caller without the token cannot make the gateway read a body.
+    pub fn refuse(&self, method: &str, authorization: Option<String>) -> Option<String> {
+        let config = match &self.config {
+            Ok(config) => config,
+            Err(reply) => return Some(json(reply)),
+        };
+        gateway::admit(config, method, authorization.as_deref(), 0).err().map(|reply| json(&Next::Reply(reply)))
     }
 
     /// Admit and plan the inbound request at `now` (epoch seconds): the first output.

@@ -73,8 +73,7 @@ const MAX_BODY = 1024 * 1024;
 
 /**
  * The request's body, read no further than `cap` bytes (the rest is not read into
- * memory: a larger body is refused anyway, and whoever can reach the gateway must not
- * be able to fill its memory before the token is even checked).
+ * memory: a larger body is refused anyway). The token is checked before this.
  */
 async function readCapped(request, cap) {
   if (!request.body) return new Uint8Array(0);
@@ -110,8 +109,14 @@ export async function handle(request, env, options = {}) {
   const now = options.now ?? (() => Date.now() / 1000);
   const gateway = new Gateway(env?.SENSU_REACTIO_GATEWAY_CONFIG, reactioVars(env));
   try {
-    const body = await readCapped(request, MAX_BODY + 1);
     const authorization = request.headers.get('authorization') ?? undefined;
+    // Refused before a byte of the body is read: no token, the wrong one, not POST.
+    const early = gateway.refuse(request.method, authorization);
+    if (early !== undefined) {
+      const { status, headers, body: text } = JSON.parse(early).reply;
+      return new Response(text, { status, headers });
+    }
+    const body = await readCapped(request, MAX_BODY + 1);
     const seconds = now();
     if (typeof seconds !== 'number' || !Number.isFinite(seconds)) {
       throw new TypeError(`sensu-reactio edge: options.now() must return epoch seconds (a number), got ${typeof seconds}`);

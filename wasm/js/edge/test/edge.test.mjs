@@ -126,7 +126,7 @@ test('the bearer scheme is case-insensitive', async () => {
   assert.equal(r.status, 200, JSON.stringify(r.json));
 });
 
-test('a body far over the limit is not read into memory, and is refused before the token matters', async () => {
+test('a body is not read without the token, and one far over the limit is not read into memory', async () => {
   let pulled = 0;
   const chunk = new Uint8Array(64 * 1024).fill(32);
   const endless = new ReadableStream({
@@ -138,7 +138,8 @@ test('a body far over the limit is not read into memory, and is refused before t
   const request = new Request('http://gateway.test/events', { method: 'POST', body: endless, duplex: 'half' });
   const r = await reply(await handle(request, env, { fetch: fakeReactio().fetch, now: () => NOW }));
   assert.equal(r.status, 401, JSON.stringify(r.json));
-  assert.ok(pulled <= 1024 * 1024 + 2 * chunk.byteLength, `read ${pulled} bytes of an endless body`);
+  // Without the token not a byte is read (a stream may have one chunk ready).
+  assert.ok(pulled <= chunk.byteLength, `read ${pulled} bytes of an endless body without the token`);
   const big = new ReadableStream({
     pull(controller) {
       controller.enqueue(chunk);
