@@ -215,11 +215,17 @@ impl Runner<'_> {
         for path in spool.list()? {
             match Spool::read(&path) {
                 Ok(entry) if !self.ours(&entry) => others += 1,
-                Ok(entry) if self.replaying && !self.adopt && !self.route.settings_differ(&entry).is_empty() => {
-                    other_settings.extend(self.route.settings_differ(&entry));
-                    left_for_settings += 1;
+                Ok(entry) => {
+                    // A replay leaves what was kept under other settings (unless adopting).
+                    let differ =
+                        if self.replaying && !self.adopt { self.route.settings_differ(&entry) } else { Vec::new() };
+                    if differ.is_empty() {
+                        entries.push((path, entry));
+                    } else {
+                        other_settings.extend(differ);
+                        left_for_settings += 1;
+                    }
                 }
-                Ok(entry) => entries.push((path, entry)),
                 Err(why) => {
                     self.printer.warning(&format!("{why}; moved to the dead-letter folder"));
                     spool.bury(&path)?;

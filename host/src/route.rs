@@ -14,22 +14,24 @@
 //! rotated key does not keep stale alerts alive.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use sensu_reactio_core::{Config, Secret};
 
 use crate::spool::Entry;
 
 /// A handler configuration's identity for the spool.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Route {
     /// Digest of profile and organization.
     pub team: String,
     /// Digest of profile, organization and API key.
     pub full: String,
-    /// The settings that shape what is sent, each as a digest of its value (what
-    /// `replay` compares with the run that kept an entry: a replay without the
-    /// handler's `call`, say, would create without the phone call).
-    pub settings: BTreeMap<String, String>,
+    /// The configuration, for [`Route::settings`] (`None`: no settings recorded).
+    config: Option<Arc<Config>>,
+    /// The settings that shape what is sent, each as a digest of its value, made the
+    /// first time an entry is kept or compared: a run that keeps nothing pays nothing.
+    settings: OnceLock<BTreeMap<String, String>>,
 }
 
 /// Settings left out of the digest: the connection's (in the route), the host's own,
@@ -85,22 +87,31 @@ impl Route {
         Route {
             team: digest(&[profile, &organization]),
             full: digest(&[profile, &organization, key]),
-            settings: settings_of(config),
+            config: Some(Arc::new(config.clone())),
+            settings: OnceLock::new(),
         }
+    }
+
+    /// The settings that shape what is sent, each as a digest of its value (what
+    /// `replay` compares with the run that kept an entry: a replay without the
+    /// handler's `call`, say, would create without the phone call).
+    pub fn settings(&self) -> &BTreeMap<String, String> {
+        self.settings.get_or_init(|| self.config.as_deref().map(settings_of).unwrap_or_default())
     }
 
     /// The settings (names) that `entry` was kept under with other values than this
     /// configuration's; none for an entry that recorded none.
     pub fn settings_differ(&self, entry: &Entry) -> Vec<String> {
         let Some(kept) = &entry.settings else { return Vec::new() };
-        let names: std::collections::BTreeSet<&String> = kept.keys().chain(self.settings.keys()).collect();
-        names.into_iter().filter(|name| kept.get(*name) != self.settings.get(*name)).cloned().collect()
+        let own = self.settings();
+        let names: std::collections::BTreeSet<&String> = kept.keys().chain(own.keys()).collect();
+        names.into_iter().filter(|name| kept.get(*name) != own.get(*name)).cloned().collect()
     }
 
     /// Mark `entry` as kept by this configuration; `key_problem`: kept because the key
     /// was rejected or missing (then any handler of the team may deliver it).
     pub fn stamp(&self, entry: &mut Entry, key_problem: bool) {
-        entry.settings = Some(self.settings.clone());
+        entry.settings = Some(self.settings().clone());
         entry.route = (!key_problem).then(|| self.full.clone());
         entry.team = Some(self.team.clone());
     }
@@ -146,7 +157,7 @@ mod tests {
 
     #[test]
     fn a_run_delivers_its_own_its_teams_key_problems_and_the_unmarked() {
-        let ours = Route { team: "t".into(), full: "r".into(), settings: BTreeMap::new() };
+        let ours = Route { team: "t".into(), full: "r".into(), config: None, settings: OnceLock::new() };
         assert!(ours.delivers(&entry(Some("r"), Some("t")), false));
         assert!(!ours.delivers(&entry(Some("other"), Some("t")), false), "another key of the team");
         assert!(ours.delivers(&entry(None, Some("t")), false), "kept for a key problem");

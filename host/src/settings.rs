@@ -188,43 +188,55 @@ pub fn load(cli: &Cli, env: &EnvVars, root: &Path) -> Result<Loaded, HostError> 
     let mut config = Config::load(&input).map_err(|e| naming_files(e, &files))?;
     let key_files = config.key_files();
     if !key_files.is_empty() {
-        for path in key_files {
-            // An empty file (a rotation half done) is as unusable as a missing one.
-            let read = read_key_file(&path).and_then(|content| match content.trim().is_empty() {
-                true if config.connection.api_key_file.as_deref() != Some(path.as_str()) => {
-                    Err(HostError::Config(format!("api_key_file {path} is empty; write the api key into it")))
-                }
-                _ => Ok(content),
-            });
-            match read {
-                Ok(content) => {
-                    warnings.extend(key_file_exposed(&path));
-                    input.key_files.insert(path, content);
-                }
-                // Only some profiles' key: their events fail (the core says so, and
-                // they are dead-lettered); one team's key file must not stop the others.
-                Err(e) if config.connection.api_key_file.as_deref() != Some(path.as_str()) => {
-                    let profiles: Vec<String> = (config.profiles.iter())
-                        .filter(|(_, p)| p.connection.api_key_file.as_deref() == Some(path.as_str()))
-                        .map(|(name, _)| format!("`{name}`"))
-                        .collect();
-                    let reason = match e {
-                        HostError::Config(message) => message,
-                        other => other.to_string(),
-                    };
-                    warnings.push(format!(
-                        "profile {}: {reason}; its events are kept in the dead-letter folder until it is fixed (`replay --dead` then sends them), the others go out",
-                        profiles.join(", ")
-                    ));
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        read_key_files(&config, key_files, &mut input.key_files, &mut warnings)?;
         config = Config::load(&input).map_err(|e| naming_files(e, &files))?;
     }
     warnings.extend(deadline_past_timeout(&input.settings, &cli.handler_name, config.host.deadline_ms));
     let engine = choose_engine(&config)?;
     Ok(Loaded { config, input, files, source, warnings, engine })
+}
+
+/// Read the key files `config` names into `contents`. One that cannot be read or is
+/// empty is a configuration error when the default connection uses it; when only
+/// profiles do, a warning naming them: their events fail (the core says so, and they
+/// are dead-lettered), and one team's key file must not stop the others.
+fn read_key_files(
+    config: &Config,
+    paths: Vec<String>,
+    contents: &mut BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<(), HostError> {
+    for path in paths {
+        let profiles_only = config.connection.api_key_file.as_deref() != Some(path.as_str());
+        // An empty file (a rotation half done) is as unusable as a missing one; the
+        // default connection's is refused by the core, which says so.
+        let read = read_key_file(&path).and_then(|content| match profiles_only && content.trim().is_empty() {
+            true => Err(HostError::Config(format!("api_key_file {path} is empty; write the api key into it"))),
+            false => Ok(content),
+        });
+        match read {
+            Ok(content) => {
+                warnings.extend(key_file_exposed(&path));
+                contents.insert(path, content);
+            }
+            Err(e) if profiles_only => {
+                let profiles: Vec<String> = (config.profiles.iter())
+                    .filter(|(_, p)| p.connection.api_key_file.as_deref() == Some(path.as_str()))
+                    .map(|(name, _)| format!("`{name}`"))
+                    .collect();
+                let reason = match e {
+                    HostError::Config(message) => message,
+                    other => other.to_string(),
+                };
+                warnings.push(format!(
+                    "profile {}: {reason}; its events are kept in the dead-letter folder until it is fixed (`replay --dead` then sends them), the others go out",
+                    profiles.join(", ")
+                ));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// A configuration error, naming the settings files that set what it is about (one of

@@ -277,9 +277,10 @@ impl Spool {
     /// belongs to another user: what root makes there is given to them
     /// (`give_to_owner`), and `replay` refuses to run as root there.
     pub fn foreign_owner(&self) -> Option<(u32, u32)> {
-        let (uid, _) = me()?;
+        // Only root's: any other user owns what it makes (no look at the spool then).
+        me().filter(|(uid, _)| *uid == 0)?;
         let meta = std::fs::metadata(&self.dir).ok()?;
-        (uid == 0 && meta.uid() != 0).then(|| (meta.uid(), meta.gid()))
+        (meta.uid() != 0).then(|| (meta.uid(), meta.gid()))
     }
 
     /// Spooled entries, oldest first.
@@ -439,9 +440,7 @@ impl Spool {
         };
         let file =
             opened.map_err(|e| HostError::Spool(format!("could not open spool lock {}: {e}", path.display())))?;
-        if me().is_some_and(|(uid, _)| uid == 0) {
-            self.give_to_owner(&path);
-        }
+        self.give_to_owner(&path);
         match file.try_lock() {
             Ok(()) => Ok(Some(file)),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
