@@ -171,13 +171,15 @@ pub fn reply_for_step(step: &Step) -> Option<Reply> {
 
 /// The reply for an outcome.
 pub fn reply_for_outcome(outcome: &Outcome) -> Reply {
+    let failed = outcome.result == OutcomeKind::Failed;
+    if failed && outcome.code == "not_configured" {
+        // The gateway's own settings (no key, no organization): not Reactio's doing.
+        return error_reply(500, "config", &outcome.message);
+    }
     let body = serde_json::to_string(outcome).unwrap_or_default();
     let mut reply = Reply { status: 200, headers: json_headers(), body };
-    if outcome.result == OutcomeKind::Failed {
-        if outcome.code == "not_configured" {
-            // The gateway's own settings (no key, no organization): not Reactio's doing.
-            return error_reply(500, "config", &outcome.message);
-        } else if outcome.retryable && !outcome.auth_failed {
+    if failed {
+        if outcome.retryable && !outcome.auth_failed {
             reply.status = 503;
             reply.headers.push(("retry-after".to_owned(), "5".to_owned()));
         } else {

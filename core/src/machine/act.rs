@@ -7,8 +7,8 @@ use crate::reactio::{CreateBody, Incident};
 use crate::rules::{self, Decision, Episode};
 use crate::step::{OutcomeKind, Step};
 
-/// How recent an incident named as a first alert's create must be to be taken for that
-/// create: a gateway sender's retries come within seconds (the documented curl gives up
+/// How recent an incident named as an alert's or a refresh's create must be to be taken
+/// for that create: a gateway sender's retries come within seconds (the documented curl gives up
 /// after 9), while a check fails, passes and fails again in no less than two of its
 /// intervals, which are rarely under 10 s.
 const OWN_CREATE_WINDOW_S: i64 = 15;
@@ -187,7 +187,7 @@ impl Run {
                 );
             }
             (Decision::Recovery | Decision::Downgrade, None) => {
-                let assumed = if self.context.dry_run { " (lookups assumed to find nothing)" } else { "" };
+                let assumed = self.assumed();
                 return self.finish(
                     OutcomeKind::Skipped,
                     "no_open_incident",
@@ -237,10 +237,9 @@ impl Run {
     /// Whether `inc` is this event's own create: the event is one that creates when it
     /// finds nothing (an alert, a refresh), and the incident was made within
     /// [`OWN_CREATE_WINDOW_S`] before now, with the name its create carries (in full or
-    /// minimal). By the host's clock
-    /// against Reactio's, not the event's times: a monitored host's clock can be far off
-    /// (and Sensu Go's agent stamps `timestamp`), and an earlier failure's incident must
-    /// never be taken for this one's.
+    /// minimal). By the host's clock against Reactio's, not the event's times: a
+    /// monitored host's clock can be far off (and Sensu Go's agent stamps `timestamp`),
+    /// and an earlier failure's incident must never be taken for this one's.
     fn created_for_this_event(&self, inc: &Incident) -> bool {
         matches!(&self.decision, Decision::Alert(_) | Decision::Refresh { .. })
             && inc.created_at >= self.context.now.saturating_sub(OWN_CREATE_WINDOW_S)

@@ -609,8 +609,13 @@ impl Run {
     fn finish_handled(&mut self) -> Step {
         let message =
             if self.summary.is_empty() { format!("handled {}", self.event.key) } else { self.summary.clone() };
-        let suffix = if self.context.dry_run { " (lookups assumed to find nothing)" } else { "" };
+        let suffix = self.assumed();
         Step::Done(self.outcome(OutcomeKind::Handled, self.code, self.incident, format!("{message}{suffix}")))
+    }
+
+    /// What a dry run's message adds: it took every lookup to find nothing.
+    fn assumed(&self) -> &'static str {
+        if self.context.dry_run { " (lookups assumed to find nothing)" } else { "" }
     }
 
     fn fail(&mut self, retryable: bool, auth_failed: bool, code: &str, message: String) -> Step {
