@@ -77,6 +77,11 @@ pub(crate) struct Episode {
     /// least that long); `None` when the history shows no earlier failure and is not
     /// full, or holds nothing before the episode.
     passes_before: Option<u64>,
+    /// The streak is `max(21, occurrences)` with `occurrences` at most 21 (a full failing
+    /// history, no `last_ok`, and `occurrences` restarted by a status change or never
+    /// sent): the same for every result until `occurrences` passes 21, so it cannot tell
+    /// when a refresh or reconcile is due (each result would be one).
+    pub(crate) stuck: bool,
 }
 
 impl Episode {
@@ -86,6 +91,7 @@ impl Episode {
         let history = &event.history;
         let trailing = history.iter().rev().take_while(|s| **s != 0).count();
         let trailing_u = trailing as u64;
+        let mut stuck = false;
         let streak = if event.status == 0 {
             0
         } else if !event.history_known {
@@ -98,7 +104,10 @@ impl Episode {
                     let runs = (elapsed + interval / 2) / interval;
                     event.occurrences.max(runs)
                 }
-                None => event.occurrences.max(HISTORY_CAP as u64),
+                None => {
+                    stuck = event.occurrences <= HISTORY_CAP as u64;
+                    event.occurrences.max(HISTORY_CAP as u64)
+                }
             }
         } else {
             trailing_u
@@ -130,6 +139,7 @@ impl Episode {
             status_changed: event.previous_status().is_some_and(|p| p != event.status),
             interval,
             passes_before,
+            stuck,
         }
     }
 
@@ -243,6 +253,14 @@ pub(crate) fn decide(event: &Event, eff: &Effective, context: &Context) -> Decis
         });
     }
     let since = streak - occ;
+    if episode.stuck {
+        return skip(
+            "repeat",
+            format!(
+                "an earlier result of this failure was the one to alert; the history is all failures and has no `last_ok`, so refresh and reconcile wait until `occurrences` passes {streak}"
+            ),
+        );
+    }
     if s.refresh > 0 {
         let every = (s.refresh / episode.interval).max(1);
         if since.is_multiple_of(every) {

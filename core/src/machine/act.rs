@@ -240,9 +240,22 @@ impl Run {
     /// minimal). By the host's clock against Reactio's, not the event's times: a
     /// monitored host's clock can be far off (and Sensu Go's agent stamps `timestamp`),
     /// and an earlier failure's incident must never be taken for this one's.
+    ///
+    /// Nor may an earlier result's: a first alert's own create is no older than
+    /// [`rules::Alert::earlier_before`] (before it, an earlier failure's). Any other create (an
+    /// escalation's, a refresh's) is no older than half an interval before this result
+    /// came in: the results before it, which alerted, came in an interval or more earlier
+    /// (a 10 s check's warning made the incident its critical must post to and broadcast).
     fn created_for_this_event(&self, inc: &Incident) -> bool {
-        matches!(&self.decision, Decision::Alert(_) | Decision::Refresh { .. })
-            && inc.created_at >= self.context.now.saturating_sub(OWN_CREATE_WINDOW_S)
+        let floor = match &self.decision {
+            Decision::Alert(alert) if alert.first_alert => alert.earlier_before,
+            Decision::Alert(_) | Decision::Refresh { .. } => {
+                let half = i64::try_from(self.interval() / 2).unwrap_or(i64::MAX);
+                self.event.arrived(self.context.received, self.context.now).saturating_sub(half)
+            }
+            _ => return false,
+        };
+        inc.created_at >= floor.max(self.context.now.saturating_sub(OWN_CREATE_WINDOW_S))
             && (inc.name == self.texts.name(&self.eff) || inc.name == self.texts.minimal_name())
     }
 
