@@ -236,7 +236,7 @@ impl Runner<'_> {
         if left_for_settings > 0 {
             let names: Vec<String> = other_settings.iter().map(|n| format!("`{n}`")).collect();
             self.printer.warning(&format!(
-                "left {left_for_settings} spooled events kept under other settings than this replay's ({}): the handler's next run sends them as it would have; to send them now, run `replay` with the handler's environment and settings (`replay --adopt` sends them with these)",
+                "left {left_for_settings} spooled events kept under other settings than this replay's ({}): the handler's next run sends them with its own settings; to send them now, run `replay` with the handler's environment and settings, or `replay --adopt` if these are the handler's settings now (they changed since)",
                 names.join(", ")
             ));
             report.left += left_for_settings;
@@ -263,9 +263,16 @@ impl Runner<'_> {
             entry.recovery
                 && live.is_some_and(|(l, arrived)| l.failure && l.key == entry.key && entry.received_at < arrived)
         };
+        // Each entry to go through the loop below, and whether it is an alert superseded
+        // by a recovery but with its create unconfirmed: that create may yet land, so
+        // the entry is dropped only once the wait for it is over (or left, and the
+        // recovery behind it): a recovery looking up sooner finds nothing to close, and
+        // the incident the create then makes stays open.
         let mut pending = Vec::new();
         for (i, (path, entry)) in entries.iter().enumerate() {
-            if superseded(i, entry) {
+            if superseded(i, entry) && entry.unconfirmed_create_ms.is_some() && entry.is_failure() {
+                pending.push((path.clone(), entry.clone(), true));
+            } else if superseded(i, entry) {
                 Spool::remove(path)?;
                 let (what, by) = if entry.recovery { ("recovery", "failure") } else { ("alert", "recovery") };
                 self.printer.info(&format!("dropped a spooled {what} for {}: a later {by} supersedes it", entry.key));
@@ -273,11 +280,11 @@ impl Runner<'_> {
             } else if waits(entry) {
                 report.left += 1;
             } else {
-                pending.push((path.clone(), entry.clone()));
+                pending.push((path.clone(), entry.clone(), false));
             }
         }
         let mut busy: Vec<String> = Vec::new();
-        for (index, (path, mut entry)) in pending.iter().cloned().enumerate() {
+        for (index, (path, mut entry, superseded_after_wait)) in pending.iter().cloned().enumerate() {
             if busy.contains(&entry.key) {
                 report.left += 1;
                 continue;
@@ -330,6 +337,15 @@ impl Runner<'_> {
                     continue;
                 }
                 std::thread::sleep(wait);
+            }
+            if superseded_after_wait {
+                Spool::remove(&path)?;
+                self.printer.info(&format!(
+                    "dropped a spooled alert for {}: a later recovery supersedes it (after the wait for its unconfirmed create, so the recovery finds what it made)",
+                    entry.key
+                ));
+                report.superseded += 1;
+                continue;
             }
             let context = Context {
                 now: now(),

@@ -456,6 +456,31 @@ fn the_run_after_an_unconfirmed_create_waits_before_looking_it_up() {
 }
 
 #[test]
+fn a_recovery_right_after_an_unconfirmed_create_closes_what_it_made() {
+    // As above, the drain's create is cut off while the server is still at work (it
+    // applies it half a second later), and the check's recovery arrives at once. It
+    // dropped the alert as superseded and looked up before the create landed: nothing
+    // to close, and the incident made a moment later stayed open for good. The alert is
+    // now dropped only after the wait for its create.
+    let (dir, spool, kept) = alert_spooled("unconfirmed-then-recovery");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let server = standin();
+    let slow = Fault::Delay(std::time::Duration::from_millis(1500));
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
+    let again = classic("web01", "check_http", 2, &["0", "2", "2"], "create", 2);
+    let run = against(&server.url(), &spool).args(["--deadline", "2"]).stdin(&again).run();
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    let recovery = against(&server.url(), &spool).args(["--deadline", "6"]).stdin(&resolve()).run();
+    assert_eq!(recovery.code, Some(0), "{}", recovery.all());
+    assert!(recovery.stdout.contains("after the wait for its unconfirmed create"), "{}", recovery.all());
+    assert_eq!(creates(&server), 1, "{:?}\n{}", lines(&server), recovery.all());
+    assert_eq!(closes(&server), 1, "{:?}\n{}", lines(&server), recovery.all());
+    assert!(server.incidents().iter().all(|i| i.status == "close"), "{:?}", server.incidents());
+    assert!(spooled(&spool).is_empty(), "{}", recovery.all());
+    assert_no_key(&[&kept, &run, &recovery], &dir);
+}
+
+#[test]
 fn a_passing_result_spooled_after_a_recovery_does_not_drop_it() {
     // A passing result that is not a recovery (ok after ok: a Classic `create` with
     // status 0 here, a Go event without `action` in the wild), kept behind its check's
