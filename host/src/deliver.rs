@@ -356,6 +356,17 @@ impl Runner<'_> {
             };
             let budget = self.budget_until(end);
             let creates_before = self.transport.creates_sent();
+            // Before each create goes out, the entry says so: a run killed (SIGKILL,
+            // Sensu's timeout) before the answer leaves it unconfirmed, and the next
+            // run waits and looks it up rather than create again (a second call).
+            let mut before_create = || {
+                let mut sending = entry.clone();
+                sending.unconfirmed_create_ms = Some(now_ms());
+                if let Err(e) = spool.update(&path, &sending) {
+                    self.printer
+                        .warning(&format!("could not mark the spooled event for {} as being created: {e}", entry.key));
+                }
+            };
             let result = run_event(
                 self.engine.as_mut(),
                 &mut self.transport,
@@ -364,6 +375,7 @@ impl Runner<'_> {
                 &entry.key,
                 &context,
                 budget,
+                &mut before_create,
             );
             entry.attempts += 1;
             match result {
@@ -569,8 +581,16 @@ impl Runner<'_> {
         let context =
             Context { now: received, first_occurrence, dry_run, create_unconfirmed: false, received: Some(arrived) };
         let budget = self.budget_until(self.start + self.deadline);
-        match run_event(self.engine.as_mut(), &mut self.transport, self.printer, event, &summary.key, &context, budget)
-        {
+        match run_event(
+            self.engine.as_mut(),
+            &mut self.transport,
+            self.printer,
+            event,
+            &summary.key,
+            &context,
+            budget,
+            &mut || {},
+        ) {
             Ok(outcome) if dry_run => {
                 self.printer.outcome(&outcome, Source::Live, None, None);
                 match fate(&outcome) {

@@ -117,7 +117,9 @@ pub struct Budget {
     pub total: Duration,
 }
 
-/// Run one event through the engine until its outcome or the deadline.
+/// Run one event through the engine until its outcome or the deadline;
+/// `before_create` is called just before each create is sent.
+#[allow(clippy::too_many_arguments)]
 pub fn run_event(
     engine: &mut dyn Engine,
     transport: &mut Transport<'_>,
@@ -126,6 +128,7 @@ pub fn run_event(
     key: &str,
     context: &Context,
     budget: Budget,
+    before_create: &mut dyn FnMut(),
 ) -> Result<Outcome, HostError> {
     let Budget { end, total } = budget;
     engine.set_deadline(end);
@@ -147,6 +150,7 @@ pub fn run_event(
                     let timeout = remaining.min(Duration::from_millis(request.timeout_ms.max(1)));
                     if request.purpose == Purpose::Create {
                         transport.creates_sent += 1;
+                        before_create();
                     }
                     let answer = transport.client()?.send(&request, timeout)?;
                     last = match &answer {
@@ -231,9 +235,17 @@ mod tests {
         let started = Instant::now();
         let total = Duration::from_millis(500);
         let budget = Budget { end: started + total, total };
-        let outcome =
-            run_event(&mut engine, &mut transport, &Printer::default(), b"{}", "k", &Context::default(), budget)
-                .unwrap();
+        let outcome = run_event(
+            &mut engine,
+            &mut transport,
+            &Printer::default(),
+            b"{}",
+            "k",
+            &Context::default(),
+            budget,
+            &mut || {},
+        )
+        .unwrap();
         assert!(started.elapsed() < Duration::from_millis(400));
         assert_eq!(outcome.result, OutcomeKind::Failed);
         assert!(outcome.retryable);
@@ -258,9 +270,17 @@ mod tests {
         let mut transport = Transport::new(HttpSettings::default(), &env, false);
         let total = Duration::from_millis(200);
         let budget = Budget { end: Instant::now() + total, total };
-        let outcome =
-            run_event(&mut engine, &mut transport, &Printer::default(), b"{}", "k", &Context::default(), budget)
-                .unwrap();
+        let outcome = run_event(
+            &mut engine,
+            &mut transport,
+            &Printer::default(),
+            b"{}",
+            "k",
+            &Context::default(),
+            budget,
+            &mut || {},
+        )
+        .unwrap();
         assert_eq!((outcome.result, outcome.code.as_str()), (OutcomeKind::Handled, "created"));
     }
 
@@ -273,9 +293,17 @@ mod tests {
         let started = Instant::now();
         let total = Duration::from_secs(5);
         let budget = Budget { end: started + total, total };
-        let outcome =
-            run_event(&mut engine, &mut transport, &Printer::default(), b"{}", "k", &Context::default(), budget)
-                .unwrap();
+        let outcome = run_event(
+            &mut engine,
+            &mut transport,
+            &Printer::default(),
+            b"{}",
+            "k",
+            &Context::default(),
+            budget,
+            &mut || {},
+        )
+        .unwrap();
         assert!(started.elapsed() >= Duration::from_millis(30));
         assert_eq!(outcome.code, "created");
         assert_eq!(engine.answers, vec![Answer::Waited]);
@@ -297,7 +325,17 @@ mod tests {
         let env = EnvVars::default();
         let mut transport = Transport::new(HttpSettings::default(), &env, true);
         let budget = Budget { end: Instant::now() + Duration::from_secs(1), total: Duration::from_secs(1) };
-        run_event(&mut engine, &mut transport, &Printer::default(), b"{}", "k", &Context::default(), budget).unwrap();
+        run_event(
+            &mut engine,
+            &mut transport,
+            &Printer::default(),
+            b"{}",
+            "k",
+            &Context::default(),
+            budget,
+            &mut || {},
+        )
+        .unwrap();
         assert_eq!(engine.answers, vec![dry_run_answer(&request)]);
         assert!(!transport.client_built());
     }
@@ -318,8 +356,17 @@ mod tests {
         let env = EnvVars::default();
         let mut transport = Transport::new(HttpSettings::default(), &env, false);
         let budget = Budget { end: Instant::now() + Duration::from_secs(1), total: Duration::from_secs(1) };
-        let err = run_event(&mut engine, &mut transport, &Printer::default(), b"{}", "k", &Context::default(), budget)
-            .unwrap_err();
+        let err = run_event(
+            &mut engine,
+            &mut transport,
+            &Printer::default(),
+            b"{}",
+            "k",
+            &Context::default(),
+            budget,
+            &mut || {},
+        )
+        .unwrap_err();
         assert!(matches!(err, HostError::Config(_)));
         assert!(!transport.client_built());
     }

@@ -104,7 +104,7 @@ impl Http {
         }
         let ca_file = settings.ca_file.clone().or_else(|| env.get("SSL_CERT_FILE").map(str::to_owned));
         if let Some(path) = ca_file {
-            let pem = std::fs::read(&path).map_err(|e| {
+            let pem = crate::settings::read_regular(std::path::Path::new(&path)).map_err(|e| {
                 HostError::Config(format!(
                     "could not read ca_file {path}: {e}; it should be a pem bundle of ca certificates"
                 ))

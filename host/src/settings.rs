@@ -18,20 +18,43 @@ pub const SENSU_ROOT: &str = "/etc/sensu";
 #[derive(Clone, Debug, Default)]
 pub struct EnvVars {
     vars: BTreeMap<String, String>,
+    /// Variables the handler reads (`REACTIO_*`, `SENSU_*`, `SSL_CERT_FILE`) whose
+    /// value is not UTF-8: a configuration error ([`load`]), never taken as unset.
+    not_utf8: Vec<String>,
 }
 
 impl EnvVars {
-    /// The current process environment (variables that are not UTF-8 are left out).
+    /// The current process environment (variables that are not UTF-8 are left out,
+    /// and those the handler reads are remembered as such).
     pub fn from_process() -> EnvVars {
-        EnvVars {
-            vars: std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect(),
+        let mut env = EnvVars::default();
+        for (name, value) in std::env::vars_os() {
+            let Ok(name) = name.into_string() else { continue };
+            match value.into_string() {
+                Ok(value) => {
+                    env.vars.insert(name, value);
+                }
+                Err(_) if name.starts_with("REACTIO_") || name.starts_with("SENSU_") || name == "SSL_CERT_FILE" => {
+                    env.not_utf8.push(name);
+                }
+                Err(_) => {}
+            }
         }
+        env
     }
     /// From explicit pairs (tests).
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> EnvVars {
-        EnvVars { vars: pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect() }
+        EnvVars { vars: pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(), not_utf8: Vec::new() }
+    }
+    /// An error naming a variable the handler reads whose value is not UTF-8 (it would
+    /// otherwise count as unset: the settings file it names dropped, a default taken).
+    pub fn refuse_not_utf8(&self) -> Result<(), HostError> {
+        match self.not_utf8.first() {
+            None => Ok(()),
+            Some(name) => Err(HostError::Config(format!(
+                "environment variable {name} is not valid utf-8, so the handler cannot read it; give it a utf-8 value (a path that is not utf-8 can go to --config)"
+            ))),
+        }
     }
     /// One variable, when set and not empty.
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -73,9 +96,10 @@ pub fn discover_files(
     }
     if let Some(list_file) = env.get("SENSU_LOADED_TEMPFILE") {
         if Path::new(list_file).is_file() {
-            let list = std::fs::read_to_string(list_file).map_err(|e| {
+            let list = read_regular(Path::new(list_file)).map(|b| String::from_utf8_lossy(&b).into_owned()).map_err(|e| {
                 HostError::Config(format!(
-                    "could not read SENSU_LOADED_TEMPFILE {list_file}: {e}; it should list the settings files the sensu server loaded"
+                    "could not read SENSU_LOADED_TEMPFILE {list_file}: {}; it should list the settings files the sensu server loaded",
+                    io_reason(&e)
                 ))
             })?;
             return Ok((split_list(&list), format!("SENSU_LOADED_TEMPFILE ({list_file})")));
@@ -124,10 +148,11 @@ fn collect_json(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), HostError> {
 pub fn merge_files(files: &[PathBuf]) -> Result<Value, HostError> {
     let mut merged = Value::Object(serde_json::Map::new());
     for file in files {
-        let text = std::fs::read(file).map_err(|e| {
+        let text = read_regular(file).map_err(|e| {
             HostError::Config(format!(
-                "could not read settings file {}: {e}; fix or remove it from the list",
-                file.display()
+                "could not read settings file {}: {}; fix or remove it from the list",
+                file.display(),
+                io_reason(&e)
             ))
         })?;
         let value: Value = serde_json::from_slice(&text).map_err(|e| {
@@ -175,6 +200,7 @@ pub fn deep_merge(into: &mut Value, from: Value) {
 
 /// Discover, merge, load; read the key files the configuration names; load again.
 pub fn load(cli: &Cli, env: &EnvVars, root: &Path) -> Result<Loaded, HostError> {
+    env.refuse_not_utf8()?;
     let mut warnings = Vec::new();
     let (files, source) = discover_files(&cli.config_files, env, root, &mut warnings)?;
     let settings = merge_files(&files)?;
@@ -244,10 +270,8 @@ fn read_key_files(
 /// files that set a value, the last wins the merge, so it alone is named; arrays are
 /// concatenated, so every file that adds to one is.
 fn naming_files(error: sensu_reactio_core::ConfigError, files: &[PathBuf]) -> HostError {
-    let documents: Vec<(&PathBuf, Value)> = files
-        .iter()
-        .filter_map(|f| Some((f, serde_json::from_slice::<Value>(&std::fs::read(f).ok()?).ok()?)))
-        .collect();
+    let documents: Vec<(&PathBuf, Value)> =
+        files.iter().filter_map(|f| Some((f, serde_json::from_slice::<Value>(&read_regular(f).ok()?).ok()?))).collect();
     let mut named: Vec<String> = Vec::new();
     for path in &error.paths {
         let setting = |document: &Value| {
@@ -281,7 +305,7 @@ fn naming_files(error: sensu_reactio_core::ConfigError, files: &[PathBuf]) -> Ho
 pub fn salvage_spool_dir(cli: &Cli, env: &EnvVars, root: &Path) -> Option<String> {
     let (files, _) = discover_files(&cli.config_files, env, root, &mut Vec::new()).ok()?;
     let dir = files.iter().rev().find_map(|file| {
-        let settings: Value = serde_json::from_slice(&std::fs::read(file).ok()?).ok()?;
+        let settings: Value = serde_json::from_slice(&read_regular(file).ok()?).ok()?;
         settings.get("reactio")?.get("spool_dir")?.as_str().map(str::to_owned)
     })?;
     Path::new(&dir).is_absolute().then_some(dir)
@@ -301,6 +325,30 @@ fn deadline_past_timeout(settings: &Value, handler: &str, deadline_ms: u64) -> O
             (timeout - 2.0).max(1.0)
         )
     })
+}
+
+/// The most a settings file, a key file or a `ca_file` may hold: far above any real
+/// one, and a run never reads without end (`/dev/urandom` named by mistake).
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// A regular file's bytes, at most [`MAX_FILE_BYTES`]. A fifo, a device or a socket is
+/// refused before it is opened: reading one waits for a writer or never ends, past any
+/// deadline, and Sensu then kills the run with its event.
+pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let kind = std::fs::metadata(path)?.file_type();
+    if kind.is_dir() {
+        return Err(std::io::Error::from(std::io::ErrorKind::IsADirectory));
+    }
+    if !kind.is_file() {
+        return Err(std::io::Error::other("it is not a regular file (a fifo, a device or a socket)"));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!("it holds more than {} MiB", MAX_FILE_BYTES >> 20)));
+    }
+    Ok(bytes)
 }
 
 /// Why a file could not be read, in words (not the kind's Display: "entity not found").
@@ -325,7 +373,7 @@ fn key_file_exposed(path: &str) -> Option<String> {
 }
 
 fn read_key_file(path: &str) -> Result<String, HostError> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let bytes = read_regular(Path::new(path)).map_err(|e| {
         HostError::Config(format!(
             "could not read api_key_file {path}: {}; make it readable by the user sensu runs handlers as",
             io_reason(&e)

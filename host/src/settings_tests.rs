@@ -203,3 +203,23 @@ fn a_key_and_a_key_file_from_two_files_name_both() {
     assert!(message.contains(&old.display().to_string()) && message.contains(&new.display().to_string()), "{message}");
     assert!(message.contains("keep only one") && !message.contains("a-key-from-2015"), "{message}");
 }
+
+#[test]
+fn a_fifo_or_a_device_is_refused_before_it_is_read() {
+    // Reading a fifo waits for a writer, past any deadline; /dev/urandom never ends.
+    let scratch_dir = scratch("fifo");
+    let fifo = scratch_dir.path().join("settings.json");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let err = merge_files(std::slice::from_ref(&fifo)).unwrap_err().to_string();
+    assert!(err.contains("settings.json: it is not a regular file (a fifo, a device or a socket)"), "{err}");
+    let err = read_key_file(fifo.to_str().unwrap()).unwrap_err().to_string();
+    assert!(err.contains("not a regular file"), "{err}");
+    let err = merge_files(&[PathBuf::from("/dev/urandom")]).unwrap_err().to_string();
+    assert!(err.contains("not a regular file"), "{err}");
+    // A regular file past the cap is refused, not read to the end.
+    let big = scratch_dir.path().join("big.json");
+    std::fs::File::create(&big).unwrap().set_len(MAX_FILE_BYTES + 1).unwrap();
+    let err = merge_files(&[big]).unwrap_err().to_string();
+    assert!(err.contains("it holds more than 16 MiB"), "{err}");
+}

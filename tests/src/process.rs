@@ -184,6 +184,12 @@ impl Handler {
         self
     }
 
+    /// Set an environment variable to any bytes (not always UTF-8).
+    pub fn env_os(&mut self, name: &str, value: &std::ffi::OsStr) -> &mut Handler {
+        self.command.env(name, value);
+        self
+    }
+
     /// Keep `dir` (one the invocation uses) until this is dropped.
     pub fn hold(&mut self, dir: Scratch) -> &mut Handler {
         self.held.push(dir);

@@ -470,7 +470,7 @@ impl Run {
                         true,
                         false,
                         "lookup_overflow",
-                        format!("lookup: more than {MAX_PAGES} pages of `{status}` incidents and none named `{key}`; gave up rather than guess \"none\""),
+                        format!("lookup: more than {MAX_PAGES} pages of `{status}` incidents and none named `{key}`; gave up rather than guess \"none\"; close the ones no longer needed in reactio"),
                     );
                 }
             } else {

@@ -159,6 +159,23 @@ fn a_wrong_command_line_is_a_configuration_error_and_keeps_the_event() {
 }
 
 #[test]
+fn a_variable_the_handler_reads_that_is_not_utf8_is_a_configuration_error() {
+    // It counted as unset: `REACTIO_SEVERITIES` fell back to the default, a
+    // `SENSU_CONFIG_FILES` path was dropped with the calls its file set.
+    use std::os::unix::ffi::OsStrExt;
+    let server = standin();
+    let dir = scratch("not-utf8");
+    let spool = dir.join("spool");
+    let bad = std::ffi::OsStr::from_bytes(b"warning,critical\xff");
+    let run = against(&server.url(), &spool).env_os("REACTIO_SEVERITIES", bad).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(78), "{}", run.all());
+    assert!(run.stderr.contains("environment variable REACTIO_SEVERITIES is not valid utf-8"), "{}", run.all());
+    assert_eq!(dead(&spool).len(), 1, "the event is kept: {}", run.all());
+    assert_eq!(server.connection_count(), 0);
+    assert_no_key(&[&run], &dir);
+}
+
+#[test]
 fn a_configuration_error_keeps_the_event_in_the_settings_spool_dir() {
     // The settings fail to load (a misspelt key), yet they name the spool: the event of
     // the configuration error is dead-lettered there, where check-spool watches.

@@ -481,6 +481,36 @@ fn a_recovery_right_after_an_unconfirmed_create_closes_what_it_made() {
 }
 
 #[test]
+fn a_run_killed_while_creating_a_spooled_alert_leaves_its_create_unconfirmed() {
+    // A replay sends a spooled alert's create and is killed (SIGKILL: Sensu's handler
+    // timeout, the out-of-memory killer) before the answer; the server applies it a
+    // moment later. The next run created again: two incidents, phones rang twice. The
+    // entry now says its create is on the way before it is sent.
+    let (dir, spool, kept) = alert_spooled("killed-creating");
+    let server = standin();
+    let slow = Fault::Delay(std::time::Duration::from_millis(1500));
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
+    let pid = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let killed = std::thread::scope(|s| {
+        let mut handler = against(&server.url(), &spool);
+        handler.args(["--deadline", "6", "replay"]).report_pid(std::sync::Arc::clone(&pid));
+        let run = s.spawn(move || handler.run());
+        until_a_create_arrives(&server);
+        let pid = pid.load(std::sync::atomic::Ordering::SeqCst).to_string();
+        let sent = std::process::Command::new("kill").args(["-KILL", &pid]).status().expect("run kill");
+        assert!(sent.success(), "kill -KILL {pid}");
+        run.join().expect("the killed run")
+    });
+    assert_eq!(killed.code, None, "killed: {}", killed.all());
+    let replayed = against(&server.url(), &spool).args(["--deadline", "6", "replay"]).run();
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert_eq!(creates(&server), 1, "{:?}\n{}", lines(&server), replayed.all());
+    assert_eq!(server.incidents().len(), 1, "{:?}", lines(&server));
+    assert!(spooled(&spool).is_empty(), "{}", replayed.all());
+    assert_no_key(&[&kept, &killed, &replayed], &dir);
+}
+
+#[test]
 fn a_passing_result_spooled_after_a_recovery_does_not_drop_it() {
     // A passing result that is not a recovery (ok after ok: a Classic `create` with
     // status 0 here, a Go event without `action` in the wild), kept behind its check's
