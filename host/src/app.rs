@@ -26,7 +26,10 @@ pub fn run(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant) -> u
         Command::Replay { dead, adopt } => replay(cli, env, printer, start, *dead, *adopt),
         Command::CheckSpool(thresholds) => match load_settings(cli, env, printer) {
             Ok(loaded) => match locate(&loaded, env) {
-                Ok(spool) => check_spool(&spool, thresholds, now(), printer, cli.output == OutputFormat::Json),
+                Ok(spool) => {
+                    let route = Route::of(&loaded.config);
+                    check_spool(&spool, &route, thresholds, now(), printer, cli.output == OutputFormat::Json)
+                }
                 Err(e) => {
                     printer.plain(&format!("reactio spool UNKNOWN: {e}"));
                     3

@@ -9,8 +9,9 @@ use crate::cli::SpoolThresholds;
 use crate::error::{EXIT_CONFIG, EXIT_OK, HostError};
 use crate::http::{Http, HttpSettings};
 use crate::output::Printer;
+use crate::route::Route;
 use crate::settings::{EnvVars, Loaded};
-use crate::spool::Spool;
+use crate::spool::{Entry, Spool};
 
 /// Sensu check exit codes.
 const CHECK_OK: u8 = 0;
@@ -71,7 +72,15 @@ pub fn status(state: &SpoolState, t: &SpoolThresholds) -> u8 {
 /// Run `check-spool`: one line, exit 0/1/2: critical too when no event could be kept
 /// (the directory cannot be written, or is no directory); 3 when the spool cannot be
 /// read but could be written.
-pub fn check_spool(spool: &Spool, thresholds: &SpoolThresholds, now: i64, printer: &Printer, json: bool) -> u8 {
+/// `route`: this configuration's, to count the entries it leaves for another.
+pub fn check_spool(
+    spool: &Spool,
+    route: &Route,
+    thresholds: &SpoolThresholds,
+    now: i64,
+    printer: &Printer,
+    json: bool,
+) -> u8 {
     let dir = spool.dir().display().to_string();
     let (code, line, value) = match (measure(spool, now), spool.check_writable()) {
         (Ok(SpoolState { spooled, oldest_age, dead }), Err(why)) => {
@@ -83,14 +92,29 @@ pub fn check_spool(spool: &Spool, thresholds: &SpoolThresholds, now: i64, printe
         (Ok(state), Ok(())) => {
             let code = status(&state, thresholds);
             let word = ["OK", "WARNING", "CRITICAL"].get(usize::from(code)).copied().unwrap_or("UNKNOWN");
-            // Why the oldest still waits (entries sort by arrival): what to fix.
-            let why = (state.spooled > 0)
-                .then(|| spool.list().ok()?.first().and_then(|p| Spool::read(p).ok())?.last_error)
-                .flatten();
+            // Why the oldest still waits (entries sort by arrival): what to fix, and how
+            // long ago it said so (an entry left for other settings keeps an old error).
+            let entries: Vec<Entry> = match state.spooled {
+                0 => Vec::new(),
+                _ => spool.list().unwrap_or_default().iter().filter_map(|p| Spool::read(p).ok()).collect(),
+            };
+            let why = entries.first().and_then(|e| {
+                let age = now.saturating_sub(e.last_attempt_at.unwrap_or(e.received_at)).max(0);
+                Some((e.last_error.clone()?, age))
+            });
             let oldest = match (&why, state.spooled) {
                 (_, 0) => String::new(),
-                (Some(why), _) => format!(" (oldest {} s old; its last error: {why})", state.oldest_age),
+                (Some((why, age)), _) => {
+                    format!(" (oldest {} s old; its last error, {age} s ago: {why})", state.oldest_age)
+                }
                 (None, _) => format!(" (oldest {} s old)", state.oldest_age),
+            };
+            let others = entries.iter().filter(|e| route.leaves(e)).count();
+            let others_note = match others {
+                0 => String::new(),
+                n => format!(
+                    "; {n} of them kept by another handler configuration (another profile, project or api key), which no run of this one sends: `replay --adopt` sends them with it"
+                ),
             };
             let hint = if state.dead > 0 {
                 "; fix what refused them (the handler's log says), then run `sensu-reactio-handler replay --dead` as the handler's user"
@@ -98,10 +122,11 @@ pub fn check_spool(spool: &Spool, thresholds: &SpoolThresholds, now: i64, printe
                 ""
             };
             let line = format!(
-                "reactio spool {word}: {} spooled{oldest}, {} dead-lettered in {dir}{hint}",
+                "reactio spool {word}: {} spooled{oldest}{others_note}, {} dead-lettered in {dir}{hint}",
                 state.spooled, state.dead
             );
-            let value = json!({"status": word.to_lowercase(), "spooled": state.spooled, "oldest_age": state.oldest_age, "dead": state.dead, "dir": dir, "exit_code": code, "last_error": why});
+            let (last_error, last_error_age) = why.map_or((None, None), |(w, a)| (Some(w), Some(a)));
+            let value = json!({"status": word.to_lowercase(), "spooled": state.spooled, "oldest_age": state.oldest_age, "dead": state.dead, "dir": dir, "exit_code": code, "last_error": last_error, "last_error_age": last_error_age, "other_configuration": others});
             (code, line, value)
         }
         // Not even a directory there (a file in the path, say): no event could be kept.
@@ -248,6 +273,10 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
     use super::*;
 
+    fn route() -> Route {
+        Route::of(&sensu_reactio_core::Config::load(&sensu_reactio_core::ConfigInput::default()).unwrap())
+    }
+
     fn thresholds() -> SpoolThresholds {
         SpoolThresholds {
             warning_age: 300,
@@ -265,22 +294,28 @@ mod tests {
         // Listed fine but never writable, even by root.
         let readonly = Spool::at("/proc/self/fdinfo");
         assert!(readonly.list().is_ok());
-        assert_eq!(check_spool(&readonly, &thresholds(), 0, &printer, false), CHECK_CRITICAL);
+        assert_eq!(check_spool(&readonly, &route(), &thresholds(), 0, &printer, false), CHECK_CRITICAL);
         let dir = tempfile::tempdir().unwrap();
         let fine = Spool::at(dir.path().join("spool"));
-        assert_eq!(check_spool(&fine, &thresholds(), 0, &printer, false), CHECK_OK);
+        assert_eq!(check_spool(&fine, &route(), &thresholds(), 0, &printer, false), CHECK_OK);
         // A file where the spool's parent should be: nothing can be kept.
         let file = dir.path().join("file");
         std::fs::write(&file, "").unwrap();
-        assert_eq!(check_spool(&Spool::at(file.join("spool")), &thresholds(), 0, &printer, false), CHECK_CRITICAL);
+        assert_eq!(
+            check_spool(&Spool::at(file.join("spool")), &route(), &thresholds(), 0, &printer, false),
+            CHECK_CRITICAL
+        );
         std::fs::create_dir(fine.dir()).unwrap();
-        assert_eq!(check_spool(&fine, &thresholds(), 0, &printer, false), CHECK_OK);
+        assert_eq!(check_spool(&fine, &route(), &thresholds(), 0, &printer, false), CHECK_OK);
         assert_eq!(std::fs::read_dir(fine.dir()).unwrap().count(), 0, "the probe is removed");
         // A spool that would be made where nothing can be (read-only by mount, not by
         // permission bits: /proc), and one that can be, which is not left made.
-        assert_eq!(check_spool(&Spool::at("/proc/reactio-spool/x"), &thresholds(), 0, &printer, false), CHECK_CRITICAL);
+        assert_eq!(
+            check_spool(&Spool::at("/proc/reactio-spool/x"), &route(), &thresholds(), 0, &printer, false),
+            CHECK_CRITICAL
+        );
         let later = Spool::at(dir.path().join("a").join("b"));
-        assert_eq!(check_spool(&later, &thresholds(), 0, &printer, false), CHECK_OK);
+        assert_eq!(check_spool(&later, &route(), &thresholds(), 0, &printer, false), CHECK_OK);
         assert!(!dir.path().join("a").exists(), "the folder made to see is removed");
     }
 

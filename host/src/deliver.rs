@@ -166,6 +166,7 @@ pub fn entry_for(
         team: None,
         handler_failures: 0,
         unconfirmed_create_ms: None,
+        last_attempt_at: None,
         settings: None,
     };
     if let Some(route) = route {
@@ -378,6 +379,7 @@ impl Runner<'_> {
                 &mut before_create,
             );
             entry.attempts += 1;
+            entry.last_attempt_at = Some(now());
             match result {
                 Ok(outcome) => match fate(&outcome) {
                     Fate::Done => {

@@ -27,6 +27,9 @@ pub struct Route {
     pub team: String,
     /// Digest of profile, organization and API key.
     pub full: String,
+    /// The configuration has its API key (`check-spool`, run as an agent's check,
+    /// often has not: it can then tell other teams' entries only).
+    keyed: bool,
     /// The configuration, for [`Route::settings`] (`None`: no settings recorded).
     config: Option<Arc<Config>>,
     /// The settings that shape what is sent, each as a digest of its value, made the
@@ -87,6 +90,7 @@ impl Route {
         Route {
             team: digest(&[profile, &organization]),
             full: digest(&[profile, &organization, key]),
+            keyed: connection.api_key.is_some(),
             config: Some(Arc::new(config.clone())),
             settings: OnceLock::new(),
         }
@@ -126,6 +130,16 @@ impl Route {
             }
     }
 
+    /// Whether this configuration's runs leave `entry` for another, as far as it can
+    /// tell: by the whole route when it has its key, else by team (profile and
+    /// organization) only.
+    pub fn leaves(&self, entry: &Entry) -> bool {
+        match self.keyed {
+            true => !self.delivers(entry, false),
+            false => entry.team.as_ref().is_some_and(|team| *team != self.team),
+        }
+    }
+
     /// Whether an event delivered by this configuration supersedes `entry`'s kind for
     /// its check (same team, whatever the key; or an entry of no team).
     pub fn supersedes(&self, entry: &Entry) -> bool {
@@ -151,13 +165,14 @@ mod tests {
             team: team.map(str::to_owned),
             handler_failures: 0,
             unconfirmed_create_ms: None,
+            last_attempt_at: None,
             settings: None,
         }
     }
 
     #[test]
     fn a_run_delivers_its_own_its_teams_key_problems_and_the_unmarked() {
-        let ours = Route { team: "t".into(), full: "r".into(), config: None, settings: OnceLock::new() };
+        let ours = Route { team: "t".into(), full: "r".into(), keyed: true, config: None, settings: OnceLock::new() };
         assert!(ours.delivers(&entry(Some("r"), Some("t")), false));
         assert!(!ours.delivers(&entry(Some("other"), Some("t")), false), "another key of the team");
         assert!(ours.delivers(&entry(None, Some("t")), false), "kept for a key problem");

@@ -37,6 +37,10 @@ pub struct Entry {
     /// The last failure, one line, no secrets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// When a later run last tried it, epoch seconds (`None`: only the run that kept
+    /// it, at `received_at`): how old `last_error` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_attempt_at: Option<i64>,
     /// Which handler configuration kept it ([`crate::route::Route`]): a digest of its
     /// profile, organization and key, never the key. `None`: kept for a key problem,
     /// or before any settings could be read.

@@ -22,6 +22,7 @@ fn entry(key: &str) -> Entry {
         team: None,
         handler_failures: 0,
         unconfirmed_create_ms: None,
+        last_attempt_at: None,
         settings: None,
     }
 }

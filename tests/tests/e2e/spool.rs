@@ -28,7 +28,7 @@ fn spooled_event_is_delivered_first_by_the_next_run() {
     assert_eq!(status.code, Some(1), "{}", status.all());
     assert_eq!(status.stdout.lines().count(), 1);
     assert!(status.stdout.contains("1 spooled"), "{}", status.stdout);
-    assert!(status.stdout.contains("its last error: ") && status.stdout.contains("connect"), "{}", status.stdout);
+    assert!(status.stdout.contains("its last error, ") && status.stdout.contains("connect"), "{}", status.stdout);
     let critical = check_spool(&spool, &["--critical-count", "1"]);
     assert_eq!(critical.code, Some(2), "{}", critical.all());
 
@@ -217,13 +217,21 @@ fn handlers_sharing_a_spool_deliver_only_their_own_entries() {
     assert!(run.stderr.contains("kept by another handler configuration"), "{}", run.all());
     assert!(!lines(&server_b).iter().any(|l| l.contains("web01")), "team a's event went to b: {:?}", lines(&server_b));
     assert_eq!(spooled(&spool).len(), 1, "{}", run.all());
+    // Team B's check-spool says so; one without the key (an agent's check) cannot tell.
+    let mut check_b = handler();
+    check_b.env("REACTIO_API_KEY", KEY_B).args(["check-spool", "--spool-dir", path_str(&spool)]);
+    let status_b = check_b.run();
+    assert!(status_b.stdout.contains("1 of them kept by another handler configuration"), "{}", status_b.all());
+    let status = check_spool(&spool, &[]);
+    assert!(!status.stdout.contains("another handler configuration"), "{}", status.all());
+    assert!(status.stdout.contains(" s ago: "), "{}", status.all());
     // Team A's next run delivers it.
     let server_a = standin();
     let run = replay(&server_a.url(), &spool);
     assert_eq!(run.code, Some(0), "{}", run.all());
     assert_eq!(creates(&server_a), 1, "{:?}", lines(&server_a));
     assert!(spooled(&spool).is_empty(), "{}", run.all());
-    assert_no_key(&[&kept, &run], &dir);
+    assert_no_key(&[&kept, &run, &status_b, &status], &dir);
 }
 
 #[test]
