@@ -441,12 +441,13 @@ fn a_recovery_waits_for_the_run_still_creating_its_checks_incident() {
     assert_no_key(&[&first, &recovery], &dir);
 }
 
-#[test]
-fn the_run_after_an_unconfirmed_create_waits_before_looking_it_up() {
-    // The drain's create is cut off by its share of the deadline while the server is
-    // still at work (it applies it half a second later). The replay right after must
-    // not look up before the create can have landed (a second incident, a second call).
-    let (dir, spool, kept) = alert_spooled("unconfirmed-across-runs");
+/// An alert waits in the spool; the next run's drain sends its create, which the
+/// server applies after a second and a half, and the run's share of the deadline cuts
+/// it off first: the entry is kept, its create unconfirmed, with the live event behind
+/// it. The scratch directory, the spool, the run that kept the alert, the stand-in and
+/// the run that cut off.
+fn create_cut_off_while_applied(name: &str) -> (Scratch, std::path::PathBuf, Run, sensu_reactio_tests::Standin, Run) {
+    let (dir, spool, kept) = alert_spooled(name);
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let server = standin();
     let slow = Fault::Delay(std::time::Duration::from_millis(1500));
@@ -455,6 +456,15 @@ fn the_run_after_an_unconfirmed_create_waits_before_looking_it_up() {
     let run = against(&server.url(), &spool).args(["--deadline", "2"]).stdin(&again).run();
     assert_eq!(run.code, Some(75), "{}", run.all());
     assert!(run.stdout.contains("whose create was sent but not confirmed"), "{}", run.all());
+    (dir, spool, kept, server, run)
+}
+
+#[test]
+fn the_run_after_an_unconfirmed_create_waits_before_looking_it_up() {
+    // The drain's create is cut off by its share of the deadline while the server is
+    // still at work (it applies it half a second later). The replay right after must
+    // not look up before the create can have landed (a second incident, a second call).
+    let (dir, spool, kept, server, run) = create_cut_off_while_applied("unconfirmed-across-runs");
     let replayed = against(&server.url(), &spool).args(["--deadline", "5", "replay"]).run();
     assert_eq!(replayed.code, Some(0), "{}", replayed.all());
     assert_eq!(creates(&server), 1, "{:?}\n{}", lines(&server), replayed.all());
@@ -470,14 +480,7 @@ fn a_recovery_right_after_an_unconfirmed_create_closes_what_it_made() {
     // dropped the alert as superseded and looked up before the create landed: nothing
     // to close, and the incident made a moment later stayed open for good. The alert is
     // now dropped only after the wait for its create.
-    let (dir, spool, kept) = alert_spooled("unconfirmed-then-recovery");
-    std::thread::sleep(std::time::Duration::from_millis(1100));
-    let server = standin();
-    let slow = Fault::Delay(std::time::Duration::from_millis(1500));
-    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
-    let again = classic("web01", "check_http", 2, &["0", "2", "2"], "create", 2);
-    let run = against(&server.url(), &spool).args(["--deadline", "2"]).stdin(&again).run();
-    assert_eq!(run.code, Some(75), "{}", run.all());
+    let (dir, spool, kept, server, run) = create_cut_off_while_applied("unconfirmed-then-recovery");
     let recovery = against(&server.url(), &spool).args(["--deadline", "6"]).stdin(&resolve()).run();
     assert_eq!(recovery.code, Some(0), "{}", recovery.all());
     assert!(recovery.stdout.contains("after the wait for its unconfirmed create"), "{}", recovery.all());
