@@ -196,6 +196,21 @@ impl Runner<'_> {
         held: bool,
         own_check: Option<&str>,
     ) -> Result<DrainReport, HostError> {
+        self.drain_scoped(end, live, held, own_check, Scope::All)
+    }
+
+    /// [`Runner::drain`] over the entries `scope` takes: with [`Scope::Own`] those of
+    /// `own_check` alone, whose lock the caller holds: no other run sends them
+    /// meanwhile, so the spool's lock is not needed (a run delivering the rest of the
+    /// spool must not hold up this check's events, nor the live event behind them).
+    fn drain_scoped(
+        &mut self,
+        end: Instant,
+        live: Option<(&EventSummary, i64)>,
+        held: bool,
+        own_check: Option<&str>,
+        scope: Scope,
+    ) -> Result<DrainReport, HostError> {
         let spool = match &self.spool {
             Ok(spool) => spool.clone(),
             Err(e) => return Err(HostError::Spool(e.to_string())),
@@ -204,7 +219,12 @@ impl Runner<'_> {
         if spool.list()?.is_empty() {
             return Ok(report);
         }
-        let spool_lock = if held { None } else { Some(spool.try_lock()?) };
+        let in_scope = |entry: &Entry| match scope {
+            Scope::All => true,
+            Scope::Own => own_check == Some(entry.key.as_str()),
+            Scope::Others => own_check != Some(entry.key.as_str()),
+        };
+        let spool_lock = if held || scope == Scope::Own { None } else { Some(spool.try_lock()?) };
         if matches!(spool_lock, Some(None)) {
             self.printer.warning("another run is delivering the spool; leaving it to that run");
             return Ok(report);
@@ -215,6 +235,7 @@ impl Runner<'_> {
         let mut left_for_settings = 0;
         for path in spool.list()? {
             match Spool::read(&path) {
+                Ok(entry) if !in_scope(&entry) => {}
                 Ok(entry) if !self.ours(&entry) => others += 1,
                 Ok(entry) => {
                     // A replay leaves what was kept under other settings (unless adopting).
@@ -227,6 +248,8 @@ impl Runner<'_> {
                         left_for_settings += 1;
                     }
                 }
+                // Delivered or retired by another run since it was listed.
+                Err(_) if !path.exists() => {}
                 Err(why) => {
                     self.printer.warning(&format!("{why}; moved to the dead-letter folder"));
                     spool.bury(&path)?;
@@ -474,6 +497,27 @@ impl Runner<'_> {
     /// says what): a spooled create this run sent but could not confirm (the server may
     /// yet apply it, and a lookup now could miss it and open a second incident), or an
     /// event of its check another run was still delivering.
+    /// After this check's own spooled events were tried (`own`): the exit code of
+    /// keeping the live event behind one whose create is unconfirmed (the next run
+    /// sends both, in order), or `None`: the live event goes (as a first occurrence
+    /// when its check still has events waiting: one the server put off, say).
+    fn behind_own(&self, own: Result<DrainReport, HostError>, event: &[u8], summary: &EventSummary) -> Option<u8> {
+        match own {
+            Ok(report) if report.unresolved.contains(&summary.key) => {
+                let why = format!(
+                    "kept the event for {} behind its check's spooled event, whose create was sent but not confirmed (the server may yet apply it); the next run delivers both, in order",
+                    summary.key
+                );
+                Some(self.keep_behind(event, summary, why))
+            }
+            Ok(_) => None,
+            Err(e) => {
+                self.printer.warning(&format!("the spool was not delivered: {e}"));
+                None
+            }
+        }
+    }
+
     fn keep_behind(&self, event: &[u8], summary: &EventSummary, why: String) -> u8 {
         let entry = entry_for(self.printer, event, summary, Some(why.clone()), Some(&self.route), false);
         match self.store(&entry, false) {
@@ -556,26 +600,33 @@ impl Runner<'_> {
                 Ok(lock) => check_lock = lock,
                 Err(code) => return code,
             }
-            // Events of this check wait in the spool: they go first, whichever run sends
-            // them: wait for a run sending them now, and hold the spool through this event.
+            let own_check = check_lock.is_some().then_some(summary.key.as_str());
+            // Events of this check wait in the spool: they go first. Holding the check's
+            // lock, this run sends them itself, whatever run is delivering the rest of the
+            // spool (waiting for that run kept a burst's live events behind a slow
+            // spool until their recoveries retired them); what it cannot send in its
+            // share of the deadline stays for the next run. Without the check's
+            // lock (it could not be taken), it waits for the spool's and holds it
+            // through this event.
+            let mut rest = Scope::All;
             if self.spool_holds(&summary.key) {
-                let spool = self.lock_until(half, Spool::try_lock);
-                match self.held_or_kept(spool, event, summary, "behind its check's spooled events, which another run was still delivering when this run's share of the deadline for the spool ran out; the next run delivers them in order") {
-                    Ok(lock) => spool_lock = lock,
-                    Err(code) => return code,
+                if own_check.is_some() {
+                    let own = self.drain_scoped(half, Some((summary, arrived)), false, own_check, Scope::Own);
+                    if let Some(code) = self.behind_own(own, event, summary) {
+                        return code;
+                    }
+                    rest = Scope::Others;
+                } else {
+                    let spool = self.lock_until(half, Spool::try_lock);
+                    match self.held_or_kept(spool, event, summary, "behind its check's spooled events, which another run was still delivering when this run's share of the deadline for the spool ran out; the next run delivers them in order") {
+                        Ok(lock) => spool_lock = lock,
+                        Err(code) => return code,
+                    }
                 }
             }
-            let own_check = check_lock.is_some().then_some(summary.key.as_str());
-            match self.drain(half, Some((summary, arrived)), spool_lock.is_some(), own_check) {
-                Ok(report) if report.unresolved.contains(&summary.key) => {
-                    let why = format!(
-                        "kept the event for {} behind its check's spooled event, whose create was sent but not confirmed (the server may yet apply it); the next run delivers both, in order",
-                        summary.key
-                    );
-                    return self.keep_behind(event, summary, why);
-                }
-                Ok(_) => {}
-                Err(e) => self.printer.warning(&format!("the spool was not delivered: {e}")),
+            let all = self.drain_scoped(half, Some((summary, arrived)), spool_lock.is_some(), own_check, rest);
+            if let Some(code) = self.behind_own(all, event, summary) {
+                return code;
             }
         }
         let first_occurrence = !dry_run && self.spool_holds(&summary.key);
@@ -743,6 +794,16 @@ pub fn keep_event(
             EXIT_NOT_SPOOLED
         }
     }
+}
+
+/// Which spooled entries a drain takes, by the check whose lock the caller holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scope {
+    All,
+    /// That check's alone (the spool's lock is not needed).
+    Own,
+    /// Every other check's (that check's were tried already).
+    Others,
 }
 
 /// What a drain did.

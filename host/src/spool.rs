@@ -393,8 +393,13 @@ impl Spool {
 
     /// Remove a delivered or superseded entry.
     pub fn remove(path: &Path) -> Result<(), HostError> {
-        std::fs::remove_file(path)
-            .map_err(|e| HostError::Spool(format!("could not remove delivered entry {}: {e}", path.display())))
+        match std::fs::remove_file(path) {
+            // Retired by another run meanwhile (a later event of its check superseded it).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => {
+                other.map_err(|e| HostError::Spool(format!("could not remove delivered entry {}: {e}", path.display())))
+            }
+        }
     }
 
     /// Take the drain lock without waiting; `None` when another run holds it.

@@ -521,6 +521,58 @@ fn a_run_killed_while_creating_a_spooled_alert_leaves_its_create_unconfirmed() {
     assert_no_key(&[&kept, &killed, &replayed], &dir);
 }
 
+/// Alerts of two checks (`web01/check_http`, then `db01/check_disk`) spooled while
+/// Reactio was down: the scratch directory, the spool and the two runs.
+fn two_checks_spooled(name: &str) -> (Scratch, std::path::PathBuf, Run, Run) {
+    let (dir, spool, first) = alert_spooled(name);
+    let disk = classic("db01", "check_disk", 2, &["0", "2"], "create", 1);
+    let second = against(&closed_port_url(), &spool).stdin(&disk).run();
+    assert_eq!(second.code, Some(75), "{}", second.all());
+    (dir, spool, first, second)
+}
+
+#[test]
+fn a_checks_spooled_events_go_before_the_rest_of_the_spool() {
+    // The live run's drain went oldest first and spent its share of the deadline on
+    // other checks' entries: the live event then went ahead of its own check's.
+    let (dir, spool, first, second) = two_checks_spooled("own-first");
+    let server = standin();
+    let again = classic("db01", "check_disk", 2, &["0", "2", "2"], "create", 2);
+    let run = against(&server.url(), &spool).stdin(&again).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    let names: Vec<String> = server.incidents().iter().map(|i| i.name.clone()).collect();
+    assert_eq!(names.len(), 2, "{names:?}\n{}", run.all());
+    assert!(names[0].starts_with("db01/check_disk"), "its own check's event first: {names:?}");
+    assert!(spooled(&spool).is_empty(), "{}", run.all());
+    assert_no_key(&[&first, &second, &run], &dir);
+}
+
+#[test]
+fn a_run_delivering_the_spool_does_not_hold_up_another_checks_events() {
+    // A replay is delivering the spool (the server takes 2.5 s over its first create)
+    // when a live event of the other spooled check arrives. It waited for the spool
+    // and, past its share of the deadline, spooled itself: in a burst after a blip, no
+    // live run got through until the recoveries retired the alerts. It now sends its
+    // check's spooled event and itself, holding only its check's lock.
+    let (dir, spool, first, second) = two_checks_spooled("not-held-up");
+    let server = standin();
+    let slow = Fault::Delay(std::time::Duration::from_millis(2500));
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
+    let (replayed, live) = std::thread::scope(|s| {
+        let replay = s.spawn(|| against(&server.url(), &spool).args(["--deadline", "6", "replay"]).run());
+        until_a_create_arrives(&server);
+        let again = classic("db01", "check_disk", 2, &["0", "2", "2"], "create", 2);
+        let live = against(&server.url(), &spool).args(["--deadline", "2"]).stdin(&again).run();
+        (replay.join().expect("the replay"), live)
+    });
+    assert_eq!(live.code, Some(0), "{}", live.all());
+    assert!(live.stdout.contains("spooled event: created incident"), "{}", live.all());
+    assert!(matches!(replayed.code, Some(0 | 75)), "{}", replayed.all());
+    assert_eq!(creates(&server), 2, "{:?}\n{}\n{}", lines(&server), replayed.all(), live.all());
+    assert_eq!(server.incidents().len(), 2, "{:?}", lines(&server));
+    assert_no_key(&[&first, &second, &replayed, &live], &dir);
+}
+
 #[test]
 fn a_passing_result_spooled_after_a_recovery_does_not_drop_it() {
     // A passing result that is not a recovery (ok after ok: a Classic `create` with

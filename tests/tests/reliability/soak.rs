@@ -74,6 +74,20 @@ struct Figures {
     replay_runs: usize,
     duplicates: Vec<String>,
     spool_files_scanned: usize,
+    /// Every run's output, in order, for the report of a key that lost something.
+    log: Vec<String>,
+}
+
+impl Figures {
+    /// The lines of every run that name `key`, each after its run's heading.
+    fn runs_naming(&self, key: &str) -> String {
+        self.log
+            .iter()
+            .filter(|run| run.contains(key))
+            .map(|run| run.lines().filter(|l| l.starts_with("== ") || l.contains(key)).collect::<Vec<_>>().join("\n"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
 fn handler(server: &Standin, spool: &Path, settings: &Path) -> Handler {
@@ -140,6 +154,8 @@ fn lane(server: &Standin, index: usize, dir: &Path, figures: &Mutex<Figures>) {
             let key = format!("{client}/{check}");
             let mut f = figures.lock().unwrap();
             f.events += 1;
+            let heading = format!("== {key} step {step} status {status} exit {:?}", run.code);
+            f.log.push(format!("{heading}\n{}", run.all()));
             match run.code {
                 Some(0) => f.delivered_live += 1,
                 Some(75) => {
@@ -169,7 +185,11 @@ fn replay_until_empty(server: &Standin, dir: &Path, figures: &Mutex<Figures>) {
             }
             assert!(round < 10, "the spool {} did not empty after 10 replays", spool.display());
             let run = handler(server, &spool, &settings).args(["replay"]).run_within(Duration::from_secs(20));
-            figures.lock().unwrap().replay_runs += 1;
+            let mut f = figures.lock().unwrap();
+            f.replay_runs += 1;
+            let heading = format!("== replay {index} round {round} exit {:?}", run.code);
+            f.log.push(format!("{heading}\n{}", run.all()));
+            drop(f);
             assert!(matches!(run.code, Some(0 | 75)), "replay exit {:?}: {}", run.code, run.all());
         }
     }
@@ -244,7 +264,16 @@ fn fault_soak_loses_nothing_and_opens_no_duplicates() {
     assert!(f.spooled > 0, "no event was spooled: the faults did not bite");
     assert!(dead.is_empty(), "entries were dead-lettered: {dead:?}");
     assert!(f.duplicates.is_empty(), "duplicate open incidents:\n{}", f.duplicates.join("\n"));
-    assert!(left_open.is_empty(), "keys left with an open incident (a recovery was lost): {left_open:?}");
-    assert!(never_alerted.is_empty(), "keys that never got an incident (an alert was lost): {never_alerted:?}");
+    let runs: Vec<String> = never_alerted.iter().chain(&left_open).map(|k| f.runs_naming(k)).collect();
+    assert!(
+        left_open.is_empty(),
+        "keys left with an open incident (a recovery was lost): {left_open:?}; their runs:\n{}",
+        runs.join("\n")
+    );
+    assert!(
+        never_alerted.is_empty(),
+        "keys that never got an incident (an alert was lost): {never_alerted:?}; their runs:\n{}",
+        runs.join("\n")
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
