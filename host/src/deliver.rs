@@ -287,20 +287,14 @@ impl Runner<'_> {
             entry.recovery
                 && live.is_some_and(|(l, arrived)| l.failure && l.key == entry.key && entry.received_at < arrived)
         };
-        // Each entry to go through the loop below, and whether it is an alert superseded
-        // by a recovery but with its create unconfirmed: that create may yet land, so
-        // the entry is dropped only once the wait for it is over (or left, and the
-        // recovery behind it): a recovery looking up sooner finds nothing to close, and
-        // the incident the create then makes stays open.
+        // Each entry goes through the loop below with whether a later event of its check
+        // supersedes it: it is dropped there, holding its check's lock (a run sending
+        // that check's events itself, without the spool's lock, may have sent or dropped
+        // it since this list was read: the entry is read again under the lock).
         let mut pending = Vec::new();
         for (i, (path, entry)) in entries.iter().enumerate() {
-            if superseded(i, entry) && entry.unconfirmed_create_ms.is_some() && entry.is_failure() {
+            if superseded(i, entry) {
                 pending.push((path.clone(), entry.clone(), true));
-            } else if superseded(i, entry) {
-                Spool::remove(path)?;
-                let (what, by) = if entry.recovery { ("recovery", "failure") } else { ("alert", "recovery") };
-                self.printer.info(&format!("dropped a spooled {what} for {}: a later {by} supersedes it", entry.key));
-                report.superseded += 1;
             } else if waits(entry) {
                 report.left += 1;
             } else {
@@ -308,8 +302,8 @@ impl Runner<'_> {
             }
         }
         let mut busy: Vec<String> = Vec::new();
-        for (index, (path, mut entry, superseded_after_wait)) in pending.iter().cloned().enumerate() {
-            if busy.contains(&entry.key) {
+        for (index, (path, listed, superseded)) in pending.iter().cloned().enumerate() {
+            if busy.contains(&listed.key) {
                 report.left += 1;
                 continue;
             }
@@ -327,16 +321,16 @@ impl Runner<'_> {
             }
             // Its check's lock (the caller may hold it already); an error taking it
             // goes on without.
-            let _check = if own_check == Some(entry.key.as_str()) {
+            let _check = if own_check == Some(listed.key.as_str()) {
                 None
             } else {
-                match spool.try_lock_key(&entry.key) {
+                match spool.try_lock_key(&listed.key) {
                     Ok(None) => {
                         self.printer.info(&format!(
                             "left the spooled events for {} for later: another run is delivering an event of its check",
-                            entry.key
+                            listed.key
                         ));
-                        busy.push(entry.key.clone());
+                        busy.push(listed.key.clone());
                         report.left += 1;
                         continue;
                     }
@@ -344,6 +338,26 @@ impl Runner<'_> {
                     Err(_) => None,
                 }
             };
+            // As it is now: gone when another run sent or dropped it since the list was
+            // read (sending it again would ring twice, or open an incident for a check
+            // that recovered).
+            let mut entry = match Spool::read(&path) {
+                Ok(entry) => entry,
+                Err(_) if !path.exists() => continue,
+                Err(_) => listed,
+            };
+            // An alert superseded by a recovery, with its create unconfirmed: that
+            // create may yet land, so it is dropped only once the wait for it is over
+            // (or left, with the recovery behind it): a recovery looking up sooner
+            // finds nothing to close, and the incident the create then makes stays open.
+            let after_wait = superseded && entry.unconfirmed_create_ms.is_some() && entry.is_failure();
+            if superseded && !after_wait {
+                Spool::remove(&path)?;
+                let (what, by) = if entry.recovery { ("recovery", "failure") } else { ("alert", "recovery") };
+                self.printer.info(&format!("dropped a spooled {what} for {}: a later {by} supersedes it", entry.key));
+                report.superseded += 1;
+                continue;
+            }
             // A create an earlier run sent but could not confirm: the server may still be
             // applying it, so its lookup waits as a retry within one run would. When the
             // wait does not fit, its check is left for the next run (as a busy check is)
@@ -362,7 +376,7 @@ impl Runner<'_> {
                 }
                 std::thread::sleep(wait);
             }
-            if superseded_after_wait {
+            if after_wait {
                 Spool::remove(&path)?;
                 self.printer.info(&format!(
                     "dropped a spooled alert for {}: a later recovery supersedes it (after the wait for its unconfirmed create, so the recovery finds what it made)",
@@ -382,10 +396,13 @@ impl Runner<'_> {
             let creates_before = self.transport.creates_sent();
             // Before each create goes out, the entry says so: a run killed (SIGKILL,
             // Sensu's timeout) before the answer leaves it unconfirmed, and the next
-            // run waits and looks it up rather than create again (a second call).
-            let mut before_create = || {
+            // run waits and looks it up rather than create again (a second call). As of
+            // when its answer would have been given up on: a run that lives gives the
+            // server that long too.
+            let mut before_create = |allowed: Duration| {
                 let mut sending = entry.clone();
-                sending.unconfirmed_create_ms = Some(now_ms());
+                let allowed_ms = u64::try_from(allowed.as_millis()).unwrap_or(u64::MAX);
+                sending.unconfirmed_create_ms = Some(now_ms().saturating_add(allowed_ms));
                 if let Err(e) = spool.update(&path, &sending) {
                     self.printer
                         .warning(&format!("could not mark the spooled event for {} as being created: {e}", entry.key));
@@ -589,7 +606,7 @@ impl Runner<'_> {
         // When this event arrived (before the drain): what was spooled earlier is older.
         let arrived = now();
         let mut spool_lock = None;
-        let check_lock;
+        let mut check_lock = None;
         if !dry_run {
             let half = self.start + self.deadline / 2;
             // Another run may be delivering an event of this check (its create not yet
@@ -642,7 +659,7 @@ impl Runner<'_> {
             &summary.key,
             &context,
             budget,
-            &mut || {},
+            &mut |_| {},
         ) {
             Ok(outcome) if dry_run => {
                 self.printer.outcome(&outcome, Source::Live, None, None);
@@ -657,7 +674,7 @@ impl Runner<'_> {
                 if outcome.result == OutcomeKind::Handled
                     || (summary.recovery && outcome.result == OutcomeKind::Skipped)
                 {
-                    self.drop_superseded_by(summary, arrived);
+                    self.drop_superseded_by(summary, arrived, check_lock.is_some());
                 }
                 self.settle(event, summary, &outcome)
             }
@@ -675,8 +692,11 @@ impl Runner<'_> {
     /// A stale recovery must not close the incident of a newer failure, nor a stale
     /// alert (`replay --dead`, `--adopt`) open one for a check that has recovered since.
     /// Entries of the same kind stay (a spooled escalation still has its call to make).
-    /// Skipped while another run holds the spool.
-    fn drop_superseded_by(&self, live: &EventSummary, arrived: i64) {
+    /// The spooled ones go when the run holds the check's lock (`check_locked`: no other
+    /// run sends them meanwhile, and one that listed them reads them again under it);
+    /// the dead-lettered ones, and all of them without that lock, only when the spool's
+    /// lock is free (a `replay --dead` may be moving them back).
+    fn drop_superseded_by(&self, live: &EventSummary, arrived: i64, check_locked: bool) {
         let Ok(spool) = &self.spool else { return };
         let (key, recovery) = (live.key.as_str(), live.recovery);
         let stale = |path: &std::path::PathBuf| {
@@ -692,7 +712,12 @@ impl Runner<'_> {
         if spooled.is_empty() && dead.is_empty() {
             return;
         }
-        let Ok(Some(_lock)) = spool.try_lock() else { return };
+        let lock = spool.try_lock().ok().flatten();
+        let (spooled, dead) = match (&lock, check_locked) {
+            (Some(_), _) => (spooled, dead),
+            (None, true) => (spooled, Vec::new()),
+            (None, false) => return,
+        };
         let (what, by) = if recovery { ("alert", "its recovery") } else { ("recovery", "a later failure") };
         for (paths, folder) in [(spooled, "spooled"), (dead, "dead-lettered")] {
             for path in paths {

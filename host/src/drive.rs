@@ -118,7 +118,8 @@ pub struct Budget {
 }
 
 /// Run one event through the engine until its outcome or the deadline;
-/// `before_create` is called just before each create is sent.
+/// `before_create` is called just before each create is sent, with the time allowed
+/// for its answer.
 #[allow(clippy::too_many_arguments)]
 pub fn run_event(
     engine: &mut dyn Engine,
@@ -128,7 +129,7 @@ pub fn run_event(
     key: &str,
     context: &Context,
     budget: Budget,
-    before_create: &mut dyn FnMut(),
+    before_create: &mut dyn FnMut(Duration),
 ) -> Result<Outcome, HostError> {
     let Budget { end, total } = budget;
     engine.set_deadline(end);
@@ -150,7 +151,7 @@ pub fn run_event(
                     let timeout = remaining.min(Duration::from_millis(request.timeout_ms.max(1)));
                     if request.purpose == Purpose::Create {
                         transport.creates_sent += 1;
-                        before_create();
+                        before_create(timeout);
                     }
                     let answer = transport.client()?.send(&request, timeout)?;
                     last = match &answer {
@@ -243,7 +244,7 @@ mod tests {
             "k",
             &Context::default(),
             budget,
-            &mut || {},
+            &mut |_| {},
         )
         .unwrap();
         assert!(started.elapsed() < Duration::from_millis(400));
@@ -278,7 +279,7 @@ mod tests {
             "k",
             &Context::default(),
             budget,
-            &mut || {},
+            &mut |_| {},
         )
         .unwrap();
         assert_eq!((outcome.result, outcome.code.as_str()), (OutcomeKind::Handled, "created"));
@@ -301,7 +302,7 @@ mod tests {
             "k",
             &Context::default(),
             budget,
-            &mut || {},
+            &mut |_| {},
         )
         .unwrap();
         assert!(started.elapsed() >= Duration::from_millis(30));
@@ -333,7 +334,7 @@ mod tests {
             "k",
             &Context::default(),
             budget,
-            &mut || {},
+            &mut |_| {},
         )
         .unwrap();
         assert_eq!(engine.answers, vec![dry_run_answer(&request)]);
@@ -364,7 +365,7 @@ mod tests {
             "k",
             &Context::default(),
             budget,
-            &mut || {},
+            &mut |_| {},
         )
         .unwrap_err();
         assert!(matches!(err, HostError::Config(_)));

@@ -573,6 +573,82 @@ fn a_run_delivering_the_spool_does_not_hold_up_another_checks_events() {
     assert_no_key(&[&first, &second, &replayed, &live], &dir);
 }
 
+/// Wait (up to 10 s) until the server has received `n` creates.
+fn until_creates(server: &sensu_reactio_tests::Standin, n: usize) {
+    let started = std::time::Instant::now();
+    while creates(server) < n && started.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_replay_does_not_send_what_a_live_run_retired_meanwhile() {
+    // db01's alert, then web01's, wait in the spool. A replay lists both and is busy
+    // with db01's (the server takes two seconds) when web01's recovery arrives: its
+    // run retires web01's alert and finds nothing to close. The replay then sent the
+    // alert it had listed: an incident, with its call, for a check that had recovered.
+    let dir = scratch("retired-meanwhile");
+    let spool = dir.join("spool");
+    let disk = classic("db01", "check_disk", 2, &["0", "2"], "create", 1);
+    let kept_disk = against(&closed_port_url(), &spool).stdin(&disk).run();
+    let kept_http = against(&closed_port_url(), &spool).stdin(&first_critical()).run();
+    assert_eq!((kept_disk.code, kept_http.code), (Some(75), Some(75)), "{}{}", kept_disk.all(), kept_http.all());
+    let server = standin();
+    let slow = Fault::Delay(std::time::Duration::from_millis(2000));
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
+    let (replayed, recovery) = std::thread::scope(|s| {
+        let replay = s.spawn(|| against(&server.url(), &spool).args(["--deadline", "6", "replay"]).run());
+        until_a_create_arrives(&server);
+        let recovery = against(&server.url(), &spool).stdin(&resolve()).run();
+        (replay.join().expect("the replay"), recovery)
+    });
+    assert_eq!(recovery.code, Some(0), "{}", recovery.all());
+    assert!(recovery.stdout.contains("dropped a spooled alert for web01/check_http"), "{}", recovery.all());
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    let names: Vec<String> = server.incidents().iter().map(|i| i.name.clone()).collect();
+    assert_eq!(names.len(), 1, "{names:?}\n{}\n{}", replayed.all(), recovery.all());
+    assert!(names[0].starts_with("db01/check_disk"), "{names:?}");
+    assert!(spooled(&spool).is_empty(), "{}", replayed.all());
+    assert_no_key(&[&kept_disk, &kept_http, &replayed, &recovery], &dir);
+}
+
+#[test]
+fn a_live_failure_retires_its_checks_spooled_recovery_while_a_replay_runs() {
+    // web01 has its incident; its recovery waits in the spool behind db01's alert. A
+    // replay is busy with db01's (the server takes two seconds) when web01 fails
+    // again: its run posts to the incident and retires the stale recovery, though the
+    // replay holds the spool. It skipped that, and the replay then sent the recovery,
+    // closing the incident of the failure going on.
+    let dir = scratch("stale-recovery-replay");
+    let spool = dir.join("spool");
+    let server = standin();
+    let first = against(&server.url(), &spool).stdin(&first_critical()).run();
+    assert_eq!(first.code, Some(0), "{}", first.all());
+    let disk = classic("db01", "check_disk", 2, &["0", "2"], "create", 1);
+    let kept_disk = against(&closed_port_url(), &spool).stdin(&disk).run();
+    assert_eq!(kept_disk.code, Some(75), "{}", kept_disk.all());
+    // Spool times are whole seconds: each of these arrives in a later one.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let recovery = against(&closed_port_url(), &spool).stdin(&resolve()).run();
+    assert_eq!(recovery.code, Some(75), "{}", recovery.all());
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let slow = Fault::Delay(std::time::Duration::from_millis(2000));
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
+    let (replayed, again) = std::thread::scope(|s| {
+        let replay = s.spawn(|| against(&server.url(), &spool).args(["--deadline", "6", "replay"]).run());
+        until_creates(&server, 2);
+        let failing = classic("web01", "check_http", 2, &["0", "2", "0", "2"], "create", 1);
+        let again = against(&server.url(), &spool).stdin(&failing).run();
+        (replay.join().expect("the replay"), again)
+    });
+    assert_eq!(again.code, Some(0), "{}", again.all());
+    assert!(again.stdout.contains("dropped a spooled recovery for web01/check_http"), "{}", again.all());
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert_eq!(closes(&server), 0, "{:?}\n{}\n{}", lines(&server), replayed.all(), again.all());
+    assert!(spooled(&spool).is_empty(), "{}", replayed.all());
+    assert_no_key(&[&first, &recovery, &kept_disk, &replayed, &again], &dir);
+}
+
 #[test]
 fn a_passing_result_spooled_after_a_recovery_does_not_drop_it() {
     // A passing result that is not a recovery (ok after ok: a Classic `create` with
