@@ -77,10 +77,10 @@ pub(crate) struct Episode {
     /// least that long); `None` when the history shows no earlier failure and is not
     /// full, or holds nothing before the episode.
     passes_before: Option<u64>,
-    /// The streak is `max(21, occurrences)` with `occurrences` at most 21 (a full failing
-    /// history, no `last_ok`, and `occurrences` restarted by a status change or never
-    /// sent): the same for every result until `occurrences` passes 21, so it cannot tell
-    /// when a refresh or reconcile is due (each result would be one).
+    /// The streak is `max(21, occurrences)` with `occurrences` below 21 (a full failing
+    /// history, no last pass, and `occurrences` restarted by a status change or never
+    /// sent): 21 for every such result, so it cannot tell when a refresh or reconcile is
+    /// due (each would be one). At 21 it is due once, as decisions.md counts it.
     pub(crate) stuck: bool,
 }
 
@@ -105,7 +105,7 @@ impl Episode {
                     event.occurrences.max(runs)
                 }
                 None => {
-                    stuck = event.occurrences <= HISTORY_CAP as u64;
+                    stuck = event.occurrences < HISTORY_CAP as u64;
                     event.occurrences.max(HISTORY_CAP as u64)
                 }
             }
@@ -257,7 +257,7 @@ pub(crate) fn decide(event: &Event, eff: &Effective, context: &Context) -> Decis
         return skip(
             "repeat",
             format!(
-                "an earlier result of this failure was the one to alert; the history is all failures and has no `last_ok`, so refresh and reconcile wait until `occurrences` passes {streak}"
+                "an earlier result of this failure was the one to alert; the history is all failures and shows no last pass (`last_ok`), so refresh and reconcile wait until `occurrences` reaches {streak}"
             ),
         );
     }

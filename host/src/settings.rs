@@ -374,10 +374,13 @@ fn key_file_exposed(path: &str) -> Option<String> {
 
 fn read_key_file(path: &str) -> Result<String, HostError> {
     let bytes = read_regular(Path::new(path)).map_err(|e| {
-        HostError::Config(format!(
-            "could not read api_key_file {path}: {}; make it readable by the user sensu runs handlers as",
-            io_reason(&e)
-        ))
+        let fix = match e.kind() {
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::NotFound => {
+                "make it readable by the user sensu runs handlers as"
+            }
+            _ => "point api_key_file at a regular file that holds only the api key",
+        };
+        HostError::Config(format!("could not read api_key_file {path}: {}; {fix}", io_reason(&e)))
     })?;
     let text = String::from_utf8(bytes).map_err(|_| {
         HostError::Config(format!("api_key_file {path} is not utf-8 text; it should hold only the api key"))

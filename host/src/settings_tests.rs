@@ -214,7 +214,10 @@ fn a_fifo_or_a_device_is_refused_before_it_is_read() {
     let err = merge_files(std::slice::from_ref(&fifo)).unwrap_err().to_string();
     assert!(err.contains("settings.json: it is not a regular file (a fifo, a device or a socket)"), "{err}");
     let err = read_key_file(fifo.to_str().unwrap()).unwrap_err().to_string();
-    assert!(err.contains("not a regular file"), "{err}");
+    assert!(
+        err.contains("not a regular file (a fifo, a device or a socket); point api_key_file at a regular file"),
+        "{err}"
+    );
     let err = merge_files(&[PathBuf::from("/dev/urandom")]).unwrap_err().to_string();
     assert!(err.contains("not a regular file"), "{err}");
     // A regular file past the cap is refused, not read to the end.
