@@ -255,7 +255,10 @@ impl Run {
             }
             _ => return false,
         };
-        inc.created_at >= floor.max(self.context.now.saturating_sub(OWN_CREATE_WINDOW_S))
+        // On the host's clock: Reactio's ahead by seconds moved a warning's incident,
+        // made an interval before, into an escalation's half interval.
+        let created = inc.created_at.saturating_sub(self.reactio_ahead.unwrap_or(0));
+        created >= floor.max(self.context.now.saturating_sub(OWN_CREATE_WINDOW_S))
             && (inc.name == self.texts.name(&self.eff) || inc.name == self.texts.minimal_name())
     }
 

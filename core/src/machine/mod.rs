@@ -206,6 +206,8 @@ struct Run {
     /// A create failed and no answer or lookup since has confirmed it: the lookup after
     /// it decides, and a run that ends first says so ([`Outcome::create_unconfirmed`]).
     create_unconfirmed: bool,
+    /// Seconds Reactio's clock is ahead of the host's, by the last listing's `Date`.
+    reactio_ahead: Option<i64>,
 }
 
 impl Run {
@@ -234,6 +236,7 @@ impl Run {
             summary: String::new(),
             resume: None,
             create_unconfirmed,
+            reactio_ahead: None,
         }
     }
 
@@ -430,6 +433,11 @@ impl Run {
     }
 
     fn on_page(&mut self, request: &Request, response: &Response) -> Step {
+        // Reactio's clock, from the answer's `Date`: its `created_at` read on the host's.
+        if let Some(date) = response.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("date")) {
+            self.reactio_ahead =
+                crate::text::parse_http_date(date.1.trim()).map(|at| at.saturating_sub(self.context.now));
+        }
         let Some((incidents, count)) = reactio::parse_list(&response.body) else {
             let excerpt = crate::text::cap_chars(&crate::text::one_line(&response.body), 60).to_owned();
             let reason = request.scrub_echo(format!(

@@ -51,6 +51,10 @@ struct Scenario {
     /// Allow more than one open incident per key at the end (concurrency cases).
     #[serde(default)]
     allow_duplicates: bool,
+    /// Seconds Reactio's clock is ahead of the handler's host (its `created_at`, and the
+    /// `Date` of its listings, which it then sends).
+    #[serde(default)]
+    reactio_clock_ahead: i64,
     items: Vec<Item>,
 }
 
@@ -111,6 +115,7 @@ fn run(s: &Scenario) -> (String, Vec<String>, model::Model) {
         faults: s.faults.clone(),
         page_cap: s.page_cap,
         ignore_status_filter: s.ignore_status_filter,
+        clock_ahead: s.reactio_clock_ahead,
         ..Default::default()
     };
     let config = match load_config(s) {

@@ -62,6 +62,28 @@ pub(crate) struct Model {
     pub(crate) ignore_status_filter: bool,
     /// Requests applied late: (requests still to come before it lands, request).
     pub(crate) landing: Vec<(usize, Request)>,
+    /// Seconds the model's clock is ahead of `now` (the handler's); when set, its
+    /// listings carry a `Date` header.
+    pub(crate) clock_ahead: i64,
+}
+
+/// An HTTP date (IMF-fixdate) of epoch seconds `t`.
+fn http_date(t: i64) -> String {
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    // Civil from days (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
+    let month_name = names[(month - 1) as usize];
+    format!("{weekday}, {day:02} {month_name} {year} {:02}:{:02}:{:02} GMT", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
 fn query(path: &str, name: &str) -> Option<String> {
@@ -127,14 +149,21 @@ impl Model {
                     .skip((page - 1) * per_page)
                     .take(per_page)
                     .collect();
-                respond(200, serde_json::to_value(list).unwrap_or_default())
+                let mut answer = respond(200, serde_json::to_value(list).unwrap_or_default());
+                if let Answer::Response(r) = &mut answer
+                    && self.clock_ahead != 0
+                {
+                    r.headers.push(("date".into(), http_date(self.now + self.clock_ahead)));
+                }
+                answer
             }
             (Method::Post, "/api/v1/incidents") => {
                 let id = self.incidents.iter().map(|i| i.id).max().unwrap_or(0) + 1;
                 let name = body.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
-                let incident = Incident { id, name, status: "open".into(), manager: None, created_at: self.now };
+                let created_at = self.now + self.clock_ahead;
+                let incident = Incident { id, name, status: "open".into(), manager: None, created_at };
                 self.incidents.push(incident.clone());
-                respond(201, json!({"id": id, "name": incident.name, "status": "open", "created_at": self.now}))
+                respond(201, json!({"id": id, "name": incident.name, "status": "open", "created_at": created_at}))
             }
             (Method::Post, "/api/v1/messages") => {
                 self.messages.push(body);
@@ -159,4 +188,10 @@ impl Model {
             _ => respond(404, json!({"type": "not_found", "message": "unknown path"})),
         }
     }
+}
+
+#[test]
+fn http_dates_are_written_as_rfc_9110_has_them() {
+    assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+    assert_eq!(http_date(1_764_000_000), "Mon, 24 Nov 2025 16:00:00 GMT");
 }
