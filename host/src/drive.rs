@@ -189,6 +189,11 @@ mod tests {
     use super::*;
     use sensu_reactio_core::{Method, Purpose, Request, Wait};
 
+    /// [`run_event`] of an empty event under key `k`, with no create hook.
+    fn run_script(engine: &mut Script, transport: &mut Transport<'_>, budget: Budget) -> Result<Outcome, HostError> {
+        run_event(engine, transport, &Printer::default(), b"{}", "k", &Context::default(), budget, &mut |_| {})
+    }
+
     /// A scripted engine: hands out the given steps in order, records the answers.
     struct Script {
         steps: Vec<Step>,
@@ -236,17 +241,7 @@ mod tests {
         let started = Instant::now();
         let total = Duration::from_millis(500);
         let budget = Budget { end: started + total, total };
-        let outcome = run_event(
-            &mut engine,
-            &mut transport,
-            &Printer::default(),
-            b"{}",
-            "k",
-            &Context::default(),
-            budget,
-            &mut |_| {},
-        )
-        .unwrap();
+        let outcome = run_script(&mut engine, &mut transport, budget).unwrap();
         assert!(started.elapsed() < Duration::from_millis(400));
         assert_eq!(outcome.result, OutcomeKind::Failed);
         assert!(outcome.retryable);
@@ -271,17 +266,7 @@ mod tests {
         let mut transport = Transport::new(HttpSettings::default(), &env, false);
         let total = Duration::from_millis(200);
         let budget = Budget { end: Instant::now() + total, total };
-        let outcome = run_event(
-            &mut engine,
-            &mut transport,
-            &Printer::default(),
-            b"{}",
-            "k",
-            &Context::default(),
-            budget,
-            &mut |_| {},
-        )
-        .unwrap();
+        let outcome = run_script(&mut engine, &mut transport, budget).unwrap();
         assert_eq!((outcome.result, outcome.code.as_str()), (OutcomeKind::Handled, "created"));
     }
 
@@ -294,17 +279,7 @@ mod tests {
         let started = Instant::now();
         let total = Duration::from_secs(5);
         let budget = Budget { end: started + total, total };
-        let outcome = run_event(
-            &mut engine,
-            &mut transport,
-            &Printer::default(),
-            b"{}",
-            "k",
-            &Context::default(),
-            budget,
-            &mut |_| {},
-        )
-        .unwrap();
+        let outcome = run_script(&mut engine, &mut transport, budget).unwrap();
         assert!(started.elapsed() >= Duration::from_millis(30));
         assert_eq!(outcome.code, "created");
         assert_eq!(engine.answers, vec![Answer::Waited]);
@@ -326,17 +301,7 @@ mod tests {
         let env = EnvVars::default();
         let mut transport = Transport::new(HttpSettings::default(), &env, true);
         let budget = Budget { end: Instant::now() + Duration::from_secs(1), total: Duration::from_secs(1) };
-        run_event(
-            &mut engine,
-            &mut transport,
-            &Printer::default(),
-            b"{}",
-            "k",
-            &Context::default(),
-            budget,
-            &mut |_| {},
-        )
-        .unwrap();
+        run_script(&mut engine, &mut transport, budget).unwrap();
         assert_eq!(engine.answers, vec![dry_run_answer(&request)]);
         assert!(!transport.client_built());
     }
@@ -357,17 +322,7 @@ mod tests {
         let env = EnvVars::default();
         let mut transport = Transport::new(HttpSettings::default(), &env, false);
         let budget = Budget { end: Instant::now() + Duration::from_secs(1), total: Duration::from_secs(1) };
-        let err = run_event(
-            &mut engine,
-            &mut transport,
-            &Printer::default(),
-            b"{}",
-            "k",
-            &Context::default(),
-            budget,
-            &mut |_| {},
-        )
-        .unwrap_err();
+        let err = run_script(&mut engine, &mut transport, budget).unwrap_err();
         assert!(matches!(err, HostError::Config(_)));
         assert!(!transport.client_built());
     }
