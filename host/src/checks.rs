@@ -30,23 +30,32 @@ pub struct SpoolState {
     pub dead: u64,
 }
 
-fn received_at(path: &Path) -> Option<i64> {
-    if let Ok(entry) = Spool::read(path) {
-        return Some(entry.received_at);
-    }
+fn modified_at(path: &Path) -> Option<i64> {
     let modified = std::fs::metadata(path).ok()?.modified().ok()?;
     modified.duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_secs() as i64)
 }
 
-/// Measure the spool.
-pub fn measure(spool: &Spool, now: i64) -> Result<SpoolState, HostError> {
-    let spooled = spool.list()?;
-    let oldest = spooled.iter().filter_map(|p| received_at(p)).min();
-    Ok(SpoolState {
-        spooled: spooled.len() as u64,
+/// Measure the spool; with its entries, oldest first (`None`: one that cannot be read,
+/// aged by its file's time).
+pub fn measure(spool: &Spool, now: i64) -> Result<(SpoolState, Vec<Option<Entry>>), HostError> {
+    let entries: Vec<(Option<Entry>, Option<i64>)> = spool
+        .list()?
+        .iter()
+        .map(|path| match Spool::read(path) {
+            Ok(entry) => {
+                let at = entry.received_at;
+                (Some(entry), Some(at))
+            }
+            Err(_) => (None, modified_at(path)),
+        })
+        .collect();
+    let oldest = entries.iter().filter_map(|(_, at)| *at).min();
+    let state = SpoolState {
+        spooled: entries.len() as u64,
         oldest_age: oldest.map_or(0, |t| now.saturating_sub(t).max(0) as u64),
         dead: spool.list_dead()?.len() as u64,
-    })
+    };
+    Ok((state, entries.into_iter().map(|(entry, _)| entry).collect()))
 }
 
 fn reached(value: u64, threshold: u64) -> bool {
@@ -83,22 +92,18 @@ pub fn check_spool(
 ) -> u8 {
     let dir = spool.dir().display().to_string();
     let (code, line, value) = match (measure(spool, now), spool.check_writable()) {
-        (Ok(SpoolState { spooled, oldest_age, dead }), Err(why)) => {
+        (Ok((SpoolState { spooled, oldest_age, dead }, _)), Err(why)) => {
             // Readable but not writable: what fails now is keeping the next event.
             let line = format!("reactio spool CRITICAL: {spooled} spooled, {dead} dead-lettered; {why}");
             let value = json!({"status": "critical", "spooled": spooled, "oldest_age": oldest_age, "dead": dead, "message": why.to_string(), "dir": dir, "exit_code": CHECK_CRITICAL});
             (CHECK_CRITICAL, line, value)
         }
-        (Ok(state), Ok(())) => {
+        (Ok((state, entries)), Ok(())) => {
             let code = status(&state, thresholds);
             let word = ["OK", "WARNING", "CRITICAL"].get(usize::from(code)).copied().unwrap_or("UNKNOWN");
             // Why the oldest still waits (entries sort by arrival): what to fix, and how
             // long ago it said so (an entry left for other settings keeps an old error).
-            let entries: Vec<Entry> = match state.spooled {
-                0 => Vec::new(),
-                _ => spool.list().unwrap_or_default().iter().filter_map(|p| Spool::read(p).ok()).collect(),
-            };
-            let why = entries.first().and_then(|e| {
+            let why = entries.first().and_then(Option::as_ref).and_then(|e| {
                 let age = now.saturating_sub(e.last_attempt_at.unwrap_or(e.received_at)).max(0);
                 Some((e.last_error.clone()?, age))
             });
@@ -109,7 +114,7 @@ pub fn check_spool(
                 }
                 (None, _) => format!(" (oldest {} s old)", state.oldest_age),
             };
-            let others = entries.iter().filter(|e| route.leaves(e)).count();
+            let others = entries.iter().flatten().filter(|e| route.leaves(e)).count();
             let others_note = match others {
                 0 => String::new(),
                 n => format!(

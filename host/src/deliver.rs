@@ -352,9 +352,7 @@ impl Runner<'_> {
             // finds nothing to close, and the incident the create then makes stays open.
             let after_wait = superseded && entry.unconfirmed_create_ms.is_some() && entry.is_failure();
             if superseded && !after_wait {
-                Spool::remove(&path)?;
-                let (what, by) = if entry.recovery { ("recovery", "failure") } else { ("alert", "recovery") };
-                self.printer.info(&format!("dropped a spooled {what} for {}: a later {by} supersedes it", entry.key));
+                self.retire(&path, &entry, "")?;
                 report.superseded += 1;
                 continue;
             }
@@ -377,11 +375,11 @@ impl Runner<'_> {
                 std::thread::sleep(wait);
             }
             if after_wait {
-                Spool::remove(&path)?;
-                self.printer.info(&format!(
-                    "dropped a spooled alert for {}: a later recovery supersedes it (after the wait for its unconfirmed create, so the recovery finds what it made)",
-                    entry.key
-                ));
+                self.retire(
+                    &path,
+                    &entry,
+                    " (after the wait for its unconfirmed create, so the recovery finds what it made)",
+                )?;
                 report.superseded += 1;
                 continue;
             }
@@ -510,16 +508,26 @@ impl Runner<'_> {
         }
     }
 
-    /// Keep the live event for the next run, behind what it must not overtake (`why`
-    /// says what): a spooled create this run sent but could not confirm (the server may
-    /// yet apply it, and a lookup now could miss it and open a second incident), or an
-    /// event of its check another run was still delivering.
-    /// After this check's own spooled events were tried (`own`): the exit code of
-    /// keeping the live event behind one whose create is unconfirmed (the next run
-    /// sends both, in order), or `None`: the live event goes (as a first occurrence
-    /// when its check still has events waiting: one the server put off, say).
-    fn behind_own(&self, own: Result<DrainReport, HostError>, event: &[u8], summary: &EventSummary) -> Option<u8> {
-        match own {
+    /// Drop a spooled entry a later event of its check supersedes, saying so (`note`
+    /// after the reason).
+    fn retire(&self, path: &std::path::Path, entry: &Entry, note: &str) -> Result<(), HostError> {
+        Spool::remove(path)?;
+        let (what, by) = if entry.recovery { ("recovery", "failure") } else { ("alert", "recovery") };
+        self.printer.info(&format!("dropped a spooled {what} for {}: a later {by} supersedes it{note}", entry.key));
+        Ok(())
+    }
+
+    /// After a drain before the live event (`drained`): the exit code of keeping the
+    /// live event behind its check's spooled event whose create is unconfirmed (the
+    /// next run sends both, in order), or `None`: the live event goes (as a first
+    /// occurrence when its check still has events waiting: one the server put off, say).
+    fn behind_unresolved(
+        &self,
+        drained: Result<DrainReport, HostError>,
+        event: &[u8],
+        summary: &EventSummary,
+    ) -> Option<u8> {
+        match drained {
             Ok(report) if report.unresolved.contains(&summary.key) => {
                 let why = format!(
                     "kept the event for {} behind its check's spooled event, whose create was sent but not confirmed (the server may yet apply it); the next run delivers both, in order",
@@ -535,6 +543,10 @@ impl Runner<'_> {
         }
     }
 
+    /// Keep the live event for the next run, behind what it must not overtake (`why`
+    /// says what): a spooled create this run sent but could not confirm (the server may
+    /// yet apply it, and a lookup now could miss it and open a second incident), or an
+    /// event of its check another run was still delivering.
     fn keep_behind(&self, event: &[u8], summary: &EventSummary, why: String) -> u8 {
         let entry = entry_for(self.printer, event, summary, Some(why.clone()), Some(&self.route), false);
         match self.store(&entry, false) {
@@ -629,7 +641,7 @@ impl Runner<'_> {
             if self.spool_holds(&summary.key) {
                 if own_check.is_some() {
                     let own = self.drain_scoped(half, Some((summary, arrived)), false, own_check, Scope::Own);
-                    if let Some(code) = self.behind_own(own, event, summary) {
+                    if let Some(code) = self.behind_unresolved(own, event, summary) {
                         return code;
                     }
                     rest = Scope::Others;
@@ -642,7 +654,7 @@ impl Runner<'_> {
                 }
             }
             let all = self.drain_scoped(half, Some((summary, arrived)), spool_lock.is_some(), own_check, rest);
-            if let Some(code) = self.behind_own(all, event, summary) {
+            if let Some(code) = self.behind_unresolved(all, event, summary) {
                 return code;
             }
         }
