@@ -256,7 +256,7 @@ fn error_fields(v: &Value) -> Vec<(String, String)> {
 
 /// `Retry-After` in milliseconds: delta seconds, or an HTTP date against `now`.
 fn retry_after_ms(response: &Response, now: i64) -> Option<u64> {
-    let value = response.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("retry-after")).map(|(_, v)| v.trim())?;
+    let value = response.header("retry-after")?;
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(seconds.saturating_mul(1000));
     }

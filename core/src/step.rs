@@ -164,7 +164,7 @@ pub enum Answer {
 pub struct Response {
     /// Status code.
     pub status: u16,
-    /// Headers (names in any case); only `retry-after` is read today.
+    /// Headers (names in any case); `retry-after` and `date` are read ([`Response::header`]).
     #[serde(default)]
     pub headers: Vec<(String, String)>,
     /// The body as text (hosts convert bytes lossily to UTF-8; the core does the
@@ -178,6 +178,11 @@ impl Response {
     /// host must do, so native, wasmtime and JS builds see identical text).
     pub fn from_bytes(status: u16, headers: Vec<(String, String)>, body: &[u8]) -> Response {
         Response { status, headers, body: String::from_utf8_lossy(body).into_owned() }
+    }
+
+    /// The first header named `name` (any case), trimmed.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim())
     }
 }
 

@@ -434,9 +434,8 @@ impl Run {
 
     fn on_page(&mut self, request: &Request, response: &Response) -> Step {
         // Reactio's clock, from the answer's `Date`: its `created_at` read on the host's.
-        if let Some(date) = response.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("date")) {
-            self.reactio_ahead =
-                crate::text::parse_http_date(date.1.trim()).map(|at| at.saturating_sub(self.context.now));
+        if let Some(date) = response.header("date") {
+            self.reactio_ahead = crate::text::parse_http_date(date).map(|at| at.saturating_sub(self.context.now));
         }
         let Some((incidents, count)) = reactio::parse_list(&response.body) else {
             let excerpt = crate::text::cap_chars(&crate::text::one_line(&response.body), 60).to_owned();
