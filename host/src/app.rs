@@ -9,7 +9,7 @@ use sensu_reactio_core::{EventSummary, inspect};
 
 use crate::checks::{check_config, check_config_unloadable, check_spool};
 use crate::cli::{Cli, Command, OutputFormat};
-use crate::deliver::{Runner, keep_event, now};
+use crate::deliver::{Live, Runner, keep_event, now};
 use crate::drive::Transport;
 use crate::error::{EXIT_CONFIG, EXIT_OK, EXIT_SPOOLED, HostError};
 use crate::http::HttpSettings;
@@ -154,8 +154,7 @@ fn keep_unstarted(
     keep_event(
         printer,
         spool.as_ref().map_err(|e| HostError::Spool(e.to_string())),
-        event,
-        summary,
+        Live::now(event, summary),
         error,
         code == EXIT_CONFIG,
         code,

@@ -11,6 +11,7 @@ use sensu_reactio_core::{CREATE_RETRY_WAIT_MS, Context, EventSummary, Outcome, O
 use crate::drive::{Budget, Transport, run_event};
 use crate::engine::Engine;
 use crate::error::{EXIT_CONFIG, EXIT_NOT_SPOOLED, EXIT_OK, EXIT_SPOOLED, HostError};
+use crate::latest::{self, Stamp};
 use crate::output::{Printer, Source};
 use crate::route::Route;
 use crate::spool::{Entry, Spool};
@@ -75,6 +76,33 @@ impl std::fmt::Debug for Runner<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runner").field("deadline", &self.deadline).finish_non_exhaustive()
     }
+}
+
+/// The event a run was started with, and when it came.
+#[derive(Clone, Copy, Debug)]
+pub struct Live<'a> {
+    /// As read from stdin.
+    pub event: &'a [u8],
+    /// What the core made of it.
+    pub summary: &'a EventSummary,
+    /// When it was produced and arrived.
+    pub stamp: Stamp,
+}
+
+impl<'a> Live<'a> {
+    /// An event arriving now.
+    pub fn now(event: &'a [u8], summary: &'a EventSummary) -> Live<'a> {
+        Live { event, summary, stamp: Stamp::now(summary.executed) }
+    }
+}
+
+/// Whether delivering an event (`recovery`: of that kind) with this outcome settles
+/// its check's state as of that event: it retires the check's older entries it
+/// supersedes, and makes stale the older results of the other kind still waiting
+/// ([`latest`]). A failure the rules skipped (silenced, say) does not: a recovery
+/// from before it still goes.
+fn settles(outcome: &Outcome, recovery: bool) -> bool {
+    outcome.result == OutcomeKind::Handled || (recovery && outcome.result == OutcomeKind::Skipped)
 }
 
 /// What the outcome means for the event.
@@ -147,19 +175,20 @@ fn mask_strings(printer: &Printer, value: &mut serde_json::Value) -> bool {
 /// read) for a key problem or not ([`Route::stamp`]).
 pub fn entry_for(
     printer: &Printer,
-    event: &[u8],
-    summary: &EventSummary,
+    live: Live<'_>,
     error: Option<String>,
     route: Option<&Route>,
     key_problem: bool,
 ) -> Entry {
+    let summary = live.summary;
     let mut entry = Entry {
         version: 1,
-        event: without_secrets(printer, event),
+        event: without_secrets(printer, live.event),
         key: summary.key.clone(),
         recovery: summary.recovery,
         passing: !summary.recovery && !summary.failure,
-        received_at: now(),
+        received_at: live.stamp.arrived_s(),
+        stamp: Some(live.stamp),
         attempts: 1,
         last_error: error,
         route: None,
@@ -181,7 +210,7 @@ impl Runner<'_> {
     }
 
     /// Deliver what is spooled, oldest first, until `end`. `live` is the event that
-    /// follows and when it arrived (epoch seconds): its recovery supersedes spooled
+    /// follows: its recovery supersedes spooled
     /// alerts for its key; its failure holds back (unsent, kept) the recoveries spooled
     /// before it arrived.
     /// `held`: the caller holds the spool's lock (else it is taken here, without
@@ -192,7 +221,7 @@ impl Runner<'_> {
     pub fn drain(
         &mut self,
         end: Instant,
-        live: Option<(&EventSummary, i64)>,
+        live: Option<Live<'_>>,
         held: bool,
         own_check: Option<&str>,
     ) -> Result<DrainReport, HostError> {
@@ -206,7 +235,7 @@ impl Runner<'_> {
     fn drain_scoped(
         &mut self,
         end: Instant,
-        live: Option<(&EventSummary, i64)>,
+        live: Option<Live<'_>>,
         held: bool,
         own_check: Option<&str>,
         scope: Scope,
@@ -281,11 +310,12 @@ impl Runner<'_> {
                 .iter()
                 .skip(i + 1)
                 .any(|(_, later)| later.key == entry.key && entry.superseded_by(later.recovery, later.is_failure()))
-                || (entry.is_failure() && live.is_some_and(|(l, _)| l.recovery && l.key == entry.key))
+                || (entry.is_failure() && live.is_some_and(|l| l.summary.recovery && l.summary.key == entry.key))
         };
         let waits = |entry: &Entry| {
             entry.recovery
-                && live.is_some_and(|(l, arrived)| l.failure && l.key == entry.key && entry.received_at < arrived)
+                && live
+                    .is_some_and(|l| l.summary.failure && l.summary.key == entry.key && entry.stamp().before(l.stamp))
         };
         // Each entry goes through the loop below with whether a later event of its check
         // supersedes it: it is dropped there, holding its check's lock (a run sending
@@ -346,6 +376,13 @@ impl Runner<'_> {
                 Err(_) if !path.exists() => continue,
                 Err(_) => listed,
             };
+            // A later result of the other kind was delivered while it waited (it
+            // was kept by a run that gave up waiting for the run delivering that one).
+            if latest::stale(&spool, &entry.key, entry.recovery, entry.is_failure(), entry.stamp()).is_some() {
+                self.retire(&path, &entry, ", and was delivered since")?;
+                report.superseded += 1;
+                continue;
+            }
             // An alert superseded by a recovery, with its create unconfirmed: that
             // create may yet land, so it is dropped only once the wait for it is over
             // (or left, with the recovery behind it): a recovery looking up sooner
@@ -421,6 +458,9 @@ impl Runner<'_> {
             match result {
                 Ok(outcome) => match fate(&outcome) {
                     Fate::Done => {
+                        if settles(&outcome, entry.recovery) {
+                            latest::note(&spool, &entry.key, entry.recovery, entry.is_failure(), entry.stamp());
+                        }
                         Spool::remove(&path)?;
                         self.printer.outcome(&outcome, Source::Spool, None, None);
                         report.delivered += 1;
@@ -496,15 +536,15 @@ impl Runner<'_> {
     }
 
     /// Deal with a live event's outcome: spool or dead-letter it as needed; the exit code.
-    fn settle(&self, event: &[u8], summary: &EventSummary, outcome: &Outcome) -> u8 {
+    fn settle(&self, live: Live<'_>, outcome: &Outcome) -> u8 {
         match fate(outcome) {
             Fate::Done => {
                 self.printer.outcome(outcome, Source::Live, None, Some(EXIT_OK));
                 EXIT_OK
             }
-            Fate::Retry => self.keep(event, summary, outcome, false, EXIT_SPOOLED),
-            Fate::Dead => self.keep(event, summary, outcome, true, EXIT_SPOOLED),
-            Fate::DeadConfig => self.keep(event, summary, outcome, true, EXIT_CONFIG),
+            Fate::Retry => self.keep(live, outcome, false, EXIT_SPOOLED),
+            Fate::Dead => self.keep(live, outcome, true, EXIT_SPOOLED),
+            Fate::DeadConfig => self.keep(live, outcome, true, EXIT_CONFIG),
         }
     }
 
@@ -521,19 +561,14 @@ impl Runner<'_> {
     /// live event behind its check's spooled event whose create is unconfirmed (the
     /// next run sends both, in order), or `None`: the live event goes (as a first
     /// occurrence when its check still has events waiting: one the server put off, say).
-    fn behind_unresolved(
-        &self,
-        drained: Result<DrainReport, HostError>,
-        event: &[u8],
-        summary: &EventSummary,
-    ) -> Option<u8> {
+    fn behind_unresolved(&self, drained: Result<DrainReport, HostError>, live: Live<'_>) -> Option<u8> {
         match drained {
-            Ok(report) if report.unresolved.contains(&summary.key) => {
+            Ok(report) if report.unresolved.contains(&live.summary.key) => {
                 let why = format!(
                     "kept the event for {} behind its check's spooled event, whose create was sent but not confirmed (the server may yet apply it); the next run delivers both, in order",
-                    summary.key
+                    live.summary.key
                 );
-                Some(self.keep_behind(event, summary, why))
+                Some(self.keep_behind(live, why))
             }
             Ok(_) => None,
             Err(e) => {
@@ -547,27 +582,29 @@ impl Runner<'_> {
     /// says what): a spooled create this run sent but could not confirm (the server may
     /// yet apply it, and a lookup now could miss it and open a second incident), or an
     /// event of its check another run was still delivering.
-    fn keep_behind(&self, event: &[u8], summary: &EventSummary, why: String) -> u8 {
-        let entry = entry_for(self.printer, event, summary, Some(why.clone()), Some(&self.route), false);
+    fn keep_behind(&self, live: Live<'_>, why: String) -> u8 {
+        let entry = entry_for(self.printer, live, Some(why.clone()), Some(&self.route), false);
         match self.store(&entry, false) {
+            Ok(path) if self.stale_once_kept(live, &path) => EXIT_OK,
             Ok(path) => {
                 self.printer.info(&format!("{why}: spooled as {}", path.display()));
                 EXIT_SPOOLED
             }
             Err(e) => {
                 self.printer.error(&format!("{why}, but could not spool it: {e}"), EXIT_NOT_SPOOLED);
-                dump_event(self.printer, event);
+                dump_event(self.printer, live.event);
                 EXIT_NOT_SPOOLED
             }
         }
     }
 
     /// Spool (or dead-letter) the live event; print the line; the exit code.
-    fn keep(&self, event: &[u8], summary: &EventSummary, outcome: &Outcome, dead: bool, code: u8) -> u8 {
+    fn keep(&self, live: Live<'_>, outcome: &Outcome, dead: bool, code: u8) -> u8 {
         let message = Some(self.printer.redact(&outcome.message));
-        let mut entry = entry_for(self.printer, event, summary, message, Some(&self.route), code == EXIT_CONFIG);
+        let mut entry = entry_for(self.printer, live, message, Some(&self.route), code == EXIT_CONFIG);
         entry.unconfirmed_create_ms = outcome.create_unconfirmed.then(now_ms);
         match self.store(&entry, dead) {
+            Ok(path) if !dead && self.stale_once_kept(live, &path) => EXIT_OK,
             Ok(path) => {
                 let note = if dead {
                     format!("dead-lettered as {} ({DEAD_HINT})", path.display())
@@ -584,10 +621,37 @@ impl Runner<'_> {
                     Some(&format!("could not spool: {e}")),
                     Some(EXIT_NOT_SPOOLED),
                 );
-                dump_event(self.printer, event);
+                dump_event(self.printer, live.event);
                 EXIT_NOT_SPOOLED
             }
         }
+    }
+
+    /// After the live event was kept in the spool (as `path`): when a later result of
+    /// its check, of the other kind, was delivered while this run waited (another run
+    /// held the check's lock), the event is stale and goes again, said in a line.
+    /// Looked up after the write: the run delivering that result notes it before it
+    /// looks for stale entries in the spool, so one of the two runs sees the other.
+    fn stale_once_kept(&self, live: Live<'_>, path: &std::path::Path) -> bool {
+        let Some(by) = self.stale_live(live) else { return false };
+        match Spool::remove(path) {
+            Ok(()) => {
+                self.printer.info(&format!(
+                    "dropped the event for {}: a later {by} of its check was delivered while this run waited",
+                    live.summary.key
+                ));
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// What makes the live event stale ([`latest::stale`]): a later result of its
+    /// check, of the other kind, was delivered since it came.
+    fn stale_live(&self, live: Live<'_>) -> Option<&'static str> {
+        let spool = self.spool.as_ref().ok()?;
+        let summary = live.summary;
+        latest::stale(spool, &summary.key, summary.recovery, summary.failure, live.stamp)
     }
 
     fn store(&self, entry: &Entry, dead: bool) -> Result<std::path::PathBuf, HostError> {
@@ -599,7 +663,7 @@ impl Runner<'_> {
     }
 
     /// Keep the live event after a host error (exit code by the error).
-    pub fn keep_after_error(&self, event: &[u8], summary: &EventSummary, error: &HostError) -> u8 {
+    pub fn keep_after_error(&self, live: Live<'_>, error: &HostError) -> u8 {
         let (dead, code) = match error {
             HostError::Config(_) => (true, EXIT_CONFIG),
             HostError::Internal(_) => (false, EXIT_SPOOLED),
@@ -610,13 +674,13 @@ impl Runner<'_> {
             return code;
         }
         let stored = self.spool.as_ref().map_err(|e| HostError::Spool(e.to_string()));
-        keep_event(self.printer, stored, event, summary, error, dead, code, Some(&self.route))
+        keep_event(self.printer, stored, live, error, dead, code, Some(&self.route))
     }
 
     /// The live event: drain the spool first (half the deadline), then the event.
     pub fn handle_live(&mut self, event: &[u8], summary: &EventSummary, dry_run: bool) -> u8 {
         // When this event arrived (before the drain): what was spooled earlier is older.
-        let arrived = now();
+        let live = Live::now(event, summary);
         let mut spool_lock = None;
         let mut check_lock = None;
         if !dry_run {
@@ -625,9 +689,19 @@ impl Runner<'_> {
             // applied, its recovery not yet closing): this one waits for it, and holds the
             // check's lock through its own delivery so the check's next event waits in turn.
             let check = self.lock_until(half, |spool| spool.try_lock_key(&summary.key));
-            match self.held_or_kept(check, event, summary, "for the next run: another run was still delivering an event of its check when this run's share of the deadline for waiting ran out") {
+            match self.held_or_kept(check, live, "for the next run: another run was still delivering an event of its check when this run's share of the deadline for waiting ran out") {
                 Ok(lock) => check_lock = lock,
                 Err(code) => return code,
+            }
+            // While this run waited for its check, the run holding it may have
+            // delivered a later result of the other kind (runs waiting for one check
+            // take it in no set order; Sensu may hand results over out of order).
+            if let Some(by) = self.stale_live(live) {
+                self.printer.info(&format!(
+                    "dropped the event for {}: a later {by} of its check was delivered before it",
+                    summary.key
+                ));
+                return EXIT_OK;
             }
             let own_check = check_lock.is_some().then_some(summary.key.as_str());
             // Events of this check wait in the spool: they go first. Holding the check's
@@ -640,28 +714,33 @@ impl Runner<'_> {
             let mut rest = Scope::All;
             if self.spool_holds(&summary.key) {
                 if own_check.is_some() {
-                    let own = self.drain_scoped(half, Some((summary, arrived)), false, own_check, Scope::Own);
-                    if let Some(code) = self.behind_unresolved(own, event, summary) {
+                    let own = self.drain_scoped(half, Some(live), false, own_check, Scope::Own);
+                    if let Some(code) = self.behind_unresolved(own, live) {
                         return code;
                     }
                     rest = Scope::Others;
                 } else {
                     let spool = self.lock_until(half, Spool::try_lock);
-                    match self.held_or_kept(spool, event, summary, "behind its check's spooled events, which another run was still delivering when this run's share of the deadline for the spool ran out; the next run delivers them in order") {
+                    match self.held_or_kept(spool, live, "behind its check's spooled events, which another run was still delivering when this run's share of the deadline for the spool ran out; the next run delivers them in order") {
                         Ok(lock) => spool_lock = lock,
                         Err(code) => return code,
                     }
                 }
             }
-            let all = self.drain_scoped(half, Some((summary, arrived)), spool_lock.is_some(), own_check, rest);
-            if let Some(code) = self.behind_unresolved(all, event, summary) {
+            let all = self.drain_scoped(half, Some(live), spool_lock.is_some(), own_check, rest);
+            if let Some(code) = self.behind_unresolved(all, live) {
                 return code;
             }
         }
         let first_occurrence = !dry_run && self.spool_holds(&summary.key);
         let received = now();
-        let context =
-            Context { now: received, first_occurrence, dry_run, create_unconfirmed: false, received: Some(arrived) };
+        let context = Context {
+            now: received,
+            first_occurrence,
+            dry_run,
+            create_unconfirmed: false,
+            received: Some(live.stamp.arrived_s()),
+        };
         let budget = self.budget_until(self.start + self.deadline);
         match run_event(
             self.engine.as_mut(),
@@ -682,24 +761,27 @@ impl Runner<'_> {
             }
             Ok(outcome) => {
                 // Delivered: handled, or a recovery that found nothing left to close.
+                // Noted first, then the spool looked at: a run that gave up waiting for
+                // this check keeps its event, then looks at the note (one sees the other).
                 drop(spool_lock);
-                if outcome.result == OutcomeKind::Handled
-                    || (summary.recovery && outcome.result == OutcomeKind::Skipped)
-                {
-                    self.drop_superseded_by(summary, arrived, check_lock.is_some());
+                if settles(&outcome, summary.recovery) {
+                    if let Ok(spool) = &self.spool {
+                        latest::note(spool, &summary.key, summary.recovery, summary.failure, live.stamp);
+                    }
+                    self.drop_superseded_by(live, check_lock.is_some());
                 }
-                self.settle(event, summary, &outcome)
+                self.settle(live, &outcome)
             }
             Err(e) if dry_run => {
                 self.printer.error(&e.to_string(), e.exit_code());
                 e.exit_code()
             }
-            Err(e) => self.keep_after_error(event, summary, &e),
+            Err(e) => self.keep_after_error(live, &e),
         }
     }
 
     /// After the `live` event was delivered: the entries it supersedes
-    /// ([`Entry::superseded_by`]) kept for its key before it arrived (`arrived`, epoch
+    /// ([`Entry::superseded_by`]) kept for its key from before it ([`Stamp::before`])
     /// seconds), in the spool or its dead-letter folder, by this team, are dropped.
     /// A stale recovery must not close the incident of a newer failure, nor a stale
     /// alert (`replay --dead`, `--adopt`) open one for a check that has recovered since.
@@ -708,14 +790,14 @@ impl Runner<'_> {
     /// run sends them meanwhile, and one that listed them reads them again under it);
     /// the dead-lettered ones, and all of them without that lock, only when the spool's
     /// lock is free (a `replay --dead` may be moving them back).
-    fn drop_superseded_by(&self, live: &EventSummary, arrived: i64, check_locked: bool) {
+    fn drop_superseded_by(&self, live: Live<'_>, check_locked: bool) {
         let Ok(spool) = &self.spool else { return };
-        let (key, recovery) = (live.key.as_str(), live.recovery);
+        let (key, recovery) = (live.summary.key.as_str(), live.summary.recovery);
         let stale = |path: &std::path::PathBuf| {
             Spool::read(path).is_ok_and(|e| {
                 e.key == key
-                    && e.superseded_by(live.recovery, live.failure)
-                    && e.received_at < arrived
+                    && e.superseded_by(live.summary.recovery, live.summary.failure)
+                    && e.stamp().before(live.stamp)
                     && self.route.supersedes(&e)
             })
         };
@@ -747,15 +829,15 @@ impl Runner<'_> {
     fn held_or_kept<L>(
         &self,
         waited: Result<Option<L>, HostError>,
-        event: &[u8],
-        summary: &EventSummary,
+        live: Live<'_>,
         why: &str,
     ) -> Result<Option<L>, u8> {
+        let key = &live.summary.key;
         match waited {
             Ok(Some(lock)) => Ok(Some(lock)),
-            Ok(None) => Err(self.keep_behind(event, summary, format!("kept the event for {} {why}", summary.key))),
+            Ok(None) => Err(self.keep_behind(live, format!("kept the event for {key} {why}"))),
             Err(e) => {
-                self.printer.warning(&format!("going on without waiting for other runs of {}: {e}", summary.key));
+                self.printer.warning(&format!("going on without waiting for other runs of {key}: {e}"));
                 Ok(None)
             }
         }
@@ -796,19 +878,17 @@ impl Runner<'_> {
 /// Keep an event that could not be delivered because of `error`: into the spool (or
 /// its dead-letter folder), else on stderr. Returns the exit code (`code`, or 74 when
 /// even the spool failed).
-#[allow(clippy::too_many_arguments)] // one call per place an event is kept; each names its own
 pub fn keep_event(
     printer: &Printer,
     spool: Result<&Spool, HostError>,
-    event: &[u8],
-    summary: &EventSummary,
+    live: Live<'_>,
     error: &HostError,
     dead: bool,
     code: u8,
     route: Option<&Route>,
 ) -> u8 {
-    let mut entry =
-        entry_for(printer, event, summary, Some(printer.redact(&error.to_string())), route, code == EXIT_CONFIG);
+    let summary = live.summary;
+    let mut entry = entry_for(printer, live, Some(printer.redact(&error.to_string())), route, code == EXIT_CONFIG);
     if matches!(error, HostError::Internal(_)) {
         entry.handler_failures = 1;
     }
@@ -827,7 +907,7 @@ pub fn keep_event(
         }
         Err(e) => {
             printer.error(&format!("could not spool the event for {}: {e}", summary.key), EXIT_NOT_SPOOLED);
-            dump_event(printer, event);
+            dump_event(printer, live.event);
             EXIT_NOT_SPOOLED
         }
     }

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod http;
 pub mod input;
+pub mod latest;
 pub mod output;
 pub mod route;
 pub mod settings;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::HostError;
+use crate::latest::Stamp;
 use crate::settings::EnvVars;
 
 /// The system-wide default, used when it is writable.
@@ -32,6 +33,10 @@ pub struct Entry {
     pub passing: bool,
     /// When the handler first received it, epoch seconds.
     pub received_at: i64,
+    /// When it was produced and received, finer ([`Entry::stamp`]); `None` in entries
+    /// kept by an earlier version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp: Option<Stamp>,
     /// Delivery attempts so far.
     pub attempts: u32,
     /// The last failure, one line, no secrets.
@@ -85,6 +90,15 @@ impl Entry {
     /// a failure a recovery.
     pub fn superseded_by(&self, recovery: bool, failure: bool) -> bool {
         (self.is_failure() && recovery) || (self.recovery && failure)
+    }
+
+    /// When its event was produced and received (an entry from an earlier version: the
+    /// start of the second it was received in).
+    pub fn stamp(&self) -> Stamp {
+        self.stamp.unwrap_or(Stamp {
+            executed: None,
+            arrived_ns: u64::try_from(self.received_at).unwrap_or(0).saturating_mul(1_000_000_000),
+        })
     }
 }
 
@@ -184,6 +198,17 @@ impl Spool {
     /// The dead-letter folder.
     pub fn dead_dir(&self) -> PathBuf {
         self.dir.join("dead")
+    }
+
+    /// Make a folder of the spool (the spool too) as [`Spool::add`] makes its own.
+    pub fn ensure_folder(&self, dir: &Path) -> Result<(), HostError> {
+        self.ensure(&self.dir)?;
+        self.ensure(dir)
+    }
+
+    /// What this run made in the spool goes to the spool's owner (see `give_to_owner`).
+    pub fn hand_over(&self, path: &Path) {
+        self.give_to_owner(path);
     }
 
     fn ensure(&self, dir: &Path) -> Result<(), HostError> {
@@ -413,9 +438,7 @@ impl Spool {
     /// create in flight lands. One empty file per key, in `.keys/` (named by a digest),
     /// there only while a run holds it: [`KeyLock`] removes it when let go.
     pub fn try_lock_key(&self, key: &str) -> Result<Option<KeyLock>, HostError> {
-        // FNV-1a: stable across builds and versions (std's hashers promise neither).
-        let digest =
-            key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        let digest = key_digest(key);
         let dir = self.dir.join(".keys");
         let name = format!("{digest:016x}.lock");
         let path = dir.join(&name);
@@ -458,6 +481,12 @@ impl Spool {
             }
         }
     }
+}
+
+/// A check's name on disk: FNV-1a of its incident key, stable across builds and
+/// versions (std's hashers promise neither).
+pub fn key_digest(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
 }
 
 /// Whether `file` (open) is the file at `path` now.

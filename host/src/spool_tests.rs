@@ -16,6 +16,7 @@ fn entry(key: &str) -> Entry {
         recovery: false,
         passing: false,
         received_at: 1,
+        stamp: None,
         attempts: 0,
         last_error: None,
         route: None,

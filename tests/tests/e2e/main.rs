@@ -13,6 +13,7 @@
 mod cli;
 mod delivery;
 mod faults;
+mod order;
 mod sensu;
 mod spool;
 mod support;
