@@ -99,7 +99,11 @@ pub fn check_spool(
             (CHECK_CRITICAL, line, value)
         }
         (Ok((state, entries)), Ok(())) => {
-            let code = status(&state, thresholds);
+            // Files runs killed while writing left behind: at least a warning, since an
+            // event may wait in one that no run has taken in yet.
+            let unfinished = spool.unfinished();
+            let code =
+                if unfinished.is_empty() { status(&state, thresholds) } else { status(&state, thresholds).max(1) };
             let word = ["OK", "WARNING", "CRITICAL"].get(usize::from(code)).copied().unwrap_or("UNKNOWN");
             // Why the oldest still waits (entries sort by arrival): what to fix, and how
             // long ago it said so (an entry left for other settings keeps an old error).
@@ -126,12 +130,22 @@ pub fn check_spool(
             } else {
                 ""
             };
+            let unfinished_note = match unfinished.len() {
+                0 => String::new(),
+                n => {
+                    let names: Vec<String> = unfinished.iter().map(|(p, _)| p.display().to_string()).collect();
+                    format!(
+                        "; {n} files left unfinished by runs killed while writing them ({}): the next run that delivers the spool takes in the whole ones, the others are for a person to read and remove",
+                        names.join(", ")
+                    )
+                }
+            };
             let line = format!(
-                "reactio spool {word}: {} spooled{oldest}{others_note}, {} dead-lettered in {dir}{hint}",
+                "reactio spool {word}: {} spooled{oldest}{others_note}, {} dead-lettered in {dir}{hint}{unfinished_note}",
                 state.spooled, state.dead
             );
             let (last_error, last_error_age) = why.map_or((None, None), |(w, a)| (Some(w), Some(a)));
-            let value = json!({"status": word.to_lowercase(), "spooled": state.spooled, "oldest_age": state.oldest_age, "dead": state.dead, "dir": dir, "exit_code": code, "last_error": last_error, "last_error_age": last_error_age, "other_configuration": others});
+            let value = json!({"status": word.to_lowercase(), "spooled": state.spooled, "oldest_age": state.oldest_age, "dead": state.dead, "dir": dir, "exit_code": code, "last_error": last_error, "last_error_age": last_error_age, "other_configuration": others, "unfinished": unfinished.len()});
             (code, line, value)
         }
         // Not even a directory there (a file in the path, say): no event could be kept.

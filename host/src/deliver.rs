@@ -245,7 +245,9 @@ impl Runner<'_> {
             Err(e) => return Err(HostError::Spool(e.to_string())),
         };
         let mut report = DrainReport::default();
-        if spool.list()?.is_empty() {
+        // Writes of killed runs, taken in by a run delivering the whole spool.
+        let unfinished = scope != Scope::Own && !spool.unfinished().is_empty();
+        if spool.list()?.is_empty() && !unfinished {
             return Ok(report);
         }
         let in_scope = |entry: &Entry| match scope {
@@ -257,6 +259,9 @@ impl Runner<'_> {
         if matches!(spool_lock, Some(None)) {
             self.printer.warning("another run is delivering the spool; leaving it to that run");
             return Ok(report);
+        }
+        if unfinished {
+            self.take_in_unfinished(&spool);
         }
         let mut entries = Vec::new();
         let mut others = 0;
@@ -533,6 +538,27 @@ impl Runner<'_> {
             }
         }
         Ok(report)
+    }
+
+    /// Take in the writes killed runs left unfinished ([`Spool::take_in_unfinished`]),
+    /// saying what was found.
+    fn take_in_unfinished(&self, spool: &Spool) {
+        let taken = spool.take_in_unfinished();
+        if taken.entries + taken.updates > 0 {
+            self.printer.warning(&format!(
+                "took in {} spooled events and {} updates of spooled events that runs killed while writing them had left unfinished in {} (the events go out as any spooled event)",
+                taken.entries,
+                taken.updates,
+                spool.dir().display()
+            ));
+        }
+        if taken.broken > 0 {
+            self.printer.warning(&format!(
+                "{} unfinished spool files in {} are not whole entries (a run was killed while writing them): `check-spool` names them; what is readable of their events is for a person to resend, then remove them",
+                taken.broken,
+                spool.dir().display()
+            ));
+        }
     }
 
     /// Deal with a live event's outcome: spool or dead-letter it as needed; the exit code.

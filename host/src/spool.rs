@@ -337,9 +337,11 @@ impl Spool {
         }
     }
 
-    fn write_atomically(&self, dir: &Path, name: &str, entry: &Entry) -> Result<PathBuf, HostError> {
+    /// Write `entry` as `dir/name`: first to a dot file named by `kind` and `name`
+    /// ([`Unfinished`]: what a run killed before the rename leaves), then renamed.
+    fn write_atomically(&self, dir: &Path, name: &str, entry: &Entry, kind: Unfinished) -> Result<PathBuf, HostError> {
         let target = dir.join(name);
-        let temp = dir.join(format!(".tmp-{name}"));
+        let temp = dir.join(format!("{}{name}", kind.prefix()));
         let text = serde_json::to_vec_pretty(entry)
             .map_err(|e| HostError::Spool(format!("could not encode a spool entry: {e}")))?;
         let result = (|| -> std::io::Result<()> {
@@ -368,14 +370,14 @@ impl Spool {
     /// Add an entry to the spool.
     pub fn add(&self, entry: &Entry) -> Result<PathBuf, HostError> {
         self.ensure(&self.dir)?;
-        self.write_atomically(&self.dir, &self.fresh_name(), entry)
+        self.write_atomically(&self.dir, &self.fresh_name(), entry, Unfinished::New)
     }
 
     /// Add an entry straight to the dead-letter folder.
     pub fn add_dead(&self, entry: &Entry) -> Result<PathBuf, HostError> {
         let dead = self.dead_dir();
         self.ensure(&dead)?;
-        self.write_atomically(&dead, &self.fresh_name(), entry)
+        self.write_atomically(&dead, &self.fresh_name(), entry, Unfinished::New)
     }
 
     /// Rewrite an entry in place (same name, so its place in the order is kept).
@@ -384,7 +386,7 @@ impl Spool {
             .file_name()
             .and_then(|n| n.to_str())
             .ok_or_else(|| HostError::Spool(format!("bad entry name {}", path.display())))?;
-        self.write_atomically(&self.dir, name, entry).map(|_| ())
+        self.write_atomically(&self.dir, name, entry, Unfinished::Update).map(|_| ())
     }
 
     /// Move an entry to the dead-letter folder.
@@ -513,6 +515,10 @@ impl Drop for KeyLock {
         let _ = std::fs::remove_file(&self.path);
     }
 }
+
+#[path = "spool_unfinished.rs"]
+mod unfinished;
+pub use unfinished::{TakenIn, UNFINISHED_AFTER, Unfinished};
 
 #[cfg(test)]
 #[path = "spool_tests.rs"]

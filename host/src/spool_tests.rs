@@ -208,3 +208,62 @@ fn root_sees_a_spool_owned_by_another_user_as_foreign() {
         assert_eq!(std::fs::metadata(&path).unwrap().uid(), 65534, "{} is the spool owner's", path.display());
     }
 }
+
+/// Leave `entry` as a killed run's unfinished write of `name` (`prefix`: `.new-` or
+/// `.tmp-`), `age_s` seconds old; the dot file.
+fn unfinished(dir: &Path, prefix: &str, name: &str, text: &[u8], age_s: u64) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join(format!("{prefix}{name}"));
+    std::fs::write(&path, text).unwrap();
+    let then = std::time::SystemTime::now() - std::time::Duration::from_secs(age_s);
+    File::options().write(true).open(&path).unwrap().set_modified(then).unwrap();
+    path
+}
+
+#[test]
+fn writes_killed_runs_left_unfinished_are_taken_in() {
+    let scratch_dir = scratch("unfinished");
+    let spool = Spool::at(scratch_dir.path().join("spool"));
+    let whole = serde_json::to_vec(&entry("a")).unwrap();
+    let old = UNFINISHED_AFTER.as_secs() + 5;
+    // A new entry's write, whole: its event is in no other file.
+    unfinished(spool.dir(), ".new-", "01-1.json", &whole, old);
+    // The same in the dead-letter folder.
+    unfinished(&spool.dead_dir(), ".new-", "02-1.json", &whole, old);
+    // A new entry cut short: left for a person, and named.
+    let cut = unfinished(spool.dir(), ".new-", "03-1.json", &whole[..10], old);
+    // A write that may still be going on: not touched.
+    let young = unfinished(spool.dir(), ".new-", "04-1.json", &whole, 1);
+    // An update of an entry delivered since: it goes.
+    let stale_update = unfinished(spool.dir(), ".tmp-", "05-1.json", &whole, old);
+    // An update of an entry still there: it replaces it.
+    let kept = spool.dir().join("06-1.json");
+    std::fs::write(&kept, serde_json::to_vec(&entry("b")).unwrap()).unwrap();
+    let mut newer = entry("b");
+    newer.attempts = 4;
+    unfinished(spool.dir(), ".tmp-", "06-1.json", &serde_json::to_vec(&newer).unwrap(), old);
+    assert_eq!(spool.unfinished().len(), 5, "{:?}", spool.unfinished());
+    let taken = spool.take_in_unfinished();
+    assert_eq!(taken, TakenIn { entries: 2, updates: 1, dropped: 1, left: 0, broken: 1 });
+    assert_eq!(spool.list().unwrap(), vec![spool.dir().join("01-1.json"), kept.clone()]);
+    assert_eq!(Spool::read(&kept).unwrap().attempts, 4);
+    assert_eq!(spool.list_dead().unwrap(), vec![spool.dead_dir().join("02-1.json")]);
+    assert!(cut.is_file() && young.is_file() && !stale_update.exists());
+    assert_eq!(spool.unfinished(), vec![(cut, Unfinished::New)]);
+}
+
+#[test]
+fn a_new_entry_is_written_under_its_own_unfinished_name() {
+    // What `take_in_unfinished` tells apart: a new entry's write from an update's.
+    let scratch_dir = scratch("unfinished-names");
+    let spool = Spool::at(scratch_dir.path().join("spool"));
+    // A directory where the new entry's dot file would go makes the write fail there.
+    let name = spool.fresh_name();
+    std::fs::create_dir_all(spool.dir().join(format!(".new-{name}"))).unwrap();
+    let written = spool.write_atomically(spool.dir(), &name, &entry("a"), Unfinished::New);
+    assert!(written.is_err(), "{written:?}");
+    std::fs::create_dir_all(spool.dir().join(format!(".tmp-{name}"))).unwrap();
+    std::fs::remove_dir(spool.dir().join(format!(".new-{name}"))).unwrap();
+    assert!(spool.write_atomically(spool.dir(), &name, &entry("a"), Unfinished::New).is_ok());
+    assert!(spool.update(&spool.dir().join(&name), &entry("a")).is_err());
+}

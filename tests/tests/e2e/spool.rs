@@ -784,3 +784,35 @@ fn replay_leaves_what_was_kept_under_other_settings_for_the_handler() {
     assert!(server.notifications().iter().any(|n| n.notification_call), "{:?}", server.notifications());
     assert_no_key(&[&kept, &bare, &same], &dir);
 }
+
+#[test]
+fn an_event_a_run_killed_before_its_rename_left_is_taken_in_and_delivered() {
+    // A run killed (Sensu's timeout, with a slow disk) after writing its entry and
+    // before renaming it into place left a dot file that no run delivered or reported:
+    // the alert was lost without a word.
+    let (dir, spool, down) = alert_spooled("unfinished");
+    let kept = spooled(&spool).pop().expect("the spooled alert");
+    let name = kept.file_name().and_then(|n| n.to_str()).expect("a name").to_owned();
+    let left = spool.join(format!(".new-{name}"));
+    std::fs::rename(&kept, &left).expect("as the killed run left it");
+    let three_minutes_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(180);
+    std::fs::File::options()
+        .write(true)
+        .open(&left)
+        .and_then(|f| f.set_modified(three_minutes_ago))
+        .expect("age the file");
+    let status = check_spool(&spool, &[]);
+    assert_eq!(status.code, Some(1), "{}", status.all());
+    assert!(status.stdout.contains("1 files left unfinished by runs killed while writing them"), "{}", status.stdout);
+    let server = standin();
+    let other = classic("db01", "check_mysql", 2, &["0", "2"], "create", 1);
+    let up = against(&server.url(), &spool).stdin(&other).run();
+    assert_eq!(up.code, Some(0), "{}", up.all());
+    assert!(up.stderr.contains("took in 1 spooled events"), "{}", up.all());
+    let names: Vec<String> = server.incidents().iter().map(|i| i.name.clone()).collect();
+    assert_eq!(names.len(), 2, "{names:?}\n{}", up.all());
+    assert!(names[0].starts_with("web01/check_http"), "the taken-in event goes first: {names:?}");
+    assert!(spooled(&spool).is_empty() && !left.exists(), "{}", up.all());
+    assert_eq!(check_spool(&spool, &[]).code, Some(0));
+    assert_no_key(&[&down, &up], &dir);
+}
