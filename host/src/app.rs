@@ -178,7 +178,8 @@ pub fn usage_error(cli: &Cli, env: &EnvVars, printer: &mut Printer, error: &str)
         }
         Command::Handle if !std::io::stdin().is_terminal() && !dry_run_requested(cli, env) => {
             let error = HostError::Config(message);
-            let kept = crate::input::read_event_from(std::io::stdin().lock())
+            let kept = crate::input::read_stdin(crate::input::STDIN_BOUND)
+                .map(|read| read.event)
                 .map_err(|e| e.to_string())
                 .and_then(|event| inspect(&event).map(|summary| (event, summary)).map_err(|e| e.to_string()));
             match kept {
@@ -207,10 +208,20 @@ pub fn usage_error(cli: &Cli, env: &EnvVars, printer: &mut Printer, error: &str)
 
 fn handle(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant) -> u8 {
     let stdin = std::io::stdin();
-    if stdin.is_terminal() {
+    let read = if stdin.is_terminal() {
         printer.warning("reading the sensu event from stdin (end it with ctrl-d); sensu pipes it in");
-    }
-    let event = match crate::input::read_event_from(stdin.lock()) {
+        crate::input::read_event_from(stdin.lock())
+    } else {
+        crate::input::read_stdin(crate::input::STDIN_BOUND).map(|read| {
+            if read.left_open {
+                printer.warning(
+                    "stdin was still open half a second after a whole event came: went on with that event (sensu closes stdin after the event; check what feeds the handler)",
+                );
+            }
+            read.event
+        })
+    };
+    let event = match read {
         Ok(event) => event,
         Err(e) => {
             printer.error(&e.to_string(), e.exit_code());

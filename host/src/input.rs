@@ -1,8 +1,19 @@
-//! Reading the event from stdin: always to EOF, at most 16 MiB kept.
+//! Reading the event from stdin: to EOF, at most 16 MiB kept; from a pipe or file,
+//! within a bound, and without waiting for an EOF that does not come once a whole
+//! event is in.
 
 use std::io::Read;
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
 
 use crate::error::HostError;
+
+/// How long stdin may stay quiet, a whole event read but not closed, before the run
+/// goes on with it (Sensu writes the event and closes stdin at once).
+const QUIET: Duration = Duration::from_millis(500);
+
+/// How long stdin may take to bring a whole event: the default deadline of a run.
+pub const STDIN_BOUND: Duration = Duration::from_secs(8);
 
 /// The largest event accepted (decisions.md: up to 16 MiB; the core's limit).
 pub const MAX_EVENT_BYTES: u64 = sensu_reactio_core::MAX_EVENT_BYTES as u64;
@@ -17,12 +28,93 @@ pub fn read_event_from(mut source: impl Read) -> Result<Vec<u8>, HostError> {
         .map_err(|e| HostError::Input(format!("could not read the event from stdin: {e}")))?;
     if kept as u64 > MAX_EVENT_BYTES {
         let rest = std::io::copy(&mut source, &mut std::io::sink()).unwrap_or(0);
-        return Err(HostError::Input(format!(
-            "the event is {} bytes, more than the 16 MiB accepted; sensu pipes one json event, check the handler's input",
-            kept as u64 + rest
-        )));
+        return Err(too_large(kept as u64 + rest));
     }
     Ok(event)
+}
+
+/// What [`read_stdin`] read.
+#[derive(Debug)]
+pub struct Stdin {
+    /// The event's bytes.
+    pub event: Vec<u8>,
+    /// Stdin was still open after a whole event (the run went on without its end).
+    pub left_open: bool,
+}
+
+/// Read the event from stdin (a pipe or a file, not a terminal): to its end; or, when
+/// stdin stays open, once it has been quiet for half a second with a whole JSON value
+/// in; no whole event within `bound` is an input error (a run must not hang on a pipe
+/// nobody closes).
+pub fn read_stdin(bound: Duration) -> Result<Stdin, HostError> {
+    let stdin = std::io::stdin();
+    let mut source = stdin.lock();
+    let end = Instant::now() + bound;
+    let mut event = Vec::with_capacity(8 * 1024);
+    // Larger than the lock's own buffer, which is then never used: what poll(2) says
+    // is ready is what a read gets.
+    let mut chunk = vec![0_u8; 64 * 1024];
+    let mut beyond = 0_u64;
+    let failed = |e: std::io::Error| HostError::Input(format!("could not read the event from stdin: {e}"));
+    loop {
+        let left = end.saturating_duration_since(Instant::now());
+        if !readable(&stdin, left.min(QUIET)).map_err(failed)? {
+            if beyond == 0 && !event.is_empty() && whole_json(&event) {
+                return Ok(Stdin { event, left_open: true });
+            }
+            if left.is_zero() {
+                let what = if beyond > 0 { "more than 16 MiB".to_owned() } else { format!("{} bytes", event.len()) };
+                return Err(HostError::Input(format!(
+                    "no whole event on stdin within {} s ({what} read, and stdin still open): sensu pipes one json event and closes stdin; check the handler's command and what feeds it",
+                    bound.as_secs()
+                )));
+            }
+            continue;
+        }
+        let n = match source.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(failed(e)),
+        };
+        if n == 0 {
+            break;
+        }
+        let got = chunk.get(..n).unwrap_or_default();
+        if beyond == 0 && (event.len() + n) as u64 <= MAX_EVENT_BYTES {
+            event.extend_from_slice(got);
+        } else {
+            beyond += n as u64;
+        }
+    }
+    if beyond > 0 {
+        return Err(too_large(event.len() as u64 + beyond));
+    }
+    Ok(Stdin { event, left_open: false })
+}
+
+/// Whether stdin has something to read (or its end, or an error) within `wait`.
+fn readable(stdin: &std::io::Stdin, wait: Duration) -> std::io::Result<bool> {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let timeout =
+        Timespec { tv_sec: i64::try_from(wait.as_secs()).unwrap_or(i64::MAX), tv_nsec: i64::from(wait.subsec_nanos()) };
+    let fd = stdin.as_fd();
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    match poll(&mut fds, Some(&timeout)) {
+        Ok(n) => Ok(n > 0),
+        Err(rustix::io::Errno::INTR) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether `bytes` hold one whole JSON value (and nothing but space after it).
+fn whole_json(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+}
+
+fn too_large(size: u64) -> HostError {
+    HostError::Input(format!(
+        "the event is {size} bytes, more than the 16 MiB accepted; sensu pipes one json event, check the handler's input"
+    ))
 }
 
 #[cfg(test)]

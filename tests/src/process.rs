@@ -143,6 +143,7 @@ pub struct Handler {
     check: Option<OutputCheck>,
     held: Vec<Scratch>,
     pid: Option<Arc<AtomicU32>>,
+    stdin_open: bool,
 }
 
 impl Handler {
@@ -159,6 +160,7 @@ impl Handler {
             check: None,
             held: Vec::new(),
             pid: None,
+            stdin_open: false,
         }
     }
 
@@ -202,6 +204,13 @@ impl Handler {
         self
     }
 
+    /// Leave stdin open after the bytes are written, until the process ends (a feeder
+    /// that never closes it).
+    pub fn keep_stdin_open(&mut self) -> &mut Handler {
+        self.stdin_open = true;
+        self
+    }
+
     /// How long [`Handler::run`] lets it run before killing it and failing the test.
     pub fn limit(&mut self, limit: Duration) -> &mut Handler {
         self.limit = limit;
@@ -229,7 +238,8 @@ impl Handler {
     pub fn run_within(&mut self, limit: Duration) -> Run {
         let input = std::mem::take(&mut self.stdin);
         let what = format!("{}: the handler", self.label);
-        let (output, stdin_drained, elapsed) = wait_piped(&mut self.command, input, limit, &what, self.pid.as_deref());
+        let piped = Piped { input, keep_open: self.stdin_open };
+        let (output, stdin_drained, elapsed) = wait_piped(&mut self.command, piped, limit, &what, self.pid.as_deref());
         if let Some(check) = self.check {
             check(&format!("{}: stdout", self.label), &output.stdout);
             check(&format!("{}: stderr", self.label), &output.stderr);
@@ -241,8 +251,16 @@ impl Handler {
 /// Runs `command` with `stdin` piped in (then EOF) and its output captured; after
 /// `limit` it is killed and the test fails, naming it `what`.
 pub fn run_piped(command: &mut Command, stdin: Vec<u8>, limit: Duration, what: &str) -> Run {
-    let (output, stdin_drained, elapsed) = wait_piped(command, stdin, limit, what, None);
+    let (output, stdin_drained, elapsed) =
+        wait_piped(command, Piped { input: stdin, keep_open: false }, limit, what, None);
     run_of(&output, stdin_drained, elapsed)
+}
+
+/// What goes to a process's stdin: bytes, then its end (unless `keep_open`: not
+/// before the process ends).
+struct Piped {
+    input: Vec<u8>,
+    keep_open: bool,
 }
 
 /// Spawns `command`, writes `input` from another thread, waits for the output (killing
@@ -250,7 +268,7 @@ pub fn run_piped(command: &mut Command, stdin: Vec<u8>, limit: Duration, what: &
 /// written, and how long it took. The process id goes to `pid_out` when given.
 fn wait_piped(
     command: &mut Command,
-    input: Vec<u8>,
+    input: Piped,
     limit: Duration,
     what: &str,
     pid_out: Option<&AtomicU32>,
@@ -263,7 +281,11 @@ fn wait_piped(
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {what}: {e}"));
     let mut stdin = child.stdin.take().expect("stdin");
-    let writer = std::thread::spawn(move || stdin.write_all(&input).is_ok());
+    // Kept open, the pipe's end lives in the writer's result until it is joined.
+    let writer = std::thread::spawn(move || {
+        let written = stdin.write_all(&input.input).is_ok();
+        (written, input.keep_open.then_some(stdin))
+    });
     let pid = child.id();
     if let Some(slot) = pid_out {
         slot.store(pid, Ordering::SeqCst);
@@ -278,7 +300,7 @@ fn wait_piped(
         std::thread::sleep(Duration::from_millis(5));
     }
     let output = waiter.join().expect("waiter").unwrap_or_else(|e| panic!("wait for {what}: {e}"));
-    let stdin_drained = writer.join().unwrap_or(false);
+    let stdin_drained = writer.join().map(|(written, _open)| written).unwrap_or(false);
     (output, stdin_drained, started.elapsed())
 }
 

@@ -129,6 +129,33 @@ fn input_over_16_mib_is_refused_after_draining() {
 }
 
 #[test]
+fn a_whole_event_on_a_stdin_left_open_is_delivered_without_waiting_for_its_end() {
+    // A feeder that writes the event and never closes stdin held the run until Sensu
+    // killed it at its timeout: the event was neither delivered nor kept.
+    let server = standin();
+    let dir = scratch("stdin-open");
+    let run = against(&server.url(), &dir.join("spool")).stdin(&first_critical()).keep_stdin_open().run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert_eq!(creates(&server), 1, "{:?}", lines(&server));
+    assert!(run.stderr.contains("stdin was still open half a second after a whole event came"), "{}", run.stderr);
+    assert!(run.elapsed < std::time::Duration::from_secs(5), "{:?}", run.elapsed);
+    assert_no_key(&[&run], &dir);
+}
+
+#[test]
+fn a_stdin_left_open_without_a_whole_event_ends_the_run_with_an_input_error() {
+    let dir = scratch("stdin-open-cut");
+    let run = against(&closed_port_url(), &dir.join("spool")).stdin(&first_critical()[..40]).keep_stdin_open().run();
+    assert_eq!(run.code, Some(65), "{}", run.all());
+    assert!(
+        run.stderr.contains("no whole event on stdin within 8 s (40 bytes read, and stdin still open)"),
+        "{}",
+        run.stderr
+    );
+    assert!(files_under(&dir.join("spool")).is_empty());
+}
+
+#[test]
 fn not_an_event_is_an_input_error() {
     let dir = scratch("bad-input");
     let run = against(&closed_port_url(), &dir.join("spool")).stdin(b"{\"hello\":1}").run();
