@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use sensu_reactio_core::{EventSummary, inspect};
+use sensu_reactio_core::inspect;
 
 use crate::checks::{check_config, check_config_unloadable, check_spool};
 use crate::cli::{Cli, Command, OutputFormat};
@@ -13,6 +13,7 @@ use crate::deliver::{Live, Runner, keep_event, now};
 use crate::drive::Transport;
 use crate::error::{EXIT_CONFIG, EXIT_OK, EXIT_SPOOLED, HostError};
 use crate::http::HttpSettings;
+use crate::latest::Arrival;
 use crate::output::Printer;
 use crate::route::Route;
 use crate::settings::{EnvVars, Loaded, SENSU_ROOT, load};
@@ -144,8 +145,7 @@ fn raw_spool(cli: &Cli, env: &EnvVars) -> Result<Spool, HostError> {
 fn keep_unstarted(
     printer: &Printer,
     spool: Result<Spool, HostError>,
-    event: &[u8],
-    summary: &EventSummary,
+    live: Live<'_>,
     error: &HostError,
     code: u8,
     route: Option<&Route>,
@@ -154,7 +154,7 @@ fn keep_unstarted(
     keep_event(
         printer,
         spool.as_ref().map_err(|e| HostError::Spool(e.to_string())),
-        Live::now(event, summary),
+        live,
         error,
         code == EXIT_CONFIG,
         code,
@@ -191,7 +191,14 @@ pub fn usage_error(cli: &Cli, env: &EnvVars, printer: &mut Printer, error: &str)
                         Ok(loaded) => locate(&loaded, env),
                         Err(_) => raw_spool(cli, env),
                     };
-                    keep_unstarted(printer, spool, &event, &summary, &error, EXIT_CONFIG, None)
+                    keep_unstarted(
+                        printer,
+                        spool,
+                        Live { event: &event, summary: &summary, arrived: Arrival::now() },
+                        &error,
+                        EXIT_CONFIG,
+                        None,
+                    )
                 }
                 Err(input) => {
                     printer.error(&format!("{error}; the event could not be kept either: {input}"), EXIT_CONFIG);
@@ -236,6 +243,7 @@ fn handle(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant) -> u8
             return e.exit_code();
         }
     };
+    let live = Live { event: &event, summary: &summary, arrived: Arrival::since(start) };
     let loaded = match load_settings(cli, env, printer) {
         Ok(loaded) => loaded,
         // A dry run keeps nothing, not even when the settings are broken.
@@ -243,7 +251,7 @@ fn handle(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant) -> u8
             printer.error(&e.to_string(), e.exit_code());
             return e.exit_code();
         }
-        Err(e) => return keep_unstarted(printer, raw_spool(cli, env), &event, &summary, &e, e.exit_code(), None),
+        Err(e) => return keep_unstarted(printer, raw_spool(cli, env), live, &e, e.exit_code(), None),
     };
     let printer: &Printer = printer;
     let dry_run = loaded.config.host.dry_run;
@@ -255,10 +263,10 @@ fn handle(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant) -> u8
         }
         Err(e) => {
             let route = Route::of(&loaded.config);
-            return keep_unstarted(printer, locate(&loaded, env), &event, &summary, &e, EXIT_SPOOLED, Some(&route));
+            return keep_unstarted(printer, locate(&loaded, env), live, &e, EXIT_SPOOLED, Some(&route));
         }
     };
-    let code = runner.handle_live(&event, &summary, dry_run);
+    let code = runner.handle_live(live, dry_run);
     // The process ends with this event: leave the engine, the HTTP client and their
     // mappings to the kernel's exit instead of unmapping them one by one (for
     // `--engine wasm` that teardown measured ~0.3 ms; BENCHMARKS.md). Everything the

@@ -11,7 +11,7 @@ use sensu_reactio_core::{CREATE_RETRY_WAIT_MS, Context, EventSummary, Outcome, O
 use crate::drive::{Budget, Transport, run_event};
 use crate::engine::Engine;
 use crate::error::{EXIT_CONFIG, EXIT_NOT_SPOOLED, EXIT_OK, EXIT_SPOOLED, HostError};
-use crate::latest::{self, Stamp};
+use crate::latest::{self, Arrival};
 use crate::output::{Printer, Source};
 use crate::route::Route;
 use crate::spool::{Entry, Spool};
@@ -85,15 +85,8 @@ pub struct Live<'a> {
     pub event: &'a [u8],
     /// What the core made of it.
     pub summary: &'a EventSummary,
-    /// When it was produced and arrived.
-    pub stamp: Stamp,
-}
-
-impl<'a> Live<'a> {
-    /// An event arriving now.
-    pub fn now(event: &'a [u8], summary: &'a EventSummary) -> Live<'a> {
-        Live { event, summary, stamp: Stamp::now(summary.executed) }
-    }
+    /// When it reached the handler: as its run started.
+    pub arrived: Arrival,
 }
 
 /// Whether delivering an event (`recovery`: of that kind) with this outcome settles
@@ -187,8 +180,8 @@ pub fn entry_for(
         key: summary.key.clone(),
         recovery: summary.recovery,
         passing: !summary.recovery && !summary.failure,
-        received_at: live.stamp.arrived_s(),
-        stamp: Some(live.stamp),
+        received_at: live.arrived.secs(),
+        received_ns: Some(live.arrived),
         attempts: 1,
         last_error: error,
         route: None,
@@ -319,8 +312,7 @@ impl Runner<'_> {
         };
         let waits = |entry: &Entry| {
             entry.recovery
-                && live
-                    .is_some_and(|l| l.summary.failure && l.summary.key == entry.key && entry.stamp().before(l.stamp))
+                && live.is_some_and(|l| l.summary.failure && l.summary.key == entry.key && entry.arrived() < l.arrived)
         };
         // Each entry goes through the loop below with whether a later event of its check
         // supersedes it: it is dropped there, holding its check's lock (a run sending
@@ -383,7 +375,7 @@ impl Runner<'_> {
             };
             // A later result of the other kind was delivered while it waited (it
             // was kept by a run that gave up waiting for the run delivering that one).
-            if latest::stale(&spool, &entry.key, entry.recovery, entry.is_failure(), entry.stamp()).is_some() {
+            if latest::stale(&spool, &entry.key, entry.recovery, entry.is_failure(), entry.arrived()).is_some() {
                 self.retire(&path, &entry, ", and was delivered since")?;
                 report.superseded += 1;
                 continue;
@@ -464,7 +456,7 @@ impl Runner<'_> {
                 Ok(outcome) => match fate(&outcome) {
                     Fate::Done => {
                         if settles(&outcome, entry.recovery) {
-                            latest::note(&spool, &entry.key, entry.recovery, entry.is_failure(), entry.stamp());
+                            latest::note(&spool, &entry.key, entry.recovery, entry.is_failure(), entry.arrived());
                         }
                         Spool::remove(&path)?;
                         self.printer.outcome(&outcome, Source::Spool, None, None);
@@ -677,7 +669,7 @@ impl Runner<'_> {
     fn stale_live(&self, live: Live<'_>) -> Option<&'static str> {
         let spool = self.spool.as_ref().ok()?;
         let summary = live.summary;
-        latest::stale(spool, &summary.key, summary.recovery, summary.failure, live.stamp)
+        latest::stale(spool, &summary.key, summary.recovery, summary.failure, live.arrived)
     }
 
     fn store(&self, entry: &Entry, dead: bool) -> Result<std::path::PathBuf, HostError> {
@@ -704,9 +696,8 @@ impl Runner<'_> {
     }
 
     /// The live event: drain the spool first (half the deadline), then the event.
-    pub fn handle_live(&mut self, event: &[u8], summary: &EventSummary, dry_run: bool) -> u8 {
-        // When this event arrived (before the drain): what was spooled earlier is older.
-        let live = Live::now(event, summary);
+    pub fn handle_live(&mut self, live: Live<'_>, dry_run: bool) -> u8 {
+        let (event, summary) = (live.event, live.summary);
         let mut spool_lock = None;
         let mut check_lock = None;
         if !dry_run {
@@ -765,7 +756,7 @@ impl Runner<'_> {
             first_occurrence,
             dry_run,
             create_unconfirmed: false,
-            received: Some(live.stamp.arrived_s()),
+            received: Some(live.arrived.secs()),
         };
         let budget = self.budget_until(self.start + self.deadline);
         match run_event(
@@ -792,7 +783,7 @@ impl Runner<'_> {
                 drop(spool_lock);
                 if settles(&outcome, summary.recovery) {
                     if let Ok(spool) = &self.spool {
-                        latest::note(spool, &summary.key, summary.recovery, summary.failure, live.stamp);
+                        latest::note(spool, &summary.key, summary.recovery, summary.failure, live.arrived);
                     }
                     self.drop_superseded_by(live, check_lock.is_some());
                 }
@@ -807,7 +798,7 @@ impl Runner<'_> {
     }
 
     /// After the `live` event was delivered: the entries it supersedes
-    /// ([`Entry::superseded_by`]) kept for its key from before it ([`Stamp::before`])
+    /// ([`Entry::superseded_by`]) kept for its key from before it arrived
     /// seconds), in the spool or its dead-letter folder, by this team, are dropped.
     /// A stale recovery must not close the incident of a newer failure, nor a stale
     /// alert (`replay --dead`, `--adopt`) open one for a check that has recovered since.
@@ -823,7 +814,7 @@ impl Runner<'_> {
             Spool::read(path).is_ok_and(|e| {
                 e.key == key
                     && e.superseded_by(live.summary.recovery, live.summary.failure)
-                    && e.stamp().before(live.stamp)
+                    && e.arrived() < live.arrived
                     && self.route.supersedes(&e)
             })
         };

@@ -1,19 +1,21 @@
 //! The newest result of each check that a run acted on, a failure and a recovery
 //! apart: what tells a run that waited for its check's lock (or an entry kept
-//! meanwhile) that a later result of the other kind has been delivered since, so it
-//! is stale. One small file per check in the spool's `.latest/`, named by a digest
-//! of its key, written under the check's lock; files not written for a day go.
+//! meanwhile) that a result of the other kind which reached the handler after it has
+//! been delivered since, so it is stale. One small file per check in the spool's
+//! `.latest/`, named by a digest of its key, written under the check's lock; files
+//! not written for a day go.
 //!
-//! Results of one check are ordered by when they were produced (`check.executed`,
-//! one monitored host's clock) when both say and that is near when they arrived,
-//! else by when they reached the handler (its clock, nanoseconds). Sensu may hand
-//! them over out of order (several Classic servers, a backlog), and two runs waiting
-//! for one check's lock take it in no set order.
+//! Results of one check are ordered by when they reached the handler (its clock, in
+//! nanoseconds, as each run started): the order Sensu handed them over in. Runs
+//! waiting for one check's lock take it in no set order; that is what is undone. Not
+//! `check.executed`: the clocks of the monitored hosts (round-robin and proxy checks
+//! run on several) may be off by more than a check's interval, and ordering by them
+//! dropped recoveries and alerts that came in their right order.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -24,47 +26,29 @@ use crate::spool::{Spool, key_digest};
 /// backlog behind it: both are settled within minutes, unless Reactio stays down.
 const KEEP_FOR: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// How far a result's `executed` may be from when it reached the handler for it to
-/// order results: a monitored host with a clock further off (a year ahead, say)
-/// must not make every later result of its check look older.
-const EXECUTED_TRUSTED_WITHIN_S: i64 = 60 * 60;
+/// When a result reached the handler: epoch nanoseconds, as its run started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Arrival(pub u64);
 
-/// When a result was produced and when it reached the handler.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stamp {
-    /// `check.executed`, epoch seconds, if the event says.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub executed: Option<i64>,
-    /// When the handler received it, epoch nanoseconds.
-    pub arrived_ns: u64,
-}
+impl Arrival {
+    /// Now.
+    pub fn now() -> Arrival {
+        Arrival::since(Instant::now())
+    }
 
-impl Stamp {
-    /// A result produced at `executed` (if known) that arrives now.
-    pub fn now(executed: Option<i64>) -> Stamp {
-        let arrived_ns = std::time::SystemTime::now()
+    /// When the run that started at `start` started.
+    pub fn since(start: Instant) -> Arrival {
+        let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
             .unwrap_or(0);
-        Stamp { executed, arrived_ns }
+        Arrival(now.saturating_sub(u64::try_from(start.elapsed().as_nanos()).unwrap_or(0)))
     }
 
-    /// When it arrived, epoch seconds.
-    pub fn arrived_s(self) -> i64 {
-        i64::try_from(self.arrived_ns / 1_000_000_000).unwrap_or(i64::MAX)
-    }
-
-    /// `executed`, when it is near the arrival (see [`EXECUTED_TRUSTED_WITHIN_S`]).
-    fn trusted_executed(self) -> Option<i64> {
-        self.executed.filter(|e| e.abs_diff(self.arrived_s()) <= EXECUTED_TRUSTED_WITHIN_S.unsigned_abs())
-    }
-
-    /// Whether this result came before `other` (of the same check).
-    pub fn before(self, other: Stamp) -> bool {
-        match (self.trusted_executed(), other.trusted_executed()) {
-            (Some(a), Some(b)) if a != b => a < b,
-            _ => self.arrived_ns < other.arrived_ns,
-        }
+    /// Epoch seconds.
+    pub fn secs(self) -> i64 {
+        i64::try_from(self.0 / 1_000_000_000).unwrap_or(i64::MAX)
     }
 }
 
@@ -73,12 +57,12 @@ impl Stamp {
 struct Record {
     /// The incident key (a digest names the file; two keys could share one).
     key: String,
-    /// The newest failure acted on.
+    /// When the newest failure acted on arrived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    failure: Option<Stamp>,
-    /// The newest recovery acted on.
+    failure: Option<Arrival>,
+    /// When the newest recovery acted on arrived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    recovery: Option<Stamp>,
+    recovery: Option<Arrival>,
 }
 
 fn dir(spool: &Spool) -> PathBuf {
@@ -95,21 +79,21 @@ fn read(spool: &Spool, key: &str) -> Option<Record> {
 }
 
 /// What delivered since makes a result of `key` stale (`recovery`, `failure`: its
-/// kind; `stamp`: when it came): a recovery produced after a failure, a failure after
-/// a recovery. `None`: it is not stale (a passing result never is).
-pub fn stale(spool: &Spool, key: &str, recovery: bool, failure: bool, stamp: Stamp) -> Option<&'static str> {
+/// kind; `arrived`: when it came): a recovery that came after a failure, a failure
+/// after a recovery. `None`: it is not stale (a passing result never is).
+pub fn stale(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Arrival) -> Option<&'static str> {
     if !recovery && !failure {
         return None;
     }
     let record = read(spool, key)?;
     let (later, what) = if failure { (record.recovery, "recovery") } else { (record.failure, "failure") };
-    later.filter(|later| stamp.before(*later)).map(|_| what)
+    later.filter(|later| arrived < *later).map(|_| what)
 }
 
 /// Note that a result of `key` (a `recovery`, a `failure`, or neither) that came at
-/// `stamp` was acted on (delivered, or skipped by the rules). Best effort: a record
-/// that cannot be written only loses the check of results that overtook this one.
-pub fn note(spool: &Spool, key: &str, recovery: bool, failure: bool, stamp: Stamp) {
+/// `arrived` was acted on. Best effort: a record that cannot be written only loses
+/// the check of the results this one overtook.
+pub fn note(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Arrival) {
     if !recovery && !failure {
         return;
     }
@@ -117,10 +101,10 @@ pub fn note(spool: &Spool, key: &str, recovery: bool, failure: bool, stamp: Stam
     let fresh = existing.is_none();
     let mut record = existing.unwrap_or_else(|| Record { key: key.to_owned(), ..Record::default() });
     let slot = if failure { &mut record.failure } else { &mut record.recovery };
-    if slot.is_some_and(|kept| !kept.before(stamp)) {
+    if slot.is_some_and(|kept| kept >= arrived) {
         return;
     }
-    *slot = Some(stamp);
+    *slot = Some(arrived);
     let Ok(text) = serde_json::to_vec(&record) else { return };
     let dir = dir(spool);
     if spool.ensure_folder(&dir).is_err() {
@@ -166,23 +150,16 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn at(executed: Option<i64>, arrived_s: u64) -> Stamp {
-        Stamp { executed, arrived_ns: arrived_s * 1_000_000_000 }
+    fn at(s: u64) -> Arrival {
+        Arrival(s * 1_000_000_000)
     }
 
     #[test]
-    fn results_are_ordered_by_when_they_ran_when_both_say_else_by_arrival() {
-        let now = 1_800_000_000;
-        // Ran earlier, arrived later (Sensu handed them over out of order).
-        assert!(at(Some(now as i64 - 10), now + 1).before(at(Some(now as i64), now)));
-        // The same second: by arrival.
-        assert!(at(Some(now as i64), now).before(at(Some(now as i64), now + 1)));
-        // One does not say: by arrival.
-        assert!(at(None, now).before(at(Some(now as i64 - 100), now + 1)));
-        // A monitored host's clock a year ahead orders nothing.
-        let year_ahead = Some(now as i64 + 365 * 86_400);
-        assert!(at(Some(now as i64), now + 1).before(at(year_ahead, now + 2)));
-        assert!(!at(year_ahead, now + 2).before(at(Some(now as i64), now + 1)));
+    fn a_run_arrives_when_it_started() {
+        let start = Instant::now();
+        std::thread::sleep(Duration::from_millis(20));
+        let (started, now) = (Arrival::since(start), Arrival::now());
+        assert!(now.0 - started.0 >= 20_000_000, "{started:?} {now:?}");
     }
 
     #[test]
@@ -192,21 +169,21 @@ mod tests {
         let spool = Spool::at(&dir);
         let now = 1_800_000_000;
         let (key, other) = ("web01/check_http", "db01/check_disk");
-        assert_eq!(stale(&spool, key, false, true, at(None, now)), None, "no record yet");
-        note(&spool, key, true, false, at(None, now + 5));
-        assert_eq!(stale(&spool, key, false, true, at(None, now)), Some("recovery"), "a failure from before");
-        assert_eq!(stale(&spool, key, false, true, at(None, now + 6)), None, "a failure from after");
-        assert_eq!(stale(&spool, key, true, false, at(None, now)), None, "a recovery is not stale behind one");
-        assert_eq!(stale(&spool, key, false, false, at(None, now)), None, "a passing result never is");
-        assert_eq!(stale(&spool, other, false, true, at(None, now)), None, "another check's");
+        assert_eq!(stale(&spool, key, false, true, at(now)), None, "no record yet");
+        note(&spool, key, true, false, at(now + 5));
+        assert_eq!(stale(&spool, key, false, true, at(now)), Some("recovery"), "a failure from before");
+        assert_eq!(stale(&spool, key, false, true, at(now + 6)), None, "a failure from after");
+        assert_eq!(stale(&spool, key, true, false, at(now)), None, "a recovery is not stale behind one");
+        assert_eq!(stale(&spool, key, false, false, at(now)), None, "a passing result never is");
+        assert_eq!(stale(&spool, other, false, true, at(now)), None, "another check's");
         // An older recovery noted late does not move the record back.
-        note(&spool, key, true, false, at(None, now + 1));
-        assert_eq!(stale(&spool, key, false, true, at(None, now + 3)), Some("recovery"));
-        note(&spool, key, false, true, at(None, now + 7));
-        assert_eq!(stale(&spool, key, true, false, at(None, now + 6)), Some("failure"));
+        note(&spool, key, true, false, at(now + 1));
+        assert_eq!(stale(&spool, key, false, true, at(now + 3)), Some("recovery"));
+        note(&spool, key, false, true, at(now + 7));
+        assert_eq!(stale(&spool, key, true, false, at(now + 6)), Some("failure"));
         // A file of another key under this key's name (a digest collision) is not its.
-        std::fs::write(path(&spool, other), br#"{"key":"x","recovery":{"arrived_ns":9999999999999999999}}"#).unwrap();
-        assert_eq!(stale(&spool, other, false, true, at(None, now)), None);
+        std::fs::write(path(&spool, other), br#"{"key":"x","recovery":9999999999999999999}"#).unwrap();
+        assert_eq!(stale(&spool, other, false, true, at(now)), None);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -159,7 +159,7 @@ mod tests {
             recovery: false,
             passing: false,
             received_at: 1,
-            stamp: None,
+            received_ns: None,
             attempts: 1,
             last_error: None,
             route: route.map(str::to_owned),

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::HostError;
-use crate::latest::Stamp;
+use crate::latest::Arrival;
 use crate::settings::EnvVars;
 
 /// The system-wide default, used when it is writable.
@@ -33,10 +33,10 @@ pub struct Entry {
     pub passing: bool,
     /// When the handler first received it, epoch seconds.
     pub received_at: i64,
-    /// When it was produced and received, finer ([`Entry::stamp`]); `None` in entries
-    /// kept by an earlier version.
+    /// When the handler received it, epoch nanoseconds ([`Entry::arrived`]); `None` in
+    /// entries kept by an earlier version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stamp: Option<Stamp>,
+    pub received_ns: Option<Arrival>,
     /// Delivery attempts so far.
     pub attempts: u32,
     /// The last failure, one line, no secrets.
@@ -92,13 +92,10 @@ impl Entry {
         (self.is_failure() && recovery) || (self.recovery && failure)
     }
 
-    /// When its event was produced and received (an entry from an earlier version: the
-    /// start of the second it was received in).
-    pub fn stamp(&self) -> Stamp {
-        self.stamp.unwrap_or(Stamp {
-            executed: None,
-            arrived_ns: u64::try_from(self.received_at).unwrap_or(0).saturating_mul(1_000_000_000),
-        })
+    /// When its event reached the handler (an entry from an earlier version: the start
+    /// of the second it was received in).
+    pub fn arrived(&self) -> Arrival {
+        self.received_ns.unwrap_or(Arrival(u64::try_from(self.received_at).unwrap_or(0).saturating_mul(1_000_000_000)))
     }
 }
 

@@ -16,7 +16,7 @@ fn entry(key: &str) -> Entry {
         recovery: false,
         passing: false,
         received_at: 1,
-        stamp: None,
+        received_ns: None,
         attempts: 0,
         last_error: None,
         route: None,

@@ -144,6 +144,7 @@ pub struct Handler {
     held: Vec<Scratch>,
     pid: Option<Arc<AtomicU32>>,
     stdin_open: bool,
+    gate: Option<std::sync::mpsc::Receiver<()>>,
 }
 
 impl Handler {
@@ -161,6 +162,7 @@ impl Handler {
             held: Vec::new(),
             pid: None,
             stdin_open: false,
+            gate: None,
         }
     }
 
@@ -211,6 +213,13 @@ impl Handler {
         self
     }
 
+    /// Write stdin only once `gate` gets a message (or its sender is dropped): a run
+    /// that started before its event came in.
+    pub fn stdin_after(&mut self, gate: std::sync::mpsc::Receiver<()>) -> &mut Handler {
+        self.gate = Some(gate);
+        self
+    }
+
     /// How long [`Handler::run`] lets it run before killing it and failing the test.
     pub fn limit(&mut self, limit: Duration) -> &mut Handler {
         self.limit = limit;
@@ -238,7 +247,7 @@ impl Handler {
     pub fn run_within(&mut self, limit: Duration) -> Run {
         let input = std::mem::take(&mut self.stdin);
         let what = format!("{}: the handler", self.label);
-        let piped = Piped { input, keep_open: self.stdin_open };
+        let piped = Piped { input, keep_open: self.stdin_open, gate: self.gate.take() };
         let (output, stdin_drained, elapsed) = wait_piped(&mut self.command, piped, limit, &what, self.pid.as_deref());
         if let Some(check) = self.check {
             check(&format!("{}: stdout", self.label), &output.stdout);
@@ -252,7 +261,7 @@ impl Handler {
 /// `limit` it is killed and the test fails, naming it `what`.
 pub fn run_piped(command: &mut Command, stdin: Vec<u8>, limit: Duration, what: &str) -> Run {
     let (output, stdin_drained, elapsed) =
-        wait_piped(command, Piped { input: stdin, keep_open: false }, limit, what, None);
+        wait_piped(command, Piped { input: stdin, keep_open: false, gate: None }, limit, what, None);
     run_of(&output, stdin_drained, elapsed)
 }
 
@@ -261,6 +270,7 @@ pub fn run_piped(command: &mut Command, stdin: Vec<u8>, limit: Duration, what: &
 struct Piped {
     input: Vec<u8>,
     keep_open: bool,
+    gate: Option<std::sync::mpsc::Receiver<()>>,
 }
 
 /// Spawns `command`, writes `input` from another thread, waits for the output (killing
@@ -283,6 +293,9 @@ fn wait_piped(
     let mut stdin = child.stdin.take().expect("stdin");
     // Kept open, the pipe's end lives in the writer's result until it is joined.
     let writer = std::thread::spawn(move || {
+        if let Some(gate) = input.gate {
+            let _ = gate.recv();
+        }
         let written = stdin.write_all(&input.input).is_ok();
         (written, input.keep_open.then_some(stdin))
     });

@@ -165,21 +165,12 @@ pub struct EventSummary {
     /// recoveries for the same key. A passing result that is not a recovery (ok after
     /// ok) is neither.
     pub failure: bool,
-    /// When the result was produced, epoch seconds (the monitored host's clock; see
-    /// `check.executed`), if the event says: what orders two results of one check
-    /// that reach the handler out of order.
-    pub executed: Option<i64>,
 }
 
 /// Parse an event just far enough to know its key and whether it is a recovery.
 pub fn inspect(bytes: &[u8]) -> Result<EventSummary, InputError> {
     let (event, _) = Event::parse(bytes)?;
-    Ok(EventSummary {
-        recovery: crate::rules::is_recovery(&event),
-        failure: event.status != 0,
-        executed: event.executed,
-        key: event.key,
-    })
+    Ok(EventSummary { recovery: crate::rules::is_recovery(&event), failure: event.status != 0, key: event.key })
 }
 
 impl Event {

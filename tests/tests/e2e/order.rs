@@ -1,27 +1,18 @@
-//! Results of one check that reach the handler out of order, or whose runs take the
-//! check's lock out of order: a result older than one of the other kind already
-//! delivered is stale, and dropped wherever it waits (docs/reliability.md finding 46).
+//! Runs of one check that take its turn out of the order their events came in: a
+//! result older than one of the other kind already delivered is stale, and dropped
+//! wherever it waits (docs/reliability.md finding 46).
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sensu_reactio_tests::{Fault, Match, Standin};
 use serde_json::json;
 
 use crate::support::*;
-
-fn now_s() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-}
-
-/// A critical of web01's check_http that ran `ago` seconds ago (`occurrences`: its
-/// streak then).
-fn critical_from(ago: i64, occurrences: u64) -> Vec<u8> {
-    let then = now_s() - ago;
-    let history: &[&str] = if occurrences == 1 { &["0", "0", "2"] } else { &["0", "2", "2"] };
-    classic_with("web01", "check_http", 2, history, "create", occurrences, json!({"executed": then, "issued": then}))
-}
 
 /// Hold up the server's next lookup by `delay`.
 fn slow_lookup(server: &Standin, delay: Duration) {
@@ -34,6 +25,16 @@ fn until_requests(server: &Standin, n: usize) {
     while lines(server).len() < n && started.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Wait (up to 10 s) until a process id is in `slot`, then a little more: the process
+/// has started (its run's arrival is taken as it starts).
+fn until_started(slot: &AtomicU32) {
+    let started = std::time::Instant::now();
+    while slot.load(Ordering::SeqCst) == 0 && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(100));
 }
 
 /// The lock of web01/check_http's check in `spool`, held by this test as a run
@@ -49,22 +50,28 @@ fn hold_check_lock(spool: &Path) -> File {
     file
 }
 
-/// A flap: web01's check fails, then passes. The recovery's run (the server slow to
-/// answer its lookup) takes the check's lock first, while the critical's run, which
-/// came in just after it, waits for it: the recovery's run, and what the critical's
+/// A flap: web01's check fails, then passes. Sensu starts the critical's run first,
+/// then the recovery's; the recovery's run takes the check's turn first (its event
+/// is in first; the server is slow to answer its lookup) while the critical's run,
+/// its event in just after, waits for it. The recovery's run, and what the critical's
 /// run (`args`) did.
 fn stale_critical_behind_a_slow_recovery(name: &str, args: &[&str]) -> (Scratch, Standin, Run, Run) {
     let dir = scratch(name);
     let spool = dir.join("spool");
     let server = standin();
-    let stale = critical_from(5, 1);
     slow_lookup(&server, Duration::from_millis(2500));
+    let (open, gate) = mpsc::channel();
+    let pid = Arc::new(AtomicU32::new(0));
     let (recovery, waited) = std::thread::scope(|s| {
-        let before = lines(&server).len();
+        let critical = s.spawn(|| {
+            let mut run = against(&server.url(), &spool);
+            run.args(args).stdin(&first_critical()).stdin_after(gate).report_pid(Arc::clone(&pid)).run()
+        });
+        until_started(&pid);
         let recovery = s.spawn(|| against(&server.url(), &spool).args(["--deadline", "6"]).stdin(&resolve()).run());
-        until_requests(&server, before + 1);
-        let waited = against(&server.url(), &spool).args(args).stdin(&stale).run();
-        (recovery.join().expect("the recovery's run"), waited)
+        until_requests(&server, 1);
+        open.send(()).expect("the critical's event comes in");
+        (recovery.join().expect("the recovery's run"), critical.join().expect("the critical's run"))
     });
     assert_eq!(recovery.code, Some(0), "{}", recovery.all());
     assert!(recovery.stdout.contains("skipped web01/check_http"), "{}", recovery.all());
@@ -72,7 +79,7 @@ fn stale_critical_behind_a_slow_recovery(name: &str, args: &[&str]) -> (Scratch,
 }
 
 #[test]
-fn a_failure_that_ran_before_a_delivered_recovery_is_dropped_by_the_run_that_waited() {
+fn a_failure_that_came_before_a_delivered_recovery_is_dropped_by_the_run_that_waited() {
     // The critical's run waited for its check's lock while the recovery's run, which
     // took it first, found nothing to close. It then opened an incident, with its
     // call, for a check that had recovered.
@@ -89,10 +96,10 @@ fn a_failure_that_ran_before_a_delivered_recovery_is_dropped_by_the_run_that_wai
 
 #[test]
 fn a_failure_kept_behind_a_later_recovery_is_not_sent_by_a_later_run() {
-    // The critical's run gave up waiting and spooled it; it arrived after the recovery
-    // (it ran before), so the recovery's run, which looks for the alerts it retires
-    // among those that arrived before it, left it, and the next run opened an incident
-    // for a check that had recovered.
+    // The critical's run gave up waiting and spooled it after the recovery's run had
+    // started. That run retired the spooled alerts from before it arrived, but read
+    // an entry's time as when it was kept, not when its event came in: it left this
+    // one, and the next run opened an incident for a check that had recovered.
     let (dir, server, recovery, waited) = stale_critical_behind_a_slow_recovery("stale-kept", &["--deadline", "1"]);
     assert_eq!(waited.code, Some(75), "{}", waited.all());
     let spool = dir.join("spool");
@@ -106,20 +113,30 @@ fn a_failure_kept_behind_a_later_recovery_is_not_sent_by_a_later_run() {
 
 #[test]
 fn a_failure_kept_after_its_recovery_was_delivered_drops_itself() {
-    // The recovery was delivered and had looked at the spool before the critical's run
-    // (it ran before the recovery, and waited for the check) kept its event: that run
-    // finds the recovery noted and takes its entry out again.
+    // The critical's run started first, but its event came in only after the
+    // recovery's run had delivered and looked at the spool; another run held the
+    // check, so it kept its event: it finds the recovery noted and takes it out again.
     let dir = scratch("stale-self");
     let spool = dir.join("spool");
     let server = standin();
-    let first = against(&server.url(), &spool).stdin(&critical_from(10, 1)).run();
-    let recovery = against(&server.url(), &spool).stdin(&resolve()).run();
-    assert_eq!((first.code, recovery.code, closes(&server)), (Some(0), Some(0), 1), "{}", recovery.all());
-    let lock = hold_check_lock(&spool);
-    let waited = against(&server.url(), &spool).args(["--deadline", "1"]).stdin(&critical_from(5, 1)).run();
-    drop(lock);
+    let (open, gate) = mpsc::channel();
+    let pid = Arc::new(AtomicU32::new(0));
+    let (recovery, waited) = std::thread::scope(|s| {
+        let critical = s.spawn(|| {
+            let mut run = against(&server.url(), &spool);
+            run.args(["--deadline", "2"]).stdin(&first_critical()).stdin_after(gate).report_pid(Arc::clone(&pid)).run()
+        });
+        until_started(&pid);
+        let recovery = against(&server.url(), &spool).stdin(&resolve()).run();
+        let lock = hold_check_lock(&spool);
+        open.send(()).expect("the critical's event comes in");
+        let waited = critical.join().expect("the critical's run");
+        drop(lock);
+        (recovery, waited)
+    });
+    assert_eq!(recovery.code, Some(0), "{}", recovery.all());
     let replayed = against(&server.url(), &spool).args(["replay"]).run();
-    assert_eq!(creates(&server), 1, "{:?}\n{}\n{}", lines(&server), waited.all(), replayed.all());
+    assert_eq!(creates(&server), 0, "{:?}\n{}\n{}", lines(&server), waited.all(), replayed.all());
     assert_eq!(waited.code, Some(0), "{}", waited.all());
     assert!(
         waited.stdout.contains(
@@ -129,34 +146,33 @@ fn a_failure_kept_after_its_recovery_was_delivered_drops_itself() {
         waited.all()
     );
     assert!(spooled(&spool).is_empty(), "{}", waited.all());
-    // A critical that ran after the recovery is a new failure, kept as usual.
+    // A critical that came after the recovery is a new failure, kept as usual.
     let lock = hold_check_lock(&spool);
-    let later = against(&server.url(), &spool).args(["--deadline", "1"]).stdin(&critical_from(-1, 1)).run();
+    let later = against(&server.url(), &spool).args(["--deadline", "1"]).stdin(&first_critical()).run();
     drop(lock);
     assert_eq!(later.code, Some(75), "{}", later.all());
     assert_eq!(spooled(&spool).len(), 1, "{}", later.all());
-    assert_no_key(&[&first, &recovery, &waited, &replayed, &later], &dir);
+    assert_no_key(&[&recovery, &waited, &replayed, &later], &dir);
 }
 
 #[test]
 fn a_drain_drops_a_spooled_failure_older_than_a_delivered_recovery() {
     // However it came to be there (kept by a run the recovery's look at the spool
-    // missed), an alert older than a recovery its check delivered is not sent.
+    // missed), an alert that came before a recovery its check delivered is not sent.
     let dir = scratch("stale-drained");
     let spool = dir.join("spool");
     let server = standin();
-    let first = against(&server.url(), &spool).stdin(&critical_from(10, 1)).run();
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_nanos();
+    let first = against(&server.url(), &spool).stdin(&first_critical()).run();
     let recovery = against(&server.url(), &spool).stdin(&resolve()).run();
     assert_eq!((first.code, recovery.code, closes(&server)), (Some(0), Some(0), 1), "{}", recovery.all());
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_nanos();
-    let executed = now_s() - 5;
     let entry = json!({
         "version": 1,
-        "event": String::from_utf8(critical_from(5, 1)).expect("utf-8"),
+        "event": String::from_utf8(first_critical()).expect("utf-8"),
         "key": "web01/check_http",
         "recovery": false,
         "received_at": u64::try_from(nanos / 1_000_000_000).expect("seconds"),
-        "stamp": {"executed": executed, "arrived_ns": u64::try_from(nanos).expect("nanoseconds")},
+        "received_ns": u64::try_from(nanos).expect("nanoseconds"),
         "attempts": 1,
     });
     std::fs::write(spool.join(format!("{nanos:020}-0000001.json")), entry.to_string()).expect("write the entry");
@@ -172,4 +188,27 @@ fn a_drain_drops_a_spooled_failure_older_than_a_delivered_recovery() {
     );
     assert!(spooled(&spool).is_empty(), "{}", replayed.all());
     assert_no_key(&[&first, &recovery, &replayed], &dir);
+}
+
+#[test]
+fn results_that_come_in_order_are_acted_on_whatever_their_hosts_clocks_say() {
+    // Ordered by `check.executed` (a first version of finding 46), a recovery from a
+    // monitored host whose clock had stepped back was dropped as older than the alert
+    // delivered before it, and the incident stayed open for good; a new failure after
+    // a recovery from another agent of a round-robin check was dropped, no page.
+    let dir = scratch("in-order-skewed");
+    let spool = dir.join("spool");
+    let server = standin();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs();
+    let ran = |at: u64| json!({"executed": at, "issued": at});
+    let critical = classic_with("web01", "check_http", 2, &["0", "0", "2"], "create", 1, ran(now + 120));
+    let recovery = classic_with("web01", "check_http", 0, &["0", "2", "0"], "resolve", 1, ran(now + 5));
+    let again = classic_with("web01", "check_http", 2, &["2", "0", "2"], "create", 1, ran(now));
+    let runs: Vec<Run> =
+        [critical, recovery, again].iter().map(|event| against(&server.url(), &spool).stdin(event).run()).collect();
+    let all: String = runs.iter().map(Run::all).collect();
+    assert!(runs.iter().all(|r| r.code == Some(0)), "{all}");
+    assert_eq!((creates(&server), closes(&server)), (2, 1), "{:?}\n{all}", lines(&server));
+    assert!(!all.contains("dropped"), "{all}");
+    assert_no_key(&runs.iter().collect::<Vec<_>>(), &dir);
 }
