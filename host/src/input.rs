@@ -48,17 +48,17 @@ pub struct Stdin {
 /// nobody closes).
 pub fn read_stdin(bound: Duration) -> Result<Stdin, HostError> {
     let stdin = std::io::stdin();
-    let mut source = stdin.lock();
+    // Read from the descriptor itself, not through std's buffered lock: what poll(2)
+    // says is ready is then all there is.
+    let fd = stdin.as_fd();
     let end = Instant::now() + bound;
     let mut event = Vec::with_capacity(8 * 1024);
-    // Larger than the lock's own buffer, which is then never used: what poll(2) says
-    // is ready is what a read gets.
-    let mut chunk = vec![0_u8; 64 * 1024];
     let mut beyond = 0_u64;
     let failed = |e: std::io::Error| HostError::Input(format!("could not read the event from stdin: {e}"));
+    let mut scratch = [0_u8; 8 * 1024];
     loop {
         let left = end.saturating_duration_since(Instant::now());
-        if !readable(&stdin, left.min(QUIET)).map_err(failed)? {
+        if !readable(fd, left.min(QUIET)).map_err(failed)? {
             if beyond == 0 && !event.is_empty() && whole_json(&event) {
                 return Ok(Stdin { event, left_open: true });
             }
@@ -71,19 +71,33 @@ pub fn read_stdin(bound: Duration) -> Result<Stdin, HostError> {
             }
             continue;
         }
-        let n = match source.read(&mut chunk) {
+        // Into the event's own room (grown as a `Vec` grows); past the limit, into a
+        // scratch buffer that is only counted (the rest is drained: Sensu's pipe never breaks).
+        let read = if beyond == 0 {
+            if event.capacity() - event.len() < 8 * 1024 {
+                event.reserve(event.len().max(8 * 1024));
+            }
+            let len = event.len();
+            event.resize(event.capacity(), 0);
+            let read = rustix::io::read(fd, event.get_mut(len..).unwrap_or_default());
+            event.truncate(len + *read.as_ref().unwrap_or(&0));
+            read
+        } else {
+            rustix::io::read(fd, &mut scratch)
+        };
+        let n = match read {
             Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(failed(e)),
+            Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => continue,
+            Err(e) => return Err(failed(e.into())),
         };
         if n == 0 {
             break;
         }
-        let got = chunk.get(..n).unwrap_or_default();
-        if beyond == 0 && (event.len() + n) as u64 <= MAX_EVENT_BYTES {
-            event.extend_from_slice(got);
-        } else {
+        if beyond > 0 {
             beyond += n as u64;
+        } else if event.len() as u64 > MAX_EVENT_BYTES {
+            beyond = event.len() as u64 - MAX_EVENT_BYTES;
+            event.truncate(MAX_EVENT_BYTES as usize);
         }
     }
     if beyond > 0 {
@@ -93,11 +107,10 @@ pub fn read_stdin(bound: Duration) -> Result<Stdin, HostError> {
 }
 
 /// Whether stdin has something to read (or its end, or an error) within `wait`.
-fn readable(stdin: &std::io::Stdin, wait: Duration) -> std::io::Result<bool> {
+fn readable(fd: std::os::fd::BorrowedFd<'_>, wait: Duration) -> std::io::Result<bool> {
     use rustix::event::{PollFd, PollFlags, Timespec, poll};
     let timeout =
         Timespec { tv_sec: i64::try_from(wait.as_secs()).unwrap_or(i64::MAX), tv_nsec: i64::from(wait.subsec_nanos()) };
-    let fd = stdin.as_fd();
     let mut fds = [PollFd::new(&fd, PollFlags::IN)];
     match poll(&mut fds, Some(&timeout)) {
         Ok(n) => Ok(n > 0),
