@@ -102,8 +102,13 @@ pub fn check_spool(
             // Files runs killed while writing left behind: at least a warning, since an
             // event may wait in one that no run has taken in yet.
             let unfinished = spool.unfinished();
-            let code =
-                if unfinished.is_empty() { status(&state, thresholds) } else { status(&state, thresholds).max(1) };
+            // Records a run cannot keep: a check's stale results are no longer known as such.
+            let records = crate::latest::problem(spool);
+            let code = if unfinished.is_empty() && records.is_none() {
+                status(&state, thresholds)
+            } else {
+                status(&state, thresholds).max(1)
+            };
             let word = ["OK", "WARNING", "CRITICAL"].get(usize::from(code)).copied().unwrap_or("UNKNOWN");
             // Why the oldest still waits (entries sort by arrival): what to fix, and how
             // long ago it said so (an entry left for other settings keeps an old error).
@@ -140,12 +145,13 @@ pub fn check_spool(
                     )
                 }
             };
+            let records_note = records.as_ref().map(|why| format!("; {why}")).unwrap_or_default();
             let line = format!(
-                "reactio spool {word}: {} spooled{oldest}{others_note}, {} dead-lettered in {dir}{hint}{unfinished_note}",
+                "reactio spool {word}: {} spooled{oldest}{others_note}, {} dead-lettered in {dir}{hint}{unfinished_note}{records_note}",
                 state.spooled, state.dead
             );
             let (last_error, last_error_age) = why.map_or((None, None), |(w, a)| (Some(w), Some(a)));
-            let value = json!({"status": word.to_lowercase(), "spooled": state.spooled, "oldest_age": state.oldest_age, "dead": state.dead, "dir": dir, "exit_code": code, "last_error": last_error, "last_error_age": last_error_age, "other_configuration": others, "unfinished": unfinished.len()});
+            let value = json!({"status": word.to_lowercase(), "spooled": state.spooled, "oldest_age": state.oldest_age, "dead": state.dead, "dir": dir, "exit_code": code, "last_error": last_error, "last_error_age": last_error_age, "other_configuration": others, "unfinished": unfinished.len(), "records_problem": records});
             (code, line, value)
         }
         // Not even a directory there (a file in the path, say): no event could be kept.

@@ -89,6 +89,11 @@ pub struct Live<'a> {
     pub arrived: Arrival,
 }
 
+/// How much later one result came in than another, in words.
+fn after(gap: Duration) -> String {
+    format!("{:.3} s after it", gap.as_secs_f64())
+}
+
 /// Whether delivering an event (`recovery`: of that kind) with this outcome settles
 /// its check's state as of that event: it retires the check's older entries it
 /// supersedes, and makes stale the older results of the other kind still waiting
@@ -375,8 +380,13 @@ impl Runner<'_> {
             };
             // A later result of the other kind was delivered while it waited (it
             // was kept by a run that gave up waiting for the run delivering that one).
-            if latest::stale(&spool, &entry.key, entry.recovery, entry.is_failure(), entry.arrived()).is_some() {
-                self.retire(&path, &entry, ", and was delivered since")?;
+            // Not for entries of an earlier version: they say only the second they came in.
+            let stale = |arrived| {
+                latest::stale(&spool, &entry.key, entry.recovery, entry.is_failure(), arrived, self.stale_window())
+            };
+            if let Some(later) = entry.received_ns.and_then(stale) {
+                let note = format!(", and was delivered since (it came in {})", after(later.after));
+                self.retire(&path, &entry, &note)?;
                 report.superseded += 1;
                 continue;
             }
@@ -456,7 +466,7 @@ impl Runner<'_> {
                 Ok(outcome) => match fate(&outcome) {
                     Fate::Done => {
                         if settles(&outcome, entry.recovery) {
-                            latest::note(&spool, &entry.key, entry.recovery, entry.is_failure(), entry.arrived());
+                            self.note(&spool, &entry.key, entry.recovery, entry.is_failure(), entry.arrived());
                         }
                         Spool::remove(&path)?;
                         self.printer.outcome(&outcome, Source::Spool, None, None);
@@ -651,25 +661,64 @@ impl Runner<'_> {
     /// Looked up after the write: the run delivering that result notes it before it
     /// looks for stale entries in the spool, so one of the two runs sees the other.
     fn stale_once_kept(&self, live: Live<'_>, path: &std::path::Path) -> bool {
-        let Some(by) = self.stale_live(live) else { return false };
-        match Spool::remove(path) {
-            Ok(()) => {
-                self.printer.info(&format!(
-                    "dropped the event for {}: a later {by} of its check was delivered while this run waited",
-                    live.summary.key
-                ));
-                true
-            }
-            Err(_) => false,
+        let Some(later) = self.stale_live(live) else { return false };
+        if Spool::remove(path).is_err() {
+            return false;
         }
+        self.drop_stale(live, later);
+        true
     }
 
     /// What makes the live event stale ([`latest::stale`]): a later result of its
     /// check, of the other kind, was delivered since it came.
-    fn stale_live(&self, live: Live<'_>) -> Option<&'static str> {
+    fn stale_live(&self, live: Live<'_>) -> Option<latest::Later> {
         let spool = self.spool.as_ref().ok()?;
         let summary = live.summary;
-        latest::stale(spool, &summary.key, summary.recovery, summary.failure, live.arrived)
+        latest::stale(spool, &summary.key, summary.recovery, summary.failure, live.arrived, self.stale_window())
+    }
+
+    /// Say that the live event is dropped as stale (an outcome: one line, or one JSON
+    /// object with `code` `stale`); the exit code (0: nothing is left to do for it).
+    fn drop_stale(&self, live: Live<'_>, later: latest::Later) -> u8 {
+        let summary = live.summary;
+        let what = if summary.recovery { "recovery" } else { "alert" };
+        let message = format!(
+            "dropped the {what} for {}: a {} of its check that came in {} was delivered while this run waited for the check",
+            summary.key,
+            later.what,
+            after(later.after)
+        );
+        let outcome = Outcome {
+            result: OutcomeKind::Skipped,
+            retryable: false,
+            auth_failed: false,
+            code: "stale".into(),
+            key: summary.key.clone(),
+            incident: None,
+            actions: Vec::new(),
+            message,
+            warnings: Vec::new(),
+            dry_run: false,
+            create_unconfirmed: false,
+        };
+        self.printer.outcome(&outcome, Source::Live, None, Some(EXIT_OK));
+        EXIT_OK
+    }
+
+    /// How far apart two results of a check can have come in when one overtook the
+    /// other ([`latest::stale`]): twice a run's deadline, and at least a minute.
+    fn stale_window(&self) -> Duration {
+        (self.deadline * 2).max(Duration::from_secs(60))
+    }
+
+    /// Note a delivered result ([`latest::note`]); a warning when it cannot be.
+    fn note(&self, spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Arrival) {
+        if let Err(e) = latest::note(spool, key, recovery, failure, arrived) {
+            self.printer.warning(&format!(
+                "could not note the delivery for {key} ({e}): a result of its check that came in before it and is still waiting could be sent after it; make {} a directory this user can write",
+                spool.dir().join(".latest").display()
+            ));
+        }
     }
 
     fn store(&self, entry: &Entry, dead: bool) -> Result<std::path::PathBuf, HostError> {
@@ -713,12 +762,8 @@ impl Runner<'_> {
             // While this run waited for its check, the run holding it may have
             // delivered a later result of the other kind (runs waiting for one check
             // take it in no set order; Sensu may hand results over out of order).
-            if let Some(by) = self.stale_live(live) {
-                self.printer.info(&format!(
-                    "dropped the event for {}: a later {by} of its check was delivered before it",
-                    summary.key
-                ));
-                return EXIT_OK;
+            if let Some(later) = self.stale_live(live) {
+                return self.drop_stale(live, later);
             }
             let own_check = check_lock.is_some().then_some(summary.key.as_str());
             // Events of this check wait in the spool: they go first. Holding the check's
@@ -783,7 +828,7 @@ impl Runner<'_> {
                 drop(spool_lock);
                 if settles(&outcome, summary.recovery) {
                     if let Ok(spool) = &self.spool {
-                        latest::note(spool, &summary.key, summary.recovery, summary.failure, live.arrived);
+                        self.note(spool, &summary.key, summary.recovery, summary.failure, live.arrived);
                     }
                     self.drop_superseded_by(live, check_lock.is_some());
                 }

@@ -73,43 +73,73 @@ fn path(spool: &Spool, key: &str) -> PathBuf {
     dir(spool).join(format!("{:016x}.json", key_digest(key)))
 }
 
+/// The largest record read (one is ~100 bytes): a bigger one is not a record.
+const MAX_RECORD_BYTES: u64 = 4096;
+
+/// A check's record, if one that is its own can be read. Only a regular file is
+/// opened: a fifo or a device there would hold the run past its deadline.
 fn read(spool: &Spool, key: &str) -> Option<Record> {
-    let text = std::fs::read(path(spool, key)).ok()?;
+    use std::io::Read;
+    let path = path(spool, key);
+    if !std::fs::metadata(&path).ok()?.is_file() {
+        return None;
+    }
+    let mut text = Vec::new();
+    std::fs::File::open(&path).ok()?.take(MAX_RECORD_BYTES).read_to_end(&mut text).ok()?;
     serde_json::from_slice::<Record>(&text).ok().filter(|r| r.key == key)
+}
+
+/// A result of the other kind, delivered, that came in after the one asked about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Later {
+    /// `recovery` or `failure`.
+    pub what: &'static str,
+    /// How long after the one asked about it came in.
+    pub after: Duration,
 }
 
 /// What delivered since makes a result of `key` stale (`recovery`, `failure`: its
 /// kind; `arrived`: when it came): a recovery that came after a failure, a failure
-/// after a recovery. `None`: it is not stale (a passing result never is).
-pub fn stale(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Arrival) -> Option<&'static str> {
+/// after a recovery, within `window` of it. `None`: it is not stale (a passing result
+/// never is). A stale result's run was waiting while the later one was delivered, so
+/// the two came in at most a run's deadline apart: the window (twice that) keeps a
+/// step back of the handler's clock from making the next results look older than a
+/// record for longer than the step.
+pub fn stale(
+    spool: &Spool,
+    key: &str,
+    recovery: bool,
+    failure: bool,
+    arrived: Arrival,
+    window: Duration,
+) -> Option<Later> {
     if !recovery && !failure {
         return None;
     }
     let record = read(spool, key)?;
     let (later, what) = if failure { (record.recovery, "recovery") } else { (record.failure, "failure") };
-    later.filter(|later| arrived < *later).map(|_| what)
+    let after = Duration::from_nanos(later?.0.checked_sub(arrived.0)?);
+    (!after.is_zero() && after <= window).then_some(Later { what, after })
 }
 
 /// Note that a result of `key` (a `recovery`, a `failure`, or neither) that came at
-/// `arrived` was acted on. Best effort: a record that cannot be written only loses
-/// the check of the results this one overtook.
-pub fn note(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Arrival) {
+/// `arrived` was acted on. What went wrong, if it could not be noted: the results
+/// this one overtook are then not known to be stale.
+pub fn note(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Arrival) -> Result<(), String> {
     if !recovery && !failure {
-        return;
+        return Ok(());
     }
     let existing = read(spool, key);
     let fresh = existing.is_none();
     let mut record = existing.unwrap_or_else(|| Record { key: key.to_owned(), ..Record::default() });
     let slot = if failure { &mut record.failure } else { &mut record.recovery };
     if slot.is_some_and(|kept| kept >= arrived) {
-        return;
+        return Ok(());
     }
     *slot = Some(arrived);
-    let Ok(text) = serde_json::to_vec(&record) else { return };
+    let text = serde_json::to_vec(&record).map_err(|e| e.to_string())?;
     let dir = dir(spool);
-    if spool.ensure_folder(&dir).is_err() {
-        return;
-    }
+    spool.ensure_folder(&dir).map_err(|e| e.to_string())?;
     let target = path(spool, key);
     let temp = dir.join(format!(".tmp-{}-{:016x}", std::process::id(), key_digest(key)));
     // No fsync: a record matters for the minutes around a delivery, not across a crash.
@@ -124,18 +154,52 @@ pub fn note(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Ar
             spool.hand_over(&temp);
             std::fs::rename(&temp, &target)
         });
-    if written.is_err() {
+    if let Err(e) = written {
         let _ = std::fs::remove_file(&temp);
+        return Err(format!("could not write {}: {e}", target.display()));
     }
     if fresh {
         prune(&dir);
     }
+    Ok(())
 }
 
-/// Remove the records not written for [`KEEP_FOR`] (when a record is first made: the
-/// folder holds one per check acted on in the last day; keys that churn, such as
-/// short-lived entities, do not pile up).
+/// What keeps the records from being kept, in words (`check-spool` warns of it): the
+/// folder is not a directory, or this user cannot write in it. `None`: no problem,
+/// or no folder yet (the first record makes it).
+pub fn problem(spool: &Spool) -> Option<String> {
+    let dir = dir(spool);
+    std::fs::symlink_metadata(&dir).ok()?;
+    let why = match std::fs::metadata(&dir) {
+        Err(e) => format!("cannot be used ({e})"),
+        Ok(meta) if !meta.is_dir() => "is not a directory".to_owned(),
+        Ok(_) => {
+            let probe = dir.join(format!(".probe-{}", std::process::id()));
+            let written = std::fs::write(&probe, b"");
+            let _ = std::fs::remove_file(&probe);
+            written.err().map(|e| format!("cannot be written ({e})"))?
+        }
+    };
+    Some(format!(
+        "{} {why}: a check's result that waits for its turn could be sent after a later one of the other kind (an alert after its recovery); remove it, or make it a directory the handler's user can write",
+        dir.display()
+    ))
+}
+
+/// Remove the records not written for [`KEEP_FOR`]: when a record is first made, at
+/// most once an hour (a marker file's time says when it last ran), so keys that churn
+/// (short-lived entities) do not pile up and a run does not look at every check's
+/// record each time a new check comes.
 fn prune(dir: &std::path::Path) {
+    let marker = dir.join(".pruned");
+    let recent = std::fs::metadata(&marker)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|m| m.elapsed().ok())
+        .is_some_and(|age| age < Duration::from_secs(60 * 60));
+    if recent || std::fs::write(&marker, b"").is_err() {
+        return;
+    }
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let old = entry.metadata().ok().and_then(|m| m.modified().ok()).and_then(|m| m.elapsed().ok());
@@ -149,6 +213,10 @@ fn prune(dir: &std::path::Path) {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    fn dir_of(spool: &Spool) -> PathBuf {
+        dir(spool)
+    }
 
     fn at(s: u64) -> Arrival {
         Arrival(s * 1_000_000_000)
@@ -169,21 +237,42 @@ mod tests {
         let spool = Spool::at(&dir);
         let now = 1_800_000_000;
         let (key, other) = ("web01/check_http", "db01/check_disk");
-        assert_eq!(stale(&spool, key, false, true, at(now)), None, "no record yet");
-        note(&spool, key, true, false, at(now + 5));
-        assert_eq!(stale(&spool, key, false, true, at(now)), Some("recovery"), "a failure from before");
-        assert_eq!(stale(&spool, key, false, true, at(now + 6)), None, "a failure from after");
-        assert_eq!(stale(&spool, key, true, false, at(now)), None, "a recovery is not stale behind one");
-        assert_eq!(stale(&spool, key, false, false, at(now)), None, "a passing result never is");
-        assert_eq!(stale(&spool, other, false, true, at(now)), None, "another check's");
+        let window = Duration::from_secs(60);
+        let what = |later: Option<Later>| later.map(|l| (l.what, l.after.as_secs()));
+        assert_eq!(stale(&spool, key, false, true, at(now), window), None, "no record yet");
+        note(&spool, key, true, false, at(now + 5)).unwrap();
+        let before = stale(&spool, key, false, true, at(now), window);
+        assert_eq!(what(before), Some(("recovery", 5)), "a failure from before");
+        assert_eq!(stale(&spool, key, false, true, at(now + 6), window), None, "a failure from after");
+        assert_eq!(stale(&spool, key, true, false, at(now), window), None, "a recovery is not stale behind one");
+        assert_eq!(stale(&spool, key, false, false, at(now), window), None, "a passing result never is");
+        assert_eq!(stale(&spool, other, false, true, at(now), window), None, "another check's");
+        // Longer before than any run waits: the handler's clock was stepped back since.
+        assert_eq!(stale(&spool, key, false, true, at(now - 120), window), None, "outside the window");
         // An older recovery noted late does not move the record back.
-        note(&spool, key, true, false, at(now + 1));
-        assert_eq!(stale(&spool, key, false, true, at(now + 3)), Some("recovery"));
-        note(&spool, key, false, true, at(now + 7));
-        assert_eq!(stale(&spool, key, true, false, at(now + 6)), Some("failure"));
+        note(&spool, key, true, false, at(now + 1)).unwrap();
+        assert_eq!(what(stale(&spool, key, false, true, at(now + 3), window)), Some(("recovery", 2)));
+        note(&spool, key, false, true, at(now + 7)).unwrap();
+        assert_eq!(what(stale(&spool, key, true, false, at(now + 6), window)), Some(("failure", 1)));
         // A file of another key under this key's name (a digest collision) is not its.
         std::fs::write(path(&spool, other), br#"{"key":"x","recovery":9999999999999999999}"#).unwrap();
-        assert_eq!(stale(&spool, other, false, true, at(now)), None);
+        assert_eq!(stale(&spool, other, false, true, at(now), window), None);
+        // Not a regular file (a fifo would block the read): no record.
+        std::fs::remove_file(path(&spool, other)).unwrap();
+        std::fs::create_dir(path(&spool, other)).unwrap();
+        assert_eq!(stale(&spool, other, false, true, at(now), window), None);
+        assert!(note(&spool, other, true, false, at(now)).unwrap_err().contains("could not write"));
+        // A fifo in a record's place is not opened (the read would wait for a writer).
+        std::fs::remove_dir(path(&spool, other)).unwrap();
+        let made = std::process::Command::new("mkfifo").arg(path(&spool, other)).status();
+        if made.is_ok_and(|s| s.success()) {
+            assert_eq!(stale(&spool, other, false, true, at(now), window), None);
+        }
+        // The folder in a state no record can be kept in is a problem to report.
+        assert_eq!(problem(&spool), None);
+        std::fs::remove_dir_all(dir_of(&spool)).unwrap();
+        std::fs::write(dir_of(&spool), b"").unwrap();
+        assert!(problem(&spool).unwrap().contains(".latest is not a directory"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -92,10 +92,14 @@ impl Entry {
         (self.is_failure() && recovery) || (self.recovery && failure)
     }
 
-    /// When its event reached the handler (an entry from an earlier version: the start
-    /// of the second it was received in).
+    /// When its event reached the handler. An entry from an earlier version says only
+    /// the second: the end of it, so it counts as after anything else that came in that
+    /// second (as earlier versions, comparing seconds, counted it).
     pub fn arrived(&self) -> Arrival {
-        self.received_ns.unwrap_or(Arrival(u64::try_from(self.received_at).unwrap_or(0).saturating_mul(1_000_000_000)))
+        self.received_ns.unwrap_or_else(|| {
+            let second = u64::try_from(self.received_at).unwrap_or(0).saturating_add(1);
+            Arrival(second.saturating_mul(1_000_000_000).saturating_sub(1))
+        })
     }
 }
 
@@ -157,8 +161,39 @@ impl Spool {
 
     /// Choose the directory: `spool_dir`, else `$STATE_DIRECTORY`, else
     /// `/var/spool/sensu-reactio` when writable, else `<tmp>/sensu-reactio-<uid>`.
-    /// Nothing depends on the working directory.
+    /// Nothing depends on the working directory. Root in a spool another user owns
+    /// acts as that user from here on ([`Spool::act_as_owner`]).
     pub fn locate(configured: Option<&str>, env: &EnvVars, system: &Path) -> Result<Spool, HostError> {
+        let spool = Spool::choose(configured, env, system)?;
+        spool.act_as_owner()?;
+        Ok(spool)
+    }
+
+    /// Root (run by hand, or a handler set to run as root) in a spool another user
+    /// owns: this thread, the one that touches the spool, takes that user's identity
+    /// for files (effective user and group, no other groups) for the rest of the run.
+    /// Root would otherwise follow what that user can put in the spool: a symlink in
+    /// place of a lock, a record or a temporary file pointing at `/etc/shadow` was
+    /// written, or given to them, as root (the owner's user could make itself root).
+    /// As them, the run can do there only what they could, and what it makes is
+    /// theirs. Settings, keys and the engine are read before. It cannot switch: no spool.
+    fn act_as_owner(&self) -> Result<(), HostError> {
+        use rustix::thread::{Gid, Uid};
+        let Some((uid, gid)) = self.foreign_owner() else { return Ok(()) };
+        let (uid, gid) = (Uid::from_raw(uid), Gid::from_raw(gid));
+        rustix::thread::set_thread_groups(&[gid])
+            .and_then(|()| rustix::thread::set_thread_res_gid(None, gid, None))
+            .and_then(|()| rustix::thread::set_thread_res_uid(None, uid, None))
+            .map_err(|e| {
+                HostError::Spool(format!(
+                    "the spool {} belongs to uid {}, and this run (as root) could not take that user's identity to use it: {e}; run the handler as that user",
+                    self.dir.display(),
+                    uid.as_raw()
+                ))
+            })
+    }
+
+    fn choose(configured: Option<&str>, env: &EnvVars, system: &Path) -> Result<Spool, HostError> {
         if let Some(dir) = configured.filter(|d| !d.trim().is_empty()) {
             if !Path::new(dir).is_absolute() {
                 return Err(HostError::Config(format!(

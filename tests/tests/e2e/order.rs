@@ -83,14 +83,23 @@ fn a_failure_that_came_before_a_delivered_recovery_is_dropped_by_the_run_that_wa
     // The critical's run waited for its check's lock while the recovery's run, which
     // took it first, found nothing to close. It then opened an incident, with its
     // call, for a check that had recovered.
-    let (dir, server, recovery, waited) = stale_critical_behind_a_slow_recovery("stale-live", &["--deadline", "6"]);
+    // With `--output json`: the one object for the event says what became of it.
+    let args = ["--deadline", "6", "--output", "json"];
+    let (dir, server, recovery, waited) = stale_critical_behind_a_slow_recovery("stale-live", &args);
     assert_eq!(creates(&server), 0, "{:?}\n{}", lines(&server), waited.all());
     assert_eq!(waited.code, Some(0), "{}", waited.all());
-    assert!(
-        waited.stdout.contains("dropped the event for web01/check_http: a later recovery of its check was delivered"),
-        "{}",
-        waited.all()
+    let outcome: serde_json::Value = serde_json::from_str(waited.stdout.trim()).expect("one json object");
+    assert_eq!(
+        (&outcome["result"], &outcome["code"], &outcome["key"], &outcome["exit_code"]),
+        (&json!("skipped"), &json!("stale"), &json!("web01/check_http"), &json!(0)),
+        "{outcome}"
     );
+    let message = outcome["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("dropped the alert for web01/check_http: a recovery of its check that came in "),
+        "{message}"
+    );
+    assert!(message.ends_with(" s after it was delivered while this run waited for the check"), "{message}");
     assert_no_key(&[&recovery, &waited], &dir);
 }
 
@@ -139,9 +148,7 @@ fn a_failure_kept_after_its_recovery_was_delivered_drops_itself() {
     assert_eq!(creates(&server), 0, "{:?}\n{}\n{}", lines(&server), waited.all(), replayed.all());
     assert_eq!(waited.code, Some(0), "{}", waited.all());
     assert!(
-        waited.stdout.contains(
-            "dropped the event for web01/check_http: a later recovery of its check was delivered while this run waited"
-        ),
+        waited.stdout.contains("dropped the alert for web01/check_http: a recovery of its check that came in"),
         "{}",
         waited.all()
     );
@@ -211,4 +218,52 @@ fn results_that_come_in_order_are_acted_on_whatever_their_hosts_clocks_say() {
     assert_eq!((creates(&server), closes(&server)), (2, 1), "{:?}\n{all}", lines(&server));
     assert!(!all.contains("dropped"), "{all}");
     assert_no_key(&runs.iter().collect::<Vec<_>>(), &dir);
+}
+
+#[test]
+fn records_that_cannot_be_kept_are_warned_of_not_silently_skipped() {
+    // With the records' folder unusable (a file in its place), a stale result was no
+    // longer known as such, and nothing said so: `check-spool` said OK.
+    let dir = scratch("records-broken");
+    let spool = dir.join("spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    std::fs::write(spool.join(".latest"), "not a folder").unwrap();
+    let server = standin();
+    let run = against(&server.url(), &spool).stdin(&first_critical()).run();
+    assert_eq!((run.code, creates(&server)), (Some(0), 1), "{}", run.all());
+    assert!(run.stderr.contains("warning: could not note the delivery for web01/check_http"), "{}", run.all());
+    let (settings_dir, settings) = empty_settings();
+    let mut check = handler();
+    check.hold(settings_dir).args(["check-spool", "--spool-dir", path_str(&spool), "--config", path_str(&settings)]);
+    let status = check.run();
+    assert_eq!(status.code, Some(1), "{}", status.all());
+    assert!(status.stdout.contains(".latest is not a directory: a check's result that waits"), "{}", status.stdout);
+    assert_no_key(&[&run, &status], &dir);
+}
+
+#[test]
+fn an_entry_of_an_earlier_version_is_not_judged_by_the_records() {
+    // It says only the second its event came in: read as the start of that second, a
+    // recovery kept in the same second as the alert delivered before it counted as
+    // older, and was dropped; the incident stayed open.
+    let dir = scratch("records-old-entry");
+    let spool = dir.join("spool");
+    let server = standin();
+    let first = against(&server.url(), &spool).stdin(&first_critical()).run();
+    assert_eq!((first.code, creates(&server)), (Some(0), 1), "{}", first.all());
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock");
+    let entry = json!({
+        "version": 1,
+        "event": String::from_utf8(resolve()).expect("utf-8"),
+        "key": "web01/check_http",
+        "recovery": true,
+        "received_at": now.as_secs(),
+        "attempts": 1,
+    });
+    std::fs::write(spool.join(format!("{:020}-0000001.json", now.as_nanos())), entry.to_string()).unwrap();
+    let replayed = against(&server.url(), &spool).args(["replay"]).run();
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert_eq!(closes(&server), 1, "{:?}\n{}", lines(&server), replayed.all());
+    assert!(!replayed.stdout.contains("dropped"), "{}", replayed.all());
+    assert_no_key(&[&first, &replayed], &dir);
 }

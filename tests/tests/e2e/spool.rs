@@ -816,3 +816,51 @@ fn an_event_a_run_killed_before_its_rename_left_is_taken_in_and_delivered() {
     assert_eq!(check_spool(&spool, &[]).code, Some(0));
     assert_no_key(&[&down, &up], &dir);
 }
+
+#[test]
+fn root_in_another_users_spool_does_only_what_that_user_could() {
+    // Root's run followed what the spool's owner can put there: a check's lock that is
+    // a symlink to a root file was opened and given to that user (chown follows
+    // symlinks), and the records' folder pointing elsewhere had root remove files there.
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    if !root {
+        // Only root can give the spool away (and only root could be led astray).
+        return;
+    }
+    let dir = scratch("root-foreign");
+    let spool = dir.join("spool");
+    let victim = dir.join("victim.conf");
+    std::fs::write(&victim, "root's, not to be touched\n").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let elsewhere = dir.join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let old = elsewhere.join("old.json");
+    std::fs::write(&old, "{}").unwrap();
+    let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400);
+    std::fs::File::options().write(true).open(&old).and_then(|f| f.set_modified(two_days_ago)).unwrap();
+    let digest = "web01/check_http"
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    std::fs::create_dir_all(spool.join(".keys")).unwrap();
+    std::os::unix::fs::symlink(&victim, spool.join(format!(".keys/{digest:016x}.lock"))).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, spool.join(".latest")).unwrap();
+    for path in [spool.clone(), spool.join(".keys")] {
+        std::os::unix::fs::lchown(&path, Some(65534), Some(65534)).unwrap();
+    }
+    let server = standin();
+    let run = against(&server.url(), &spool).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert_eq!(creates(&server), 1, "{:?}", lines(&server));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "root's, not to be touched\n");
+    assert_eq!(std::fs::metadata(&victim).unwrap().uid(), 0, "{}", run.all());
+    assert!(old.exists(), "{}", run.all());
+    // What it kept there is that user's own.
+    let down = against(&closed_port_url(), &spool).stdin(&resolve()).run();
+    assert_eq!(down.code, Some(75), "{}", down.all());
+    let kept = spooled(&spool);
+    assert_eq!(kept.len(), 1, "{}", down.all());
+    assert_eq!(std::fs::metadata(&kept[0]).unwrap().uid(), 65534);
+    assert_eq!(std::fs::metadata(&victim).unwrap().uid(), 0, "{}", down.all());
+    assert_no_key(&[&run, &down], &dir);
+}
