@@ -173,16 +173,8 @@ fn a_drain_drops_a_spooled_failure_older_than_a_delivered_recovery() {
     let first = against(&server.url(), &spool).stdin(&first_critical()).run();
     let recovery = against(&server.url(), &spool).stdin(&resolve()).run();
     assert_eq!((first.code, recovery.code, closes(&server)), (Some(0), Some(0), 1), "{}", recovery.all());
-    let entry = json!({
-        "version": 1,
-        "event": String::from_utf8(first_critical()).expect("utf-8"),
-        "key": "web01/check_http",
-        "recovery": false,
-        "received_at": u64::try_from(nanos / 1_000_000_000).expect("seconds"),
-        "received_ns": u64::try_from(nanos).expect("nanoseconds"),
-        "attempts": 1,
-    });
-    std::fs::write(spool.join(format!("{nanos:020}-0000001.json")), entry.to_string()).expect("write the entry");
+    let nanos_ns = u64::try_from(nanos).expect("nanoseconds");
+    keep_by_hand(&spool, first_critical(), nanos, json!({"received_ns": nanos_ns}));
     let replayed = against(&server.url(), &spool).args(["replay"]).run();
     assert_eq!(creates(&server), 1, "{:?}\n{}", lines(&server), replayed.all());
     assert_eq!(replayed.code, Some(0), "{}", replayed.all());
@@ -252,15 +244,7 @@ fn an_entry_of_an_earlier_version_is_not_judged_by_the_records() {
     let first = against(&server.url(), &spool).stdin(&first_critical()).run();
     assert_eq!((first.code, creates(&server)), (Some(0), 1), "{}", first.all());
     let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock");
-    let entry = json!({
-        "version": 1,
-        "event": String::from_utf8(resolve()).expect("utf-8"),
-        "key": "web01/check_http",
-        "recovery": true,
-        "received_at": now.as_secs(),
-        "attempts": 1,
-    });
-    std::fs::write(spool.join(format!("{:020}-0000001.json", now.as_nanos())), entry.to_string()).unwrap();
+    keep_by_hand(&spool, resolve(), now.as_nanos(), json!({"recovery": true}));
     let replayed = against(&server.url(), &spool).args(["replay"]).run();
     assert_eq!(replayed.code, Some(0), "{}", replayed.all());
     assert_eq!(closes(&server), 1, "{:?}\n{}", lines(&server), replayed.all());

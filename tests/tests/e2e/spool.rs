@@ -658,16 +658,7 @@ fn a_passing_result_spooled_after_a_recovery_does_not_drop_it() {
     let (dir, spool, server, first, recovery) = created_then_recovery_spooled("passing-after-recovery");
     let passing = classic("web01", "check_http", 0, &["2", "0", "0"], "create", 2);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos();
-    let entry = serde_json::json!({
-        "version": 1,
-        "event": String::from_utf8(passing).expect("utf-8"),
-        "key": "web01/check_http",
-        "recovery": false,
-        "passing": true,
-        "received_at": u64::try_from(nanos / 1_000_000_000).expect("seconds"),
-        "attempts": 1,
-    });
-    std::fs::write(spool.join(format!("{nanos:020}-0000001.json")), entry.to_string()).expect("write the entry");
+    keep_by_hand(&spool, passing, nanos, serde_json::json!({"passing": true}));
     let replayed = replay(&server.url(), &spool);
     assert_eq!(replayed.code, Some(0), "{}", replayed.all());
     assert!(!replayed.stdout.contains("supersedes"), "{}", replayed.all());

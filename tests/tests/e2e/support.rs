@@ -188,3 +188,22 @@ pub(crate) fn assert_key_sent(server: &Standin) {
         assert_eq!(request.header("x-api-key"), Some(KEY), "{}", request.line());
     }
 }
+
+/// Put an entry for `event` (web01/check_http's) into `spool` by hand, as a run that
+/// came in at `nanos` (epoch nanoseconds) would have kept it, with `fields` merged in
+/// (`recovery`, `passing`, `received_ns`: an earlier version wrote none of the last).
+pub(crate) fn keep_by_hand(spool: &Path, event: Vec<u8>, nanos: u128, fields: Value) {
+    let mut entry = json!({
+        "version": 1,
+        "event": String::from_utf8(event).expect("utf-8"),
+        "key": "web01/check_http",
+        "recovery": false,
+        "received_at": u64::try_from(nanos / 1_000_000_000).expect("seconds"),
+        "attempts": 1,
+    });
+    if let (Some(entry), Value::Object(fields)) = (entry.as_object_mut(), fields) {
+        entry.extend(fields);
+    }
+    std::fs::create_dir_all(spool).expect("the spool");
+    std::fs::write(spool.join(format!("{nanos:020}-0000001.json")), entry.to_string()).expect("write the entry");
+}
