@@ -164,7 +164,7 @@ pub enum Answer {
 pub struct Response {
     /// Status code.
     pub status: u16,
-    /// Headers (names in any case); `retry-after` and `date` are read ([`Response::header`]).
+    /// Headers (names in any case); `retry-after` and `date` are read (by `Response::header`).
     #[serde(default)]
     pub headers: Vec<(String, String)>,
     /// The body as text (hosts convert bytes lossily to UTF-8; the core does the

@@ -162,7 +162,7 @@ impl Spool {
     /// Choose the directory: `spool_dir`, else `$STATE_DIRECTORY`, else
     /// `/var/spool/sensu-reactio` when writable, else `<tmp>/sensu-reactio-<uid>`.
     /// Nothing depends on the working directory. Root in a spool another user owns
-    /// acts as that user from here on ([`Spool::act_as_owner`]).
+    /// acts as that user from here on (`act_as_owner`).
     pub fn locate(configured: Option<&str>, env: &EnvVars, system: &Path) -> Result<Spool, HostError> {
         let spool = Spool::choose(configured, env, system)?;
         spool.act_as_owner()?;
