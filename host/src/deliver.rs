@@ -749,6 +749,7 @@ impl Runner<'_> {
         let (event, summary) = (live.event, live.summary);
         let mut spool_lock = None;
         let mut check_lock = None;
+        let mut backlog = false;
         if !dry_run {
             let half = self.start + self.deadline / 2;
             // Another run may be delivering an event of this check (its create not yet
@@ -761,7 +762,7 @@ impl Runner<'_> {
             }
             // While this run waited for its check, the run holding it may have
             // delivered a later result of the other kind (runs waiting for one check
-            // take it in no set order; Sensu may hand results over out of order).
+            // take it in no set order).
             if let Some(later) = self.stale_live(live) {
                 return self.drop_stale(live, later);
             }
@@ -773,8 +774,10 @@ impl Runner<'_> {
             // share of the deadline stays for the next run. Without the check's
             // lock (it could not be taken), it waits for the spool's and holds it
             // through this event.
+            // Nothing waits in the spool (the common case): one look at its folder.
+            backlog = self.spool.as_ref().is_ok_and(Spool::waits);
             let mut rest = Scope::All;
-            if self.spool_holds(&summary.key) {
+            if backlog && self.spool_holds(&summary.key) {
                 if own_check.is_some() {
                     let own = self.drain_scoped(half, Some(live), false, own_check, Scope::Own);
                     if let Some(code) = self.behind_unresolved(own, live) {
@@ -789,12 +792,14 @@ impl Runner<'_> {
                     }
                 }
             }
-            let all = self.drain_scoped(half, Some(live), spool_lock.is_some(), own_check, rest);
-            if let Some(code) = self.behind_unresolved(all, live) {
-                return code;
+            if backlog {
+                let all = self.drain_scoped(half, Some(live), spool_lock.is_some(), own_check, rest);
+                if let Some(code) = self.behind_unresolved(all, live) {
+                    return code;
+                }
             }
         }
-        let first_occurrence = !dry_run && self.spool_holds(&summary.key);
+        let first_occurrence = backlog && self.spool_holds(&summary.key);
         let received = now();
         let context = Context {
             now: received,

@@ -267,3 +267,22 @@ fn a_new_entry_is_written_under_its_own_unfinished_name() {
     assert!(spool.write_atomically(spool.dir(), &name, &entry("a"), Unfinished::New).is_ok());
     assert!(spool.update(&spool.dir().join(&name), &entry("a")).is_err());
 }
+
+#[test]
+fn a_spool_waits_with_an_entry_or_an_old_unfinished_write_only() {
+    let scratch_dir = scratch("waits");
+    let spool = Spool::at(scratch_dir.path().join("spool"));
+    assert!(!spool.waits(), "no folder yet");
+    for folder in [".keys", ".latest", "dead"] {
+        std::fs::create_dir_all(spool.dir().join(folder)).unwrap();
+    }
+    let whole = serde_json::to_vec(&entry("a")).unwrap();
+    let young = unfinished(spool.dir(), ".new-", "01-1.json", &whole, 1);
+    assert!(!spool.waits(), "locks, records, an empty dead-letter folder and a write going on");
+    std::fs::remove_file(young).unwrap();
+    let old = unfinished(&spool.dead_dir(), ".new-", "02-1.json", &whole, UNFINISHED_AFTER.as_secs() + 5);
+    assert!(spool.waits(), "an old unfinished write");
+    std::fs::remove_file(old).unwrap();
+    spool.add(&entry("b")).unwrap();
+    assert!(spool.waits(), "an entry");
+}

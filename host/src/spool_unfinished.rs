@@ -75,6 +75,21 @@ fn unfinished_in(dir: &Path) -> Vec<(PathBuf, Unfinished, String)> {
 }
 
 impl Spool {
+    /// Whether anything waits to be sent: an entry, or an unfinished write of a new
+    /// one old enough to take in (one look at the spool's folder, and one at the
+    /// dead-letter folder's, when there is one).
+    pub fn waits(&self) -> bool {
+        let Ok(names) = std::fs::read_dir(&self.dir) else { return false };
+        let spooled = names.flatten().any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            let entry = !name.starts_with('.') && name.ends_with(".json");
+            let unfinished = [Unfinished::New, Unfinished::Update].iter().any(|k| name.starts_with(k.prefix()));
+            (entry && e.path().is_file()) || (unfinished && name.ends_with(".json") && old_enough(&e.path()))
+        });
+        spooled || !unfinished_in(&self.dead_dir()).is_empty()
+    }
+
     /// The unfinished writes in the spool and its dead-letter folder.
     pub fn unfinished(&self) -> Vec<(PathBuf, Unfinished)> {
         [self.dir.clone(), self.dead_dir()]
