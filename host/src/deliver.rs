@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use sensu_reactio_core::{CREATE_RETRY_WAIT_MS, Context, EventSummary, Outcome, OutcomeKind};
+use sensu_reactio_core::{CREATE_RETRY_WAIT_MS, Context, EventSummary, Outcome, OutcomeKind, Purpose, Request};
 
 use crate::drive::{Budget, Transport, run_event};
 use crate::engine::Engine;
@@ -87,6 +87,11 @@ pub struct Live<'a> {
     pub summary: &'a EventSummary,
     /// When it reached the handler: as its run started.
     pub arrived: Arrival,
+}
+
+/// The incident a broadcast goes to (its body's `incident_id`).
+fn notified_incident(request: &Request) -> Option<u64> {
+    serde_json::from_str::<serde_json::Value>(&request.body).ok()?.get("incident_id")?.as_u64()
 }
 
 /// How much later one result came in than another, in words.
@@ -193,6 +198,7 @@ pub fn entry_for(
         team: None,
         handler_failures: 0,
         unconfirmed_create_ms: None,
+        notified_incident: None,
         last_attempt_at: None,
         settings: None,
     };
@@ -381,9 +387,7 @@ impl Runner<'_> {
             // A later result of the other kind was delivered while it waited (it
             // was kept by a run that gave up waiting for the run delivering that one).
             // Not for entries of an earlier version: they say only the second they came in.
-            let stale = |arrived| {
-                latest::stale(&spool, &entry.key, entry.recovery, entry.is_failure(), arrived, self.stale_window())
-            };
+            let stale = |arrived| latest::stale(&spool, &entry.key, entry.recovery, entry.is_failure(), arrived);
             if let Some(later) = entry.received_ns.and_then(stale) {
                 let note = format!(", and was delivered since (it came in {})", after(later.after));
                 self.retire(&path, &entry, &note)?;
@@ -436,19 +440,32 @@ impl Runner<'_> {
             };
             let budget = self.budget_until(end);
             let creates_before = self.transport.creates_sent();
-            // Before each create goes out, the entry says so: a run killed (SIGKILL,
-            // Sensu's timeout) before the answer leaves it unconfirmed, and the next
-            // run waits and looks it up rather than create again (a second call). As of
-            // when its answer would have been given up on: a run that lives gives the
-            // server that long too.
-            let mut before_create = |allowed: Duration| {
-                let mut sending = entry.clone();
-                let allowed_ms = u64::try_from(allowed.as_millis()).unwrap_or(u64::MAX);
-                sending.unconfirmed_create_ms = Some(now_ms().saturating_add(allowed_ms));
-                if let Err(e) = spool.update(&path, &sending) {
+            // Before each create or broadcast goes out, the entry says so: a run killed
+            // (SIGKILL, Sensu's timeout) before the answer leaves it marked. The next
+            // run waits for a create and looks it up rather than create again (a second
+            // call), as of when its answer would have been given up on (a run that lives
+            // gives the server that long too); and it does not send the broadcast to the
+            // same incident again (a second call).
+            let mut marked = entry.clone();
+            let mut before_write = |request: &Request, allowed: Duration| {
+                let what = if request.purpose == Purpose::Create {
+                    let allowed_ms = u64::try_from(allowed.as_millis()).unwrap_or(u64::MAX);
+                    marked.unconfirmed_create_ms = Some(now_ms().saturating_add(allowed_ms));
+                    "created"
+                } else {
+                    let incident = notified_incident(request);
+                    if incident.is_some() && incident == marked.notified_incident {
+                        let why = "sent by an earlier attempt of this spooled event, whose run ended before its answer";
+                        return Some(why.to_owned());
+                    }
+                    marked.notified_incident = incident;
+                    "broadcast"
+                };
+                if let Err(e) = spool.update(&path, &marked) {
                     self.printer
-                        .warning(&format!("could not mark the spooled event for {} as being created: {e}", entry.key));
+                        .warning(&format!("could not mark the spooled event for {} as being {what}: {e}", entry.key));
                 }
+                None
             };
             let result = run_event(
                 self.engine.as_mut(),
@@ -458,8 +475,9 @@ impl Runner<'_> {
                 &entry.key,
                 &context,
                 budget,
-                &mut before_create,
+                &mut before_write,
             );
+            entry.notified_incident = marked.notified_incident;
             entry.attempts += 1;
             entry.last_attempt_at = Some(now());
             match result {
@@ -674,7 +692,7 @@ impl Runner<'_> {
     fn stale_live(&self, live: Live<'_>) -> Option<latest::Later> {
         let spool = self.spool.as_ref().ok()?;
         let summary = live.summary;
-        latest::stale(spool, &summary.key, summary.recovery, summary.failure, live.arrived, self.stale_window())
+        latest::stale(spool, &summary.key, summary.recovery, summary.failure, live.arrived)
     }
 
     /// Say that the live event is dropped as stale (an outcome: one line, or one JSON
@@ -703,12 +721,6 @@ impl Runner<'_> {
         };
         self.printer.outcome(&outcome, Source::Live, None, Some(EXIT_OK));
         EXIT_OK
-    }
-
-    /// How far apart two results of a check can have come in when one overtook the
-    /// other ([`latest::stale`]): twice a run's deadline, and at least a minute.
-    fn stale_window(&self) -> Duration {
-        (self.deadline * 2).max(Duration::from_secs(60))
     }
 
     /// Note a delivered result ([`latest::note`]); a warning when it cannot be.
@@ -817,7 +829,7 @@ impl Runner<'_> {
             &summary.key,
             &context,
             budget,
-            &mut |_| {},
+            &mut |_, _| None,
         ) {
             Ok(outcome) if dry_run => {
                 self.printer.outcome(&outcome, Source::Live, None, None);

@@ -4,7 +4,9 @@
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
-use sensu_reactio_core::{Answer, Context, Failure, FailureKind, Outcome, OutcomeKind, Purpose, Step, dry_run_answer};
+use sensu_reactio_core::{
+    Answer, Context, Failure, FailureKind, Outcome, OutcomeKind, Purpose, Request, Step, dry_run_answer,
+};
 
 use crate::engine::{Engine, EngineError};
 use crate::error::HostError;
@@ -118,8 +120,11 @@ pub struct Budget {
 }
 
 /// Run one event through the engine until its outcome or the deadline;
-/// `before_create` is called just before each create is sent, with the time allowed
-/// for its answer.
+/// `before_write` is called just before each create and each broadcast is sent, with
+/// the time allowed for its answer: `Some(why)` when an earlier attempt sent that one
+/// already (a run killed before its answer): it is not sent again, and the engine
+/// hears that its answer was lost (`why`), as when a broadcast's answer is lost in
+/// one run, so phones ring once.
 #[allow(clippy::too_many_arguments)]
 pub fn run_event(
     engine: &mut dyn Engine,
@@ -129,7 +134,7 @@ pub fn run_event(
     key: &str,
     context: &Context,
     budget: Budget,
-    before_create: &mut dyn FnMut(Duration),
+    before_write: &mut dyn FnMut(&Request, Duration) -> Option<String>,
 ) -> Result<Outcome, HostError> {
     let Budget { end, total } = budget;
     engine.set_deadline(end);
@@ -149,11 +154,17 @@ pub fn run_event(
                         return out_of_time(engine, key, total, &last, context);
                     }
                     let timeout = remaining.min(Duration::from_millis(request.timeout_ms.max(1)));
-                    if request.purpose == Purpose::Create {
+                    let earlier = match request.purpose {
+                        Purpose::Create | Purpose::Notify => before_write(&request, timeout),
+                        _ => None,
+                    };
+                    if request.purpose == Purpose::Create && earlier.is_none() {
                         transport.creates_sent += 1;
-                        before_create(timeout);
                     }
-                    let answer = transport.client()?.send(&request, timeout)?;
+                    let answer = match earlier {
+                        Some(detail) => Answer::Failure(Failure { kind: FailureKind::Other, detail }),
+                        None => transport.client()?.send(&request, timeout)?,
+                    };
                     last = match &answer {
                         Answer::Response(r) => format!("last answer: http {}", r.status),
                         Answer::Failure(f) => format!("last failure: {}", f.detail),
@@ -191,7 +202,7 @@ mod tests {
 
     /// [`run_event`] of an empty event under key `k`, with no create hook.
     fn run_script(engine: &mut Script, transport: &mut Transport<'_>, budget: Budget) -> Result<Outcome, HostError> {
-        run_event(engine, transport, &Printer::default(), b"{}", "k", &Context::default(), budget, &mut |_| {})
+        run_event(engine, transport, &Printer::default(), b"{}", "k", &Context::default(), budget, &mut |_, _| None)
     }
 
     /// A scripted engine: hands out the given steps in order, records the answers.

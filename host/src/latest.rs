@@ -100,26 +100,19 @@ pub struct Later {
 
 /// What delivered since makes a result of `key` stale (`recovery`, `failure`: its
 /// kind; `arrived`: when it came): a recovery that came after a failure, a failure
-/// after a recovery, within `window` of it. `None`: it is not stale (a passing result
-/// never is). A stale result's run was waiting while the later one was delivered, so
-/// the two came in at most a run's deadline apart: the window (twice that) keeps a
-/// step back of the handler's clock from making the next results look older than a
-/// record for longer than the step.
-pub fn stale(
-    spool: &Spool,
-    key: &str,
-    recovery: bool,
-    failure: bool,
-    arrived: Arrival,
-    window: Duration,
-) -> Option<Later> {
+/// after a recovery. `None`: it is not stale (a passing result never is). A record
+/// from the future by this host's clock is not believed: the clock was stepped back
+/// since it was written, and every result would look older than it until the clock
+/// caught up.
+pub fn stale(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Arrival) -> Option<Later> {
     if !recovery && !failure {
         return None;
     }
     let record = read(spool, key)?;
     let (later, what) = if failure { (record.recovery, "recovery") } else { (record.failure, "failure") };
-    let after = Duration::from_nanos(later?.0.checked_sub(arrived.0)?);
-    (!after.is_zero() && after <= window).then_some(Later { what, after })
+    let later = later.filter(|later| *later <= Arrival::now())?;
+    let after = Duration::from_nanos(later.0.checked_sub(arrived.0)?);
+    (!after.is_zero()).then_some(Later { what, after })
 }
 
 /// Note that a result of `key` (a `recovery`, a `failure`, or neither) that came at
@@ -235,38 +228,41 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sensu-reactio-latest-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let spool = Spool::at(&dir);
-        let now = 1_800_000_000;
+        let now = 1_700_000_000;
         let (key, other) = ("web01/check_http", "db01/check_disk");
-        let window = Duration::from_secs(60);
         let what = |later: Option<Later>| later.map(|l| (l.what, l.after.as_secs()));
-        assert_eq!(stale(&spool, key, false, true, at(now), window), None, "no record yet");
+        assert_eq!(stale(&spool, key, false, true, at(now)), None, "no record yet");
         note(&spool, key, true, false, at(now + 5)).unwrap();
-        let before = stale(&spool, key, false, true, at(now), window);
+        let before = stale(&spool, key, false, true, at(now));
         assert_eq!(what(before), Some(("recovery", 5)), "a failure from before");
-        assert_eq!(stale(&spool, key, false, true, at(now + 6), window), None, "a failure from after");
-        assert_eq!(stale(&spool, key, true, false, at(now), window), None, "a recovery is not stale behind one");
-        assert_eq!(stale(&spool, key, false, false, at(now), window), None, "a passing result never is");
-        assert_eq!(stale(&spool, other, false, true, at(now), window), None, "another check's");
-        // Longer before than any run waits: the handler's clock was stepped back since.
-        assert_eq!(stale(&spool, key, false, true, at(now - 120), window), None, "outside the window");
+        assert_eq!(stale(&spool, key, false, true, at(now + 6)), None, "a failure from after");
+        assert_eq!(stale(&spool, key, true, false, at(now)), None, "a recovery is not stale behind one");
+        assert_eq!(stale(&spool, key, false, false, at(now)), None, "a passing result never is");
+        assert_eq!(stale(&spool, other, false, true, at(now)), None, "another check's");
+        // Long before: still older.
+        assert_eq!(what(stale(&spool, key, false, true, at(now - 120))), Some(("recovery", 125)));
         // An older recovery noted late does not move the record back.
         note(&spool, key, true, false, at(now + 1)).unwrap();
-        assert_eq!(what(stale(&spool, key, false, true, at(now + 3), window)), Some(("recovery", 2)));
+        assert_eq!(what(stale(&spool, key, false, true, at(now + 3))), Some(("recovery", 2)));
         note(&spool, key, false, true, at(now + 7)).unwrap();
-        assert_eq!(what(stale(&spool, key, true, false, at(now + 6), window)), Some(("failure", 1)));
+        assert_eq!(what(stale(&spool, key, true, false, at(now + 6))), Some(("failure", 1)));
+        // A record from the future (the clock was stepped back since): not believed.
+        let ahead = Arrival::now().0 / 1_000_000_000 + 9 * 3600;
+        note(&spool, other, true, false, at(ahead)).unwrap();
+        assert_eq!(stale(&spool, other, false, true, Arrival::now()), None);
         // A file of another key under this key's name (a digest collision) is not its.
         std::fs::write(path(&spool, other), br#"{"key":"x","recovery":9999999999999999999}"#).unwrap();
-        assert_eq!(stale(&spool, other, false, true, at(now), window), None);
+        assert_eq!(stale(&spool, other, false, true, at(now)), None);
         // Not a regular file (a fifo would block the read): no record.
         std::fs::remove_file(path(&spool, other)).unwrap();
         std::fs::create_dir(path(&spool, other)).unwrap();
-        assert_eq!(stale(&spool, other, false, true, at(now), window), None);
+        assert_eq!(stale(&spool, other, false, true, at(now)), None);
         assert!(note(&spool, other, true, false, at(now)).unwrap_err().contains("could not write"));
         // A fifo in a record's place is not opened (the read would wait for a writer).
         std::fs::remove_dir(path(&spool, other)).unwrap();
         let made = std::process::Command::new("mkfifo").arg(path(&spool, other)).status();
         if made.is_ok_and(|s| s.success()) {
-            assert_eq!(stale(&spool, other, false, true, at(now), window), None);
+            assert_eq!(stale(&spool, other, false, true, at(now)), None);
         }
         // The folder in a state no record can be kept in is a problem to report.
         assert_eq!(problem(&spool), None);

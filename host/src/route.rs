@@ -166,6 +166,7 @@ mod tests {
             team: team.map(str::to_owned),
             handler_failures: 0,
             unconfirmed_create_ms: None,
+            notified_incident: None,
             last_attempt_at: None,
             settings: None,
         }

@@ -64,6 +64,11 @@ pub struct Entry {
     /// [`sensu_reactio_core::CREATE_RETRY_WAIT_MS`] after (the server may yet apply it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unconfirmed_create_ms: Option<u64>,
+    /// The incident a run last sent this event's broadcast to (marked before it went):
+    /// a later attempt does not broadcast to it again (a run killed before the answer
+    /// came left no other trace of it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notified_incident: Option<u64>,
     /// The settings that shape what is sent (`call`, templates, …) of the run that kept
     /// it, each as a digest of its value ([`crate::route::Route::settings`]): `replay`
     /// leaves an entry kept under other settings than its own.

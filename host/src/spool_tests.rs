@@ -23,6 +23,7 @@ fn entry(key: &str) -> Entry {
         team: None,
         handler_failures: 0,
         unconfirmed_create_ms: None,
+        notified_incident: None,
         last_attempt_at: None,
         settings: None,
     }

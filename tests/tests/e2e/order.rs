@@ -251,3 +251,31 @@ fn an_entry_of_an_earlier_version_is_not_judged_by_the_records() {
     assert!(!replayed.stdout.contains("dropped"), "{}", replayed.all());
     assert_no_key(&[&first, &replayed], &dir);
 }
+
+#[test]
+fn an_alert_taken_in_from_a_killed_write_is_not_sent_after_a_later_recovery() {
+    // The run keeping the alert was killed in its spool write (a slow disk); the
+    // recovery came 70 s later and was delivered; two minutes on, a run took the
+    // unfinished write in and sent it: an incident, with its call, that never closed.
+    // The records counted only within a minute of a result.
+    let dir = scratch("taken-in-stale");
+    let spool = dir.join("spool");
+    let server = standin();
+    let recovery = against(&server.url(), &spool).stdin(&resolve()).run();
+    assert_eq!(recovery.code, Some(0), "{}", recovery.all());
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_nanos() - 70_000_000_000;
+    let nanos_ns = u64::try_from(nanos).expect("nanoseconds");
+    keep_by_hand(&spool, first_critical(), nanos, json!({"received_ns": nanos_ns}));
+    let kept = spooled(&spool).pop().expect("the entry");
+    let left = spool.join(format!(".new-{}", kept.file_name().and_then(|n| n.to_str()).expect("a name")));
+    std::fs::rename(&kept, &left).expect("as the killed run left it");
+    let three_minutes_ago = SystemTime::now() - Duration::from_secs(180);
+    File::options().write(true).open(&left).and_then(|f| f.set_modified(three_minutes_ago)).expect("age it");
+    let replayed = against(&server.url(), &spool).args(["replay"]).run();
+    assert_eq!(creates(&server), 0, "{:?}\n{}", lines(&server), replayed.all());
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert!(replayed.stderr.contains("took in 1 spooled events"), "{}", replayed.all());
+    assert!(replayed.stdout.contains("dropped a spooled alert for web01/check_http"), "{}", replayed.all());
+    assert!(spooled(&spool).is_empty() && !left.exists(), "{}", replayed.all());
+    assert_no_key(&[&recovery, &replayed], &dir);
+}

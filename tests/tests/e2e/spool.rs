@@ -855,3 +855,48 @@ fn root_in_another_users_spool_does_only_what_that_user_could() {
     assert_eq!(std::fs::metadata(&victim).unwrap().uid(), 0, "{}", down.all());
     assert_no_key(&[&run, &down], &dir);
 }
+
+#[test]
+fn a_run_killed_while_broadcasting_a_spooled_escalation_does_not_ring_twice() {
+    // A warning opened the incident; its escalation to critical was spooled. A replay
+    // sent the escalation's broadcast and was killed before the answer; the server
+    // applied it. The next run broadcast (and called) again. The entry now says which
+    // incident its broadcast went to before it goes.
+    let dir = scratch("killed-broadcasting");
+    let spool = dir.join("spool");
+    let server = standin();
+    let both = ["--severities", "warning,critical"];
+    let warning = classic("web01", "check_http", 1, &["0", "0", "1"], "create", 1);
+    let first = against(&server.url(), &spool).args(both).stdin(&warning).run();
+    assert_eq!((first.code, creates(&server)), (Some(0), 1), "{}", first.all());
+    let critical = classic("web01", "check_http", 2, &["0", "1", "2"], "create", 2);
+    let kept = against(&closed_port_url(), &spool).args(both).stdin(&critical).run();
+    assert_eq!(kept.code, Some(75), "{}", kept.all());
+    let broadcasts = |server: &sensu_reactio_tests::Standin| {
+        lines(server).iter().filter(|l| *l == "POST /api/v1/notifications").count()
+    };
+    let slow = Fault::Delay(std::time::Duration::from_millis(1000));
+    server.push_fault_times(Match::exact("POST", "/api/v1/notifications"), slow, 1);
+    let pid = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let killed = std::thread::scope(|s| {
+        let mut handler = against(&server.url(), &spool);
+        handler.args(both).args(["--deadline", "6", "replay"]).report_pid(std::sync::Arc::clone(&pid));
+        let run = s.spawn(move || handler.run());
+        let started = std::time::Instant::now();
+        while broadcasts(&server) == 0 && started.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let pid = pid.load(std::sync::atomic::Ordering::SeqCst).to_string();
+        let sent = std::process::Command::new("kill").args(["-KILL", &pid]).status().expect("run kill");
+        assert!(sent.success(), "kill -KILL {pid}");
+        run.join().expect("the killed run")
+    });
+    assert_eq!(killed.code, None, "killed: {}", killed.all());
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let replayed = against(&server.url(), &spool).args(both).args(["--deadline", "6", "replay"]).run();
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert_eq!(broadcasts(&server), 1, "{:?}\n{}", lines(&server), replayed.all());
+    assert!(replayed.stderr.contains("sent by an earlier attempt of this spooled event"), "{}", replayed.all());
+    assert!(spooled(&spool).is_empty(), "{}", replayed.all());
+    assert_no_key(&[&first, &kept, &killed, &replayed], &dir);
+}
