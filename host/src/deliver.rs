@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use sensu_reactio_core::{CREATE_RETRY_WAIT_MS, Context, EventSummary, Outcome, OutcomeKind, Purpose, Request};
 
-use crate::drive::{Budget, Transport, run_event};
+use crate::drive::{Budget, Transport, Write, not_applied, run_event};
 use crate::engine::Engine;
 use crate::error::{EXIT_CONFIG, EXIT_NOT_SPOOLED, EXIT_OK, EXIT_SPOOLED, HostError};
 use crate::latest::{self, Arrival};
@@ -447,19 +447,33 @@ impl Runner<'_> {
             // gives the server that long too); and it does not send the broadcast to the
             // same incident again (a second call).
             let mut marked = entry.clone();
-            let mut before_write = |request: &Request, allowed: Duration| {
-                let what = if request.purpose == Purpose::Create {
-                    let allowed_ms = u64::try_from(allowed.as_millis()).unwrap_or(u64::MAX);
-                    marked.unconfirmed_create_ms = Some(now_ms().saturating_add(allowed_ms));
-                    "created"
-                } else {
-                    let incident = notified_incident(request);
-                    if incident.is_some() && incident == marked.notified_incident {
-                        let why = "sent by an earlier attempt of this spooled event, whose run ended before its answer";
-                        return Some(why.to_owned());
+            let mut on_write = |write: Write<'_>| {
+                let what = match write {
+                    Write::Sending(request, allowed) if request.purpose == Purpose::Create => {
+                        let allowed_ms = u64::try_from(allowed.as_millis()).unwrap_or(u64::MAX);
+                        marked.unconfirmed_create_ms = Some(now_ms().saturating_add(allowed_ms));
+                        "created"
                     }
-                    marked.notified_incident = incident;
-                    "broadcast"
+                    Write::Sending(request, _) => {
+                        let incident = notified_incident(request);
+                        if incident.is_some() && incident == entry.notified_incident {
+                            let why =
+                                "sent by an earlier attempt of this spooled event, whose run ended before its answer";
+                            return Some(why.to_owned());
+                        }
+                        marked.notified_incident = incident;
+                        "broadcast"
+                    }
+                    // A broadcast that certainly did not go out is no longer marked.
+                    Write::Answered(request, answer)
+                        if request.purpose == Purpose::Notify
+                            && not_applied(answer)
+                            && marked.notified_incident.is_some() =>
+                    {
+                        marked.notified_incident = None;
+                        "broadcast"
+                    }
+                    Write::Answered(..) => return None,
                 };
                 if let Err(e) = spool.update(&path, &marked) {
                     self.printer
@@ -475,7 +489,7 @@ impl Runner<'_> {
                 &entry.key,
                 &context,
                 budget,
-                &mut before_write,
+                &mut on_write,
             );
             entry.notified_incident = marked.notified_incident;
             entry.attempts += 1;
@@ -829,7 +843,7 @@ impl Runner<'_> {
             &summary.key,
             &context,
             budget,
-            &mut |_, _| None,
+            &mut |_| None,
         ) {
             Ok(outcome) if dry_run => {
                 self.printer.outcome(&outcome, Source::Live, None, None);

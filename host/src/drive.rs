@@ -119,12 +119,31 @@ pub struct Budget {
     pub total: Duration,
 }
 
-/// Run one event through the engine until its outcome or the deadline;
-/// `before_write` is called just before each create and each broadcast is sent, with
-/// the time allowed for its answer: `Some(why)` when an earlier attempt sent that one
-/// already (a run killed before its answer): it is not sent again, and the engine
-/// hears that its answer was lost (`why`), as when a broadcast's answer is lost in
-/// one run, so phones ring once.
+/// A create or a broadcast ([`run_event`]'s `on_write`): about to be sent, with the
+/// time allowed for its answer, or answered.
+#[derive(Debug)]
+pub enum Write<'a> {
+    /// About to be sent.
+    Sending(&'a Request, Duration),
+    /// Its answer came (or its failure).
+    Answered(&'a Request, &'a Answer),
+}
+
+/// Whether `answer` says its request certainly had no effect: it never reached the
+/// server, or the server refused it (4xx) or was unavailable (503).
+pub fn not_applied(answer: &Answer) -> bool {
+    match answer {
+        Answer::Failure(failure) => !failure.kind.maybe_delivered(),
+        Answer::Response(response) => response.status == 503 || (400..500).contains(&response.status),
+        Answer::Waited => false,
+    }
+}
+
+/// Run one event through the engine until its outcome or the deadline. `on_write` is
+/// told of each create and each broadcast before it is sent and once it is answered;
+/// before, `Some(why)` means an earlier attempt sent that one already (a run killed
+/// before its answer): it is not sent again, and the engine hears that its answer was
+/// lost (`why`), as when a broadcast's answer is lost in one run, so phones ring once.
 #[allow(clippy::too_many_arguments)]
 pub fn run_event(
     engine: &mut dyn Engine,
@@ -134,7 +153,7 @@ pub fn run_event(
     key: &str,
     context: &Context,
     budget: Budget,
-    before_write: &mut dyn FnMut(&Request, Duration) -> Option<String>,
+    on_write: &mut dyn FnMut(Write<'_>) -> Option<String>,
 ) -> Result<Outcome, HostError> {
     let Budget { end, total } = budget;
     engine.set_deadline(end);
@@ -154,16 +173,20 @@ pub fn run_event(
                         return out_of_time(engine, key, total, &last, context);
                     }
                     let timeout = remaining.min(Duration::from_millis(request.timeout_ms.max(1)));
-                    let earlier = match request.purpose {
-                        Purpose::Create | Purpose::Notify => before_write(&request, timeout),
-                        _ => None,
-                    };
+                    let write = matches!(request.purpose, Purpose::Create | Purpose::Notify);
+                    let earlier = if write { on_write(Write::Sending(&request, timeout)) } else { None };
                     if request.purpose == Purpose::Create && earlier.is_none() {
                         transport.creates_sent += 1;
                     }
                     let answer = match earlier {
                         Some(detail) => Answer::Failure(Failure { kind: FailureKind::Other, detail }),
-                        None => transport.client()?.send(&request, timeout)?,
+                        None => {
+                            let answer = transport.client()?.send(&request, timeout)?;
+                            if write {
+                                on_write(Write::Answered(&request, &answer));
+                            }
+                            answer
+                        }
                     };
                     last = match &answer {
                         Answer::Response(r) => format!("last answer: http {}", r.status),
@@ -202,7 +225,7 @@ mod tests {
 
     /// [`run_event`] of an empty event under key `k`, with no create hook.
     fn run_script(engine: &mut Script, transport: &mut Transport<'_>, budget: Budget) -> Result<Outcome, HostError> {
-        run_event(engine, transport, &Printer::default(), b"{}", "k", &Context::default(), budget, &mut |_, _| None)
+        run_event(engine, transport, &Printer::default(), b"{}", "k", &Context::default(), budget, &mut |_| None)
     }
 
     /// A scripted engine: hands out the given steps in order, records the answers.

@@ -856,31 +856,42 @@ fn root_in_another_users_spool_does_only_what_that_user_could() {
     assert_no_key(&[&run, &down], &dir);
 }
 
-#[test]
-fn a_run_killed_while_broadcasting_a_spooled_escalation_does_not_ring_twice() {
-    // A warning opened the incident; its escalation to critical was spooled. A replay
-    // sent the escalation's broadcast and was killed before the answer; the server
-    // applied it. The next run broadcast (and called) again. The entry now says which
-    // incident its broadcast went to before it goes.
-    let dir = scratch("killed-broadcasting");
+/// web01's warning opened its incident (the settings act on warnings too); its
+/// escalation to critical was spooled while Reactio was down: the scratch directory,
+/// the spool, the stand-in, the two runs and the settings' flags.
+fn escalation_spooled(name: &str) -> (Scratch, std::path::PathBuf, sensu_reactio_tests::Standin, Run, Run) {
+    let dir = scratch(name);
     let spool = dir.join("spool");
     let server = standin();
-    let both = ["--severities", "warning,critical"];
     let warning = classic("web01", "check_http", 1, &["0", "0", "1"], "create", 1);
-    let first = against(&server.url(), &spool).args(both).stdin(&warning).run();
+    let first = against(&server.url(), &spool).args(BOTH).stdin(&warning).run();
     assert_eq!((first.code, creates(&server)), (Some(0), 1), "{}", first.all());
     let critical = classic("web01", "check_http", 2, &["0", "1", "2"], "create", 2);
-    let kept = against(&closed_port_url(), &spool).args(both).stdin(&critical).run();
+    let kept = against(&closed_port_url(), &spool).args(BOTH).stdin(&critical).run();
     assert_eq!(kept.code, Some(75), "{}", kept.all());
-    let broadcasts = |server: &sensu_reactio_tests::Standin| {
-        lines(server).iter().filter(|l| *l == "POST /api/v1/notifications").count()
-    };
+    (dir, spool, server, first, kept)
+}
+
+/// Settings that act on warnings and criticals.
+const BOTH: [&str; 2] = ["--severities", "warning,critical"];
+
+/// The broadcasts (`POST /api/v1/notifications`) the server received.
+fn broadcasts(server: &sensu_reactio_tests::Standin) -> usize {
+    lines(server).iter().filter(|l| *l == "POST /api/v1/notifications").count()
+}
+
+#[test]
+fn a_run_killed_while_broadcasting_a_spooled_escalation_does_not_ring_twice() {
+    // A replay sent the spooled escalation's broadcast and was killed before the
+    // answer; the server applied it. The next run broadcast (and called) again. The
+    // entry now says which incident its broadcast went to before it goes.
+    let (dir, spool, server, first, kept) = escalation_spooled("killed-broadcasting");
     let slow = Fault::Delay(std::time::Duration::from_millis(1000));
     server.push_fault_times(Match::exact("POST", "/api/v1/notifications"), slow, 1);
     let pid = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
     let killed = std::thread::scope(|s| {
         let mut handler = against(&server.url(), &spool);
-        handler.args(both).args(["--deadline", "6", "replay"]).report_pid(std::sync::Arc::clone(&pid));
+        handler.args(BOTH).args(["--deadline", "6", "replay"]).report_pid(std::sync::Arc::clone(&pid));
         let run = s.spawn(move || handler.run());
         let started = std::time::Instant::now();
         while broadcasts(&server) == 0 && started.elapsed() < std::time::Duration::from_secs(10) {
@@ -893,10 +904,26 @@ fn a_run_killed_while_broadcasting_a_spooled_escalation_does_not_ring_twice() {
     });
     assert_eq!(killed.code, None, "killed: {}", killed.all());
     std::thread::sleep(std::time::Duration::from_millis(1200));
-    let replayed = against(&server.url(), &spool).args(both).args(["--deadline", "6", "replay"]).run();
+    let replayed = against(&server.url(), &spool).args(BOTH).args(["--deadline", "6", "replay"]).run();
     assert_eq!(replayed.code, Some(0), "{}", replayed.all());
     assert_eq!(broadcasts(&server), 1, "{:?}\n{}", lines(&server), replayed.all());
     assert!(replayed.stderr.contains("sent by an earlier attempt of this spooled event"), "{}", replayed.all());
     assert!(spooled(&spool).is_empty(), "{}", replayed.all());
     assert_no_key(&[&first, &kept, &killed, &replayed], &dir);
+}
+
+#[test]
+fn a_spooled_escalations_broadcast_the_server_turned_away_goes_on_the_next_run() {
+    // The mark before a broadcast must not outlive an answer that says it had no
+    // effect (503 and a wait longer than the run): the next run broadcasts.
+    let (dir, spool, server, first, kept) = escalation_spooled("broadcast-turned-away");
+    server.push_fault_times(Match::exact("POST", "/api/v1/notifications"), Fault::unavailable("30"), 1);
+    let turned = against(&server.url(), &spool).args(BOTH).args(["--deadline", "3", "replay"]).run();
+    assert_eq!(spooled(&spool).len(), 1, "{}", turned.all());
+    let replayed = against(&server.url(), &spool).args(BOTH).args(["--deadline", "6", "replay"]).run();
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert_eq!(broadcasts(&server), 2, "{:?}\n{}\n{}", lines(&server), turned.all(), replayed.all());
+    assert!(!replayed.stderr.contains("sent by an earlier attempt"), "{}", replayed.all());
+    assert!(spooled(&spool).is_empty(), "{}", replayed.all());
+    assert_no_key(&[&first, &kept, &turned, &replayed], &dir);
 }
