@@ -43,7 +43,10 @@ pub fn run(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant) -> u
         },
         // Its report on stdout holds the warnings: not printed on stderr as well.
         Command::CheckConfig => match load_quietly(cli, env, printer) {
-            Ok(loaded) => check_config(&loaded, env, &locate(&loaded, env), printer, cli.output == OutputFormat::Json),
+            Ok(loaded) => {
+                let http = http_settings(&loaded, env);
+                check_config(&loaded, env, &http, &locate(&loaded, env), printer, cli.output == OutputFormat::Json)
+            }
             Err(e) => {
                 let root = Path::new(SENSU_ROOT);
                 let (files, source) = crate::settings::discover_files(&cli.config_files, env, root, &mut Vec::new())
@@ -52,6 +55,15 @@ pub fn run(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant) -> u
             }
         },
     }
+}
+
+/// The HTTP client's settings, its CA file read now with the other settings (before a
+/// root run takes the spool owner's identity as it locates the spool).
+fn http_settings(loaded: &Loaded, env: &EnvVars) -> HttpSettings {
+    let host = &loaded.config.host;
+    let mut settings = HttpSettings { ca_file: host.ca_file.clone(), allow_http: host.allow_http, ca_read: None };
+    settings.read_ca_ahead(env);
+    settings
 }
 
 fn locate(loaded: &Loaded, env: &EnvVars) -> Result<Spool, HostError> {
@@ -99,7 +111,7 @@ fn runner<'a>(
     let engine =
         crate::engine::build(loaded.engine, &loaded.config, &loaded.input).map_err(crate::drive::engine_error)?;
     let host = &loaded.config.host;
-    let settings = HttpSettings { ca_file: host.ca_file.clone(), allow_http: host.allow_http };
+    let settings = http_settings(loaded, env);
     Ok(Runner {
         engine,
         transport: Transport::new(settings, env, host.dry_run),

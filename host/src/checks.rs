@@ -184,6 +184,7 @@ fn show(value: &Value) -> String {
 pub fn check_config(
     loaded: &Loaded,
     env: &EnvVars,
+    http: &HttpSettings,
     spool: &Result<Spool, HostError>,
     printer: &Printer,
     json: bool,
@@ -195,7 +196,7 @@ pub fn check_config(
             problems.push(format!("profile `{name}`: {p}"));
         }
     }
-    problems.extend(what_a_run_would_refuse(loaded, env));
+    problems.extend(what_a_run_would_refuse(loaded, env, http));
     if let Err(e) = spool {
         problems.push(e.to_string());
     }
@@ -257,11 +258,10 @@ pub fn check_config(
 /// What a run would stop at after its settings loaded: the HTTP client's settings
 /// (`ca_file`, proxies) and the engine (`--engine wasm`: its module, found, checked and
 /// compiled as a run does). (A key no HTTP header can carry is a connection's problem.)
-fn what_a_run_would_refuse(loaded: &Loaded, env: &EnvVars) -> Vec<String> {
+fn what_a_run_would_refuse(loaded: &Loaded, env: &EnvVars, http: &HttpSettings) -> Vec<String> {
     let config = &loaded.config;
     let mut problems = Vec::new();
-    let settings = HttpSettings { ca_file: config.host.ca_file.clone(), allow_http: config.host.allow_http };
-    if let Err(e) = Http::build(&settings, env) {
+    if let Err(e) = Http::build(http, env) {
         problems.push(e.to_string());
     }
     if let Err(e) = crate::engine::build(loaded.engine, config, &loaded.input) {

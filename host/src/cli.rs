@@ -96,7 +96,8 @@ group chat, record), later results go to its timeline, the recovery closes it.";
 const AFTER_HELP: &str = "\
 WHAT IT DOES
   Without a subcommand it reads one Sensu event (Classic 1.x or Go) from stdin to EOF
-  (at most 16 MiB), decides what to do, and sends the requests to Reactio. It first
+  (at most 16 MiB; a whole event on a stdin left open goes ahead after half a second
+  of quiet, and none within 8 s is exit 65), decides what to do, and sends the requests to Reactio. It first
   delivers anything left in the spool by earlier runs (oldest first, within half of
   the deadline). It prints one line per event: what was done, the incident and its
   URL, or why it was skipped. Warnings go to stderr, prefixed `reactio: warning:`.
@@ -132,7 +133,7 @@ SPOOL
 
 EXIT CODES
   0   handled, or skipped with a reason
-  65  the event is not a Sensu event, or larger than 16 MiB
+  65  the event is not a Sensu event, or larger than 16 MiB, or none came within 8 s
   74  delivery failed and the event could not be spooled: it is printed to stderr
   75  delivery failed (or the handler itself did: an `internal error` line, e.g. a
       broken wasm module): the event was spooled for the next run (or dead-lettered)

@@ -715,7 +715,7 @@ impl Runner<'_> {
         let summary = live.summary;
         let what = if summary.recovery { "recovery" } else { "alert" };
         let message = format!(
-            "dropped the {what} for {}: a {} of its check that came in {} was delivered while this run waited for the check",
+            "dropped the {what} for {}: a {} of its check that came in {} was delivered already (runs of one check take their turns in no set order)",
             summary.key,
             later.what,
             after(later.after)

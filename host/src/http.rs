@@ -29,6 +29,26 @@ pub struct HttpSettings {
     pub ca_file: Option<String>,
     /// Allow plain http to non-loopback hosts.
     pub allow_http: bool,
+    /// The CA file read ahead ([`HttpSettings::read_ca_ahead`]): its path, and its
+    /// bytes or why they could not be read.
+    pub ca_read: Option<(String, Result<Vec<u8>, String>)>,
+}
+
+impl HttpSettings {
+    /// The extra CA file: `ca_file`, else `SSL_CERT_FILE`.
+    fn ca_path(&self, env: &EnvVars) -> Option<String> {
+        self.ca_file.clone().or_else(|| env.get("SSL_CERT_FILE").map(str::to_owned))
+    }
+
+    /// Read the CA file now rather than when the client is built: a root run that
+    /// takes the identity of the spool's owner (`Spool::locate`) reads it as root, as
+    /// it reads the settings and keys.
+    pub fn read_ca_ahead(&mut self, env: &EnvVars) {
+        if let Some(path) = self.ca_path(env) {
+            let read = crate::settings::read_regular(std::path::Path::new(&path)).map_err(|e| e.to_string());
+            self.ca_read = Some((path, read));
+        }
+    }
 }
 
 /// The run's one HTTP client (one connection reused for lookup and create) and the
@@ -102,9 +122,15 @@ impl Http {
             })?;
             builder = builder.proxy(proxy.no_proxy(NoProxy::from_string(&no_proxy)));
         }
-        let ca_file = settings.ca_file.clone().or_else(|| env.get("SSL_CERT_FILE").map(str::to_owned));
-        if let Some(path) = ca_file {
-            let pem = crate::settings::read_regular(std::path::Path::new(&path)).map_err(|e| {
+        let ca = match &settings.ca_read {
+            Some((path, read)) => Some((path.clone(), read.clone())),
+            None => settings.ca_path(env).map(|path| {
+                let read = crate::settings::read_regular(std::path::Path::new(&path)).map_err(|e| e.to_string());
+                (path, read)
+            }),
+        };
+        if let Some((path, read)) = ca {
+            let pem = read.map_err(|e| {
                 HostError::Config(format!(
                     "could not read ca_file {path}: {e}; it should be a pem bundle of ca certificates"
                 ))
@@ -362,7 +388,7 @@ mod tests {
 
     #[test]
     fn unreadable_ca_file_is_a_config_error_naming_it() {
-        let settings = HttpSettings { ca_file: Some("/nonexistent/ca.pem".into()), allow_http: false };
+        let settings = HttpSettings { ca_file: Some("/nonexistent/ca.pem".into()), allow_http: false, ca_read: None };
         let err = Http::build(&settings, &EnvVars::default()).unwrap_err();
         assert!(matches!(err, HostError::Config(_)));
         assert!(err.to_string().contains("/nonexistent/ca.pem"));

@@ -59,17 +59,33 @@ pub fn read_stdin(bound: Duration) -> Result<Stdin, HostError> {
     loop {
         let left = end.saturating_duration_since(Instant::now());
         if !readable(fd, left.min(QUIET)).map_err(failed)? {
-            if beyond == 0 && !event.is_empty() && whole_json(&event) {
-                return Ok(Stdin { event, left_open: true });
+            // Quiet, and stdin still open: what came so far is looked at.
+            let read_so_far = if beyond > 0 || event.is_empty() { None } else { Some(as_json(&event)) };
+            match read_so_far {
+                Some(Ok(())) => return Ok(Stdin { event, left_open: true }),
+                // More will not mend it (not an end cut short: text after a whole value, say).
+                Some(Err(e)) if !e.is_eof() => {
+                    return Err(HostError::Input(format!(
+                        "what came on stdin is not one json event ({e}; {} bytes read, and stdin still open): sensu pipes one json event and closes stdin; check the handler's command and what feeds it",
+                        event.len()
+                    )));
+                }
+                _ if left.is_zero() && beyond > 0 => {
+                    return Err(HostError::Input(format!(
+                        "the event is more than the 16 MiB accepted ({} bytes read in {} s, and stdin still open); sensu pipes one json event, check the handler's input",
+                        event.len() as u64 + beyond,
+                        bound.as_secs()
+                    )));
+                }
+                _ if left.is_zero() => {
+                    return Err(HostError::Input(format!(
+                        "no whole event on stdin within {} s ({} bytes read, and stdin still open): sensu pipes one json event and closes stdin; check the handler's command and what feeds it",
+                        bound.as_secs(),
+                        event.len()
+                    )));
+                }
+                _ => continue,
             }
-            if left.is_zero() {
-                let what = if beyond > 0 { "more than 16 MiB".to_owned() } else { format!("{} bytes", event.len()) };
-                return Err(HostError::Input(format!(
-                    "no whole event on stdin within {} s ({what} read, and stdin still open): sensu pipes one json event and closes stdin; check the handler's command and what feeds it",
-                    bound.as_secs()
-                )));
-            }
-            continue;
         }
         // Into the event's own room (grown as a `Vec` grows); past the limit, into a
         // scratch buffer that is only counted (the rest is drained: Sensu's pipe never breaks).
@@ -119,9 +135,10 @@ fn readable(fd: std::os::fd::BorrowedFd<'_>, wait: Duration) -> std::io::Result<
     }
 }
 
-/// Whether `bytes` hold one whole JSON value (and nothing but space after it).
-fn whole_json(bytes: &[u8]) -> bool {
-    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+/// Whether `bytes` hold one whole JSON value (and nothing but space after it); if
+/// not, why (an end cut short: [`serde_json::Error::is_eof`]).
+fn as_json(bytes: &[u8]) -> Result<(), serde_json::Error> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map(|_| ())
 }
 
 fn too_large(size: u64) -> HostError {

@@ -181,7 +181,8 @@ impl Spool {
     /// place of a lock, a record or a temporary file pointing at `/etc/shadow` was
     /// written, or given to them, as root (the owner's user could make itself root).
     /// As them, the run can do there only what they could, and what it makes is
-    /// theirs. Settings, keys and the engine are read before. It cannot switch: no spool.
+    /// theirs. Settings, keys, the CA file and the engine are read before. It cannot
+    /// switch: no spool.
     fn act_as_owner(&self) -> Result<(), HostError> {
         use rustix::thread::{Gid, Uid};
         let Some((uid, gid)) = self.foreign_owner() else { return Ok(()) };

@@ -156,6 +156,18 @@ fn a_stdin_left_open_without_a_whole_event_ends_the_run_with_an_input_error() {
 }
 
 #[test]
+fn two_values_on_a_stdin_left_open_are_refused_without_waiting_out_the_bound() {
+    // They waited 8 s for a whole event, and the error said none came.
+    let dir = scratch("stdin-open-two");
+    let two = [first_critical(), first_critical()].concat();
+    let run = against(&closed_port_url(), &dir.join("spool")).stdin(&two).keep_stdin_open().run();
+    assert_eq!(run.code, Some(65), "{}", run.all());
+    assert!(run.stderr.contains("what came on stdin is not one json event (trailing characters"), "{}", run.stderr);
+    assert!(run.elapsed < std::time::Duration::from_secs(5), "{:?}", run.elapsed);
+    assert!(files_under(&dir.join("spool")).is_empty());
+}
+
+#[test]
 fn not_an_event_is_an_input_error() {
     let dir = scratch("bad-input");
     let run = against(&closed_port_url(), &dir.join("spool")).stdin(b"{\"hello\":1}").run();

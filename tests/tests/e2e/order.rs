@@ -99,7 +99,7 @@ fn a_failure_that_came_before_a_delivered_recovery_is_dropped_by_the_run_that_wa
         message.starts_with("dropped the alert for web01/check_http: a recovery of its check that came in "),
         "{message}"
     );
-    assert!(message.ends_with(" s after it was delivered while this run waited for the check"), "{message}");
+    assert!(message.contains(" s after it was delivered already"), "{message}");
     assert_no_key(&[&recovery, &waited], &dir);
 }
 

@@ -927,3 +927,28 @@ fn a_spooled_escalations_broadcast_the_server_turned_away_goes_on_the_next_run()
     assert!(spooled(&spool).is_empty(), "{}", replayed.all());
     assert_no_key(&[&first, &kept, &turned, &replayed], &dir);
 }
+
+#[test]
+fn root_in_another_users_spool_still_reads_its_own_ca_file() {
+    // Taking the spool owner's identity before the client was built, root could not
+    // read a `ca_file` only root may read: exit 78, the event dead-lettered.
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    let bundle = std::path::Path::new("/etc/ssl/certs/ca-certificates.crt");
+    if !root || !bundle.is_file() {
+        // Only root can give the spool away; the CA needs some real certificates.
+        return;
+    }
+    let dir = scratch("root-foreign-ca");
+    let spool = dir.join("spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    std::os::unix::fs::chown(&spool, Some(65534), Some(65534)).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::copy(bundle, &ca).unwrap();
+    std::fs::set_permissions(&ca, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let server = standin();
+    let run = against(&server.url(), &spool).args(["--ca-file", path_str(&ca)]).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert_eq!(creates(&server), 1, "{:?}", lines(&server));
+    assert_no_key(&[&run], &dir);
+}
