@@ -69,8 +69,10 @@ fn dir(spool: &Spool) -> PathBuf {
     spool.dir().join(".latest")
 }
 
+/// A check's record: not `.json`, so that nothing looking for spool entries by their
+/// name takes it for one.
 fn path(spool: &Spool, key: &str) -> PathBuf {
-    dir(spool).join(format!("{:016x}.json", key_digest(key)))
+    dir(spool).join(format!("{:016x}.rec", key_digest(key)))
 }
 
 /// The largest record read (one is ~100 bytes): a bigger one is not a record.
