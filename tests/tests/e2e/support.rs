@@ -34,12 +34,9 @@ pub(crate) fn empty_settings() -> (Scratch, PathBuf) {
     (dir, file)
 }
 
-/// A port where nothing listens (connection refused).
+/// A port where nothing listens (connection refused; [`sensu_reactio_tests::refused_url`]).
 pub(crate) fn closed_port_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
+    sensu_reactio_tests::refused_url()
 }
 
 /// A Sensu Classic event, compact JSON, no trailing newline (as sensu-server sends).

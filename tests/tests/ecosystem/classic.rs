@@ -178,10 +178,7 @@ fn the_shipped_check_spool_check_reports_waiting_alerts() {
     assert_no_key(&handled, &server.dir);
 }
 
-/// A port where nothing listens (connection refused).
+/// A port where nothing listens (connection refused; [`sensu_reactio_tests::refused_url`]).
 fn closed_port_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
+    sensu_reactio_tests::refused_url()
 }
