@@ -147,7 +147,15 @@ pub fn note(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Ar
         .and_then(|mut file| file.write_all(&text))
         .and_then(|()| {
             spool.hand_over(&temp);
-            std::fs::rename(&temp, &target)
+            // The old record goes first: ext4 flushes a file renamed over another
+            // (0.13 ms here, most of what noting cost a run); renamed to a free name it
+            // does not (0.03 ms). Between the two, a reader finds no record: as if
+            // nothing were noted, so nothing is dropped (the drain, under the check's
+            // lock, as the writer is, never sees that moment).
+            match std::fs::remove_file(&target) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => std::fs::rename(&temp, &target),
+            }
         });
     if let Err(e) = written {
         let _ = std::fs::remove_file(&temp);
