@@ -224,10 +224,7 @@ fn records_that_cannot_be_kept_are_warned_of_not_silently_skipped() {
     let run = against(&server.url(), &spool).stdin(&first_critical()).run();
     assert_eq!((run.code, creates(&server)), (Some(0), 1), "{}", run.all());
     assert!(run.stderr.contains("warning: could not note the delivery for web01/check_http"), "{}", run.all());
-    let (settings_dir, settings) = empty_settings();
-    let mut check = handler();
-    check.hold(settings_dir).args(["check-spool", "--spool-dir", path_str(&spool), "--config", path_str(&settings)]);
-    let status = check.run();
+    let status = check_spool(&spool, &[]);
     assert_eq!(status.code, Some(1), "{}", status.all());
     assert!(status.stdout.contains(".latest is not a directory: a check's result that waits"), "{}", status.stdout);
     assert_no_key(&[&run, &status], &dir);

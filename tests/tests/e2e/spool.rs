@@ -5,14 +5,6 @@ use sensu_reactio_tests::{Fault, Match};
 
 use crate::support::*;
 
-fn check_spool(spool: &std::path::Path, extra: &[&str]) -> Run {
-    let (dir, settings) = empty_settings();
-    let mut handler = handler();
-    handler.hold(dir).args(["check-spool", "--spool-dir", path_str(spool), "--config", path_str(&settings)]);
-    handler.args(extra.iter().copied());
-    handler.run()
-}
-
 fn replay(server_url: &str, spool: &std::path::Path) -> Run {
     let mut handler = against(server_url, spool);
     handler.args(["replay"]);

@@ -204,3 +204,12 @@ pub(crate) fn keep_by_hand(spool: &Path, event: Vec<u8>, nanos: u128, fields: Va
     std::fs::create_dir_all(spool).expect("the spool");
     std::fs::write(spool.join(format!("{nanos:020}-0000001.json")), entry.to_string()).expect("write the entry");
 }
+
+/// `check-spool` over `spool` (with `extra` arguments), settings from an empty file.
+pub(crate) fn check_spool(spool: &Path, extra: &[&str]) -> Run {
+    let (dir, settings) = empty_settings();
+    let mut handler = handler();
+    handler.hold(dir).args(["check-spool", "--spool-dir", path_str(spool), "--config", path_str(&settings)]);
+    handler.args(extra.iter().copied());
+    handler.run()
+}
