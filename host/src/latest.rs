@@ -63,6 +63,37 @@ struct Record {
     /// When the newest recovery acted on arrived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     recovery: Option<Arrival>,
+    /// When it was written, by the wall clock and by the clock since boot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    written: Option<Clocks>,
+}
+
+/// The wall clock and the clock since boot (which no one sets), nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Clocks {
+    wall: u64,
+    boot: u64,
+}
+
+/// How far the wall clock may have moved apart from the clock since boot before a
+/// record written then is not believed: the wall clock was stepped since (or the host
+/// rebooted), and the record's times are not this clock's. NTP's slewing moves it by
+/// at most 0.5 ms a second.
+const MAX_STEP: Duration = Duration::from_secs(2);
+
+impl Clocks {
+    fn now() -> Clocks {
+        let boot = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+        let boot = u64::try_from(boot.tv_sec).unwrap_or(0).saturating_mul(1_000_000_000)
+            + u64::try_from(boot.tv_nsec).unwrap_or(0);
+        Clocks { wall: Arrival::now().0, boot }
+    }
+
+    /// Whether the wall clock was stepped (or the host rebooted) since `self`.
+    fn stepped_since(self, now: Clocks) -> bool {
+        let (wall, boot) = (i128::from(now.wall) - i128::from(self.wall), i128::from(now.boot) - i128::from(self.boot));
+        boot < 0 || (wall - boot).unsigned_abs() > MAX_STEP.as_nanos()
+    }
 }
 
 fn dir(spool: &Spool) -> PathBuf {
@@ -88,7 +119,11 @@ fn read(spool: &Spool, key: &str) -> Option<Record> {
     }
     let mut text = Vec::new();
     std::fs::File::open(&path).ok()?.take(MAX_RECORD_BYTES).read_to_end(&mut text).ok()?;
-    serde_json::from_slice::<Record>(&text).ok().filter(|r| r.key == key)
+    let record = serde_json::from_slice::<Record>(&text).ok().filter(|r| r.key == key)?;
+    // Written before a step of the wall clock: its times are not this clock's. A
+    // result kept while the clock ran ahead would otherwise make every result of the
+    // other kind that waits look older than it once the clock has caught up.
+    (!record.written.is_some_and(|w| w.stepped_since(Clocks::now()))).then_some(record)
 }
 
 /// A result of the other kind, delivered, that came in after the one asked about.
@@ -103,9 +138,8 @@ pub struct Later {
 /// What delivered since makes a result of `key` stale (`recovery`, `failure`: its
 /// kind; `arrived`: when it came): a recovery that came after a failure, a failure
 /// after a recovery. `None`: it is not stale (a passing result never is). A record
-/// from the future by this host's clock is not believed: the clock was stepped back
-/// since it was written, and every result would look older than it until the clock
-/// caught up.
+/// from the future by this host's clock, or written before the clock was stepped, is
+/// not believed: every result would look older than it until the clock caught up.
 pub fn stale(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Arrival) -> Option<Later> {
     if !recovery && !failure {
         return None;
@@ -132,6 +166,7 @@ pub fn note(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Ar
         return Ok(());
     }
     *slot = Some(arrived);
+    record.written = Some(Clocks::now());
     let text = serde_json::to_vec(&record).map_err(|e| e.to_string())?;
     let dir = dir(spool);
     spool.ensure_folder(&dir).map_err(|e| e.to_string())?;
@@ -260,6 +295,16 @@ mod tests {
         let ahead = Arrival::now().0 / 1_000_000_000 + 9 * 3600;
         note(&spool, other, true, false, at(ahead)).unwrap();
         assert_eq!(stale(&spool, other, false, true, Arrival::now()), None);
+        // Written while the wall clock ran 20 s ahead of now, stepped back since: not
+        // believed once the clock has passed it either.
+        let now_clocks = Clocks::now();
+        let skewed = Clocks { wall: now_clocks.wall + 20_000_000_000, boot: now_clocks.boot };
+        let record = Record { key: other.into(), failure: Some(at(now)), written: Some(skewed), ..Record::default() };
+        std::fs::write(path(&spool, other), serde_json::to_vec(&record).unwrap()).unwrap();
+        assert_eq!(stale(&spool, other, true, false, at(now - 1)), None, "a clock step since");
+        let record = Record { written: Some(now_clocks), ..record };
+        std::fs::write(path(&spool, other), serde_json::to_vec(&record).unwrap()).unwrap();
+        assert_eq!(what(stale(&spool, other, true, false, at(now - 1))), Some(("failure", 1)), "no step");
         // A file of another key under this key's name (a digest collision) is not its.
         std::fs::write(path(&spool, other), br#"{"key":"x","recovery":9999999999999999999}"#).unwrap();
         assert_eq!(stale(&spool, other, false, true, at(now)), None);
