@@ -281,15 +281,7 @@ impl Spool {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(HostError::Spool(format!("could not list spool directory {}: {e}", dir.display()))),
         };
-        let mut files: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.extension().is_some_and(|x| x == "json")
-                    && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| !n.starts_with('.'))
-                    && p.is_file()
-            })
-            .collect();
+        let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| is_entry(p)).collect();
         files.sort();
         Ok(files)
     }
@@ -527,6 +519,14 @@ impl Spool {
 /// versions (std's hashers promise neither).
 pub fn key_digest(key: &str) -> u64 {
     key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+}
+
+/// Whether `path` is a spool entry: a `.json` file whose name is not a dot file (a
+/// lock, a probe, a write not finished yet).
+fn is_entry(path: &Path) -> bool {
+    path.extension().is_some_and(|x| x == "json")
+        && path.file_name().and_then(|n| n.to_str()).is_some_and(|n| !n.starts_with('.'))
+        && path.is_file()
 }
 
 /// Whether `file` (open) is the file at `path` now.

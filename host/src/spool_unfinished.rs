@@ -56,20 +56,21 @@ fn old_enough(path: &Path) -> bool {
         .is_some_and(|age| age > UNFINISHED_AFTER)
 }
 
-/// The unfinished writes in `dir`: (the dot file, what it was, the entry's name).
+/// An unfinished write in a folder's listing: (the dot file, what it was, the
+/// entry's name), or `None` (anything else, or one too young).
+fn unfinished_of(item: &std::fs::DirEntry) -> Option<(PathBuf, Unfinished, String)> {
+    let file = item.file_name().into_string().ok()?;
+    let (kind, name) = [Unfinished::New, Unfinished::Update]
+        .into_iter()
+        .find_map(|k| file.strip_prefix(k.prefix()).map(|name| (k, name.to_owned())))?;
+    let path = item.path();
+    (name.ends_with(".json") && path.is_file() && old_enough(&path)).then_some((path, kind, name))
+}
+
+/// The unfinished writes in `dir`, by name.
 fn unfinished_in(dir: &Path) -> Vec<(PathBuf, Unfinished, String)> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    let mut found: Vec<_> = entries
-        .flatten()
-        .filter_map(|e| {
-            let file = e.file_name().into_string().ok()?;
-            let (kind, name) = [Unfinished::New, Unfinished::Update]
-                .into_iter()
-                .find_map(|k| file.strip_prefix(k.prefix()).map(|name| (k, name.to_owned())))?;
-            let path = e.path();
-            (name.ends_with(".json") && path.is_file() && old_enough(&path)).then_some((path, kind, name))
-        })
-        .collect();
+    let mut found: Vec<_> = entries.flatten().filter_map(|e| unfinished_of(&e)).collect();
     found.sort_by(|a, b| a.0.cmp(&b.0));
     found
 }
@@ -80,13 +81,7 @@ impl Spool {
     /// dead-letter folder's, when there is one).
     pub fn waits(&self) -> bool {
         let Ok(names) = std::fs::read_dir(&self.dir) else { return false };
-        let spooled = names.flatten().any(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            let entry = !name.starts_with('.') && name.ends_with(".json");
-            let unfinished = [Unfinished::New, Unfinished::Update].iter().any(|k| name.starts_with(k.prefix()));
-            (entry && e.path().is_file()) || (unfinished && name.ends_with(".json") && old_enough(&e.path()))
-        });
+        let spooled = names.flatten().any(|e| super::is_entry(&e.path()) || unfinished_of(&e).is_some());
         spooled || !unfinished_in(&self.dead_dir()).is_empty()
     }
 

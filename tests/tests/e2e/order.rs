@@ -38,11 +38,9 @@ fn until_started(slot: &AtomicU32) {
 }
 
 /// The lock of web01/check_http's check in `spool`, held by this test as a run
-/// delivering it would hold it (`.keys/`, named by FNV-1a of the key).
+/// delivering it would hold it (`.keys/`, named by the key's digest).
 fn hold_check_lock(spool: &Path) -> File {
-    let digest = "web01/check_http"
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let digest = sensu_reactio_host::spool::key_digest("web01/check_http");
     let dir = spool.join(".keys");
     std::fs::create_dir_all(&dir).expect("the locks' folder");
     let file = File::create(dir.join(format!("{digest:016x}.lock"))).expect("the check's lock file");

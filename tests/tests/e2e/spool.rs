@@ -822,9 +822,7 @@ fn root_in_another_users_spool_does_only_what_that_user_could() {
     std::fs::write(&old, "{}").unwrap();
     let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400);
     std::fs::File::options().write(true).open(&old).and_then(|f| f.set_modified(two_days_ago)).unwrap();
-    let digest = "web01/check_http"
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let digest = sensu_reactio_host::spool::key_digest("web01/check_http");
     std::fs::create_dir_all(spool.join(".keys")).unwrap();
     std::os::unix::fs::symlink(&victim, spool.join(format!(".keys/{digest:016x}.lock"))).unwrap();
     std::os::unix::fs::symlink(&elsewhere, spool.join(".latest")).unwrap();
