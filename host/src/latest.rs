@@ -112,13 +112,7 @@ const MAX_RECORD_BYTES: u64 = 4096;
 /// A check's record, if one that is its own can be read. Only a regular file is
 /// opened: a fifo or a device there would hold the run past its deadline.
 fn read(spool: &Spool, key: &str) -> Option<Record> {
-    use std::io::Read;
-    let path = path(spool, key);
-    if !std::fs::metadata(&path).ok()?.is_file() {
-        return None;
-    }
-    let mut text = Vec::new();
-    std::fs::File::open(&path).ok()?.take(MAX_RECORD_BYTES).read_to_end(&mut text).ok()?;
+    let text = crate::settings::read_regular_at_most(&path(spool, key), MAX_RECORD_BYTES).ok()?;
     let record = serde_json::from_slice::<Record>(&text).ok().filter(|r| r.key == key)?;
     // Written before a step of the wall clock: its times are not this clock's. A
     // result kept while the clock ran ahead would otherwise make every result of the

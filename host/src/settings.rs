@@ -335,6 +335,11 @@ pub const MAX_FILE_BYTES: u64 = 16 << 20;
 /// refused before it is opened: reading one waits for a writer or never ends, past any
 /// deadline, and Sensu then kills the run with its event.
 pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_regular_at_most(path, MAX_FILE_BYTES)
+}
+
+/// [`read_regular`] with another limit than [`MAX_FILE_BYTES`]: `max` bytes.
+pub fn read_regular_at_most(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let kind = std::fs::metadata(path)?.file_type();
     if kind.is_dir() {
@@ -344,9 +349,10 @@ pub fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
         return Err(std::io::Error::other("it is not a regular file (a fifo, a device or a socket)"));
     }
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(std::io::Error::other(format!("it holds more than {} MiB", MAX_FILE_BYTES >> 20)));
+    std::fs::File::open(path)?.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        let limit = if max >= 1 << 20 { format!("{} MiB", max >> 20) } else { format!("{max} bytes") };
+        return Err(std::io::Error::other(format!("it holds more than {limit}")));
     }
     Ok(bytes)
 }
