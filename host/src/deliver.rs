@@ -131,9 +131,10 @@ fn fate(outcome: &Outcome) -> Fate {
 }
 
 /// The event as a spool entry keeps it: any secret in it (a check output that prints
-/// the key, a key misplaced in an annotation) masked. A JSON event is masked string by
-/// string and written again (so an escape such as `\/` inside a key neither hides it
-/// nor is cut in two); other text is masked as it is.
+/// the key, a key misplaced in an annotation) masked, except in the names that make the
+/// event's key ([`NAME_MEMBERS`]). A JSON event is masked string by string and written
+/// again (so an escape such as `\/` inside a key neither hides it nor is cut in two);
+/// other text is masked as it is.
 fn without_secrets(printer: &Printer, event: &[u8]) -> String {
     let text = String::from_utf8_lossy(event);
     match serde_json::from_str::<serde_json::Value>(&text) {
@@ -148,7 +149,16 @@ fn without_secrets(printer: &Printer, event: &[u8]) -> String {
     }
 }
 
-/// Mask the secrets in every string (and object key) of `value`; whether any changed.
+/// Members whose string is a name the event's key is made of (Classic `client.name`,
+/// `check.name`, `check.source`; Go `metadata.name`, `metadata.namespace`,
+/// `check.proxy_entity_name`). Never masked: a piece of a key chosen by hand
+/// (`production-key-1`) or a short one (`test`) is as likely part of a name
+/// (`production-db01`, `test-web01`), and masked there the replay would act for
+/// another check.
+const NAME_MEMBERS: [&str; 4] = ["name", "namespace", "source", "proxy_entity_name"];
+
+/// Mask the secrets in every string (and object key) of `value`, names aside
+/// ([`NAME_MEMBERS`]); whether any changed.
 fn mask_strings(printer: &Printer, value: &mut serde_json::Value) -> bool {
     use serde_json::Value;
     match value {
@@ -163,7 +173,9 @@ fn mask_strings(printer: &Printer, value: &mut serde_json::Value) -> bool {
             let mut changed = false;
             let entries = std::mem::take(map);
             for (key, mut item) in entries {
-                changed |= mask_strings(printer, &mut item);
+                if !(item.is_string() && NAME_MEMBERS.contains(&key.as_str())) {
+                    changed |= mask_strings(printer, &mut item);
+                }
                 let masked = printer.redact(&key);
                 changed |= masked != key;
                 map.insert(masked, item);
@@ -1065,5 +1077,18 @@ mod tests {
         assert_eq!(without_secrets(&printer, plain).as_bytes(), plain);
         // Not JSON: masked as text.
         assert_eq!(without_secrets(&printer, b"token Ab3dE/Fg7hIj+Kl9=="), "token ********");
+    }
+
+    #[test]
+    fn a_spooled_event_keeps_names_that_hold_a_piece_of_the_key() {
+        let mut printer = Printer::default();
+        printer.add_secret("production-key-1");
+        printer.add_secret("test");
+        let event = br#"{"client":{"name":"production-db01"},"check":{"name":"test_http","output":"token production-key-1, test"}}"#;
+        let value: serde_json::Value = serde_json::from_str(&without_secrets(&printer, event)).unwrap();
+        // Masked, these would be another check's names: its incident, not this one's.
+        assert_eq!(value["client"]["name"], "production-db01");
+        assert_eq!(value["check"]["name"], "test_http");
+        assert_eq!(value["check"]["output"], "token ********, ********");
     }
 }

@@ -81,10 +81,10 @@ impl Machine {
             (_, answer) => answer,
         };
         let next = match (&self.step, answer) {
-            (Step::Request(request), Answer::Response(response)) => {
-                let response = scrub_key(request, response);
-                run.on_response(&request.clone(), &response)
-            }
+            // The answer goes on as it came: its data (incident names, ids, error fields)
+            // must reach the readers whole. Every text made from it is masked where it is
+            // made (`Request::scrub_echo`), so a server echoing the key shows none of it.
+            (Step::Request(request), Answer::Response(response)) => run.on_response(&request.clone(), &response),
             (Step::Request(_) | Step::Wait(_), Answer::Failure(failure)) if failure.kind == FailureKind::Deadline => {
                 run.out_of_time(failure.detail)
             }
@@ -107,24 +107,6 @@ impl Machine {
             self.run = None;
         }
         self.step = next;
-    }
-}
-
-/// The answer with the request's API key masked wherever a server echoed it (an error
-/// page, a redirect location): excerpts of answers end up in messages and logs.
-fn scrub_key(request: &Request, response: Response) -> Response {
-    let Some(key) = request.api_key() else {
-        return response;
-    };
-    let contains = |text: &str| crate::text::find(text, key).is_some();
-    if !contains(&response.body) && !response.headers.iter().any(|(_, v)| contains(v)) {
-        return response;
-    }
-    let mask = |text: &str| crate::text::replace(text, key, crate::step::MASK);
-    Response {
-        status: response.status,
-        headers: response.headers.iter().map(|(n, v)| (n.clone(), mask(v))).collect(),
-        body: mask(&response.body),
     }
 }
 
