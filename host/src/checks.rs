@@ -209,8 +209,8 @@ pub fn check_config(
     let settings = config.describe();
     // The per-user fallback in the temporary directory: a reboot empties it.
     let mut warnings: Vec<String> = loaded.warnings.iter().chain(&config.warnings).cloned().collect();
-    if let Some(note) = spool.as_ref().ok().and_then(|s| s.fallback_note.clone()) {
-        warnings.push(note);
+    if let Ok(spool) = spool {
+        warnings.extend(spool.notes().cloned());
     }
     let code = if problems.is_empty() { EXIT_OK } else { EXIT_CONFIG };
     if json {

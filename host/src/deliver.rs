@@ -761,7 +761,7 @@ impl Runner<'_> {
 
     fn store(&self, entry: &Entry, dead: bool) -> Result<std::path::PathBuf, HostError> {
         let spool = self.spool.as_ref().map_err(|e| HostError::Spool(e.to_string()))?;
-        if let Some(note) = &spool.fallback_note {
+        for note in spool.notes() {
             self.printer.warning(note);
         }
         if dead { spool.add_dead(entry) } else { spool.add(entry) }
@@ -998,7 +998,7 @@ pub fn keep_event(
         entry.handler_failures = 1;
     }
     let stored = spool.and_then(|spool| {
-        if let Some(note) = &spool.fallback_note {
+        for note in spool.notes() {
             printer.warning(note);
         }
         if dead { spool.add_dead(&entry) } else { spool.add(&entry) }

@@ -30,6 +30,9 @@ pub struct Route {
     /// The configuration has its API key (`check-spool`, run as an agent's check,
     /// often has not: it can then tell other teams' entries only).
     keyed: bool,
+    /// The configuration names its organization (`check-spool` may name none: with
+    /// neither it nor the key, it cannot tell whose an entry is).
+    organized: bool,
     /// The configuration, for [`Route::settings`] (`None`: no settings recorded).
     config: Option<Arc<Config>>,
     /// The settings that shape what is sent, each as a digest of its value, made the
@@ -91,6 +94,7 @@ impl Route {
             team: digest(&[profile, &organization]),
             full: digest(&[profile, &organization, key]),
             keyed: connection.api_key.is_some(),
+            organized: !organization.is_empty(),
             config: Some(Arc::new(config.clone())),
             settings: OnceLock::new(),
         }
@@ -132,11 +136,14 @@ impl Route {
 
     /// Whether this configuration's runs leave `entry` for another, as far as it can
     /// tell: by the whole route when it has its key, else by team (profile and
-    /// organization) only.
+    /// organization) when it has its organization, else not at all (a `check-spool`
+    /// given only the spool's directory must not call the handler's own entries
+    /// another configuration's).
     pub fn leaves(&self, entry: &Entry) -> bool {
-        match self.keyed {
-            true => !self.delivers(entry, false),
-            false => entry.team.as_ref().is_some_and(|team| *team != self.team),
+        match (self.keyed, self.organized) {
+            (true, _) => !self.delivers(entry, false),
+            (false, true) => entry.team.as_ref().is_some_and(|team| *team != self.team),
+            (false, false) => false,
         }
     }
 
@@ -174,7 +181,14 @@ mod tests {
 
     #[test]
     fn a_run_delivers_its_own_its_teams_key_problems_and_the_unmarked() {
-        let ours = Route { team: "t".into(), full: "r".into(), keyed: true, config: None, settings: OnceLock::new() };
+        let ours = Route {
+            team: "t".into(),
+            full: "r".into(),
+            keyed: true,
+            organized: true,
+            config: None,
+            settings: OnceLock::new(),
+        };
         assert!(ours.delivers(&entry(Some("r"), Some("t")), false));
         assert!(!ours.delivers(&entry(Some("other"), Some("t")), false), "another key of the team");
         assert!(ours.delivers(&entry(None, Some("t")), false), "kept for a key problem");
@@ -183,6 +197,24 @@ mod tests {
         assert!(ours.delivers(&entry(Some("other"), Some("u")), true), "adopt");
         assert!(ours.supersedes(&entry(Some("other"), Some("t"))));
         assert!(!ours.supersedes(&entry(Some("other"), Some("u"))));
+    }
+
+    #[test]
+    fn a_configuration_tells_others_entries_only_as_far_as_it_knows_itself() {
+        let with = |keyed: bool, organized: bool| Route {
+            team: "t".into(),
+            full: "r".into(),
+            keyed,
+            organized,
+            config: None,
+            settings: OnceLock::new(),
+        };
+        let another_key = entry(Some("other"), Some("t"));
+        let another_team = entry(Some("other"), Some("u"));
+        assert!(with(true, true).leaves(&another_key) && with(true, true).leaves(&another_team));
+        assert!(!with(false, true).leaves(&another_key) && with(false, true).leaves(&another_team));
+        // Only the spool's directory (the shipped Sensu Go check): no guess at whose.
+        assert!(!with(false, false).leaves(&another_key) && !with(false, false).leaves(&another_team));
     }
 
     #[test]

@@ -114,6 +114,9 @@ pub struct Spool {
     dir: PathBuf,
     /// Set when the per-user fallback is used: why (printed when writing there).
     pub fallback_note: Option<String>,
+    /// Set when `spool_dir` was relative and this directory chosen instead: why
+    /// (printed when writing, and by `check-config`).
+    pub setting_note: Option<String>,
     /// When this run chose its spool (at its start, epoch nanoseconds): the name of the
     /// entry it keeps, so entries sort by when their events arrived, not by when their
     /// runs gave up (a run that waited on a slow server must not sort after the next
@@ -161,7 +164,7 @@ pub struct Revived {
 impl Spool {
     /// A spool at this directory.
     pub fn at(dir: impl Into<PathBuf>) -> Spool {
-        Spool { dir: dir.into(), fallback_note: None, opened_ns: now_ns() }
+        Spool { dir: dir.into(), fallback_note: None, setting_note: None, opened_ns: now_ns() }
     }
 
     /// Choose the directory: `spool_dir`, else `$STATE_DIRECTORY`, else
@@ -202,9 +205,15 @@ impl Spool {
     fn choose(configured: Option<&str>, env: &EnvVars, system: &Path) -> Result<Spool, HostError> {
         if let Some(dir) = configured.filter(|d| !d.trim().is_empty()) {
             if !Path::new(dir).is_absolute() {
-                return Err(HostError::Config(format!(
-                    "spool_dir must be an absolute path (sensu runs handlers from its own working directory), got `{dir}`"
-                )));
+                // Relative to a working directory Sensu chooses: the spool where a run
+                // with no `spool_dir` keeps it instead, so that events are still kept
+                // (and `replay` and `check-spool` find them), with a warning.
+                let mut spool = Spool::choose(None, env, system)?;
+                spool.setting_note = Some(format!(
+                    "spool_dir must be an absolute path (sensu runs handlers from its own working directory), got `{dir}`, so the spool is {}; set spool_dir to an absolute path",
+                    spool.dir.display()
+                ));
+                return Ok(spool);
             }
             return Ok(Spool::at(dir));
         }
@@ -225,7 +234,13 @@ impl Spool {
             fallback.display(),
             system.display()
         );
-        Ok(Spool { dir: fallback, fallback_note: Some(note), opened_ns: now_ns() })
+        Ok(Spool { dir: fallback, fallback_note: Some(note), setting_note: None, opened_ns: now_ns() })
+    }
+
+    /// Why this directory and not the one configured, or not a lasting one (printed
+    /// when writing to it).
+    pub fn notes(&self) -> impl Iterator<Item = &String> {
+        self.setting_note.iter().chain(&self.fallback_note)
     }
 
     /// The directory.

@@ -159,7 +159,10 @@ fn a_checks_lock_stays_exclusive_while_its_file_comes_and_goes() {
 fn location_order_and_no_relative_dirs() {
     let env = EnvVars::from_pairs([("STATE_DIRECTORY", "/var/lib/x:/var/lib/y")]);
     assert_eq!(Spool::locate(Some("/s"), &env, Path::new("/nope")).unwrap().dir(), Path::new("/s"));
-    assert!(matches!(Spool::locate(Some("spool"), &env, Path::new("/nope")), Err(HostError::Config(_))));
+    // Relative: where no `spool_dir` would put it, and a note saying so.
+    let relative = Spool::locate(Some("spool"), &env, Path::new("/nope")).unwrap();
+    assert_eq!(relative.dir(), Path::new("/var/lib/x"));
+    assert!(relative.notes().any(|n| n.contains("must be an absolute path") && n.contains("/var/lib/x")));
     assert_eq!(Spool::locate(None, &env, Path::new("/nope")).unwrap().dir(), Path::new("/var/lib/x"));
     let scratch_dir = scratch("sys");
     let writable_root = scratch_dir.path();
