@@ -152,6 +152,21 @@ fn int_of(value: &Value) -> Option<i64> {
     }
 }
 
+/// An incident id: a JSON integer from 0 to 2^64 - 1, or a string of its digits. A
+/// number that is not a whole one in that range is no id (a float only where it is
+/// exact, below 2^53): never rounded to a neighbour's, which would send one check's
+/// writes, calls and close to another check's incident.
+fn id_of(value: &Value) -> Option<u64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        Value::Number(n) => {
+            n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && (0.0..EXACT).contains(f)).map(|f| f as u64))
+        }
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
 impl Incident {
     /// Closed (`close`; also `closed`, in any case): no open incident, whatever listing
     /// it came in.
@@ -161,7 +176,7 @@ impl Incident {
 
     fn from_json(value: &Value) -> Option<Incident> {
         let obj = value.as_object()?;
-        let id = obj.get("id").and_then(int_of).and_then(|i| u64::try_from(i).ok())?;
+        let id = obj.get("id").and_then(id_of)?;
         let text = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
         let has_manager = match obj.get("manager") {
             None | Some(Value::Null) | Some(Value::Bool(false)) => false,
@@ -196,7 +211,7 @@ pub(crate) fn parse_list(body: &str) -> Option<(Vec<Incident>, usize)> {
 /// The id in a create answer (`{"id": 42, ...}`), if readable.
 pub(crate) fn parse_created_id(body: &str) -> Option<u64> {
     let value: Value = serde_json::from_slice(body.as_bytes()).ok()?;
-    value.get("id").and_then(int_of).and_then(|i| u64::try_from(i).ok())
+    value.get("id").and_then(id_of)
 }
 
 /// What an HTTP answer means.
@@ -353,7 +368,19 @@ impl Request {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_list;
+    use super::{parse_created_id, parse_list};
+
+    #[test]
+    fn ids_past_i64_are_read_whole_and_ids_past_u64_not_at_all() {
+        let body = r#"[{"id":9223372036854775807},{"id":9223372036854775808},{"id":18446744073709551615},
+            {"id":18446744073709551616},{"id":1.5},{"id":-1},{"id":"9223372036854775809"},{"id":42.0}]"#;
+        let (incidents, count) = parse_list(body).unwrap_or_default();
+        assert_eq!(count, 8);
+        let ids: Vec<u64> = incidents.iter().map(|i| i.id).collect();
+        assert_eq!(ids, [i64::MAX as u64, 1 << 63, u64::MAX, (1 << 63) + 1, 42]);
+        assert_eq!(parse_created_id(r#"{"id":9223372036854775808}"#), Some(1 << 63));
+        assert_eq!(parse_created_id(r#"{"id":18446744073709551616}"#), None);
+    }
 
     #[test]
     fn an_empty_manager_is_nobody() {
