@@ -207,7 +207,8 @@ pub fn check_config(
     };
     let engine = format!("{:?}", loaded.engine).to_lowercase();
     let settings = config.describe();
-    // The per-user fallback in the temporary directory: a reboot empties it.
+    // The spool's notes: a relative `spool_dir` replaced, or the per-user fallback in
+    // the temporary directory (a reboot empties it).
     let mut warnings: Vec<String> = loaded.warnings.iter().chain(&config.warnings).cloned().collect();
     if let Ok(spool) = spool {
         warnings.extend(spool.notes().cloned());

@@ -179,16 +179,14 @@ mod tests {
         }
     }
 
+    /// Team `t`, route `r`, knowing its key and its organization or not.
+    fn route(keyed: bool, organized: bool) -> Route {
+        Route { team: "t".into(), full: "r".into(), keyed, organized, config: None, settings: OnceLock::new() }
+    }
+
     #[test]
     fn a_run_delivers_its_own_its_teams_key_problems_and_the_unmarked() {
-        let ours = Route {
-            team: "t".into(),
-            full: "r".into(),
-            keyed: true,
-            organized: true,
-            config: None,
-            settings: OnceLock::new(),
-        };
+        let ours = route(true, true);
         assert!(ours.delivers(&entry(Some("r"), Some("t")), false));
         assert!(!ours.delivers(&entry(Some("other"), Some("t")), false), "another key of the team");
         assert!(ours.delivers(&entry(None, Some("t")), false), "kept for a key problem");
@@ -201,20 +199,12 @@ mod tests {
 
     #[test]
     fn a_configuration_tells_others_entries_only_as_far_as_it_knows_itself() {
-        let with = |keyed: bool, organized: bool| Route {
-            team: "t".into(),
-            full: "r".into(),
-            keyed,
-            organized,
-            config: None,
-            settings: OnceLock::new(),
-        };
         let another_key = entry(Some("other"), Some("t"));
         let another_team = entry(Some("other"), Some("u"));
-        assert!(with(true, true).leaves(&another_key) && with(true, true).leaves(&another_team));
-        assert!(!with(false, true).leaves(&another_key) && with(false, true).leaves(&another_team));
+        assert!(route(true, true).leaves(&another_key) && route(true, true).leaves(&another_team));
+        assert!(!route(false, true).leaves(&another_key) && route(false, true).leaves(&another_team));
         // Only the spool's directory (the shipped Sensu Go check): no guess at whose.
-        assert!(!with(false, false).leaves(&another_key) && !with(false, false).leaves(&another_team));
+        assert!(!route(false, false).leaves(&another_key) && !route(false, false).leaves(&another_team));
     }
 
     #[test]
