@@ -76,6 +76,13 @@ impl Texts {
         format!("<b>{}</b> {}", escape_html(severity), escape_html(self.key()))
     }
 
+    /// The minimal broadcast after a 400 that blamed its length: severity and key, which
+    /// is what a phone call must still say.
+    pub(crate) fn minimal_notification(&self) -> String {
+        let severity = self.data.get(".Severity").unwrap_or_default();
+        cap_chars(&one_line(&format!("{severity} {}", self.key())), NOTIFICATION_MAX).to_owned()
+    }
+
     /// The minimal name after a 400 that blamed a length: the key alone.
     pub(crate) fn minimal_name(&self) -> String {
         self.key().to_owned()

@@ -24,6 +24,108 @@ pub fn quoted(value: &str) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| String::from("\"\""))
 }
 
+/// A JSON value as compact JSON text, to quote input in messages. The same as
+/// serde_json's `to_string`, except that a number that is not an integer is written by
+/// [`number`] (serde_json's float writer and its tables cost the wasm builds ~5 KB).
+pub fn show_json(value: &serde_json::Value) -> String {
+    let mut out = String::new();
+    write_json(&mut out, value);
+    out
+}
+
+fn write_json(out: &mut String, value: &serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&number(n)),
+        Value::String(s) => out.push_str(&quoted(s)),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&quoted(key));
+                out.push(':');
+                write_json(out, item);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// A JSON number as text: an integer in full; any other number as serde_json writes
+/// it when it has at most 12 significant digits (`0.5`, `100.0`, `-2.25`, `1e+20`,
+/// `1.5e-7`), else rounded to 12 of them. Enough for a value quoted in a message or an
+/// output that came as a number, and without serde_json's float writer (see
+/// [`show_json`]).
+pub fn number(n: &serde_json::Number) -> String {
+    if let Some(i) = n.as_i64() {
+        return i.to_string();
+    }
+    if let Some(u) = n.as_u64() {
+        return u.to_string();
+    }
+    let f = n.as_f64().unwrap_or_default();
+    let mut out = String::new();
+    if f < 0.0 {
+        out.push('-');
+    }
+    // Scale into [1e11, 1e12): twelve significant digits, then place the point.
+    let mut f = f.abs();
+    let mut exponent: i32 = 11;
+    if f != 0.0 {
+        while f >= 1e12 {
+            f /= 10.0;
+            exponent += 1;
+        }
+        while f < 1e11 {
+            f *= 10.0;
+            exponent -= 1;
+        }
+    }
+    let mut digits = (f.round() as u64).to_string();
+    if digits.len() > 12 {
+        // 999999999999.6 rounds up to 1e12.
+        digits.truncate(12);
+        exponent += 1;
+    }
+    let digits = if f == 0.0 { "0" } else { digits.trim_end_matches('0') };
+    // As serde_json: plain from 1e-5 to below 1e16, else an exponent.
+    if (0..16).contains(&exponent) {
+        let point = exponent.unsigned_abs() as usize + 1;
+        let (whole, fraction) = digits.split_at_checked(point).unwrap_or((digits, ""));
+        out.push_str(whole);
+        out.extend(std::iter::repeat_n('0', point.saturating_sub(whole.len())));
+        out.push('.');
+        out.push_str(if fraction.is_empty() { "0" } else { fraction });
+    } else if (-5..0).contains(&exponent) {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', exponent.unsigned_abs() as usize - 1));
+        out.push_str(digits);
+    } else {
+        let (first, rest) = digits.split_at_checked(1).unwrap_or((digits, ""));
+        out.push_str(first);
+        if !rest.is_empty() {
+            out.push('.');
+            out.push_str(rest);
+        }
+        let _ = write!(out, "e{}{}", if exponent < 0 { "-" } else { "+" }, exponent.unsigned_abs());
+    }
+    out
+}
+
 /// Where `needle` first occurs in `hay`, by a plain scan. The offset is on a character
 /// boundary (both are UTF-8, and a match starts with `needle`'s first, leading byte).
 /// The texts searched are short; std's two-way searcher (`str::find(&str)`, `contains`,
@@ -271,6 +373,26 @@ pub fn format_duration(seconds: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_read_as_serde_json_writes_them_up_to_twelve_digits() {
+        let mantissas = ["1", "1.5", "2.25", "3.14159265", "123456.789012", "9.99999999999", "100", "7"];
+        for m in mantissas {
+            for e in -9..=22 {
+                for sign in ["", "-"] {
+                    let text = format!("{sign}{m}e{e}");
+                    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+                    let serde_json::Value::Number(n) = &value else { panic!("{text}") };
+                    assert_eq!(number(n), serde_json::to_string(n).unwrap(), "{text}");
+                }
+            }
+        }
+        let long: serde_json::Value = serde_json::from_str("0.30000000000000004").unwrap();
+        assert_eq!(show_json(&long), "0.3");
+        let value: serde_json::Value =
+            serde_json::from_str(r#"{"a":[1,-2,18446744073709551615,null,true,"x\"y"],"b":{}}"#).unwrap();
+        assert_eq!(show_json(&value), serde_json::to_string(&value).unwrap());
+    }
 
     #[test]
     fn holds_piece_agrees_with_a_plain_search() {

@@ -144,7 +144,7 @@ impl Config {
                     Some(name) => format!("using the configured profile `{name}`"),
                     None => "using the default connection".into(),
                 },
-                key => format!("using the configured {}", setting_value(&settings, key)),
+                key => format!("using the configured {}", crate::text::show_json(&setting_value(&settings, key))),
             };
             let hint = b.hint.strip_prefix("; ").map_or(b.hint.clone(), |h| format!(" ({h})"));
             warnings.push(format!(

@@ -48,7 +48,7 @@ pub(crate) fn show(value: &Value, secret: bool) -> String {
             other => format!("a {} (not shown)", type_name(other)),
         };
     }
-    let text = value.to_string();
+    let text = crate::text::show_json(value);
     if text.chars().count() > MAX_SHOWN {
         let cut: String = text.chars().take(MAX_SHOWN).collect();
         format!("{cut}...")

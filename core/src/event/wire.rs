@@ -16,7 +16,7 @@ pub(super) fn describe(value: &Value) -> String {
     match value {
         Value::Null => "null".to_owned(),
         Value::Bool(b) => format!("the boolean {b}"),
-        Value::Number(n) => format!("the number {n}"),
+        Value::Number(n) => format!("the number {}", crate::text::number(n)),
         Value::String(s) => {
             let shown: String = s.chars().take(40).collect();
             let ellipsis = if shown.len() < s.len() { "…" } else { "" };
@@ -90,7 +90,7 @@ impl<'a> Obj<'a> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(Value::Number(n)) => Ok(Some(crate::text::number(n))),
             Some(Value::Bool(b)) => Ok(Some(b.to_string())),
             Some(other) => Err(wrong(join(self.path, key), "a string", other)),
         }

@@ -16,6 +16,7 @@ use std::collections::VecDeque;
 
 mod act;
 mod heal;
+mod refused;
 
 use crate::config::{Config, Effective};
 use crate::event::{Event, InputError};
@@ -301,54 +302,9 @@ impl Run {
             Verdict::Auth { reason } | Verdict::Fatal { reason, .. } if self.housekeeping => {
                 self.skip_housekeeping(reason)
             }
-            Verdict::Auth { reason } => {
-                let check = match self.eff.settings.profile.as_deref() {
-                    Some(p) => format!(
-                        "check profile `{p}`'s key (`profiles.{p}.api_key` or `api_key_file`; without them, the default `api_key`), and that its `organization` (or `endpoint`)"
-                    ),
-                    None => "check `api_key` (or `api_key_file`), and that `organization` (or `endpoint`)".to_owned(),
-                };
-                self.fail(false, true, "auth_failed", format!("{reason}; {check} names the project the key belongs to"))
-            }
-            // Listings and the create have no id in their path: their 404 is a wrong address.
-            Verdict::Fatal { reason, .. }
-                if response.status == 404 && (request.method == Method::Get || request.purpose == Purpose::Create) =>
-            {
-                let check = match self.eff.settings.profile.as_deref() {
-                    Some(p) => format!(
-                        "profile `{p}`'s `endpoint` (and its path) and `organization` (in `profiles.{p}`; without them, the default ones)"
-                    ),
-                    None => "`endpoint` (and its path) and `organization`".to_owned(),
-                };
-                let path = request.path.split('?').next().unwrap_or_default();
-                let at = format!("{}://{}{path}", request.scheme, request.authority);
-                self.fail(false, false, "rejected", format!("{reason}; the api is not at {at}: check {check}"))
-            }
-            Verdict::Fatal { reason, length_fields } => {
-                if !length_fields.is_empty()
-                    && !self.minimal_used
-                    && let Some(minimal) = self.minimal_retry()
-                {
-                    self.minimal_used = true;
-                    self.warnings.push(format!("{reason}; retried once with the minimal payload"));
-                    return minimal;
-                }
-                self.fail(false, false, "rejected", reason)
-            }
+            Verdict::Auth { reason } => self.auth_refused(reason),
+            Verdict::Fatal { reason, length_fields } => self.refused(request, response, reason, &length_fields),
         }
-    }
-
-    /// The in-flight write again with its minimal payload, if it has one.
-    fn minimal_retry(&mut self) -> Option<Step> {
-        let write = match self.in_flight.take()? {
-            Write::Create { minimal, .. } => Write::Create { body: minimal.clone(), minimal },
-            Write::Message { id, minimal, .. } => Write::Message { id, text: minimal.clone(), minimal },
-            other => {
-                self.in_flight = Some(other);
-                return None;
-            }
-        };
-        Some(self.send_write(write))
     }
 
     fn on_success(&mut self, request: &Request, response: &Response) -> Step {
@@ -485,6 +441,8 @@ impl Run {
     }
 
     fn next_write(&mut self) -> Step {
+        // Each write gets its own one retry with the minimal payload.
+        self.minimal_used = false;
         if let Some(write) = self.writes.pop_front() {
             return self.send_write(write);
         }

@@ -1,0 +1,104 @@
+//! Final refusals (a 4xx that a retry cannot fix): a rejected key, a wrong address,
+//! the one retry with the minimal payload after a 400 that blamed a length, and a
+//! refused timeline message that the event's broadcast or close does not wait on.
+
+use super::{Run, Write};
+use crate::step::{Method, Purpose, Request, Response, Step};
+
+impl Run {
+    /// The API key was refused: a configuration problem, said with what to check.
+    pub(super) fn auth_refused(&mut self, reason: String) -> Step {
+        let check = match self.eff.settings.profile.as_deref() {
+            Some(p) => format!(
+                "check profile `{p}`'s key (`profiles.{p}.api_key` or `api_key_file`; without them, the default `api_key`), and that its `organization` (or `endpoint`)"
+            ),
+            None => "check `api_key` (or `api_key_file`), and that `organization` (or `endpoint`)".to_owned(),
+        };
+        self.fail(false, true, "auth_failed", format!("{reason}; {check} names the project the key belongs to"))
+    }
+
+    /// A final refusal of `request`: retried once minimal where a 400 blamed a length
+    /// (`length_fields`), given up for a timeline message with writes after it, else the
+    /// run fails as rejected.
+    pub(super) fn refused(
+        &mut self,
+        request: &Request,
+        response: &Response,
+        reason: String,
+        length_fields: &[String],
+    ) -> Step {
+        // Listings and the create have no id in their path: their 404 is a wrong address.
+        if response.status == 404 && (request.method == Method::Get || request.purpose == Purpose::Create) {
+            let check = match self.eff.settings.profile.as_deref() {
+                Some(p) => format!(
+                    "profile `{p}`'s `endpoint` (and its path) and `organization` (in `profiles.{p}`; without them, the default ones)"
+                ),
+                None => "`endpoint` (and its path) and `organization`".to_owned(),
+            };
+            let path = request.path.split('?').next().unwrap_or_default();
+            let at = format!("{}://{}{path}", request.scheme, request.authority);
+            return self.fail(false, false, "rejected", format!("{reason}; the api is not at {at}: check {check}"));
+        }
+        if !length_fields.is_empty()
+            && !self.minimal_used
+            && let Some(minimal) = self.minimal_retry(length_fields)
+        {
+            self.minimal_used = true;
+            self.warnings.push(format!("{reason}; retried once with the minimal payload"));
+            return minimal;
+        }
+        if let Some(left) = self.skip_refused_message() {
+            self.warnings
+                .push(format!("{reason}; the timeline message was not posted, and the {left} went ahead without it"));
+            self.summary.push_str(" (its timeline message was refused)");
+            return self.next_write();
+        }
+        self.fail(false, false, "rejected", reason)
+    }
+
+    /// The in-flight write again with its minimal payload, if it has one that differs:
+    /// a create keeps the key as its name, its broadcast and call, and drops the
+    /// message and topics; a message keeps its headline, severity and key; a broadcast
+    /// says severity and key. A broadcast text is cut down only where the 400 blamed it
+    /// (`length_fields`; `*`: a length, no field named): the text people chose is
+    /// what a phone call reads aloud.
+    fn minimal_retry(&mut self, length_fields: &[String]) -> Option<Step> {
+        let blamed = |field: &str| length_fields.iter().any(|f| f == field || f == "*");
+        let short = self.texts.minimal_notification();
+        let write = match self.in_flight.take()? {
+            Write::Create { mut minimal, .. } => {
+                if blamed("notification_text") {
+                    minimal.notification_text = short;
+                }
+                Write::Create { body: minimal.clone(), minimal }
+            }
+            Write::Message { id, minimal, text } if text != minimal => {
+                Write::Message { id, text: minimal.clone(), minimal }
+            }
+            Write::Notify { id, text, call } if text != short => Write::Notify { id, text: short, call },
+            other => {
+                self.in_flight = Some(other);
+                return None;
+            }
+        };
+        Some(self.send_write(write))
+    }
+
+    /// A timeline message refused for good while the event's broadcast or close still
+    /// waits: those are what the people on call need, so the message is given up and
+    /// they go ahead (a recovery closes its incident, an escalation still rings).
+    /// Returns what goes ahead; `None` when the message was the event's last write.
+    fn skip_refused_message(&mut self) -> Option<&'static str> {
+        if !matches!(self.in_flight, Some(Write::Message { .. })) {
+            return None;
+        }
+        let left = self.writes.iter().find_map(|w| match w {
+            Write::Notify { call: true, .. } => Some("broadcast and call"),
+            Write::Notify { .. } => Some("broadcast"),
+            Write::Close { .. } => Some("close"),
+            Write::Create { .. } | Write::Message { .. } => None,
+        })?;
+        self.in_flight = None;
+        Some(left)
+    }
+}
