@@ -327,10 +327,16 @@ fn replay(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant, dead:
         printer.error(&message, EXIT_CONFIG);
         return EXIT_CONFIG;
     }
+    // Dead letters `replay --dead` left where they are (another configuration's): the
+    // replay did not send everything it was asked to, and says so in its line and code.
+    let mut left_dead = 0;
     if dead {
         let route = runner.route.clone();
         match spool.revive(|entry| route.delivers(entry, adopt)) {
-            Ok(revived) => report_revived(printer, &revived, &spool.dead_dir()),
+            Ok(revived) => {
+                report_revived(printer, &revived, &spool.dead_dir());
+                left_dead = revived.refused;
+            }
             Err(e) => printer.warning(&e.to_string()),
         }
     }
@@ -338,8 +344,12 @@ fn replay(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant, dead:
     match runner.drain(end, None, false, None) {
         Ok(report) => {
             let waiting = spool.list().map(|l| l.len()).unwrap_or(report.left);
+            let left = match left_dead {
+                0 => String::new(),
+                n => format!(", {n} left dead-lettered for another configuration (`replay --dead --adopt`)"),
+            };
             printer.info(&format!(
-                "replay: {} delivered, {} superseded, {} dead-lettered, {} still spooled in {}",
+                "replay: {} delivered, {} superseded, {} dead-lettered, {} still spooled in {}{left}",
                 report.delivered,
                 report.superseded,
                 report.dead,
@@ -353,7 +363,7 @@ fn replay(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant, dead:
                     spool.dead_dir().display()
                 ));
             }
-            if waiting > 0 { EXIT_SPOOLED } else { EXIT_OK }
+            if waiting > 0 || left_dead > 0 { EXIT_SPOOLED } else { EXIT_OK }
         }
         Err(e) => {
             printer.error(&e.to_string(), e.exit_code());

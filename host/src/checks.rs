@@ -58,6 +58,13 @@ pub fn measure(spool: &Spool, now: i64) -> Result<(SpoolState, Vec<Option<Entry>
     Ok((state, entries.into_iter().map(|(entry, _)| entry).collect()))
 }
 
+/// How many dead letters `route`'s configuration leaves for another (unreadable ones
+/// aside: `replay --dead` reports those).
+fn dead_left_for_others(spool: &Spool, route: &Route) -> usize {
+    let paths = spool.list_dead().unwrap_or_default();
+    paths.iter().filter_map(|path| Spool::read(path).ok()).filter(|entry| route.leaves(entry)).count()
+}
+
 fn reached(value: u64, threshold: u64) -> bool {
     threshold > 0 && value >= threshold
 }
@@ -130,10 +137,15 @@ pub fn check_spool(
                     "; {n} of them kept by another handler configuration (another profile, project or api key), which no run of this one sends: `replay --adopt` sends them with it"
                 ),
             };
-            let hint = if state.dead > 0 {
-                "; fix what refused them (the handler's log says), then run `sensu-reactio-handler replay --dead` as the handler's user"
-            } else {
-                ""
+            // Dead letters another configuration kept (a rejected key's run with a wrong
+            // organization, say): `replay --dead` alone leaves them where they are.
+            let dead_others = if state.dead > 0 { dead_left_for_others(spool, route) } else { 0 };
+            let hint = match (state.dead, dead_others) {
+                (0, _) => String::new(),
+                (_, 0) => "; fix what refused them (the handler's log says), then run `sensu-reactio-handler replay --dead` as the handler's user".to_owned(),
+                (_, n) => format!(
+                    "; fix what refused them (the handler's log says), then run `sensu-reactio-handler replay --dead` as the handler's user; {n} of them kept under another profile, organization or api key than this configuration's (or under no organization): only `replay --dead --adopt` sends those with it"
+                ),
             };
             let unfinished_note = match unfinished.len() {
                 0 => String::new(),
@@ -151,7 +163,7 @@ pub fn check_spool(
                 state.spooled, state.dead
             );
             let (last_error, last_error_age) = why.map_or((None, None), |(w, a)| (Some(w), Some(a)));
-            let value = json!({"status": word.to_lowercase(), "spooled": state.spooled, "oldest_age": state.oldest_age, "dead": state.dead, "dir": dir, "exit_code": code, "last_error": last_error, "last_error_age": last_error_age, "other_configuration": others, "unfinished": unfinished.len(), "records_problem": records});
+            let value = json!({"status": word.to_lowercase(), "spooled": state.spooled, "oldest_age": state.oldest_age, "dead": state.dead, "dir": dir, "exit_code": code, "last_error": last_error, "last_error_age": last_error_age, "other_configuration": others, "dead_other_configuration": dead_others, "unfinished": unfinished.len(), "records_problem": records});
             (code, line, value)
         }
         // Not even a directory there (a file in the path, say): no event could be kept.
@@ -208,15 +220,23 @@ pub fn check_config(
     let engine = format!("{:?}", loaded.engine).to_lowercase();
     let settings = config.describe();
     // The spool's notes: a relative `spool_dir` replaced, or the per-user fallback in
-    // the temporary directory (a reboot empties it).
+    // the temporary directory (a reboot empties it); and a spool this user cannot write.
     let mut warnings: Vec<String> = loaded.warnings.iter().chain(&config.warnings).cloned().collect();
+    let mut unkept = false;
     if let Ok(spool) = spool {
         warnings.extend(spool.notes().cloned());
+        // Delivery works without it, but an event Reactio does not take then has
+        // nowhere to wait (exit 74): as `check-spool` says, for the user running this.
+        if let Err(e) = spool.check_writable() {
+            warnings.push(format!("{e} (checked as the user running check-config)"));
+            unkept = true;
+        }
     }
     let code = if problems.is_empty() { EXIT_OK } else { EXIT_CONFIG };
     if json {
         let value = json!({
             "valid": problems.is_empty(),
+            "spool_writable": !unkept,
             "settings_files": files,
             "found_by": loaded.source,
             "spool_dir": spool_dir,
@@ -247,7 +267,9 @@ pub fn check_config(
     for problem in &problems {
         text.push_str(&format!("problem: {problem}\n"));
     }
-    text.push_str(if problems.is_empty() {
+    text.push_str(if problems.is_empty() && unkept {
+        "reactio: the configuration is valid, but an event reactio does not take could not be kept (see the spool warning above)"
+    } else if problems.is_empty() {
         "reactio: the configuration is valid"
     } else {
         "reactio: the configuration cannot deliver events (see problems above)"

@@ -129,7 +129,10 @@ SPOOL
   retried. `replay` delivers the spool now; `check-spool` reports on it (critical
   also when it cannot write there: run it as the handler's user). Handlers
   sharing a spool directory deliver only the entries they spooled (same profile,
-  organization and API key); `replay --adopt` delivers the others too.
+  organization and API key; for a rejected or missing key, same profile and
+  organization); `replay --adopt` delivers the others too, and what was kept
+  before the organization was set. `replay` exits 75 while entries wait or it
+  left dead letters for another configuration.
 
 EXIT CODES
   0   handled, or skipped with a reason

@@ -678,7 +678,19 @@ impl Runner<'_> {
         match self.store(&entry, dead) {
             Ok(path) if !dead && self.stale_once_kept(live, &path) => EXIT_OK,
             Ok(path) => {
-                let note = if dead {
+                // An entry's team includes its organization (`Route`): kept under none,
+                // or under one the fix may change, only an adopting replay sends it.
+                let note = if dead && !self.route.addressed() {
+                    format!(
+                        "dead-lettered as {} (`replay --dead --adopt` sends it once the organization is set: it was kept under none)",
+                        path.display()
+                    )
+                } else if dead && outcome.auth_failed {
+                    format!(
+                        "dead-lettered as {} ({DEAD_HINT}; `replay --dead --adopt` if the fix is another organization)",
+                        path.display()
+                    )
+                } else if dead {
                     format!("dead-lettered as {} ({DEAD_HINT})", path.display())
                 } else {
                     format!("spooled as {}", path.display())

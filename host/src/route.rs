@@ -33,6 +33,8 @@ pub struct Route {
     /// The configuration names its organization (`check-spool` may name none: with
     /// neither it nor the key, it cannot tell whose an entry is).
     organized: bool,
+    /// The configuration names its organization or its endpoint ([`Route::addressed`]).
+    addressed: bool,
     /// The configuration, for [`Route::settings`] (`None`: no settings recorded).
     config: Option<Arc<Config>>,
     /// The settings that shape what is sent, each as a digest of its value, made the
@@ -95,6 +97,7 @@ impl Route {
             full: digest(&[profile, &organization, key]),
             keyed: connection.api_key.is_some(),
             organized: !organization.is_empty(),
+            addressed: !organization.is_empty() || !connection.endpoint.authority.is_empty(),
             config: Some(Arc::new(config.clone())),
             settings: OnceLock::new(),
         }
@@ -122,6 +125,13 @@ impl Route {
         entry.settings = Some(self.settings().clone());
         entry.route = (!key_problem).then(|| self.full.clone());
         entry.team = Some(self.team.clone());
+    }
+
+    /// Whether the configuration says where its events go (an organization or an
+    /// endpoint): an entry kept with neither is sent, once the organization is set,
+    /// only by `replay --adopt` (a team's identity includes its organization).
+    pub fn addressed(&self) -> bool {
+        self.addressed
     }
 
     /// Whether a run of this configuration delivers `entry` (`adopt`: any).
@@ -181,7 +191,15 @@ mod tests {
 
     /// Team `t`, route `r`, knowing its key and its organization or not.
     fn route(keyed: bool, organized: bool) -> Route {
-        Route { team: "t".into(), full: "r".into(), keyed, organized, config: None, settings: OnceLock::new() }
+        Route {
+            team: "t".into(),
+            full: "r".into(),
+            keyed,
+            organized,
+            addressed: organized,
+            config: None,
+            settings: OnceLock::new(),
+        }
     }
 
     #[test]

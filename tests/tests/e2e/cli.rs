@@ -315,6 +315,37 @@ fn check_config_refuses_what_a_run_would_refuse() {
 }
 
 #[test]
+fn check_config_warns_of_a_spool_it_cannot_write() {
+    // Delivery works without the spool, but an event Reactio does not take would then
+    // be lost (exit 74): check-config says so, as check-spool does, and stays exit 0.
+    let dir = scratch("check-config-spool");
+    let file = dir.join("file");
+    std::fs::write(&file, "").unwrap();
+    let spool = file.join("spool");
+    let settings = dir.join("settings.json");
+    std::fs::write(&settings, json!({"reactio": {"organization": "demo"}}).to_string()).unwrap();
+    let run = handler()
+        .env("REACTIO_API_KEY", KEY)
+        .args(["check-config", "--config", path_str(&settings), "--spool-dir", path_str(&spool)])
+        .run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert!(
+        run.stdout.lines().any(|l| l.starts_with("warning: ")
+            && l.contains("cannot create it; an event that cannot be delivered would be lost")),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.ends_with("could not be kept (see the spool warning above)\n"), "{}", run.stdout);
+    let json_run = handler()
+        .env("REACTIO_API_KEY", KEY)
+        .args(["check-config", "--output", "json", "--config", path_str(&settings), "--spool-dir", path_str(&spool)])
+        .run();
+    let value: serde_json::Value = serde_json::from_str(json_run.stdout.trim()).expect("json");
+    assert_eq!((value["valid"].as_bool(), value["spool_writable"].as_bool()), (Some(true), Some(false)), "{value}");
+    assert_no_key(&[&run, &json_run], &dir);
+}
+
+#[test]
 fn a_dry_run_recovery_says_its_lookups_were_assumed_empty() {
     let server = standin();
     let dir = scratch("dry-run-resolve");

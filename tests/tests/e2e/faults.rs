@@ -23,6 +23,9 @@ fn rejected_key_is_a_configuration_error_and_dead_letters() {
     assert!(server.incidents().is_empty());
     assert_eq!(dead(&spool).len(), 1, "{}", run.all());
     assert!(spooled(&spool).is_empty());
+    // A 401 may mean the wrong organization: fixed that way, the entry is another
+    // team's, which only an adopting replay sends; the line says so.
+    assert!(run.stdout.contains("`replay --dead --adopt` if the fix is another organization"), "{}", run.all());
     assert!(!run.all().contains("the-right-key"));
     assert_no_key(&[&run], &dir);
 }

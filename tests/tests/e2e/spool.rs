@@ -253,8 +253,10 @@ fn replay_dead_says_what_it_leaves_for_another_configuration() {
     let mut team_b = against(&server_b.url(), &spool);
     team_b.env("REACTIO_API_KEY", KEY_B);
     let run = team_b.args(["replay", "--dead"]).run();
-    assert_eq!(run.code, Some(0), "{}", run.all());
+    // It did not send all it was asked to: exit 75, and its line counts what it left.
+    assert_eq!(run.code, Some(75), "{}", run.all());
     assert!(run.stderr.contains("left 1 dead-lettered entries in"), "{}", run.all());
+    assert!(run.stdout.contains("1 left dead-lettered for another configuration"), "{}", run.all());
     assert!(run.stderr.contains("`replay --dead --adopt`"), "{}", run.all());
     assert_eq!(dead(&spool).len(), 1, "{}", run.all());
     assert!(lines(&server_b).is_empty(), "team a's event went to b: {:?}", lines(&server_b));
@@ -727,7 +729,15 @@ fn an_alert_kept_for_want_of_an_organization_is_sent_by_replay_dead_adopt_once_i
         .run();
     assert_eq!(unset.code, Some(78), "{}", unset.all());
     assert_eq!(dead(&spool).len(), 1);
-    assert!(unset.stdout.contains("`replay --dead` sends it once the cause is fixed"), "{}", unset.all());
+    // Its line says what sends it once the organization is set (kept under none, it is
+    // no team's: only an adopting replay sends it).
+    assert!(
+        unset
+            .stdout
+            .contains("(`replay --dead --adopt` sends it once the organization is set: it was kept under none)"),
+        "{}",
+        unset.all()
+    );
     // Nothing sends a dead letter on its own; replay says where they wait.
     let waiting = replay(&server.url(), &spool);
     assert!(waiting.all().contains("1 dead-lettered events wait in"), "{}", waiting.all());
@@ -736,7 +746,12 @@ fn an_alert_kept_for_want_of_an_organization_is_sent_by_replay_dead_adopt_once_i
     // the spool must not send it to its own project), which sends it.
     let fixed = against(&server.url(), &spool).args(["replay", "--dead", "--organization", "demo"]).run();
     assert!(fixed.all().contains("`replay --dead --adopt` sends them"), "{}", fixed.all());
+    assert_eq!(fixed.code, Some(75), "left for --adopt, not all sent: {}", fixed.all());
     assert!(server.incidents().is_empty());
+    // check-spool, with the organization set, names `--adopt` too (it said `replay
+    // --dead` alone, which sends nothing here).
+    let status = check_spool(&spool, &["--organization", "demo"]);
+    assert!(status.stdout.contains("only `replay --dead --adopt` sends those"), "{}", status.all());
     let fixed = against(&server.url(), &spool).args(["replay", "--dead", "--adopt", "--organization", "demo"]).run();
     assert_eq!(fixed.code, Some(0), "{}", fixed.all());
     assert_eq!(server.incidents().len(), 1, "{}", fixed.all());
