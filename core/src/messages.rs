@@ -7,7 +7,7 @@ use crate::event::Event;
 use crate::reactio::{MESSAGE_MAX, NAME_MAX, NOTIFICATION_MAX, OUTPUT_MAX};
 use crate::severity::Severity;
 use crate::template::TemplateData;
-use crate::text::{cap_chars, escape_html, format_duration, format_time, one_line, truncate_with_marker};
+use crate::text::{cap_chars, cap_html, escape_html, format_duration, format_time, one_line, truncate_with_marker};
 
 /// Renders texts for one event under its effective settings.
 #[derive(Clone, Debug)]
@@ -67,7 +67,7 @@ impl Texts {
             Some(h) => format!("{h}<br>{body}"),
             None => body,
         };
-        cap_chars(&text, MESSAGE_MAX).to_owned()
+        cap_html(&text, MESSAGE_MAX).to_owned()
     }
 
     /// The minimal message used after a 400 that blamed a length: severity and key only.
@@ -81,6 +81,19 @@ impl Texts {
     pub(crate) fn minimal_notification(&self) -> String {
         let severity = self.data.get(".Severity").unwrap_or_default();
         cap_chars(&one_line(&format!("{severity} {}", self.key())), NOTIFICATION_MAX).to_owned()
+    }
+
+    /// A broadcast text shorter than `refused` (which a 400 blamed for its length):
+    /// severity and key, or, when that is no shorter, the first half of `refused`;
+    /// `refused` itself when there is nothing shorter to say.
+    pub(crate) fn shorter_notification(&self, refused: &str) -> String {
+        let length = refused.chars().count();
+        let short = self.minimal_notification();
+        if short.chars().count() < length {
+            return short;
+        }
+        let half = cap_chars(refused, length / 2).trim_end();
+        if half.is_empty() { refused.to_owned() } else { half.to_owned() }
     }
 
     /// The minimal name after a 400 that blamed a length: the key alone.

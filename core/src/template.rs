@@ -13,6 +13,10 @@ use serde::Serialize;
 
 use crate::text::{find, split_once};
 
+/// Characters past which [`Template::render_from`] stops: well above every cap on what
+/// is sent (a message's 8,000 characters, less for names and broadcasts).
+pub const RENDER_LIMIT: usize = 64 * 1024;
+
 /// Every field a template may reference.
 pub const FIELDS: &[&str] = &[
     ".Key",
@@ -166,9 +170,17 @@ impl Template {
     }
 
     /// [`Template::render`] without the first `skip` parts (a name's tail after the key).
+    ///
+    /// Rendering stops once the text is past [`RENDER_LIMIT`] characters: every text
+    /// is capped far below it, and a template that repeats a large field thousands of
+    /// times (an annotation can) must not cost seconds and gigabytes first.
     pub fn render_from(&self, skip: usize, data: &TemplateData, escape_html: bool) -> String {
         let mut out = String::new();
         for part in self.0.1.iter().skip(skip) {
+            // Past the limit in bytes is past it in characters, at four bytes or fewer each.
+            if out.len() > RENDER_LIMIT * 4 {
+                break;
+            }
             match part {
                 Part::Text(text) => out.push_str(text),
                 Part::Field(field) => {
@@ -218,6 +230,17 @@ mod tests {
         // Only with white space after `{{-` (as in Go): `{{-.Key}}` trims nothing.
         let t = Template::parse("  {{- .Key -}}  ").unwrap();
         assert_eq!(t.render(&data(), false), "web01/check_http");
+    }
+
+    #[test]
+    fn rendering_stops_past_the_limit() {
+        // A field repeated thousands of times (an annotation can hold that) stops soon
+        // after the limit instead of growing to the full product.
+        let mut d = data();
+        d.set(".Check.Output", "x".repeat(5000));
+        let t = Template::parse(&"{{.Check.Output}}".repeat(10_000)).unwrap();
+        let out = t.render(&d, true);
+        assert!(out.len() > RENDER_LIMIT && out.len() <= RENDER_LIMIT * 4 + 5000, "{}", out.len());
     }
 
     #[test]

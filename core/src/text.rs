@@ -271,15 +271,47 @@ pub fn cap_chars(value: &str, max: usize) -> &str {
     }
 }
 
-/// At most `max` characters; when cut, ends with a marker saying how much was cut.
+/// A check output cut for a timeline message, with a marker saying how much was cut:
+/// its length *as the message carries it* (HTML-escaped, a newline as `<br>`: `&` is
+/// five characters there, `"` six) fits `max`, so the marker and what the template puts
+/// after the output survive the message's cap. Cut on a character boundary.
 pub fn truncate_with_marker(value: &str, max: usize) -> String {
-    let total = value.chars().count();
-    if total <= max {
+    let escaped = |c: char| match c {
+        '&' | '\'' => 5,
+        '<' | '>' | '\n' => 4,
+        '"' => 6,
+        _ => 1,
+    };
+    if value.chars().map(escaped).sum::<usize>() <= max {
         return value.to_owned();
     }
-    let marker_room = 40.min(max);
-    let kept = cap_chars(value, max - marker_room);
+    let room = max - 40.min(max);
+    let (mut used, mut end) = (0, 0);
+    for (at, c) in value.char_indices() {
+        used += escaped(c);
+        if used > room {
+            break;
+        }
+        end = at + c.len_utf8();
+    }
+    let kept = value.get(..end).unwrap_or_default();
+    let total = value.chars().count();
     format!("{kept}… [truncated {} of {total} characters]", total - kept.chars().count())
+}
+
+/// `text` (a timeline message: trusted HTML around escaped values) capped at `max`
+/// characters without leaving half a tag or half an entity at the end.
+pub fn cap_html(text: &str, max: usize) -> &str {
+    let capped = cap_chars(text, max);
+    if capped.len() == text.len() {
+        return capped;
+    }
+    let open_tag = capped.rfind('<').filter(|&lt| capped.rfind('>').is_none_or(|gt| gt < lt));
+    let open_entity = capped.rfind('&').filter(|&amp| capped.rfind(';').is_none_or(|semi| semi < amp));
+    match open_tag.into_iter().chain(open_entity).min() {
+        Some(cut) => capped.get(..cut).unwrap_or(capped),
+        None => capped,
+    }
 }
 
 /// One line: control characters (newlines, tabs) become spaces, ends trimmed.
@@ -458,6 +490,14 @@ mod tests {
         let t = truncate_with_marker(&"é".repeat(500), 100);
         assert!(t.chars().count() <= 100 + 40, "{t}");
         assert!(t.ends_with("[truncated 440 of 500 characters]"), "{t}");
+        // By the escaped length: `<&` is nine characters in a message.
+        // Room for 60 of 100 beside the marker: six `x<&`, ten characters each.
+        let t = truncate_with_marker(&"x<&".repeat(100), 100);
+        assert_eq!(t, format!("{}… [truncated 282 of 300 characters]", "x<&".repeat(6)));
+        assert_eq!(cap_html("<b>a</b> &amp; <a href=\"x\">y</a>", 12), "<b>a</b> ");
+        assert_eq!(cap_html("<b>a</b> &amp; b", 15), "<b>a</b> &amp; ");
+        assert_eq!(cap_html("<b>a</b> &amp; b", 11), "<b>a</b> ");
+        assert_eq!(cap_html("<b>a</b>", 8), "<b>a</b>");
     }
 
     #[test]

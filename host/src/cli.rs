@@ -151,7 +151,32 @@ fn setting_arg(spec: &KeySpec) -> Arg {
     let arg = Arg::new(spec.name).long(long).help(help).global(true).action(ArgAction::Set);
     match spec.kind {
         Kind::Bool => arg.num_args(0..=1).require_equals(true).default_missing_value("true").value_name("BOOL"),
-        kind => arg.value_name(value_name(kind)),
+        // A value may start with `-` (`--timezone-offset -05:30`, a text that opens
+        // with a dash): it is the value, not another option.
+        // An option of the handler's itself is not taken for a value: `--notification-text
+        // --dry-run` (a value forgotten) must not send "--dry-run" to every phone.
+        kind => arg.value_name(value_name(kind)).allow_hyphen_values(true).value_parser(not_an_option),
+    }
+}
+
+/// A setting's value, unless it is one of the handler's own options (`--dry-run`,
+/// `--call=x`, `-h`): then the value was left out, and the option would be lost.
+fn not_an_option(value: &str) -> Result<String, String> {
+    let named = match value.strip_prefix("--") {
+        Some(rest) => {
+            let name = rest.split('=').next().unwrap_or_default();
+            let mut all = vec![command()];
+            all.extend(command().get_subcommands().cloned());
+            name == "help"
+                || name == "version"
+                || all.iter().any(|c| c.get_arguments().any(|a| a.get_long() == Some(name)))
+        }
+        None => value == "-h" || value == "-V",
+    };
+    if named {
+        Err(format!("`{value}` is one of this handler's options, not a value: the value before it is missing"))
+    } else {
+        Ok(value.to_owned())
     }
 }
 
@@ -424,6 +449,16 @@ mod tests {
         );
         assert_eq!(tip(&["h", "--organization", "demo", "yes"]), None, "not after a yes/no flag");
         assert_eq!(tip(&["h", "--dry-run", "replays"]), None, "not a yes/no word");
+        // A value that starts with a dash is the value (the documented `-05:30`).
+        let cli = parse_from(["h", "--timezone-offset", "-05:30", "--notification-text", "-至急-"]).unwrap();
+        assert_eq!(cli.flags.get("timezone_offset").map(String::as_str), Some("-05:30"));
+        assert_eq!(cli.flags.get("notification_text").map(String::as_str), Some("-至急-"));
+        // ...but not one of the handler's options: the value was left out.
+        for swallowed in ["--dry-run", "--dry-run=true", "-h", "--adopt", "--help"] {
+            let error = parse_from(["h", "--notification-text", swallowed]).err();
+            assert!(error.is_some_and(|e| e.to_string().contains("one of this handler's options")), "{swallowed}");
+        }
+        assert!(parse_from(["h", "--notification-text", "--not-an-option"]).is_ok());
         // Read as meant after the error, so the event of a live run is kept.
         let cli = parse_lenient(["h", "--dry-run", "false", "--deadline", "3"]);
         assert_eq!(cli.flags.get("dry_run").map(String::as_str), Some("false"));

@@ -258,8 +258,15 @@ impl Run {
         // On the host's clock: Reactio's ahead by seconds moved a warning's incident,
         // made an interval before, into an escalation's half interval.
         let created = inc.created_at.saturating_sub(self.reactio_ahead.unwrap_or(0));
+        // Only a name that says more than the key: the bare key (a create's minimal
+        // payload after a 400, or a name template of `{{.Key}}` alone) is what every
+        // result of the check would be named, and a warning's incident made moments
+        // before by a replay of the spool is not its critical's create (the critical
+        // would then neither post nor call).
+        let name = self.texts.name(&self.eff);
         created >= floor.max(self.context.now.saturating_sub(OWN_CREATE_WINDOW_S))
-            && (inc.name == self.texts.name(&self.eff) || inc.name == self.texts.minimal_name())
+            && inc.name == name
+            && name != self.texts.minimal_name()
     }
 
     pub(super) fn create(&mut self, headline: Option<String>, call: bool) {

@@ -59,23 +59,30 @@ impl Run {
     /// The in-flight write again with its minimal payload, if it has one that differs:
     /// a create keeps the key as its name, its broadcast and call, and drops the
     /// message and topics; a message keeps its headline, severity and key; a broadcast
-    /// says severity and key. A broadcast text is cut down only where the 400 blamed it
+    /// says severity and key, or half the refused text when that is no shorter. A
+    /// broadcast text is cut down only where the 400 blamed it
     /// (`length_fields`; `*`: a length, no field named): the text people chose is
     /// what a phone call reads aloud.
     fn minimal_retry(&mut self, length_fields: &[String]) -> Option<Step> {
         let blamed = |field: &str| length_fields.iter().any(|f| f == field || f == "*");
-        let short = self.texts.minimal_notification();
         let write = match self.in_flight.take()? {
             Write::Create { mut minimal, .. } => {
                 if blamed("notification_text") {
-                    minimal.notification_text = short;
+                    minimal.notification_text = self.texts.shorter_notification(&minimal.notification_text);
                 }
                 Write::Create { body: minimal.clone(), minimal }
             }
             Write::Message { id, minimal, text } if text != minimal => {
                 Write::Message { id, text: minimal.clone(), minimal }
             }
-            Write::Notify { id, text, call } if text != short => Write::Notify { id, text: short, call },
+            Write::Notify { id, text, call } => {
+                let short = self.texts.shorter_notification(&text);
+                if short == text {
+                    self.in_flight = Some(Write::Notify { id, text, call });
+                    return None;
+                }
+                Write::Notify { id, text: short, call }
+            }
             other => {
                 self.in_flight = Some(other);
                 return None;
