@@ -6,16 +6,24 @@ use std::fmt::Write as _;
 pub fn escape_html(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
+        match html_entity(c) {
+            Some(entity) => out.push_str(entity),
+            None => out.push(c),
         }
     }
     out
+}
+
+/// The entity [`escape_html`] writes for `c`, if it writes one.
+fn html_entity(c: char) -> Option<&'static str> {
+    match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '"' => Some("&quot;"),
+        '\'' => Some("&#39;"),
+        _ => None,
+    }
 }
 
 /// A JSON string literal for `value`, to quote input in messages (serializing a `&str`
@@ -276,12 +284,8 @@ pub fn cap_chars(value: &str, max: usize) -> &str {
 /// five characters there, `"` six) fits `max`, so the marker and what the template puts
 /// after the output survive the message's cap. Cut on a character boundary.
 pub fn truncate_with_marker(value: &str, max: usize) -> String {
-    let escaped = |c: char| match c {
-        '&' | '\'' => 5,
-        '<' | '>' | '\n' => 4,
-        '"' => 6,
-        _ => 1,
-    };
+    // As a template writes a value into a message: escaped, a newline as `<br>`.
+    let escaped = |c: char| if c == '\n' { "<br>".len() } else { html_entity(c).map_or(1, str::len) };
     if value.chars().map(escaped).sum::<usize>() <= max {
         return value.to_owned();
     }

@@ -140,12 +140,18 @@ pub fn check_spool(
             // Dead letters another configuration kept (a rejected key's run with a wrong
             // organization, say): `replay --dead` alone leaves them where they are.
             let dead_others = if state.dead > 0 { dead_left_for_others(spool, route) } else { 0 };
-            let hint = match (state.dead, dead_others) {
-                (0, _) => String::new(),
-                (_, 0) => "; fix what refused them (the handler's log says), then run `sensu-reactio-handler replay --dead` as the handler's user".to_owned(),
-                (_, n) => format!(
-                    "; fix what refused them (the handler's log says), then run `sensu-reactio-handler replay --dead` as the handler's user; {n} of them kept under another profile, organization or api key than this configuration's (or under no organization): only `replay --dead --adopt` sends those with it"
+            let adopt = match dead_others {
+                0 => String::new(),
+                n => format!(
+                    "; {n} of them kept under another profile, organization or api key than this configuration's (or under no organization): only `replay --dead --adopt` sends those with it"
                 ),
+            };
+            let hint = if state.dead > 0 {
+                format!(
+                    "; fix what refused them (the handler's log says), then run `sensu-reactio-handler replay --dead` as the handler's user{adopt}"
+                )
+            } else {
+                String::new()
             };
             let unfinished_note = match unfinished.len() {
                 0 => String::new(),

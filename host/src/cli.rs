@@ -165,11 +165,9 @@ fn not_an_option(value: &str) -> Result<String, String> {
     let named = match value.strip_prefix("--") {
         Some(rest) => {
             let name = rest.split('=').next().unwrap_or_default();
-            let mut all = vec![command()];
-            all.extend(command().get_subcommands().cloned());
-            name == "help"
-                || name == "version"
-                || all.iter().any(|c| c.get_arguments().any(|a| a.get_long() == Some(name)))
+            let root = command();
+            let known = |c: &ClapCommand| c.get_arguments().any(|a| a.get_long() == Some(name));
+            name == "help" || name == "version" || known(&root) || root.get_subcommands().any(known)
         }
         None => value == "-h" || value == "-V",
     };

@@ -680,18 +680,16 @@ impl Runner<'_> {
             Ok(path) => {
                 // An entry's team includes its organization (`Route`): kept under none,
                 // or under one the fix may change, only an adopting replay sends it.
-                let note = if dead && !self.route.addressed() {
-                    format!(
-                        "dead-lettered as {} (`replay --dead --adopt` sends it once the organization is set: it was kept under none)",
-                        path.display()
-                    )
-                } else if dead && outcome.auth_failed {
-                    format!(
-                        "dead-lettered as {} ({DEAD_HINT}; `replay --dead --adopt` if the fix is another organization)",
-                        path.display()
-                    )
-                } else if dead {
-                    format!("dead-lettered as {} ({DEAD_HINT})", path.display())
+                let note = if dead {
+                    let hint = if !self.route.addressed() {
+                        "`replay --dead --adopt` sends it once the organization is set: it was kept under none"
+                            .to_owned()
+                    } else if outcome.auth_failed {
+                        format!("{DEAD_HINT}; `replay --dead --adopt` if the fix is another organization")
+                    } else {
+                        DEAD_HINT.to_owned()
+                    };
+                    format!("dead-lettered as {} ({hint})", path.display())
                 } else {
                     format!("spooled as {}", path.display())
                 };
