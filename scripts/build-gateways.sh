@@ -10,6 +10,7 @@
 # If wasm/js/node_modules has binaryen, its wasm-opt shrinks the modules. Each section is one adapter; append new ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/wasm-env.sh
 
 target_dir="${CARGO_TARGET_DIR:-target}"
 size() { printf '%s: %s bytes (%s gzipped)\n' "$1" "$(wc -c <"$1")" "$(gzip -9c "$1" | wc -c)"; }

@@ -10,6 +10,7 @@
 # and is never used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/wasm-env.sh
 
 target_dir="${CARGO_TARGET_DIR:-target}"
 out="$target_dir/wasm32-unknown-unknown/wasm/sensu_reactio_wasm.wasm"

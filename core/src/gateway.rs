@@ -23,6 +23,8 @@
 //!
 //! No answer ever contains the API key or the inbound token.
 
+use crate::prelude::*;
+
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigInput;
@@ -46,8 +48,8 @@ pub struct GatewayConfig {
     pub config: ConfigInput,
 }
 
-impl std::fmt::Debug for GatewayConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for GatewayConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("GatewayConfig")
             .field("token", &self.token.as_ref().map(|_| crate::step::MASK))
             .field("allow_unauthenticated", &self.allow_unauthenticated)

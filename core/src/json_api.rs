@@ -23,6 +23,8 @@
 //! configuration is invalid (exit 78); `protocol`: the caller broke this protocol
 //! (bad context or answer JSON, an answer with no machine, a finished machine).
 
+use crate::prelude::*;
+
 use serde::Serialize;
 
 use crate::config::{Config, ConfigInput};

@@ -15,7 +15,25 @@
 //! assert!(matches!(machine.step(), Step::Done(_)));
 //! ```
 
+#![no_std]
 #![forbid(unsafe_code)]
+
+// `no_std` (only `core` and `alloc`): the core cannot name a file, a socket, the
+// environment or a clock, so "no I/O" holds by construction (ARCHITECTURE.md). It
+// also keeps std's panic machinery out of the raw wasm module (its size budget).
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+/// The names std's prelude would bring, for the modules that build text and lists.
+mod prelude {
+    pub(crate) use alloc::borrow::ToOwned;
+    pub(crate) use alloc::boxed::Box;
+    pub(crate) use alloc::format;
+    pub(crate) use alloc::string::{String, ToString};
+    pub(crate) use alloc::vec;
+    pub(crate) use alloc::vec::Vec;
+}
 
 pub mod config;
 mod event;

@@ -1,6 +1,8 @@
 //! What people read: incident names, broadcast texts and timeline messages for one event.
 
-use std::borrow::Cow;
+use crate::prelude::*;
+
+use alloc::borrow::Cow;
 
 use crate::config::Effective;
 use crate::event::Event;
@@ -19,7 +21,7 @@ pub(crate) struct Texts {
 impl Texts {
     /// Takes the event's template fields (nothing else reads them).
     pub(crate) fn new(event: &mut Event, eff: &Effective, now: i64) -> Texts {
-        let mut data = std::mem::take(&mut event.fields);
+        let mut data = core::mem::take(&mut event.fields);
         let offset = eff.global.timezone_offset_minutes;
         data.set(".Severity", event.severity().name().to_owned());
         data.set(".Time", format_time(event.executed.unwrap_or(now), offset));
@@ -44,7 +46,7 @@ impl Texts {
         let tail = eff.settings.name_template.render_from(1, &self.data, false);
         let tail = one_line(&tail);
         let key = self.key();
-        let room = NAME_MAX.saturating_sub(key.chars().count() + 1);
+        let room = NAME_MAX.saturating_sub(crate::text::char_count(key) + 1);
         if tail.is_empty() || room == 0 {
             key.to_owned()
         } else {
@@ -87,9 +89,9 @@ impl Texts {
     /// severity and key, or, when that is no shorter, the first half of `refused`;
     /// `refused` itself when there is nothing shorter to say.
     pub(crate) fn shorter_notification(&self, refused: &str) -> String {
-        let length = refused.chars().count();
+        let length = crate::text::char_count(refused);
         let short = self.minimal_notification();
-        if short.chars().count() < length {
+        if crate::text::char_count(&short) < length {
             return short;
         }
         let half = cap_chars(refused, length / 2).trim_end();
@@ -209,6 +211,7 @@ pub(crate) fn failing_again(from: Option<Severity>, to: Severity) -> String {
 #[cfg(test)]
 mod tests {
     use super::printable;
+    use crate::prelude::*;
 
     /// What `printable` must equal: drop every `Cc` but newline and tab, trim the end.
     fn reference(output: &str) -> String {
@@ -233,7 +236,7 @@ mod tests {
         for case in cases {
             let got = printable(case);
             assert_eq!(got, reference(case), "{case:?}");
-            let borrowed = matches!(got, std::borrow::Cow::Borrowed(_));
+            let borrowed = matches!(got, alloc::borrow::Cow::Borrowed(_));
             assert_eq!(borrowed, !case.chars().any(|c| c.is_control() && c != '\n' && c != '\t'), "{case:?}");
         }
         // Every code point in the first two UTF-8 ranges, one at a time.

@@ -1,5 +1,7 @@
 //! Reactio's API: requests built from parts, answers classified, incidents read leniently.
 
+use crate::prelude::*;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -69,13 +71,13 @@ fn json(value: &impl Serialize) -> String {
 }
 
 impl Api<'_> {
-    fn request(&self, method: Method, path: std::fmt::Arguments<'_>, body: String, purpose: Purpose) -> Request {
+    fn request(&self, method: Method, path: core::fmt::Arguments<'_>, body: String, purpose: Purpose) -> Request {
         let endpoint = &self.connection.endpoint;
         // One allocation: the longest path (a listing's) is under 80 bytes.
         let mut full = String::with_capacity(endpoint.base_path.len() + 80);
         full.push_str(&endpoint.base_path);
         // Writing to a String cannot fail.
-        let _ = std::fmt::Write::write_fmt(&mut full, path);
+        let _ = core::fmt::Write::write_fmt(&mut full, path);
         let mut headers = Vec::with_capacity(4);
         if let Some(key) = &self.connection.api_key {
             headers.push((API_KEY_HEADER.to_owned(), key.expose().to_owned()));
@@ -159,9 +161,9 @@ fn int_of(value: &Value) -> Option<i64> {
 fn id_of(value: &Value) -> Option<u64> {
     const EXACT: f64 = 9_007_199_254_740_992.0;
     match value {
-        Value::Number(n) => {
-            n.as_u64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && (0.0..EXACT).contains(f)).map(|f| f as u64))
-        }
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| (0.0..EXACT).contains(f) && (*f as u64) as f64 == *f).map(|f| f as u64)),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
@@ -369,6 +371,7 @@ impl Request {
 #[cfg(test)]
 mod tests {
     use super::{parse_created_id, parse_list};
+    use crate::prelude::*;
 
     #[test]
     fn ids_past_i64_are_read_whole_and_ids_past_u64_not_at_all() {

@@ -7,7 +7,9 @@
 //! values may be secrets). Missing and `null` members take their defaults; unknown
 //! members are ignored; duplicate keys: the last wins.
 
-use std::collections::BTreeMap;
+use crate::prelude::*;
+
+use alloc::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 

@@ -1,6 +1,8 @@
 //! The decision rules of decisions.md, in order: an event and its effective settings in,
 //! a [`Decision`] out. Pure arithmetic over the event's history; no requests here.
 
+use crate::prelude::*;
+
 use crate::config::Effective;
 use crate::event::{Action, Event, HISTORY_CAP};
 use crate::severity::Severity;

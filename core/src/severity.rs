@@ -49,8 +49,8 @@ impl Severity {
     }
 }
 
-impl std::fmt::Display for Severity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for Severity {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(self.name())
     }
 }
@@ -117,8 +117,8 @@ impl FromIterator<Severity> for SeveritySet {
     }
 }
 
-impl std::fmt::Debug for SeveritySet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for SeveritySet {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_set().entries(self.iter()).finish()
     }
 }
@@ -132,12 +132,13 @@ impl Serialize for SeveritySet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prelude::*;
 
     #[test]
     fn a_severity_set_behaves_like_a_sorted_set() {
         let all = [Severity::Critical, Severity::Ok, Severity::Unknown, Severity::Warning];
         let set: SeveritySet = all.into_iter().collect();
-        let tree: std::collections::BTreeSet<Severity> = all.into_iter().collect();
+        let tree: alloc::collections::BTreeSet<Severity> = all.into_iter().collect();
         assert_eq!(set.iter().collect::<Vec<_>>(), tree.iter().copied().collect::<Vec<_>>());
         assert_eq!(format!("{set:?}"), format!("{tree:?}"));
         assert_eq!(serde_json::to_string(&set).ok(), serde_json::to_string(&tree).ok());

@@ -11,6 +11,8 @@
 //!  |  <- next Step                      |
 //! ```
 
+use crate::prelude::*;
+
 use serde::{Deserialize, Serialize};
 
 /// An HTTP request the host must send, kept in separate parts because gateway
@@ -340,6 +342,7 @@ pub struct Context {
 #[cfg(test)]
 mod tests {
     use super::FailureKind;
+    use crate::prelude::*;
 
     #[test]
     fn failure_kind_labels_are_their_json_names() {

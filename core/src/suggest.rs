@@ -1,5 +1,7 @@
 //! "Did you mean" suggestions for misspelt keys, fields and values.
 
+use crate::prelude::*;
+
 /// The closest candidate to `input` within a small edit distance, if any (the first of
 /// equally close ones).
 pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
@@ -22,7 +24,7 @@ struct Closest<'a> {
 
 impl<'a> Closest<'a> {
     fn new(input: &str) -> Closest<'a> {
-        let limit = (input.chars().count() / 3).clamp(1, 3);
+        let limit = (crate::text::char_count(input) / 3).clamp(1, 3);
         Closest { input: input.to_ascii_lowercase(), limit, found: None, distance: usize::MAX }
     }
 

@@ -7,7 +7,9 @@
 //! Anything else (`{{if}}`, pipelines, functions) is refused at load with the
 //! position and the list of fields, so a typo never reaches a 3 a.m. alert.
 
-use std::sync::Arc;
+use crate::prelude::*;
+
+use alloc::sync::Arc;
 
 use serde::Serialize;
 

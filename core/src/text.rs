@@ -1,6 +1,8 @@
 //! Text helpers: HTML escaping, length caps on character boundaries, time formatting.
 
-use std::fmt::Write as _;
+use crate::prelude::*;
+
+use core::fmt::Write as _;
 
 /// Escape `& < > " '` for Reactio's limited-HTML timeline messages.
 pub fn escape_html(value: &str) -> String {
@@ -103,7 +105,7 @@ pub fn number(n: &serde_json::Number) -> String {
             exponent -= 1;
         }
     }
-    let mut digits = (f.round() as u64).to_string();
+    let mut digits = (round_half_up(f) as u64).to_string();
     if digits.len() > 12 {
         // 999999999999.6 rounds up to 1e12.
         digits.truncate(12);
@@ -115,12 +117,12 @@ pub fn number(n: &serde_json::Number) -> String {
         let point = exponent.unsigned_abs() as usize + 1;
         let (whole, fraction) = digits.split_at_checked(point).unwrap_or((digits, ""));
         out.push_str(whole);
-        out.extend(std::iter::repeat_n('0', point.saturating_sub(whole.len())));
+        out.extend(core::iter::repeat_n('0', point.saturating_sub(whole.len())));
         out.push('.');
         out.push_str(if fraction.is_empty() { "0" } else { fraction });
     } else if (-5..0).contains(&exponent) {
         out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', exponent.unsigned_abs() as usize - 1));
+        out.extend(core::iter::repeat_n('0', exponent.unsigned_abs() as usize - 1));
         out.push_str(digits);
     } else {
         let (first, rest) = digits.split_at_checked(1).unwrap_or((digits, ""));
@@ -132,6 +134,22 @@ pub fn number(n: &serde_json::Number) -> String {
         let _ = write!(out, "e{}{}", if exponent < 0 { "-" } else { "+" }, exponent.unsigned_abs());
     }
     out
+}
+
+/// How many characters `text` has: `text.chars().count()`, without the unrolled
+/// counter std uses for it (~0.8 KB of the wasm modules for a few short texts).
+#[inline(never)] // one copy: the opt-level 2 builds would unroll it at every call
+pub(crate) fn char_count(text: &str) -> usize {
+    // Every byte but a UTF-8 continuation byte (0b10xx_xxxx) starts a character.
+    text.bytes().filter(|b| b & 0xC0 != 0x80).count()
+}
+
+/// `f.round()` for a finite `f` in `0.0..2^53` (`core` has no `round`): halves away
+/// from zero, as std rounds. The difference `f - whole` is exact in that range.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+pub(crate) fn round_half_up(f: f64) -> f64 {
+    let whole = f as u64 as f64;
+    if f - whole >= 0.5 { whole + 1.0 } else { whole }
 }
 
 /// Where `needle` first occurs in `hay`, by a plain scan. The offset is on a character
@@ -299,8 +317,8 @@ pub fn truncate_with_marker(value: &str, max: usize) -> String {
         end = at + c.len_utf8();
     }
     let kept = value.get(..end).unwrap_or_default();
-    let total = value.chars().count();
-    format!("{kept}… [truncated {} of {total} characters]", total - kept.chars().count())
+    let total = char_count(value);
+    format!("{kept}… [truncated {} of {total} characters]", total - char_count(kept))
 }
 
 /// `text` (a timeline message: trusted HTML around escaped values) capped at `max`
@@ -408,6 +426,21 @@ pub fn format_duration(seconds: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn char_count_and_rounding_agree_with_std() {
+        for text in
+            ["", "a", "café", "日本語の文", "🚨 disk", "a\u{0300}b", "\u{7f}\u{80}\u{7ff}\u{800}\u{ffff}\u{10000}"]
+        {
+            assert_eq!(char_count(text), text.chars().count(), "{text:?}");
+        }
+        let mut values =
+            vec![0.0, 0.49999999999999994, 0.5, 1.5, 2.5, 999_999_999_999.5, 1e11 + 0.5, 4_503_599_627_370_495.5];
+        values.extend((0..2_000).map(|i| f64::from(i) * 0.173_205_080_756_887_72));
+        for f in values {
+            assert_eq!(round_half_up(f), f.round(), "{f}");
+        }
+    }
     use super::*;
 
     #[test]

@@ -8,10 +8,12 @@
 
 use std::path::{Path, PathBuf};
 
-/// decisions.md: the raw import-free core module (200 KB, as the parity test reads it).
-const RAW_MODULE_BUDGET: u64 = 200 * 1024;
+/// decisions.md: the raw import-free core module, 200 KB. decisions.md writes KiB where
+/// it means 1,024 bytes ("events up to 64 KiB"), so KB is 1,000 bytes: the stricter
+/// reading, as the parity test reads it too.
+const RAW_MODULE_BUDGET: u64 = 200 * 1000;
 /// decisions.md: its goal (150 KB).
-const RAW_MODULE_GOAL: u64 = 150 * 1024;
+const RAW_MODULE_GOAL: u64 = 150 * 1000;
 /// The JS package's module (wasm-bindgen, built for speed at opt-level 2): held to the
 /// gateway adapters' budget (decisions.md: 300 KB), as the JS edge runs the same code.
 const JS_MODULE_BUDGET: u64 = 300 * 1000;

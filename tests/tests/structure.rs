@@ -74,6 +74,25 @@ fn the_core_does_no_io() {
     assert!(offences.is_empty(), "the core must do no I/O and keep output ordered: {offences:#?}");
 }
 
+/// The core is `no_std`: std (and with it files, sockets, the environment, clocks) is
+/// linked only for its own unit tests.
+#[test]
+fn the_core_is_no_std() {
+    let lib = std::fs::read_to_string(root().join("core/src/lib.rs")).unwrap();
+    let code: Vec<&str> = lib.lines().map(|l| l.split("//").next().unwrap_or_default().trim()).collect();
+    assert!(code.contains(&"#![no_std]"), "core/src/lib.rs must keep `#![no_std]` (ARCHITECTURE.md, invariant 1)");
+    for (n, line) in code.iter().enumerate() {
+        if line.contains("extern crate std") {
+            assert_eq!(
+                code.get(n.wrapping_sub(1)),
+                Some(&"#[cfg(test)]"),
+                "core/src/lib.rs:{}: std only for tests",
+                n + 1
+            );
+        }
+    }
+}
+
 #[test]
 fn the_core_depends_on_no_runtime_or_network_crate() {
     let output = Command::new(env!("CARGO"))

@@ -9,6 +9,15 @@
 //! the same bytes as the native core.
 
 #![deny(unsafe_code)]
+// The raw module is `no_std` (like the core): std's panic machinery, its messages
+// and its source paths stay out of the module (its size budget, decisions.md); a
+// panic traps, as it did under std with `panic = "abort"`.
+#![cfg_attr(feature = "raw", no_std)]
+
+#[cfg(all(feature = "raw", any(feature = "bindgen", not(target_arch = "wasm32"), target_feature = "atomics")))]
+compile_error!(
+    "feature `raw` builds only the import-free module: for wasm32-unknown-unknown, without `bindgen` and without atomics (scripts/build-wasm.sh builds each package on its own)"
+);
 
 #[cfg(feature = "bindgen")]
 pub mod bindgen;

@@ -51,14 +51,18 @@
 //! read. The module never panics on bad input; if it ever traps, the host treats the
 //! instance as broken and reports it.
 
-use std::alloc::{Layout, alloc, dealloc};
-use std::cell::RefCell;
+extern crate alloc;
+
+use alloc::alloc::{Layout, alloc, dealloc};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
 
 use sensu_reactio_core::json_api::{self, ErrorKind, Session};
 
 // Talc instead of std's dlmalloc: the same `GlobalAlloc` contract (freed memory is
 // reused and coalesced, so long-lived gateway instances do not grow), less code.
-#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
@@ -74,9 +78,34 @@ struct State {
     result: String,
 }
 
-thread_local! {
-    // A const initializer: no lazy-initialization code in the module.
-    static STATE: RefCell<State> = const { RefCell::new(State { buffers: Vec::new(), session: Session::new(), result: String::new() }) };
+/// The instance's one state (a const initializer: no lazy-initialization code).
+static STATE: Single =
+    Single(RefCell::new(State { buffers: Vec::new(), session: Session::new(), result: String::new() }));
+
+/// A cell for a module that runs on one thread.
+struct Single(RefCell<State>);
+
+// SAFETY: the module is built only for wasm32 without the `atomics` feature (lib.rs
+// refuses any other build), where there is one thread and no way to start another,
+// so `STATE` is never reached from two threads. Re-entry cannot happen either: the
+// module imports nothing, so no export runs while another is running.
+unsafe impl Sync for Single {}
+
+impl Single {
+    fn with_borrow<R>(&self, f: impl FnOnce(&State) -> R) -> R {
+        f(&self.0.borrow())
+    }
+
+    fn with_borrow_mut<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        f(&mut self.0.borrow_mut())
+    }
+}
+
+/// A panic (a bug: bad input is answered, never panicked on) traps, and the host
+/// treats the instance as broken. No message is formatted: there is nowhere to send it.
+#[panic_handler]
+fn on_panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    core::arch::wasm32::unreachable()
 }
 
 /// One input as the host passed it.
@@ -102,20 +131,20 @@ impl State {
                 input.len
             ));
         }
-        let ptr = std::ptr::with_exposed_provenance::<u8>(start);
+        let ptr = core::ptr::with_exposed_provenance::<u8>(start);
         // SAFETY: `[start, start + len)` lies inside a live allocation made by
         // `sr_alloc` (checked just above against `buffers`, which holds exactly the
         // allocations not yet freed, whose provenance `sr_alloc` exposed), so `ptr` is
         // valid for reads of `len` bytes; `u8` has no alignment or validity
         // requirements. The slice is copied at once and not kept, so later writes by
         // the host cannot alias it.
-        let bytes = unsafe { std::slice::from_raw_parts(ptr, input.len) };
+        let bytes = unsafe { core::slice::from_raw_parts(ptr, input.len) };
         Ok(bytes.to_vec())
     }
 
     /// Copy every input, or answer a protocol error naming the first bad one.
     fn read_all<const N: usize>(&self, inputs: [(&str, Input); N]) -> Result<[Vec<u8>; N], String> {
-        let mut out: [Vec<u8>; N] = std::array::from_fn(|_| Vec::new());
+        let mut out: [Vec<u8>; N] = core::array::from_fn(|_| Vec::new());
         for (slot, (which, input)) in out.iter_mut().zip(inputs) {
             *slot = self.read(which, input)?;
         }
@@ -175,7 +204,7 @@ pub extern "C" fn sr_dealloc(addr: usize, len: usize) {
         return;
     }
     let Ok(layout) = Layout::from_size_align(len, 1) else { return };
-    let ptr = std::ptr::with_exposed_provenance_mut::<u8>(addr);
+    let ptr = core::ptr::with_exposed_provenance_mut::<u8>(addr);
     // SAFETY: `addr` was returned by `sr_alloc` (which exposed its provenance) with
     // this exact layout (size `len`, align 1: recorded in `buffers` and checked above)
     // and is not yet freed (it was live in `buffers` and has just been removed, so it

@@ -1,7 +1,9 @@
 //! Connections: the key (inline or from a key file the host read), organization and
 //! endpoint of the default connection and of each profile, resolved and checked.
 
-use std::collections::BTreeMap;
+use crate::prelude::*;
+
+use alloc::collections::BTreeMap;
 
 use serde_json::Value;
 

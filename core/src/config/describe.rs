@@ -1,7 +1,9 @@
 //! [`Config::describe`]: every setting's value in force and where it came from, for
 //! `check-config`. Secrets are shown as `********`; keys are in a fixed order.
 
-use std::collections::BTreeMap;
+use crate::prelude::*;
+
+use alloc::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
@@ -84,8 +86,8 @@ fn mask_key(object: &mut Map<String, Value>) {
     }
 }
 
-impl std::fmt::Debug for ConfigInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for ConfigInput {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let env: BTreeMap<&str, &str> = self
             .env
             .iter()

@@ -2,6 +2,8 @@
 //! layers (allowlist only) and the chosen profile's settings are applied over the
 //! configured values; a bad or forbidden override warns and never loses the alert.
 
+use crate::prelude::*;
+
 use serde_json::Value;
 
 use super::keys::{KEYS, spec};

@@ -1,6 +1,8 @@
 //! Endpoint URLs (`http`/`https` only; no user info, query or fragment), loopback
 //! detection for the plain-http rule, and organization names.
 
+use crate::prelude::*;
+
 use serde_json::Value;
 
 use super::Endpoint;

@@ -2,6 +2,8 @@
 //! whether an event may override it, and its documentation. The loader, the host's
 //! flags and `docs/configuration.md` are all derived from this one table.
 
+use crate::prelude::*;
+
 use super::{DEFAULT_MESSAGE_TEMPLATE, DEFAULT_NAME_TEMPLATE, DEFAULT_NOTIFICATION_TEXT};
 
 /// How a setting's raw value is parsed.
@@ -314,7 +316,7 @@ mod tests {
 
     #[test]
     fn names_are_unique_snake_case() {
-        let mut seen = std::collections::BTreeSet::new();
+        let mut seen = alloc::collections::BTreeSet::new();
         for k in KEYS {
             assert!(seen.insert(k.name), "duplicate key {}", k.name);
             assert!(k.name.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{}", k.name);

@@ -1,7 +1,9 @@
 //! Lints of the raw input: unknown keys in `reactio` and unknown flags (errors),
 //! unknown `REACTIO_*` variables and non-Sensu keys in `handlers.<name>` (warnings).
 
-use std::collections::BTreeMap;
+use crate::prelude::*;
+
+use alloc::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 

@@ -2,7 +2,9 @@
 //! (precedence flag > environment > settings file > default), with the origin of
 //! every value; the defaults; the key files the host must read.
 
-use std::collections::BTreeSet;
+use crate::prelude::*;
+
+use alloc::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
@@ -274,7 +276,7 @@ impl Config {
     /// The key files the host must read and hand back in [`ConfigInput::key_files`]:
     /// the default connection's and every profile's, each once, sorted.
     pub fn key_files(&self) -> Vec<String> {
-        let files: BTreeSet<&String> = std::iter::once(&self.connection)
+        let files: BTreeSet<&String> = core::iter::once(&self.connection)
             .chain(self.profiles.values().map(|p| &p.connection))
             .filter_map(|c| c.api_key_file.as_ref())
             .collect();

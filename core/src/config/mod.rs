@@ -5,8 +5,10 @@
 //! flag > environment > settings file > default. The first four are per-event
 //! layers applied by [`Config::effective`]; the rest are merged by [`Config::load`].
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use crate::prelude::*;
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
 
 use serde::Serialize;
 
@@ -68,8 +70,8 @@ impl Secret {
     }
 }
 
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(crate::step::MASK)
     }
 }
@@ -282,14 +284,14 @@ impl<V> Named<V> {
 
 impl<'a, V> IntoIterator for &'a Named<V> {
     type Item = (&'a String, &'a V);
-    type IntoIter = std::iter::Map<std::slice::Iter<'a, (String, V)>, fn(&'a (String, V)) -> (&'a String, &'a V)>;
+    type IntoIter = core::iter::Map<core::slice::Iter<'a, (String, V)>, fn(&'a (String, V)) -> (&'a String, &'a V)>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter().map(|(n, v)| (n, v))
     }
 }
 
-impl<V> std::ops::Index<&str> for Named<V> {
+impl<V> core::ops::Index<&str> for Named<V> {
     type Output = V;
 
     /// Panics when `name` has no value, like a map's index (tests only).
@@ -302,8 +304,8 @@ impl<V> std::ops::Index<&str> for Named<V> {
     }
 }
 
-impl<V: std::fmt::Debug> std::fmt::Debug for Named<V> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<V: core::fmt::Debug> core::fmt::Debug for Named<V> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_map().entries(self.0.iter().map(|(n, v)| (n, v))).finish()
     }
 }
@@ -367,10 +369,10 @@ pub struct ConfigError {
     pub paths: Vec<String>,
 }
 
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl core::error::Error for ConfigError {}

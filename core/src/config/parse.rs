@@ -1,6 +1,8 @@
 //! Raw setting values (typed JSON from files and events, strings from env and flags)
 //! parsed by their [`Kind`] into typed values, with "expected X, got Y" errors.
 
+use crate::prelude::*;
+
 use serde_json::Value;
 
 use super::endpoint::{endpoint, valid_organization};
@@ -49,7 +51,7 @@ pub(crate) fn show(value: &Value, secret: bool) -> String {
         };
     }
     let text = crate::text::show_json(value);
-    if text.chars().count() > MAX_SHOWN {
+    if crate::text::char_count(&text) > MAX_SHOWN {
         let cut: String = text.chars().take(MAX_SHOWN).collect();
         format!("{cut}...")
     } else {
@@ -117,7 +119,7 @@ pub(crate) fn parse(spec: &KeySpec, value: &Value) -> Result<Parsed, ParseError>
         Kind::Seconds => {
             let secs = number(value).filter(|s| *s >= 0.0 && *s <= 1.0e9).ok_or_else(bad)?;
             if fractional(spec) {
-                let ms = (secs * 1000.0).round();
+                let ms = crate::text::round_half_up(secs * 1000.0);
                 if ms < 1.0 {
                     return Err(bad());
                 }
@@ -272,13 +274,32 @@ fn decimal(text: &str) -> Option<f64> {
     } else if mantissa <= 1 << 53 && (-22..=22).contains(&power) {
         if power >= 0 { mantissa as f64 * exact_power(power) } else { mantissa as f64 / exact_power(-power) }
     } else {
-        mantissa as f64 * 10f64.powi(power.clamp(-1000, 1000) as i32)
+        mantissa as f64 * powi(10.0, power.clamp(-1000, 1000) as i32)
     };
     Some(if negative { -value } else { value })
 }
 
+/// `base.powi(exp)` (`core` has no `powi`), by squaring as compiler-builtins'
+/// `__powidf2` does, so the native and wasm builds read the same number.
+fn powi(mut base: f64, exp: i32) -> f64 {
+    let mut left = exp.unsigned_abs();
+    let mut out = 1.0;
+    loop {
+        if left & 1 == 1 {
+            out *= base;
+        }
+        left /= 2;
+        if left == 0 {
+            break;
+        }
+        base *= base;
+    }
+    if exp < 0 { 1.0 / out } else { out }
+}
+
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
 fn whole(f: f64) -> Option<u64> {
-    (f >= 0.0 && f.fract() == 0.0 && f <= 9.0e15).then_some(f as u64)
+    ((0.0..=9.0e15).contains(&f) && (f as u64) as f64 == f).then_some(f as u64)
 }
 
 /// A list from a JSON array, a JSON array written as a string, or a comma-separated string.
@@ -379,6 +400,15 @@ pub(crate) fn show_offset(minutes: i32) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
+
+    #[test]
+    fn powi_agrees_with_std() {
+        for base in [10.0, 2.0, 0.1, 3.7] {
+            for exp in -400..=400 {
+                assert_eq!(super::powi(base, exp).to_bits(), base.powi(exp).to_bits(), "{base}^{exp}");
+            }
+        }
+    }
     use serde_json::json;
 
     #[test]

@@ -1,7 +1,9 @@
 //! `reactio.profiles`: named connections (key, organization, endpoint) with optional
 //! per-event settings, validated at load so a routing typo is an error, not a lost alert.
 
-use std::collections::BTreeMap;
+use crate::prelude::*;
+
+use alloc::collections::BTreeMap;
 
 use serde_json::Value;
 

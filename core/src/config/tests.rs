@@ -1,7 +1,9 @@
 //! Tests of loading, precedence, profiles, key files, `describe` and per-event overrides.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use std::collections::BTreeMap;
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+use crate::prelude::*;
+
+use alloc::collections::BTreeMap;
 
 use serde_json::{Value, json};
 

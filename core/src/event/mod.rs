@@ -1,5 +1,7 @@
 //! Sensu events: JSON (Classic 1.x or Go 5.x/6.x, detected) parsed once into [`Event`].
 
+use crate::prelude::*;
+
 mod repair;
 #[cfg(not(target_family = "wasm"))]
 mod sparse;
@@ -7,7 +9,7 @@ mod sparse;
 mod whole;
 mod wire;
 
-use std::collections::BTreeMap;
+use alloc::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
@@ -60,8 +62,8 @@ pub enum InputError {
     },
 }
 
-impl std::fmt::Display for InputError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for InputError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             InputError::NotJson { detail } => {
                 write!(f, "the event is not valid json: {detail}; sensu pipes one json object on stdin")
@@ -80,7 +82,7 @@ impl std::fmt::Display for InputError {
     }
 }
 
-impl std::error::Error for InputError {}
+impl core::error::Error for InputError {}
 
 /// Which Sensu sent it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -456,6 +458,7 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<S
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use crate::prelude::*;
 
     fn summary(status: i64, history: &str, action: &str) -> (bool, bool) {
         let event = format!(

@@ -4,6 +4,8 @@
 //! replaced with U+FFFD so the alert still goes out (nothing lost), with a warning. A
 //! leading byte order mark is dropped.
 
+use crate::prelude::*;
+
 /// The event's bytes repaired, and what was repaired (a phrase for the warning, after
 /// "the event"), if anything needed it.
 pub(crate) fn repair(bytes: &[u8]) -> Option<(Vec<u8>, &'static str)> {
@@ -11,9 +13,9 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<(Vec<u8>, &'static str)> {
         // A byte order mark (a file saved by an editor; Sensu sends none): dropped.
         return Some(repair(rest).unwrap_or_else(|| (rest.to_vec(), "starts with a utf-8 byte order mark: ignored")));
     }
-    let (text, not_utf8) = match std::str::from_utf8(bytes) {
-        Ok(text) => (std::borrow::Cow::Borrowed(text), false),
-        Err(_) => (std::borrow::Cow::Owned(lossy(bytes)), true),
+    let (text, not_utf8) = match core::str::from_utf8(bytes) {
+        Ok(text) => (alloc::borrow::Cow::Borrowed(text), false),
+        Err(_) => (alloc::borrow::Cow::Owned(lossy(bytes)), true),
     };
     let fixed = replace_lone_surrogates(&text);
     let what = match (not_utf8, fixed.is_some()) {
@@ -32,14 +34,14 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<(Vec<u8>, &'static str)> {
 fn lossy(mut bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() + 16);
     loop {
-        match std::str::from_utf8(bytes) {
+        match core::str::from_utf8(bytes) {
             Ok(text) => {
                 out.push_str(text);
                 return out;
             }
             Err(e) => {
                 let (valid, rest) = bytes.split_at(e.valid_up_to());
-                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                out.push_str(core::str::from_utf8(valid).unwrap_or_default());
                 out.push('\u{fffd}');
                 bytes = rest.get(e.error_len().unwrap_or(rest.len())..).unwrap_or_default();
             }
@@ -55,8 +57,8 @@ fn hex4(rest: &str) -> Option<u32> {
 /// `text` with every `\uXXXX` escape of an unpaired surrogate, inside a JSON string,
 /// replaced by `\ufffd`; `None` when there is none.
 fn replace_lone_surrogates(text: &str) -> Option<String> {
-    const HIGH: std::ops::RangeInclusive<u32> = 0xD800..=0xDBFF;
-    const LOW: std::ops::RangeInclusive<u32> = 0xDC00..=0xDFFF;
+    const HIGH: core::ops::RangeInclusive<u32> = 0xD800..=0xDBFF;
+    const LOW: core::ops::RangeInclusive<u32> = 0xDC00..=0xDFFF;
     let mut out = String::new();
     let mut copied = 0;
     let mut in_string = false;
@@ -105,6 +107,7 @@ fn replace_lone_surrogates(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::{repair, replace_lone_surrogates};
+    use crate::prelude::*;
 
     #[test]
     fn lone_surrogates_are_replaced_and_pairs_kept() {

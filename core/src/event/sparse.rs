@@ -13,7 +13,9 @@
 //! room for; it would make a plan there ~14% faster. The parity tests hold
 //! both to the same bytes.
 
-use std::fmt;
+use crate::prelude::*;
+
+use core::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};

@@ -1,6 +1,8 @@
 //! The event's JSON as one whole [`Value`] (the wasm builds; natively `sparse.rs`
 //! reads only the members the readers use): the same [`Obj`] methods over maps.
 
+use crate::prelude::*;
+
 use serde_json::{Map, Value};
 
 use super::InputError;

@@ -3,6 +3,8 @@
 //! The objects themselves are [`Obj`]: the sparse tree's natively (`sparse.rs`), whole
 //! [`Value`]s in the wasm builds (`whole.rs`), behind the same methods.
 
+use crate::prelude::*;
+
 use serde_json::Value;
 
 use super::InputError;
@@ -51,7 +53,7 @@ pub(super) fn as_int(value: &Value, path: impl FnOnce() -> String) -> Result<i64
                 Ok(i64::try_from(u).unwrap_or(i64::MAX))
             } else {
                 match n.as_f64() {
-                    Some(f) if f.is_finite() && f.abs() < 9.0e18 => Ok(f.trunc() as i64),
+                    Some(f) if f.is_finite() && f.abs() < 9.0e18 => Ok(f as i64),
                     _ => Err(wrong(path(), "an integer", value)),
                 }
             }

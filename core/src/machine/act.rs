@@ -1,6 +1,8 @@
 //! What to write for what the lookup found: the decision's writes (create, post,
 //! broadcast, close) per rule, the incident chosen, and the texts they carry.
 
+use crate::prelude::*;
+
 use super::{Run, Write};
 use crate::messages;
 use crate::reactio::{CreateBody, Incident};
@@ -33,7 +35,7 @@ impl Run {
         // as this event's create would be: an earlier attempt's whose answer was lost (a
         // gateway's sender retrying has no other trace), or the same result delivered
         // twice.
-        let unconfirmed = found.is_some() && std::mem::take(&mut self.create_unconfirmed);
+        let unconfirmed = found.is_some() && core::mem::take(&mut self.create_unconfirmed);
         let ours = unconfirmed || found.as_ref().is_some_and(|inc| self.created_for_this_event(inc));
         if let Some(keep) = &found {
             self.heal_found(keep.id);

@@ -2,6 +2,8 @@
 //! duplicate heal (note and close each newer open incident of the key), and what
 //! happens when housekeeping fails (a warning; the event stays delivered).
 
+use crate::prelude::*;
+
 use super::{Phase, Run, Write};
 use crate::messages;
 use crate::reactio::Incident;

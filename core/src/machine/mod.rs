@@ -12,7 +12,9 @@
 //! own writes, and when it fails the event still counts as handled, with a warning (the
 //! next run heals what is left).
 
-use std::collections::VecDeque;
+use crate::prelude::*;
+
+use alloc::collections::VecDeque;
 
 mod act;
 mod heal;
@@ -242,7 +244,7 @@ impl Run {
             }
         } else if self.eff.connection.endpoint.authority.is_empty() {
             // A dry run without an organization shows where the requests would go.
-            std::sync::Arc::make_mut(&mut self.eff.connection).endpoint.authority =
+            alloc::sync::Arc::make_mut(&mut self.eff.connection).endpoint.authority =
                 "your-organization.reactio.jp".to_owned();
         }
         self.begin_lookup()
@@ -424,7 +426,7 @@ impl Run {
             }
         }
         // This listing is complete.
-        match std::mem::replace(&mut self.phase, Phase::Writes) {
+        match core::mem::replace(&mut self.phase, Phase::Writes) {
             Phase::Lookup { current } => {
                 self.found.extend(current.matches);
                 if self.found.is_empty()

@@ -2,6 +2,8 @@
 //! the one retry with the minimal payload after a 400 that blamed a length, and a
 //! refused timeline message that the event's broadcast or close does not wait on.
 
+use crate::prelude::*;
+
 use super::{Run, Write};
 use crate::step::{Method, Purpose, Request, Response, Step};
 

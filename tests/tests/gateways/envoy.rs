@@ -22,8 +22,6 @@ use crate::{Gateway, Inbound};
 
 /// The built filter module (`scripts/build-gateways.sh`).
 pub(crate) const MODULE: &str = "wasm/pkg/sensu_reactio_proxy_wasm.wasm";
-/// Each gateway adapter module's budget (decisions.md, "Budgets").
-pub(crate) const BUDGET: u64 = 300 * 1000;
 
 fn io_error(message: String) -> std::io::Error {
     std::io::Error::other(message)
@@ -257,7 +255,11 @@ mod tests {
     fn the_module_is_within_its_size_budget() {
         let size = std::fs::metadata(module().unwrap_or_else(|e| panic!("{e}"))).unwrap().len();
         eprintln!("proxy-wasm filter module: {size} bytes");
-        assert!(size <= BUDGET, "{MODULE} is {size} bytes; the budget is {BUDGET} (decisions.md, Budgets)");
+        assert!(
+            size <= crate::support::ADAPTER_BUDGET,
+            "{MODULE} is {size} bytes; the budget is {} (decisions.md, Budgets)",
+            crate::support::ADAPTER_BUDGET
+        );
     }
 
     #[test]

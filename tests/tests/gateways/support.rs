@@ -14,6 +14,10 @@ use serde_json::{Value, json};
 
 use crate::Inbound;
 
+/// Each gateway adapter module's size budget (decisions.md, "Budgets": 300 KB, 1,000
+/// bytes each; decisions.md writes KiB where it means 1,024).
+pub(crate) const ADAPTER_BUDGET: u64 = 300 * 1000;
+
 /// The API key the stand-in accepts; it must never appear in any answer.
 pub(crate) const KEY: &str = "sk-gw-5d1e8a37c0b9f246";
 /// The gateways' inbound token; it must never appear in any answer either.

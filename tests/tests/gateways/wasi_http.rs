@@ -176,17 +176,15 @@ mod own {
     use super::*;
     use crate::support::{post, standin};
 
-    /// decisions.md's budget for each gateway adapter module.
-    const BUDGET: usize = 300 * 1024;
-
     #[test]
     fn the_component_fits_the_size_budget() {
         let bytes = component_bytes().unwrap_or_else(|e| panic!("{e}"));
         eprintln!("wasi-http component: {} bytes", bytes.len());
         assert!(
-            bytes.len() <= BUDGET,
-            "the wasi:http component has {} bytes; the budget for a gateway adapter is {BUDGET} (decisions.md)",
-            bytes.len()
+            bytes.len() as u64 <= crate::support::ADAPTER_BUDGET,
+            "the wasi:http component has {} bytes; the budget for a gateway adapter is {} (decisions.md)",
+            bytes.len(),
+            crate::support::ADAPTER_BUDGET
         );
     }
 
