@@ -149,7 +149,7 @@ pub(crate) struct Incident {
 fn int_of(value: &Value) -> Option<i64> {
     match value {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64)),
-        Value::String(s) => s.trim().parse().ok(),
+        Value::String(s) => crate::text::parse_i64(s.trim()),
         _ => None,
     }
 }
@@ -164,7 +164,7 @@ fn id_of(value: &Value) -> Option<u64> {
         Value::Number(n) => n
             .as_u64()
             .or_else(|| n.as_f64().filter(|f| (0.0..EXACT).contains(f) && (*f as u64) as f64 == *f).map(|f| f as u64)),
-        Value::String(s) => s.trim().parse().ok(),
+        Value::String(s) => crate::text::parse_u64(s.trim()),
         _ => None,
     }
 }
@@ -274,7 +274,7 @@ fn error_fields(v: &Value) -> Vec<(String, String)> {
 /// `Retry-After` in milliseconds: delta seconds, or an HTTP date against `now`.
 fn retry_after_ms(response: &Response, now: i64) -> Option<u64> {
     let value = response.header("retry-after")?;
-    if let Ok(seconds) = value.parse::<u64>() {
+    if let Some(seconds) = crate::text::parse_u64(value) {
         return Some(seconds.saturating_mul(1000));
     }
     let at = crate::text::parse_http_date(value)?;

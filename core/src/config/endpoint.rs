@@ -66,7 +66,8 @@ fn authority_of(authority: &str) -> Option<String> {
     match port {
         None => Some(host),
         Some(p) => {
-            let n: u16 = p.parse().ok().filter(|_| p.chars().all(|c| c.is_ascii_digit()))?;
+            let n = crate::text::parse_u64(p).filter(|_| p.chars().all(|c| c.is_ascii_digit()))?;
+            let n = u16::try_from(n).ok()?;
             (n != 0).then(|| format!("{host}:{n}"))
         }
     }

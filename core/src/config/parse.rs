@@ -382,8 +382,9 @@ pub(crate) fn offset(text: &str) -> Option<i32> {
     if !colon_ok || !digits.chars().all(|c| c.is_ascii_digit()) || !(digits.len() == 2 || digits.len() == 4) {
         return None;
     }
-    let hours: i32 = digits.get(..2)?.parse().ok()?;
-    let minutes: i32 = digits.get(2..).filter(|m| !m.is_empty()).map_or(Some(0), |m| m.parse().ok())?;
+    let number = |digits: &str| i32::try_from(crate::text::parse_u64(digits)?).ok();
+    let hours = number(digits.get(..2)?)?;
+    let minutes = digits.get(2..).filter(|m| !m.is_empty()).map_or(Some(0), number)?;
     (hours <= 14 && minutes < 60).then_some(sign * (hours * 60 + minutes))
 }
 

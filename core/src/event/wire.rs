@@ -58,7 +58,7 @@ pub(super) fn as_int(value: &Value, path: impl FnOnce() -> String) -> Result<i64
                 }
             }
         }
-        Value::String(s) => s.trim().parse::<i64>().map_err(|_| wrong(path(), "an integer", value)),
+        Value::String(s) => crate::text::parse_i64(s.trim()).ok_or_else(|| wrong(path(), "an integer", value)),
         _ => Err(wrong(path(), "an integer", value)),
     }
 }
