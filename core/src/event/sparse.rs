@@ -98,7 +98,17 @@ const EVENT: Members = &[
 
 /// Parse an event's JSON, keeping what the event readers use (errors: serde_json's).
 pub(super) fn parse(bytes: &[u8]) -> Result<Node, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // Text already known to be UTF-8 is read as a `str`: the same parse and the same
+    // errors, without checking each string's UTF-8 again (~5% of a plan here).
+    match core::str::from_utf8(bytes) {
+        Ok(text) => parse_from(serde_json::Deserializer::from_str(text)),
+        Err(_) => parse_from(serde_json::Deserializer::from_slice(bytes)),
+    }
+}
+
+fn parse_from<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+) -> Result<Node, serde_json::Error> {
     let node = Shape::Object(EVENT).deserialize(&mut de)?;
     de.end()?;
     Ok(node)
@@ -343,11 +353,29 @@ mod tests {
             b"{\"check\":{}} x",
             b"{\"a\":tru}",
             b"{1:2}",
+            b"{\"entity\":{\"system\":\"a\x01b\"}}",
+            b"{\"check\":{\"output\":\"bad \\x escape\"}}",
+            b"{\"check\":{\"output\":\"\\u12\"}}",
+            b"{\"check\":{\"output\":\"\\udc00 \\ud83d\\ude00\"}}",
+            b"{\"check\":{\"status\":18446744073709551616}}",
+            b"{\"check\":\n  {\"name\":\"disk\",\n   \"status\": 2,,}}",
+            "{\"check\":{\"output\":\"caf\u{e9} \u{1F6A8}\"}} ]".as_bytes(),
         ];
         for text in texts {
             let ours = parse(text).err().map(|e| e.to_string());
             let theirs = serde_json::from_slice::<Value>(text).err().map(|e| e.to_string());
             assert_eq!(ours, theirs, "{}", String::from_utf8_lossy(text));
+        }
+        // Every prefix of a real event: an error at each place a parse can stop.
+        let event = include_bytes!("../../../examples/events/go-critical.json");
+        for end in 0..event.len() {
+            let text = event.get(..end).unwrap_or_default();
+            let ours = parse(text).err().map(|e| e.to_string());
+            assert_eq!(
+                ours,
+                serde_json::from_slice::<Value>(text).err().map(|e| e.to_string()),
+                "prefix of {end} bytes"
+            );
         }
         let deep = format!("{{\"entity\":{{\"system\":{}{}}}}}", "[".repeat(200), "]".repeat(200));
         let ours = parse(deep.as_bytes()).err().map(|e| e.to_string());
