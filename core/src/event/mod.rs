@@ -3,9 +3,9 @@
 use crate::prelude::*;
 
 mod repair;
-#[cfg(not(target_family = "wasm"))]
+#[cfg(any(not(target_family = "wasm"), feature = "sparse-events"))]
 mod sparse;
-#[cfg(target_family = "wasm")]
+#[cfg(all(target_family = "wasm", not(feature = "sparse-events")))]
 mod whole;
 mod wire;
 
@@ -186,7 +186,9 @@ impl Event {
             Err(error @ InputError::NotJson { .. }) => match repair::repair(bytes) {
                 Some((fixed, what)) => {
                     warnings.clear();
-                    let event = Event::parse_exact(&fixed, &mut warnings).map_err(|_| error)?;
+                    // Still refused once repaired: what stops the repaired text is the
+                    // problem to report, not the bytes or escapes the repair replaced.
+                    let event = Event::parse_exact(&fixed, &mut warnings)?;
                     warnings.insert(0, format!("the event {what}"));
                     event
                 }
@@ -198,7 +200,7 @@ impl Event {
     }
 
     fn parse_exact(bytes: &[u8], warnings: &mut Vec<String>) -> Result<Event, InputError> {
-        let tree = wire::parse(bytes).map_err(|e| InputError::NotJson { detail: e.to_string() })?;
+        let tree = wire::parse(bytes).map_err(|detail| InputError::NotJson { detail })?;
         let Some(root) = Obj::root(&tree) else {
             return Err(InputError::NotAnObject { got: describe_tree(&tree) });
         };
@@ -475,5 +477,25 @@ mod tests {
         assert_eq!(summary(0, r#"["2","0"]"#, ""), (true, false), "a recovery without `action`");
         assert_eq!(summary(0, r#"["0","0"]"#, ""), (false, false), "ok after ok: neither");
         assert_eq!(summary(0, r#"["2","0"]"#, r#","action":"create""#), (false, false), "a classic create with 0");
+    }
+
+    /// Broken text (not UTF-8, a lone surrogate escape) is repaired and parsed again;
+    /// when that parse fails too, its error is the one shown: what stops the event.
+    #[test]
+    fn a_repaired_event_still_refused_reports_what_stops_it() {
+        let cases: [(&[u8], &str); 2] = [
+            (
+                b"{\"check\":{\"name\":\"disk\",\"output\":\"caf\xe9\",}}",
+                "{\"check\":{\"name\":\"disk\",\"output\":\"caf\u{fffd}\",}}",
+            ),
+            (br#"{"check":{"output":"\ud800 x" "status":2}}"#, r#"{"check":{"output":"\ufffd x" "status":2}}"#),
+        ];
+        for (event, repaired) in cases {
+            let want = serde_json::from_str::<serde_json::Value>(repaired).unwrap_err().to_string();
+            match super::Event::parse(event) {
+                Err(super::InputError::NotJson { detail }) => assert_eq!(detail, want),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 }

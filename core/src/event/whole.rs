@@ -16,8 +16,8 @@ pub(super) struct Obj<'a> {
 }
 
 /// Parse an event's JSON.
-pub(super) fn parse(bytes: &[u8]) -> Result<Value, serde_json::Error> {
-    serde_json::from_slice(bytes)
+pub(super) fn parse(bytes: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice(bytes).map_err(|e| e.to_string())
 }
 
 /// Describe a JSON value's type.

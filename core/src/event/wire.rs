@@ -8,9 +8,9 @@ use crate::prelude::*;
 use serde_json::Value;
 
 use super::InputError;
-#[cfg(not(target_family = "wasm"))]
+#[cfg(any(not(target_family = "wasm"), feature = "sparse-events"))]
 pub(super) use super::sparse::{Obj, describe_tree, history_entry, is_null, parse, unknown_shape};
-#[cfg(target_family = "wasm")]
+#[cfg(all(target_family = "wasm", not(feature = "sparse-events")))]
 pub(super) use super::whole::{Obj, describe_tree, history_entry, is_null, parse, unknown_shape};
 
 /// Describe a JSON value's type for "expected X, got Y".
