@@ -337,26 +337,22 @@ pub fn cap_chars(value: &str, max: usize) -> &str {
 pub fn truncate_with_marker(value: &str, max: usize) -> String {
     // As a template writes a value into a message: escaped, a newline as `<br>`.
     let escaped = |c: char| if c == '\n' { "<br>".len() } else { html_entity(c).map_or(1, str::len) };
-    // Fits? Stop counting once over `max` (an output can be megabytes).
-    let mut width = 0;
-    if value.chars().all(|c| {
-        width += escaped(c);
-        width <= max
-    }) {
-        return value.to_owned();
-    }
+    // One pass, stopping once past `max` (an output can be megabytes): `end` is where
+    // the text kept before the marker stops, within `room`.
     let room = max - 40.min(max);
     let (mut used, mut end) = (0, 0);
     for (at, c) in value.char_indices() {
         used += escaped(c);
-        if used > room {
-            break;
+        if used > max {
+            let kept = value.get(..end).unwrap_or_default();
+            let total = char_count(value);
+            return format!("{kept}… [truncated {} of {total} characters]", total - char_count(kept));
         }
-        end = at + c.len_utf8();
+        if used <= room {
+            end = at + c.len_utf8();
+        }
     }
-    let kept = value.get(..end).unwrap_or_default();
-    let total = char_count(value);
-    format!("{kept}… [truncated {} of {total} characters]", total - char_count(kept))
+    value.to_owned()
 }
 
 /// `text` (a timeline message: trusted HTML around escaped values) capped at `max`

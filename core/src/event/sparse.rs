@@ -99,8 +99,8 @@ const EVENT: Members = &[
 /// Parse an event's JSON, keeping what the event readers use (errors: serde_json's).
 pub(super) fn parse(bytes: &[u8]) -> Result<Node, String> {
     // Read as a `str`: the same parse and errors as `from_slice` for UTF-8 text,
-    // without checking each string's UTF-8 again (a typical plan ~15% faster), and one
-    // instance of serde_json's parser. Text that is not UTF-8 is repaired and parsed
+    // without checking each string's UTF-8 again (a typical plan ~15% faster), and no
+    // second (byte) instance of this reader. Text that is not UTF-8 is repaired and parsed
     // again (`Event::parse`), and only that parse's error is ever shown.
     let text = core::str::from_utf8(bytes).map_err(|e| format!("invalid utf-8 after byte {}", e.valid_up_to()))?;
     let mut de = serde_json::Deserializer::from_str(text);

@@ -319,9 +319,7 @@ fn check_config_warns_of_a_spool_it_cannot_write() {
     // Delivery works without the spool, but an event Reactio does not take would then
     // be lost (exit 74): check-config says so, as check-spool does, and stays exit 0.
     let dir = scratch("check-config-spool");
-    let file = dir.join("file");
-    std::fs::write(&file, "").unwrap();
-    let spool = file.join("spool");
+    let spool = unwritable_spool(&dir);
     let settings = dir.join("settings.json");
     std::fs::write(&settings, json!({"reactio": {"organization": "demo"}}).to_string()).unwrap();
     let run = handler()

@@ -125,9 +125,7 @@ fn replay_keeps_entries_while_the_server_is_down() {
 #[test]
 fn when_even_the_spool_fails_the_event_goes_to_stderr() {
     let dir = scratch("no-spool");
-    let blocker = dir.join("not-a-dir");
-    std::fs::write(&blocker, "x").unwrap();
-    let spool = blocker.join("spool");
+    let spool = unwritable_spool(&dir);
     let event = first_critical();
     let run = against(&closed_port_url(), &spool).stdin(&event).run();
     assert_eq!(run.code, Some(74), "{}", run.all());

@@ -34,6 +34,13 @@ pub(crate) fn empty_settings() -> (Scratch, PathBuf) {
     (dir, file)
 }
 
+/// A spool directory under `dir` that cannot be created (its parent is a file).
+pub(crate) fn unwritable_spool(dir: &Path) -> PathBuf {
+    let file = dir.join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    file.join("spool")
+}
+
 /// A port where nothing listens (connection refused; [`sensu_reactio_tests::refused_url`]).
 pub(crate) fn closed_port_url() -> String {
     sensu_reactio_tests::refused_url()
