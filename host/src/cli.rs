@@ -73,7 +73,7 @@ impl EngineChoice {
 }
 
 /// The parsed command line.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cli {
     /// The subcommand.
     pub command: Command,
@@ -144,18 +144,23 @@ EXIT CODES
       a wrong command line: the event is kept in the dead-letter folder)
   check-spool: 0 ok, 1 warning, 2 critical, 3 unknown (sensu check convention)";
 
-fn setting_arg(spec: &KeySpec) -> Arg {
+fn setting_arg(spec: &KeySpec, detail: Detail) -> Arg {
     let long: &'static str = Box::leak(spec.flag_name().into_boxed_str());
-    let default = if spec.default.is_empty() { String::new() } else { format!(" [default: {}]", spec.default) };
-    let help = format!("{} (env {}){default}", spec.doc(), spec.env_var());
-    let arg = Arg::new(spec.name).long(long).help(help).global(true).action(ArgAction::Set);
+    let mut arg = Arg::new(spec.name).long(long).action(ArgAction::Set);
+    if detail == Detail::Full {
+        let default = if spec.default.is_empty() { String::new() } else { format!(" [default: {}]", spec.default) };
+        arg = arg
+            .help(format!("{} (env {}){default}", spec.doc(), spec.env_var()))
+            .global(true)
+            .value_name(value_name(spec.kind));
+    }
     match spec.kind {
-        Kind::Bool => arg.num_args(0..=1).require_equals(true).default_missing_value("true").value_name("BOOL"),
+        Kind::Bool => arg.num_args(0..=1).require_equals(true).default_missing_value("true"),
         // A value may start with `-` (`--timezone-offset -05:30`, a text that opens
         // with a dash): it is the value, not another option.
         // An option of the handler's itself is not taken for a value: `--notification-text
         // --dry-run` (a value forgotten) must not send "--dry-run" to every phone.
-        kind => arg.value_name(value_name(kind)).allow_hyphen_values(true).value_parser(not_an_option),
+        _ => arg.allow_hyphen_values(true).value_parser(not_an_option),
     }
 }
 
@@ -199,40 +204,55 @@ fn count_arg(name: &'static str, default: &'static str, help: &'static str) -> A
     Arg::new(name).long(name).value_name("N").default_value(default).value_parser(clap::value_parser!(u64)).help(help)
 }
 
+/// How much of the command line's definition to build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Detail {
+    /// What reading a handler run's options needs: the handler's options and setting
+    /// flags with the same parsers and defaults, and nothing for people to read (no help
+    /// texts, no version, no subcommands).
+    Parse,
+    /// All of it: help texts, version and subcommands.
+    Full,
+}
+
 /// The clap command, with every setting flag from the core's key table.
 pub fn command() -> ClapCommand {
-    let mut cmd = ClapCommand::new("sensu-reactio-handler")
-        .version(env!("CARGO_PKG_VERSION"))
-        .args_override_self(true)
-        .about(ABOUT)
-        .after_help(AFTER_HELP)
-        .arg(
-            Arg::new("config")
-                .long("config")
-                .value_name("FILE")
-                .action(ArgAction::Append)
-                .global(true)
-                .value_parser(clap::value_parser!(PathBuf))
-                .help("Sensu-style JSON settings file (settings in its `reactio` scope); repeatable; replaces Sensu's settings discovery"),
-        )
-        .arg(
-            Arg::new("handler-name")
-                .long("handler-name")
-                .value_name("NAME")
-                .default_value("reactio")
-                .global(true)
-                .help("This handler's name in Sensu's `handlers` settings, for the typo check of its definition"),
-        )
-        .arg(
-            Arg::new("output")
-                .long("output")
-                .value_name("FORMAT")
-                .value_parser(["text", "json"])
-                .default_value("text")
-                .global(true)
-                .help("text: one line per event; json: one JSON object per event (the core's outcome)"),
-        )
-        .subcommand(
+    build(Detail::Full)
+}
+
+fn build(detail: Detail) -> ClapCommand {
+    let full = detail == Detail::Full;
+    let mut config =
+        Arg::new("config").long("config").action(ArgAction::Append).value_parser(clap::value_parser!(PathBuf));
+    let mut handler_name = Arg::new("handler-name").long("handler-name").default_value("reactio");
+    let mut output = Arg::new("output").long("output").value_parser(["text", "json"]).default_value("text");
+    let mut cmd = ClapCommand::new("sensu-reactio-handler").args_override_self(true);
+    if full {
+        config = config.value_name("FILE").global(true).help(
+            "Sensu-style JSON settings file (settings in its `reactio` scope); repeatable; replaces Sensu's settings discovery",
+        );
+        handler_name = handler_name
+            .value_name("NAME")
+            .global(true)
+            .help("This handler's name in Sensu's `handlers` settings, for the typo check of its definition");
+        output = output
+            .value_name("FORMAT")
+            .global(true)
+            .help("text: one line per event; json: one JSON object per event (the core's outcome)");
+        cmd = cmd.version(env!("CARGO_PKG_VERSION")).about(ABOUT).after_help(AFTER_HELP);
+    }
+    cmd = cmd.arg(config).arg(handler_name).arg(output);
+    if full {
+        cmd = with_subcommands(cmd);
+    }
+    for spec in KEYS.iter().filter(|k| k.flag && !HOST_OPTIONS.contains(&k.flag_name().as_str())) {
+        cmd = cmd.arg(setting_arg(spec, detail));
+    }
+    cmd
+}
+
+fn with_subcommands(cmd: ClapCommand) -> ClapCommand {
+    cmd.subcommand(
             ClapCommand::new("replay").about("Deliver the spooled events now (oldest first), then exit").arg(
                 Arg::new("dead")
                     .long("dead")
@@ -257,11 +277,7 @@ pub fn command() -> ClapCommand {
         .subcommand(
             ClapCommand::new("check-config")
                 .about("Validate the settings and print the effective configuration, where each value came from (secrets masked)"),
-        );
-    for spec in KEYS.iter().filter(|k| k.flag && !HOST_OPTIONS.contains(&k.flag_name().as_str())) {
-        cmd = cmd.arg(setting_arg(spec));
-    }
-    cmd
+        )
 }
 
 fn threshold(m: &ArgMatches, name: &str) -> u64 {
@@ -274,6 +290,17 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // A handler run, what Sensu starts for every event, is read with the lean command:
+    // building every help text and subcommand cost ~30 µs more per event (BENCHMARKS.md).
+    // The lean command has the same options with the same parsers and defaults, and no
+    // others, so what it accepts the full command reads the same way (a subcommand word
+    // or `-V` is no option of it, and `--help` is an error here); whatever it refuses is
+    // read again by the full command, whose answer (help, version, or the error with its
+    // usage and tips) is the one given. Test `the_lean_parse_reads_what_the_full_one_does`.
+    if let Ok(matches) = build(Detail::Parse).try_get_matches_from(&args) {
+        return Ok(cli_from(&matches));
+    }
     let matches = command().try_get_matches_from(args)?;
     Ok(cli_from(&matches))
 }
@@ -488,6 +515,55 @@ mod tests {
             Command::CheckSpool(t) => assert_eq!(t.critical_count, 3),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// `parse_from` reads with the lean command first: on every command line, with or
+    /// without a subcommand, valid or not, it must give what the full command alone gives
+    /// (the same `Cli`, or the same error: kind and text).
+    #[test]
+    fn the_lean_parse_reads_what_the_full_one_does() {
+        let full = |args: &[&str]| command().try_get_matches_from(args).map(|m| cli_from(&m));
+        let lines: &[&[&str]] = &[
+            &["h"],
+            &["h", "--config", "/a.json", "--config=/b.json", "--endpoint", "http://127.0.0.1:1", "--spool-dir", "/s"],
+            &["h", "--dry-run", "--dry-run=false", "--deadline", "8", "--deadline", "1.5", "--output", "json"],
+            &["h", "--timezone-offset", "-05:30", "--notification-text", "-至急-", "--handler-name", "r2"],
+            &["h", "--profile", "replay", "--topics", "check-spool"],
+            &["h", "--notification-text", "--dry-run"],
+            &["h", "--notification-text", "--not-an-option"],
+            &["h", "--call-on-renotify", "false"],
+            &["h", "--dry-run", "replay"],
+            &["h", "replay", "--dead", "--adopt", "--endpoint", "http://x"],
+            &["h", "check-spool", "--critical-count", "3", "--output", "json"],
+            &["h", "check-spool", "--critical-age", "soon"],
+            &["h", "check-config", "--config", "/a.json"],
+            &["h", "replya"],
+            &["h", "--deadlin", "3"],
+            &["h", "--output", "yaml"],
+            &["h", "--output"],
+            &["h", "--engine", "wasm", "--allow-http=true"],
+            &["h", "--help"],
+            &["h", "-h"],
+            &["h", "-V"],
+            &["h", "--version"],
+            &["h", "help"],
+            &["h", "help", "replay"],
+            &["h", "--"],
+            &["h", "--", "replay"],
+        ];
+        for args in lines {
+            match (parse_from(*args), full(args)) {
+                (Ok(lean), Ok(full)) => assert_eq!(lean, full, "{args:?}"),
+                (Err(lean), Err(full)) => {
+                    assert_eq!(lean.kind(), full.kind(), "{args:?}");
+                    assert_eq!(lean.to_string(), full.to_string(), "{args:?}");
+                }
+                (lean, full) => panic!("{args:?}: lean {lean:?}, full {full:?}"),
+            }
+        }
+        // And the lean command is what reads a handler run, not the full one behind it.
+        assert!(build(Detail::Parse).try_get_matches_from(["h", "--dry-run", "--config", "/a.json"]).is_ok());
+        assert!(build(Detail::Parse).get_subcommands().next().is_none());
     }
 
     #[test]
