@@ -66,6 +66,21 @@ struct Record {
     /// When it was written, by the wall clock and by the clock since boot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     written: Option<Clocks>,
+    /// [`Record::digest`] of the fields above, as written (none in records of versions
+    /// that replaced every record as a new file: those are never written over).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sum: Option<u64>,
+}
+
+impl Record {
+    /// A digest of the record's fields. A run that could not take the check's lock
+    /// reads the record without it, and so may read it while [`rewrite`] writes over
+    /// it: bytes of both records, which could still be JSON. The digest tells.
+    fn digest(&self) -> u64 {
+        let (failure, recovery) = (self.failure.map(|a| a.0), self.recovery.map(|a| a.0));
+        let written = self.written.map(|w| (w.wall, w.boot));
+        key_digest(&format!("{}\n{failure:?}\n{recovery:?}\n{written:?}", self.key))
+    }
 }
 
 /// The wall clock and the clock since boot (which no one sets), nanoseconds.
@@ -114,6 +129,9 @@ const MAX_RECORD_BYTES: u64 = 4096;
 fn read(spool: &Spool, key: &str) -> Option<Record> {
     let text = crate::settings::read_regular_at_most(&path(spool, key), MAX_RECORD_BYTES).ok()?;
     let record = serde_json::from_slice::<Record>(&text).ok().filter(|r| r.key == key)?;
+    if record.sum.is_some_and(|sum| sum != record.digest()) {
+        return None; // Read while written over: as if not there yet.
+    }
     // Written before a step of the wall clock: its times are not this clock's. A
     // result kept while the clock ran ahead would otherwise make every result of the
     // other kind that waits look older than it once the clock has caught up.
@@ -154,6 +172,7 @@ pub fn note(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Ar
     }
     let existing = read(spool, key);
     let fresh = existing.is_none();
+    let summed = existing.as_ref().is_some_and(|r| r.sum.is_some());
     let mut record = existing.unwrap_or_else(|| Record { key: key.to_owned(), ..Record::default() });
     let slot = if failure { &mut record.failure } else { &mut record.recovery };
     if slot.is_some_and(|kept| kept >= arrived) {
@@ -161,10 +180,14 @@ pub fn note(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Ar
     }
     *slot = Some(arrived);
     record.written = Some(Clocks::now());
+    record.sum = Some(record.digest());
     let text = serde_json::to_vec(&record).map_err(|e| e.to_string())?;
+    let target = path(spool, key);
+    if summed && rewrite(&target, &text) {
+        return Ok(());
+    }
     let dir = dir(spool);
     spool.ensure_folder(&dir).map_err(|e| e.to_string())?;
-    let target = path(spool, key);
     let temp = dir.join(format!(".tmp-{}-{:016x}", std::process::id(), key_digest(key)));
     // No fsync: a record matters for the minutes around a delivery, not across a crash.
     let written = std::fs::OpenOptions::new()
@@ -194,6 +217,34 @@ pub fn note(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Ar
         prune(&dir);
     }
     Ok(())
+}
+
+/// Write `text` over the check's record where it stands: one write, no file made or
+/// removed (making the new record beside it and renaming it over cost a run ~60 µs
+/// more, most of it ext4 making one inode and freeing another; BENCHMARKS.md). Padded
+/// with spaces, which JSON allows after its value, to the old record's length, so none
+/// of the old bytes are left to read. Only a regular file with no other name, the one
+/// looked at, is written (not a symlink's or a hard link's target: a root run writes in
+/// another user's spool); `false` when it is not, or the write failed, and the caller
+/// replaces the record as a new one. Only records with a [`Record::digest`] are written
+/// over, so a read that met the write finds a record that does not match its digest
+/// (or no JSON): as if none were noted yet, as a read between removing the old record
+/// and renaming the new one did. A run killed in it leaves the old bytes or the new
+/// ones (one write of a few hundred bytes into one page); a crash may tear the record.
+fn rewrite(target: &std::path::Path, text: &[u8]) -> bool {
+    use std::os::unix::fs::{FileExt, MetadataExt};
+    let Ok(seen) = std::fs::symlink_metadata(target) else { return false };
+    if !seen.file_type().is_file() || seen.nlink() != 1 || seen.len() > MAX_RECORD_BYTES {
+        return false;
+    }
+    let Ok(file) = std::fs::OpenOptions::new().write(true).open(target) else { return false };
+    let Ok(opened) = file.metadata() else { return false };
+    if (opened.dev(), opened.ino()) != (seen.dev(), seen.ino()) || opened.nlink() != 1 {
+        return false;
+    }
+    let mut bytes = text.to_vec();
+    bytes.resize(bytes.len().max(usize::try_from(opened.len()).unwrap_or(usize::MAX)), b' ');
+    file.write_all_at(&bytes, 0).is_ok()
 }
 
 /// What keeps the records from being kept, in words (`check-spool` warns of it): the
@@ -318,6 +369,65 @@ mod tests {
         std::fs::remove_dir_all(dir_of(&spool)).unwrap();
         std::fs::write(dir_of(&spool), b"").unwrap();
         assert!(problem(&spool).unwrap().contains(".latest is not a directory"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_record_is_rewritten_where_it_stands_and_only_there() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = std::env::temp_dir().join(format!("sensu-reactio-latest-rewrite-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let spool = Spool::at(&dir);
+        let now = 1_700_000_000;
+        let key = "web01/check_http";
+        let record = path(&spool, key);
+        let inode = || std::fs::symlink_metadata(&record).unwrap().ino();
+        let later = |arrived| stale(&spool, key, false, true, at(arrived)).map(|l| (l.what, l.after.as_secs()));
+        note(&spool, key, false, true, at(now)).unwrap();
+        let first = inode();
+        note(&spool, key, true, false, at(now + 5)).unwrap();
+        assert_eq!(inode(), first, "the same file, written over");
+        assert_eq!(later(now), Some(("recovery", 5)));
+        // A longer old record: the new one is padded over all of it.
+        let wide = serde_json::to_string_pretty(&read(&spool, key).unwrap()).unwrap().replace("  ", "          ");
+        std::fs::write(&record, &wide).unwrap();
+        note(&spool, key, true, false, at(now + 9)).unwrap();
+        let bytes = std::fs::read(&record).unwrap();
+        assert_eq!((inode(), bytes.len()), (first, wide.len()));
+        let end = bytes.iter().rposition(|b| *b != b' ').unwrap();
+        assert_eq!(bytes.get(end), Some(&b'}'), "{}", String::from_utf8_lossy(&bytes));
+        assert_eq!(later(now), Some(("recovery", 9)));
+        // A record that does not match its digest (read while written over) is none yet.
+        let mut mixed = read(&spool, key).unwrap();
+        mixed.recovery = Some(at(now + 1));
+        std::fs::write(&record, serde_json::to_vec(&mixed).unwrap()).unwrap();
+        assert_eq!(later(now), None, "bytes of two records");
+        // One from before records had digests is read, and replaced rather than written over.
+        mixed.sum = None;
+        std::fs::write(&record, serde_json::to_vec(&mixed).unwrap()).unwrap();
+        let (old, unsummed) = (inode(), read(&spool, key).map(|r| r.recovery));
+        assert_eq!(unsummed, Some(Some(at(now + 1))));
+        note(&spool, key, true, false, at(now + 10)).unwrap();
+        assert_ne!(inode(), old, "replaced");
+        assert_eq!(later(now), Some(("recovery", 10)));
+        // Not through a symlink or into a file with another name: the record is replaced.
+        for (link, arrived) in [("symlink", now + 20), ("hard link", now + 30)] {
+            let victim = dir.join(format!("victim-{}", link.len()));
+            std::fs::copy(&record, &victim).unwrap();
+            std::fs::remove_file(&record).unwrap();
+            if link == "symlink" {
+                std::os::unix::fs::symlink(&victim, &record).unwrap();
+            } else {
+                std::fs::hard_link(&victim, &record).unwrap();
+            }
+            let before = std::fs::read(&victim).unwrap();
+            assert!(read(&spool, key).is_some(), "{link}: read as the record");
+            note(&spool, key, true, false, at(arrived)).unwrap();
+            assert_eq!(std::fs::read(&victim).unwrap(), before, "{link}: its target is not written");
+            let meta = std::fs::symlink_metadata(&record).unwrap();
+            assert!(meta.file_type().is_file() && meta.nlink() == 1, "{link}: replaced by a record of its own");
+            assert_eq!(later(now), Some(("recovery", arrived - now)), "{link}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
