@@ -35,9 +35,13 @@ fn modified_at(path: &Path) -> Option<i64> {
     modified.duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_secs() as i64)
 }
 
-/// Measure the spool; with its entries, oldest first (`None`: one that cannot be read,
-/// aged by its file's time).
-pub fn measure(spool: &Spool, now: i64) -> Result<(SpoolState, Vec<Option<Entry>>), HostError> {
+/// What [`measure`] found: the counts, the spooled entries oldest first (`None`: one
+/// that cannot be read, aged by its file's time), and the dead letters' files.
+type Measured = (SpoolState, Vec<Option<Entry>>, Vec<std::path::PathBuf>);
+
+/// Measure the spool: one listing of each folder, so the counts and what is said of the
+/// entries agree.
+pub fn measure(spool: &Spool, now: i64) -> Result<Measured, HostError> {
     let entries: Vec<(Option<Entry>, Option<i64>)> = spool
         .list()?
         .iter()
@@ -50,19 +54,19 @@ pub fn measure(spool: &Spool, now: i64) -> Result<(SpoolState, Vec<Option<Entry>
         })
         .collect();
     let oldest = entries.iter().filter_map(|(_, at)| *at).min();
+    let dead = spool.list_dead()?;
     let state = SpoolState {
         spooled: entries.len() as u64,
         oldest_age: oldest.map_or(0, |t| now.saturating_sub(t).max(0) as u64),
-        dead: spool.list_dead()?.len() as u64,
+        dead: dead.len() as u64,
     };
-    Ok((state, entries.into_iter().map(|(entry, _)| entry).collect()))
+    Ok((state, entries.into_iter().map(|(entry, _)| entry).collect(), dead))
 }
 
-/// How many dead letters `route`'s configuration leaves for another (unreadable ones
-/// aside: `replay --dead` reports those).
-fn dead_left_for_others(spool: &Spool, route: &Route) -> usize {
-    let paths = spool.list_dead().unwrap_or_default();
-    paths.iter().filter_map(|path| Spool::read(path).ok()).filter(|entry| route.leaves(entry)).count()
+/// How many of the dead letters `route`'s configuration leaves for another (unreadable
+/// ones aside: `replay --dead` reports those).
+fn dead_left_for_others(dead: &[std::path::PathBuf], route: &Route) -> usize {
+    dead.iter().filter_map(|path| Spool::read(path).ok()).filter(|entry| route.leaves(entry)).count()
 }
 
 fn reached(value: u64, threshold: u64) -> bool {
@@ -99,13 +103,13 @@ pub fn check_spool(
 ) -> u8 {
     let dir = spool.dir().display().to_string();
     let (code, line, value) = match (measure(spool, now), spool.check_writable()) {
-        (Ok((SpoolState { spooled, oldest_age, dead }, _)), Err(why)) => {
+        (Ok((SpoolState { spooled, oldest_age, dead }, _, _)), Err(why)) => {
             // Readable but not writable: what fails now is keeping the next event.
             let line = format!("reactio spool CRITICAL: {spooled} spooled, {dead} dead-lettered; {why}");
             let value = json!({"status": "critical", "spooled": spooled, "oldest_age": oldest_age, "dead": dead, "message": why.to_string(), "dir": dir, "exit_code": CHECK_CRITICAL});
             (CHECK_CRITICAL, line, value)
         }
-        (Ok((state, entries)), Ok(())) => {
+        (Ok((state, entries, dead)), Ok(())) => {
             // Files runs killed while writing left behind: at least a warning, since an
             // event may wait in one that no run has taken in yet.
             let unfinished = spool.unfinished();
@@ -139,7 +143,7 @@ pub fn check_spool(
             };
             // Dead letters another configuration kept (a rejected key's run with a wrong
             // organization, say): `replay --dead` alone leaves them where they are.
-            let dead_others = if state.dead > 0 { dead_left_for_others(spool, route) } else { 0 };
+            let dead_others = dead_left_for_others(&dead, route);
             let adopt = match dead_others {
                 0 => String::new(),
                 n => format!(
