@@ -292,7 +292,7 @@ where
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     // A handler run, what Sensu starts for every event, is read with the lean command:
-    // building every help text and subcommand cost ~30 µs more per event (BENCHMARKS.md).
+    // building every help text and subcommand cost a fresh process ~0.07 ms (BENCHMARKS.md).
     // The lean command has the same options with the same parsers and defaults, and no
     // others, so what it accepts the full command reads the same way (a subcommand word
     // or `-V` is no option of it, and `--help` is an error here); whatever it refuses is

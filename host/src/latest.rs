@@ -305,6 +305,14 @@ mod tests {
         Arrival(s * 1_000_000_000)
     }
 
+    /// An empty spool of this test process, in a folder named after `test`.
+    fn fresh_spool(test: &str) -> (PathBuf, Spool) {
+        let dir = std::env::temp_dir().join(format!("sensu-reactio-latest-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let spool = Spool::at(&dir);
+        (dir, spool)
+    }
+
     #[test]
     fn a_run_arrives_when_it_started() {
         let start = Instant::now();
@@ -315,9 +323,7 @@ mod tests {
 
     #[test]
     fn a_result_is_stale_only_behind_a_later_one_of_the_other_kind() {
-        let dir = std::env::temp_dir().join(format!("sensu-reactio-latest-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let spool = Spool::at(&dir);
+        let (dir, spool) = fresh_spool("stale");
         let now = 1_700_000_000;
         let (key, other) = ("web01/check_http", "db01/check_disk");
         let what = |later: Option<Later>| later.map(|l| (l.what, l.after.as_secs()));
@@ -375,9 +381,7 @@ mod tests {
     #[test]
     fn a_record_is_rewritten_where_it_stands_and_only_there() {
         use std::os::unix::fs::MetadataExt;
-        let dir = std::env::temp_dir().join(format!("sensu-reactio-latest-rewrite-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let spool = Spool::at(&dir);
+        let (dir, spool) = fresh_spool("rewrite");
         let now = 1_700_000_000;
         let key = "web01/check_http";
         let record = path(&spool, key);
