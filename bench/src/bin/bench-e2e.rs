@@ -1,6 +1,7 @@
 //! `bench-e2e`: the release handler as a process, many times, each run paired with a
 //! `curl` posting the same event body to the same server (the everyday reference),
-//! the order alternating within pairs. Reports per case the handler's and curl's
+//! the order alternating within pairs; each handler setup (binary and engine) has its
+//! own spool. Reports per case the handler's and curl's
 //! median wall time, the median of the per-pair ratios, requests and connections per
 //! run, and peak RSS (a separate pass under `/usr/bin/time`).
 //!
@@ -9,8 +10,14 @@
 //! scripts/build-wasm.sh            # for --engine wasm
 //! target/release/bench-e2e [--runs 200] [--rss-runs 10] [--servers fast,standin]
 //!     [--engines native,wasm] [--cases first,repeat,skipped,resolve,first-large]
-//!     [--handler NAME=PATH[@ENGINES]]... [--module PATH]
+//!     [--handler NAME=PATH[@ENGINES]]... [--module PATH] [--interleave]
 //! ```
+//!
+//! `--interleave`: the handler setups take turns pair by pair, each round starting one
+//! further along, instead of one row after another: for an A/B of builds. Run one
+//! after another, this machine's rows drifted by up to 0.01x from their order alone.
+//! Taking turns, each run follows another binary's, so every setup runs a little
+//! colder than in a row of its own: its figures are not those of the default mode.
 //!
 //! `--handler` names a handler binary to measure (default: `target/release/sensu-reactio-handler`);
 //! `@native` or `@native,wasm` after it limits the engines run with that binary (a build
@@ -146,6 +153,9 @@ struct Options {
     /// (name, binary, engines to run it with; `None`: `--engines`).
     handlers: Vec<(String, PathBuf, Option<Vec<String>>)>,
     module: PathBuf,
+    /// The setups take turns pair by pair (for an A/B of builds) instead of one row
+    /// after another.
+    interleave: bool,
 }
 
 fn workspace() -> PathBuf {
@@ -161,6 +171,7 @@ fn parse_options() -> Result<Options, String> {
         cases: vec![Case::First, Case::Repeat, Case::Skipped, Case::Resolve, Case::FirstLarge],
         handlers: Vec::new(),
         module: workspace().join("wasm/pkg/sensu_reactio_core.wasm"),
+        interleave: false,
     };
     let list = |v: String| v.split(',').map(str::to_owned).collect::<Vec<_>>();
     let mut args = std::env::args().skip(1);
@@ -189,6 +200,7 @@ fn parse_options() -> Result<Options, String> {
                 options.handlers.push((name.to_owned(), path, engines));
             }
             "--module" => options.module = PathBuf::from(value()?),
+            "--interleave" => options.interleave = true,
             _ => return Err(format!("unknown argument {arg}; see the top of bench/src/bin/bench-e2e.rs")),
         }
     }
@@ -198,21 +210,21 @@ fn parse_options() -> Result<Options, String> {
     Ok(options)
 }
 
-/// Scratch files: an empty settings file, an empty spool, the event bodies, a copy of the module.
+/// Scratch files: an empty settings file, the event bodies, a copy of the module, and a
+/// spool per handler setup (`spool-<n>`: builds of different versions must not share one).
 struct Scratch {
     dir: PathBuf,
     settings: PathBuf,
-    spool: PathBuf,
 }
 
 impl Scratch {
     fn new() -> std::io::Result<Scratch> {
         let dir = std::env::temp_dir().join(format!("sensu-reactio-bench-e2e-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("spool"))?;
+        std::fs::create_dir_all(&dir)?;
         let settings = dir.join("settings.json");
         std::fs::write(&settings, "{}")?;
-        Ok(Scratch { spool: dir.join("spool"), settings, dir })
+        Ok(Scratch { settings, dir })
     }
 }
 
@@ -222,6 +234,8 @@ struct Run<'a> {
     engine: &'a str,
     module: &'a Path,
     scratch: &'a Scratch,
+    /// This setup's own spool.
+    spool: PathBuf,
     url: String,
 }
 
@@ -246,7 +260,7 @@ impl Run<'_> {
             .arg("--endpoint")
             .arg(&self.url)
             .arg("--spool-dir")
-            .arg(&self.scratch.spool)
+            .arg(&self.spool)
             .arg("--engine")
             .arg(self.engine)
             .stdin(Stdio::piped())
@@ -334,85 +348,142 @@ struct Row {
     failures: usize,
 }
 
-fn measure(run: &Run<'_>, server: &Server, case: Case, runs: usize, rss_runs: usize) -> std::io::Result<Row> {
+/// What one setup's runs of a case gave, gathered as they come.
+#[derive(Default)]
+struct Samples {
+    handler: Vec<f64>,
+    curl: Vec<f64>,
+    ratios: Vec<f64>,
+    handler_cpu: Vec<f64>,
+    curl_cpu: Vec<f64>,
+    cpu_ratios: Vec<f64>,
+    requests: u64,
+    connections: u64,
+    failures: usize,
+    first_failure: Option<String>,
+}
+
+/// One pair: the handler run once and curl once, in the order `i` gives.
+fn pair(run: &Run<'_>, server: &Server, case: Case, event: &[u8], body_file: &Path, i: usize) -> std::io::Result<Pair> {
+    let one_handler = || -> std::io::Result<HandlerRun> {
+        server.prepare(case);
+        let (req0, conn0) = server.counts();
+        let cpu0 = children_cpu_ms();
+        let (wall, code, stderr) = run.once(event, None)?;
+        let cpu_ms = children_cpu_ms() - cpu0;
+        let (req1, conn1) = server.counts();
+        Ok(HandlerRun { wall, cpu_ms, requests: req1 - req0, connections: conn1 - conn0, code, stderr })
+    };
+    let curl_timed = || -> std::io::Result<(Duration, f64)> {
+        let cpu0 = children_cpu_ms();
+        let elapsed = curl_once(&run.url, body_file)?;
+        Ok((elapsed, children_cpu_ms() - cpu0))
+    };
+    let (handler, curl) = if i.is_multiple_of(2) {
+        let h = one_handler()?;
+        (h, curl_timed()?)
+    } else {
+        let c = curl_timed()?;
+        (one_handler()?, c)
+    };
+    Ok(Pair { handler, curl })
+}
+
+/// One run of the handler.
+struct HandlerRun {
+    wall: Duration,
+    cpu_ms: f64,
+    requests: u64,
+    connections: u64,
+    code: Option<i32>,
+    /// When it failed.
+    stderr: String,
+}
+
+/// The handler's run and curl's (wall time, CPU ms).
+struct Pair {
+    handler: HandlerRun,
+    curl: (Duration, f64),
+}
+
+impl Samples {
+    fn add(&mut self, pair: Pair) {
+        let HandlerRun { wall: h, cpu_ms: hc, requests, connections, code, stderr } = pair.handler;
+        let (c, cc) = pair.curl;
+        self.requests += requests;
+        self.connections += connections;
+        if code != Some(0) {
+            self.failures += 1;
+            self.first_failure.get_or_insert(format!("exit {code:?}: {}", stderr.trim()));
+        }
+        let (h, c) = (h.as_secs_f64() * 1e3, c.as_secs_f64() * 1e3);
+        self.handler.push(h);
+        self.curl.push(c);
+        self.ratios.push(h / c);
+        self.handler_cpu.push(hc);
+        self.curl_cpu.push(cc);
+        self.cpu_ratios.push(hc / cc);
+    }
+
+    fn row(mut self, runs: usize, mut rss: Vec<f64>) -> Row {
+        let n = runs.max(1) as f64;
+        Row {
+            handler_ms: median(&mut self.handler),
+            curl_ms: median(&mut self.curl),
+            ratio: median(&mut self.ratios.clone()),
+            ratio_p10: quantile(&mut self.ratios.clone(), 0.1),
+            ratio_p90: quantile(&mut self.ratios, 0.9),
+            handler_cpu_ms: median(&mut self.handler_cpu),
+            curl_cpu_ms: median(&mut self.curl_cpu),
+            cpu_ratio: median(&mut self.cpu_ratios),
+            requests: self.requests as f64 / n,
+            connections: self.connections as f64 / n,
+            rss_kib: median(&mut rss),
+            failures: self.failures,
+        }
+    }
+}
+
+/// Every setup's row for one case. The setups take turns pair by pair, each round
+/// starting one further along, so that a drift of the machine falls on all of them
+/// alike (run one row after another, builds compared in one run differed by up to
+/// 0.01x from their order alone).
+fn measure(setups: &[Run<'_>], server: &Server, case: Case, runs: usize, rss_runs: usize) -> std::io::Result<Vec<Row>> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let event = case.event(now);
-    let body_file = run.scratch.dir.join("body.json");
+    let Some(first) = setups.first() else { return Ok(Vec::new()) };
+    let body_file = first.scratch.dir.join("body.json");
     std::fs::write(&body_file, &event)?;
-    let (mut handler, mut curl, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut handler_cpu, mut curl_cpu, mut cpu_ratios) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut requests, mut connections) = (0u64, 0u64);
-    let mut failures = 0;
-    let mut first_failure = None;
+    let mut samples: Vec<Samples> = setups.iter().map(|_| Samples::default()).collect();
     let warmup = 5;
     for i in 0..warmup + runs {
-        let mut one_handler = || -> std::io::Result<(Duration, f64)> {
-            server.prepare(case);
-            let (req0, conn0) = server.counts();
-            let cpu0 = children_cpu_ms();
-            let (elapsed, code, stderr) = run.once(&event, None)?;
-            let cpu = children_cpu_ms() - cpu0;
-            let (req1, conn1) = server.counts();
+        for turn in 0..setups.len() {
+            let k = (i + turn) % setups.len();
+            let (Some(run), Some(into)) = (setups.get(k), samples.get_mut(k)) else { continue };
+            let pair = pair(run, server, case, &event, &body_file, i)?;
             if i >= warmup {
-                requests += req1 - req0;
-                connections += conn1 - conn0;
-                if code != Some(0) {
-                    failures += 1;
-                    first_failure.get_or_insert(format!("exit {code:?}: {}", stderr.trim()));
-                }
+                into.add(pair);
             }
-            Ok((elapsed, cpu))
-        };
-        let curl_timed = || -> std::io::Result<(Duration, f64)> {
-            let cpu0 = children_cpu_ms();
-            let elapsed = curl_once(&run.url, &body_file)?;
-            Ok((elapsed, children_cpu_ms() - cpu0))
-        };
-        let ((h, hc), (c, cc)) = if i % 2 == 0 {
-            let h = one_handler()?;
-            (h, curl_timed()?)
-        } else {
-            let c = curl_timed()?;
-            (one_handler()?, c)
-        };
-        if i >= warmup {
-            let (h, c) = (h.as_secs_f64() * 1e3, c.as_secs_f64() * 1e3);
-            handler.push(h);
-            curl.push(c);
-            ratios.push(h / c);
-            handler_cpu.push(hc);
-            curl_cpu.push(cc);
-            cpu_ratios.push(hc / cc);
         }
     }
-    if let Some(why) = first_failure {
-        eprintln!("  ! {} runs of {} failed; the first: {why}", failures, case.name());
-    }
-    let mut rss = Vec::new();
-    let rss_file = run.scratch.dir.join("rss.txt");
-    for _ in 0..rss_runs {
-        server.prepare(case);
-        run.once(&event, Some(&rss_file))?;
-        if let Some(kib) = std::fs::read_to_string(&rss_file)?.lines().last().and_then(|l| l.trim().parse().ok()) {
-            rss.push(kib);
+    let mut rows = Vec::new();
+    for (run, samples) in setups.iter().zip(samples) {
+        if let Some(why) = &samples.first_failure {
+            eprintln!("  ! {} runs of {} failed; the first: {why}", samples.failures, case.name());
         }
+        let mut rss = Vec::new();
+        let rss_file = run.scratch.dir.join("rss.txt");
+        for _ in 0..rss_runs {
+            server.prepare(case);
+            run.once(&event, Some(&rss_file))?;
+            if let Some(kib) = std::fs::read_to_string(&rss_file)?.lines().last().and_then(|l| l.trim().parse().ok()) {
+                rss.push(kib);
+            }
+        }
+        rows.push(samples.row(runs, rss));
     }
     server.prepare(Case::Skipped);
-    let n = runs.max(1) as f64;
-    Ok(Row {
-        handler_ms: median(&mut handler),
-        curl_ms: median(&mut curl),
-        ratio: median(&mut ratios.clone()),
-        ratio_p10: quantile(&mut ratios.clone(), 0.1),
-        ratio_p90: quantile(&mut ratios, 0.9),
-        handler_cpu_ms: median(&mut handler_cpu),
-        curl_cpu_ms: median(&mut curl_cpu),
-        cpu_ratio: median(&mut cpu_ratios),
-        requests: requests as f64 / n,
-        connections: connections as f64 / n,
-        rss_kib: median(&mut rss),
-        failures,
-    })
+    Ok(rows)
 }
 
 /// `/bin/true` paired with curl: the process-start floor in the same session.
@@ -481,6 +552,7 @@ fn run(options: &Options) -> std::io::Result<bool> {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut clean = true;
+    let engine_lists: Vec<Vec<String>> = options.handlers.iter().map(|(_, _, engines)| engines_of(engines)).collect();
     for server_name in &options.servers {
         let server = match server_name.as_str() {
             "fast" => Server::Fast(FastServer::start()?),
@@ -489,30 +561,54 @@ fn run(options: &Options) -> std::io::Result<bool> {
         };
         let (true_ms, true_ratio) = floor(&server.url(), &scratch, options.runs.min(100))?;
         println!("| {} | /bin/true | - | process floor | {true_ms:.2} | | {true_ratio:.3} | | | | | |", server.name());
-        for (handler_name, bin, engines) in &options.handlers {
-            for engine in &engines_of(engines) {
-                let run = Run { bin, engine, module: &module, scratch: &scratch, url: server.url() };
-                for &case in &options.cases {
-                    let row = measure(&run, &server, case, options.runs, options.rss_runs)?;
-                    clean &= row.failures == 0;
-                    println!(
-                        "| {} | {handler_name} | {engine} | {} | {:.2} | {:.2} | **{:.3}** ({:.3}-{:.3}) | {:.2} / {:.2} | {:.3} | {:.1} | {:.1} | {:.0} |{}",
-                        server.name(),
-                        case.name(),
-                        row.handler_ms,
-                        row.curl_ms,
-                        row.ratio,
-                        row.ratio_p10,
-                        row.ratio_p90,
-                        row.handler_cpu_ms,
-                        row.curl_cpu_ms,
-                        row.cpu_ratio,
-                        row.requests,
-                        row.connections,
-                        row.rss_kib,
-                        if row.failures > 0 { format!(" {} FAILED", row.failures) } else { String::new() }
-                    );
+        // Every handler setup (binary and engine), each with its own spool.
+        let mut names = Vec::new();
+        let mut setups = Vec::new();
+        for ((handler_name, bin, _), engines) in options.handlers.iter().zip(&engine_lists) {
+            for engine in engines {
+                let spool = scratch.dir.join(format!("spool-{}", setups.len()));
+                std::fs::create_dir_all(&spool)?;
+                names.push((handler_name.as_str(), engine.as_str()));
+                setups.push(Run { bin, engine, module: &module, scratch: &scratch, spool, url: server.url() });
+            }
+        }
+        // With --interleave, case by case with the setups taking turns; else one setup
+        // after another. Printed setup by setup.
+        let mut rows: Vec<Vec<(Case, Row)>> = setups.iter().map(|_| Vec::new()).collect();
+        let groups: Vec<std::ops::Range<usize>> = if options.interleave {
+            std::iter::once(0..setups.len()).collect()
+        } else {
+            (0..setups.len()).map(|k| k..k + 1).collect()
+        };
+        for group in groups {
+            let (Some(together), Some(into)) = (setups.get(group.clone()), rows.get_mut(group)) else { continue };
+            for &case in &options.cases {
+                let measured = measure(together, &server, case, options.runs, options.rss_runs)?;
+                for (into, row) in into.iter_mut().zip(measured) {
+                    into.push((case, row));
                 }
+            }
+        }
+        for ((handler_name, engine), rows) in names.iter().zip(rows) {
+            for (case, row) in rows {
+                clean &= row.failures == 0;
+                println!(
+                    "| {} | {handler_name} | {engine} | {} | {:.2} | {:.2} | **{:.3}** ({:.3}-{:.3}) | {:.2} / {:.2} | {:.3} | {:.1} | {:.1} | {:.0} |{}",
+                    server.name(),
+                    case.name(),
+                    row.handler_ms,
+                    row.curl_ms,
+                    row.ratio,
+                    row.ratio_p10,
+                    row.ratio_p90,
+                    row.handler_cpu_ms,
+                    row.curl_cpu_ms,
+                    row.cpu_ratio,
+                    row.requests,
+                    row.connections,
+                    row.rss_kib,
+                    if row.failures > 0 { format!(" {} FAILED", row.failures) } else { String::new() }
+                );
             }
         }
     }
