@@ -235,13 +235,9 @@ pub fn note(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Ar
 /// ones (one write of a few hundred bytes into one page); a crash may tear the record.
 fn rewrite(target: &std::path::Path, text: &[u8]) -> bool {
     use std::os::unix::fs::{FileExt, MetadataExt};
-    let Ok(seen) = std::fs::symlink_metadata(target) else { return false };
-    if !seen.file_type().is_file() || seen.nlink() != 1 || seen.len() > MAX_RECORD_BYTES {
-        return false;
-    }
-    let Ok(file) = std::fs::OpenOptions::new().write(true).open(target) else { return false };
-    let Ok(opened) = file.metadata() else { return false };
-    if (opened.dev(), opened.ino()) != (seen.dev(), seen.ino()) || opened.nlink() != 1 {
+    let opened = crate::settings::open_regular_as_seen(target, std::fs::OpenOptions::new().write(true));
+    let Some((file, opened)) = opened else { return false };
+    if opened.nlink() != 1 || opened.len() > MAX_RECORD_BYTES {
         return false;
     }
     let mut bytes = text.to_vec();

@@ -357,6 +357,21 @@ pub fn read_regular_at_most(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// `path` opened with `options`, with the open file's metadata, if it is a regular file
+/// named there itself (not through a symlink) and the file opened is the one looked at
+/// (the same device and inode: not swapped in between). What a caller writes into, or
+/// maps, must be the file it checked, not another one a link leads to.
+pub fn open_regular_as_seen(path: &Path, options: &std::fs::OpenOptions) -> Option<(std::fs::File, std::fs::Metadata)> {
+    use std::os::unix::fs::MetadataExt;
+    let seen = std::fs::symlink_metadata(path).ok()?;
+    if !seen.file_type().is_file() {
+        return None;
+    }
+    let file = options.open(path).ok()?;
+    let opened = file.metadata().ok()?;
+    ((opened.dev(), opened.ino()) == (seen.dev(), seen.ino())).then_some((file, opened))
+}
+
 /// Why a file could not be read, in words (not the kind's Display: "entity not found").
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {

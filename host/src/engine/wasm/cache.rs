@@ -79,20 +79,11 @@ fn trusted(meta: &std::fs::Metadata) -> bool {
 /// both it and the checksum file are trusted, and the XXH3-128 checksum of the open
 /// file's content equals the checksum file's.
 fn open_checked(cwasm: &Path, sum_path: &Path) -> Option<std::fs::File> {
-    let seen = std::fs::symlink_metadata(cwasm).ok()?;
     let sum_meta = std::fs::symlink_metadata(sum_path).ok()?;
-    if !trusted(&seen) || !trusted(&sum_meta) {
+    if !trusted(&sum_meta) {
         return None;
     }
-    let mut file = std::fs::File::open(cwasm).ok()?;
-    let opened = file.metadata().ok()?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        if (opened.dev(), opened.ino()) != (seen.dev(), seen.ino()) {
-            return None;
-        }
-    }
+    let (mut file, opened) = crate::settings::open_regular_as_seen(cwasm, std::fs::OpenOptions::new().read(true))?;
     if !trusted(&opened) {
         return None;
     }
@@ -121,7 +112,7 @@ pub(super) fn compile_cached(
         // checksum beside it), so an inode once named here is never written again;
         // its name carries a hash of this module and of this engine's compatibility
         // key; neither it nor its checksum file is writable by group or others
-        // (`trusted`, checked on the open file too); and the checksum of the very
+        // (`trusted`, checked on the open file); and the checksum of the very
         // inode mapped here matches, so a truncated, corrupted or swapped file is
         // never loaded.
         if let Ok(module) = unsafe { Module::deserialize_open_file(&loader, file) } {
