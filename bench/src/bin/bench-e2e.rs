@@ -10,8 +10,15 @@
 //! scripts/build-wasm.sh            # for --engine wasm
 //! target/release/bench-e2e [--runs 200] [--rss-runs 10] [--servers fast,standin]
 //!     [--engines native,wasm] [--cases first,repeat,skipped,resolve,first-large]
-//!     [--handler NAME=PATH[@ENGINES]]... [--module PATH] [--interleave]
+//!     [--handler NAME=PATH[@ENGINES]]... [--module PATH] [--interleave] [--in-place]
 //! ```
+//!
+//! Each handler binary runs from a fresh copy in the scratch directory (`--in-place`:
+//! where it is). The same bytes measured ~10% apart by how their page cache was filled:
+//! a file just written (as by `cp`, or an asset's install) against the same file after
+//! its cache was dropped and refilled by exec's page faults (0.215x against 0.241x,
+//! first critical; BENCHMARKS.md, Method). Copying puts every setup of an A/B on the
+//! same footing; `--in-place` measures a binary as it has been sitting.
 //!
 //! `--interleave`: the handler setups take turns pair by pair, each round starting one
 //! further along, instead of one row after another: for an A/B of builds. Run one
@@ -156,6 +163,8 @@ struct Options {
     /// The setups take turns pair by pair (for an A/B of builds) instead of one row
     /// after another.
     interleave: bool,
+    /// Run the handler binaries where they are instead of from fresh copies.
+    in_place: bool,
 }
 
 fn workspace() -> PathBuf {
@@ -172,6 +181,7 @@ fn parse_options() -> Result<Options, String> {
         handlers: Vec::new(),
         module: workspace().join("wasm/pkg/sensu_reactio_core.wasm"),
         interleave: false,
+        in_place: false,
     };
     let list = |v: String| v.split(',').map(str::to_owned).collect::<Vec<_>>();
     let mut args = std::env::args().skip(1);
@@ -201,6 +211,7 @@ fn parse_options() -> Result<Options, String> {
             }
             "--module" => options.module = PathBuf::from(value()?),
             "--interleave" => options.interleave = true,
+            "--in-place" => options.in_place = true,
             _ => return Err(format!("unknown argument {arg}; see the top of bench/src/bin/bench-e2e.rs")),
         }
     }
@@ -210,8 +221,9 @@ fn parse_options() -> Result<Options, String> {
     Ok(options)
 }
 
-/// Scratch files: an empty settings file, the event bodies, a copy of the module, and a
-/// spool per handler setup (`spool-<n>`: builds of different versions must not share one).
+/// Scratch files: an empty settings file, the event bodies, copies of the module and of
+/// the handler binaries, and a spool per handler setup (`spool-<n>`: builds of
+/// different versions must not share one).
 struct Scratch {
     dir: PathBuf,
     settings: PathBuf,
@@ -225,6 +237,13 @@ impl Scratch {
         let settings = dir.join("settings.json");
         std::fs::write(&settings, "{}")?;
         Ok(Scratch { settings, dir })
+    }
+}
+
+/// Gone with the run, an early return included (it holds copies of the binaries).
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -542,9 +561,21 @@ fn run(options: &Options) -> std::io::Result<bool> {
         "bench-e2e: {} paired runs per row (+5 warm-up), peak RSS over {} runs; times are medians in ms",
         options.runs, options.rss_runs
     );
-    for (name, bin, _) in &options.handlers {
+    // What each setup runs: a fresh copy of its binary (see the top of this file), or
+    // the binary itself with --in-place.
+    let mut bins = Vec::new();
+    for (n, (name, bin, _)) in options.handlers.iter().enumerate() {
         let size = std::fs::metadata(bin).map(|m| m.len()).unwrap_or(0);
-        println!("handler {name}: {} ({} bytes)", bin.display(), size);
+        if options.in_place {
+            println!("handler {name}: {} ({size} bytes), run in place", bin.display());
+            bins.push(bin.clone());
+        } else {
+            let copy = scratch.dir.join(format!("handler-{n}"));
+            std::fs::copy(bin, &copy)
+                .map_err(|e| std::io::Error::other(format!("copying handler {name} ({}): {e}", bin.display())))?;
+            println!("handler {name}: {} ({size} bytes), run from a fresh copy", bin.display());
+            bins.push(copy);
+        }
     }
     println!();
     println!(
@@ -564,7 +595,7 @@ fn run(options: &Options) -> std::io::Result<bool> {
         // Every handler setup (binary and engine), each with its own spool.
         let mut names = Vec::new();
         let mut setups = Vec::new();
-        for ((handler_name, bin, _), engines) in options.handlers.iter().zip(&engine_lists) {
+        for (((handler_name, _, _), bin), engines) in options.handlers.iter().zip(&bins).zip(&engine_lists) {
             for engine in engines {
                 let spool = scratch.dir.join(format!("spool-{}", setups.len()));
                 std::fs::create_dir_all(&spool)?;
@@ -612,6 +643,5 @@ fn run(options: &Options) -> std::io::Result<bool> {
             }
         }
     }
-    let _ = std::fs::remove_dir_all(&scratch.dir);
     Ok(clean)
 }
