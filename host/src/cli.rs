@@ -252,32 +252,34 @@ fn build(detail: Detail) -> ClapCommand {
 }
 
 fn with_subcommands(cmd: ClapCommand) -> ClapCommand {
-    cmd.subcommand(
-            ClapCommand::new("replay").about("Deliver the spooled events now (oldest first), then exit").arg(
-                Arg::new("dead")
-                    .long("dead")
-                    .action(ArgAction::SetTrue)
-                    .help("Move the dead-lettered entries back into the spool first (after fixing what refused them)"),
-            ).arg(
-                Arg::new("adopt").long("adopt").action(ArgAction::SetTrue).help(
-                    "Also deliver, with this configuration, entries spooled by another one (another profile, project or API key; e.g. after the key was rotated)",
-                ),
-            ),
+    const ADOPT: &str = "Also deliver, with this configuration, entries spooled by another one (another profile, project or API key; e.g. after the key was rotated)";
+    const CHECK_SPOOL: &str =
+        "Sensu check over the spool: age and count of spooled and dead-lettered entries, one line, exit 0/1/2";
+    const CHECK_CONFIG: &str =
+        "Validate the settings and print the effective configuration, where each value came from (secrets masked)";
+    let replay = ClapCommand::new("replay")
+        .about("Deliver the spooled events now (oldest first), then exit")
+        .arg(
+            Arg::new("dead")
+                .long("dead")
+                .action(ArgAction::SetTrue)
+                .help("Move the dead-lettered entries back into the spool first (after fixing what refused them)"),
         )
-        .subcommand(
-            ClapCommand::new("check-spool")
-                .about("Sensu check over the spool: age and count of spooled and dead-lettered entries, one line, exit 0/1/2")
-                .arg(count_arg("warning-age", "300", "Warning when the oldest spooled entry is this many seconds old (0: off)"))
-                .arg(count_arg("critical-age", "1800", "Critical when the oldest spooled entry is this many seconds old (0: off)"))
-                .arg(count_arg("warning-count", "1", "Warning at this many spooled entries (0: off)"))
-                .arg(count_arg("critical-count", "20", "Critical at this many spooled entries (0: off)"))
-                .arg(count_arg("dead-warning", "1", "Warning at this many dead-lettered entries (0: off)"))
-                .arg(count_arg("dead-critical", "0", "Critical at this many dead-lettered entries (0: off)")),
-        )
-        .subcommand(
-            ClapCommand::new("check-config")
-                .about("Validate the settings and print the effective configuration, where each value came from (secrets masked)"),
-        )
+        .arg(Arg::new("adopt").long("adopt").action(ArgAction::SetTrue).help(ADOPT));
+    let check_spool = ClapCommand::new("check-spool")
+        .about(CHECK_SPOOL)
+        .arg(count_arg("warning-age", "300", "Warning when the oldest spooled entry is this many seconds old (0: off)"))
+        .arg(count_arg(
+            "critical-age",
+            "1800",
+            "Critical when the oldest spooled entry is this many seconds old (0: off)",
+        ))
+        .arg(count_arg("warning-count", "1", "Warning at this many spooled entries (0: off)"))
+        .arg(count_arg("critical-count", "20", "Critical at this many spooled entries (0: off)"))
+        .arg(count_arg("dead-warning", "1", "Warning at this many dead-lettered entries (0: off)"))
+        .arg(count_arg("dead-critical", "0", "Critical at this many dead-lettered entries (0: off)"));
+    let check_config = ClapCommand::new("check-config").about(CHECK_CONFIG);
+    cmd.subcommand(replay).subcommand(check_spool).subcommand(check_config)
 }
 
 fn threshold(m: &ArgMatches, name: &str) -> u64 {
