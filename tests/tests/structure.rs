@@ -44,6 +44,22 @@ fn every_rust_file_starts_with_a_doc_line() {
     assert!(missing.is_empty(), "files without a leading `//!` line saying what they are for: {missing:?}");
 }
 
+/// The most lines a Rust file may have: modules are kept to a few hundred lines, split
+/// by concern when they grow (ARCHITECTURE.md, invariant 8).
+const MAX_LINES: usize = 700;
+
+#[test]
+fn every_rust_file_stays_within_a_few_hundred_lines() {
+    let long: Vec<String> = sources()
+        .into_iter()
+        .filter_map(|p| {
+            let lines = std::fs::read_to_string(&p).unwrap().lines().count();
+            (lines > MAX_LINES).then(|| format!("{} ({lines} lines)", p.strip_prefix(root()).unwrap().display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "files over {MAX_LINES} lines, to split by concern: {long:?}");
+}
+
 #[test]
 fn the_core_does_no_io() {
     let forbidden = [

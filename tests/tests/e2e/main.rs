@@ -16,4 +16,5 @@ mod faults;
 mod order;
 mod sensu;
 mod spool;
+mod spool_turns;
 mod support;

@@ -1,0 +1,418 @@
+//! The spool when runs overlap or are cut short: a live event waiting behind its
+//! check's spooled events and behind another run delivering them, creates a run could
+//! not confirm, and runs killed while writing an entry, creating or broadcasting.
+
+use sensu_reactio_tests::{Fault, Match};
+
+use crate::spool::alert_spooled;
+use crate::support::*;
+
+#[test]
+fn a_live_event_waits_behind_its_checks_spooled_event_whose_create_failed() {
+    // An alert waits in the spool; the next run's drain sends its create, which fails
+    // (the server may still apply it), and the wait before looking again does not fit
+    // the drain's share of the deadline: the entry is kept.
+    let (dir, spool, kept) = alert_spooled("behind");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let server = standin();
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), Fault::respond(502, &[], b"bad gateway"), 1);
+    let again = classic("web01", "check_http", 2, &["0", "2", "2"], "create", 2);
+    let run = against(&server.url(), &spool).stdin(&again).run();
+    // The live event of the same check does not look up and create beside it.
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    assert!(run.stdout.contains("behind its check's spooled event"), "{}", run.all());
+    assert_eq!(creates(&server), 1, "{:?}", lines(&server));
+    assert_eq!(spooled(&spool).len(), 2, "{}", run.all());
+    // The next run delivers both (with time for the 2 s before the lookup of a create
+    // that went unconfirmed): one incident.
+    let replayed = against(&server.url(), &spool).args(["--deadline", "5", "replay"]).run();
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert_eq!(server.incidents().len(), 1, "{:?}", lines(&server));
+    assert!(spooled(&spool).is_empty(), "{}", replayed.all());
+    assert_no_key(&[&kept, &run, &replayed], &dir);
+}
+
+/// An alert waits in the spool; a run for another check delivers it, and while its
+/// create is on the way (the server takes a second), the check's next event arrives:
+/// the scratch directory, the spool, the stand-in, and the run that delivered the
+/// spool and the live one, after both ended.
+fn live_while_another_run_delivers(
+    name: &str,
+    live: &[u8],
+) -> (Scratch, std::path::PathBuf, sensu_reactio_tests::Standin, Run, Run) {
+    let (dir, spool, down) = alert_spooled(name);
+    assert_eq!(down.code, Some(75), "{}", down.all());
+    let server = standin();
+    let slow = Fault::Delay(std::time::Duration::from_secs(1));
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
+    let other = classic("db01", "check_mysql", 0, &["0", "0"], "create", 1);
+    let (drainer, live) = std::thread::scope(|s| {
+        let drainer = s.spawn(|| against(&server.url(), &spool).args(["--deadline", "6"]).stdin(&other).run());
+        until_a_create_arrives(&server);
+        let live = against(&server.url(), &spool).args(["--deadline", "6"]).stdin(live).run();
+        (drainer.join().expect("the draining run"), live)
+    });
+    (dir, spool, server, drainer, live)
+}
+
+#[test]
+fn a_live_event_waits_while_another_run_delivers_its_checks_spooled_alert() {
+    // Without waiting, the live repeat (a first occurrence while its check's alert is
+    // spooled) looked up before the create landed and created a second incident.
+    let again = classic("web01", "check_http", 2, &["0", "2", "2"], "create", 2);
+    let (dir, spool, server, drainer, live) = live_while_another_run_delivers("busy-alert", &again);
+    assert_eq!(drainer.code, Some(0), "{}", drainer.all());
+    assert_eq!(live.code, Some(0), "{}", live.all());
+    assert_eq!(creates(&server), 1, "{:?}\n{}\n{}", lines(&server), drainer.all(), live.all());
+    assert_eq!(server.incidents().len(), 1, "{:?}", lines(&server));
+    assert!(spooled(&spool).is_empty(), "{}", live.all());
+    assert_no_key(&[&drainer, &live], &dir);
+}
+
+#[test]
+fn a_recovery_waits_while_another_run_delivers_its_checks_spooled_alert() {
+    // Without waiting, the recovery found nothing to close (the create had not landed)
+    // and the incident created after it stayed open for good.
+    let (dir, spool, server, drainer, live) = live_while_another_run_delivers("busy-recovery", &resolve());
+    assert_eq!(drainer.code, Some(0), "{}", drainer.all());
+    assert_eq!(live.code, Some(0), "{}", live.all());
+    assert_eq!(closes(&server), 1, "{:?}\n{}\n{}", lines(&server), drainer.all(), live.all());
+    assert!(server.incidents().iter().all(|i| i.status == "close"), "{:?}", server.incidents());
+    assert!(spooled(&spool).is_empty(), "{}", live.all());
+    assert_no_key(&[&drainer, &live], &dir);
+}
+
+#[test]
+fn a_recovery_waits_for_the_run_still_creating_its_checks_incident() {
+    // Nothing spooled: the first critical's run is creating the incident (the server
+    // takes a second) when the check's recovery arrives. Without waiting, the recovery
+    // looked up before the create landed, found nothing, and the incident stayed open.
+    let dir = scratch("key-lock");
+    let spool = dir.join("spool");
+    let server = standin();
+    let slow = Fault::Delay(std::time::Duration::from_secs(1));
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
+    let (first, recovery) = std::thread::scope(|s| {
+        let first = s.spawn(|| against(&server.url(), &spool).args(["--deadline", "6"]).stdin(&first_critical()).run());
+        until_a_create_arrives(&server);
+        let recovery = against(&server.url(), &spool).args(["--deadline", "6"]).stdin(&resolve()).run();
+        (first.join().expect("the first run"), recovery)
+    });
+    assert_eq!(first.code, Some(0), "{}", first.all());
+    assert_eq!(recovery.code, Some(0), "{}", recovery.all());
+    assert_eq!(closes(&server), 1, "{:?}\n{}\n{}", lines(&server), first.all(), recovery.all());
+    assert!(server.incidents().iter().all(|i| i.status == "close"), "{:?}", server.incidents());
+    assert_no_key(&[&first, &recovery], &dir);
+}
+
+/// An alert waits in the spool; the next run's drain sends its create, which the
+/// server applies after a second and a half, and the run's share of the deadline cuts
+/// it off first: the entry is kept, its create unconfirmed, with the live event behind
+/// it. The scratch directory, the spool, the run that kept the alert, the stand-in and
+/// the run that cut off.
+fn create_cut_off_while_applied(name: &str) -> (Scratch, std::path::PathBuf, Run, sensu_reactio_tests::Standin, Run) {
+    let (dir, spool, kept) = alert_spooled(name);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let server = standin();
+    let slow = Fault::Delay(std::time::Duration::from_millis(1500));
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
+    let again = classic("web01", "check_http", 2, &["0", "2", "2"], "create", 2);
+    let run = against(&server.url(), &spool).args(["--deadline", "2"]).stdin(&again).run();
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    assert!(run.stdout.contains("whose create was sent but not confirmed"), "{}", run.all());
+    (dir, spool, kept, server, run)
+}
+
+#[test]
+fn the_run_after_an_unconfirmed_create_waits_before_looking_it_up() {
+    // The drain's create is cut off by its share of the deadline while the server is
+    // still at work (it applies it half a second later). The replay right after must
+    // not look up before the create can have landed (a second incident, a second call).
+    let (dir, spool, kept, server, run) = create_cut_off_while_applied("unconfirmed-across-runs");
+    let replayed = against(&server.url(), &spool).args(["--deadline", "5", "replay"]).run();
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert_eq!(creates(&server), 1, "{:?}\n{}", lines(&server), replayed.all());
+    assert_eq!(server.incidents().len(), 1, "{:?}", lines(&server));
+    assert!(spooled(&spool).is_empty(), "{}", replayed.all());
+    assert_no_key(&[&kept, &run, &replayed], &dir);
+}
+
+#[test]
+fn a_recovery_right_after_an_unconfirmed_create_closes_what_it_made() {
+    // As above, the drain's create is cut off while the server is still at work (it
+    // applies it half a second later), and the check's recovery arrives at once. It
+    // dropped the alert as superseded and looked up before the create landed: nothing
+    // to close, and the incident made a moment later stayed open for good. The alert is
+    // now dropped only after the wait for its create.
+    let (dir, spool, kept, server, run) = create_cut_off_while_applied("unconfirmed-then-recovery");
+    let recovery = against(&server.url(), &spool).args(["--deadline", "6"]).stdin(&resolve()).run();
+    assert_eq!(recovery.code, Some(0), "{}", recovery.all());
+    assert!(recovery.stdout.contains("after the wait for its unconfirmed create"), "{}", recovery.all());
+    assert_eq!(creates(&server), 1, "{:?}\n{}", lines(&server), recovery.all());
+    assert_eq!(closes(&server), 1, "{:?}\n{}", lines(&server), recovery.all());
+    assert!(server.incidents().iter().all(|i| i.status == "close"), "{:?}", server.incidents());
+    assert!(spooled(&spool).is_empty(), "{}", recovery.all());
+    assert_no_key(&[&kept, &run, &recovery], &dir);
+}
+
+#[test]
+fn a_run_killed_while_creating_a_spooled_alert_leaves_its_create_unconfirmed() {
+    // A replay sends a spooled alert's create and is killed (SIGKILL: Sensu's handler
+    // timeout, the out-of-memory killer) before the answer; the server applies it a
+    // moment later. The next run created again: two incidents, phones rang twice. The
+    // entry now says its create is on the way before it is sent.
+    let (dir, spool, kept) = alert_spooled("killed-creating");
+    let server = standin();
+    let slow = Fault::Delay(std::time::Duration::from_millis(1500));
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
+    let pid = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let killed = std::thread::scope(|s| {
+        let mut handler = against(&server.url(), &spool);
+        handler.args(["--deadline", "6", "replay"]).report_pid(std::sync::Arc::clone(&pid));
+        let run = s.spawn(move || handler.run());
+        until_a_create_arrives(&server);
+        let pid = pid.load(std::sync::atomic::Ordering::SeqCst).to_string();
+        let sent = std::process::Command::new("kill").args(["-KILL", &pid]).status().expect("run kill");
+        assert!(sent.success(), "kill -KILL {pid}");
+        run.join().expect("the killed run")
+    });
+    assert_eq!(killed.code, None, "killed: {}", killed.all());
+    let replayed = against(&server.url(), &spool).args(["--deadline", "6", "replay"]).run();
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert_eq!(creates(&server), 1, "{:?}\n{}", lines(&server), replayed.all());
+    assert_eq!(server.incidents().len(), 1, "{:?}", lines(&server));
+    assert!(spooled(&spool).is_empty(), "{}", replayed.all());
+    assert_no_key(&[&kept, &killed, &replayed], &dir);
+}
+
+/// Alerts of two checks (`web01/check_http`, then `db01/check_disk`) spooled while
+/// Reactio was down: the scratch directory, the spool and the two runs.
+fn two_checks_spooled(name: &str) -> (Scratch, std::path::PathBuf, Run, Run) {
+    let (dir, spool, first) = alert_spooled(name);
+    let disk = classic("db01", "check_disk", 2, &["0", "2"], "create", 1);
+    let second = against(&closed_port_url(), &spool).stdin(&disk).run();
+    assert_eq!(second.code, Some(75), "{}", second.all());
+    (dir, spool, first, second)
+}
+
+#[test]
+fn a_checks_spooled_events_go_before_the_rest_of_the_spool() {
+    // The live run's drain went oldest first and spent its share of the deadline on
+    // other checks' entries: the live event then went ahead of its own check's.
+    let (dir, spool, first, second) = two_checks_spooled("own-first");
+    let server = standin();
+    let again = classic("db01", "check_disk", 2, &["0", "2", "2"], "create", 2);
+    let run = against(&server.url(), &spool).stdin(&again).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    let names: Vec<String> = server.incidents().iter().map(|i| i.name.clone()).collect();
+    assert_eq!(names.len(), 2, "{names:?}\n{}", run.all());
+    assert!(names[0].starts_with("db01/check_disk"), "its own check's event first: {names:?}");
+    assert!(spooled(&spool).is_empty(), "{}", run.all());
+    assert_no_key(&[&first, &second, &run], &dir);
+}
+
+#[test]
+fn a_run_delivering_the_spool_does_not_hold_up_another_checks_events() {
+    // A replay is delivering the spool (the server takes 2.5 s over its first create)
+    // when a live event of the other spooled check arrives. It waited for the spool
+    // and, past its share of the deadline, spooled itself: in a burst after a blip, no
+    // live run got through until the recoveries retired the alerts. It now sends its
+    // check's spooled event and itself, holding only its check's lock.
+    let (dir, spool, first, second) = two_checks_spooled("not-held-up");
+    let server = standin();
+    let slow = Fault::Delay(std::time::Duration::from_millis(2500));
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
+    let (replayed, live) = std::thread::scope(|s| {
+        let replay = s.spawn(|| against(&server.url(), &spool).args(["--deadline", "6", "replay"]).run());
+        until_a_create_arrives(&server);
+        let again = classic("db01", "check_disk", 2, &["0", "2", "2"], "create", 2);
+        let live = against(&server.url(), &spool).args(["--deadline", "2"]).stdin(&again).run();
+        (replay.join().expect("the replay"), live)
+    });
+    assert_eq!(live.code, Some(0), "{}", live.all());
+    assert!(live.stdout.contains("spooled event: created incident"), "{}", live.all());
+    assert!(matches!(replayed.code, Some(0 | 75)), "{}", replayed.all());
+    assert_eq!(creates(&server), 2, "{:?}\n{}\n{}", lines(&server), replayed.all(), live.all());
+    assert_eq!(server.incidents().len(), 2, "{:?}", lines(&server));
+    assert_no_key(&[&first, &second, &replayed, &live], &dir);
+}
+
+/// Wait (up to 10 s) until the server has received `n` creates.
+fn until_creates(server: &sensu_reactio_tests::Standin, n: usize) {
+    let started = std::time::Instant::now();
+    while creates(server) < n && started.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_replay_does_not_send_what_a_live_run_retired_meanwhile() {
+    // db01's alert, then web01's, wait in the spool. A replay lists both and is busy
+    // with db01's (the server takes two seconds) when web01's recovery arrives: its
+    // run retires web01's alert and finds nothing to close. The replay then sent the
+    // alert it had listed: an incident, with its call, for a check that had recovered.
+    let dir = scratch("retired-meanwhile");
+    let spool = dir.join("spool");
+    let disk = classic("db01", "check_disk", 2, &["0", "2"], "create", 1);
+    let kept_disk = against(&closed_port_url(), &spool).stdin(&disk).run();
+    let kept_http = against(&closed_port_url(), &spool).stdin(&first_critical()).run();
+    assert_eq!((kept_disk.code, kept_http.code), (Some(75), Some(75)), "{}{}", kept_disk.all(), kept_http.all());
+    let server = standin();
+    let slow = Fault::Delay(std::time::Duration::from_millis(2000));
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
+    let (replayed, recovery) = std::thread::scope(|s| {
+        let replay = s.spawn(|| against(&server.url(), &spool).args(["--deadline", "6", "replay"]).run());
+        until_a_create_arrives(&server);
+        let recovery = against(&server.url(), &spool).stdin(&resolve()).run();
+        (replay.join().expect("the replay"), recovery)
+    });
+    assert_eq!(recovery.code, Some(0), "{}", recovery.all());
+    assert!(recovery.stdout.contains("dropped a spooled alert for web01/check_http"), "{}", recovery.all());
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    let names: Vec<String> = server.incidents().iter().map(|i| i.name.clone()).collect();
+    assert_eq!(names.len(), 1, "{names:?}\n{}\n{}", replayed.all(), recovery.all());
+    assert!(names[0].starts_with("db01/check_disk"), "{names:?}");
+    assert!(spooled(&spool).is_empty(), "{}", replayed.all());
+    assert_no_key(&[&kept_disk, &kept_http, &replayed, &recovery], &dir);
+}
+
+#[test]
+fn a_live_failure_retires_its_checks_spooled_recovery_while_a_replay_runs() {
+    // web01 has its incident; its recovery waits in the spool behind db01's alert. A
+    // replay is busy with db01's (the server takes two seconds) when web01 fails
+    // again: its run posts to the incident and retires the stale recovery, though the
+    // replay holds the spool. It skipped that, and the replay then sent the recovery,
+    // closing the incident of the failure going on.
+    let dir = scratch("stale-recovery-replay");
+    let spool = dir.join("spool");
+    let server = standin();
+    let first = against(&server.url(), &spool).stdin(&first_critical()).run();
+    assert_eq!(first.code, Some(0), "{}", first.all());
+    let disk = classic("db01", "check_disk", 2, &["0", "2"], "create", 1);
+    let kept_disk = against(&closed_port_url(), &spool).stdin(&disk).run();
+    assert_eq!(kept_disk.code, Some(75), "{}", kept_disk.all());
+    // Spool times are whole seconds: each of these arrives in a later one.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let recovery = against(&closed_port_url(), &spool).stdin(&resolve()).run();
+    assert_eq!(recovery.code, Some(75), "{}", recovery.all());
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let slow = Fault::Delay(std::time::Duration::from_millis(2000));
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
+    let (replayed, again) = std::thread::scope(|s| {
+        let replay = s.spawn(|| against(&server.url(), &spool).args(["--deadline", "6", "replay"]).run());
+        until_creates(&server, 2);
+        let failing = classic("web01", "check_http", 2, &["0", "2", "0", "2"], "create", 1);
+        let again = against(&server.url(), &spool).stdin(&failing).run();
+        (replay.join().expect("the replay"), again)
+    });
+    assert_eq!(again.code, Some(0), "{}", again.all());
+    assert!(again.stdout.contains("dropped a spooled recovery for web01/check_http"), "{}", again.all());
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert_eq!(closes(&server), 0, "{:?}\n{}\n{}", lines(&server), replayed.all(), again.all());
+    assert!(spooled(&spool).is_empty(), "{}", replayed.all());
+    assert_no_key(&[&first, &recovery, &kept_disk, &replayed, &again], &dir);
+}
+
+#[test]
+fn an_event_a_run_killed_before_its_rename_left_is_taken_in_and_delivered() {
+    // A run killed (Sensu's timeout, with a slow disk) after writing its entry and
+    // before renaming it into place left a dot file that no run delivered or reported:
+    // the alert was lost without a word.
+    let (dir, spool, down) = alert_spooled("unfinished");
+    let kept = spooled(&spool).pop().expect("the spooled alert");
+    let name = kept.file_name().and_then(|n| n.to_str()).expect("a name").to_owned();
+    let left = spool.join(format!(".new-{name}"));
+    std::fs::rename(&kept, &left).expect("as the killed run left it");
+    let three_minutes_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(180);
+    std::fs::File::options()
+        .write(true)
+        .open(&left)
+        .and_then(|f| f.set_modified(three_minutes_ago))
+        .expect("age the file");
+    let status = check_spool(&spool, &[]);
+    assert_eq!(status.code, Some(1), "{}", status.all());
+    assert!(status.stdout.contains("1 files left unfinished by runs killed while writing them"), "{}", status.stdout);
+    let server = standin();
+    let other = classic("db01", "check_mysql", 2, &["0", "2"], "create", 1);
+    let up = against(&server.url(), &spool).stdin(&other).run();
+    assert_eq!(up.code, Some(0), "{}", up.all());
+    assert!(up.stderr.contains("took in 1 spooled events"), "{}", up.all());
+    let names: Vec<String> = server.incidents().iter().map(|i| i.name.clone()).collect();
+    assert_eq!(names.len(), 2, "{names:?}\n{}", up.all());
+    assert!(names[0].starts_with("web01/check_http"), "the taken-in event goes first: {names:?}");
+    assert!(spooled(&spool).is_empty() && !left.exists(), "{}", up.all());
+    assert_eq!(check_spool(&spool, &[]).code, Some(0));
+    assert_no_key(&[&down, &up], &dir);
+}
+
+/// web01's warning opened its incident (the settings act on warnings too); its
+/// escalation to critical was spooled while Reactio was down: the scratch directory,
+/// the spool, the stand-in, the two runs and the settings' flags.
+fn escalation_spooled(name: &str) -> (Scratch, std::path::PathBuf, sensu_reactio_tests::Standin, Run, Run) {
+    let dir = scratch(name);
+    let spool = dir.join("spool");
+    let server = standin();
+    let warning = classic("web01", "check_http", 1, &["0", "0", "1"], "create", 1);
+    let first = against(&server.url(), &spool).args(BOTH).stdin(&warning).run();
+    assert_eq!((first.code, creates(&server)), (Some(0), 1), "{}", first.all());
+    let critical = classic("web01", "check_http", 2, &["0", "1", "2"], "create", 2);
+    let kept = against(&closed_port_url(), &spool).args(BOTH).stdin(&critical).run();
+    assert_eq!(kept.code, Some(75), "{}", kept.all());
+    (dir, spool, server, first, kept)
+}
+
+/// Settings that act on warnings and criticals.
+const BOTH: [&str; 2] = ["--severities", "warning,critical"];
+
+/// The broadcasts (`POST /api/v1/notifications`) the server received.
+fn broadcasts(server: &sensu_reactio_tests::Standin) -> usize {
+    lines(server).iter().filter(|l| *l == "POST /api/v1/notifications").count()
+}
+
+#[test]
+fn a_run_killed_while_broadcasting_a_spooled_escalation_does_not_ring_twice() {
+    // A replay sent the spooled escalation's broadcast and was killed before the
+    // answer; the server applied it. The next run broadcast (and called) again. The
+    // entry now says which incident its broadcast went to before it goes.
+    let (dir, spool, server, first, kept) = escalation_spooled("killed-broadcasting");
+    let slow = Fault::Delay(std::time::Duration::from_millis(1000));
+    server.push_fault_times(Match::exact("POST", "/api/v1/notifications"), slow, 1);
+    let pid = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let killed = std::thread::scope(|s| {
+        let mut handler = against(&server.url(), &spool);
+        handler.args(BOTH).args(["--deadline", "6", "replay"]).report_pid(std::sync::Arc::clone(&pid));
+        let run = s.spawn(move || handler.run());
+        let started = std::time::Instant::now();
+        while broadcasts(&server) == 0 && started.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let pid = pid.load(std::sync::atomic::Ordering::SeqCst).to_string();
+        let sent = std::process::Command::new("kill").args(["-KILL", &pid]).status().expect("run kill");
+        assert!(sent.success(), "kill -KILL {pid}");
+        run.join().expect("the killed run")
+    });
+    assert_eq!(killed.code, None, "killed: {}", killed.all());
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let replayed = against(&server.url(), &spool).args(BOTH).args(["--deadline", "6", "replay"]).run();
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert_eq!(broadcasts(&server), 1, "{:?}\n{}", lines(&server), replayed.all());
+    assert!(replayed.stderr.contains("sent by an earlier attempt of this spooled event"), "{}", replayed.all());
+    assert!(spooled(&spool).is_empty(), "{}", replayed.all());
+    assert_no_key(&[&first, &kept, &killed, &replayed], &dir);
+}
+
+#[test]
+fn a_spooled_escalations_broadcast_the_server_turned_away_goes_on_the_next_run() {
+    // The mark before a broadcast must not outlive an answer that says it had no
+    // effect (503 and a wait longer than the run): the next run broadcasts.
+    let (dir, spool, server, first, kept) = escalation_spooled("broadcast-turned-away");
+    server.push_fault_times(Match::exact("POST", "/api/v1/notifications"), Fault::unavailable("30"), 1);
+    let turned = against(&server.url(), &spool).args(BOTH).args(["--deadline", "3", "replay"]).run();
+    assert_eq!(spooled(&spool).len(), 1, "{}", turned.all());
+    let replayed = against(&server.url(), &spool).args(BOTH).args(["--deadline", "6", "replay"]).run();
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert_eq!(broadcasts(&server), 2, "{:?}\n{}\n{}", lines(&server), turned.all(), replayed.all());
+    assert!(!replayed.stderr.contains("sent by an earlier attempt"), "{}", replayed.all());
+    assert!(spooled(&spool).is_empty(), "{}", replayed.all());
+    assert_no_key(&[&first, &kept, &turned, &replayed], &dir);
+}
