@@ -223,7 +223,7 @@ pub fn note(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Ar
 
 /// Write `text` over the check's record where it stands: one write, no file made or
 /// removed (making the new record beside it and renaming it over cost a run ~60 µs
-/// more, most of it ext4 making one inode and freeing another; BENCHMARKS.md). Padded
+/// more, most of it ext4 making one inode and freeing another; docs/performance-history.md). Padded
 /// with spaces, which JSON allows after its value, to the old record's length, so none
 /// of the old bytes are left to read. Only a regular file with no other name, the one
 /// looked at, is written (not a symlink's or a hard link's target: a root run writes in

@@ -171,7 +171,34 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// What `--help` prints.
+const USAGE: &str = "\
+bench-e2e: the release handler as a process against curl posting the same event
+(paired, interleaved runs; medians of the per-pair ratios; peak RSS under /usr/bin/time)
+
+usage: bench-e2e [--runs N] [--rss-runs N] [--servers fast,standin]
+                 [--engines native,wasm] [--cases first,repeat,skipped,resolve,first-large]
+                 [--handler NAME=PATH[@ENGINES]]... [--module PATH] [--interleave] [--in-place]
+
+  --runs N          paired runs per row (default 200, after 5 warm-up runs)
+  --rss-runs N      runs of the peak-RSS pass (default 10)
+  --servers LIST    fast (the benchmark's minimal server) and/or standin (the test stand-in)
+  --engines LIST    native and/or wasm (--engine of the handler)
+  --cases LIST      which events (default: all five)
+  --handler N=P@E   a handler binary to measure, named N, with engines E (repeatable;
+                    default target/release/sensu-reactio-handler)
+  --module PATH     the raw wasm module for --engine wasm (default wasm/pkg/)
+  --interleave      setups take turns pair by pair (an A/B of builds)
+  --in-place        run the binaries where they are, not from fresh copies
+
+BENCHMARKS.md has the method and the latest figures.
+";
+
 fn parse_options() -> Result<Options, String> {
+    if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
+        print!("{USAGE}");
+        std::process::exit(0);
+    }
     let mut options = Options {
         runs: 200,
         rss_runs: 10,
@@ -212,7 +239,7 @@ fn parse_options() -> Result<Options, String> {
             "--module" => options.module = PathBuf::from(value()?),
             "--interleave" => options.interleave = true,
             "--in-place" => options.in_place = true,
-            _ => return Err(format!("unknown argument {arg}; see the top of bench/src/bin/bench-e2e.rs")),
+            _ => return Err(format!("unknown argument {arg}; `bench-e2e --help` lists them")),
         }
     }
     if options.handlers.is_empty() {
