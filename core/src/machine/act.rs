@@ -42,85 +42,17 @@ impl Run {
         }
         let closed_only = found.is_none() && !self.found.is_empty();
         let severity = self.event.severity();
-        let notification = self.texts.notification(&self.eff);
         let key = self.event.key.clone();
         match (self.decision.clone(), found) {
             (Decision::Alert(_) | Decision::Refresh { .. }, Some(inc)) if ours => {
-                // Our earlier create did reach the server: it carried the message and
-                // the broadcast already.
-                self.actions.push("created".into());
-                let how = match unconfirmed {
-                    true => "confirmed by a lookup after an uncertain answer",
-                    false => "made moments ago for this same alert: nothing sent again",
-                };
-                let (code, again) = if matches!(self.decision, Decision::Refresh { .. }) {
-                    ("created_again", " again")
-                } else {
-                    ("created", "")
-                };
-                self.set(inc.id, code, format!("created incident {} for {key}{again} ({how})", inc.id));
+                self.own_create_found(&inc, unconfirmed)
             }
-            (Decision::Alert(alert), Some(inc)) => {
-                let previous = self.event.previous_status().map(crate::Severity::from_status);
-                // Left open from an earlier failure (`close_on_resolve: never`, a lost or
-                // flapping recovery, a person still holding it): this failure is new to
-                // its people, and rule 6 broadcasts it whoever holds the incident (unlike
-                // the refresh rule's reminders). Which incidents count as earlier, with
-                // slack for the clocks: `Episode::earlier_before`.
-                let earlier_failure = alert.first_alert && inc.created_at > 0 && inc.created_at < alert.earlier_before;
-                let headline = if earlier_failure {
-                    messages::failing_again(previous, severity)
-                } else if alert.status_changed {
-                    messages::status_change(previous, severity, alert.broadcast_if_found)
-                } else {
-                    messages::repeat_alert()
-                };
-                self.post(inc.id, &headline);
-                if earlier_failure {
-                    self.writes.push_back(Write::Notify { id: inc.id, text: notification, call: alert.call_on_create });
-                    self.set(
-                        inc.id,
-                        "failing_again",
-                        format!(
-                            "posted to incident {} for {key}, still open from an earlier failure, and broadcast",
-                            inc.id
-                        ),
-                    );
-                } else if alert.broadcast_if_found {
-                    self.writes.push_back(Write::Notify { id: inc.id, text: notification, call: alert.call_if_found });
-                    self.set(
-                        inc.id,
-                        "escalated",
-                        format!("posted to incident {} for {key} and broadcast the escalation", inc.id),
-                    );
-                } else {
-                    self.set(inc.id, "posted", format!("posted to incident {} for {key}", inc.id));
-                }
-            }
+            (Decision::Alert(alert), Some(inc)) => self.alert_found(&alert, &inc),
             (Decision::Alert(alert), None) => {
                 self.create(None, alert.call_on_create);
                 self.code = "created";
             }
-            (Decision::Refresh { round }, Some(inc)) => {
-                let unattended = inc.status == "open" && !inc.has_manager;
-                let since = self.since();
-                let streak = Episode::of(&self.event, self.context.now).streak;
-                let headline = messages::refresh(round, self.eff.settings.max_renotify, streak, &since, unattended);
-                if unattended {
-                    // The broadcast last, as everywhere: a write that fails after it
-                    // would send the whole event again, and ring phones again.
-                    self.post(inc.id, &headline);
-                    self.writes.push_back(Write::Notify { id: inc.id, text: notification, call: self.renotify_call() });
-                    self.set(
-                        inc.id,
-                        "renotified",
-                        format!("re-notified incident {} for {key} (round {round})", inc.id),
-                    );
-                } else {
-                    self.post(inc.id, &headline);
-                    self.set(inc.id, "posted", format!("posted to incident {} for {key} (someone has it)", inc.id));
-                }
-            }
+            (Decision::Refresh { round }, Some(inc)) => self.refresh_found(round, &inc),
             (Decision::Refresh { .. }, None) => {
                 let headline = messages::recreated(&self.since());
                 self.create(Some(headline), self.renotify_call());
@@ -148,35 +80,7 @@ impl Run {
                 self.create(Some(messages::reconciled()), self.eff.settings.call.contains(&severity));
                 self.code = "reconciled_created";
             }
-            (Decision::Recovery, Some(inc)) => {
-                use messages::AfterRecovery;
-                let held = inc.status != "open" || inc.has_manager;
-                let after = match self.eff.settings.close_on_resolve {
-                    crate::config::CloseOnResolve::Always => AfterRecovery::Close,
-                    crate::config::CloseOnResolve::Never => AfterRecovery::LeaveBySetting,
-                    crate::config::CloseOnResolve::Unattended if held => AfterRecovery::LeaveToPerson,
-                    crate::config::CloseOnResolve::Unattended => AfterRecovery::Close,
-                };
-                let headline =
-                    messages::recovery(self.recovery_streak(), self.interval(), self.event.force_resolve, after);
-                self.post(inc.id, &headline);
-                let left = match after {
-                    AfterRecovery::Close => {
-                        self.writes.push_back(Write::Close { id: inc.id });
-                        self.set(inc.id, "closed", format!("recovered: closed incident {} for {key}", inc.id));
-                        None
-                    }
-                    AfterRecovery::LeaveToPerson => Some("left for the person who has it to close"),
-                    AfterRecovery::LeaveBySetting => Some("left open (`close_on_resolve` is `never`)"),
-                };
-                if let Some(left) = left {
-                    self.set(
-                        inc.id,
-                        "posted_recovery",
-                        format!("recovered: posted to incident {} for {key}, {left}", inc.id),
-                    );
-                }
-            }
+            (Decision::Recovery, Some(inc)) => self.recovery_found(&inc),
             (Decision::Downgrade, Some(inc)) => {
                 let headline =
                     messages::downgrade(self.event.previous_status().map(crate::Severity::from_status), severity);
@@ -199,6 +103,113 @@ impl Run {
             (Decision::Skip { code, reason }, _) => return self.finish(OutcomeKind::Skipped, code, reason),
         }
         self.next_write()
+    }
+
+    /// An alert's or a refresh's own earlier create found by the lookup (`unconfirmed`:
+    /// the create's answer was uncertain): it carried the message and the broadcast
+    /// already, so nothing is sent again.
+    fn own_create_found(&mut self, inc: &Incident, unconfirmed: bool) {
+        self.actions.push("created".into());
+        let how = match unconfirmed {
+            true => "confirmed by a lookup after an uncertain answer",
+            false => "made moments ago for this same alert: nothing sent again",
+        };
+        let (code, again) = if matches!(self.decision, Decision::Refresh { .. }) {
+            ("created_again", " again")
+        } else {
+            ("created", "")
+        };
+        let key = &self.event.key;
+        let summary = format!("created incident {} for {key}{again} ({how})", inc.id);
+        self.set(inc.id, code, summary);
+    }
+
+    /// An alert whose check has an incident open: its timeline message, and a
+    /// broadcast when the rules ask for one (an escalation, or a failure new to the
+    /// people of an incident left open from an earlier one).
+    fn alert_found(&mut self, alert: &rules::Alert, inc: &Incident) {
+        let severity = self.event.severity();
+        let key = self.event.key.clone();
+        let notification = self.texts.notification(&self.eff);
+        let previous = self.event.previous_status().map(crate::Severity::from_status);
+        // Left open from an earlier failure (`close_on_resolve: never`, a lost or
+        // flapping recovery, a person still holding it): this failure is new to
+        // its people, and rule 6 broadcasts it whoever holds the incident (unlike
+        // the refresh rule's reminders). Which incidents count as earlier, with
+        // slack for the clocks: `Episode::earlier_before`.
+        let earlier_failure = alert.first_alert && inc.created_at > 0 && inc.created_at < alert.earlier_before;
+        let headline = if earlier_failure {
+            messages::failing_again(previous, severity)
+        } else if alert.status_changed {
+            messages::status_change(previous, severity, alert.broadcast_if_found)
+        } else {
+            messages::repeat_alert()
+        };
+        self.post(inc.id, &headline);
+        if earlier_failure {
+            self.writes.push_back(Write::Notify { id: inc.id, text: notification, call: alert.call_on_create });
+            self.set(
+                inc.id,
+                "failing_again",
+                format!("posted to incident {} for {key}, still open from an earlier failure, and broadcast", inc.id),
+            );
+        } else if alert.broadcast_if_found {
+            self.writes.push_back(Write::Notify { id: inc.id, text: notification, call: alert.call_if_found });
+            self.set(
+                inc.id,
+                "escalated",
+                format!("posted to incident {} for {key} and broadcast the escalation", inc.id),
+            );
+        } else {
+            self.set(inc.id, "posted", format!("posted to incident {} for {key}", inc.id));
+        }
+    }
+
+    /// A refresh (rule 7) with the incident still there: a reminder on its timeline,
+    /// and a broadcast again when nobody has taken it.
+    fn refresh_found(&mut self, round: u64, inc: &Incident) {
+        let key = self.event.key.clone();
+        let unattended = inc.status == "open" && !inc.has_manager;
+        let since = self.since();
+        let streak = Episode::of(&self.event, self.context.now).streak;
+        let headline = messages::refresh(round, self.eff.settings.max_renotify, streak, &since, unattended);
+        self.post(inc.id, &headline);
+        if unattended {
+            // The broadcast last, as everywhere: a write that fails after it
+            // would send the whole event again, and ring phones again.
+            let notification = self.texts.notification(&self.eff);
+            self.writes.push_back(Write::Notify { id: inc.id, text: notification, call: self.renotify_call() });
+            self.set(inc.id, "renotified", format!("re-notified incident {} for {key} (round {round})", inc.id));
+        } else {
+            self.set(inc.id, "posted", format!("posted to incident {} for {key} (someone has it)", inc.id));
+        }
+    }
+
+    /// A recovery with the incident open: its timeline message, then the close, unless
+    /// a person holds the incident (`close_on_resolve: unattended`) or the setting is
+    /// `never`.
+    fn recovery_found(&mut self, inc: &Incident) {
+        use messages::AfterRecovery;
+        let key = self.event.key.clone();
+        let held = inc.status != "open" || inc.has_manager;
+        let after = match self.eff.settings.close_on_resolve {
+            crate::config::CloseOnResolve::Always => AfterRecovery::Close,
+            crate::config::CloseOnResolve::Never => AfterRecovery::LeaveBySetting,
+            crate::config::CloseOnResolve::Unattended if held => AfterRecovery::LeaveToPerson,
+            crate::config::CloseOnResolve::Unattended => AfterRecovery::Close,
+        };
+        let headline = messages::recovery(self.recovery_streak(), self.interval(), self.event.force_resolve, after);
+        self.post(inc.id, &headline);
+        let left = match after {
+            AfterRecovery::Close => {
+                self.writes.push_back(Write::Close { id: inc.id });
+                self.set(inc.id, "closed", format!("recovered: closed incident {} for {key}", inc.id));
+                return;
+            }
+            AfterRecovery::LeaveToPerson => "left for the person who has it to close",
+            AfterRecovery::LeaveBySetting => "left open (`close_on_resolve` is `never`)",
+        };
+        self.set(inc.id, "posted_recovery", format!("recovered: posted to incident {} for {key}, {left}", inc.id));
     }
 
     pub(super) fn set(&mut self, id: u64, code: &'static str, summary: String) {
