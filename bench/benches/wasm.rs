@@ -1,7 +1,8 @@
 //! Criterion: the same planning through the raw wasm module under wasmtime, using the
 //! host's wasm engine (`sensu_reactio_host::engine::wasm`), beside the native engine
 //! behind the same `Engine` trait (what `--engine wasm|native` runs per event):
-//! - `engine_plan`: one event planned to its first request, native vs wasm;
+//! - `engine_plan`: one event planned to its first request, native vs wasm, small,
+//!   typical and large events of both formats (Sensu Classic and Sensu Go);
 //! - `engine_first_critical`: plan + the 5 scripted answers, native vs wasm;
 //! - `module_load`: loading the module with the precompiled `.cwasm` cache (what every
 //!   run after the first does) and compiling it from scratch (cache off), plus one
@@ -21,7 +22,7 @@ use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use sensu_reactio_bench::{
-    CLASSIC_KEY, NOW, Size, config_input, context, first_critical_answers, first_critical_classic,
+    CLASSIC_KEY, NOW, Size, config_input, context, first_critical_answers, first_critical_classic, first_critical_go,
 };
 use sensu_reactio_core::{Config, Step};
 use sensu_reactio_host::engine::wasm::{MODULE_FILE, Wasm, WasmModule, WasmOptions};
@@ -60,13 +61,16 @@ fn engine_plan(c: &mut Criterion) {
     let mut group = c.benchmark_group("engine_plan");
     for (name, mut engine) in engines(&module) {
         for size in Size::ALL {
-            let event = first_critical_classic(size, NOW);
-            let step = engine.plan(&event, &ctx).unwrap_or_else(|e| panic!("plan: {e}"));
-            assert!(matches!(step, Step::Request(_)), "{step:?}");
-            group.throughput(Throughput::Elements(1));
-            group.bench_function(format!("{name}/classic/{}", size.name()), |b| {
-                b.iter(|| engine.plan(black_box(&event), &ctx).unwrap_or_else(|e| panic!("plan: {e}")))
-            });
+            for (format, event) in
+                [("classic", first_critical_classic(size, NOW)), ("go", first_critical_go(size, NOW))]
+            {
+                let step = engine.plan(&event, &ctx).unwrap_or_else(|e| panic!("plan: {e}"));
+                assert!(matches!(step, Step::Request(_)), "{step:?}");
+                group.throughput(Throughput::Elements(1));
+                group.bench_function(format!("{name}/{format}/{}", size.name()), |b| {
+                    b.iter(|| engine.plan(black_box(&event), &ctx).unwrap_or_else(|e| panic!("plan: {e}")))
+                });
+            }
         }
     }
     group.finish();

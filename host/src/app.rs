@@ -182,7 +182,8 @@ pub fn usage_error(cli: &Cli, env: &EnvVars, printer: &mut Printer, error: &str)
     let what = error.lines().next().unwrap_or_default().trim_start_matches("error: ");
     let tip =
         error.lines().map(str::trim).find(|l| l.starts_with("tip:")).map(|t| format!(" ({t})")).unwrap_or_default();
-    let message = format!("bad command line: {what}{tip}; fix the handler's `command` (see --help)");
+    let whose = if matches!(cli.command, Command::CheckSpool(_)) { "check's" } else { "handler's" };
+    let message = format!("bad command line: {what}{tip}; fix the {whose} `command` (see --help)");
     match &cli.command {
         Command::CheckSpool(_) => {
             printer.plain(&format!("reactio spool UNKNOWN: {message}"));

@@ -201,7 +201,8 @@ fn value_name(kind: Kind) -> &'static str {
 }
 
 fn count_arg(name: &'static str, default: &'static str, help: &'static str) -> Arg {
-    Arg::new(name).long(name).value_name("N").default_value(default).value_parser(clap::value_parser!(u64)).help(help)
+    let whole = |s: &str| s.parse::<u64>().map_err(|_| "expected a whole number of entries (0 or more)".to_owned());
+    Arg::new(name).long(name).value_name("N").default_value(default).value_parser(whole).help(help)
 }
 
 /// How much of the command line's definition to build.

@@ -45,7 +45,8 @@ impl HttpSettings {
     /// it reads the settings and keys.
     pub fn read_ca_ahead(&mut self, env: &EnvVars) {
         if let Some(path) = self.ca_path(env) {
-            let read = crate::settings::read_regular(std::path::Path::new(&path)).map_err(|e| e.to_string());
+            let read =
+                crate::settings::read_regular(std::path::Path::new(&path)).map_err(|e| crate::settings::io_reason(&e));
             self.ca_read = Some((path, read));
         }
     }
@@ -125,14 +126,15 @@ impl Http {
         let ca = match &settings.ca_read {
             Some((path, read)) => Some((path.clone(), read.clone())),
             None => settings.ca_path(env).map(|path| {
-                let read = crate::settings::read_regular(std::path::Path::new(&path)).map_err(|e| e.to_string());
+                let read = crate::settings::read_regular(std::path::Path::new(&path))
+                    .map_err(|e| crate::settings::io_reason(&e));
                 (path, read)
             }),
         };
         if let Some((path, read)) = ca {
             let pem = read.map_err(|e| {
                 HostError::Config(format!(
-                    "could not read ca_file {path}: {e}; it should be a pem bundle of ca certificates"
+                    "could not read ca_file {path}: {e}; point ca_file (or SSL_CERT_FILE) at a pem bundle of ca certificates readable by the user sensu runs handlers as"
                 ))
             })?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem)

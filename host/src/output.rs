@@ -161,6 +161,10 @@ pub fn outcome_line(outcome: &Outcome, source: Source, host_note: Option<&str>) 
         line.push_str("spooled event: ");
     }
     let message = one_line(&outcome.message);
+    // Worded as every other configuration error (exit 78) is, for whoever searches the log.
+    if outcome.code == "not_configured" {
+        line.push_str("configuration error: ");
+    }
     if outcome.dry_run && !message.contains("dry run") {
         line.push_str("dry run: ");
     }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use sensu_reactio_core::config::Origin;
 use sensu_reactio_core::{Config, ConfigInput};
 use serde_json::Value;
 
@@ -51,9 +52,14 @@ impl EnvVars {
     pub fn refuse_not_utf8(&self) -> Result<(), HostError> {
         match self.not_utf8.first() {
             None => Ok(()),
-            Some(name) => Err(HostError::Config(format!(
-                "environment variable {name} is not valid utf-8, so the handler cannot read it; give it a utf-8 value (a path that is not utf-8 can go to --config)"
-            ))),
+            Some(name) => {
+                // Only settings files are read from paths that need not be utf-8.
+                let other =
+                    if name == "SENSU_CONFIG_FILES" { " (a path that is not utf-8 can go to --config)" } else { "" };
+                Err(HostError::Config(format!(
+                    "environment variable {name} is not valid utf-8, so the handler cannot read it; give it a utf-8 value{other}"
+                )))
+            }
         }
     }
     /// One variable, when set and not empty.
@@ -144,6 +150,12 @@ fn collect_json(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), HostError> {
     Ok(())
 }
 
+/// A settings file's bytes without the UTF-8 byte order mark some editors write:
+/// Sensu's own settings loader drops it, so a file the server loaded is read here too.
+fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
 /// Read and deep-merge the settings files in order.
 pub fn merge_files(files: &[PathBuf]) -> Result<Value, HostError> {
     let mut merged = Value::Object(serde_json::Map::new());
@@ -155,7 +167,14 @@ pub fn merge_files(files: &[PathBuf]) -> Result<Value, HostError> {
                 io_reason(&e)
             ))
         })?;
-        let value: Value = serde_json::from_slice(&text).map_err(|e| {
+        let text = without_bom(&text);
+        if text.iter().all(u8::is_ascii_whitespace) {
+            return Err(HostError::Config(format!(
+                "settings file {} is empty; a settings file holds one json object (`{{}}` at the least): write the settings into it, or remove it",
+                file.display()
+            )));
+        }
+        let value: Value = serde_json::from_slice(text).map_err(|e| {
             HostError::Config(format!(
                 "settings file {} is not valid json: {e}; expected one json object",
                 file.display()
@@ -214,7 +233,12 @@ pub fn load(cli: &Cli, env: &EnvVars, root: &Path) -> Result<Loaded, HostError> 
     let mut config = Config::load(&input).map_err(|e| naming_files(e, &files))?;
     let key_files = config.key_files();
     if !key_files.is_empty() {
-        read_key_files(&config, key_files, &mut input.key_files, &mut warnings)?;
+        read_key_files(&config, key_files, &mut input.key_files, &mut warnings).map_err(|message| {
+            // Set in a settings file: that file is named too, as for any setting.
+            let in_file = !matches!(config.origins.get("api_key_file"), Some(Origin::Environment | Origin::Flag));
+            let paths = if in_file { vec!["api_key_file".to_owned()] } else { Vec::new() };
+            naming_files(sensu_reactio_core::ConfigError { message, paths }, &files)
+        })?;
         config = Config::load(&input).map_err(|e| naming_files(e, &files))?;
     }
     warnings.extend(deadline_past_timeout(&input.settings, &cli.handler_name, config.host.deadline_ms));
@@ -223,7 +247,7 @@ pub fn load(cli: &Cli, env: &EnvVars, root: &Path) -> Result<Loaded, HostError> 
 }
 
 /// Read the key files `config` names into `contents`. One that cannot be read or is
-/// empty is a configuration error when the default connection uses it; when only
+/// empty is a configuration error (its message) when the default connection uses it; when only
 /// profiles do, a warning naming them: their events fail (the core says so, and they
 /// are dead-lettered), and one team's key file must not stop the others.
 fn read_key_files(
@@ -231,38 +255,56 @@ fn read_key_files(
     paths: Vec<String>,
     contents: &mut BTreeMap<String, String>,
     warnings: &mut Vec<String>,
-) -> Result<(), HostError> {
+) -> Result<(), String> {
     for path in paths {
         let profiles_only = config.connection.api_key_file.as_deref() != Some(path.as_str());
+        let setting = if profiles_only { "its `api_key_file`".to_owned() } else { key_file_setting(config) };
         // An empty file (a rotation half done) is as unusable as a missing one; the
         // default connection's is refused by the core, which says so.
-        let read = read_key_file(&path).and_then(|content| match profiles_only && content.trim().is_empty() {
-            true => Err(HostError::Config(format!("api_key_file {path} is empty; write the api key into it"))),
-            false => Ok(content),
-        });
+        let read =
+            read_key_file(&path, &setting).and_then(|content| match profiles_only && content.trim().is_empty() {
+                true => Err(format!("the api key file {path} is empty; write the api key into it")),
+                false => Ok(content),
+            });
         match read {
             Ok(content) => {
                 warnings.extend(key_file_exposed(&path));
                 contents.insert(path, content);
             }
-            Err(e) if profiles_only => {
+            Err(reason) if profiles_only => {
                 let profiles: Vec<String> = (config.profiles.iter())
                     .filter(|(_, p)| p.connection.api_key_file.as_deref() == Some(path.as_str()))
                     .map(|(name, _)| format!("`{name}`"))
                     .collect();
-                let reason = match e {
-                    HostError::Config(message) => message,
-                    other => other.to_string(),
-                };
                 warnings.push(format!(
                     "profile {}: {reason}; its events are kept in the dead-letter folder until it is fixed (`replay --dead` then sends them), the others go out",
                     profiles.join(", ")
                 ));
             }
-            Err(e) => return Err(e),
+            Err(reason) => return Err(format!("{}: {reason}", key_file_source(config))),
         }
     }
     Ok(())
+}
+
+/// Where the default connection's `api_key_file` was set, as messages name it:
+/// "environment variable REACTIO_API_KEY_FILE", "flag --api-key-file", or "settings
+/// file `reactio.api_key_file`" (then the host's own error names the file too).
+fn key_file_source(config: &Config) -> &'static str {
+    match config.origins.get("api_key_file") {
+        Some(Origin::Environment) => "environment variable REACTIO_API_KEY_FILE",
+        Some(Origin::Flag) => "flag --api-key-file",
+        _ => "settings file `reactio.api_key_file`",
+    }
+}
+
+/// The setting to point at another file, in the words of where it was set.
+fn key_file_setting(config: &Config) -> String {
+    match config.origins.get("api_key_file") {
+        Some(Origin::Environment) => "REACTIO_API_KEY_FILE".into(),
+        Some(Origin::Flag) => "--api-key-file".into(),
+        _ => "`api_key_file`".into(),
+    }
 }
 
 /// A configuration error, naming the settings files that set what it is about (one of
@@ -270,13 +312,18 @@ fn read_key_files(
 /// files that set a value, the last wins the merge, so it alone is named; arrays are
 /// concatenated, so every file that adds to one is.
 fn naming_files(error: sensu_reactio_core::ConfigError, files: &[PathBuf]) -> HostError {
-    let documents: Vec<(&PathBuf, Value)> =
-        files.iter().filter_map(|f| Some((f, serde_json::from_slice::<Value>(&read_regular(f).ok()?).ok()?))).collect();
+    let documents: Vec<(&PathBuf, Value)> = files
+        .iter()
+        .filter_map(|f| Some((f, serde_json::from_slice::<Value>(without_bom(&read_regular(f).ok()?)).ok()?)))
+        .collect();
     let mut named: Vec<String> = Vec::new();
     for path in &error.paths {
         let setting = |document: &Value| {
             let scope = document.get("reactio")?;
-            path.split('.').try_fold(scope, |at, key| at.get(key)).filter(|v| !v.is_null()).cloned()
+            match path.as_str() {
+                "" => Some(scope.clone()),
+                path => path.split('.').try_fold(scope, |at, key| at.get(key)).filter(|v| !v.is_null()).cloned(),
+            }
         };
         let setters: Vec<(&PathBuf, Value)> = documents.iter().filter_map(|(f, d)| Some((*f, setting(d)?))).collect();
         let take = match setters.last() {
@@ -305,7 +352,7 @@ fn naming_files(error: sensu_reactio_core::ConfigError, files: &[PathBuf]) -> Ho
 pub fn salvage_spool_dir(cli: &Cli, env: &EnvVars, root: &Path) -> Option<String> {
     let (files, _) = discover_files(&cli.config_files, env, root, &mut Vec::new()).ok()?;
     let dir = files.iter().rev().find_map(|file| {
-        let settings: Value = serde_json::from_slice(&read_regular(file).ok()?).ok()?;
+        let settings: Value = serde_json::from_slice(without_bom(&read_regular(file).ok()?)).ok()?;
         settings.get("reactio")?.get("spool_dir")?.as_str().map(str::to_owned)
     })?;
     Path::new(&dir).is_absolute().then_some(dir)
@@ -373,7 +420,7 @@ pub fn open_regular_as_seen(path: &Path, options: &std::fs::OpenOptions) -> Opti
 }
 
 /// Why a file could not be read, in words (not the kind's Display: "entity not found").
-fn io_reason(e: &std::io::Error) -> String {
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
@@ -393,19 +440,23 @@ fn key_file_exposed(path: &str) -> Option<String> {
     })
 }
 
-fn read_key_file(path: &str) -> Result<String, HostError> {
-    let bytes = read_regular(Path::new(path)).map_err(|e| {
-        let fix = match e.kind() {
-            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::NotFound => {
-                "make it readable by the user sensu runs handlers as"
-            }
-            _ => "point api_key_file at a regular file that holds only the api key",
-        };
-        HostError::Config(format!("could not read api_key_file {path}: {}; {fix}", io_reason(&e)))
+/// The api key file's content, or why it cannot be read and what to do (`setting`:
+/// what names the file, for pointing it at another).
+fn read_key_file(path: &str, setting: &str) -> Result<String, String> {
+    let bytes = read_regular(Path::new(path)).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!(
+            "the api key file {path} does not exist; create it holding only the api key, readable by the user sensu runs handlers as, or point {setting} at the right file"
+        ),
+        std::io::ErrorKind::PermissionDenied => format!(
+            "the api key file {path} cannot be read (permission denied); make it readable by the user sensu runs handlers as (owned by it, mode 0400)"
+        ),
+        _ => format!(
+            "could not read the api key file {path}: {}; point {setting} at a regular file that holds only the api key",
+            io_reason(&e)
+        ),
     })?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        HostError::Config(format!("api_key_file {path} is not utf-8 text; it should hold only the api key"))
-    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("the api key file {path} is not utf-8 text; it should hold only the api key"))?;
     // A byte order mark some editors write is not part of the key.
     Ok(text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text))
 }

@@ -99,9 +99,9 @@ fn only_reactio_variables_reach_the_core() {
 
 #[test]
 fn unreadable_key_file_names_the_file_without_content() {
-    let err = read_key_file("/nonexistent/reactio.key").unwrap_err();
-    assert!(matches!(err, HostError::Config(_)));
-    assert!(err.to_string().contains("/nonexistent/reactio.key"));
+    let err = read_key_file("/nonexistent/reactio.key", "`api_key_file`").unwrap_err();
+    assert!(err.contains("/nonexistent/reactio.key does not exist;"), "{err}");
+    assert!(err.contains("or point `api_key_file` at the right file"), "{err}");
 }
 
 #[test]
@@ -109,8 +109,13 @@ fn key_files_say_what_is_wrong_in_words_and_warn_when_others_can_read_them() {
     use std::os::unix::fs::PermissionsExt;
     let scratch_dir = scratch("keyfile");
     let missing = scratch_dir.path().join("missing.key");
-    let message = read_key_file(missing.to_str().unwrap()).unwrap_err().to_string();
-    assert!(message.contains("missing.key: no such file;"), "{message}");
+    let message = read_key_file(missing.to_str().unwrap(), "REACTIO_API_KEY_FILE").unwrap_err();
+    assert!(message.contains("missing.key does not exist; create it"), "{message}");
+    assert!(message.ends_with("or point REACTIO_API_KEY_FILE at the right file"), "{message}");
+    let unreadable = scratch_dir.path().join("unreadable.key");
+    std::fs::create_dir(&unreadable).unwrap();
+    let message = read_key_file(unreadable.to_str().unwrap(), "--api-key-file").unwrap_err();
+    assert!(message.contains("unreadable.key: it is a directory; point --api-key-file at a regular file"), "{message}");
     let key = scratch_dir.path().join("reactio.key");
     std::fs::write(&key, "sk-test\n").unwrap();
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -121,7 +126,7 @@ fn key_files_say_what_is_wrong_in_words_and_warn_when_others_can_read_them() {
     // A byte order mark some editors write is not part of the key.
     let bom = scratch_dir.path().join("bom.key");
     std::fs::write(&bom, "\u{feff}sk-test\r\n").unwrap();
-    assert_eq!(read_key_file(bom.to_str().unwrap()).unwrap(), "sk-test\r\n");
+    assert_eq!(read_key_file(bom.to_str().unwrap(), "`api_key_file`").unwrap(), "sk-test\r\n");
 }
 
 #[test]
@@ -213,9 +218,9 @@ fn a_fifo_or_a_device_is_refused_before_it_is_read() {
     assert!(made.success());
     let err = merge_files(std::slice::from_ref(&fifo)).unwrap_err().to_string();
     assert!(err.contains("settings.json: it is not a regular file (a fifo, a device or a socket)"), "{err}");
-    let err = read_key_file(fifo.to_str().unwrap()).unwrap_err().to_string();
+    let err = read_key_file(fifo.to_str().unwrap(), "`api_key_file`").unwrap_err();
     assert!(
-        err.contains("not a regular file (a fifo, a device or a socket); point api_key_file at a regular file"),
+        err.contains("not a regular file (a fifo, a device or a socket); point `api_key_file` at a regular file"),
         "{err}"
     );
     let err = merge_files(&[PathBuf::from("/dev/urandom")]).unwrap_err().to_string();
@@ -225,4 +230,30 @@ fn a_fifo_or_a_device_is_refused_before_it_is_read() {
     std::fs::File::create(&big).unwrap().set_len(MAX_FILE_BYTES + 1).unwrap();
     let err = merge_files(&[big]).unwrap_err().to_string();
     assert!(err.contains("it holds more than 16 MiB"), "{err}");
+}
+
+#[test]
+fn a_settings_file_with_a_byte_order_mark_is_read_as_sensu_reads_it() {
+    // Sensu's settings loader drops the mark an editor may write; the server loads the
+    // file and names it in SENSU_LOADED_TEMPFILE, so the handler must read it too.
+    let scratch_dir = scratch("bom");
+    let file = scratch_dir.path().join("reactio.json");
+    std::fs::write(&file, b"\xEF\xBB\xBF{\"reactio\": {\"organization\": \"demo\"}}").unwrap();
+    let merged = merge_files(std::slice::from_ref(&file)).unwrap();
+    assert_eq!(merged["reactio"]["organization"], "demo");
+    // An empty file (or one that is only white space, or only the mark) says so.
+    for empty in [&b""[..], b" \n", b"\xEF\xBB\xBF"] {
+        std::fs::write(&file, empty).unwrap();
+        let err = merge_files(std::slice::from_ref(&file)).unwrap_err().to_string();
+        assert!(err.contains("reactio.json is empty; a settings file holds one json object"), "{err}");
+    }
+}
+
+#[test]
+fn a_variable_that_is_not_utf8_points_at_config_only_for_settings_files() {
+    let not_utf8 = |name: &str| EnvVars { vars: BTreeMap::new(), not_utf8: vec![name.to_owned()] };
+    let err = not_utf8("REACTIO_ORGANIZATION").refuse_not_utf8().unwrap_err().to_string();
+    assert!(err.ends_with("give it a utf-8 value"), "{err}");
+    let err = not_utf8("SENSU_CONFIG_FILES").refuse_not_utf8().unwrap_err().to_string();
+    assert!(err.ends_with("(a path that is not utf-8 can go to --config)"), "{err}");
 }

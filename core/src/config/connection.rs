@@ -130,13 +130,25 @@ impl Connection {
 }
 
 /// Plain http only to loopback unless `allow_http`.
-pub(crate) fn check_http(connection: &Connection, allow_http: bool, at: &str) -> Result<(), ConfigError> {
+/// `label` says where the endpoint was set ("environment variable REACTIO_ENDPOINT");
+/// `in_file`: the settings files' path of it, when one of them set it (the host names
+/// the file).
+pub(crate) fn check_http(
+    connection: &Connection,
+    allow_http: bool,
+    label: &str,
+    in_file: Option<&str>,
+) -> Result<(), ConfigError> {
     let e = &connection.endpoint;
     if e.scheme == "http" && !allow_http && !super::endpoint::is_loopback(&e.authority) {
-        return Err(ConfigError::new(format!(
-            "`{at}` {} is plain http to a host other than loopback, so the api key would travel unencrypted; use https, or set `allow_http: true` (REACTIO_ALLOW_HTTP, --allow-http) if you mean it",
+        let error = ConfigError::new(format!(
+            "{label}: {} is plain http to a host other than loopback, so the api key would travel unencrypted; use https, or set `allow_http: true` (REACTIO_ALLOW_HTTP, --allow-http) if you mean it",
             e.url()
-        )));
+        ));
+        return Err(match in_file {
+            Some(path) => error.at(path),
+            None => error,
+        });
     }
     Ok(())
 }
@@ -170,6 +182,7 @@ pub(crate) fn resolve_profile(
             "profile `{name}` has no `organization` or `endpoint`, and neither has the default connection; set `reactio.profiles.{name}.organization`"
         )));
     }
-    check_http(&connection, allow_http, &format!("profiles.{name}.endpoint"))?;
+    let path = format!("profiles.{name}.endpoint");
+    check_http(&connection, allow_http, &format!("settings file `reactio.{path}`"), Some(&path))?;
     Ok(connection)
 }

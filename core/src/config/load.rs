@@ -125,7 +125,8 @@ fn reactio_scope(settings: &Value) -> Result<Option<&Map<String, Value>>, Config
         Some(other) => Err(ConfigError::new(format!(
             "the `reactio` settings scope must be an object such as {{\"organization\": \"demo\"}}, got {}",
             super::parse::show(other, false)
-        ))),
+        ))
+        .at("")),
     }
 }
 
@@ -245,7 +246,9 @@ impl Config {
         if let (None, Some((_, origin))) = (&raw.endpoint, &raw.organization) {
             origins.insert("endpoint", *origin);
         }
-        check_http(&connection, host.allow_http, "endpoint")?;
+        let endpoint_origin = origins.get("endpoint").copied().unwrap_or(Origin::Default);
+        let in_file = (endpoint_origin == Origin::SettingsFile).then_some("endpoint");
+        check_http(&connection, host.allow_http, &origin_label("endpoint", endpoint_origin), in_file)?;
 
         let profiles = match scope.and_then(|s| s.get("profiles")).filter(|v| !v.is_null()) {
             None => Profiles::default(),
@@ -258,10 +261,17 @@ impl Config {
             origins.insert("profiles", Origin::Default);
         }
         if let Some(name) = settings.profile.as_ref().filter(|name| !profiles.contains_key(name)) {
-            let label = origin_label("profile", origins.get("profile").copied().unwrap_or(Origin::Default));
-            return Err(ConfigError::new(unknown_profile(&label, name, &profiles)));
+            let origin = origins.get("profile").copied().unwrap_or(Origin::Default);
+            let error = ConfigError::new(unknown_profile(&origin_label("profile", origin), name, &profiles));
+            return Err(if origin == Origin::SettingsFile { error.at("profile") } else { error });
         }
 
+        if settings.severities.is_empty() {
+            let label = origin_label("severities", origins.get("severities").copied().unwrap_or(Origin::Default));
+            warnings.push(format!(
+                "{label} is empty: no failure opens an incident or calls anyone (each is skipped); remove it to act on the default [critical]"
+            ));
+        }
         let handler = input.handler_name.as_deref().unwrap_or(DEFAULT_HANDLER_NAME);
         let severities: Vec<&str> = settings.severities.iter().map(|s| s.name()).collect();
         let severities = match origins.get("severities") {

@@ -365,7 +365,7 @@ pub struct ConfigError {
     pub message: String,
     /// The settings at fault in the settings files' `reactio` scope (`occurrences`,
     /// `profiles.a.organization`), for a host to name the files that set them; empty
-    /// when the error is about no such setting.
+    /// when the error is about no such setting; `""` is the `reactio` scope itself.
     pub paths: Vec<String>,
 }
 

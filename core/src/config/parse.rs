@@ -46,8 +46,9 @@ const MAX_SHOWN: usize = 60;
 pub(crate) fn show(value: &Value, secret: bool) -> String {
     if secret {
         return match value {
+            Value::String(s) if s.is_empty() => "an empty string".into(),
             Value::String(_) => "a string (not shown)".into(),
-            other => format!("a {} (not shown)", type_name(other)),
+            other => format!("{} (not shown)", type_name(other)),
         };
     }
     let text = crate::text::show_json(value);
@@ -62,11 +63,11 @@ pub(crate) fn show(value: &Value, secret: bool) -> String {
 fn type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
+        Value::Bool(_) => "a bool",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 
@@ -79,9 +80,9 @@ pub(crate) fn expected(spec: &KeySpec) -> String {
     match spec.kind {
         Kind::Bool => "a bool (true/false, yes/no, 1/0)".into(),
         Kind::Count if spec.name == "occurrences" => "a count (a whole number, at least 1)".into(),
-        Kind::Count => "a count (a whole number)".into(),
-        Kind::Seconds if fractional(spec) => "a number of seconds greater than 0 (fractions allowed)".into(),
-        Kind::Seconds => "a whole number of seconds".into(),
+        Kind::Count => "a count (a whole number from 0 to 9e15)".into(),
+        Kind::Seconds if fractional(spec) => "a number of seconds from 0.001 to 1e9 (fractions allowed)".into(),
+        Kind::Seconds => "a whole number of seconds from 0 to 1e9".into(),
         Kind::Text if spec.name == "organization" => {
             "an organization name (letters, digits and `-`, as in `<organization>.reactio.jp`)".into()
         }

@@ -28,7 +28,8 @@ pub(crate) fn load(
         return Err(ConfigError::new(format!(
             "settings file `reactio.profiles`: expected an object of named profiles such as {{\"team-a\": {{\"organization\": \"a\"}}}}, got {}",
             super::parse::show(value, false)
-        )));
+        ))
+        .at("profiles"));
     };
     let allowed: Vec<&str> = CONNECTION_KEYS
         .iter()

@@ -564,3 +564,33 @@ fn flags_written_the_command_lines_way_name_the_key_to_use() {
     let err = Config::load(&with(Value::Null, &[], &[("dry_rn", "true")])).unwrap_err();
     assert!(err.message.starts_with("unknown flag --dry-rn"), "{}", err.message);
 }
+
+#[test]
+fn empty_severities_load_with_a_warning_that_nothing_will_be_acted_on() {
+    let c = load(json!({"reactio": {"organization": "demo", "severities": []}}));
+    assert!(c.settings.severities.is_empty());
+    let warning = c.warnings.iter().find(|w| w.contains("is empty")).expect("a warning");
+    assert!(
+        warning.starts_with("settings file `reactio.severities` is empty: no failure opens an incident"),
+        "{warning}"
+    );
+    let c = Config::load(&with(json!({}), &[("REACTIO_SEVERITIES", "[]")], &[])).unwrap();
+    assert!(
+        c.warnings.iter().any(|w| w.starts_with("environment variable REACTIO_SEVERITIES is empty")),
+        "{:?}",
+        c.warnings
+    );
+    assert!(!load(json!({"reactio": {"severities": ["warning"]}})).warnings.iter().any(|w| w.contains("is empty")));
+}
+
+#[test]
+fn range_messages_state_the_range() {
+    let e = error(&with(json!({}), &[], &[("deadline", "1e300")]));
+    assert!(e.contains("expected a number of seconds from 0.001 to 1e9 (fractions allowed), got \"1e300\""), "{e}");
+    let e = error(&with(json!({}), &[], &[("refresh", "-5")]));
+    assert!(e.contains("expected a whole number of seconds from 0 to 1e9, got \"-5\""), "{e}");
+    let e = error(&input(json!({"reactio": {"api_key": ""}})));
+    assert!(e.contains("got an empty string"), "{e}");
+    let e = error(&input(json!({"reactio": {"api_key": ["k"]}})));
+    assert!(e.contains("got an array (not shown)"), "{e}");
+}

@@ -29,6 +29,8 @@ pub(crate) const HISTORY_CAP: usize = 21;
 /// where and what was expected, and never quote more than a short prefix of a value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InputError {
+    /// Nothing at all (no bytes, or only white space).
+    Empty,
     /// Not JSON at all.
     NotJson {
         /// serde_json's description, with line and column.
@@ -65,6 +67,10 @@ pub enum InputError {
 impl core::fmt::Display for InputError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
+            InputError::Empty => write!(
+                f,
+                "the event is empty (no bytes, or only white space): sensu pipes one json object on stdin; check that the handler is a `pipe` handler given the event"
+            ),
             InputError::NotJson { detail } => {
                 write!(f, "the event is not valid json: {detail}; sensu pipes one json object on stdin")
             }
@@ -181,6 +187,9 @@ impl Event {
     /// the event, and the warnings to give (it was repaired; overrides it carries in
     /// the wrong shape were ignored).
     pub(crate) fn parse(bytes: &[u8]) -> Result<(Event, Vec<String>), InputError> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(InputError::Empty);
+        }
         let mut warnings = Vec::new();
         let event = match Event::parse_exact(bytes, &mut warnings) {
             Err(error @ InputError::NotJson { .. }) => match repair::repair(bytes) {

@@ -240,7 +240,8 @@ impl Run {
                     Some(p) => format!("profile `{p}`"),
                     None => "the default connection".to_owned(),
                 };
-                return self.fail(true, false, "not_configured", format!("{which}: {problem}"));
+                // Not retryable: the same event fails the same way until the settings change.
+                return self.fail(false, false, "not_configured", format!("{which}: {problem}"));
             }
         } else if self.eff.connection.endpoint.authority.is_empty() {
             // A dry run without an organization shows where the requests would go.

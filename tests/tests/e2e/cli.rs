@@ -254,7 +254,8 @@ fn one_profiles_missing_key_file_stops_only_its_own_events() {
     let other = run(&first_critical());
     assert_eq!(other.code, Some(0), "{}", other.all());
     assert_eq!(creates(&server), 1);
-    assert!(other.stderr.contains("profile `db`: could not read api_key_file"), "{}", other.all());
+    assert!(other.stderr.contains("profile `db`: the api key file"), "{}", other.all());
+    assert!(other.stderr.contains("does not exist; create it"), "{}", other.all());
     // The profile's own are dead-lettered, saying which file.
     let routed = classic_with("db01", "check_pg", 2, &["0", "2"], "create", 1, json!({"reactio": {"profile": "db"}}));
     let own = run(&routed);
@@ -274,7 +275,7 @@ fn one_profiles_missing_key_file_stops_only_its_own_events() {
     let empty = run(&first_critical());
     assert_eq!(empty.code, Some(0), "{}", empty.all());
     assert!(
-        empty.stderr.contains("profile `db`: api_key_file") && empty.stderr.contains("is empty"),
+        empty.stderr.contains("profile `db`: the api key file") && empty.stderr.contains("is empty"),
         "{}",
         empty.all()
     );
