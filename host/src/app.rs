@@ -331,14 +331,20 @@ fn replay(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant, dead:
     // Dead letters `replay --dead` left where they are (another configuration's): the
     // replay did not send everything it was asked to, and says so in its line and code.
     let mut left_dead = 0;
+    let mut all_others = true;
     if dead {
         let route = runner.route.clone();
         match spool.revive(|entry| route.delivers(entry, adopt)) {
             Ok(revived) => {
                 report_revived(printer, &revived, &spool.dead_dir());
-                left_dead = revived.refused;
+                left_dead = revived.left();
+                all_others = revived.left() == revived.refused;
             }
-            Err(e) => printer.warning(&e.to_string()),
+            Err(e) => {
+                printer.warning(&e.to_string());
+                left_dead = spool.list_dead().map(|l| l.len()).unwrap_or(1).max(1);
+                all_others = false;
+            }
         }
     }
     let end = start + runner.deadline;
@@ -347,7 +353,10 @@ fn replay(cli: &Cli, env: &EnvVars, printer: &mut Printer, start: Instant, dead:
             let waiting = spool.list().map(|l| l.len()).unwrap_or(report.left);
             let left = match left_dead {
                 0 => String::new(),
-                n => format!(", {n} left dead-lettered for another configuration (`replay --dead --adopt`)"),
+                n if all_others => {
+                    format!(", {n} left dead-lettered for another configuration (`replay --dead --adopt`)")
+                }
+                n => format!(", {n} left dead-lettered (the warnings above say why)"),
             };
             printer.info(&format!(
                 "replay: {} delivered, {} superseded, {} dead-lettered, {} still spooled in {}{left}",
@@ -382,6 +391,13 @@ fn report_revived(printer: &Printer, revived: &crate::spool::Revived, dead_dir: 
         printer.warning(&format!(
             "left {} dead-lettered entries in {}: they were spooled under another profile, organization or api key; `replay --dead --adopt` sends them with this configuration, or run `replay --dead` with theirs",
             revived.refused,
+            dead_dir.display()
+        ));
+    }
+    if let Some(error) = revived.move_error.as_ref().filter(|_| revived.unmoved > 0) {
+        printer.warning(&format!(
+            "could not move {} dead-lettered entries back into the spool (first: {error}); make {} and the spool writable by the user the handler runs as, then run `replay --dead` again",
+            revived.unmoved,
             dead_dir.display()
         ));
     }

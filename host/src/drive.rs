@@ -141,9 +141,11 @@ pub fn not_applied(answer: &Answer) -> bool {
 
 /// Run one event through the engine until its outcome or the deadline. `on_write` is
 /// told of each create and each broadcast before it is sent and once it is answered;
-/// before, `Some(why)` means an earlier attempt sent that one already (a run killed
-/// before its answer): it is not sent again, and the engine hears that its answer was
-/// lost (`why`), as when a broadcast's answer is lost in one run, so phones ring once.
+/// before, `Some(failure)` means it is not sent, and the engine hears `failure` as its
+/// answer: an earlier attempt sent that one already (a run killed before its answer:
+/// the engine hears the answer was lost, as when a broadcast's answer is lost in one
+/// run, so phones ring once), or it could not be recorded as sent (the run stops there,
+/// as at its deadline, and the event waits).
 #[allow(clippy::too_many_arguments)]
 pub fn run_event(
     engine: &mut dyn Engine,
@@ -153,7 +155,7 @@ pub fn run_event(
     key: &str,
     context: &Context,
     budget: Budget,
-    on_write: &mut dyn FnMut(Write<'_>) -> Option<String>,
+    on_write: &mut dyn FnMut(Write<'_>) -> Option<Failure>,
 ) -> Result<Outcome, HostError> {
     let Budget { end, total } = budget;
     engine.set_deadline(end);
@@ -179,7 +181,7 @@ pub fn run_event(
                         transport.creates_sent += 1;
                     }
                     let answer = match earlier {
-                        Some(detail) => Answer::Failure(Failure { kind: FailureKind::Other, detail }),
+                        Some(failure) => Answer::Failure(failure),
                         None => {
                             let answer = transport.client()?.send(&request, timeout)?;
                             if write {

@@ -151,7 +151,7 @@ fn writable(path: &Path) -> bool {
 }
 
 /// What `replay --dead` did with the dead letters.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Revived {
     /// Moved back into the spool.
     pub moved: usize,
@@ -159,6 +159,18 @@ pub struct Revived {
     pub refused: usize,
     /// Left where they are: not a spool entry this handler can read.
     pub unreadable: usize,
+    /// Left where they are: the move back failed (the first failure's reason in
+    /// `move_error`).
+    pub unmoved: usize,
+    /// Why the first move back failed.
+    pub move_error: Option<String>,
+}
+
+impl Revived {
+    /// Dead letters asked for and left where they are, for whatever reason.
+    pub fn left(&self) -> usize {
+        self.refused + self.unreadable + self.unmoved
+    }
 }
 
 impl Spool {
@@ -452,9 +464,14 @@ impl Spool {
             match Spool::read(&path) {
                 Ok(entry) if which(&entry) => {
                     let target = self.dir.join(path.file_name().unwrap_or_default());
-                    std::fs::rename(&path, &target)
-                        .map_err(|e| HostError::Spool(format!("could not move {} back: {e}", path.display())))?;
-                    revived.moved += 1;
+                    // One that cannot be moved does not hold back the others.
+                    match std::fs::rename(&path, &target) {
+                        Ok(()) => revived.moved += 1,
+                        Err(e) => {
+                            revived.unmoved += 1;
+                            revived.move_error.get_or_insert_with(|| format!("{}: {e}", path.display()));
+                        }
+                    }
                 }
                 Ok(_) => revived.refused += 1,
                 Err(_) => revived.unreadable += 1,

@@ -58,7 +58,8 @@ fn bury_update_revive_and_remove() {
     let c = spool.bury(&spool.add(&entry("c")).unwrap()).unwrap();
     std::fs::write(spool.dead_dir().join("junk.json"), "not an entry").unwrap();
     let revived = spool.revive(|e| e.key != "c").unwrap();
-    assert_eq!(revived, Revived { moved: 1, refused: 1, unreadable: 1 });
+    assert_eq!(revived, Revived { moved: 1, refused: 1, unreadable: 1, ..Revived::default() });
+    assert_eq!(revived.left(), 2);
     assert_eq!(spool.list().unwrap().len(), 2);
     assert!(c.is_file(), "the refused entry stays dead-lettered");
     Spool::remove(&b).unwrap();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use sensu_reactio_core::{CREATE_RETRY_WAIT_MS, Context, Outcome, Purpose, Request};
+use sensu_reactio_core::{CREATE_RETRY_WAIT_MS, Context, Failure, FailureKind, Outcome, Purpose, Request};
 
 use super::{Fate, Live, Runner, after, fate, now, now_ms, settles};
 use crate::drive::{Write, not_applied, run_event};
@@ -350,8 +350,9 @@ impl Runner<'_> {
                 Write::Sending(request, _) => {
                     let incident = notified_incident(request);
                     if incident.is_some() && incident == entry.notified_incident {
-                        let why = "sent by an earlier attempt of this spooled event, whose run ended before its answer";
-                        return Some(why.to_owned());
+                        let detail =
+                            "sent by an earlier attempt of this spooled event, whose run ended before its answer";
+                        return Some(Failure { kind: FailureKind::Other, detail: detail.to_owned() });
                     }
                     marked.notified_incident = incident;
                     "broadcast"
@@ -367,11 +368,16 @@ impl Runner<'_> {
                 }
                 Write::Answered(..) => return None,
             };
-            if let Err(e) = spool.update(path, &marked) {
-                self.printer
-                    .warning(&format!("could not mark the spooled event for {} as being {what}: {e}", entry.key));
-            }
-            None
+            let Err(e) = spool.update(path, &marked) else { return None };
+            self.printer.warning(&format!("could not mark the spooled event for {} as being {what}: {e}", entry.key));
+            // Not sent unmarked: a later run could not tell that it went, and would
+            // create or broadcast again (a second incident, a second call). The event
+            // waits in the spool; the run stops as at its deadline.
+            let sending = matches!(write, Write::Sending(..));
+            sending.then(|| Failure {
+                kind: FailureKind::Deadline,
+                detail: format!("not sent: the spool could not record that it was being {what} ({e})"),
+            })
         };
         let result = run_event(
             self.engine.as_mut(),
@@ -421,11 +427,17 @@ impl Runner<'_> {
                         Some(earlier) if !sent_create => outcome.create_unconfirmed.then_some(earlier),
                         _ => outcome.create_unconfirmed.then(now_ms),
                     };
-                    spool.update(path, &entry)?;
-                    self.printer.outcome(&outcome, Source::Spool, Some("kept in the spool"), None);
+                    // Unconfirmed first: the live event behind it must wait even when
+                    // the spool cannot record the attempt (a full disk), or it would
+                    // look up at once and create a second incident.
                     if outcome.create_unconfirmed {
                         report.unresolved.push(entry.key.clone());
                     }
+                    let kept = match spool.update(path, &entry) {
+                        Ok(()) => "kept in the spool".to_owned(),
+                        Err(e) => format!("kept in the spool as it was (this attempt could not be recorded: {e})"),
+                    };
+                    self.printer.outcome(&outcome, Source::Spool, Some(&kept), None);
                     return Ok(Flow::Stop);
                 }
                 Fate::Dead | Fate::DeadConfig => {

@@ -545,3 +545,21 @@ fn root_in_another_users_spool_still_reads_its_own_ca_file() {
     assert_eq!(creates(&server), 1, "{:?}", lines(&server));
     assert_no_key(&[&run], &dir);
 }
+
+#[test]
+fn replay_dead_says_so_when_a_dead_letter_cannot_be_moved_back() {
+    // `replay --dead` that could not move a dead letter back (a folder it cannot write)
+    // said only a warning and exited 0: a script or a person trusting the code took the
+    // alert as sent. The move is made to fail by a non-empty directory in its way.
+    let (dir, spool, server, refused) = alert_dead_lettered("replay-dead-unmovable");
+    let letter = dead(&spool).pop().expect("the dead letter");
+    let in_the_way = spool.join(letter.file_name().unwrap());
+    std::fs::create_dir_all(in_the_way.join("x")).unwrap();
+    let run = against(&server.url(), &spool).args(["replay", "--dead"]).run();
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    assert!(run.stderr.contains("could not move 1 dead-lettered entries back into the spool"), "{}", run.all());
+    assert!(run.stdout.contains("1 left dead-lettered (the warnings above say why)"), "{}", run.all());
+    assert_eq!(dead(&spool).len(), 1, "{}", run.all());
+    assert_eq!(creates(&server), 1, "{:?}", lines(&server));
+    assert_no_key(&[&refused, &run], &dir);
+}

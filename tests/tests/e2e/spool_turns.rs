@@ -416,3 +416,26 @@ fn a_spooled_escalations_broadcast_the_server_turned_away_goes_on_the_next_run()
     assert!(spooled(&spool).is_empty(), "{}", replayed.all());
     assert_no_key(&[&first, &kept, &turned, &replayed], &dir);
 }
+
+#[test]
+fn a_spooled_escalation_the_spool_cannot_mark_is_not_broadcast_until_it_can() {
+    // A spool that cannot record a broadcast before it goes (a full disk, a folder
+    // turned read-only) sent it anyway: every later run broadcast and called again. Now
+    // it is not sent; the event waits, and goes once (one call) when the spool can
+    // record it. The write is made to fail by a directory where its temporary file goes.
+    let (dir, spool, server, first, kept) = escalation_spooled("unmarkable-broadcast");
+    let entry = spooled(&spool).pop().expect("the spooled escalation");
+    let blocker = spool.join(format!(".tmp-{}", entry.file_name().unwrap().to_str().unwrap()));
+    std::fs::create_dir(&blocker).unwrap();
+    let held = against(&server.url(), &spool).args(BOTH).args(["--deadline", "4", "replay"]).run();
+    assert_eq!(held.code, Some(75), "{}", held.all());
+    assert_eq!(broadcasts(&server), 0, "{:?}\n{}", lines(&server), held.all());
+    assert!(held.all().contains("not sent: the spool could not record that it was being broadcast"), "{}", held.all());
+    assert_eq!(spooled(&spool).len(), 1, "{}", held.all());
+    std::fs::remove_dir(&blocker).unwrap();
+    let sent = against(&server.url(), &spool).args(BOTH).args(["--deadline", "4", "replay"]).run();
+    assert_eq!(sent.code, Some(0), "{}", sent.all());
+    assert_eq!(broadcasts(&server), 1, "{:?}\n{}", lines(&server), sent.all());
+    assert!(spooled(&spool).is_empty(), "{}", sent.all());
+    assert_no_key(&[&first, &kept, &held, &sent], &dir);
+}
