@@ -152,13 +152,19 @@ pub fn admit(config: &GatewayConfig, method: &str, authorization: Option<&str>, 
     Ok(())
 }
 
+/// The longest `Retry-After` a gateway asks of its sender, in seconds: under the 15 s
+/// within which a retry finds the incident its lost create made as its own
+/// (`machine::act`); a sender honouring a longer wait (Reactio's own `Retry-After: 20`,
+/// say) would find it as another's, and broadcast and call again.
+pub const MAX_RETRY_AFTER_S: u64 = 10;
+
 /// The reply for a step the gateway stops at: the end, or a wait it cannot sleep
 /// through. `None` for a request (the gateway sends it and goes on).
 pub fn reply_for_step(step: &Step) -> Option<Reply> {
     match step {
         Step::Request(_) => None,
         Step::Wait(wait) => {
-            let seconds = wait.min_ms.div_ceil(1000).max(1);
+            let seconds = wait.min_ms.div_ceil(1000).clamp(1, MAX_RETRY_AFTER_S);
             let mut reply = error_reply(
                 503,
                 "retry",
@@ -230,6 +236,11 @@ mod tests {
         let reply = reply_for_step(&Step::Wait(Wait { min_ms: 1500, reason: "http 500".into() })).unwrap();
         assert_eq!(reply.status, 503);
         assert!(reply.headers.contains(&("retry-after".to_owned(), "2".to_owned())));
+        // Reactio's own `Retry-After: 20` is passed on as at most 10 s: a sender that
+        // waits longer finds its lost create's incident as another's, and calls again.
+        let reply = reply_for_step(&Step::Wait(Wait { min_ms: 20_000, reason: "http 502".into() })).unwrap();
+        assert!(reply.headers.contains(&("retry-after".to_owned(), "10".to_owned())), "{:?}", reply.headers);
+        assert!(reply.body.contains("retry after 10 s"), "{}", reply.body);
     }
 
     #[test]

@@ -98,6 +98,20 @@ impl Machine {
             {
                 run.notify_unconfirmed(&failure.detail)
             }
+            // The host's own policy refused it (a gateway host's outbound allow-list):
+            // every retry meets the same refusal, so it is the host's configuration to
+            // fix, said as such (a gateway answers 500), not "reactio is not answering".
+            (Step::Request(request), Answer::Failure(failure))
+                if failure.kind == FailureKind::Refused && !run.housekeeping =>
+            {
+                let message = format!(
+                    "the host refused to send the {} to {} ({}): allow that host in its outbound policy (spin: `allowed_outbound_hosts`)",
+                    request.purpose_label(),
+                    request.authority,
+                    failure.detail
+                );
+                run.fail(false, false, "not_configured", message)
+            }
             (Step::Request(request), Answer::Failure(failure)) => {
                 let reason =
                     format!("{}: {} failure: {}", request.purpose_label(), failure.kind.label(), failure.detail);

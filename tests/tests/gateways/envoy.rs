@@ -445,4 +445,33 @@ mod tests {
         assert!(!upstream.contains("authorization") && !upstream.contains(&TOKEN.to_ascii_lowercase()), "{upstream}");
         assert!(!upstream.contains("check_http"), "the body must not reach the upstream: {upstream}");
     }
+
+    #[test]
+    fn continue_on_headers_holds_an_upstream_that_answers_at_once() {
+        // The route's upstream (the examples once suggested "a static file server")
+        // answered the headers at once: its 200 reached the sender and ended the stream
+        // after the first lookup, the event never delivered. The filter now holds that
+        // answer until it has sent its own.
+        use std::io::{Read, Write};
+        let server = standin();
+        let config = gateway_config(&server);
+        let sink = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let sink_addr = sink.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in sink.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\nplaceholder");
+            }
+        });
+        let mut plugin = plugin(&config);
+        plugin["continue_on_headers"] = json!(true);
+        let mut envoy = launch_with(&plugin, reactio_addr(&config).unwrap(), Some(sink_addr))
+            .unwrap_or_else(|e| panic!("envoy: {e}"));
+        let reply = envoy.post(&post(&first_critical()));
+        assert_eq!(reply.status, 200, "{reply:?}\n{}", envoy.log());
+        assert_eq!(body(&reply)["code"], "created", "{}\n{}", reply.body, envoy.log());
+        assert_eq!(server.incidents().len(), 1);
+    }
 }

@@ -370,3 +370,34 @@ fn keys_in_failure_details_are_masked_and_keys_with_newlines_refused() {
     assert!(outcome.message.contains("an http header cannot carry"), "{}", outcome.message);
     assert!(!serde_json::to_string(outcome).unwrap().contains("an-older-key"));
 }
+
+/// A gateway host's outbound policy refusing a request (Spin without the Reactio host
+/// in `allowed_outbound_hosts`) meets the same refusal on every retry: the run ends at
+/// once as the host's configuration to fix (a gateway answers 500), not as "reactio is
+/// not answering" (503, retried for ever).
+#[test]
+fn a_request_the_host_refuses_by_policy_ends_as_its_configuration() {
+    let config = Config::load(&ConfigInput {
+        flags: [("api_key".to_owned(), API_KEY.to_owned()), ("organization".to_owned(), "demo".to_owned())].into(),
+        ..Default::default()
+    })
+    .unwrap();
+    let context = Context { now: 1_764_092_856, ..Context::default() };
+    let event = std::fs::read(fixtures().join("../../examples/events/classic-critical.json")).unwrap();
+    let mut machine = plan(&event, &config, &context).unwrap();
+    assert!(matches!(machine.step(), Step::Request(_)), "{:?}", machine.step());
+    machine.handle(Answer::Failure(sensu_reactio_core::Failure {
+        kind: sensu_reactio_core::FailureKind::Refused,
+        detail: "wasi:http: httprequestdenied".into(),
+    }));
+    let Step::Done(outcome) = machine.step() else { panic!("the run went on: {:?}", machine.step()) };
+    assert_eq!((outcome.code.as_str(), outcome.retryable), ("not_configured", false), "{outcome:?}");
+    assert!(
+        outcome.message.contains("the host refused to send the lookup (open) to demo.reactio.jp"),
+        "{}",
+        outcome.message
+    );
+    assert!(outcome.message.contains("allowed_outbound_hosts"), "{}", outcome.message);
+    let reply = sensu_reactio_core::gateway::reply_for_step(machine.step()).unwrap();
+    assert_eq!(reply.status, 500, "{reply:?}");
+}

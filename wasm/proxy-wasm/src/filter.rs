@@ -163,4 +163,12 @@ impl HttpContext for Webhook {
         let body = self.get_http_request_body(0, body_size).unwrap_or_default();
         self.start(&body)
     }
+
+    /// With `continue_on_headers` the request's headers went on to the route's upstream,
+    /// whose answer would reach the sender first and end the stream, the event
+    /// undelivered (a static file server answering 200 said "done"): its answer is held
+    /// until the filter has sent its own.
+    fn on_http_response_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+        if self.done { Action::Continue } else { Action::Pause }
+    }
 }
