@@ -405,34 +405,41 @@ mod tests {
         assert!(reply.body.contains("the filter configuration is not valid"), "{}", reply.body);
     }
 
+    /// Envoy with the filter in `continue_on_headers` mode (what Istio and Envoy Gateway
+    /// can configure), the route's upstream a sink on 127.0.0.1 that `serve` handles
+    /// (one connection at a time, on its own thread); the stand-in and Envoy.
+    fn continue_on_headers_envoy(
+        serve: impl Fn(std::net::TcpStream) + Send + 'static,
+    ) -> (sensu_reactio_tests::Standin, Envoy) {
+        let server = standin();
+        let config = gateway_config(&server);
+        let sink = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let sink_addr = sink.local_addr().unwrap();
+        std::thread::spawn(move || sink.incoming().map_while(Result::ok).for_each(&serve));
+        let mut plugin = plugin(&config);
+        plugin["continue_on_headers"] = json!(true);
+        let envoy = launch_with(&plugin, reactio_addr(&config).unwrap(), Some(sink_addr))
+            .unwrap_or_else(|e| panic!("envoy: {e}"));
+        (server, envoy)
+    }
+
     /// What Istio and Envoy Gateway can configure: no pause on headers, so the filter
     /// continues on them without the token, buffers the body and still answers itself.
     #[test]
     fn without_the_pause_knob_continue_on_headers_works_and_drops_the_token() {
         use std::io::Read;
-        let server = standin();
-        let config = gateway_config(&server);
-        let sink = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let sink_addr = sink.local_addr().unwrap();
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
         let record = std::sync::Arc::clone(&seen);
-        std::thread::spawn(move || {
-            for stream in sink.incoming() {
-                let Ok(mut stream) = stream else { return };
-                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = stream.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    record.lock().unwrap().extend_from_slice(&buf[..n]);
+        let (server, mut envoy) = continue_on_headers_envoy(move |mut stream| {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stream.read(&mut buf) {
+                if n == 0 {
+                    break;
                 }
+                record.lock().unwrap().extend_from_slice(&buf[..n]);
             }
         });
-        let mut plugin = plugin(&config);
-        plugin["continue_on_headers"] = json!(true);
-        let mut envoy = launch_with(&plugin, reactio_addr(&config).unwrap(), Some(sink_addr))
-            .unwrap_or_else(|e| panic!("envoy: {e}"));
         let reply = envoy.post(&post(&first_critical()));
         assert_eq!(reply.status, 200, "{reply:?}\n{}", envoy.log());
         assert_eq!(body(&reply)["code"], "created", "{}", reply.body);
@@ -453,22 +460,11 @@ mod tests {
         // after the first lookup, the event never delivered. The filter now holds that
         // answer until it has sent its own.
         use std::io::{Read, Write};
-        let server = standin();
-        let config = gateway_config(&server);
-        let sink = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let sink_addr = sink.local_addr().unwrap();
-        std::thread::spawn(move || {
-            for stream in sink.incoming() {
-                let Ok(mut stream) = stream else { return };
-                let mut buf = [0u8; 4096];
-                let _ = stream.read(&mut buf);
-                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\nplaceholder");
-            }
+        let (server, mut envoy) = continue_on_headers_envoy(|mut stream| {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\nplaceholder");
         });
-        let mut plugin = plugin(&config);
-        plugin["continue_on_headers"] = json!(true);
-        let mut envoy = launch_with(&plugin, reactio_addr(&config).unwrap(), Some(sink_addr))
-            .unwrap_or_else(|e| panic!("envoy: {e}"));
         let reply = envoy.post(&post(&first_critical()));
         assert_eq!(reply.status, 200, "{reply:?}\n{}", envoy.log());
         assert_eq!(body(&reply)["code"], "created", "{}\n{}", reply.body, envoy.log());

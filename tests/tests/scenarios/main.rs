@@ -309,15 +309,20 @@ fn seed_request_fields_match_the_2015_handler() {
     assert!(create.body.contains("対応をお願いします"), "UTF-8 must not be escaped: {}", create.body);
 }
 
+/// The configuration of the tests below: organization `demo`, the test key.
+fn demo_config() -> Config {
+    Config::load(&ConfigInput {
+        flags: [("api_key".to_owned(), API_KEY.to_owned()), ("organization".to_owned(), "demo".to_owned())].into(),
+        ..Default::default()
+    })
+    .unwrap()
+}
+
 /// Issue acceptance: huge and deeply nested input gives a typed error or a bounded
 /// result, never a panic; a 16 MiB output is truncated for Reactio.
 #[test]
 fn huge_and_deep_inputs() {
-    let config = Config::load(&ConfigInput {
-        flags: [("api_key".to_owned(), API_KEY.to_owned()), ("organization".to_owned(), "demo".to_owned())].into(),
-        ..Default::default()
-    })
-    .unwrap();
+    let config = demo_config();
     let context = Context { now: 1_764_000_000, ..Context::default() };
     let output = "ア".repeat(16 * 1024 * 1024 / 3);
     let event = serde_json::json!({"client": {"name": "a"}, "check": {"name": "b", "status": 2, "output": output, "history": ["0", "2"]}, "action": "create"});
@@ -377,11 +382,7 @@ fn keys_in_failure_details_are_masked_and_keys_with_newlines_refused() {
 /// not answering" (503, retried for ever).
 #[test]
 fn a_request_the_host_refuses_by_policy_ends_as_its_configuration() {
-    let config = Config::load(&ConfigInput {
-        flags: [("api_key".to_owned(), API_KEY.to_owned()), ("organization".to_owned(), "demo".to_owned())].into(),
-        ..Default::default()
-    })
-    .unwrap();
+    let config = demo_config();
     let context = Context { now: 1_764_092_856, ..Context::default() };
     let event = std::fs::read(fixtures().join("../../examples/events/classic-critical.json")).unwrap();
     let mut machine = plan(&event, &config, &context).unwrap();
