@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use sensu_reactio_core::step::MASK;
-use sensu_reactio_core::{Outcome, Request};
+use sensu_reactio_core::{Outcome, OutcomeKind, Request};
 use serde_json::Value;
 
 use crate::cli::OutputFormat;
@@ -154,6 +154,12 @@ impl Printer {
     }
 }
 
+/// Whether an outcome failed on the configuration (none for the connection, or a key
+/// Reactio rejected): the handler exits 78 and dead-letters the event.
+pub fn configuration_problem(outcome: &Outcome) -> bool {
+    outcome.result == OutcomeKind::Failed && (outcome.auth_failed || outcome.code == "not_configured")
+}
+
 /// The text line for an outcome.
 pub fn outcome_line(outcome: &Outcome, source: Source, host_note: Option<&str>) -> String {
     let mut line = String::from("reactio: ");
@@ -162,7 +168,7 @@ pub fn outcome_line(outcome: &Outcome, source: Source, host_note: Option<&str>) 
     }
     let message = one_line(&outcome.message);
     // Worded as every other configuration error (exit 78) is, for whoever searches the log.
-    if outcome.code == "not_configured" {
+    if configuration_problem(outcome) {
         line.push_str("configuration error: ");
     }
     if outcome.dry_run && !message.contains("dry run") {

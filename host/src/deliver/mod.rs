@@ -122,7 +122,7 @@ enum Fate {
 fn fate(outcome: &Outcome) -> Fate {
     match outcome.result {
         OutcomeKind::Handled | OutcomeKind::Skipped => Fate::Done,
-        OutcomeKind::Failed if outcome.auth_failed || outcome.code == "not_configured" => Fate::DeadConfig,
+        OutcomeKind::Failed if crate::output::configuration_problem(outcome) => Fate::DeadConfig,
         OutcomeKind::Failed if outcome.retryable => Fate::Retry,
         OutcomeKind::Failed => Fate::Dead,
     }

@@ -26,6 +26,7 @@ fn rejected_key_is_a_configuration_error_and_dead_letters() {
     // A 401 may mean the wrong organization: fixed that way, the entry is another
     // team's, which only an adopting replay sends; the line says so.
     assert!(run.stdout.contains("`replay --dead --adopt` if the fix is another organization"), "{}", run.all());
+    assert!(run.stdout.contains("reactio: configuration error: "), "{}", run.all());
     assert!(!run.all().contains("the-right-key"));
     assert_no_key(&[&run], &dir);
 }

@@ -420,6 +420,8 @@ fn an_alert_kept_for_want_of_an_organization_is_sent_by_replay_dead_adopt_once_i
         .stdin(&first_critical())
         .run();
     assert_eq!(unset.code, Some(78), "{}", unset.all());
+    // Worded as every configuration error is (finding 61).
+    assert!(unset.stdout.starts_with("reactio: configuration error: the default connection:"), "{}", unset.all());
     assert_eq!(dead(&spool).len(), 1);
     // Its line says what sends it once the organization is set (kept under none, it is
     // no team's: only an adopting replay sends it).
