@@ -235,7 +235,7 @@ pub fn load(cli: &Cli, env: &EnvVars, root: &Path) -> Result<Loaded, HostError> 
     if !key_files.is_empty() {
         read_key_files(&config, key_files, &mut input.key_files, &mut warnings).map_err(|message| {
             // Set in a settings file: that file is named too, as for any setting.
-            let in_file = !matches!(config.origins.get("api_key_file"), Some(Origin::Environment | Origin::Flag));
+            let in_file = !matches!(key_file_origin(&config), Origin::Environment | Origin::Flag);
             let paths = if in_file { vec!["api_key_file".to_owned()] } else { Vec::new() };
             naming_files(sensu_reactio_core::ConfigError { message, paths }, &files)
         })?;
@@ -258,14 +258,13 @@ fn read_key_files(
 ) -> Result<(), String> {
     for path in paths {
         let profiles_only = config.connection.api_key_file.as_deref() != Some(path.as_str());
-        let setting = if profiles_only { "its `api_key_file`".to_owned() } else { key_file_setting(config) };
+        let setting = if profiles_only { "its `api_key_file`" } else { key_file_setting(key_file_origin(config)) };
         // An empty file (a rotation half done) is as unusable as a missing one; the
         // default connection's is refused by the core, which says so.
-        let read =
-            read_key_file(&path, &setting).and_then(|content| match profiles_only && content.trim().is_empty() {
-                true => Err(format!("the api key file {path} is empty; write the api key into it")),
-                false => Ok(content),
-            });
+        let read = read_key_file(&path, setting).and_then(|content| match profiles_only && content.trim().is_empty() {
+            true => Err(format!("the api key file {path} is empty; write the api key into it")),
+            false => Ok(content),
+        });
         match read {
             Ok(content) => {
                 warnings.extend(key_file_exposed(&path));
@@ -281,29 +280,27 @@ fn read_key_files(
                     profiles.join(", ")
                 ));
             }
-            Err(reason) => return Err(format!("{}: {reason}", key_file_source(config))),
+            Err(reason) => {
+                let source = sensu_reactio_core::config::origin_label("api_key_file", key_file_origin(config));
+                return Err(format!("{source}: {reason}"));
+            }
         }
     }
     Ok(())
 }
 
-/// Where the default connection's `api_key_file` was set, as messages name it:
-/// "environment variable REACTIO_API_KEY_FILE", "flag --api-key-file", or "settings
-/// file `reactio.api_key_file`" (then the host's own error names the file too).
-fn key_file_source(config: &Config) -> &'static str {
-    match config.origins.get("api_key_file") {
-        Some(Origin::Environment) => "environment variable REACTIO_API_KEY_FILE",
-        Some(Origin::Flag) => "flag --api-key-file",
-        _ => "settings file `reactio.api_key_file`",
-    }
+/// Where the default connection's `api_key_file` was set (a settings file when no
+/// origin is recorded).
+fn key_file_origin(config: &Config) -> Origin {
+    config.origins.get("api_key_file").copied().unwrap_or(Origin::SettingsFile)
 }
 
 /// The setting to point at another file, in the words of where it was set.
-fn key_file_setting(config: &Config) -> String {
-    match config.origins.get("api_key_file") {
-        Some(Origin::Environment) => "REACTIO_API_KEY_FILE".into(),
-        Some(Origin::Flag) => "--api-key-file".into(),
-        _ => "`api_key_file`".into(),
+fn key_file_setting(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Environment => "REACTIO_API_KEY_FILE",
+        Origin::Flag => "--api-key-file",
+        _ => "`api_key_file`",
     }
 }
 

@@ -130,25 +130,23 @@ impl Connection {
 }
 
 /// Plain http only to loopback unless `allow_http`.
-/// `label` says where the endpoint was set ("environment variable REACTIO_ENDPOINT");
-/// `in_file`: the settings files' path of it, when one of them set it (the host names
-/// the file).
+/// `path`: the endpoint's setting (`endpoint`, `profiles.a.endpoint`), and `origin`
+/// where its value came from, for the message (and, from a settings file, for the host
+/// to name the file).
 pub(crate) fn check_http(
     connection: &Connection,
     allow_http: bool,
-    label: &str,
-    in_file: Option<&str>,
+    path: &str,
+    origin: Origin,
 ) -> Result<(), ConfigError> {
     let e = &connection.endpoint;
     if e.scheme == "http" && !allow_http && !super::endpoint::is_loopback(&e.authority) {
-        let error = ConfigError::new(format!(
-            "{label}: {} is plain http to a host other than loopback, so the api key would travel unencrypted; use https, or set `allow_http: true` (REACTIO_ALLOW_HTTP, --allow-http) if you mean it",
+        return Err(ConfigError::new(format!(
+            "{}: {} is plain http to a host other than loopback, so the api key would travel unencrypted; use https, or set `allow_http: true` (REACTIO_ALLOW_HTTP, --allow-http) if you mean it",
+            super::load::origin_label(path, origin),
             e.url()
-        ));
-        return Err(match in_file {
-            Some(path) => error.at(path),
-            None => error,
-        });
+        ))
+        .at_if_from_files(path, origin));
     }
     Ok(())
 }
@@ -182,7 +180,6 @@ pub(crate) fn resolve_profile(
             "profile `{name}` has no `organization` or `endpoint`, and neither has the default connection; set `reactio.profiles.{name}.organization`"
         )));
     }
-    let path = format!("profiles.{name}.endpoint");
-    check_http(&connection, allow_http, &format!("settings file `reactio.{path}`"), Some(&path))?;
+    check_http(&connection, allow_http, &format!("profiles.{name}.endpoint"), Origin::SettingsFile)?;
     Ok(connection)
 }

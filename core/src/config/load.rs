@@ -68,6 +68,12 @@ impl ConfigError {
         self.paths.push(path.into());
         self
     }
+
+    /// [`ConfigError::at`] when the value came from the settings files (`origin`): one
+    /// from the environment or a flag is in no file, even where a file sets it too.
+    pub(crate) fn at_if_from_files(self, path: &str, origin: Origin) -> ConfigError {
+        if origin == Origin::SettingsFile { self.at(path) } else { self }
+    }
 }
 
 /// Where a raw value came from, for messages and origins.
@@ -246,9 +252,12 @@ impl Config {
         if let (None, Some((_, origin))) = (&raw.endpoint, &raw.organization) {
             origins.insert("endpoint", *origin);
         }
-        let endpoint_origin = origins.get("endpoint").copied().unwrap_or(Origin::Default);
-        let in_file = (endpoint_origin == Origin::SettingsFile).then_some("endpoint");
-        check_http(&connection, host.allow_http, &origin_label("endpoint", endpoint_origin), in_file)?;
+        check_http(
+            &connection,
+            host.allow_http,
+            "endpoint",
+            origins.get("endpoint").copied().unwrap_or(Origin::Default),
+        )?;
 
         let profiles = match scope.and_then(|s| s.get("profiles")).filter(|v| !v.is_null()) {
             None => Profiles::default(),
@@ -263,7 +272,7 @@ impl Config {
         if let Some(name) = settings.profile.as_ref().filter(|name| !profiles.contains_key(name)) {
             let origin = origins.get("profile").copied().unwrap_or(Origin::Default);
             let error = ConfigError::new(unknown_profile(&origin_label("profile", origin), name, &profiles));
-            return Err(if origin == Origin::SettingsFile { error.at("profile") } else { error });
+            return Err(error.at_if_from_files("profile", origin));
         }
 
         if settings.severities.is_empty() {
@@ -294,8 +303,9 @@ impl Config {
     }
 }
 
-/// "flag --profile" and so on, for a key whose value came from `origin`.
-fn origin_label(name: &str, origin: Origin) -> String {
+/// "flag --profile" and so on, for a key whose value came from `origin` (what messages
+/// say of where a setting was set).
+pub fn origin_label(name: &str, origin: Origin) -> String {
     match origin {
         Origin::Flag => format!("flag --{}", name.replace('_', "-")),
         Origin::Environment => format!("environment variable REACTIO_{}", name.to_ascii_uppercase()),

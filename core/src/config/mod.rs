@@ -28,7 +28,7 @@ mod profiles;
 mod tests;
 pub use load::{
     DEFAULT_DEADLINE_MS, DEFAULT_HANDLER_NAME, DEFAULT_MESSAGE_TEMPLATE, DEFAULT_NAME_TEMPLATE,
-    DEFAULT_NOTIFICATION_TEXT, DEFAULT_REQUEST_TIMEOUT_MS,
+    DEFAULT_NOTIFICATION_TEXT, DEFAULT_REQUEST_TIMEOUT_MS, origin_label,
 };
 
 /// Everything the host gathered about settings, as plain values (the core reads no

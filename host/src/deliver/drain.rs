@@ -269,9 +269,7 @@ impl Runner<'_> {
         let stale = |arrived| latest::stale(spool, &entry.key, entry.recovery, entry.is_failure(), arrived);
         if let Some(later) = entry.received_ns.and_then(stale) {
             let note = format!(", and was delivered since (it came in {})", after(later.after));
-            self.retire(path, &entry, &note)?;
-            report.superseded += 1;
-            return Ok(None);
+            return self.retire(path, &entry, &note, report);
         }
         // An alert superseded by a recovery, with its create unconfirmed: that
         // create may yet land, so it is dropped only once the wait for it is over
@@ -279,9 +277,7 @@ impl Runner<'_> {
         // finds nothing to close, and the incident the create then makes stays open.
         let after_wait = item.superseded && entry.unconfirmed_create_ms.is_some() && entry.is_failure();
         if item.superseded && !after_wait {
-            self.retire(path, &entry, "")?;
-            report.superseded += 1;
-            return Ok(None);
+            return self.retire(path, &entry, "", report);
         }
         // A create an earlier run sent but could not confirm: the server may still be
         // applying it, so its lookup waits as a retry within one run would. When the
@@ -302,13 +298,8 @@ impl Runner<'_> {
             std::thread::sleep(wait);
         }
         if after_wait {
-            self.retire(
-                path,
-                &entry,
-                " (after the wait for its unconfirmed create, so the recovery finds what it made)",
-            )?;
-            report.superseded += 1;
-            return Ok(None);
+            let note = " (after the wait for its unconfirmed create, so the recovery finds what it made)";
+            return self.retire(path, &entry, note, report);
         }
         Ok(Some(entry))
     }
@@ -506,12 +497,19 @@ impl Runner<'_> {
     }
 
     /// Drop a spooled entry a later event of its check supersedes, saying so (`note`
-    /// after the reason).
-    fn retire(&self, path: &std::path::Path, entry: &Entry, note: &str) -> Result<(), HostError> {
+    /// after the reason) and counting it; nothing is left to send (`None`).
+    fn retire(
+        &self,
+        path: &Path,
+        entry: &Entry,
+        note: &str,
+        report: &mut DrainReport,
+    ) -> Result<Option<Entry>, HostError> {
         Spool::remove(path)?;
         let (what, by) = if entry.recovery { ("recovery", "failure") } else { ("alert", "recovery") };
         self.printer.info(&format!("dropped a spooled {what} for {}: a later {by} supersedes it{note}", entry.key));
-        Ok(())
+        report.superseded += 1;
+        Ok(None)
     }
 }
 
