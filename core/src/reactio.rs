@@ -8,8 +8,9 @@ use serde_json::Value;
 use crate::config::Connection;
 use crate::step::{API_KEY_HEADER, Method, Purpose, Request, Response};
 
-/// Incidents asked for per page (a server may answer fewer: see [`crate::machine`]).
-pub(crate) const PER_PAGE: u32 = 50;
+/// Incidents asked for per page, as a listing's query parameter (a server may answer
+/// fewer, or refuse it: see [`crate::machine`]).
+pub(crate) const PER_PAGE: &str = "&per_page=50";
 /// Pages read per status at most; past it the lookup is a retryable error, never "none".
 /// 40 pages: 2,000 open incidents at 50 a page, 280 from a server that caps pages at 7;
 /// a page on a kept-alive connection is milliseconds, well inside the run's deadline.
@@ -22,6 +23,11 @@ pub(crate) const NOTIFICATION_MAX: usize = 200;
 pub(crate) const OUTPUT_MAX: usize = 4000;
 /// Longest timeline message (characters).
 pub(crate) const MESSAGE_MAX: usize = 8000;
+
+/// The fields of our writes that the minimal payload shortens or leaves out: a 400
+/// that names one, whatever its code, is retried once with it (decisions.md
+/// "Lengths"; `detection` is deprecated, and a server may refuse it).
+const MINIMAL_FIELDS: [&str; 5] = ["name", "notification_text", "message", "topics", "detection"];
 
 /// Sent as `user-agent`.
 const USER_AGENT: &str = concat!("sensu-reactio/", env!("CARGO_PKG_VERSION"));
@@ -37,7 +43,9 @@ pub(crate) struct Api<'a> {
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct CreateBody {
     pub(crate) name: String,
-    pub(crate) detection: &'static str,
+    /// Deprecated in Reactio's API: the minimal payload leaves it out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) detection: Option<&'static str>,
     pub(crate) notification_text: String,
     pub(crate) notification_call: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -99,10 +107,11 @@ impl Api<'_> {
         }
     }
 
-    /// `GET /api/v1/incidents?status=..&page=..&per_page=..[&from=..]`.
-    pub(crate) fn list(&self, status: &str, page: u32, from: Option<i64>, purpose: Purpose) -> Request {
+    /// `GET /api/v1/incidents?status=..&page=..[&per_page=..][&from=..]`.
+    pub(crate) fn list(&self, status: &str, page: u32, from: Option<i64>, purpose: Purpose, per_page: bool) -> Request {
         let from = from.map(|from| format!("&from={from}")).unwrap_or_default();
-        let path = format_args!("/api/v1/incidents?status={status}&page={page}&per_page={PER_PAGE}{from}");
+        let per_page = if per_page { PER_PAGE } else { "" };
+        let path = format_args!("/api/v1/incidents?status={status}&page={page}{per_page}{from}");
         self.request(Method::Get, path, String::new(), purpose)
     }
 
@@ -144,6 +153,8 @@ pub(crate) struct Incident {
     pub(crate) status: String,
     pub(crate) has_manager: bool,
     pub(crate) created_at: i64,
+    /// When it was closed (epoch seconds, Reactio's clock), if the server says.
+    pub(crate) closed_at: Option<i64>,
 }
 
 fn int_of(value: &Value) -> Option<i64> {
@@ -180,6 +191,7 @@ impl Incident {
         let obj = value.as_object()?;
         let id = obj.get("id").and_then(id_of)?;
         let text = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let time = |k: &str| obj.get(k).and_then(int_of).map(crate::text::epoch_seconds);
         let has_manager = match obj.get("manager") {
             None | Some(Value::Null) | Some(Value::Bool(false)) => false,
             Some(Value::Number(n)) => n.as_i64() != Some(0),
@@ -193,7 +205,8 @@ impl Incident {
             name: text("name"),
             status: text("status"),
             has_manager,
-            created_at: obj.get("created_at").and_then(int_of).map(crate::text::epoch_seconds).unwrap_or(0),
+            created_at: time("created_at").unwrap_or(0),
+            closed_at: time("closed_at"),
         })
     }
 
@@ -206,6 +219,10 @@ impl Incident {
 /// A list answer: every incident (unreadable entries are counted, not guessed at).
 pub(crate) fn parse_list(body: &str) -> Option<(Vec<Incident>, usize)> {
     let value: Value = serde_json::from_slice(body.as_bytes()).ok()?;
+    // `null` for no incidents (a server that writes an empty list as its nil).
+    if value.is_null() {
+        return Some((Vec::new(), 0));
+    }
     let items = value.as_array()?;
     Some((items.iter().filter_map(Incident::from_json).collect(), items.len()))
 }
@@ -329,13 +346,20 @@ fn classify_raw(request: &Request, response: &Response, now: i64) -> Verdict {
                 let t = text.to_ascii_lowercase();
                 ["long", "length", "size", "max"].iter().any(|w| crate::text::find(&t, w).is_some())
             };
+            // A field the minimal payload mends is blamed whatever the code says (a
+            // server need not say "length"), named as sent or nested
+            // (`incident.name`, `incident[name]`).
             let mut length_fields: Vec<String> = parsed
                 .as_ref()
                 .map(error_fields)
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|(_, code)| about_length(code))
-                .map(|(field, _)| field)
+                .filter_map(|(field, code)| {
+                    let start = field.bytes().rposition(|b| b == b'.' || b == b'[').map_or(0, |i| i + 1);
+                    let name = field.get(start..).unwrap_or_default();
+                    let name = name.strip_suffix(']').unwrap_or(name);
+                    (MINIMAL_FIELDS.contains(&name) || about_length(&code)).then(|| name.to_owned())
+                })
                 .collect();
             let message = parsed.as_ref().and_then(|v| v.get("message")).and_then(Value::as_str).unwrap_or_default();
             if length_fields.is_empty() && about_length(message) {

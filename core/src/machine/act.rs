@@ -40,7 +40,7 @@ impl Run {
         if let Some(keep) = &found {
             self.heal_found(keep.id);
         }
-        let closed_only = found.is_none() && !self.found.is_empty();
+        let closed_only = found.is_none() && self.found.iter().any(|i| self.closed_in_this_failure(i));
         let severity = self.event.severity();
         let key = self.event.key.clone();
         match (self.decision.clone(), found) {
@@ -70,10 +70,14 @@ impl Run {
                 );
             }
             (Decision::Reconcile, None) if closed_only => {
+                let then = match self.eff.settings.refresh {
+                    0 => "with `refresh: 0`, none opens until the check passes and fails again",
+                    _ => "the refresh rule opens a new one",
+                };
                 return self.finish(
                     OutcomeKind::Skipped,
                     "closed_by_person",
-                    format!("skipped {key}: its incident was closed while the check still fails; the refresh rule opens a new one"),
+                    format!("skipped {key}: its incident was closed while the check still fails; {then}"),
                 );
             }
             (Decision::Reconcile, None) => {
@@ -241,6 +245,26 @@ impl Run {
         }
     }
 
+    /// Whether a closed incident the reconcile's lookup found is this failure's (a
+    /// person closed it while the check still fails: the refresh rule reopens), not an
+    /// earlier failure's closed by its recovery, which is no reason to wait (rule 6
+    /// (ii): "none at all ... create"). This failure's: made no earlier than
+    /// [`Episode::earlier_before`] or the last pass (on the host's clock; a cron check's
+    /// streak, counted at 30 s a run, says little), or closed after this failure began
+    /// (less half an interval for the clocks), as an earlier one left open can be.
+    fn closed_in_this_failure(&self, inc: &Incident) -> bool {
+        let episode = Episode::of(&self.event, self.context.now);
+        let arrived = self.event.arrived(self.context.received, self.context.now);
+        let ahead = self.reactio_ahead.unwrap_or(0);
+        let mut made_after = episode.earlier_before(arrived);
+        if let Some(last_pass) = self.last_pass() {
+            made_after = made_after.min(last_pass);
+        }
+        let half = i64::try_from(episode.interval / 2).unwrap_or(i64::MAX);
+        inc.created_at.saturating_sub(ahead) >= made_after
+            || inc.closed_at.is_some_and(|c| c.saturating_sub(ahead) >= episode.started(arrived).saturating_sub(half))
+    }
+
     pub(super) fn post(&mut self, id: u64, headline: &str) {
         let text = self.texts.message(&self.eff, Some(headline));
         let minimal = format!("{headline}<br>{}", self.texts.minimal_message());
@@ -286,7 +310,7 @@ impl Run {
         let notification = self.texts.notification(&self.eff);
         let body = CreateBody {
             name: self.texts.name(&self.eff),
-            detection: "internal",
+            detection: Some("internal"),
             notification_text: notification.clone(),
             notification_call: call,
             topics: self.eff.settings.topics.clone(),
@@ -294,7 +318,7 @@ impl Run {
         };
         let minimal = CreateBody {
             name: self.texts.minimal_name(),
-            detection: "internal",
+            detection: None,
             notification_text: notification,
             notification_call: call,
             topics: Vec::new(),

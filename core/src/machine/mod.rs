@@ -115,7 +115,7 @@ impl Machine {
             (Step::Request(request), Answer::Failure(failure)) => {
                 let reason =
                     format!("{}: {} failure: {}", request.purpose_label(), failure.kind.label(), failure.detail);
-                run.retry(reason.to_ascii_lowercase(), None, &request.clone())
+                run.retry(reason.to_ascii_lowercase(), None, &request.clone(), true)
             }
             (Step::Wait(_), Answer::Waited) => run.after_wait(),
             _ => return,
@@ -207,6 +207,9 @@ struct Run {
     create_unconfirmed: bool,
     /// Seconds Reactio's clock is ahead of the host's, by the last listing's `Date`.
     reactio_ahead: Option<i64>,
+    /// Listings ask for [`reactio::PER_PAGE`] a page; off once a first page asking
+    /// for it was refused (the server's own page size is used instead).
+    per_page: bool,
 }
 
 impl Run {
@@ -236,6 +239,7 @@ impl Run {
             resume: None,
             create_unconfirmed,
             reactio_ahead: None,
+            per_page: true,
         }
     }
 
@@ -288,8 +292,8 @@ impl Run {
                 let arrived = self.event.arrived(self.context.received, self.context.now);
                 let interval = i64::try_from(episode.interval).unwrap_or(0);
                 let mut from = episode.started(arrived).saturating_sub(interval).saturating_sub(rules::CLOCK_SLACK);
-                if let (Some(last_ok), Some(executed)) = (self.event.last_ok, self.event.executed) {
-                    from = from.min(last_ok.saturating_add(arrived.saturating_sub(executed)));
+                if let Some(last_pass) = self.last_pass() {
+                    from = from.min(last_pass);
                 }
                 Some(Listing::new("close", Purpose::LookupClosed, Some(from)))
             }
@@ -297,15 +301,27 @@ impl Run {
         }
     }
 
+    /// The check's last pass (`last_ok`) moved to the host's clock, when the event has it.
+    fn last_pass(&self) -> Option<i64> {
+        let arrived = self.event.arrived(self.context.received, self.context.now);
+        let (last_ok, executed) = (self.event.last_ok?, self.event.executed?);
+        Some(last_ok.saturating_add(arrived.saturating_sub(executed)))
+    }
+
     fn send_listing(&mut self) -> Step {
         let l = match &self.phase {
             Phase::Lookup { current } | Phase::Verify { current, .. } => current,
             Phase::Writes => return self.next_write(),
         };
-        Step::Request(self.api().list(l.status, l.page, l.from, l.purpose))
+        Step::Request(self.api().list(l.status, l.page, l.from, l.purpose, self.per_page))
     }
 
     fn on_response(&mut self, request: &Request, response: &Response) -> Step {
+        if request.method == Method::Get
+            && let Some(step) = self.listing_refused(response)
+        {
+            return step;
+        }
         match reactio::classify(request, response, self.context.now) {
             Verdict::Success => self.on_success(request, response),
             // A server error (a proxy's 502 or 504, say) may come after the broadcast went
@@ -315,7 +331,12 @@ impl Run {
             {
                 self.notify_unconfirmed(&reason)
             }
-            Verdict::Retry { reason, retry_after_ms } => self.retry(reason, retry_after_ms, request),
+            // 429 and 503 say the server did not take it: a create so answered is sent
+            // again as it is, not looked for (it cannot have landed).
+            Verdict::Retry { reason, retry_after_ms } => {
+                let taken = !matches!(response.status, 429 | 503);
+                self.retry(reason, retry_after_ms, request, taken)
+            }
             Verdict::Auth { reason } | Verdict::Fatal { reason, .. } if self.housekeeping => {
                 self.skip_housekeeping(reason)
             }
@@ -398,7 +419,7 @@ impl Run {
                 "lookup: reactio answered {} with a body that is not a json list: \"{excerpt}\"",
                 response.status
             ));
-            return self.retry(reason, None, request);
+            return self.retry(reason, None, request, true);
         };
         let key = self.event.key.clone();
         let listing = match &mut self.phase {
@@ -440,7 +461,11 @@ impl Run {
                 return self.send_listing();
             }
         }
-        // This listing is complete.
+        self.listing_done()
+    }
+
+    /// The current listing is complete: the next status, or what the lookup found.
+    fn listing_done(&mut self) -> Step {
         match core::mem::replace(&mut self.phase, Phase::Writes) {
             Phase::Lookup { current } => {
                 self.found.extend(current.matches);
@@ -484,7 +509,9 @@ impl Run {
         Step::Request(request)
     }
 
-    fn retry(&mut self, reason: String, retry_after_ms: Option<u64>, request: &Request) -> Step {
+    /// `maybe_taken`: the server may have acted on `request` (no answer, or one that
+    /// does not say it refused): a create is then unconfirmed and looked for again.
+    fn retry(&mut self, reason: String, retry_after_ms: Option<u64>, request: &Request, maybe_taken: bool) -> Step {
         if self.housekeeping {
             // One retry at once, never a wait: a delivered event is not held up for
             // housekeeping, nor turned into a 503 by a gateway (which cannot sleep) and
@@ -495,7 +522,10 @@ impl Run {
             }
             return Step::Request(request.clone());
         }
-        if request.purpose == Purpose::Create {
+        // A create refused for now after an earlier attempt went unanswered is looked
+        // for still: that attempt may yet land.
+        let maybe_landed = request.purpose == Purpose::Create && (maybe_taken || self.create_unconfirmed);
+        if maybe_landed {
             // Unconfirmed from now on, whether or not a retry follows.
             self.create_unconfirmed = true;
         }
@@ -510,7 +540,7 @@ impl Run {
         }
         let index = usize::try_from(self.retries - 1).unwrap_or(0).min(BACKOFF_MS.len() - 1);
         let mut backoff = BACKOFF_MS.get(index).copied().unwrap_or(2000);
-        if request.purpose == Purpose::Create {
+        if maybe_landed {
             // The server may have created it: the retry goes through the lookup again.
             self.resume = None;
             backoff = backoff.max(CREATE_RETRY_WAIT_MS);

@@ -1,10 +1,11 @@
 //! Final refusals (a 4xx that a retry cannot fix): a rejected key, a wrong address,
-//! the one retry with the minimal payload after a 400 that blamed a length, and a
-//! refused timeline message that the event's broadcast or close does not wait on.
+//! the one retry with the minimal payload after a 400 that blamed a field it mends, a
+//! refused timeline message that the event's broadcast or close does not wait on, and
+//! a listing refused past its last page or for its page size.
 
 use crate::prelude::*;
 
-use super::{Run, Write};
+use super::{Phase, Run, Write};
 use crate::step::{Method, Purpose, Request, Response, Step};
 
 impl Run {
@@ -17,6 +18,31 @@ impl Run {
             None => "check `api_key` (or `api_key_file`), and that `organization` (or `endpoint`)".to_owned(),
         };
         self.fail(false, true, "auth_failed", format!("{reason}; {check} names the project the key belongs to"))
+    }
+
+    /// A listing page refused with a 4xx that neither the key nor a retry explains
+    /// (not 401, 403, 408 or 429). Past the first page it ends the list: a server that
+    /// knows only the pages it has calls one past the last invalid (Django REST
+    /// framework's 404 "Invalid page"), after the same listing's first page was
+    /// answered. A first page that asked for [`crate::reactio::PER_PAGE`] and got 400
+    /// or 422 (a server whose pages are smaller) is asked again without it, and so is
+    /// every later listing of the run. `None`: classify it as any answer.
+    pub(super) fn listing_refused(&mut self, response: &Response) -> Option<Step> {
+        let status = response.status;
+        if !(400..500).contains(&status) || matches!(status, 401 | 403 | 408 | 429) {
+            return None;
+        }
+        let (Phase::Lookup { current } | Phase::Verify { current, .. }) = &self.phase else {
+            return None;
+        };
+        if current.page > 1 {
+            return Some(self.listing_done());
+        }
+        if self.per_page && matches!(status, 400 | 422) {
+            self.per_page = false;
+            return Some(self.send_listing());
+        }
+        None
     }
 
     /// A final refusal of `request`: retried once minimal where a 400 blamed a length
@@ -60,9 +86,9 @@ impl Run {
 
     /// The in-flight write again with its minimal payload, if it has one that differs:
     /// a create keeps the key as its name, its broadcast and call, and drops the
-    /// message and topics; a message keeps its headline, severity and key; a broadcast
-    /// says severity and key, or half the refused text when that is no shorter. A
-    /// broadcast text is cut down only where the 400 blamed it
+    /// message, topics and the deprecated `detection`; a message keeps its headline,
+    /// severity and key; a broadcast says severity and key, or half the refused text
+    /// when that is no shorter. A broadcast text is cut down only where the 400 blamed it
     /// (`length_fields`; `*`: a length, no field named): the text people chose is
     /// what a phone call reads aloud.
     fn minimal_retry(&mut self, length_fields: &[String]) -> Option<Step> {

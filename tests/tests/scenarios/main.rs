@@ -48,6 +48,9 @@ struct Scenario {
     /// The server lists every incident whatever `status` asks for.
     #[serde(default)]
     ignore_status_filter: bool,
+    /// How the server pages, where reactio-api.md leaves it open.
+    #[serde(default)]
+    paging: model::Paging,
     /// Allow more than one open incident per key at the end (concurrency cases).
     #[serde(default)]
     allow_duplicates: bool,
@@ -115,6 +118,7 @@ fn run(s: &Scenario) -> (String, Vec<String>, model::Model) {
         faults: s.faults.clone(),
         page_cap: s.page_cap,
         ignore_status_filter: s.ignore_status_filter,
+        paging: s.paging.clone(),
         clock_ahead: s.reactio_clock_ahead,
         ..Default::default()
     };
@@ -133,9 +137,13 @@ fn run(s: &Scenario) -> (String, Vec<String>, model::Model) {
         model.faults.extend(item.faults.iter().cloned());
         if let Some(person) = &item.person {
             for (act, id) in person {
+                let closed_at = model.now + model.clock_ahead;
                 let inc = model.incidents.iter_mut().find(|i| i.id == *id).expect("person acts on a known incident");
                 match act.as_str() {
-                    "close" => inc.status = "close".into(),
+                    "close" => {
+                        inc.status = "close".into();
+                        inc.closed_at = Some(closed_at);
+                    }
                     "take" => {
                         inc.status = "pend".into();
                         inc.manager = Some(7);

@@ -16,6 +16,9 @@ pub(crate) struct Incident {
     pub(crate) manager: Option<u64>,
     #[serde(default)]
     pub(crate) created_at: i64,
+    /// Set when the model closes it (a scenario's own incidents may give one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) closed_at: Option<i64>,
 }
 
 fn open() -> String {
@@ -49,6 +52,22 @@ pub(crate) struct Fault {
     pub(crate) skip: usize,
 }
 
+/// Liberties a server may take in paging, where reactio-api.md says nothing.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Paging {
+    /// An empty page past the first answers this status (Django REST framework: 404
+    /// "Invalid page.").
+    #[serde(default)]
+    pub(crate) past_end_status: Option<u16>,
+    /// A `per_page` above this answers 400 (0: any is taken, capped by `page_cap`).
+    #[serde(default)]
+    pub(crate) max_per_page: usize,
+    /// No incidents is written `null`, not `[]`.
+    #[serde(default)]
+    pub(crate) empty_as_null: bool,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Model {
     pub(crate) incidents: Vec<Incident>,
@@ -60,6 +79,7 @@ pub(crate) struct Model {
     pub(crate) messages: Vec<Value>,
     /// Listings hold every incident whatever their `status` filter asks for.
     pub(crate) ignore_status_filter: bool,
+    pub(crate) paging: Paging,
     /// Requests applied late: (requests still to come before it lands, request).
     pub(crate) landing: Vec<(usize, Request)>,
     /// Seconds the model's clock is ahead of `now` (the handler's); when set, its
@@ -137,7 +157,14 @@ impl Model {
             (Method::Get, "/api/v1/incidents") => {
                 let status = query(&request.path, "status");
                 let page: usize = query(&request.path, "page").and_then(|p| p.parse().ok()).unwrap_or(1);
-                let per_page: usize = query(&request.path, "per_page").and_then(|p| p.parse().ok()).unwrap_or(20);
+                let asked: Option<usize> = query(&request.path, "per_page").and_then(|p| p.parse().ok());
+                let max = self.paging.max_per_page;
+                if asked.is_some_and(|n| max != 0 && n > max) {
+                    let error = json!({"type": "validation_error", "message": format!("per_page must be at most {max}"),
+                        "errors": [{"field": "per_page", "code": "too_large"}]});
+                    return respond(400, error);
+                }
+                let per_page = asked.unwrap_or(if max == 0 { 20 } else { max });
                 let per_page = per_page.min(if self.page_cap == 0 { usize::MAX } else { self.page_cap });
                 let from: Option<i64> = query(&request.path, "from").and_then(|p| p.parse().ok());
                 let list: Vec<&Incident> = self
@@ -149,7 +176,16 @@ impl Model {
                     .skip((page - 1) * per_page)
                     .take(per_page)
                     .collect();
-                let mut answer = respond(200, serde_json::to_value(list).unwrap_or_default());
+                if list.is_empty()
+                    && let Some(status) = self.paging.past_end_status.filter(|_| page > 1)
+                {
+                    return respond(status, json!({"detail": "Invalid page."}));
+                }
+                let list = match list.is_empty() && self.paging.empty_as_null {
+                    true => Value::Null,
+                    false => serde_json::to_value(list).unwrap_or_default(),
+                };
+                let mut answer = respond(200, list);
                 if let Answer::Response(r) = &mut answer
                     && self.clock_ahead != 0
                 {
@@ -161,7 +197,7 @@ impl Model {
                 let id = self.incidents.iter().map(|i| i.id).max().unwrap_or(0) + 1;
                 let name = body.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
                 let created_at = self.now + self.clock_ahead;
-                let incident = Incident { id, name, status: "open".into(), manager: None, created_at };
+                let incident = Incident { id, name, status: "open".into(), manager: None, created_at, closed_at: None };
                 self.incidents.push(incident.clone());
                 respond(201, json!({"id": id, "name": incident.name, "status": "open", "created_at": created_at}))
             }
@@ -179,6 +215,7 @@ impl Model {
                 let status = body.get("status").and_then(Value::as_str).unwrap_or("close").to_owned();
                 match self.incidents.iter_mut().find(|i| i.id == id) {
                     Some(i) => {
+                        i.closed_at = (status == "close").then_some(self.now + self.clock_ahead);
                         i.status = status;
                         respond(200, json!({"id": id, "status": i.status}))
                     }
