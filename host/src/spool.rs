@@ -308,8 +308,10 @@ impl Spool {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(HostError::Spool(format!("could not list spool directory {}: {e}", dir.display()))),
         };
-        let mut files: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| is_entry(p)).collect();
-        files.sort();
+        let mut files: Vec<PathBuf> = entries.flatten().filter(is_entry).map(|e| e.path()).collect();
+        // One folder: by the bytes of the whole path, which is by name (`Path`'s own
+        // order walks the components of each pair, slow over thousands).
+        files.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
         Ok(files)
     }
 
@@ -415,26 +417,37 @@ impl Spool {
         Ok(target)
     }
 
-    /// The name of a new entry: the run's first by when it started (see `opened_ns`),
-    /// any later one (a run keeps one event; tests keep more) by now, after it.
-    fn fresh_name(&self) -> String {
+    /// The name of a new entry for `key`: the run's first by when it started (see
+    /// `opened_ns`), any later one (a run keeps one event; tests keep more) by now,
+    /// after it; then the process and the key's digest ([`Spool::may_hold`]).
+    fn fresh_name(&self, key: &str) -> String {
         static WRITTEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
         let later = WRITTEN.swap(true, std::sync::atomic::Ordering::Relaxed);
         let nanos = if later { now_ns() } else { self.opened_ns };
-        format!("{nanos:020}-{:07}.json", std::process::id())
+        format!("{nanos:020}-{:07}-{:016x}.json", std::process::id(), key_digest(key))
+    }
+
+    /// Whether the entry at `path` may be `key`'s, by its name alone: its name carries
+    /// the digest of its key, so a run finds its check's entries without reading every
+    /// other's (a spool an outage filled holds thousands). A name without one (written
+    /// by an earlier version) may hold any key; so may one whose digest matches, which
+    /// only reading it settles.
+    pub fn may_hold(path: &Path, key: &str) -> bool {
+        let digest = path.file_stem().and_then(|n| n.to_str()).and_then(|n| n.splitn(3, '-').nth(2));
+        digest.and_then(|d| u64::from_str_radix(d, 16).ok()).is_none_or(|d| d == key_digest(key))
     }
 
     /// Add an entry to the spool.
     pub fn add(&self, entry: &Entry) -> Result<PathBuf, HostError> {
         self.ensure(&self.dir)?;
-        self.write_atomically(&self.dir, &self.fresh_name(), entry, Unfinished::New)
+        self.write_atomically(&self.dir, &self.fresh_name(&entry.key), entry, Unfinished::New)
     }
 
     /// Add an entry straight to the dead-letter folder.
     pub fn add_dead(&self, entry: &Entry) -> Result<PathBuf, HostError> {
         let dead = self.dead_dir();
         self.ensure(&dead)?;
-        self.write_atomically(&dead, &self.fresh_name(), entry, Unfinished::New)
+        self.write_atomically(&dead, &self.fresh_name(&entry.key), entry, Unfinished::New)
     }
 
     /// Rewrite an entry in place (same name, so its place in the order is kept).
@@ -555,10 +568,14 @@ pub fn key_digest(key: &str) -> u64 {
 
 /// Whether `path` is a spool entry: a `.json` file whose name is not a dot file (a
 /// lock, a probe, a write not finished yet).
-fn is_entry(path: &Path) -> bool {
+/// A spooled entry: a regular file named `*.json`, not a dot file. Its type comes from
+/// the listing itself: no `stat` per entry (a spool an outage filled holds thousands,
+/// and every run lists it).
+fn is_entry(entry: &std::fs::DirEntry) -> bool {
+    let path = entry.path();
     path.extension().is_some_and(|x| x == "json")
         && path.file_name().and_then(|n| n.to_str()).is_some_and(|n| !n.starts_with('.'))
-        && path.is_file()
+        && entry.file_type().is_ok_and(|t| t.is_file())
 }
 
 /// Whether `file` (open) is the file at `path` now.

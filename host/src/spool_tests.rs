@@ -43,6 +43,22 @@ fn entries_sort_oldest_first_and_round_trip() {
 }
 
 #[test]
+fn an_entry_is_found_by_its_keys_name_and_an_older_name_may_hold_any_key() {
+    let scratch_dir = scratch("names");
+    let spool = Spool::at(scratch_dir.path().join("spool"));
+    let web = spool.add(&entry("web01/check_http")).unwrap();
+    let dead = spool.add_dead(&entry("db01/disk")).unwrap();
+    assert!(Spool::may_hold(&web, "web01/check_http"));
+    assert!(!Spool::may_hold(&web, "web01/check_http2"), "{}", web.display());
+    assert!(Spool::may_hold(&dead, "db01/disk") && !Spool::may_hold(&dead, "web01/check_http"));
+    // Named as before this version: time and process only.
+    let old = spool.dir().join("01764000000000000000-0001234.json");
+    std::fs::copy(&web, &old).unwrap();
+    assert!(Spool::may_hold(&old, "web01/check_http") && Spool::may_hold(&old, "db01/disk"));
+    assert_eq!(spool.list().unwrap(), vec![old, web]);
+}
+
+#[test]
 fn bury_update_revive_and_remove() {
     let scratch_dir = scratch("bury");
     let spool = Spool::at(scratch_dir.path().join("spool"));
@@ -263,7 +279,7 @@ fn a_new_entry_is_written_under_its_own_unfinished_name() {
     let scratch_dir = scratch("unfinished-names");
     let spool = Spool::at(scratch_dir.path().join("spool"));
     // A directory where the new entry's dot file would go makes the write fail there.
-    let name = spool.fresh_name();
+    let name = spool.fresh_name("a");
     std::fs::create_dir_all(spool.dir().join(format!(".new-{name}"))).unwrap();
     let written = spool.write_atomically(spool.dir(), &name, &entry("a"), Unfinished::New);
     assert!(written.is_err(), "{written:?}");

@@ -81,7 +81,7 @@ impl Spool {
     /// dead-letter folder's, when there is one).
     pub fn waits(&self) -> bool {
         let Ok(names) = std::fs::read_dir(&self.dir) else { return false };
-        let spooled = names.flatten().any(|e| super::is_entry(&e.path()) || unfinished_of(&e).is_some());
+        let spooled = names.flatten().any(|e| super::is_entry(&e) || unfinished_of(&e).is_some());
         spooled || !unfinished_in(&self.dead_dir()).is_empty()
     }
 

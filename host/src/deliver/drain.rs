@@ -58,8 +58,8 @@ struct Pending {
 enum Flow {
     /// On to the next entry.
     Next,
-    /// The entry was kept for a later attempt (the server is not taking events now):
-    /// it and the rest wait for the next run.
+    /// The entry was kept for a later attempt: the server is not taking events now,
+    /// or not this one (the drain tries other checks' entries once more, then stops).
     Stop,
 }
 
@@ -118,9 +118,10 @@ impl Runner<'_> {
         if unfinished {
             self.take_in_unfinished(&spool);
         }
-        let entries = self.listed(&spool, scope, own_check, &mut report)?;
+        let entries = self.listed(&spool, scope, own_check, end, &mut report)?;
         let pending = pending(entries, live, &mut report);
         let mut busy: Vec<String> = Vec::new();
+        let mut kept_one = false;
         for (index, item) in pending.iter().enumerate() {
             if busy.contains(&item.entry.key) {
                 report.left += 1;
@@ -139,8 +140,18 @@ impl Runner<'_> {
                 break;
             }
             if let Flow::Stop = self.deliver_pending(&spool, item, end, own_check, &mut busy, &mut report)? {
-                report.left += pending.len() - index;
-                break;
+                // One entry kept for a retry may be its own trouble (an event the
+                // server fails on, every time), not the server's: the entries of other
+                // checks after it get one more try, and a second entry kept stops the
+                // drain (the server is not taking events now). Its check's later
+                // entries wait behind it.
+                if kept_one {
+                    report.left += pending.len() - index;
+                    break;
+                }
+                kept_one = true;
+                report.left += 1;
+                busy.push(item.entry.key.clone());
             }
         }
         Ok(report)
@@ -155,6 +166,7 @@ impl Runner<'_> {
         spool: &Spool,
         scope: Scope,
         own_check: Option<&str>,
+        end: Instant,
         report: &mut DrainReport,
     ) -> Result<Vec<(PathBuf, Entry)>, HostError> {
         let in_scope = |entry: &Entry| match scope {
@@ -166,8 +178,23 @@ impl Runner<'_> {
         let mut others = 0;
         let mut other_settings = std::collections::BTreeSet::new();
         let mut left_for_settings = 0;
-        for path in spool.list()? {
-            match Spool::read(&path) {
+        // A check's own entries are found by name; the rest are read while the drain's
+        // share of the deadline lasts (a spool an outage filled holds thousands): what
+        // is not read waits for the next run.
+        let mut listing = spool.list()?;
+        if scope == Scope::Own {
+            listing.retain(|path| own_check.is_some_and(|key| Spool::may_hold(path, key)));
+        }
+        for (index, path) in listing.iter().enumerate() {
+            if Instant::now() >= end {
+                let unread = listing.len() - index;
+                report.left += unread;
+                self.printer.warning(&format!(
+                    "{unread} spooled events left unread for the next run: the spool's share of the deadline is used up"
+                ));
+                break;
+            }
+            match Spool::read(path) {
                 Ok(entry) if !in_scope(&entry) => {}
                 Ok(entry) if !self.ours(&entry) => others += 1,
                 Ok(entry) => {
@@ -175,7 +202,7 @@ impl Runner<'_> {
                     let differ =
                         if self.replaying && !self.adopt { self.route.settings_differ(&entry) } else { Vec::new() };
                     if differ.is_empty() {
-                        entries.push((path, entry));
+                        entries.push((path.clone(), entry));
                     } else {
                         other_settings.extend(differ);
                         left_for_settings += 1;
@@ -185,7 +212,7 @@ impl Runner<'_> {
                 Err(_) if !path.exists() => {}
                 Err(why) => {
                     self.printer.warning(&format!("{why}; moved to the dead-letter folder"));
-                    spool.bury(&path)?;
+                    spool.bury(path)?;
                     report.dead += 1;
                 }
             }
@@ -331,7 +358,15 @@ impl Runner<'_> {
         // gives the server that long too); and it does not send the broadcast to the
         // same incident again (a second call).
         let mut marked = entry.clone();
+        let (arrived, recovery, failure) = (entry.arrived(), entry.recovery, entry.is_failure());
         let mut on_write = |write: Write<'_>| {
+            // A later result that supersedes it was spooled since the list was read.
+            if let Write::Sending(..) = write
+                && let Some(later) =
+                    Runner::superseded_meanwhile(spool, &self.route, &entry.key, arrived, recovery, failure)
+            {
+                return Some(later);
+            }
             let what = match write {
                 Write::Sending(request, allowed) if request.purpose == Purpose::Create => {
                     let allowed_ms = u64::try_from(allowed.as_millis()).unwrap_or(u64::MAX);
@@ -387,7 +422,7 @@ impl Runner<'_> {
     }
 
     /// What came of an attempt, for the entry: removed once delivered, kept with its
-    /// error for a retry (the drain stops: [`Flow::Stop`]), or dead-lettered when
+    /// error for a retry ([`Flow::Stop`]: the drain stops at the second), or dead-lettered when
     /// refused for good, when it is no valid event, or after the engine failed on it
     /// [`ENGINE_ATTEMPTS`] times in a row.
     fn record(

@@ -7,7 +7,7 @@ use sensu_reactio_core::{Context, Outcome, OutcomeKind};
 
 use super::mask::without_secrets;
 use super::{DrainReport, Fate, Live, Runner, Scope, after, fate, now, now_ms, settles};
-use crate::drive::run_event;
+use crate::drive::{Write, run_event};
 use crate::error::{EXIT_CONFIG, EXIT_NOT_SPOOLED, EXIT_OK, EXIT_SPOOLED, HostError};
 use crate::latest;
 use crate::output::{Printer, Source};
@@ -86,6 +86,15 @@ impl Runner<'_> {
             received: Some(live.arrived.secs()),
         };
         let budget = self.budget_until(self.start + self.deadline);
+        let (key, arrived) = (summary.key.as_str(), live.arrived);
+        let (recovery, failure) = (summary.recovery, summary.failure);
+        let (spool, route) = (self.spool.as_ref().ok(), &self.route);
+        let mut on_write = |write: Write<'_>| match (write, spool) {
+            (Write::Sending(..), Some(spool)) if !dry_run => {
+                Runner::superseded_meanwhile(spool, route, key, arrived, recovery, failure)
+            }
+            _ => None,
+        };
         match run_event(
             self.engine.as_mut(),
             &mut self.transport,
@@ -94,7 +103,7 @@ impl Runner<'_> {
             &summary.key,
             &context,
             budget,
-            &mut |_| None,
+            &mut on_write,
         ) {
             Ok(outcome) if dry_run => {
                 self.printer.outcome(&outcome, Source::Live, None, None);
@@ -138,12 +147,13 @@ impl Runner<'_> {
         let Ok(spool) = &self.spool else { return };
         let (key, recovery) = (live.summary.key.as_str(), live.summary.recovery);
         let stale = |path: &std::path::PathBuf| {
-            Spool::read(path).is_ok_and(|e| {
-                e.key == key
-                    && e.superseded_by(live.summary.recovery, live.summary.failure)
-                    && e.arrived() < live.arrived
-                    && self.route.supersedes(&e)
-            })
+            Spool::may_hold(path, key)
+                && Spool::read(path).is_ok_and(|e| {
+                    e.key == key
+                        && e.superseded_by(live.summary.recovery, live.summary.failure)
+                        && e.arrived() < live.arrived
+                        && self.route.supersedes(&e)
+                })
         };
         let spooled: Vec<_> = spool.list().unwrap_or_default().into_iter().filter(stale).collect();
         let dead: Vec<_> = spool.list_dead().unwrap_or_default().into_iter().filter(stale).collect();
@@ -377,7 +387,8 @@ impl Runner<'_> {
     /// Whether the spool holds an entry of this configuration for `key`.
     fn spool_holds(&self, key: &str) -> bool {
         let Ok(spool) = &self.spool else { return false };
-        spool.list().unwrap_or_default().iter().any(|p| Spool::read(p).is_ok_and(|e| e.key == key && self.ours(&e)))
+        let list = spool.list().unwrap_or_default();
+        list.iter().any(|p| Spool::may_hold(p, key) && Spool::read(p).is_ok_and(|e| e.key == key && self.ours(&e)))
     }
 }
 

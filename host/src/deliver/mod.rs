@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use sensu_reactio_core::{EventSummary, Outcome, OutcomeKind};
+use sensu_reactio_core::{EventSummary, Failure, FailureKind, Outcome, OutcomeKind};
 
 use crate::drive::{Budget, Transport};
 use crate::engine::Engine;
@@ -141,6 +141,33 @@ impl Runner<'_> {
                 spool.dir().join(".latest").display()
             ));
         }
+    }
+
+    /// A create or broadcast for an event of `key` (`recovery` or `failure`, arrived
+    /// then) that must not go out: a later result of its check that supersedes it (a
+    /// recovery after a failure, say) waits in the spool, kept by a run that gave up
+    /// waiting for this check while this run was still at it (a 429's wait, a slow
+    /// server). Phones would ring for a check that has recovered: the event is kept
+    /// instead (as at its deadline), and the drain drops it as superseded.
+    fn superseded_meanwhile(
+        spool: &Spool,
+        route: &Route,
+        key: &str,
+        arrived: Arrival,
+        recovery: bool,
+        failure: bool,
+    ) -> Option<Failure> {
+        let later = spool.list().unwrap_or_default().into_iter().find_map(|path| {
+            let entry = Spool::may_hold(&path, key).then(|| Spool::read(&path).ok()).flatten()?;
+            let supersedes = (failure && entry.recovery) || (recovery && entry.is_failure());
+            (entry.key == key && supersedes && entry.arrived() > arrived && route.supersedes(&entry))
+                .then_some(entry.recovery)
+        })?;
+        let what = if later { "recovery" } else { "failure" };
+        Some(Failure {
+            kind: FailureKind::Deadline,
+            detail: format!("not sent: a later {what} of its check came in meanwhile and waits in the spool"),
+        })
     }
 
     /// Whether this configuration delivers `entry`: one it spooled, one spooled before

@@ -123,6 +123,31 @@ fn replay_keeps_entries_while_the_server_is_down() {
 }
 
 #[test]
+fn an_entry_the_server_keeps_failing_on_does_not_hold_up_other_checks() {
+    // Two checks' alerts spooled while Reactio was down; then the first one's attempt
+    // fails (500s until its run's time is up) while the server takes the second: the
+    // drain had stopped at the first, for as long as the server failed on it.
+    let dir = scratch("head-of-line");
+    let spool = dir.join("spool");
+    let down = closed_port_url();
+    let web = against(&down, &spool).stdin(&first_critical()).run();
+    let db = against(&down, &spool).stdin(&classic("db01", "check_mysql", 2, &["0", "2"], "create", 1)).run();
+    assert_eq!((web.code, db.code), (Some(75), Some(75)), "{}\n{}", web.all(), db.all());
+    let server = standin();
+    server.push_fault_times(Match::prefix("GET", "/api/v1/incidents"), Fault::internal_error(), 3);
+    let run = replay(&server.url(), &spool);
+    assert_eq!(run.code, Some(75), "the first is still kept: {}", run.all());
+    let names: Vec<String> = server.incidents().iter().map(|i| i.name.clone()).collect();
+    assert_eq!(names.len(), 1, "{names:?}\n{}", run.all());
+    assert!(names[0].starts_with("db01/check_mysql"), "{names:?}");
+    let left = spooled(&spool);
+    assert_eq!(left.len(), 1);
+    let entry: serde_json::Value = serde_json::from_slice(&std::fs::read(&left[0]).unwrap()).unwrap();
+    assert_eq!(entry["key"], "web01/check_http");
+    assert_no_key(&[&web, &db, &run], &dir);
+}
+
+#[test]
 fn when_even_the_spool_fails_the_event_goes_to_stderr() {
     let dir = scratch("no-spool");
     let spool = unwritable_spool(&dir);

@@ -439,3 +439,32 @@ fn a_spooled_escalation_the_spool_cannot_mark_is_not_broadcast_until_it_can() {
     assert!(spooled(&spool).is_empty(), "{}", sent.all());
     assert_no_key(&[&first, &kept, &held, &sent], &dir);
 }
+
+#[test]
+fn a_create_waiting_out_a_429_is_not_sent_once_its_recovery_waits_in_the_spool() {
+    // The first critical's create is told to come back in 2 s (429); its recovery
+    // arrives meanwhile, gives up waiting for the check's lock and is kept. The create
+    // then went out after the wait, with its call, for a check that had recovered, and
+    // the incident stayed open until the next run.
+    let dir = scratch("superseded-meanwhile");
+    let spool = dir.join("spool");
+    let server = standin();
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), Fault::rate_limited("2"), 1);
+    let (first, recovery) = std::thread::scope(|s| {
+        let first = s.spawn(|| against(&server.url(), &spool).args(["--deadline", "4"]).stdin(&first_critical()).run());
+        until_a_create_arrives(&server);
+        let recovery = against(&server.url(), &spool).args(["--deadline", "1"]).stdin(&resolve()).run();
+        (first.join().expect("the first run"), recovery)
+    });
+    assert_eq!(recovery.code, Some(75), "kept behind the first: {}", recovery.all());
+    assert_eq!(first.code, Some(75), "kept, its create not sent: {}", first.all());
+    assert!(first.all().contains("a later recovery of its check came in meanwhile"), "{}", first.all());
+    assert_eq!(creates(&server), 1, "only the refused one: {:?}", lines(&server));
+    // The next run drops the failure as superseded; the recovery finds nothing to close.
+    let replay = against(&server.url(), &spool).args(["replay"]).run();
+    assert_eq!(replay.code, Some(0), "{}", replay.all());
+    assert!(spooled(&spool).is_empty(), "{}", replay.all());
+    assert!(server.incidents().is_empty(), "{:?}", server.incidents());
+    assert_eq!(creates(&server), 1, "{:?}", lines(&server));
+    assert_no_key(&[&first, &recovery, &replay], &dir);
+}
