@@ -8,9 +8,11 @@ use serde_json::Value;
 use crate::config::Connection;
 use crate::step::{API_KEY_HEADER, Method, Purpose, Request, Response};
 
-/// Incidents asked for per page, as a listing's query parameter (a server may answer
-/// fewer, or refuse it: see [`crate::machine`]).
-pub(crate) const PER_PAGE: &str = "&per_page=50";
+/// Incidents asked for per page (a server may answer fewer, or refuse to be asked:
+/// see [`crate::machine`]).
+pub(crate) const PER_PAGE: usize = 50;
+/// [`PER_PAGE`] as a listing's query parameter.
+const PER_PAGE_QUERY: &str = "&per_page=50";
 /// Pages read per status at most; past it the lookup is a retryable error, never "none".
 /// 40 pages: 2,000 open incidents at 50 a page, 280 from a server that caps pages at 7;
 /// a page on a kept-alive connection is milliseconds, well inside the run's deadline.
@@ -110,7 +112,7 @@ impl Api<'_> {
     /// `GET /api/v1/incidents?status=..&page=..[&per_page=..][&from=..]`.
     pub(crate) fn list(&self, status: &str, page: u32, from: Option<i64>, purpose: Purpose, per_page: bool) -> Request {
         let from = from.map(|from| format!("&from={from}")).unwrap_or_default();
-        let per_page = if per_page { PER_PAGE } else { "" };
+        let per_page = if per_page { PER_PAGE_QUERY } else { "" };
         let path = format_args!("/api/v1/incidents?status={status}&page={page}{per_page}{from}");
         self.request(Method::Get, path, String::new(), purpose)
     }
@@ -407,6 +409,11 @@ mod tests {
         assert_eq!(ids, [i64::MAX as u64, 1 << 63, u64::MAX, (1 << 63) + 1, 42]);
         assert_eq!(parse_created_id(r#"{"id":9223372036854775808}"#), Some(1 << 63));
         assert_eq!(parse_created_id(r#"{"id":18446744073709551616}"#), None);
+    }
+
+    #[test]
+    fn the_page_size_asked_for_is_the_one_counted() {
+        assert_eq!(super::PER_PAGE_QUERY, format!("&per_page={}", super::PER_PAGE));
     }
 
     #[test]

@@ -70,14 +70,10 @@ impl Run {
                 );
             }
             (Decision::Reconcile, None) if closed_only => {
-                let then = match self.eff.settings.refresh {
-                    0 => "with `refresh: 0`, none opens until the check passes and fails again",
-                    _ => "the refresh rule opens a new one",
-                };
                 return self.finish(
                     OutcomeKind::Skipped,
                     "closed_by_person",
-                    format!("skipped {key}: its incident was closed while the check still fails; {then}"),
+                    format!("skipped {key}: its incident was closed while the check still fails; the refresh rule opens a new one (with `refresh: 0`, none opens until it passes and fails again)"),
                 );
             }
             (Decision::Reconcile, None) => {

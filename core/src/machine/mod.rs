@@ -145,6 +145,8 @@ struct Listing {
     from: Option<i64>,
     page: u32,
     first_len: Option<usize>,
+    /// Incidents on the page before this one.
+    last_len: usize,
     matches: Vec<Incident>,
     /// Ids seen so far (a list: pages are short and bounded).
     seen: Vec<u64>,
@@ -152,7 +154,16 @@ struct Listing {
 
 impl Listing {
     fn new(status: &'static str, purpose: Purpose, from: Option<i64>) -> Listing {
-        Listing { status, purpose, from, page: 1, first_len: None, matches: Vec::new(), seen: Default::default() }
+        Listing {
+            status,
+            purpose,
+            from,
+            page: 1,
+            first_len: None,
+            last_len: 0,
+            matches: Vec::new(),
+            seen: Default::default(),
+        }
     }
 }
 
@@ -318,7 +329,7 @@ impl Run {
 
     fn on_response(&mut self, request: &Request, response: &Response) -> Step {
         if request.method == Method::Get
-            && let Some(step) = self.listing_refused(response)
+            && let Some(step) = self.listing_refused(request, response)
         {
             return step;
         }
@@ -458,6 +469,7 @@ impl Run {
                 }
             } else {
                 listing.page += 1;
+                listing.last_len = count;
                 return self.send_listing();
             }
         }

@@ -21,13 +21,15 @@ impl Run {
     }
 
     /// A listing page refused with a 4xx that neither the key nor a retry explains
-    /// (not 401, 403, 408 or 429). Past the first page it ends the list: a server that
-    /// knows only the pages it has calls one past the last invalid (Django REST
-    /// framework's 404 "Invalid page"), after the same listing's first page was
-    /// answered. A first page that asked for [`crate::reactio::PER_PAGE`] and got 400
-    /// or 422 (a server whose pages are smaller) is asked again without it, and so is
-    /// every later listing of the run. `None`: classify it as any answer.
-    pub(super) fn listing_refused(&mut self, response: &Response) -> Option<Step> {
+    /// (not 401, 403, 408 or 429). After a page shorter than the
+    /// [`crate::reactio::PER_PAGE`] asked for, it ends the list: a server that knows
+    /// only the pages it has calls the one past the last invalid (Django REST
+    /// framework's 404 "Invalid page"). After a full page it says nothing of the end
+    /// (a proxy's blip, a page 2 of 50 and more): retried, never "none", which would
+    /// open a second incident with a call. A first page that asked for `per_page` and
+    /// got 400 or 422 (a server whose pages are smaller) is asked again without it,
+    /// and so is every later listing of the run. `None`: classify it as any answer.
+    pub(super) fn listing_refused(&mut self, request: &Request, response: &Response) -> Option<Step> {
         let status = response.status;
         if !(400..500).contains(&status) || matches!(status, 401 | 403 | 408 | 429) {
             return None;
@@ -36,7 +38,11 @@ impl Run {
             return None;
         };
         if current.page > 1 {
-            return Some(self.listing_done());
+            if self.per_page && current.last_len < crate::reactio::PER_PAGE {
+                return Some(self.listing_done());
+            }
+            let reason = format!("lookup: reactio answered {status} for page {} after a full page", current.page);
+            return Some(self.retry(reason, None, request, true));
         }
         if self.per_page && matches!(status, 400 | 422) {
             self.per_page = false;

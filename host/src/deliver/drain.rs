@@ -362,8 +362,14 @@ impl Runner<'_> {
         let mut on_write = |write: Write<'_>| {
             // A later result that supersedes it was spooled since the list was read.
             if let Write::Sending(..) = write
-                && let Some(later) =
-                    Runner::superseded_meanwhile(spool, &self.route, &entry.key, arrived, recovery, failure)
+                && let Some(later) = Runner::superseded_meanwhile(
+                    spool,
+                    (&self.route, self.adopt),
+                    &entry.key,
+                    arrived,
+                    recovery,
+                    failure,
+                )
             {
                 return Some(later);
             }

@@ -88,7 +88,7 @@ impl Runner<'_> {
         let budget = self.budget_until(self.start + self.deadline);
         let (key, arrived) = (summary.key.as_str(), live.arrived);
         let (recovery, failure) = (summary.recovery, summary.failure);
-        let (spool, route) = (self.spool.as_ref().ok(), &self.route);
+        let (spool, route) = (self.spool.as_ref().ok(), (&self.route, self.adopt));
         let mut on_write = |write: Write<'_>| match (write, spool) {
             (Write::Sending(..), Some(spool)) if !dry_run => {
                 Runner::superseded_meanwhile(spool, route, key, arrived, recovery, failure)

@@ -148,10 +148,11 @@ impl Runner<'_> {
     /// recovery after a failure, say) waits in the spool, kept by a run that gave up
     /// waiting for this check while this run was still at it (a 429's wait, a slow
     /// server). Phones would ring for a check that has recovered: the event is kept
-    /// instead (as at its deadline), and the drain drops it as superseded.
+    /// instead (as at its deadline), and the drain drops it as superseded. `route`
+    /// and `adopt` say which entries are this configuration's ([`Runner::ours`]).
     fn superseded_meanwhile(
         spool: &Spool,
-        route: &Route,
+        (route, adopt): (&Route, bool),
         key: &str,
         arrived: Arrival,
         recovery: bool,
@@ -160,8 +161,10 @@ impl Runner<'_> {
         let later = spool.list().unwrap_or_default().into_iter().find_map(|path| {
             let entry = Spool::may_hold(&path, key).then(|| Spool::read(&path).ok()).flatten()?;
             let supersedes = (failure && entry.recovery) || (recovery && entry.is_failure());
-            (entry.key == key && supersedes && entry.arrived() > arrived && route.supersedes(&entry))
-                .then_some(entry.recovery)
+            // Only one this configuration delivers: the drain drops the kept event
+            // for it then (another's would block this one's writes run after run).
+            let ours = route.supersedes(&entry) && route.delivers(&entry, adopt);
+            (entry.key == key && supersedes && entry.arrived() > arrived && ours).then_some(entry.recovery)
         })?;
         let what = if later { "recovery" } else { "failure" };
         Some(Failure {
