@@ -94,7 +94,7 @@ impl Entry {
     /// neither: a passing result) supersedes this one: a recovery supersedes an alert,
     /// a failure a recovery.
     pub fn superseded_by(&self, recovery: bool, failure: bool) -> bool {
-        (self.is_failure() && recovery) || (self.recovery && failure)
+        supersedes((recovery, failure), (self.recovery, self.is_failure()))
     }
 
     /// When its event reached the handler. An entry from an earlier version says only
@@ -106,6 +106,13 @@ impl Entry {
             Arrival(second.saturating_mul(1_000_000_000).saturating_sub(1))
         })
     }
+}
+
+/// Whether a later result of a check (`later`: recovery, failure) supersedes an
+/// earlier one (`earlier`, the same): a recovery supersedes an alert, a failure a
+/// recovery; a passing result that is neither supersedes nothing.
+pub fn supersedes(later: (bool, bool), earlier: (bool, bool)) -> bool {
+    (earlier.1 && later.0) || (earlier.0 && later.1)
 }
 
 /// The spool directory chosen for this run.
@@ -435,6 +442,16 @@ impl Spool {
     pub fn may_hold(path: &Path, key: &str) -> bool {
         let digest = path.file_stem().and_then(|n| n.to_str()).and_then(|n| n.splitn(3, '-').nth(2));
         digest.and_then(|d| u64::from_str_radix(d, 16).ok()).is_none_or(|d| d == key_digest(key))
+    }
+
+    /// `key`'s entries among `paths` (a listing of the spool or of its dead letters),
+    /// read: found by name first ([`Spool::may_hold`]), so the other checks' entries are
+    /// not read; one that cannot be read is passed over.
+    pub fn of_key<'k>(paths: Vec<PathBuf>, key: &'k str) -> impl Iterator<Item = (PathBuf, Entry)> + 'k {
+        paths.into_iter().filter(move |path| Spool::may_hold(path, key)).filter_map(move |path| {
+            let entry = Spool::read(&path).ok().filter(|entry| entry.key == key)?;
+            Some((path, entry))
+        })
     }
 
     /// Add an entry to the spool.

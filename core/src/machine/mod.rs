@@ -328,12 +328,16 @@ impl Run {
     }
 
     fn on_response(&mut self, request: &Request, response: &Response) -> Step {
+        let verdict = reactio::classify(request, response, self.context.now);
+        // A listing refused for good may only say its page or page size was not to
+        // the server's liking.
         if request.method == Method::Get
+            && matches!(verdict, Verdict::Fatal { .. })
             && let Some(step) = self.listing_refused(request, response)
         {
             return step;
         }
-        match reactio::classify(request, response, self.context.now) {
+        match verdict {
             Verdict::Success => self.on_success(request, response),
             // A server error (a proxy's 502 or 504, say) may come after the broadcast went
             // out; only 503 and 429 say it was not taken.
@@ -345,8 +349,8 @@ impl Run {
             // 429 and 503 say the server did not take it: a create so answered is sent
             // again as it is, not looked for (it cannot have landed).
             Verdict::Retry { reason, retry_after_ms } => {
-                let taken = !matches!(response.status, 429 | 503);
-                self.retry(reason, retry_after_ms, request, taken)
+                let maybe_taken = !matches!(response.status, 429 | 503);
+                self.retry(reason, retry_after_ms, request, maybe_taken)
             }
             Verdict::Auth { reason } | Verdict::Fatal { reason, .. } if self.housekeeping => {
                 self.skip_housekeeping(reason)

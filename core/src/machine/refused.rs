@@ -20,8 +20,8 @@ impl Run {
         self.fail(false, true, "auth_failed", format!("{reason}; {check} names the project the key belongs to"))
     }
 
-    /// A listing page refused with a 4xx that neither the key nor a retry explains
-    /// (not 401, 403, 408 or 429). After a page shorter than the
+    /// A listing page refused for good (a 4xx that neither the key nor a retry
+    /// explains: [`crate::reactio::classify`]'s `Fatal`). After a page shorter than the
     /// [`crate::reactio::PER_PAGE`] asked for, it ends the list: a server that knows
     /// only the pages it has calls the one past the last invalid (Django REST
     /// framework's 404 "Invalid page"). After a full page it says nothing of the end
@@ -31,7 +31,8 @@ impl Run {
     /// and so is every later listing of the run. `None`: classify it as any answer.
     pub(super) fn listing_refused(&mut self, request: &Request, response: &Response) -> Option<Step> {
         let status = response.status;
-        if !(400..500).contains(&status) || matches!(status, 401 | 403 | 408 | 429) {
+        // A redirect is said as such.
+        if !(400..500).contains(&status) {
             return None;
         }
         let (Phase::Lookup { current } | Phase::Verify { current, .. }) = &self.phase else {

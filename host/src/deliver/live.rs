@@ -146,17 +146,18 @@ impl Runner<'_> {
     fn drop_superseded_by(&self, live: Live<'_>, check_locked: bool) {
         let Ok(spool) = &self.spool else { return };
         let (key, recovery) = (live.summary.key.as_str(), live.summary.recovery);
-        let stale = |path: &std::path::PathBuf| {
-            Spool::may_hold(path, key)
-                && Spool::read(path).is_ok_and(|e| {
-                    e.key == key
-                        && e.superseded_by(live.summary.recovery, live.summary.failure)
+        let stale = |paths: Vec<std::path::PathBuf>| -> Vec<std::path::PathBuf> {
+            Spool::of_key(paths, key)
+                .filter(|(_, e)| {
+                    e.superseded_by(live.summary.recovery, live.summary.failure)
                         && e.arrived() < live.arrived
-                        && self.route.supersedes(&e)
+                        && self.route.supersedes(e)
                 })
+                .map(|(path, _)| path)
+                .collect()
         };
-        let spooled: Vec<_> = spool.list().unwrap_or_default().into_iter().filter(stale).collect();
-        let dead: Vec<_> = spool.list_dead().unwrap_or_default().into_iter().filter(stale).collect();
+        let spooled = stale(spool.list().unwrap_or_default());
+        let dead = stale(spool.list_dead().unwrap_or_default());
         if spooled.is_empty() && dead.is_empty() {
             return;
         }
@@ -387,8 +388,7 @@ impl Runner<'_> {
     /// Whether the spool holds an entry of this configuration for `key`.
     fn spool_holds(&self, key: &str) -> bool {
         let Ok(spool) = &self.spool else { return false };
-        let list = spool.list().unwrap_or_default();
-        list.iter().any(|p| Spool::may_hold(p, key) && Spool::read(p).is_ok_and(|e| e.key == key && self.ours(&e)))
+        Spool::of_key(spool.list().unwrap_or_default(), key).any(|(_, e)| self.ours(&e))
     }
 }
 

@@ -18,7 +18,7 @@ use crate::error::HostError;
 use crate::latest::{self, Arrival};
 use crate::output::Printer;
 use crate::route::Route;
-use crate::spool::{Entry, Spool};
+use crate::spool::{self, Entry, Spool};
 
 mod drain;
 mod live;
@@ -158,13 +158,12 @@ impl Runner<'_> {
         recovery: bool,
         failure: bool,
     ) -> Option<Failure> {
-        let later = spool.list().unwrap_or_default().into_iter().find_map(|path| {
-            let entry = Spool::may_hold(&path, key).then(|| Spool::read(&path).ok()).flatten()?;
-            let supersedes = (failure && entry.recovery) || (recovery && entry.is_failure());
+        let later = Spool::of_key(spool.list().unwrap_or_default(), key).find_map(|(_, entry)| {
+            let supersedes = spool::supersedes((entry.recovery, entry.is_failure()), (recovery, failure));
             // Only one this configuration delivers: the drain drops the kept event
             // for it then (another's would block this one's writes run after run).
             let ours = route.supersedes(&entry) && route.delivers(&entry, adopt);
-            (entry.key == key && supersedes && entry.arrived() > arrived && ours).then_some(entry.recovery)
+            (supersedes && entry.arrived() > arrived && ours).then_some(entry.recovery)
         })?;
         let what = if later { "recovery" } else { "failure" };
         Some(Failure {
