@@ -48,7 +48,11 @@ impl Runner<'_> {
             // lock, this run sends them itself, whatever run is delivering the rest of the
             // spool (waiting for that run kept a burst's live events behind a slow
             // spool until their recoveries retired them); what it cannot send in its
-            // share of the deadline stays for the next run. Without the check's
+            // share of the deadline stays for the next run. Their share is the whole
+            // deadline, not the half the rest of the spool gets: this event goes only
+            // after them, and a slow server (each answer a second, pages of other
+            // incidents to look through) left a check's spooled alert cut at the half,
+            // run after run, with the live one behind it. Without the check's
             // lock (it could not be taken), it waits for the spool's and holds it
             // through this event.
             // Nothing waits in the spool (the common case): one look at its folder.
@@ -56,7 +60,7 @@ impl Runner<'_> {
             let mut rest = Scope::All;
             if backlog && self.spool_holds(&summary.key) {
                 if own_check.is_some() {
-                    let own = self.drain_scoped(half, Some(live), false, own_check, Scope::Own);
+                    let own = self.drain_scoped(self.start + self.deadline, Some(live), false, own_check, Scope::Own);
                     if let Some(code) = self.behind_unresolved(own, live) {
                         return code;
                     }

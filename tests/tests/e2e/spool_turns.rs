@@ -468,3 +468,27 @@ fn a_create_waiting_out_a_429_is_not_sent_once_its_recovery_waits_in_the_spool()
     assert_eq!(creates(&server), 1, "{:?}", lines(&server));
     assert_no_key(&[&first, &recovery, &replay], &dir);
 }
+
+#[test]
+fn a_slow_server_still_gets_a_checks_spooled_alert_delivered_by_its_next_event() {
+    // Reactio answers every request in 0.6 s with 110 other incidents open (four
+    // listings to look through): a spooled alert needs ~3 s, more than half of a 4 s
+    // deadline. Cut at the half, then the live event of its check cut at the end
+    // behind it, the check's alert waited run after run for as long as the server
+    // was slow: no incident, no call.
+    let (dir, spool, kept) = alert_spooled("slow-server-own-drain");
+    let server = standin();
+    for n in 0..110 {
+        server.seed_open(&format!("other{n}/check_disk"));
+    }
+    let slow = Fault::Delay(std::time::Duration::from_millis(600));
+    server.push_fault_times(Match::prefix("*", "/"), slow, 100);
+    let again = classic("web01", "check_http", 2, &["0", "2", "2"], "create", 2);
+    let run = against(&server.url(), &spool).args(["--deadline", "4"]).stdin(&again).run();
+    assert_eq!(creates(&server), 1, "the spooled alert's create: {:?}\n{}", lines(&server), run.all());
+    assert!(server.open_incidents().iter().any(|i| i.name.contains("web01/check_http")), "{}", run.all());
+    // The live event, a repeat of the same failure, asks for nothing more.
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert!(spooled(&spool).is_empty(), "{}", run.all());
+    assert_no_key(&[&kept, &run], &dir);
+}
