@@ -98,8 +98,8 @@ WHAT IT DOES
   Without a subcommand it reads one Sensu event (Classic 1.x or Go) from stdin to EOF
   (at most 16 MiB; a whole event on a stdin left open goes ahead after half a second
   of quiet, and none within 8 s is exit 65), decides what to do, and sends the requests to Reactio. It first
-  delivers anything left in the spool by earlier runs (oldest first, within half of
-  the deadline). It prints one line per event: what was done, the incident and its
+  delivers anything left in the spool by earlier runs (oldest first; its own check's
+  within the deadline, the rest within half of it). It prints one line per event: what was done, the incident and its
   URL, or why it was skipped. Warnings go to stderr, prefixed `reactio: warning:`.
 
 SETTINGS (highest precedence first)

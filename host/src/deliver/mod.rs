@@ -1,6 +1,7 @@
 //! Handling events: the live event from stdin and the spool before it (drained
-//! oldest first within half the deadline, superseded alerts dropped, refused ones
-//! dead-lettered), and what each outcome means for the spool and the exit code.
+//! oldest first, its check's own entries within the deadline and the rest within
+//! half of it, superseded alerts dropped, refused ones dead-lettered), and what each
+//! outcome means for the spool and the exit code.
 //!
 //! `live.rs` takes the live event through its check's turn, the spool and its own
 //! delivery; `drain.rs` sends what the spool holds; `mask.rs` is what a kept event

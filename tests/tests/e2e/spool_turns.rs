@@ -106,15 +106,15 @@ fn a_recovery_waits_for_the_run_still_creating_its_checks_incident() {
 }
 
 /// An alert waits in the spool; the next run's drain sends its create, which the
-/// server applies after a second and a half, and the run's share of the deadline cuts
-/// it off first: the entry is kept, its create unconfirmed, with the live event behind
+/// server applies after two and a half seconds, and the run's 2 s deadline cuts it off
+/// first: the entry is kept, its create unconfirmed, with the live event behind
 /// it. The scratch directory, the spool, the run that kept the alert, the stand-in and
 /// the run that cut off.
 fn create_cut_off_while_applied(name: &str) -> (Scratch, std::path::PathBuf, Run, sensu_reactio_tests::Standin, Run) {
     let (dir, spool, kept) = alert_spooled(name);
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let server = standin();
-    let slow = Fault::Delay(std::time::Duration::from_millis(1500));
+    let slow = Fault::Delay(std::time::Duration::from_millis(2500));
     server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
     let again = classic("web01", "check_http", 2, &["0", "2", "2"], "create", 2);
     let run = against(&server.url(), &spool).args(["--deadline", "2"]).stdin(&again).run();
@@ -125,7 +125,7 @@ fn create_cut_off_while_applied(name: &str) -> (Scratch, std::path::PathBuf, Run
 
 #[test]
 fn the_run_after_an_unconfirmed_create_waits_before_looking_it_up() {
-    // The drain's create is cut off by its share of the deadline while the server is
+    // The drain's create is cut off by the deadline while the server is
     // still at work (it applies it half a second later). The replay right after must
     // not look up before the create can have landed (a second incident, a second call).
     let (dir, spool, kept, server, run) = create_cut_off_while_applied("unconfirmed-across-runs");
