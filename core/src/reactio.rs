@@ -226,7 +226,11 @@ pub(crate) fn parse_list(body: &str) -> Option<(Vec<Incident>, usize)> {
         return Some((Vec::new(), 0));
     }
     let items = value.as_array()?;
-    Some((items.iter().filter_map(Incident::from_json).collect(), items.len()))
+    let mut incidents = Vec::with_capacity(items.len());
+    for item in items {
+        incidents.extend(Incident::from_json(item));
+    }
+    Some((incidents, items.len()))
 }
 
 /// The id in a create answer (`{"id": 42, ...}`), if readable.
@@ -258,8 +262,15 @@ fn describe_error(body: &str) -> String {
         Ok(v) => {
             let t = v.get("type").and_then(Value::as_str).unwrap_or("error");
             let m = v.get("message").and_then(Value::as_str).unwrap_or("");
-            let fields: Vec<String> = error_fields(&v).into_iter().map(|(f, c)| format!("{f}: {c}")).collect();
-            let fields = if fields.is_empty() { String::new() } else { format!(" ({})", fields.join(", ")) };
+            // ` (field: code, field: code)`, or nothing.
+            let mut fields = String::new();
+            for (field, code) in error_fields(&v) {
+                fields.push_str(if fields.is_empty() { " (" } else { ", " });
+                fields.push_str(&format!("{field}: {code}"));
+            }
+            if !fields.is_empty() {
+                fields.push(')');
+            }
             let sep = if m.is_empty() { "" } else { ": " };
             crate::text::one_line(&format!("{t}{sep}{m}{fields}"))
         }
@@ -275,19 +286,14 @@ fn describe_error(body: &str) -> String {
 }
 
 fn error_fields(v: &Value) -> Vec<(String, String)> {
-    v.get("errors")
-        .and_then(Value::as_array)
-        .map(|errors| {
-            errors
-                .iter()
-                .filter_map(|e| {
-                    let field = e.get("field").and_then(Value::as_str)?;
-                    let code = e.get("code").and_then(Value::as_str).unwrap_or("invalid");
-                    Some((field.to_owned(), code.to_owned()))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+    let mut fields = Vec::new();
+    for e in v.get("errors").and_then(Value::as_array).map_or(&[][..], Vec::as_slice) {
+        if let Some(field) = e.get("field").and_then(Value::as_str) {
+            let code = e.get("code").and_then(Value::as_str).unwrap_or("invalid");
+            fields.push((field.to_owned(), code.to_owned()));
+        }
+    }
+    fields
 }
 
 /// `Retry-After` in milliseconds: delta seconds, or an HTTP date against `now`.
@@ -316,7 +322,9 @@ pub(crate) fn classify(request: &Request, response: &Response, now: i64) -> Verd
 }
 
 fn classify_raw(request: &Request, response: &Response, now: i64) -> Verdict {
-    let status = response.status;
+    // Widened: messages then write it with the integer formatting they share (u16's
+    // own costs the wasm module its code).
+    let status = u32::from(response.status);
     let what = format!("{} {}", request.method.as_str(), request.purpose_label());
     match status {
         200..=299 => Verdict::Success,
@@ -351,18 +359,15 @@ fn classify_raw(request: &Request, response: &Response, now: i64) -> Verdict {
             // A field the minimal payload mends is blamed whatever the code says (a
             // server need not say "length"), named as sent or nested
             // (`incident.name`, `incident[name]`).
-            let mut length_fields: Vec<String> = parsed
-                .as_ref()
-                .map(error_fields)
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|(field, code)| {
-                    let start = field.bytes().rposition(|b| b == b'.' || b == b'[').map_or(0, |i| i + 1);
-                    let name = field.get(start..).unwrap_or_default();
-                    let name = name.strip_suffix(']').unwrap_or(name);
-                    (MINIMAL_FIELDS.contains(&name) || about_length(&code)).then(|| name.to_owned())
-                })
-                .collect();
+            let mut length_fields = Vec::new();
+            for (field, code) in parsed.as_ref().map(error_fields).unwrap_or_default() {
+                let start = field.bytes().rposition(|b| b == b'.' || b == b'[').map_or(0, |i| i + 1);
+                let name = field.get(start..).unwrap_or_default();
+                let name = name.strip_suffix(']').unwrap_or(name);
+                if MINIMAL_FIELDS.contains(&name) || about_length(&code) {
+                    length_fields.push(name.to_owned());
+                }
+            }
             let message = parsed.as_ref().and_then(|v| v.get("message")).and_then(Value::as_str).unwrap_or_default();
             if length_fields.is_empty() && about_length(message) {
                 length_fields.push("*".to_owned());

@@ -146,7 +146,7 @@ impl<'a> Fields<'a> {
     /// A tag (a string out of `names`), required; its index in `names`.
     pub fn tag(&self, key: &str, names: &[&str]) -> Result<usize, String> {
         let value = self.required(key)?;
-        let list = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+        let list = ticked(names);
         match value {
             Value::String(s) => names
                 .iter()
@@ -160,12 +160,23 @@ impl<'a> Fields<'a> {
     pub fn deny_unknown(&self, known: &[&str]) -> Result<(), String> {
         match self.map.keys().find(|k| !known.contains(&k.as_str())) {
             None => Ok(()),
-            Some(key) => {
-                let list = known.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
-                Err(format!("unknown field `{}{key}`, expected one of {list}", self.prefix))
-            }
+            Some(key) => Err(format!("unknown field `{}{key}`, expected one of {}", self.prefix, ticked(known))),
         }
     }
+}
+
+/// The names in backticks, comma-separated (`` `a`, `b` ``), for a message.
+fn ticked(names: &[&str]) -> String {
+    let mut out = String::new();
+    for (i, name) in names.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('`');
+        out.push_str(name);
+        out.push('`');
+    }
+    out
 }
 
 impl Context {

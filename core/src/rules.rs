@@ -117,16 +117,11 @@ impl Episode {
         // Earlier results of the episode (excluding the current one), with their streaks.
         let earlier_count = trailing.saturating_sub(1);
         let start = history.len() - trailing;
-        let earlier = history
-            .iter()
-            .skip(start)
-            .take(earlier_count)
-            .enumerate()
-            .map(|(i, s)| {
-                let back = (earlier_count - i) as u64;
-                (Severity::from_status(*s), streak.saturating_sub(back))
-            })
-            .collect();
+        let mut earlier = Vec::with_capacity(earlier_count);
+        for (i, s) in history.iter().skip(start).take(earlier_count).enumerate() {
+            let back = (earlier_count - i) as u64;
+            earlier.push((Severity::from_status(*s), streak.saturating_sub(back)));
+        }
         // Passing results before the episode, back to an earlier failing one; or all of
         // them when the history is full (Sensu keeps 21: the pass began before it).
         // A shorter history with no failure before the episode is the check's whole
@@ -231,8 +226,7 @@ pub(crate) fn decide(event: &Event, eff: &Effective, context: &Context) -> Decis
         if episode.status_changed && episode.alerted(eff) {
             return Decision::Downgrade;
         }
-        let acted: Vec<&str> = s.severities.iter().map(|s| s.name()).collect();
-        return skip("severity_not_acted", format!("{severity} is not in `severities` [{}]", acted.join(", ")));
+        return skip("severity_not_acted", format!("{severity} is not in `severities` [{}]", s.severities.names()));
     }
     let occ = s.occurrences;
     let streak = episode.streak;

@@ -1,5 +1,7 @@
 //! Severities: Sensu exit statuses named ok(0), warning(1), critical(2), unknown(anything else), and sets of them.
 
+use crate::prelude::*;
+
 use serde::Serialize;
 
 /// A check result's severity, ordered from least to most severe for escalation
@@ -90,6 +92,16 @@ impl SeveritySet {
             .filter(|s| self.contains(s))
     }
 
+    /// The names in order, comma-separated (`warning, critical`), for messages.
+    pub fn names(&self) -> String {
+        let mut out = String::new();
+        for severity in self.iter() {
+            out.push_str(if out.is_empty() { "" } else { ", " });
+            out.push_str(severity.name());
+        }
+        out
+    }
+
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.0 == 0
@@ -132,7 +144,6 @@ impl Serialize for SeveritySet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::prelude::*;
 
     #[test]
     fn a_severity_set_behaves_like_a_sorted_set() {

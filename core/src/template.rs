@@ -188,7 +188,7 @@ impl Template {
                 Part::Field(field) => {
                     let value = data.get(field).unwrap_or_default();
                     if escape_html {
-                        out.push_str(&crate::text::escape_html(value).replace('\n', "<br>"));
+                        out.push_str(&crate::text::replace(&crate::text::escape_html(value), "\n", "<br>"));
                     } else {
                         out.push_str(value);
                     }

@@ -196,10 +196,21 @@ pub fn find(hay: &str, needle: &str) -> Option<usize> {
     hay.as_bytes().windows(needle.len()).position(|w| w == needle.as_bytes())
 }
 
+/// Where the ASCII `byte` last occurs in `text` (a character boundary, since `byte` is
+/// ASCII): smaller code in the wasm builds than `str::rfind` with a `char`.
+pub fn rfind_byte(text: &str, byte: u8) -> Option<usize> {
+    text.bytes().rposition(|b| b == byte)
+}
+
 /// `hay` split around the first `needle`, like `str::split_once` (see [`find`]).
 pub fn split_once<'a>(hay: &'a str, needle: &str) -> Option<(&'a str, &'a str)> {
     let at = find(hay, needle)?;
     Some((hay.get(..at)?, hay.get(at + needle.len()..)?))
+}
+
+/// `hay` up to its first `needle`, or all of it, like `str::split(..).next()` (see [`find`]).
+pub fn before<'a>(hay: &'a str, needle: &str) -> &'a str {
+    split_once(hay, needle).map_or(hay, |(before, _)| before)
 }
 
 /// Every `needle` in `hay` replaced by `with`, like `str::replace` (see [`find`]); an
@@ -362,9 +373,15 @@ pub fn cap_html(text: &str, max: usize) -> &str {
     if capped.len() == text.len() {
         return capped;
     }
-    let open_tag = capped.rfind('<').filter(|&lt| capped.rfind('>').is_none_or(|gt| gt < lt));
-    let open_entity = capped.rfind('&').filter(|&amp| capped.rfind(';').is_none_or(|semi| semi < amp));
-    match open_tag.into_iter().chain(open_entity).min() {
+    let last = |byte: u8| rfind_byte(capped, byte);
+    let open_tag = last(b'<').filter(|&lt| last(b'>').is_none_or(|gt| gt < lt));
+    let open_entity = last(b'&').filter(|&amp| last(b';').is_none_or(|semi| semi < amp));
+    // The earlier cut, if any (`Option::min` would take a `None` for the smaller).
+    let cut = match (open_tag, open_entity) {
+        (Some(tag), Some(entity)) => Some(tag.min(entity)),
+        (tag, entity) => tag.or(entity),
+    };
+    match cut {
         Some(cut) => capped.get(..cut).unwrap_or(capped),
         None => capped,
     }
@@ -372,7 +389,10 @@ pub fn cap_html(text: &str, max: usize) -> &str {
 
 /// One line: control characters (newlines, tabs) become spaces, ends trimmed.
 pub fn one_line(value: &str) -> String {
-    let mapped: String = value.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let mut mapped = String::with_capacity(value.len());
+    for c in value.chars() {
+        mapped.push(if c.is_control() { ' ' } else { c });
+    }
     mapped.trim().to_owned()
 }
 
@@ -396,11 +416,16 @@ pub fn format_time(epoch: i64, offset_minutes: i32) -> String {
     if offset_minutes == 0 {
         out.push('Z');
     } else {
-        let sign = if offset_minutes < 0 { '-' } else { '+' };
-        let abs = offset_minutes.unsigned_abs();
-        let _ = write!(out, "{sign}{:02}:{:02}", abs / 60, abs % 60);
+        out.push_str(&utc_offset(offset_minutes));
     }
     out
+}
+
+/// `+09:00` for 540 minutes east of UTC, `-05:30` for -330.
+pub(crate) fn utc_offset(minutes: i32) -> String {
+    let sign = if minutes < 0 { "-" } else { "+" };
+    let abs = minutes.unsigned_abs();
+    format!("{sign}{:02}:{:02}", abs / 60, abs % 60)
 }
 
 /// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`, the IMF-fixdate form) as epoch seconds.
@@ -414,8 +439,9 @@ pub fn parse_http_date(value: &str) -> Option<i64> {
         + 1;
     parts.next();
     let year = parse_i64(parts.next()?)?;
-    let mut hms = parts.next()?.split(':').map(parse_i64);
-    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    let (h, ms) = split_once(parts.next()?, ":")?;
+    let (m, s) = split_once(ms, ":")?;
+    let (h, m, s) = (parse_i64(h)?, parse_i64(m)?, parse_i64(before(s, ":"))?);
     if parts.next()? != "GMT" || !(1..=31).contains(&day) {
         return None;
     }

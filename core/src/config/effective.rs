@@ -40,7 +40,13 @@ pub(crate) fn apply_setting(s: &mut Settings, name: &str, value: Parsed) -> bool
 
 /// A per-event setting's value as JSON (templates as their source).
 pub(crate) fn setting_value(s: &Settings, name: &str) -> Value {
-    let list = |set: &crate::severity::SeveritySet| Value::from(set.iter().map(|v| v.name()).collect::<Vec<_>>());
+    let list = |set: &crate::severity::SeveritySet| {
+        let mut names = Vec::new();
+        for severity in set.iter() {
+            names.push(Value::from(severity.name()));
+        }
+        Value::Array(names)
+    };
     match name {
         "profile" => s.profile.clone().map_or(Value::Null, Value::from),
         "severities" => list(&s.severities),
@@ -50,7 +56,12 @@ pub(crate) fn setting_value(s: &Settings, name: &str) -> Value {
         "reconcile" => s.reconcile.into(),
         "max_renotify" => s.max_renotify.into(),
         "call_on_renotify" => s.call_on_renotify.into(),
-        "close_on_resolve" => serde_json::to_value(s.close_on_resolve).unwrap_or(Value::Null),
+        "close_on_resolve" => match s.close_on_resolve {
+            // As it serializes (snake_case), without serde_json's value serializer.
+            CloseOnResolve::Unattended => "unattended".into(),
+            CloseOnResolve::Always => "always".into(),
+            CloseOnResolve::Never => "never".into(),
+        },
         "topics" => s.topics.clone().into(),
         "notification_text" => s.notification_text.source().into(),
         "name_template" => s.name_template.source().into(),

@@ -17,14 +17,14 @@ pub(crate) fn endpoint(url: &str) -> Result<Endpoint, String> {
     if scheme != "http" && scheme != "https" {
         return Err(format!("the scheme `{}` (only http and https)", clip(&scheme)));
     }
-    let (authority, path) = match rest.find('/') {
+    let (authority, path) = match crate::text::find(rest, "/") {
         Some(at) => (rest.get(..at).unwrap_or_default(), rest.get(at..).unwrap_or_default()),
         None => (rest, ""),
     };
-    if authority.contains('@') {
+    if crate::text::find(authority, "@").is_some() {
         return Err("a url with user info (`user:password@`); remove it and give the key as `api_key`".into());
     }
-    if rest.contains('?') || rest.contains('#') {
+    if crate::text::find(rest, "?").or(crate::text::find(rest, "#")).is_some() {
         return Err(format!("`{}` with a query or fragment; give only scheme, host, port and path", clip(url)));
     }
     let authority =
@@ -42,7 +42,7 @@ fn clip(text: &str) -> String {
 /// `Host:port` -> `host:port`, checked.
 fn authority_of(authority: &str) -> Option<String> {
     let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (inside, after) = v6.split_once(']')?;
+        let (inside, after) = crate::text::split_once(v6, "]")?;
         if inside.is_empty() || !inside.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
             return None;
         }
@@ -52,8 +52,8 @@ fn authority_of(authority: &str) -> Option<String> {
         };
         (format!("[{}]", inside.to_ascii_lowercase()), port)
     } else {
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
+        let (host, port) = match crate::text::rfind_byte(authority, b':') {
+            Some(at) => (authority.get(..at)?, Some(authority.get(at + 1..)?)),
             None => (authority, None),
         };
         let ok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_';
@@ -67,8 +67,7 @@ fn authority_of(authority: &str) -> Option<String> {
         None => Some(host),
         Some(p) => {
             let n = crate::text::parse_u64(p).filter(|_| p.chars().all(|c| c.is_ascii_digit()))?;
-            let n = u16::try_from(n).ok()?;
-            (n != 0).then(|| format!("{host}:{n}"))
+            (1..=u64::from(u16::MAX)).contains(&n).then(|| format!("{host}:{n}"))
         }
     }
 }
@@ -76,9 +75,9 @@ fn authority_of(authority: &str) -> Option<String> {
 /// True for `localhost`, `127.x.x.x` and `[::1]` (with or without a port).
 pub(crate) fn is_loopback(authority: &str) -> bool {
     let host = if authority.starts_with('[') {
-        authority.split(']').next().map(|h| format!("{h}]")).unwrap_or_default()
+        format!("{}]", crate::text::before(authority, "]"))
     } else {
-        authority.split(':').next().unwrap_or_default().to_owned()
+        crate::text::before(authority, ":").to_owned()
     };
     host == "localhost" || host.ends_with(".localhost") || host == "[::1]" || host.starts_with("127.")
 }

@@ -84,7 +84,7 @@ impl KeySpec {
     }
     /// `--api-key` for `api_key`.
     pub fn flag_name(&self) -> String {
-        self.name.replace('_', "-")
+        crate::text::replace(self.name, "_", "-")
     }
     /// `sensu.io/plugins/sensu-reactio-handler/config/<name>`.
     pub fn annotation(&self) -> String {

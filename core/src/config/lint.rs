@@ -7,7 +7,7 @@ use alloc::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::keys::{KEYS, KeySpec, spec};
+use super::keys::{KEYS, spec};
 use super::load::DEFAULT_HANDLER_NAME;
 use super::parse::suggestion;
 use super::*;
@@ -31,8 +31,12 @@ const SENSU_HANDLER_KEYS: &[&str] = &[
 ];
 
 pub(crate) fn check_scope_keys(scope: &Map<String, Value>) -> Result<(), ConfigError> {
-    let unknown: Vec<&String> = scope.keys().filter(|k| spec(k).is_none()).collect();
-    let mut problems = Vec::new();
+    let mut unknown = Vec::new();
+    for name in scope.keys().filter(|k| spec(k).is_none()) {
+        unknown.push(name);
+    }
+    // The problems, `; `-separated.
+    let mut problems = String::new();
     for name in &unknown {
         let problem = match crate::did_you_mean(name, super::keys::names()) {
             Some(s) => format!("unknown key `{name}` in `reactio`, did you mean `{s}`?"),
@@ -41,12 +45,13 @@ pub(crate) fn check_scope_keys(scope: &Map<String, Value>) -> Result<(), ConfigE
             ),
             None => format!("unknown key `{name}` in `reactio`; the keys are listed in docs/configuration.md"),
         };
-        problems.push(problem);
+        problems.push_str(if problems.is_empty() { "" } else { "; " });
+        problems.push_str(&problem);
     }
     if problems.is_empty() {
         return Ok(());
     }
-    Err(unknown.into_iter().fold(ConfigError::new(problems.join("; ")), |error, name| error.at(name.as_str())))
+    Err(unknown.into_iter().fold(ConfigError::new(problems), |error, name| error.at(name.as_str())))
 }
 
 pub(crate) fn check_flags(flags: &BTreeMap<String, String>) -> Result<(), ConfigError> {
@@ -55,17 +60,20 @@ pub(crate) fn check_flags(flags: &BTreeMap<String, String>) -> Result<(), Config
             Some(k) if k.flag => {}
             Some(k) => return Err(ConfigError::new(format!("`{}` has no flag; set it in the settings file", k.name))),
             // A JSON API host's `flags` written the command line's way: keyed by setting.
-            None if spec(&name.replace('-', "_")).is_some() => {
+            None if spec(&crate::text::replace(name, "-", "_")).is_some() => {
                 return Err(ConfigError::new(format!(
                     "unknown flag `{name}` in `flags`: flags are keyed by their setting's name, `{}`",
-                    name.replace('-', "_")
+                    crate::text::replace(name, "-", "_")
                 )));
             }
             None => {
-                let flag_names: Vec<String> = KEYS.iter().filter(|k| k.flag).map(KeySpec::flag_name).collect();
-                let hint = suggestion(&name.replace('_', "-"), flag_names.iter().map(|s| s.as_str()));
-                let hint = crate::text::replace(&hint.replace('`', ""), "mean ", "mean --");
-                return Err(ConfigError::new(format!("unknown flag --{}{hint}", name.replace('_', "-"))));
+                let mut flag_names = Vec::new();
+                for k in KEYS.iter().filter(|k| k.flag) {
+                    flag_names.push(k.flag_name());
+                }
+                let hint = suggestion(&crate::text::replace(name, "_", "-"), flag_names.iter().map(|s| s.as_str()));
+                let hint = crate::text::replace(&crate::text::replace(&hint, "`", ""), "mean ", "mean --");
+                return Err(ConfigError::new(format!("unknown flag --{}{hint}", crate::text::replace(name, "_", "-"))));
             }
         }
     }
@@ -73,7 +81,10 @@ pub(crate) fn check_flags(flags: &BTreeMap<String, String>) -> Result<(), Config
 }
 
 pub(crate) fn lint_env(env: &BTreeMap<String, String>, warnings: &mut Vec<String>) {
-    let known: Vec<String> = KEYS.iter().filter(|k| k.flag).map(KeySpec::env_var).collect();
+    let mut known = Vec::new();
+    for k in KEYS.iter().filter(|k| k.flag) {
+        known.push(k.env_var());
+    }
     for name in env.keys().filter(|n| n.starts_with("REACTIO_") && !known.contains(n)) {
         if name == "REACTIO_PROFILES" {
             warnings.push(
@@ -112,8 +123,8 @@ pub(crate) fn lint_handler(settings: &Value, handler: &str, severities: &str, wa
         warnings.push(warning);
     }
     let every = |v: &Value| {
-        let names: Vec<&str> = v.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-        ["ok", "warning", "critical", "unknown"].iter().all(|s| names.contains(s))
+        let items = v.as_array().map_or(&[][..], Vec::as_slice);
+        ["ok", "warning", "critical", "unknown"].iter().all(|s| items.iter().any(|item| item.as_str() == Some(*s)))
     };
     if definition.get("severities").is_some_and(|v| !every(v)) {
         warnings.push(format!(

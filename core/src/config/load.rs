@@ -282,10 +282,9 @@ impl Config {
             ));
         }
         let handler = input.handler_name.as_deref().unwrap_or(DEFAULT_HANDLER_NAME);
-        let severities: Vec<&str> = settings.severities.iter().map(|s| s.name()).collect();
         let severities = match origins.get("severities") {
             Some(Origin::Default) | None => "default [critical]".to_owned(),
-            _ => format!("configured [{}]", severities.join(", ")),
+            _ => format!("configured [{}]", settings.severities.names()),
         };
         lint_handler(&input.settings, handler, &severities, &mut warnings);
 
@@ -307,7 +306,7 @@ impl Config {
 /// say of where a setting was set).
 pub fn origin_label(name: &str, origin: Origin) -> String {
     match origin {
-        Origin::Flag => format!("flag --{}", name.replace('_', "-")),
+        Origin::Flag => format!("flag --{}", crate::text::replace(name, "_", "-")),
         Origin::Environment => format!("environment variable REACTIO_{}", name.to_ascii_uppercase()),
         _ => format!("settings file `reactio.{name}`"),
     }
@@ -321,8 +320,12 @@ pub(crate) fn unknown_profile(label: &str, name: &str, profiles: &Profiles) -> S
         );
     }
     let hint = suggestion(name, profiles.keys().map(|s| s.as_str()));
-    let all: Vec<&str> = profiles.keys().map(|s| s.as_str()).collect();
-    format!("{label}: profile `{name}` is not defined{hint}; the profiles are {}", all.join(", "))
+    let mut all = String::new();
+    for (i, profile) in profiles.keys().enumerate() {
+        all.push_str(if i == 0 { "" } else { ", " });
+        all.push_str(profile);
+    }
+    format!("{label}: profile `{name}` is not defined{hint}; the profiles are {all}")
 }
 
 fn apply_global(global: &mut Global, host: &mut HostSettings, name: &str, value: Parsed) -> bool {

@@ -351,8 +351,10 @@ pub struct Effective {
 pub struct OverrideLayer {
     /// Which layer.
     pub origin: Origin,
-    /// Setting name -> raw value (annotation strings arrive as JSON strings).
-    pub values: BTreeMap<String, serde_json::Value>,
+    /// Setting name -> raw value (annotation strings arrive as JSON strings). A JSON
+    /// object's own map type: a check's `reactio` object is kept as it is, not copied
+    /// pair by pair into a map of another type (code in the wasm builds).
+    pub values: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The per-event override layers, highest precedence first.

@@ -53,8 +53,7 @@ pub(crate) fn show(value: &Value, secret: bool) -> String {
     }
     let text = crate::text::show_json(value);
     if crate::text::char_count(&text) > MAX_SHOWN {
-        let cut: String = text.chars().take(MAX_SHOWN).collect();
-        format!("{cut}...")
+        format!("{}...", crate::text::cap_chars(&text, MAX_SHOWN))
     } else {
         text
     }
@@ -229,11 +228,11 @@ fn decimal(text: &str) -> Option<f64> {
         Some(b'+') => (false, text.get(1..)?),
         _ => (false, text),
     };
-    let (number, exponent) = match rest.find(['e', 'E']) {
+    let (number, exponent) = match rest.bytes().position(|b| b == b'e' || b == b'E') {
         Some(at) => (rest.get(..at)?, Some(rest.get(at + 1..)?)),
         None => (rest, None),
     };
-    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let (whole, fraction) = crate::text::split_once(number, ".").unwrap_or((number, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
         return None;
@@ -317,9 +316,12 @@ fn list(value: &Value) -> Option<Vec<String>> {
         },
         Value::String(s) => {
             let mut out = Vec::new();
-            for item in s.split(',') {
+            let mut rest = s.as_str();
+            while let Some((item, after)) = crate::text::split_once(rest, ",") {
                 push_trimmed(&mut out, item);
+                rest = after;
             }
+            push_trimmed(&mut out, rest);
             return Some(out);
         }
         _ => return None,
@@ -375,10 +377,10 @@ pub(crate) fn offset(text: &str) -> Option<i32> {
         "-" => (-1, text.get(1..)?),
         _ => return None,
     };
-    let digits: String = rest.chars().filter(|c| *c != ':').collect();
-    let colon_ok = match rest.find(':') {
+    let digits = crate::text::replace(rest, ":", "");
+    let colon_ok = match crate::text::find(rest, ":") {
         None => true,
-        Some(at) => at == 2 && rest.matches(':').count() == 1,
+        Some(at) => at == 2 && rest.len() == digits.len() + 1,
     };
     if !colon_ok || !digits.chars().all(|c| c.is_ascii_digit()) || !(digits.len() == 2 || digits.len() == 4) {
         return None;
@@ -394,9 +396,7 @@ pub(crate) fn show_offset(minutes: i32) -> String {
     if minutes == 0 {
         return "UTC".into();
     }
-    let sign = if minutes < 0 { '-' } else { '+' };
-    let m = minutes.unsigned_abs();
-    format!("{sign}{:02}:{:02}", m / 60, m % 60)
+    crate::text::utc_offset(minutes)
 }
 
 #[cfg(test)]

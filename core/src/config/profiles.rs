@@ -31,11 +31,8 @@ pub(crate) fn load(
         ))
         .at("profiles"));
     };
-    let allowed: Vec<&str> = CONNECTION_KEYS
-        .iter()
-        .copied()
-        .chain(KEYS.iter().filter(|k| k.per_event && k.name != "profile").map(|k| k.name))
-        .collect();
+    let mut allowed: Vec<&str> = CONNECTION_KEYS.to_vec();
+    allowed.extend(KEYS.iter().filter(|k| k.per_event && k.name != "profile").map(|k| k.name));
     let mut profiles = Profiles::default();
     for (name, body) in map {
         if name.trim().is_empty() || name.trim() != name {

@@ -9,8 +9,6 @@ mod sparse;
 mod whole;
 mod wire;
 
-use alloc::collections::BTreeMap;
-
 use serde_json::{Map, Value};
 
 use crate::config::{Origin, OverrideLayer, Overrides};
@@ -75,11 +73,15 @@ impl core::fmt::Display for InputError {
                 write!(f, "the event is not valid json: {detail}; sensu pipes one json object on stdin")
             }
             InputError::NotAnObject { got } => write!(f, "the event must be a json object, got {got}"),
-            InputError::UnknownShape { keys } => write!(
-                f,
-                "not a sensu event: expected `client` and `check` (sensu classic) or `entity` and `check` (sensu go), got keys [{}]",
-                keys.join(", ")
-            ),
+            InputError::UnknownShape { keys } => {
+                f.write_str("not a sensu event: expected `client` and `check` (sensu classic) or `entity` and `check` (sensu go), got keys [")?;
+                // Written one by one: `join` over `String`s is code of its own in the wasm builds.
+                for (i, key) in keys.iter().enumerate() {
+                    f.write_str(if i == 0 { "" } else { ", " })?;
+                    f.write_str(key)?;
+                }
+                f.write_str("]")
+            }
             InputError::Missing { path, hint } => write!(f, "the event has no `{path}` ({hint})"),
             InputError::WrongType { path, expected, got } => {
                 write!(f, "`{path}` in the event must be {expected}, got {got}")
@@ -194,12 +196,11 @@ impl Event {
         let event = match Event::parse_exact(bytes, &mut warnings) {
             Err(error @ InputError::NotJson { .. }) => match repair::repair(bytes) {
                 Some((fixed, what)) => {
-                    warnings.clear();
+                    // The repair's warning first, then the repaired event's own.
+                    warnings = vec![format!("the event {what}")];
                     // Still refused once repaired: what stops the repaired text is the
                     // problem to report, not the bytes or escapes the repair replaced.
-                    let event = Event::parse_exact(&fixed, &mut warnings)?;
-                    warnings.insert(0, format!("the event {what}"));
-                    event
+                    Event::parse_exact(&fixed, &mut warnings)?
                 }
                 None => return Err(error),
             },
@@ -262,7 +263,10 @@ fn history(check: &Obj<'_>, status: i64) -> Result<(Vec<i64>, bool, Option<i64>)
         statuses.push(status);
     }
     let excess = statuses.len().saturating_sub(HISTORY_CAP);
-    statuses.drain(..excess);
+    if excess > 0 {
+        // A copy of the kept tail: smaller code in the wasm builds than `Vec::drain`.
+        statuses = statuses.get(excess..).unwrap_or_default().to_vec();
+    }
     Ok((statuses, known, last_executed))
 }
 
@@ -276,8 +280,8 @@ fn time(v: Option<i64>) -> Option<i64> {
 
 /// A map from pairs, the last of equal keys winning (inserts, not `collect`: collecting
 /// into a `BTreeMap` sorts, and each sort is sizeable code in the wasm builds).
-fn to_map(pairs: impl IntoIterator<Item = (String, Value)>) -> BTreeMap<String, Value> {
-    let mut map = BTreeMap::new();
+fn to_map(pairs: impl IntoIterator<Item = (String, Value)>) -> Map<String, Value> {
+    let mut map = Map::new();
     for (key, value) in pairs {
         map.insert(key, value);
     }
@@ -373,7 +377,7 @@ fn parse_classic(
     };
     let mut overrides = Vec::new();
     if let Some(reactio) = override_map(&check, "reactio", warnings) {
-        overrides.push(OverrideLayer { origin: Origin::CheckReactio, values: to_map(reactio.clone()) });
+        overrides.push(OverrideLayer { origin: Origin::CheckReactio, values: reactio.clone() });
     }
     let attributes =
         to_map(["occurrences", "refresh"].into_iter().filter_map(|k| check.get(k).map(|v| (k.to_owned(), v.clone()))));
@@ -429,13 +433,9 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<S
     let (history, history_known, history_executed) = history(&check, status)?;
     let state = check.string("state")?;
     // Check annotations win over entity annotations.
-    let overrides = [
-        annotation_layer(&check_meta, Origin::CheckAnnotation, warnings),
-        annotation_layer(&entity_meta, Origin::EntityAnnotation, warnings),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let mut overrides = Vec::new();
+    overrides.extend(annotation_layer(&check_meta, Origin::CheckAnnotation, warnings));
+    overrides.extend(annotation_layer(&entity_meta, Origin::EntityAnnotation, warnings));
     let key = incident_key(&[&namespace, &entity_name, &check_name]);
     let output = check.text("output")?.unwrap_or_default();
     let mut event = Event {

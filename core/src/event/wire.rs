@@ -20,7 +20,7 @@ pub(super) fn describe(value: &Value) -> String {
         Value::Bool(b) => format!("the boolean {b}"),
         Value::Number(n) => format!("the number {}", crate::text::number(n)),
         Value::String(s) => {
-            let shown: String = s.chars().take(40).collect();
+            let shown = crate::text::cap_chars(s, 40);
             let ellipsis = if shown.len() < s.len() { "…" } else { "" };
             format!("the string {}", crate::text::quoted(&format!("{shown}{ellipsis}")))
         }

@@ -147,14 +147,14 @@ impl Run {
         };
         self.post(inc.id, &headline);
         if earlier_failure {
-            self.writes.push_back(Write::Notify { id: inc.id, text: notification, call: alert.call_on_create });
+            self.writes.push(Write::Notify { id: inc.id, text: notification, call: alert.call_on_create });
             self.set(
                 inc.id,
                 "failing_again",
                 format!("posted to incident {} for {key}, still open from an earlier failure, and broadcast", inc.id),
             );
         } else if alert.broadcast_if_found {
-            self.writes.push_back(Write::Notify { id: inc.id, text: notification, call: alert.call_if_found });
+            self.writes.push(Write::Notify { id: inc.id, text: notification, call: alert.call_if_found });
             self.set(
                 inc.id,
                 "escalated",
@@ -178,7 +178,7 @@ impl Run {
             // The broadcast last, as everywhere: a write that fails after it
             // would send the whole event again, and ring phones again.
             let notification = self.texts.notification(&self.eff);
-            self.writes.push_back(Write::Notify { id: inc.id, text: notification, call: self.renotify_call() });
+            self.writes.push(Write::Notify { id: inc.id, text: notification, call: self.renotify_call() });
             self.set(inc.id, "renotified", format!("re-notified incident {} for {key} (round {round})", inc.id));
         } else {
             self.set(inc.id, "posted", format!("posted to incident {} for {key} (someone has it)", inc.id));
@@ -202,7 +202,7 @@ impl Run {
         self.post(inc.id, &headline);
         let left = match after {
             AfterRecovery::Close => {
-                self.writes.push_back(Write::Close { id: inc.id });
+                self.writes.push(Write::Close { id: inc.id });
                 self.set(inc.id, "closed", format!("recovered: closed incident {} for {key}", inc.id));
                 return;
             }
@@ -264,7 +264,7 @@ impl Run {
     pub(super) fn post(&mut self, id: u64, headline: &str) {
         let text = self.texts.message(&self.eff, Some(headline));
         let minimal = format!("{headline}<br>{}", self.texts.minimal_message());
-        self.writes.push_back(Write::Message { id, text, minimal });
+        self.writes.push(Write::Message { id, text, minimal });
     }
 
     /// Whether `inc` is this event's own create: the event is one that creates when it
@@ -320,6 +320,6 @@ impl Run {
             topics: Vec::new(),
             message: None,
         };
-        self.writes.push_back(Write::Create { body, minimal });
+        self.writes.push(Write::Create { body, minimal });
     }
 }

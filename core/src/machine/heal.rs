@@ -14,8 +14,12 @@ impl Run {
     /// duplicates and closed after the event's own writes (decisions.md, Duplicates:
     /// "the next run heals it"). Incidents a person holds are left to them.
     pub(super) fn heal_found(&mut self, keep: u64) {
-        let newer: Vec<u64> =
-            self.found.iter().filter(|i| i.id != keep && i.status == "open" && !i.has_manager).map(|i| i.id).collect();
+        let mut newer = Vec::new();
+        for i in &self.found {
+            if i.id != keep && i.status == "open" && !i.has_manager {
+                newer.push(i.id);
+            }
+        }
         for id in newer {
             self.queue_duplicate(id, messages::duplicate_found(keep));
         }
@@ -23,8 +27,8 @@ impl Run {
 
     /// Queue the housekeeping for one duplicate: `note` on its timeline, then close it.
     fn queue_duplicate(&mut self, id: u64, note: String) {
-        self.cleanup.push_back(Write::Message { id, minimal: note.clone(), text: note });
-        self.cleanup.push_back(Write::Close { id });
+        self.cleanup.push(Write::Message { id, minimal: note.clone(), text: note });
+        self.cleanup.push(Write::Close { id });
     }
 
     /// Forget the step in flight (its request, or the retry it waited for).

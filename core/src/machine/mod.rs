@@ -14,8 +14,6 @@
 
 use crate::prelude::*;
 
-use alloc::collections::VecDeque;
-
 mod act;
 mod heal;
 mod refused;
@@ -55,8 +53,11 @@ pub struct Machine {
 /// positioned at its first step (often [`Step::Done`] with a skip).
 pub fn plan(event: &[u8], config: &Config, context: &Context) -> Result<Machine, InputError> {
     let (event, repaired) = Event::parse(event)?;
-    let (eff, mut warnings) = config.effective(&event.overrides);
-    warnings.splice(0..0, config.warnings.iter().cloned().chain(repaired));
+    let (eff, overrides_warnings) = config.effective(&event.overrides);
+    // The configuration's warnings, then the repair's, then the overrides'.
+    let mut warnings = config.warnings.clone();
+    warnings.extend(repaired);
+    warnings.extend(overrides_warnings);
     let decision = rules::decide(&event, &eff, context);
     let mut run = Run::new(event, eff, context.clone(), decision, warnings);
     let step = run.start();
@@ -198,9 +199,9 @@ struct Run {
     retries: u32,
     phase: Phase,
     found: Vec<Incident>,
-    writes: VecDeque<Write>,
+    writes: Vec<Write>,
     /// Housekeeping writes, sent after `writes`: notes and closes for duplicates.
-    cleanup: VecDeque<Write>,
+    cleanup: Vec<Write>,
     /// The event's own requests are done; what runs now is housekeeping.
     housekeeping: bool,
     /// Retries spent on housekeeping (at most [`HOUSEKEEPING_RETRIES`]).
@@ -238,8 +239,8 @@ impl Run {
             retries: 0,
             phase: Phase::Writes,
             found: Vec::new(),
-            writes: VecDeque::new(),
-            cleanup: VecDeque::new(),
+            writes: Vec::new(),
+            cleanup: Vec::new(),
             housekeeping: false,
             housekeeping_retries: 0,
             in_flight: None,
@@ -432,7 +433,7 @@ impl Run {
             let excerpt = crate::text::cap_chars(&crate::text::one_line(&response.body), 60).to_owned();
             let reason = request.scrub_echo(format!(
                 "lookup: reactio answered {} with a body that is not a json list: \"{excerpt}\"",
-                response.status
+                u32::from(response.status) // no u16 formatting (see reactio::classify_raw)
             ));
             return self.retry(reason, None, request, true);
         };
@@ -501,10 +502,10 @@ impl Run {
     fn next_write(&mut self) -> Step {
         // Each write gets its own one retry with the minimal payload.
         self.minimal_used = false;
-        if let Some(write) = self.writes.pop_front() {
+        if let Some(write) = first_out(&mut self.writes) {
             return self.send_write(write);
         }
-        match self.cleanup.pop_front() {
+        match first_out(&mut self.cleanup) {
             Some(write) => {
                 self.housekeeping = true;
                 self.send_write(write)
@@ -634,4 +635,10 @@ impl Run {
         outcome.auth_failed = auth_failed;
         Step::Done(outcome)
     }
+}
+
+/// The first of a queue of writes, taken out. A queue holds a handful, so a `Vec`
+/// (shifted) rather than a `VecDeque`, whose code cost the wasm module ~730 bytes.
+fn first_out(queue: &mut Vec<Write>) -> Option<Write> {
+    (!queue.is_empty()).then(|| queue.remove(0))
 }

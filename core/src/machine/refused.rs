@@ -30,7 +30,7 @@ impl Run {
     /// got 400 or 422 (a server whose pages are smaller) is asked again without it,
     /// and so is every later listing of the run. `None`: classify it as any answer.
     pub(super) fn listing_refused(&mut self, request: &Request, response: &Response) -> Option<Step> {
-        let status = response.status;
+        let status = u32::from(response.status); // see classify_raw: no u16 formatting
         // A redirect is said as such.
         if !(400..500).contains(&status) {
             return None;
@@ -70,7 +70,7 @@ impl Run {
                 ),
                 None => "`endpoint` (and its path) and `organization`".to_owned(),
             };
-            let path = request.path.split('?').next().unwrap_or_default();
+            let path = crate::text::before(&request.path, "?");
             let at = format!("{}://{}{path}", request.scheme, request.authority);
             return self.fail(false, false, "rejected", format!("{reason}; the api is not at {at}: check {check}"));
         }
