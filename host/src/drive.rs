@@ -29,17 +29,24 @@ pub struct Transport<'a> {
     dry_run: bool,
     /// Creates sent so far (whatever their answer).
     creates_sent: u32,
+    /// HTTP answers received so far (any status).
+    answers: u32,
 }
 
 impl<'a> Transport<'a> {
     /// A transport that has not built its client yet.
     pub fn new(settings: HttpSettings, env: &'a EnvVars, dry_run: bool) -> Transport<'a> {
-        Transport { http: None, settings, env, dry_run, creates_sent: 0 }
+        Transport { http: None, settings, env, dry_run, creates_sent: 0, answers: 0 }
     }
 
     /// How many creates were sent so far (whatever their answer).
     pub fn creates_sent(&self) -> u32 {
         self.creates_sent
+    }
+
+    /// How many HTTP answers came so far (any status): the server was there.
+    pub fn answers(&self) -> u32 {
+        self.answers
     }
 
     /// Was the HTTP client built (a request was really due)?
@@ -75,13 +82,22 @@ fn jitter_ms(max: u64) -> u64 {
     hasher.finish() % (max + 1)
 }
 
+/// The outcome code of an event the deadline cut short (the core's, and the host's own).
+pub const DEADLINE_EXCEEDED: &str = "deadline_exceeded";
+
+/// Whether the deadline cut this event short while the server was answering
+/// (`answered`: slow, not down): [`crate::spool::Entry::cut_short`].
+pub fn cut_short(outcome: &Outcome, answered: bool) -> bool {
+    answered && outcome.code == DEADLINE_EXCEEDED
+}
+
 /// The outcome when the deadline ends the run before the core does.
 pub fn deadline_outcome(key: &str, deadline: Duration, why: &str, context: &Context) -> Outcome {
     Outcome {
         result: OutcomeKind::Failed,
         retryable: true,
         auth_failed: false,
-        code: "deadline_exceeded".into(),
+        code: DEADLINE_EXCEEDED.into(),
         key: key.to_owned(),
         incident: None,
         actions: Vec::new(),
@@ -190,6 +206,9 @@ pub fn run_event(
                             answer
                         }
                     };
+                    if let Answer::Response(_) = answer {
+                        transport.answers += 1;
+                    }
                     last = match &answer {
                         Answer::Response(r) => format!("last answer: http {}", r.status),
                         Answer::Failure(f) => format!("last failure: {}", f.detail),

@@ -184,6 +184,7 @@ mod tests {
             handler_failures: 0,
             unconfirmed_create_ms: None,
             notified_incident: None,
+            cut_short: false,
             last_attempt_at: None,
             settings: None,
         }

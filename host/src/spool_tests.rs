@@ -24,6 +24,7 @@ fn entry(key: &str) -> Entry {
         handler_failures: 0,
         unconfirmed_create_ms: None,
         notified_incident: None,
+        cut_short: false,
         last_attempt_at: None,
         settings: None,
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use sensu_reactio_core::{CREATE_RETRY_WAIT_MS, Context, Failure, FailureKind, Outcome, Purpose, Request};
 
 use super::{Fate, Live, Runner, after, fate, now, now_ms, settles};
-use crate::drive::{Write, not_applied, run_event};
+use crate::drive::{Write, cut_short, not_applied, run_event};
 use crate::error::HostError;
 use crate::latest;
 use crate::output::Source;
@@ -122,8 +122,19 @@ impl Runner<'_> {
         let pending = pending(entries, live, &mut report);
         let mut busy: Vec<String> = Vec::new();
         let mut kept_one = false;
+        let mut put_off = 0;
         for (index, item) in pending.iter().enumerate() {
             if busy.contains(&item.entry.key) {
+                report.left += 1;
+                continue;
+            }
+            // Before a live event, another check's entry that ran out of time on its
+            // last attempt waits until after it: against a slow server it would run
+            // out again, and take the live event's time with it (each new alert late
+            // by a run). Dropping a superseded one costs nothing and goes on.
+            let other_check = live.is_some_and(|l| l.summary.key != item.entry.key);
+            if other_check && item.entry.cut_short && !item.superseded {
+                put_off += 1;
                 report.left += 1;
                 continue;
             }
@@ -153,6 +164,11 @@ impl Runner<'_> {
                 report.left += 1;
                 busy.push(item.entry.key.clone());
             }
+        }
+        if put_off > 0 {
+            self.printer.info(&format!(
+                "left {put_off} spooled events of other checks until after this run's own event: their last attempt ran out of time (a slow server)"
+            ));
         }
         Ok(report)
     }
@@ -267,8 +283,10 @@ impl Runner<'_> {
         let Some(mut entry) = self.ready(spool, item, end, busy, report)? else {
             return Ok(Flow::Next);
         };
+        let answers_before = self.transport.answers();
         let (result, sent_create) = self.attempt(spool, &item.path, &mut entry, end);
-        self.record(spool, &item.path, entry, result, sent_create, report)
+        let answered = self.transport.answers() > answers_before;
+        self.record(spool, &item.path, entry, result, (sent_create, answered), report)
     }
 
     /// The entry as it is now, if it is to be sent now. `None` when another run sent
@@ -437,7 +455,7 @@ impl Runner<'_> {
         path: &Path,
         mut entry: Entry,
         result: Result<Outcome, HostError>,
-        sent_create: bool,
+        (sent_create, answered): (bool, bool),
         report: &mut DrainReport,
     ) -> Result<Flow, HostError> {
         match result {
@@ -453,6 +471,7 @@ impl Runner<'_> {
                 Fate::Retry => {
                     entry.last_error = Some(self.printer.redact(&outcome.message));
                     entry.handler_failures = 0;
+                    entry.cut_short = cut_short(&outcome, answered);
                     // Still unconfirmed: since now if this attempt sent a create,
                     // else since the earlier attempt's.
                     entry.unconfirmed_create_ms = match entry.unconfirmed_create_ms {

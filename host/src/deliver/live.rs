@@ -7,7 +7,7 @@ use sensu_reactio_core::{Context, Outcome, OutcomeKind};
 
 use super::mask::without_secrets;
 use super::{DrainReport, Fate, Live, Runner, Scope, after, fate, now, now_ms, settles};
-use crate::drive::{Write, run_event};
+use crate::drive::{Write, cut_short, run_event};
 use crate::error::{EXIT_CONFIG, EXIT_NOT_SPOOLED, EXIT_OK, EXIT_SPOOLED, HostError};
 use crate::latest;
 use crate::output::{Printer, Source};
@@ -99,7 +99,8 @@ impl Runner<'_> {
             }
             _ => None,
         };
-        match run_event(
+        let answers_before = self.transport.answers();
+        let delivered = run_event(
             self.engine.as_mut(),
             &mut self.transport,
             self.printer,
@@ -108,7 +109,9 @@ impl Runner<'_> {
             &context,
             budget,
             &mut on_write,
-        ) {
+        );
+        let answered = self.transport.answers() > answers_before;
+        match delivered {
             Ok(outcome) if dry_run => {
                 self.printer.outcome(&outcome, Source::Live, None, None);
                 match fate(&outcome) {
@@ -127,7 +130,13 @@ impl Runner<'_> {
                     }
                     self.drop_superseded_by(live, check_lock.is_some());
                 }
-                self.settle(live, &outcome)
+                let code = self.settle(live, &outcome, answered);
+                if backlog && fate(&outcome) == Fate::Done {
+                    // The check's next event need not wait for this.
+                    drop(check_lock);
+                    self.drain_after(live);
+                }
+                code
             }
             Err(e) if dry_run => {
                 self.printer.error(&e.to_string(), e.exit_code());
@@ -181,16 +190,34 @@ impl Runner<'_> {
         }
     }
 
-    /// Deal with a live event's outcome: spool or dead-letter it as needed; the exit code.
-    fn settle(&self, live: Live<'_>, outcome: &Outcome) -> u8 {
+    /// Deal with a live event's outcome: spool or dead-letter it as needed (`answered`:
+    /// the server answered at least once on its way); the exit code.
+    fn settle(&self, live: Live<'_>, outcome: &Outcome, answered: bool) -> u8 {
         match fate(outcome) {
             Fate::Done => {
                 self.printer.outcome(outcome, Source::Live, None, Some(EXIT_OK));
                 EXIT_OK
             }
-            Fate::Retry => self.keep(live, outcome, false, EXIT_SPOOLED),
-            Fate::Dead => self.keep(live, outcome, true, EXIT_SPOOLED),
-            Fate::DeadConfig => self.keep(live, outcome, true, EXIT_CONFIG),
+            Fate::Retry => self.keep(live, outcome, false, EXIT_SPOOLED, answered),
+            Fate::Dead => self.keep(live, outcome, true, EXIT_SPOOLED, answered),
+            Fate::DeadConfig => self.keep(live, outcome, true, EXIT_CONFIG, answered),
+        }
+    }
+
+    /// After the live event was delivered: the time left goes to the other checks'
+    /// entries, those put off until now among them ([`Entry::cut_short`]); the live
+    /// event's exit code stands. Its own check's entries went before it.
+    fn drain_after(&mut self, live: Live<'_>) {
+        let Ok(spool) = self.spool.as_ref().map(Spool::clone) else { return };
+        if !spool.waits() {
+            return;
+        }
+        // Another run delivering the spool has it in hand: nothing to say.
+        let Ok(Some(_held)) = spool.try_lock() else { return };
+        let end = self.start + self.deadline;
+        let own = Some(live.summary.key.as_str());
+        if let Err(e) = self.drain_scoped(end, None, true, own, Scope::Others) {
+            self.printer.warning(&format!("the spool was not delivered after the event: {e}"));
         }
     }
 
@@ -236,10 +263,11 @@ impl Runner<'_> {
     }
 
     /// Spool (or dead-letter) the live event; print the line; the exit code.
-    fn keep(&self, live: Live<'_>, outcome: &Outcome, dead: bool, code: u8) -> u8 {
+    fn keep(&self, live: Live<'_>, outcome: &Outcome, dead: bool, code: u8, answered: bool) -> u8 {
         let message = Some(self.printer.redact(&outcome.message));
         let mut entry = entry_for(self.printer, live, message, Some(&self.route), code == EXIT_CONFIG);
         entry.unconfirmed_create_ms = outcome.create_unconfirmed.then(now_ms);
+        entry.cut_short = cut_short(outcome, answered);
         match self.store(&entry, dead) {
             Ok(path) if !dead && self.stale_once_kept(live, &path) => EXIT_OK,
             Ok(path) => {
@@ -421,6 +449,7 @@ pub fn entry_for(
         handler_failures: 0,
         unconfirmed_create_ms: None,
         notified_incident: None,
+        cut_short: false,
         last_attempt_at: None,
         settings: None,
     };

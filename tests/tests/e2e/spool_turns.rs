@@ -492,3 +492,40 @@ fn a_slow_server_still_gets_a_checks_spooled_alert_delivered_by_its_next_event()
     assert!(spooled(&spool).is_empty(), "{}", run.all());
     assert_no_key(&[&kept, &run], &dir);
 }
+
+#[test]
+fn another_checks_entry_a_slow_server_cut_short_waits_until_after_the_next_alert() {
+    // Reactio answers every request in 0.6 s with 110 other incidents open: one
+    // delivery needs ~3 s, more than half of a 4 s deadline. Another check's spooled
+    // alert, cut at the half before each live event, took that half from every new
+    // alert, which was then cut too: every run exited 75, nobody was called, and the
+    // spool grew by one a run.
+    let (dir, spool, kept) = alert_spooled("slow-server-put-off");
+    let server = standin();
+    for n in 0..110 {
+        server.seed_open(&format!("other{n}/check_disk"));
+    }
+    let slow = Fault::Delay(std::time::Duration::from_millis(600));
+    server.push_fault_times(Match::prefix("*", "/"), slow, 1000);
+    let mysql = classic("db01", "check_mysql", 2, &["0", "2"], "create", 1);
+    let first = against(&server.url(), &spool).args(["--deadline", "4"]).stdin(&mysql).run();
+    assert_eq!(first.code, Some(75), "both cut short: {}", first.all());
+    assert_eq!(creates(&server), 0, "{:?}", lines(&server));
+    // Both kept entries ran out of time: the next alert goes first and is delivered.
+    let redis = classic("cache01", "check_redis", 2, &["0", "2"], "create", 1);
+    let second = against(&server.url(), &spool).args(["--deadline", "4"]).stdin(&redis).run();
+    assert_eq!(second.code, Some(0), "{}", second.all());
+    assert!(second.stdout.contains("left 2 spooled events of other checks until after"), "{}", second.all());
+    let names: Vec<String> = server.open_incidents().into_iter().map(|i| i.name).collect();
+    assert!(names.iter().any(|n| n.contains("cache01/check_redis")), "{names:?}\n{}", second.all());
+    // Once the server is fast again, the put-off entries go: one incident each.
+    server.clear_faults();
+    let replayed = against(&server.url(), &spool).args(["--deadline", "8", "replay"]).run();
+    assert_eq!(replayed.code, Some(0), "{}", replayed.all());
+    assert!(spooled(&spool).is_empty(), "{}", replayed.all());
+    for check in ["web01/check_http", "db01/check_mysql", "cache01/check_redis"] {
+        let open = server.open_incidents().into_iter().filter(|i| i.name.contains(check)).count();
+        assert_eq!(open, 1, "{check}: {:?}", lines(&server));
+    }
+    assert_no_key(&[&kept, &first, &second, &replayed], &dir);
+}
