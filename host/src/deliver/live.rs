@@ -17,6 +17,10 @@ use crate::spool::{Entry, Spool};
 /// How often a run waiting for the spool's lock tries it again.
 const LOCK_POLL: Duration = Duration::from_millis(20);
 
+/// The least time left after a live event worth a look at the spool (less is not
+/// enough to deliver one entry, and would only say that it was not read).
+const AFTER_AT_LEAST: Duration = Duration::from_millis(500);
+
 /// What to do about a dead letter: no run sends it on its own.
 const DEAD_HINT: &str = "`replay --dead` sends it once the cause is fixed";
 
@@ -208,13 +212,13 @@ impl Runner<'_> {
     /// entries, those put off until now among them ([`Entry::cut_short`]); the live
     /// event's exit code stands. Its own check's entries went before it.
     fn drain_after(&mut self, live: Live<'_>) {
+        let end = self.start + self.deadline;
         let Ok(spool) = self.spool.as_ref().map(Spool::clone) else { return };
-        if !spool.waits() {
+        if Instant::now() + AFTER_AT_LEAST >= end || !spool.waits() {
             return;
         }
         // Another run delivering the spool has it in hand: nothing to say.
         let Ok(Some(_held)) = spool.try_lock() else { return };
-        let end = self.start + self.deadline;
         let own = Some(live.summary.key.as_str());
         if let Err(e) = self.drain_scoped(end, None, true, own, Scope::Others) {
             self.printer.warning(&format!("the spool was not delivered after the event: {e}"));
