@@ -99,7 +99,8 @@ WHAT IT DOES
   (at most 16 MiB; a whole event on a stdin left open goes ahead after half a second
   of quiet, and none within 8 s is exit 65), decides what to do, and sends the requests to Reactio. It first
   delivers anything left in the spool by earlier runs (oldest first; its own check's
-  within the deadline, the rest within half of it). It prints one line per event: what was done, the incident and its
+  within the deadline, the rest within half of it; another check's entry a slow
+  server cut short goes after the event, with the time left). It prints one line per event: what was done, the incident and its
   URL, or why it was skipped. Warnings go to stderr, prefixed `reactio: warning:`.
 
 SETTINGS (highest precedence first)

@@ -1,7 +1,8 @@
 //! Handling events: the live event from stdin and the spool before it (drained
 //! oldest first, its check's own entries within the deadline and the rest within
-//! half of it, superseded alerts dropped, refused ones dead-lettered), and what each
-//! outcome means for the spool and the exit code.
+//! half of it, those a slow server cut short after it; superseded alerts dropped,
+//! refused ones dead-lettered), and what each outcome means for the spool and the
+//! exit code.
 //!
 //! `live.rs` takes the live event through its check's turn, the spool and its own
 //! delivery; `drain.rs` sends what the spool holds; `mask.rs` is what a kept event
