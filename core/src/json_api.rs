@@ -27,7 +27,8 @@ use crate::prelude::*;
 
 use serde::Serialize;
 
-use crate::config::{Config, ConfigInput};
+use crate::config::Config;
+use crate::json_out::Object;
 use crate::machine::{Machine, plan};
 use crate::read;
 use crate::step::{Answer, Context, Purpose, Request, Step};
@@ -55,47 +56,31 @@ impl ErrorKind {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    kind: ErrorKind,
-    message: &'a str,
-}
-
-#[derive(Serialize)]
-struct ErrorJson<'a> {
-    error: ErrorBody<'a>,
-}
-
 /// The error object `{"error":{"kind":..,"message":..}}` as a string.
 pub fn error_json(kind: ErrorKind, message: &str) -> String {
-    to_json(&ErrorJson { error: ErrorBody { kind, message } })
-}
-
-/// Serialize a value this module produces. These values (plain structs, strings,
-/// integers, booleans) always serialize; should that ever fail, the failure is
-/// reported as a protocol error object rather than a panic.
-fn to_json<T: Serialize>(value: &T) -> String {
-    match serde_json::to_string(value) {
-        Ok(text) => text,
-        Err(e) => format!(
-            r#"{{"error":{{"kind":"protocol","message":{}}}}}"#,
-            crate::text::quoted(&format!("could not serialize the output: {e}"))
-        ),
-    }
+    let mut error = Object::new();
+    error.str("kind", kind.as_str());
+    error.str("message", message);
+    let mut out = Object::new();
+    out.raw("error", &error.end());
+    out.end()
 }
 
 /// The step as JSON.
 pub fn step_json(step: &Step) -> String {
-    to_json(step)
+    step.to_json()
 }
 
 /// Parse and validate the configuration input.
 pub fn load_config(config_input: &[u8]) -> Result<Config, (ErrorKind, String)> {
     const FIX: &str = "pass a json object with optional `settings`, `env`, `flags`, `handler_name` and `key_files`";
-    let input = read::parse_object(config_input)
-        .and_then(|map| ConfigInput::from_json(&map, ""))
+    let map = read::parse_object(config_input);
+    let input = map
+        .as_ref()
+        .map_err(String::clone)
+        .and_then(|map| read::InputJson::read(map, ""))
         .map_err(|e| (ErrorKind::Config, format!("the configuration input is not valid: {e}; {FIX}")))?;
-    Config::load(&input).map_err(|e| (ErrorKind::Config, e.message))
+    input.load().map_err(|e| (ErrorKind::Config, e.message))
 }
 
 /// Parse the context.
@@ -301,9 +286,9 @@ pub fn dry_run_answer_json(step: &[u8]) -> String {
                 timeout_ms: 0,
                 purpose: Purpose::Create,
             };
-            to_json(&crate::machine::dry_run_answer(&request))
+            crate::machine::dry_run_answer(&request).to_json()
         }
-        Ok((1, None)) => to_json(&Answer::Waited),
+        Ok((1, None)) => Answer::Waited.to_json(),
         Ok(_) => error_json(ErrorKind::Protocol, "a done step takes no answer; call plan for the next event"),
         Err(e) => error_json(
             ErrorKind::Protocol,
@@ -358,6 +343,10 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn to_json<T: Serialize>(value: &T) -> String {
+        serde_json::to_string(value).unwrap_or_default()
+    }
 
     const EVENT: &[u8] =
         br#"{"client":{"name":"web01"},"check":{"name":"disk","status":2,"output":"CRITICAL"},"action":"create"}"#;

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::Connection;
+use crate::json_out::Object;
 use crate::step::{API_KEY_HEADER, Method, Purpose, Request, Response};
 
 /// Incidents asked for per page (a server may answer fewer, or refuse to be asked:
@@ -42,6 +43,7 @@ pub(crate) struct Api<'a> {
 }
 
 /// `POST /api/v1/incidents`: field order as the 2015 handler sent them, then ours.
+/// (`Serialize`: what [`CreateBody::to_json`] is tested against.)
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct CreateBody {
     pub(crate) name: String,
@@ -56,28 +58,24 @@ pub(crate) struct CreateBody {
     pub(crate) message: Option<String>,
 }
 
-#[derive(Serialize)]
-struct MessageBody<'a> {
-    incident_id: u64,
-    message: &'a str,
-}
-
-#[derive(Serialize)]
-struct NotifyBody<'a> {
-    incident_id: u64,
-    notification_text: &'a str,
-    notification_call: bool,
-}
-
-#[derive(Serialize)]
-struct StatusBody {
-    status: &'static str,
-}
-
-fn json(value: &impl Serialize) -> String {
-    // Serializing these plain structs cannot fail; an empty body would be refused
-    // by the server rather than panic here.
-    serde_json::to_string(value).unwrap_or_default()
+impl CreateBody {
+    /// The body as JSON (see [`crate::json_out`]).
+    pub(crate) fn to_json(&self) -> String {
+        let mut out = Object::new();
+        out.str("name", &self.name);
+        if let Some(detection) = self.detection {
+            out.str("detection", detection);
+        }
+        out.str("notification_text", &self.notification_text);
+        out.bool("notification_call", self.notification_call);
+        if !self.topics.is_empty() {
+            out.strs("topics", &self.topics);
+        }
+        if let Some(message) = &self.message {
+            out.str("message", message);
+        }
+        out.end()
+    }
 }
 
 impl Api<'_> {
@@ -118,26 +116,27 @@ impl Api<'_> {
     }
 
     pub(crate) fn create(&self, body: &CreateBody) -> Request {
-        self.request(Method::Post, format_args!("/api/v1/incidents"), json(body), Purpose::Create)
+        self.request(Method::Post, format_args!("/api/v1/incidents"), body.to_json(), Purpose::Create)
     }
 
     pub(crate) fn message(&self, incident_id: u64, message: &str) -> Request {
-        self.request(
-            Method::Post,
-            format_args!("/api/v1/messages"),
-            json(&MessageBody { incident_id, message }),
-            Purpose::Message,
-        )
+        let mut body = Object::new();
+        body.num("incident_id", incident_id);
+        body.str("message", message);
+        self.request(Method::Post, format_args!("/api/v1/messages"), body.end(), Purpose::Message)
     }
 
     pub(crate) fn notify(&self, incident_id: u64, text: &str, call: bool) -> Request {
-        let body = NotifyBody { incident_id, notification_text: text, notification_call: call };
-        self.request(Method::Post, format_args!("/api/v1/notifications"), json(&body), Purpose::Notify)
+        let mut body = Object::new();
+        body.num("incident_id", incident_id);
+        body.str("notification_text", text);
+        body.bool("notification_call", call);
+        self.request(Method::Post, format_args!("/api/v1/notifications"), body.end(), Purpose::Notify)
     }
 
     pub(crate) fn close(&self, incident_id: u64) -> Request {
         let path = format_args!("/api/v1/incidents/{incident_id}/status");
-        self.request(Method::Post, path, json(&StatusBody { status: "close" }), Purpose::Close)
+        self.request(Method::Post, path, r#"{"status":"close"}"#.to_owned(), Purpose::Close)
     }
 
     /// The incident's page for people.
@@ -157,6 +156,19 @@ pub(crate) struct Incident {
     pub(crate) created_at: i64,
     /// When it was closed (epoch seconds, Reactio's clock), if the server says.
     pub(crate) closed_at: Option<i64>,
+}
+
+/// The oldest of `incidents` with `status` (any status: `""`): the earliest created, then
+/// the lowest id; the first listed of equals.
+pub(crate) fn oldest<'a>(incidents: &'a [Incident], status: &str) -> Option<&'a Incident> {
+    let mut best: Option<&Incident> = None;
+    for i in incidents {
+        if (status.is_empty() || i.status == status) && best.is_none_or(|b| (i.created_at, i.id) < (b.created_at, b.id))
+        {
+            best = Some(i);
+        }
+    }
+    best
 }
 
 fn int_of(value: &Value) -> Option<i64> {
@@ -228,7 +240,9 @@ pub(crate) fn parse_list(body: &str) -> Option<(Vec<Incident>, usize)> {
     let items = value.as_array()?;
     let mut incidents = Vec::with_capacity(items.len());
     for item in items {
-        incidents.extend(Incident::from_json(item));
+        if let Some(incident) = Incident::from_json(item) {
+            incidents.push(incident);
+        }
     }
     Some((incidents, items.len()))
 }
@@ -266,7 +280,9 @@ fn describe_error(body: &str) -> String {
             let mut fields = String::new();
             for (field, code) in error_fields(&v) {
                 fields.push_str(if fields.is_empty() { " (" } else { ", " });
-                fields.push_str(&format!("{field}: {code}"));
+                fields.push_str(field);
+                fields.push_str(": ");
+                fields.push_str(code);
             }
             if !fields.is_empty() {
                 fields.push(')');
@@ -285,12 +301,12 @@ fn describe_error(body: &str) -> String {
     }
 }
 
-fn error_fields(v: &Value) -> Vec<(String, String)> {
+fn error_fields(v: &Value) -> Vec<(&str, &str)> {
     let mut fields = Vec::new();
     for e in v.get("errors").and_then(Value::as_array).map_or(&[][..], Vec::as_slice) {
         if let Some(field) = e.get("field").and_then(Value::as_str) {
             let code = e.get("code").and_then(Value::as_str).unwrap_or("invalid");
-            fields.push((field.to_owned(), code.to_owned()));
+            fields.push((field, code));
         }
     }
     fields
@@ -364,7 +380,7 @@ fn classify_raw(request: &Request, response: &Response, now: i64) -> Verdict {
                 let start = field.bytes().rposition(|b| b == b'.' || b == b'[').map_or(0, |i| i + 1);
                 let name = field.get(start..).unwrap_or_default();
                 let name = name.strip_suffix(']').unwrap_or(name);
-                if MINIMAL_FIELDS.contains(&name) || about_length(&code) {
+                if MINIMAL_FIELDS.contains(&name) || about_length(code) {
                     length_fields.push(name.to_owned());
                 }
             }

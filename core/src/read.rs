@@ -13,7 +13,7 @@ use alloc::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::config::ConfigInput;
+use crate::config::{Config, ConfigError, ConfigInput, Layers};
 use crate::gateway::GatewayConfig;
 use crate::step::{Answer, Context, Failure, FailureKind, Method, Response};
 
@@ -97,20 +97,27 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// An object of strings (`{"NAME":"value"}`), empty when missing.
-    pub fn string_map(&self, key: &str) -> Result<BTreeMap<String, String>, String> {
+    /// An object of strings (`{"NAME":"value"}`), `None` when missing.
+    pub fn strings(&self, key: &str) -> Result<Option<&'a Map<String, Value>>, String> {
         let map = match self.get(key) {
-            None => return Ok(BTreeMap::new()),
+            None => return Ok(None),
             Some(Value::Object(map)) => map,
             Some(other) => return Err(wrong(self.prefix, key, "an object of strings", other)),
         };
-        let mut out = BTreeMap::new();
         for (name, value) in map {
-            match value {
-                Value::String(s) => {
-                    out.insert(name.clone(), s.clone());
-                }
-                other => return Err(format!("`{}{key}.{name}` must be a string, got {}", self.prefix, kind(other))),
+            if !value.is_string() {
+                return Err(format!("`{}{key}.{name}` must be a string, got {}", self.prefix, kind(value)));
+            }
+        }
+        Ok(Some(map))
+    }
+
+    /// An object of strings (`{"NAME":"value"}`), empty when missing.
+    pub fn string_map(&self, key: &str) -> Result<BTreeMap<String, String>, String> {
+        let mut out = BTreeMap::new();
+        if let Some(map) = self.strings(key)? {
+            for (name, value) in map {
+                out.insert(name.clone(), value.as_str().unwrap_or_default().to_owned());
             }
         }
         Ok(out)
@@ -233,19 +240,66 @@ pub(crate) fn step_kind(map: &Map<String, Value>) -> Result<(usize, Option<Metho
     Ok((step, method))
 }
 
+/// A configuration input object read in place: what [`Config::load`] reads of a
+/// [`ConfigInput`], borrowed from the parsed JSON (the JSON API loads it without
+/// copying it into a `ConfigInput`).
+pub(crate) struct InputJson<'a> {
+    settings: Option<&'a Value>,
+    env: Option<&'a Map<String, Value>>,
+    flags: Option<&'a Map<String, Value>>,
+    handler_name: Option<String>,
+    key_files: Option<&'a Map<String, Value>>,
+}
+
+impl<'a> InputJson<'a> {
+    /// Read a configuration input object (every member optional), its members found
+    /// under `prefix` (`""` at the top, `config.` inside a gateway configuration).
+    pub(crate) fn read(map: &'a Map<String, Value>, prefix: &'a str) -> Result<InputJson<'a>, String> {
+        let fields = Fields::new(map, prefix);
+        // A misspelt member (`setings`) would otherwise drop what it holds without a word.
+        fields.deny_unknown(&["settings", "env", "flags", "handler_name", "key_files"])?;
+        Ok(InputJson {
+            settings: fields.get("settings"),
+            env: fields.strings("env")?,
+            flags: fields.strings("flags")?,
+            handler_name: fields.opt_string("handler_name")?,
+            key_files: fields.strings("key_files")?,
+        })
+    }
+
+    /// [`Config::load`] of this input.
+    pub(crate) fn load(&self) -> Result<Config, ConfigError> {
+        let empty = Map::new();
+        Config::load_layers(&Layers {
+            settings: self.settings.unwrap_or(&Value::Null),
+            env: self.env.unwrap_or(&empty),
+            flags: self.flags.unwrap_or(&empty),
+            handler_name: self.handler_name.as_deref(),
+            key_files: self.key_files.unwrap_or(&empty),
+        })
+    }
+}
+
+/// An object of strings as a map, empty when missing.
+fn owned(strings: Option<&Map<String, Value>>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (name, value) in strings.into_iter().flatten() {
+        out.insert(name.clone(), value.as_str().unwrap_or_default().to_owned());
+    }
+    out
+}
+
 impl ConfigInput {
     /// Read a configuration input object (every member optional), its members found
     /// under `prefix` (`""` at the top, `config.` inside a gateway configuration).
     pub fn from_json(map: &Map<String, Value>, prefix: &str) -> Result<ConfigInput, String> {
-        let fields = Fields::new(map, prefix);
-        // A misspelt member (`setings`) would otherwise drop what it holds without a word.
-        fields.deny_unknown(&["settings", "env", "flags", "handler_name", "key_files"])?;
+        let input = InputJson::read(map, prefix)?;
         Ok(ConfigInput {
-            settings: fields.get("settings").cloned().unwrap_or_default(),
-            env: fields.string_map("env")?,
-            flags: fields.string_map("flags")?,
-            handler_name: fields.opt_string("handler_name")?,
-            key_files: fields.string_map("key_files")?,
+            settings: input.settings.cloned().unwrap_or_default(),
+            env: owned(input.env),
+            flags: owned(input.flags),
+            handler_name: input.handler_name,
+            key_files: owned(input.key_files),
         })
     }
 }

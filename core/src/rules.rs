@@ -54,6 +54,18 @@ pub(crate) struct Alert {
 /// replayed first alert takes its own incident for an earlier failure's.
 pub(crate) const CLOCK_SLACK: i64 = 300;
 
+/// How many results in a row end `statuses`: failing ones (`failing`), else passing ones.
+pub(crate) fn run_at_end(statuses: &[i64], failing: bool) -> usize {
+    let mut run = 0;
+    for status in statuses.iter().rev() {
+        if (*status != 0) != failing {
+            break;
+        }
+        run += 1;
+    }
+    run
+}
+
 /// Rule 2's test: is this event a recovery?
 pub(crate) fn is_recovery(event: &Event) -> bool {
     match event.action {
@@ -91,7 +103,7 @@ impl Episode {
     pub(crate) fn of(event: &Event, now: i64) -> Episode {
         let interval = event.interval.unwrap_or(DEFAULT_INTERVAL);
         let history = &event.history;
-        let trailing = history.iter().rev().take_while(|s| **s != 0).count();
+        let trailing = run_at_end(history, true);
         let trailing_u = trailing as u64;
         let mut stuck = false;
         let streak = if event.status == 0 {
@@ -127,7 +139,7 @@ impl Episode {
         // A shorter history with no failure before the episode is the check's whole
         // life: there was no earlier failure to measure from.
         let before = history.get(..start).unwrap_or_default();
-        let passes = before.iter().rev().take_while(|s| **s == 0).count();
+        let passes = run_at_end(before, false);
         let bounded = passes < before.len() || history.len() >= HISTORY_CAP;
         let passes_before = (!before.is_empty() && event.history_known && bounded).then_some(passes as u64);
         Episode {

@@ -15,6 +15,8 @@ use crate::prelude::*;
 
 use serde::{Deserialize, Serialize};
 
+use crate::json_out::Object;
+
 /// An HTTP request the host must send, kept in separate parts because gateway
 /// hosts (proxy-wasm, wasi:http) need method, scheme, authority and path apart.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +128,22 @@ pub enum Purpose {
     Close,
 }
 
+impl Purpose {
+    /// The code as written in the JSON (serde's name for it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Purpose::LookupOpen => "lookup_open",
+            Purpose::LookupPend => "lookup_pend",
+            Purpose::LookupClosed => "lookup_closed",
+            Purpose::Create => "create",
+            Purpose::VerifyCreate => "verify_create",
+            Purpose::Message => "message",
+            Purpose::Notify => "notify",
+            Purpose::Close => "close",
+        }
+    }
+}
+
 /// One step of the state machine.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
@@ -149,6 +167,36 @@ pub struct Wait {
     pub reason: String,
 }
 
+impl Step {
+    /// The step as JSON, as its `Serialize` impl writes it (see [`crate::json_out`]).
+    pub(crate) fn to_json(&self) -> String {
+        let mut out = Object::new();
+        match self {
+            Step::Request(request) => {
+                out.str("step", "request");
+                out.str("method", request.method.as_str());
+                out.str("scheme", &request.scheme);
+                out.str("authority", &request.authority);
+                out.str("path", &request.path);
+                out.pairs("headers", &request.headers);
+                out.str("body", &request.body);
+                out.num("timeout_ms", request.timeout_ms);
+                out.str("purpose", request.purpose.name());
+            }
+            Step::Wait(wait) => {
+                out.str("step", "wait");
+                out.num("min_ms", wait.min_ms);
+                out.str("reason", &wait.reason);
+            }
+            Step::Done(outcome) => {
+                out.str("step", "done");
+                outcome.write_json(&mut out);
+            }
+        }
+        out.end()
+    }
+}
+
 /// What the host hands back to the machine.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "answer", rename_all = "snake_case")]
@@ -159,6 +207,28 @@ pub enum Answer {
     Failure(Failure),
     /// The wait asked for by [`Step::Wait`] is over.
     Waited,
+}
+
+impl Answer {
+    /// The answer as JSON, as its `Serialize` impl writes it (see [`crate::json_out`]).
+    pub(crate) fn to_json(&self) -> String {
+        let mut out = Object::new();
+        match self {
+            Answer::Response(response) => {
+                out.str("answer", "response");
+                out.num("status", u64::from(response.status));
+                out.pairs("headers", &response.headers);
+                out.str("body", &response.body);
+            }
+            Answer::Failure(failure) => {
+                out.str("answer", "failure");
+                out.str("kind", failure.kind.label());
+                out.str("detail", &failure.detail);
+            }
+            Answer::Waited => out.str("answer", "waited"),
+        }
+        out.end()
+    }
 }
 
 /// An HTTP answer.
@@ -289,6 +359,30 @@ pub struct Outcome {
     pub create_unconfirmed: bool,
 }
 
+impl Outcome {
+    /// The outcome's members, as its `Serialize` impl writes them.
+    fn write_json(&self, out: &mut Object) {
+        out.str("result", self.result.name());
+        out.bool("retryable", self.retryable);
+        out.bool("auth_failed", self.auth_failed);
+        out.str("code", &self.code);
+        out.str("key", &self.key);
+        if let Some(incident) = &self.incident {
+            let mut nested = Object::new();
+            nested.num("id", incident.id);
+            nested.str("url", &incident.url);
+            out.raw("incident", &nested.end());
+        }
+        out.strs("actions", &self.actions);
+        out.str("message", &self.message);
+        out.strs("warnings", &self.warnings);
+        out.bool("dry_run", self.dry_run);
+        if self.create_unconfirmed {
+            out.bool("create_unconfirmed", true);
+        }
+    }
+}
+
 fn is_false(value: &bool) -> bool {
     !*value
 }
@@ -303,6 +397,17 @@ pub enum OutcomeKind {
     Skipped,
     /// Delivery failed; see [`Outcome::retryable`] and [`Outcome::auth_failed`].
     Failed,
+}
+
+impl OutcomeKind {
+    /// The kind as written in the JSON (serde's name for it).
+    pub fn name(self) -> &'static str {
+        match self {
+            OutcomeKind::Handled => "handled",
+            OutcomeKind::Skipped => "skipped",
+            OutcomeKind::Failed => "failed",
+        }
+    }
 }
 
 /// An incident reference for the output line.

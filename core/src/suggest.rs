@@ -39,8 +39,13 @@ impl<'a> Closest<'a> {
 
 /// Levenshtein distance over chars (inputs are short keys).
 fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
+    let mut chars = Vec::new();
+    let mut row = vec![0];
+    for c in b.chars() {
+        chars.push(c);
+        row.push(chars.len());
+    }
+    let b = chars;
     for (i, ca) in a.chars().enumerate() {
         let mut prev = row.first().copied().unwrap_or(0);
         if let Some(first) = row.first_mut() {

@@ -137,7 +137,7 @@ impl Template {
                     return Err(TemplateError {
                         message: format!(
                             "template `{source}`: `{{{{{inner}}}}}` is not a field we support; {hint}supported: {}",
-                            FIELDS.join(", ")
+                            crate::text::join(FIELDS, ", ")
                         ),
                     });
                 }

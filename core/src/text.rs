@@ -196,6 +196,19 @@ pub fn find(hay: &str, needle: &str) -> Option<usize> {
     hay.as_bytes().windows(needle.len()).position(|w| w == needle.as_bytes())
 }
 
+/// `items` joined by `separator`, like `[&str]::join`, whose generic copier is larger
+/// in the wasm builds than this loop.
+pub fn join(items: &[&str], separator: &str) -> String {
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(separator);
+        }
+        out.push_str(item);
+    }
+    out
+}
+
 /// Where the ASCII `byte` last occurs in `text` (a character boundary, since `byte` is
 /// ASCII): smaller code in the wasm builds than `str::rfind` with a `char`.
 pub fn rfind_byte(text: &str, byte: u8) -> Option<usize> {

@@ -3,8 +3,6 @@
 
 use crate::prelude::*;
 
-use alloc::collections::BTreeMap;
-
 use serde_json::Value;
 
 use super::keys::KeySpec;
@@ -22,15 +20,16 @@ pub(crate) struct RawConnection {
 }
 
 impl RawConnection {
-    pub(crate) fn set(&mut self, name: &str, value: Parsed, origin: Origin) -> bool {
+    /// Set one connection setting; the value back when `name`/`value` is not one.
+    pub(crate) fn set(&mut self, name: &str, value: Parsed, origin: Origin) -> Result<(), Parsed> {
         match (name, value) {
             ("api_key", Parsed::Secret(s)) => self.api_key = Some((s, origin)),
             ("api_key_file", Parsed::Text(p)) => self.api_key_file = Some((p, origin)),
             ("organization", Parsed::Text(o)) => self.organization = Some((o, origin)),
             ("endpoint", Parsed::Endpoint(e)) => self.endpoint = Some((e, origin)),
-            _ => return false,
+            (_, value) => return Err(value),
         }
-        true
+        Ok(())
     }
 
     /// The profile's own fields, each pair inherited from `base` when it sets neither.
@@ -50,7 +49,7 @@ impl RawConnection {
     pub(crate) fn resolve(
         &self,
         scope: &str,
-        key_files: &BTreeMap<String, String>,
+        key_files: &dyn Strings,
         warnings: &mut Vec<String>,
     ) -> Result<(Connection, Option<Origin>), ConfigError> {
         let (api_key, api_key_file, key_origin) = match (&self.api_key, &self.api_key_file) {
@@ -71,7 +70,7 @@ impl RawConnection {
                 (Some(key.clone()), None, Some(*ko))
             }
             (_, Some((path, fo))) => {
-                let key = match key_files.get(path) {
+                let key = match key_files.value(path) {
                     None => None,
                     Some(content) if content.trim().is_empty() => {
                         return Err(ConfigError::new(format!(
@@ -160,7 +159,7 @@ pub(crate) fn set_profile_connection(
 ) -> Result<(), ConfigError> {
     let source = file_source(path);
     let parsed = parse(k, value).map_err(|e| bad_value(k, &source, &e))?;
-    raw.set(k.name, parsed, Origin::SettingsFile);
+    let _ = raw.set(k.name, parsed, Origin::SettingsFile);
     Ok(())
 }
 
@@ -169,7 +168,7 @@ pub(crate) fn resolve_profile(
     own: RawConnection,
     base: &RawConnection,
     name: &str,
-    key_files: &BTreeMap<String, String>,
+    key_files: &dyn Strings,
     allow_http: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Connection, ConfigError> {

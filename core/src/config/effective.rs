@@ -11,8 +11,9 @@ use super::load::origin_name;
 use super::parse::{Parsed, parse, show, suggestion};
 use super::*;
 
-/// Set one per-event setting; false when `name`/`value` is not one.
-pub(crate) fn apply_setting(s: &mut Settings, name: &str, value: Parsed) -> bool {
+/// Set one per-event setting; the value back when `name`/`value` is not one (for the
+/// next setter to try: no copy of it is made).
+pub(crate) fn apply_setting(s: &mut Settings, name: &str, value: Parsed) -> Result<(), Parsed> {
     match (name, value) {
         ("profile", Parsed::Text(p)) => s.profile = Some(p),
         ("severities", Parsed::Severities(v)) => s.severities = v,
@@ -33,9 +34,9 @@ pub(crate) fn apply_setting(s: &mut Settings, name: &str, value: Parsed) -> bool
         ("notification_text", Parsed::Template(t)) => s.notification_text = t,
         ("name_template", Parsed::Template(t)) => s.name_template = t,
         ("message_template", Parsed::Template(t)) => s.message_template = t,
-        _ => return false,
+        (_, value) => return Err(value),
     }
-    true
+    Ok(())
 }
 
 /// A per-event setting's value as JSON (templates as their source).
@@ -142,14 +143,17 @@ impl Config {
         settings.profile = profile.map(|(name, _)| name.clone());
         if let Some((name, p)) = profile {
             for (key, raw) in &p.settings {
-                match spec(key).map(|k| parse(k, raw)) {
-                    Some(Ok(value)) if apply_setting(&mut settings, key, value.clone()) => {}
-                    _ => warnings.push(format!("profile `{name}`: `{key}` could not be applied; ignored")),
+                let applied = match spec(key).map(|k| parse(k, raw)) {
+                    Some(Ok(value)) => apply_setting(&mut settings, key, value).is_ok(),
+                    _ => false,
+                };
+                if !applied {
+                    warnings.push(format!("profile `{name}`: `{key}` could not be applied; ignored"));
                 }
             }
         }
         for (key, value) in valid.into_iter().rev() {
-            apply_setting(&mut settings, key, value);
+            let _ = apply_setting(&mut settings, key, value);
         }
         for b in bad {
             let using = match b.key {

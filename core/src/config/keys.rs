@@ -51,7 +51,7 @@ impl Kind {
             Kind::Severities => "severities".into(),
             Kind::List => "list".into(),
             Kind::Template => "template".into(),
-            Kind::Choice(words) => format!("one of {}", words.join(", ")),
+            Kind::Choice(words) => format!("one of {}", crate::text::join(words, ", ")),
             Kind::Offset => "utc offset".into(),
             Kind::Profiles => "profiles".into(),
         }

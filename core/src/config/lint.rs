@@ -3,8 +3,6 @@
 
 use crate::prelude::*;
 
-use alloc::collections::BTreeMap;
-
 use serde_json::{Map, Value};
 
 use super::keys::{KEYS, spec};
@@ -54,8 +52,8 @@ pub(crate) fn check_scope_keys(scope: &Map<String, Value>) -> Result<(), ConfigE
     Err(unknown.into_iter().fold(ConfigError::new(problems), |error, name| error.at(name.as_str())))
 }
 
-pub(crate) fn check_flags(flags: &BTreeMap<String, String>) -> Result<(), ConfigError> {
-    for name in flags.keys() {
+pub(crate) fn check_flags(flags: &dyn Strings) -> Result<(), ConfigError> {
+    for name in flags.names() {
         match spec(name) {
             Some(k) if k.flag => {}
             Some(k) => return Err(ConfigError::new(format!("`{}` has no flag; set it in the settings file", k.name))),
@@ -80,12 +78,12 @@ pub(crate) fn check_flags(flags: &BTreeMap<String, String>) -> Result<(), Config
     Ok(())
 }
 
-pub(crate) fn lint_env(env: &BTreeMap<String, String>, warnings: &mut Vec<String>) {
+pub(crate) fn lint_env(env: &dyn Strings, warnings: &mut Vec<String>) {
     let mut known = Vec::new();
     for k in KEYS.iter().filter(|k| k.flag) {
         known.push(k.env_var());
     }
-    for name in env.keys().filter(|n| n.starts_with("REACTIO_") && !known.contains(n)) {
+    for name in env.names().into_iter().filter(|n| n.starts_with("REACTIO_") && !known.iter().any(|k| k == n)) {
         if name == "REACTIO_PROFILES" {
             warnings.push(
                 "environment variable REACTIO_PROFILES is ignored: `profiles` can only be set in the settings file"

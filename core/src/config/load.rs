@@ -140,19 +140,19 @@ fn reactio_scope(settings: &Value) -> Result<Option<&Map<String, Value>>, Config
 fn layers(
     k: &KeySpec,
     scope: Option<&Map<String, Value>>,
-    input: &ConfigInput,
+    input: &Layers<'_>,
     warnings: &mut Vec<String>,
 ) -> Vec<(Source, Value)> {
     let mut out = Vec::new();
     if k.flag {
-        if let Some(v) = input.flags.get(k.name) {
+        if let Some(v) = input.flags.value(k.name) {
             out.push((
                 Source { origin: Origin::Flag, path: String::new(), label: format!("flag --{}", k.flag_name()) },
-                Value::String(v.clone()),
+                Value::String(v.to_owned()),
             ));
         }
         let var = k.env_var();
-        match input.env.get(&var) {
+        match input.env.value(&var) {
             Some(v) if v.trim().is_empty() => {
                 warnings.push(format!("environment variable {var} is set but empty; ignored"))
             }
@@ -162,7 +162,7 @@ fn layers(
                     path: String::new(),
                     label: format!("environment variable {var}"),
                 },
-                Value::String(v.clone()),
+                Value::String(v.to_owned()),
             )),
             None => {}
         }
@@ -176,8 +176,19 @@ fn layers(
 impl Config {
     /// Validate the gathered settings into one value.
     pub fn load(input: &ConfigInput) -> Result<Config, ConfigError> {
+        Config::load_layers(&Layers {
+            settings: &input.settings,
+            env: &input.env,
+            flags: &input.flags,
+            handler_name: input.handler_name.as_deref(),
+            key_files: &input.key_files,
+        })
+    }
+
+    /// [`Config::load`] of what it reads, borrowed.
+    pub(crate) fn load_layers(input: &Layers<'_>) -> Result<Config, ConfigError> {
         let mut warnings = Vec::new();
-        let scope = reactio_scope(&input.settings)?;
+        let scope = reactio_scope(input.settings)?;
         if let Some(scope) = scope {
             check_scope_keys(scope)?;
         } else if let Some(near) = input
@@ -189,8 +200,8 @@ impl Config {
                 "the settings have no `reactio` scope but a `{near}` one, which is not read: did you mean `reactio`?"
             ));
         }
-        check_flags(&input.flags)?;
-        lint_env(&input.env, &mut warnings);
+        check_flags(input.flags)?;
+        lint_env(input.env, &mut warnings);
 
         let mut settings = Settings::defaults();
         let mut global = Global {
@@ -225,10 +236,10 @@ impl Config {
             let origin = match chosen {
                 None => Origin::Default,
                 Some((value, origin, _)) => {
-                    let applied = super::effective::apply_setting(&mut settings, k.name, value.clone())
-                        || apply_global(&mut global, &mut host, k.name, value.clone())
-                        || raw.set(k.name, value, origin);
-                    if !applied {
+                    let applied = super::effective::apply_setting(&mut settings, k.name, value)
+                        .or_else(|value| apply_global(&mut global, &mut host, k.name, value))
+                        .or_else(|value| raw.set(k.name, value, origin));
+                    if applied.is_err() {
                         return Err(ConfigError::new(format!("internal: `{}` parsed to an unexpected type", k.name)));
                     }
                     origin
@@ -245,7 +256,7 @@ impl Config {
             ));
         }
 
-        let (connection, key_origin) = raw.resolve("", &input.key_files, &mut warnings)?;
+        let (connection, key_origin) = raw.resolve("", input.key_files, &mut warnings)?;
         if let Some(origin) = key_origin {
             origins.insert("api_key", origin);
         }
@@ -263,7 +274,7 @@ impl Config {
             None => Profiles::default(),
             Some(value) => {
                 origins.insert("profiles", Origin::SettingsFile);
-                super::profiles::load(value, &raw, &input.key_files, host.allow_http, &mut warnings)?
+                super::profiles::load(value, &raw, input.key_files, host.allow_http, &mut warnings)?
             }
         };
         if origins.get("profiles").is_none() {
@@ -281,12 +292,12 @@ impl Config {
                 "{label} is empty: no failure opens an incident or calls anyone (each is skipped); remove it to act on the default [critical]"
             ));
         }
-        let handler = input.handler_name.as_deref().unwrap_or(DEFAULT_HANDLER_NAME);
+        let handler = input.handler_name.unwrap_or(DEFAULT_HANDLER_NAME);
         let severities = match origins.get("severities") {
             Some(Origin::Default) | None => "default [critical]".to_owned(),
             _ => format!("configured [{}]", settings.severities.names()),
         };
-        lint_handler(&input.settings, handler, &severities, &mut warnings);
+        lint_handler(input.settings, handler, &severities, &mut warnings);
 
         Ok(Config { settings, global, connection: connection.into(), profiles, host, origins, warnings })
     }
@@ -328,7 +339,7 @@ pub(crate) fn unknown_profile(label: &str, name: &str, profiles: &Profiles) -> S
     format!("{label}: profile `{name}` is not defined{hint}; the profiles are {all}")
 }
 
-fn apply_global(global: &mut Global, host: &mut HostSettings, name: &str, value: Parsed) -> bool {
+fn apply_global(global: &mut Global, host: &mut HostSettings, name: &str, value: Parsed) -> Result<(), Parsed> {
     match (name, value) {
         ("alert_when_silenced", Parsed::Bool(b)) => global.alert_when_silenced = b,
         ("alert_when_flapping", Parsed::Bool(b)) => global.alert_when_flapping = b,
@@ -340,9 +351,9 @@ fn apply_global(global: &mut Global, host: &mut HostSettings, name: &str, value:
         ("allow_http", Parsed::Bool(b)) => host.allow_http = b,
         ("dry_run", Parsed::Bool(b)) => host.dry_run = b,
         ("engine", Parsed::Choice(w)) => host.engine = w.to_owned(),
-        _ => return false,
+        (_, value) => return Err(value),
     }
-    true
+    Ok(())
 }
 
 /// Check a profile's per-event setting, as a settings-file value.

@@ -55,6 +55,56 @@ pub struct ConfigInput {
     pub key_files: BTreeMap<String, String>,
 }
 
+/// What [`Config::load`] reads, borrowed: a [`ConfigInput`]'s members, or the JSON
+/// API's configuration input read in place ([`crate::read`]), whose objects of strings
+/// are not first copied into `ConfigInput`'s maps (another map type: ~4.5 KB of the raw
+/// wasm module).
+pub(crate) struct Layers<'a> {
+    pub(crate) settings: &'a serde_json::Value,
+    pub(crate) env: &'a dyn Strings,
+    pub(crate) flags: &'a dyn Strings,
+    pub(crate) handler_name: Option<&'a str>,
+    pub(crate) key_files: &'a dyn Strings,
+}
+
+/// Named strings (environment variables, flags, key files' contents) as
+/// [`Config::load`] reads them.
+pub(crate) trait Strings {
+    /// The value given for `name`, if any.
+    fn value(&self, name: &str) -> Option<&str>;
+    /// The names given, sorted.
+    fn names(&self) -> Vec<&str>;
+}
+
+impl Strings for BTreeMap<String, String> {
+    fn value(&self, name: &str) -> Option<&str> {
+        self.get(name).map(String::as_str)
+    }
+
+    fn names(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        for name in self.keys() {
+            out.push(name.as_str());
+        }
+        out
+    }
+}
+
+/// A JSON object of strings (its members checked to be strings by [`crate::read`]).
+impl Strings for serde_json::Map<String, serde_json::Value> {
+    fn value(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(serde_json::Value::as_str)
+    }
+
+    fn names(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        for name in self.keys() {
+            out.push(name.as_str());
+        }
+        out
+    }
+}
+
 /// A secret (API key). Never printed: `Debug`, `Display` and `Serialize` mask it.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Secret(String);

@@ -92,7 +92,7 @@ pub(crate) fn expected(spec: &KeySpec) -> String {
         Kind::Severities => "severities (a list of ok, warning, critical, unknown)".into(),
         Kind::List => "a list of strings (a JSON array or comma-separated)".into(),
         Kind::Template => "a template string".into(),
-        Kind::Choice(words) => format!("one of {}", words.join(", ")),
+        Kind::Choice(words) => format!("one of {}", crate::text::join(words, ", ")),
         Kind::Offset => "a utc offset such as `+09:00`, `-05:30`, `Z` or `UTC`".into(),
         Kind::Profiles => "an object of named profiles".into(),
     }
@@ -240,7 +240,10 @@ fn decimal(text: &str) -> Option<f64> {
     let mut power: i64 = match exponent {
         None => 0,
         Some(e) => {
-            let unsigned = e.strip_prefix(['+', '-']).unwrap_or(e);
+            let unsigned = match e.as_bytes().first() {
+                Some(b'+' | b'-') => e.get(1..)?,
+                _ => e,
+            };
             if unsigned.is_empty() || !digits(unsigned) {
                 return None;
             }

@@ -10,8 +10,7 @@ use serde_json::Value;
 use super::connection::{RawConnection, resolve_profile, set_profile_connection};
 use super::keys::{KEYS, spec};
 use super::load::check_profile_setting;
-use super::parse::suggestion;
-use super::{ConfigError, Profile, Profiles};
+use super::{ConfigError, Profile, Profiles, Strings};
 
 /// The connection keys a profile may set.
 const CONNECTION_KEYS: &[&str] = &["api_key", "api_key_file", "organization", "endpoint"];
@@ -20,7 +19,7 @@ const CONNECTION_KEYS: &[&str] = &["api_key", "api_key_file", "organization", "e
 pub(crate) fn load(
     value: &Value,
     base: &RawConnection,
-    key_files: &BTreeMap<String, String>,
+    key_files: &dyn Strings,
     allow_http: bool,
     warnings: &mut Vec<String>,
 ) -> Result<Profiles, ConfigError> {
@@ -32,7 +31,9 @@ pub(crate) fn load(
         .at("profiles"));
     };
     let mut allowed: Vec<&str> = CONNECTION_KEYS.to_vec();
-    allowed.extend(KEYS.iter().filter(|k| k.per_event && k.name != "profile").map(|k| k.name));
+    for k in KEYS.iter().filter(|k| k.per_event && k.name != "profile") {
+        allowed.push(k.name);
+    }
     let mut profiles = Profiles::default();
     for (name, body) in map {
         if name.trim().is_empty() || name.trim() != name {
@@ -71,11 +72,12 @@ pub(crate) fn load(
                     .at(path));
                 }
                 None => {
-                    return Err(ConfigError::new(format!(
-                        "unknown key `{key}` in `reactio.profiles.{name}`{}",
-                        suggestion(key, allowed.iter().copied()).replacen(';', ",", 1)
-                    ))
-                    .at(path));
+                    let hint = crate::did_you_mean(key, allowed.iter().copied())
+                        .map(|s| format!(", did you mean `{s}`?"))
+                        .unwrap_or_default();
+                    return Err(
+                        ConfigError::new(format!("unknown key `{key}` in `reactio.profiles.{name}`{hint}")).at(path)
+                    );
                 }
             }
         }

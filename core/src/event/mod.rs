@@ -434,8 +434,11 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<S
     let state = check.string("state")?;
     // Check annotations win over entity annotations.
     let mut overrides = Vec::new();
-    overrides.extend(annotation_layer(&check_meta, Origin::CheckAnnotation, warnings));
-    overrides.extend(annotation_layer(&entity_meta, Origin::EntityAnnotation, warnings));
+    for (meta, origin) in [(&check_meta, Origin::CheckAnnotation), (&entity_meta, Origin::EntityAnnotation)] {
+        if let Some(layer) = annotation_layer(meta, origin, warnings) {
+            overrides.push(layer);
+        }
+    }
     let key = incident_key(&[&namespace, &entity_name, &check_name]);
     let output = check.text("output")?.unwrap_or_default();
     let mut event = Event {

@@ -65,7 +65,11 @@ pub(super) fn as_int(value: &Value, path: impl FnOnce() -> String) -> Result<i64
 
 /// Not a sensu event: its top-level keys (at most 10, each cut to 40 characters).
 pub(super) fn shape_error<'k>(keys: impl Iterator<Item = &'k String>) -> InputError {
-    InputError::UnknownShape { keys: keys.take(10).map(|k| crate::text::cap_chars(k, 40).to_owned()).collect() }
+    let mut shown = Vec::new();
+    for key in keys.take(10) {
+        shown.push(crate::text::cap_chars(key, 40).to_owned());
+    }
+    InputError::UnknownShape { keys: shown }
 }
 
 impl<'a> Obj<'a> {

@@ -5,7 +5,7 @@ use crate::prelude::*;
 
 use super::{Run, Write};
 use crate::messages;
-use crate::reactio::{CreateBody, Incident};
+use crate::reactio::{self, CreateBody, Incident};
 use crate::rules::{self, Decision, Episode};
 use crate::step::{OutcomeKind, Step};
 
@@ -18,13 +18,7 @@ const OWN_CREATE_WINDOW_S: i64 = 15;
 impl Run {
     /// The incident to act on: the oldest open one, else the oldest pending one.
     pub(super) fn chosen(&self) -> Option<Incident> {
-        let oldest = |status: &str| {
-            self.found
-                .iter()
-                .filter(|i| i.status == status || status.is_empty())
-                .min_by_key(|i| (i.created_at, i.id))
-                .cloned()
-        };
+        let oldest = |status: &str| reactio::oldest(&self.found, status).cloned();
         oldest("open").or_else(|| oldest("pend")).or_else(|| oldest(""))
     }
 
@@ -233,7 +227,7 @@ impl Run {
     pub(super) fn recovery_streak(&self) -> u64 {
         let h = &self.event.history;
         let before = h.len().saturating_sub(1);
-        let failing = h.iter().take(before).rev().take_while(|s| **s != 0).count() as u64;
+        let failing = crate::rules::run_at_end(h.get(..before).unwrap_or_default(), true) as u64;
         if !self.event.history_known || (failing as usize == before && before + 1 >= crate::event::HISTORY_CAP) {
             failing.max(self.event.occurrences_watermark)
         } else {

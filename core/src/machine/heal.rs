@@ -69,7 +69,7 @@ impl Run {
     pub(super) fn after_verify(&mut self, open: Vec<Incident>, created: Option<u64>) -> Step {
         let key = self.event.key.clone();
         // Keep the oldest; the others, in the order listed, are noted and closed.
-        let keep = open.iter().min_by_key(|i| (i.created_at, i.id)).map(|i| i.id).or(created);
+        let keep = crate::reactio::oldest(&open, "").map(|i| i.id).or(created);
         if let Some(keep) = keep {
             self.incident = Some(keep);
             for newer in open.iter().filter(|i| i.id != keep && !i.has_manager) {

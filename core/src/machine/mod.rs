@@ -52,12 +52,12 @@ pub struct Machine {
 /// Plan one event: parse it, apply the settings and rules, and return the machine
 /// positioned at its first step (often [`Step::Done`] with a skip).
 pub fn plan(event: &[u8], config: &Config, context: &Context) -> Result<Machine, InputError> {
-    let (event, repaired) = Event::parse(event)?;
-    let (eff, overrides_warnings) = config.effective(&event.overrides);
+    let (event, mut repaired) = Event::parse(event)?;
+    let (eff, mut overrides_warnings) = config.effective(&event.overrides);
     // The configuration's warnings, then the repair's, then the overrides'.
     let mut warnings = config.warnings.clone();
-    warnings.extend(repaired);
-    warnings.extend(overrides_warnings);
+    warnings.append(&mut repaired);
+    warnings.append(&mut overrides_warnings);
     let decision = rules::decide(&event, &eff, context);
     let mut run = Run::new(event, eff, context.clone(), decision, warnings);
     let step = run.start();
@@ -455,7 +455,11 @@ impl Run {
         // pending listings too: those are no open incident (an item without a status is
         // taken at the filter's word).
         let wanted = |i: &Incident| listing.status == "close" || !i.is_closed();
-        listing.matches.extend(fresh.into_iter().filter(|i| i.matches(&key) && wanted(i)));
+        for incident in fresh {
+            if incident.matches(&key) && wanted(&incident) {
+                listing.matches.push(incident);
+            }
+        }
         let first_len = *listing.first_len.get_or_insert(count);
         let last_page = count == 0 || count < first_len || repeated;
         if !last_page {
@@ -484,8 +488,8 @@ impl Run {
     /// The current listing is complete: the next status, or what the lookup found.
     fn listing_done(&mut self) -> Step {
         match core::mem::replace(&mut self.phase, Phase::Writes) {
-            Phase::Lookup { current } => {
-                self.found.extend(current.matches);
+            Phase::Lookup { mut current } => {
+                self.found.append(&mut current.matches);
                 if self.found.is_empty()
                     && let Some(next) = self.next_listing(current.purpose)
                 {
