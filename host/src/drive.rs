@@ -29,7 +29,7 @@ pub struct Transport<'a> {
     dry_run: bool,
     /// Creates sent so far (whatever their answer).
     creates_sent: u32,
-    /// HTTP answers received so far (any status).
+    /// Successful (2xx) HTTP answers received so far.
     answers: u32,
 }
 
@@ -44,7 +44,8 @@ impl<'a> Transport<'a> {
         self.creates_sent
     }
 
-    /// How many HTTP answers came so far (any status): the server was there.
+    /// How many successful (2xx) HTTP answers came so far: the server was there and
+    /// working (a proxy's 502s and a server's 429s do not count).
     pub fn answers(&self) -> u32 {
         self.answers
     }
@@ -85,8 +86,9 @@ fn jitter_ms(max: u64) -> u64 {
 /// The outcome code of an event the deadline cut short (the core's, and the host's own).
 pub const DEADLINE_EXCEEDED: &str = "deadline_exceeded";
 
-/// Whether the deadline cut this event short while the server was answering
-/// (`answered`: slow, not down): [`crate::spool::Entry::cut_short`].
+/// Whether the deadline cut this event short while the server was answering it
+/// (`answered`: a 2xx on its way; slow, not down nor refusing):
+/// [`crate::spool::Entry::cut_short`].
 pub fn cut_short(outcome: &Outcome, answered: bool) -> bool {
     answered && outcome.code == DEADLINE_EXCEEDED
 }
@@ -206,7 +208,9 @@ pub fn run_event(
                             answer
                         }
                     };
-                    if let Answer::Response(_) = answer {
+                    if let Answer::Response(r) = &answer
+                        && (200..300).contains(&r.status)
+                    {
                         transport.answers += 1;
                     }
                     last = match &answer {

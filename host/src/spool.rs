@@ -69,9 +69,11 @@ pub struct Entry {
     /// came left no other trace of it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notified_incident: Option<u64>,
-    /// Its last attempt ran out of the time it had (a slow server, pages of other
-    /// incidents to look through): a run leaves it until after its own live event,
-    /// rather than spend on it, run after run, the time each new alert needs.
+    /// Its last attempt ran out of the time it had while the server was answering it
+    /// (a 2xx on the way: a slow server, pages of other incidents to look through; not
+    /// one that is down or refusing): a run leaves it, and its check's later entries,
+    /// until after its own live event, rather than spend on it, run after run, the
+    /// time each new alert needs.
     #[serde(default, skip_serializing_if = "is_false")]
     pub cut_short: bool,
     /// The settings that shape what is sent (`call`, templates, …) of the run that kept

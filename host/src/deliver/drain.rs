@@ -2,6 +2,7 @@
 //! lock, superseded and stale ones dropped, refused ones dead-lettered, and a create or
 //! broadcast marked on its entry before it is sent.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -134,6 +135,8 @@ impl Runner<'_> {
             // by a run). Dropping a superseded one costs nothing and goes on.
             let other_check = live.is_some_and(|l| l.summary.key != item.entry.key);
             if other_check && item.entry.cut_short && !item.superseded {
+                // Its check's later entries wait behind it (in order).
+                busy.push(item.entry.key.clone());
                 put_off += 1;
                 report.left += 1;
                 continue;
@@ -167,7 +170,7 @@ impl Runner<'_> {
         }
         if put_off > 0 {
             self.printer.info(&format!(
-                "left {put_off} spooled events of other checks until after this run's own event: their last attempt ran out of time (a slow server)"
+                "put off {put_off} spooled events of other checks (and their checks' later ones) until after this run's own event: their last attempt ran out of time while the server was answering (slow); they go when a run has time left after its event, or with `replay`"
             ));
         }
         Ok(report)
@@ -586,36 +589,32 @@ impl Runner<'_> {
 /// without the spool's lock, may have sent or dropped it since this list was read: the
 /// entry is read again under the lock).
 fn pending(entries: Vec<(PathBuf, Entry)>, live: Option<Live<'_>>, report: &mut DrainReport) -> Vec<Pending> {
-    let superseded = |i: usize, entry: &Entry| {
-        entries
-            .iter()
-            .skip(i + 1)
-            .any(|(_, later)| later.key == entry.key && entry.superseded_by(later.recovery, later.is_failure()))
-            || (entry.is_failure() && live.is_some_and(|l| l.summary.recovery && l.summary.key == entry.key))
-    };
+    // What each key's later entries hold (a recovery, a failure), newest first: one
+    // pass back through the list, not every entry set against every later one (a spool
+    // an outage filled holds thousands, and a quadratic look at them ran a run past
+    // its deadline).
+    let mut later: BTreeMap<&str, (bool, bool)> = BTreeMap::new();
+    let mut superseded = vec![false; entries.len()];
+    for (i, (_, entry)) in entries.iter().enumerate().rev() {
+        let seen = later.entry(entry.key.as_str()).or_default();
+        let by_later = entry.superseded_by(seen.0, seen.1);
+        let by_live = entry.is_failure() && live.is_some_and(|l| l.summary.recovery && l.summary.key == entry.key);
+        if let Some(flag) = superseded.get_mut(i) {
+            *flag = by_later || by_live;
+        }
+        seen.0 |= entry.recovery;
+        seen.1 |= entry.is_failure();
+    }
     let waits = |entry: &Entry| {
         entry.recovery
             && live.is_some_and(|l| l.summary.failure && l.summary.key == entry.key && entry.arrived() < l.arrived)
     };
-    // `None`: it waits.
-    let kinds: Vec<Option<bool>> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, (_, entry))| {
-            if superseded(i, entry) {
-                Some(true)
-            } else if waits(entry) {
-                None
-            } else {
-                Some(false)
-            }
-        })
-        .collect();
     let mut pending = Vec::new();
-    for ((path, entry), kind) in entries.into_iter().zip(kinds) {
-        match kind {
-            Some(superseded) => pending.push(Pending { path, entry, superseded }),
-            None => report.left += 1,
+    for ((path, entry), superseded) in entries.into_iter().zip(superseded) {
+        if !superseded && waits(&entry) {
+            report.left += 1;
+        } else {
+            pending.push(Pending { path, entry, superseded });
         }
     }
     pending

@@ -3,6 +3,7 @@
 //! not confirm, and runs killed while writing an entry, creating or broadcasting.
 
 use sensu_reactio_tests::{Fault, Match};
+use serde_json::{Value, json};
 
 use crate::spool::alert_spooled;
 use crate::support::*;
@@ -515,7 +516,7 @@ fn another_checks_entry_a_slow_server_cut_short_waits_until_after_the_next_alert
     let redis = classic("cache01", "check_redis", 2, &["0", "2"], "create", 1);
     let second = against(&server.url(), &spool).args(["--deadline", "4"]).stdin(&redis).run();
     assert_eq!(second.code, Some(0), "{}", second.all());
-    assert!(second.stdout.contains("left 2 spooled events of other checks until after"), "{}", second.all());
+    assert!(second.stdout.contains("put off 2 spooled events of other checks"), "{}", second.all());
     let names: Vec<String> = server.open_incidents().into_iter().map(|i| i.name).collect();
     assert!(names.iter().any(|n| n.contains("cache01/check_redis")), "{names:?}\n{}", second.all());
     // Once the server is fast again, the put-off entries go: one incident each.
@@ -528,4 +529,49 @@ fn another_checks_entry_a_slow_server_cut_short_waits_until_after_the_next_alert
         assert_eq!(open, 1, "{check}: {:?}", lines(&server));
     }
     assert_no_key(&[&kept, &first, &second, &replayed], &dir);
+}
+
+#[test]
+fn a_put_off_entry_keeps_its_checks_later_entries_behind_it() {
+    // A warning the deadline cut on a slow server waits, put off, until after the next
+    // live event; its check's critical after it waited with it. The critical went
+    // first (an incident, its call), and the warning after it posted "changed to
+    // warning" on an incident still critical: the last word said the check was better.
+    let dir = scratch("put-off-in-order");
+    let spool = dir.join("spool");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos();
+    let (warned, worse) = (now - 20_000_000_000, now - 10_000_000_000);
+    let warning = classic("web01", "check_http", 1, &["0", "1"], "create", 1);
+    let critical = classic("web01", "check_http", 2, &["0", "1", "2"], "create", 1);
+    let ns = |n: u128| u64::try_from(n).expect("nanoseconds");
+    keep_by_hand(&spool, warning, warned, json!({"received_ns": ns(warned), "cut_short": true}));
+    keep_by_hand(&spool, critical, worse, json!({"received_ns": ns(worse)}));
+    let server = standin();
+    let other = classic("db01", "check_mysql", 2, &["0", "2"], "create", 1);
+    let run = against(&server.url(), &spool).args(BOTH).args(["--deadline", "8"]).stdin(&other).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert!(spooled(&spool).is_empty(), "{}", run.all());
+    // The warning opened web01's incident; the critical escalated it, with its call.
+    let web = server.incidents().into_iter().filter(|i| i.name.contains("web01/check_http")).count();
+    assert_eq!(web, 1, "{:?}", lines(&server));
+    assert_eq!(broadcasts(&server), 1, "the escalation's broadcast: {:?}\n{}", lines(&server), run.all());
+    assert_no_key(&[&run], &dir);
+}
+
+#[test]
+fn a_spooled_entry_is_not_put_off_when_the_server_only_refused() {
+    // A proxy answering 502 for everything (Reactio down behind it) until the deadline:
+    // the entry did not run out of time on a slow server, and must not wait behind
+    // new alerts once Reactio is back.
+    let dir = scratch("not-put-off-502");
+    let spool = dir.join("spool");
+    let server = standin();
+    server.push_fault_times(Match::prefix("*", "/"), Fault::bad_gateway_html(), 1000);
+    let run = against(&server.url(), &spool).args(["--deadline", "2"]).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    let kept = spooled(&spool);
+    assert_eq!(kept.len(), 1, "{}", run.all());
+    let entry: Value = serde_json::from_slice(&std::fs::read(&kept[0]).expect("the entry")).expect("json");
+    assert_eq!(entry.get("cut_short"), None, "{entry}");
+    assert_no_key(&[&run], &dir);
 }
