@@ -470,6 +470,18 @@ fn a_create_waiting_out_a_429_is_not_sent_once_its_recovery_waits_in_the_spool()
     assert_no_key(&[&first, &recovery, &replay], &dir);
 }
 
+/// A stand-in that answers every request in 0.6 s, with 110 incidents of other checks
+/// open (four listings to look through): one delivery needs ~3 s.
+fn slow_standin() -> sensu_reactio_tests::Standin {
+    let server = standin();
+    for n in 0..110 {
+        server.seed_open(&format!("other{n}/check_disk"));
+    }
+    let slow = Fault::Delay(std::time::Duration::from_millis(600));
+    server.push_fault_times(Match::prefix("*", "/"), slow, 1000);
+    server
+}
+
 #[test]
 fn a_slow_server_still_gets_a_checks_spooled_alert_delivered_by_its_next_event() {
     // Reactio answers every request in 0.6 s with 110 other incidents open (four
@@ -478,12 +490,7 @@ fn a_slow_server_still_gets_a_checks_spooled_alert_delivered_by_its_next_event()
     // behind it, the check's alert waited run after run for as long as the server
     // was slow: no incident, no call.
     let (dir, spool, kept) = alert_spooled("slow-server-own-drain");
-    let server = standin();
-    for n in 0..110 {
-        server.seed_open(&format!("other{n}/check_disk"));
-    }
-    let slow = Fault::Delay(std::time::Duration::from_millis(600));
-    server.push_fault_times(Match::prefix("*", "/"), slow, 100);
+    let server = slow_standin();
     let again = classic("web01", "check_http", 2, &["0", "2", "2"], "create", 2);
     let run = against(&server.url(), &spool).args(["--deadline", "4"]).stdin(&again).run();
     assert_eq!(creates(&server), 1, "the spooled alert's create: {:?}\n{}", lines(&server), run.all());
@@ -502,12 +509,7 @@ fn another_checks_entry_a_slow_server_cut_short_waits_until_after_the_next_alert
     // alert, which was then cut too: every run exited 75, nobody was called, and the
     // spool grew by one a run.
     let (dir, spool, kept) = alert_spooled("slow-server-put-off");
-    let server = standin();
-    for n in 0..110 {
-        server.seed_open(&format!("other{n}/check_disk"));
-    }
-    let slow = Fault::Delay(std::time::Duration::from_millis(600));
-    server.push_fault_times(Match::prefix("*", "/"), slow, 1000);
+    let server = slow_standin();
     let mysql = classic("db01", "check_mysql", 2, &["0", "2"], "create", 1);
     let first = against(&server.url(), &spool).args(["--deadline", "4"]).stdin(&mysql).run();
     assert_eq!(first.code, Some(75), "both cut short: {}", first.all());
