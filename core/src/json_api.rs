@@ -5,7 +5,7 @@
 //! these functions.
 //!
 //! Inputs:
-//! - `config_input`: a [`ConfigInput`] object (`{"settings":..,"env":{..},"flags":{..},
+//! - `config_input`: a [`crate::ConfigInput`] object (`{"settings":..,"env":{..},"flags":{..},
 //!   "handler_name":..,"key_files":{..}}`, every member optional);
 //! - `event`: the Sensu event as piped by Sensu (Classic or Go JSON);
 //! - `context`: a [`Context`] object (`{"now":<epoch seconds>,"first_occurrence":false,"dry_run":false,"create_unconfirmed":false,"received":<epoch seconds>}`, all but `now` optional);
