@@ -28,6 +28,7 @@ use crate::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConfigInput;
+use crate::json_out::Object;
 use crate::step::{Outcome, OutcomeKind, Step};
 
 /// The largest event a gateway accepts (1 MiB; Sensu events are a few KiB).
@@ -69,15 +70,15 @@ pub struct Reply {
     pub body: String,
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: ErrorDetail<'a>,
-}
-
-#[derive(Serialize)]
-struct ErrorDetail<'a> {
-    kind: &'a str,
-    message: &'a str,
+impl Reply {
+    /// The reply as JSON, as its `Serialize` impl writes it (see [`crate::json_out`]).
+    pub fn to_json(&self) -> String {
+        let mut out = Object::new();
+        out.num("status", u64::from(self.status));
+        out.pairs("headers", &self.headers);
+        out.str("body", &self.body);
+        out.end()
+    }
 }
 
 fn json_headers() -> Vec<(String, String)> {
@@ -86,8 +87,7 @@ fn json_headers() -> Vec<(String, String)> {
 
 /// An error reply: `{"error":{"kind":..,"message":..}}`.
 pub fn error_reply(status: u16, kind: &str, message: &str) -> Reply {
-    let body = serde_json::to_string(&ErrorBody { error: ErrorDetail { kind, message } }).unwrap_or_default();
-    Reply { status, headers: json_headers(), body }
+    Reply { status, headers: json_headers(), body: crate::json_out::error(kind, message) }
 }
 
 /// Constant-time comparison (length leaks, content does not).
@@ -184,8 +184,7 @@ pub fn reply_for_outcome(outcome: &Outcome) -> Reply {
         // The gateway's own settings (no key, no organization): not Reactio's doing.
         return error_reply(500, "config", &outcome.message);
     }
-    let body = serde_json::to_string(outcome).unwrap_or_default();
-    let mut reply = Reply { status: 200, headers: json_headers(), body };
+    let mut reply = Reply { status: 200, headers: json_headers(), body: outcome.to_json() };
     if failed {
         if outcome.retryable && !outcome.auth_failed {
             reply.status = 503;
@@ -262,5 +261,12 @@ mod tests {
         assert_eq!(reply_for_outcome(&outcome("retries_exhausted", true, false)).status, 503);
         assert_eq!(reply_for_outcome(&outcome("auth_failed", false, true)).status, 422);
         assert_eq!(reply_for_outcome(&outcome("rejected", false, false)).status, 422);
+        // The bodies are written as serde writes them.
+        let failed = outcome("rejected", false, false);
+        assert_eq!(reply_for_outcome(&failed).body, serde_json::to_string(&failed).unwrap_or_default());
+        let error = serde_json::json!({"error": {"kind": "config", "message": "a \"b\"\n"}});
+        assert_eq!(error_reply(500, "config", "a \"b\"\n").body, error.to_string());
+        let reply = reply_for_outcome(&outcome("retries_exhausted", true, false));
+        assert_eq!(reply.to_json(), serde_json::to_string(&reply).unwrap_or_default());
     }
 }

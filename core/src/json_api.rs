@@ -28,7 +28,6 @@ use crate::prelude::*;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::json_out::Object;
 use crate::machine::{Machine, plan};
 use crate::read;
 use crate::step::{Answer, Context, Purpose, Request, Step};
@@ -58,12 +57,7 @@ impl ErrorKind {
 
 /// The error object `{"error":{"kind":..,"message":..}}` as a string.
 pub fn error_json(kind: ErrorKind, message: &str) -> String {
-    let mut error = Object::new();
-    error.str("kind", kind.as_str());
-    error.str("message", message);
-    let mut out = Object::new();
-    out.raw("error", &error.end());
-    out.end()
+    crate::json_out::error(kind.as_str(), message)
 }
 
 /// The step as JSON.
@@ -92,10 +86,10 @@ pub fn parse_context(context: &[u8]) -> Result<Context, (ErrorKind, String)> {
 
 /// Parse an answer.
 pub fn parse_answer(answer: &[u8]) -> Result<Answer, (ErrorKind, String)> {
-    serde_json::from_slice(answer)
-        .map_err(|e| e.to_string())
-        .and_then(|value| Answer::from_json(&value))
-        .map_err(answer_error)
+    match serde_json::from_slice(answer) {
+        Ok(value) => Answer::from_json(&value).map_err(answer_error),
+        Err(e) => Err(answer_error(e.to_string())),
+    }
 }
 
 fn answer_error(e: String) -> (ErrorKind, String) {

@@ -88,6 +88,16 @@ impl Object {
     }
 }
 
+/// An error object: `{"error":{"kind":..,"message":..}}`.
+pub(crate) fn error(kind: &str, message: &str) -> String {
+    let mut error = Object::new();
+    error.str("kind", kind);
+    error.str("message", message);
+    let mut out = Object::new();
+    out.raw("error", &error.end());
+    out.end()
+}
+
 #[cfg(test)]
 mod tests {
     use crate::prelude::*;

@@ -112,7 +112,11 @@ fn printable(output: &str) -> Cow<'_, str> {
         return Cow::Borrowed(output.trim_end());
     }
     let mut kept = String::with_capacity(output.len());
-    kept.extend(output.chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t'));
+    for c in output.chars() {
+        if !c.is_control() || c == '\n' || c == '\t' {
+            kept.push(c);
+        }
+    }
     kept.truncate(kept.trim_end().len());
     Cow::Owned(kept)
 }

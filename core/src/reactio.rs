@@ -278,7 +278,7 @@ fn describe_error(body: &str) -> String {
             let m = v.get("message").and_then(Value::as_str).unwrap_or("");
             // ` (field: code, field: code)`, or nothing.
             let mut fields = String::new();
-            for (field, code) in error_fields(&v) {
+            for &(field, code) in &error_fields(&v) {
                 fields.push_str(if fields.is_empty() { " (" } else { ", " });
                 fields.push_str(field);
                 fields.push_str(": ");
@@ -376,8 +376,9 @@ fn classify_raw(request: &Request, response: &Response, now: i64) -> Verdict {
             // server need not say "length"), named as sent or nested
             // (`incident.name`, `incident[name]`).
             let mut length_fields = Vec::new();
-            for (field, code) in parsed.as_ref().map(error_fields).unwrap_or_default() {
-                let start = field.bytes().rposition(|b| b == b'.' || b == b'[').map_or(0, |i| i + 1);
+            for &(field, code) in &parsed.as_ref().map(error_fields).unwrap_or_default() {
+                let last = crate::text::rfind_byte(field, b'.').max(crate::text::rfind_byte(field, b'['));
+                let start = last.map_or(0, |i| i + 1);
                 let name = field.get(start..).unwrap_or_default();
                 let name = name.strip_suffix(']').unwrap_or(name);
                 if MINIMAL_FIELDS.contains(&name) || about_length(code) {

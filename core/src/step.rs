@@ -50,6 +50,25 @@ pub const MASK: &str = "********";
 const KEY_PIECE: usize = 8;
 
 impl Request {
+    /// The request as JSON, as its `Serialize` impl writes it (see [`crate::json_out`]).
+    pub fn to_json(&self) -> String {
+        let mut out = Object::new();
+        self.write_json(&mut out);
+        out.end()
+    }
+
+    /// The request's members, as its `Serialize` impl writes them.
+    fn write_json(&self, out: &mut Object) {
+        out.str("method", self.method.as_str());
+        out.str("scheme", &self.scheme);
+        out.str("authority", &self.authority);
+        out.str("path", &self.path);
+        out.pairs("headers", &self.headers);
+        out.str("body", &self.body);
+        out.num("timeout_ms", self.timeout_ms);
+        out.str("purpose", self.purpose.name());
+    }
+
     /// The full URL (`scheme://authority/path`).
     pub fn url(&self) -> String {
         format!("{}://{}{}", self.scheme, self.authority, self.path)
@@ -174,14 +193,7 @@ impl Step {
         match self {
             Step::Request(request) => {
                 out.str("step", "request");
-                out.str("method", request.method.as_str());
-                out.str("scheme", &request.scheme);
-                out.str("authority", &request.authority);
-                out.str("path", &request.path);
-                out.pairs("headers", &request.headers);
-                out.str("body", &request.body);
-                out.num("timeout_ms", request.timeout_ms);
-                out.str("purpose", request.purpose.name());
+                request.write_json(&mut out);
             }
             Step::Wait(wait) => {
                 out.str("step", "wait");
@@ -360,6 +372,13 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The outcome as JSON, as its `Serialize` impl writes it (see [`crate::json_out`]).
+    pub fn to_json(&self) -> String {
+        let mut out = Object::new();
+        self.write_json(&mut out);
+        out.end()
+    }
+
     /// The outcome's members, as its `Serialize` impl writes them.
     fn write_json(&self, out: &mut Object) {
         out.str("result", self.result.name());

@@ -118,7 +118,9 @@ impl Template {
             if inner.strip_prefix('-').is_some_and(|r| r.as_bytes().first().is_some_and(go_space))
                 && let Some(Part::Text(before)) = parts.last_mut()
             {
-                before.truncate(before.len() - before.bytes().rev().take_while(go_space).count());
+                while before.as_bytes().last().is_some_and(go_space) {
+                    before.pop();
+                }
                 if before.is_empty() {
                     parts.pop();
                 }

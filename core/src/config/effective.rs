@@ -43,8 +43,10 @@ pub(crate) fn apply_setting(s: &mut Settings, name: &str, value: Parsed) -> Resu
 pub(crate) fn setting_value(s: &Settings, name: &str) -> Value {
     let list = |set: &crate::severity::SeveritySet| {
         let mut names = Vec::new();
-        for severity in set.iter() {
-            names.push(Value::from(severity.name()));
+        for severity in crate::severity::SeveritySet::ORDER {
+            if set.contains(&severity) {
+                names.push(Value::from(severity.name()));
+            }
         }
         Value::Array(names)
     };
@@ -63,7 +65,14 @@ pub(crate) fn setting_value(s: &Settings, name: &str) -> Value {
             CloseOnResolve::Always => "always".into(),
             CloseOnResolve::Never => "never".into(),
         },
-        "topics" => s.topics.clone().into(),
+        "topics" => {
+            // Pushed one by one: `Value::from(Vec<String>)` collects, more wasm code.
+            let mut topics = Vec::new();
+            for topic in &s.topics {
+                topics.push(Value::from(topic.as_str()));
+            }
+            Value::Array(topics)
+        }
         "notification_text" => s.notification_text.source().into(),
         "name_template" => s.name_template.source().into(),
         "message_template" => s.message_template.source().into(),
@@ -152,10 +161,11 @@ impl Config {
                 }
             }
         }
-        for (key, value) in valid.into_iter().rev() {
+        // Last first, so the highest-precedence layer's value is applied last.
+        while let Some((key, value)) = valid.pop() {
             let _ = apply_setting(&mut settings, key, value);
         }
-        for b in bad {
+        for b in &bad {
             let using = match b.key {
                 "profile" => match &settings.profile {
                     Some(name) => format!("using the configured profile `{name}`"),

@@ -30,8 +30,10 @@ const SENSU_HANDLER_KEYS: &[&str] = &[
 
 pub(crate) fn check_scope_keys(scope: &Map<String, Value>) -> Result<(), ConfigError> {
     let mut unknown = Vec::new();
-    for name in scope.keys().filter(|k| spec(k).is_none()) {
-        unknown.push(name);
+    for name in scope.keys() {
+        if spec(name).is_none() {
+            unknown.push(name);
+        }
     }
     // The problems, `; `-separated.
     let mut problems = String::new();
@@ -49,11 +51,15 @@ pub(crate) fn check_scope_keys(scope: &Map<String, Value>) -> Result<(), ConfigE
     if problems.is_empty() {
         return Ok(());
     }
-    Err(unknown.into_iter().fold(ConfigError::new(problems), |error, name| error.at(name.as_str())))
+    let mut error = ConfigError::new(problems);
+    for name in &unknown {
+        error = error.at(name.as_str());
+    }
+    Err(error)
 }
 
 pub(crate) fn check_flags(flags: &dyn Strings) -> Result<(), ConfigError> {
-    for name in flags.names() {
+    for &name in &flags.names() {
         match spec(name) {
             Some(k) if k.flag => {}
             Some(k) => return Err(ConfigError::new(format!("`{}` has no flag; set it in the settings file", k.name))),
@@ -83,7 +89,10 @@ pub(crate) fn lint_env(env: &dyn Strings, warnings: &mut Vec<String>) {
     for k in KEYS.iter().filter(|k| k.flag) {
         known.push(k.env_var());
     }
-    for name in env.names().into_iter().filter(|n| n.starts_with("REACTIO_") && !known.iter().any(|k| k == n)) {
+    for &name in &env.names() {
+        if !name.starts_with("REACTIO_") || known.iter().any(|k| k == name) {
+            continue;
+        }
         if name == "REACTIO_PROFILES" {
             warnings.push(
                 "environment variable REACTIO_PROFILES is ignored: `profiles` can only be set in the settings file"
@@ -101,7 +110,10 @@ pub(crate) fn lint_env(env: &dyn Strings, warnings: &mut Vec<String>) {
 pub(crate) fn lint_handler(settings: &Value, handler: &str, severities: &str, warnings: &mut Vec<String>) {
     let Some(Value::Object(definition)) = settings.get("handlers").and_then(|h| h.get(handler)) else { return };
     let at = |name: &str| format!("`handlers.{handler}.{name}`");
-    for name in definition.keys().filter(|k| !SENSU_HANDLER_KEYS.contains(&k.as_str())) {
+    for name in definition.keys() {
+        if SENSU_HANDLER_KEYS.contains(&name.as_str()) {
+            continue;
+        }
         let at = format!("{} is not a sensu key", at(name));
         let warning = match crate::did_you_mean(name, SENSU_HANDLER_KEYS.iter().copied()) {
             // The Ruby handler's documented typo: correcting it would hide results.
@@ -136,7 +148,10 @@ pub(crate) fn lint_handler(settings: &Value, handler: &str, severities: &str, wa
         Some(Value::Array(a)) => a.iter().any(|f| f.as_str() == Some("occurrences")),
         _ => false,
     };
-    for key in ["filters", "filter"].into_iter().filter(|k| names(definition.get(*k))) {
+    for key in ["filters", "filter"] {
+        if !names(definition.get(key)) {
+            continue;
+        }
         warnings.push(format!(
             "{} names sensu's `occurrences` filter: it counts differently from the handler, which applies \
              `occurrences` and `refresh` itself; remove the filter",

@@ -222,11 +222,11 @@ impl Config {
         let mut origins = Origins::default();
         for k in KEYS.iter().filter(|k| k.kind != Kind::Profiles) {
             let mut chosen: Option<(Parsed, Origin, String)> = None;
-            for (source, value) in layers(k, scope, input, &mut warnings) {
-                match (parse(k, &value), &chosen) {
-                    (Ok(v), None) => chosen = Some((v, source.origin, source.label)),
+            for (source, value) in &layers(k, scope, input, &mut warnings) {
+                match (parse(k, value), &chosen) {
+                    (Ok(v), None) => chosen = Some((v, source.origin, source.label.clone())),
                     (Ok(_), Some(_)) => {}
-                    (Err(e), None) => return Err(bad_value(k, &source, &e)),
+                    (Err(e), None) => return Err(bad_value(k, source, &e)),
                     (Err(e), Some((_, _, over))) => warnings.push(format!(
                         "{}: expected {}, got {}{} (ignored: {over} takes precedence)",
                         source.label, e.expected, e.got, e.hint

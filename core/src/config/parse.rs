@@ -348,14 +348,13 @@ fn push_trimmed(out: &mut Vec<String>, item: &str) {
 fn severities(value: &Value) -> Result<SeveritySet, (String, String)> {
     let items = list(value).ok_or_else(|| (show(value, false), String::new()))?;
     let mut out = SeveritySet::new();
-    for item in items {
-        match Severity::parse(&item) {
+    for item in &items {
+        match Severity::parse(item) {
             Some(s) => {
                 out.insert(s);
             }
             None => {
-                let names = Severity::ALL.map(Severity::name);
-                return Err((format!("`{item}`"), suggestion(&item, names)));
+                return Err((format!("`{item}`"), suggestion(item, Severity::ALL.iter().map(|s| s.name()))));
             }
         }
     }

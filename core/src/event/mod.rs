@@ -278,16 +278,6 @@ fn time(v: Option<i64>) -> Option<i64> {
     v.filter(|t| *t > 0).map(epoch_seconds)
 }
 
-/// A map from pairs, the last of equal keys winning (inserts, not `collect`: collecting
-/// into a `BTreeMap` sorts, and each sort is sizeable code in the wasm builds).
-fn to_map(pairs: impl IntoIterator<Item = (String, Value)>) -> Map<String, Value> {
-    let mut map = Map::new();
-    for (key, value) in pairs {
-        map.insert(key, value);
-    }
-    map
-}
-
 /// Per-event overrides: an object of settings. Anything else there is a mistake in the
 /// check's (or entity's) definition, not in the result: it is ignored with a warning,
 /// and the event goes on with the configured settings (an alert is never lost over an
@@ -310,11 +300,12 @@ fn annotation_layer(metadata: &Obj<'_>, origin: Origin, warnings: &mut Vec<Strin
                 .push(format!("annotation `{name}` is not read: this handler reads `{ANNOTATION_PREFIX}<setting>`"));
         }
     }
-    let values = to_map(
-        annotations
-            .iter()
-            .filter_map(|(k, v)| k.strip_prefix(ANNOTATION_PREFIX).map(|name| (name.to_owned(), v.clone()))),
-    );
+    let mut values = Map::new();
+    for (name, value) in annotations.iter() {
+        if let Some(name) = name.strip_prefix(ANNOTATION_PREFIX) {
+            values.insert(name.to_owned(), value.clone());
+        }
+    }
     (!values.is_empty()).then_some(OverrideLayer { origin, values })
 }
 
@@ -379,8 +370,12 @@ fn parse_classic(
     if let Some(reactio) = override_map(&check, "reactio", warnings) {
         overrides.push(OverrideLayer { origin: Origin::CheckReactio, values: reactio.clone() });
     }
-    let attributes =
-        to_map(["occurrences", "refresh"].into_iter().filter_map(|k| check.get(k).map(|v| (k.to_owned(), v.clone()))));
+    let mut attributes = Map::new();
+    for name in ["occurrences", "refresh"] {
+        if let Some(value) = check.get(name) {
+            attributes.insert(name.to_owned(), value.clone());
+        }
+    }
     if !attributes.is_empty() {
         overrides.push(OverrideLayer { origin: Origin::CheckAttribute, values: attributes });
     }

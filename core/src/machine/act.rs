@@ -18,8 +18,8 @@ const OWN_CREATE_WINDOW_S: i64 = 15;
 impl Run {
     /// The incident to act on: the oldest open one, else the oldest pending one.
     pub(super) fn chosen(&self) -> Option<Incident> {
-        let oldest = |status: &str| reactio::oldest(&self.found, status).cloned();
-        oldest("open").or_else(|| oldest("pend")).or_else(|| oldest(""))
+        let oldest = |status: &str| reactio::oldest(&self.found, status);
+        oldest("open").or_else(|| oldest("pend")).or_else(|| oldest("")).cloned()
     }
 
     pub(super) fn after_lookup(&mut self) -> Step {

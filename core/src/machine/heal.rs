@@ -20,7 +20,7 @@ impl Run {
                 newer.push(i.id);
             }
         }
-        for id in newer {
+        for &id in &newer {
             self.queue_duplicate(id, messages::duplicate_found(keep));
         }
     }

@@ -88,7 +88,7 @@ impl Machine {
             // The answer goes on as it came: its data (incident names, ids, error fields)
             // must reach the readers whole. Every text made from it is masked where it is
             // made (`Request::scrub_echo`), so a server echoing the key shows none of it.
-            (Step::Request(request), Answer::Response(response)) => run.on_response(&request.clone(), &response),
+            (Step::Request(request), Answer::Response(response)) => run.on_response(request, &response),
             (Step::Request(_) | Step::Wait(_), Answer::Failure(failure)) if failure.kind == FailureKind::Deadline => {
                 run.out_of_time(failure.detail)
             }
@@ -116,7 +116,7 @@ impl Machine {
             (Step::Request(request), Answer::Failure(failure)) => {
                 let reason =
                     format!("{}: {} failure: {}", request.purpose_label(), failure.kind.label(), failure.detail);
-                run.retry(reason.to_ascii_lowercase(), None, &request.clone(), true)
+                run.retry(reason.to_ascii_lowercase(), None, request, true)
             }
             (Step::Wait(_), Answer::Waited) => run.after_wait(),
             _ => return,
@@ -443,23 +443,22 @@ impl Run {
             Phase::Writes => return self.next_write(),
         };
         // A server that ignores `page` repeats itself: a page with nothing new ends the list.
-        let mut fresh = Vec::new();
+        let mut fresh = 0;
         for incident in incidents {
-            if !listing.seen.contains(&incident.id) {
-                listing.seen.push(incident.id);
-                fresh.push(incident);
+            if listing.seen.contains(&incident.id) {
+                continue;
             }
-        }
-        let repeated = count > 0 && fresh.is_empty();
-        // A server that ignores the status filter lists closed incidents in the open and
-        // pending listings too: those are no open incident (an item without a status is
-        // taken at the filter's word).
-        let wanted = |i: &Incident| listing.status == "close" || !i.is_closed();
-        for incident in fresh {
-            if incident.matches(&key) && wanted(&incident) {
+            listing.seen.push(incident.id);
+            fresh += 1;
+            // A server that ignores the status filter lists closed incidents in the open and
+            // pending listings too: those are no open incident (an item without a status is
+            // taken at the filter's word).
+            let wanted = listing.status == "close" || !incident.is_closed();
+            if incident.matches(&key) && wanted {
                 listing.matches.push(incident);
             }
         }
+        let repeated = count > 0 && fresh == 0;
         let first_len = *listing.first_len.get_or_insert(count);
         let last_page = count == 0 || count < first_len || repeated;
         if !last_page {

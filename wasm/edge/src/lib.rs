@@ -16,10 +16,7 @@ use sensu_reactio_core::step::Answer;
 use sensu_reactio_wasi_http::driver::{self, Driver, Inbound, Next};
 
 fn json(next: &Next) -> String {
-    serde_json::to_string(next).unwrap_or_else(|e| {
-        let reply = error_reply(500, "internal", &format!("could not serialize the next step: {e}; report this bug"));
-        serde_json::to_string(&Next::Reply(reply)).unwrap_or_default()
-    })
+    next.to_json()
 }
 
 /// One inbound request's event in progress (free it when done).

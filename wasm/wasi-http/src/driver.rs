@@ -30,6 +30,16 @@ pub enum Next {
     Reply(Reply),
 }
 
+impl Next {
+    /// `{"send":<request>}` or `{"reply":<reply>}`, as its `Serialize` impl writes it.
+    pub fn to_json(&self) -> String {
+        match self {
+            Next::Send(request) => format!("{{\"send\":{}}}", request.to_json()),
+            Next::Reply(reply) => format!("{{\"reply\":{}}}", reply.to_json()),
+        }
+    }
+}
+
 /// The gateway configuration from the host's JSON text (`None`: not set) and its
 /// variables: those named `REACTIO_*` go to `config.env` unless already set there.
 /// A missing or invalid configuration is a 500 reply saying how to fix it (never
@@ -207,5 +217,18 @@ mod tests {
         // A further answer is ignored: the machine waits, it takes no response.
         let again = driver.answer(Answer::Response(Response::from_bytes(200, vec![], b"[]")));
         assert!(matches!(again, Next::Reply(ref r) if r.status == 503), "{again:?}");
+    }
+
+    #[test]
+    fn next_is_written_as_serde_writes_it() {
+        let config = load_config(Some(CONFIG), [("REACTIO_API_KEY", "key-1")]).unwrap();
+        let (driver, send) = start(&config, &inbound(EVENT), 1_764_000_000);
+        let text = "a \"quoted\" \\ line\nand tab\t, \u{1} / <b>é</b> 対応 😀";
+        let mut reply = error_reply(503, "retry", text);
+        reply.headers.push(("retry-after".to_owned(), text.to_owned()));
+        let done = driver.unwrap().answer(Answer::Failure(Failure { kind: FailureKind::Connect, detail: text.into() }));
+        for next in [send, Next::Reply(reply), done] {
+            assert_eq!(next.to_json(), serde_json::to_string(&next).unwrap());
+        }
     }
 }
