@@ -99,8 +99,7 @@ impl SeveritySet {
         // Over the order, not `iter()`: its filter is more wasm code than this `if`.
         for severity in SeveritySet::ORDER {
             if self.contains(&severity) {
-                out.push_str(if out.is_empty() { "" } else { ", " });
-                out.push_str(severity.name());
+                crate::text::push_joined(&mut out, ", ", severity.name());
             }
         }
         out

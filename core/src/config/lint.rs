@@ -45,8 +45,7 @@ pub(crate) fn check_scope_keys(scope: &Map<String, Value>) -> Result<(), ConfigE
             ),
             None => format!("unknown key `{name}` in `reactio`; the keys are listed in docs/configuration.md"),
         };
-        problems.push_str(if problems.is_empty() { "" } else { "; " });
-        problems.push_str(&problem);
+        crate::text::push_joined(&mut problems, "; ", &problem);
     }
     if problems.is_empty() {
         return Ok(());

@@ -332,9 +332,8 @@ pub(crate) fn unknown_profile(label: &str, name: &str, profiles: &Profiles) -> S
     }
     let hint = suggestion(name, profiles.keys().map(|s| s.as_str()));
     let mut all = String::new();
-    for (i, profile) in profiles.keys().enumerate() {
-        all.push_str(if i == 0 { "" } else { ", " });
-        all.push_str(profile);
+    for profile in profiles.keys() {
+        crate::text::push_joined(&mut all, ", ", profile);
     }
     format!("{label}: profile `{name}` is not defined{hint}; the profiles are {all}")
 }
