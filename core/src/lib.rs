@@ -53,7 +53,7 @@ pub mod text;
 
 pub use config::{Config, ConfigError, ConfigInput, Secret};
 pub use event::{ANNOTATION_PREFIX, EventSummary, InputError, inspect};
-pub use machine::{CREATE_RETRY_WAIT_MS, Machine, dry_run_answer, plan};
+pub use machine::{CREATE_RETRY_WAIT_MS, DEADLINE_EXCEEDED, Machine, dry_run_answer, plan};
 pub use severity::Severity;
 pub use step::{
     Answer, Context, Failure, FailureKind, IncidentRef, Method, Outcome, OutcomeKind, Purpose, Request, Response, Step,

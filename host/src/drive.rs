@@ -5,7 +5,8 @@ use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
 use sensu_reactio_core::{
-    Answer, Context, Failure, FailureKind, Outcome, OutcomeKind, Purpose, Request, Step, dry_run_answer,
+    Answer, Context, DEADLINE_EXCEEDED, Failure, FailureKind, Outcome, OutcomeKind, Purpose, Request, Step,
+    dry_run_answer,
 };
 
 use crate::engine::{Engine, EngineError};
@@ -82,9 +83,6 @@ fn jitter_ms(max: u64) -> u64 {
     );
     hasher.finish() % (max + 1)
 }
-
-/// The outcome code of an event the deadline cut short (the core's, and the host's own).
-pub const DEADLINE_EXCEEDED: &str = "deadline_exceeded";
 
 /// Whether the deadline cut this event short while the server was answering it
 /// (`answered`: a 2xx on its way; slow, not down nor refusing):

@@ -63,7 +63,7 @@ impl Run {
             return self.finish_handled();
         }
         let key = self.event.key.clone();
-        self.fail(true, false, "deadline_exceeded", format!("gave up on {key}: {detail}"))
+        self.fail(true, false, super::DEADLINE_EXCEEDED, format!("gave up on {key}: {detail}"))
     }
 
     pub(super) fn after_verify(&mut self, open: Vec<Incident>, created: Option<u64>) -> Step {

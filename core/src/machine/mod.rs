@@ -42,6 +42,10 @@ const BACKOFF_MS: [u64; 4] = [250, 500, 1000, 2000];
 /// broadcasts, and may ring phones).
 pub const CREATE_RETRY_WAIT_MS: u64 = 2000;
 
+/// The outcome code of an event the deadline cut short (a host that ends a run at its
+/// deadline without the core says the same).
+pub const DEADLINE_EXCEEDED: &str = "deadline_exceeded";
+
 /// One event's plan in progress. Drive it: `loop { match machine.step() { .. } }`.
 #[derive(Clone, Debug)]
 pub struct Machine {

@@ -195,7 +195,7 @@ impl Runner<'_> {
     }
 
     /// Deal with a live event's outcome: spool or dead-letter it as needed (`answered`:
-    /// the server answered at least once on its way); the exit code.
+    /// the server answered it with a 2xx at least once); the exit code.
     fn settle(&self, live: Live<'_>, outcome: &Outcome, answered: bool) -> u8 {
         match fate(outcome) {
             Fate::Done => {
