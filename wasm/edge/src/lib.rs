@@ -15,10 +15,6 @@ use sensu_reactio_core::read;
 use sensu_reactio_core::step::Answer;
 use sensu_reactio_wasi_http::driver::{self, Driver, Inbound, Next};
 
-fn json(next: &Next) -> String {
-    next.to_json()
-}
-
 /// One inbound request's event in progress (free it when done).
 #[wasm_bindgen]
 #[derive(Debug)]
@@ -49,23 +45,23 @@ impl Gateway {
     pub fn refuse(&self, method: &str, authorization: Option<String>) -> Option<String> {
         let config = match &self.config {
             Ok(config) => config,
-            Err(reply) => return Some(json(reply)),
+            Err(reply) => return Some(reply.to_json()),
         };
-        gateway::admit(config, method, authorization.as_deref(), 0).err().map(|reply| json(&Next::Reply(reply)))
+        gateway::admit(config, method, authorization.as_deref(), 0).err().map(|reply| Next::Reply(reply).to_json())
     }
 
     /// Admit and plan the inbound request at `now` (epoch seconds): the first output.
     pub fn start(&mut self, method: &str, authorization: Option<String>, body: &[u8], now: f64) -> String {
         let config = match &self.config {
             Ok(config) => config,
-            Err(reply) => return json(reply),
+            Err(reply) => return reply.to_json(),
         };
         let inbound = Inbound { method, authorization: authorization.as_deref(), body };
         // Seconds since the epoch fit an i64 exactly; the cast saturates on nonsense.
         #[allow(clippy::cast_possible_truncation)]
         let (driver, next) = driver::start(config, &inbound, now.floor() as i64);
         self.driver = driver;
-        json(&next)
+        next.to_json()
     }
 
     /// The answer to the last `send` (a core answer as JSON): the next output.
@@ -83,6 +79,6 @@ impl Gateway {
                 Next::Reply(error_reply(500, "internal", "the edge glue answered before start; report this bug"))
             }
         };
-        json(&next)
+        next.to_json()
     }
 }
