@@ -2,8 +2,8 @@
 //!
 //! The outputs (steps, answers, error objects) are written with this instead of their
 //! derived `Serialize` impls: serde's per-type code and its serializer calls cost the
-//! wasm builds more than these few appends. Strings are escaped by serde_json
-//! ([`crate::text::quoted`]); keys are the writers' own, plain ASCII. Tests hold each
+//! wasm builds more than these few appends. Strings are escaped as serde_json escapes
+//! them ([`crate::text::push_quoted`]); keys are the writers' own, plain ASCII. Tests hold each
 //! output to `serde_json::to_string` of the same value.
 
 use crate::prelude::*;
@@ -31,8 +31,7 @@ impl Object {
 
     /// A string member.
     pub(crate) fn str(&mut self, key: &str, value: &str) {
-        let quoted = crate::text::quoted(value);
-        self.key(key).push_str(&quoted);
+        crate::text::push_quoted(self.key(key), value);
     }
 
     /// A whole-number member.
@@ -59,7 +58,7 @@ impl Object {
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(&crate::text::quoted(value));
+            crate::text::push_quoted(out, value);
         }
         out.push(']');
     }
@@ -75,7 +74,7 @@ impl Object {
             out.push('[');
             out.push_str(&crate::text::quoted(name));
             out.push(',');
-            out.push_str(&crate::text::quoted(value));
+            crate::text::push_quoted(out, value);
             out.push(']');
         }
         out.push(']');

@@ -183,3 +183,35 @@ fn escapes_and_flattens() {
     assert_eq!(one_line("a\nb\r\n\tc\n"), "a b   c");
     assert_eq!(format_duration(3725), "1h 2m");
 }
+
+#[test]
+fn quotes_as_serde_json_writes_a_string() {
+    let mut cases: Vec<String> = [
+        "",
+        "plain",
+        "a \"quoted\" \\ back\\slash",
+        "\u{8}\u{c}\n\r\t",
+        "/ slash, <b>html</b> & 'single'",
+        "é 対応 😀 \u{7f} \u{80} \u{2028}\u{2029} \u{feff}",
+        "\\u0041 is not unescaped",
+        "\"",
+        "\\",
+        "ends with a control\u{1f}",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    // Every control alone and between other text.
+    for b in 0u8..0x20 {
+        let c = char::from(b);
+        cases.push(c.to_string());
+        cases.push(format!("x{c}y{c}"));
+    }
+    for case in &cases {
+        let expected = serde_json::to_string(case.as_str()).unwrap_or_default();
+        assert_eq!(super::quoted(case), expected, "{case:?}");
+        let mut appended = String::from("[");
+        super::push_quoted(&mut appended, case);
+        assert_eq!(appended, format!("[{expected}"), "{case:?}");
+    }
+}
