@@ -109,6 +109,35 @@ fn write_json(out: &mut String, value: &serde_json::Value) {
     }
 }
 
+/// A copy of a JSON value, the same as its `clone`: in less code in the wasm builds,
+/// where the derived `Clone` brings std's B-tree clone (~0.8 KB).
+pub fn copy_json(value: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Null => Value::Null,
+        Value::Bool(b) => Value::Bool(*b),
+        Value::Number(n) => Value::Number(n.clone()),
+        Value::String(s) => Value::String(s.clone()),
+        Value::Array(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                out.push(copy_json(item));
+            }
+            Value::Array(out)
+        }
+        Value::Object(map) => Value::Object(copy_map(map)),
+    }
+}
+
+/// [`copy_json`] of a JSON object's map.
+pub fn copy_map(map: &serde_json::Map<String, serde_json::Value>) -> serde_json::Map<String, serde_json::Value> {
+    let mut out = serde_json::Map::new();
+    for (key, value) in map {
+        out.insert(key.clone(), copy_json(value));
+    }
+    out
+}
+
 /// A JSON number as text: an integer in full; any other number as serde_json writes
 /// it when it has at most 12 significant digits (`0.5`, `100.0`, `-2.25`, `1e+20`,
 /// `1.5e-7`), else rounded to 12 of them. Enough for a value quoted in a message or an

@@ -215,3 +215,14 @@ fn quotes_as_serde_json_writes_a_string() {
         assert_eq!(appended, format!("[{expected}"), "{case:?}");
     }
 }
+
+#[test]
+fn copies_json_as_clone_does() {
+    let value: serde_json::Value = serde_json::from_str(
+        r#"{"a":[1,-2,0.5,"s",null,true,{"b":{}}],"c":{"d":[[]],"e":false},"f":"\u00e9","g":18446744073709551615}"#,
+    )
+    .unwrap_or_default();
+    assert_eq!(super::copy_json(&value), value.clone());
+    let map = value.as_object().cloned().unwrap_or_default();
+    assert_eq!(super::copy_map(&map), map);
+}

@@ -168,7 +168,7 @@ fn layers(
         }
     }
     if let Some(v) = scope.and_then(|s| s.get(k.name)).filter(|v| !v.is_null()) {
-        out.push((file_source(k.name), v.clone()));
+        out.push((file_source(k.name), crate::text::copy_json(v)));
     }
     out
 }

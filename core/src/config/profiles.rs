@@ -56,7 +56,7 @@ pub(crate) fn load(
                 Some(k) if CONNECTION_KEYS.contains(&k.name) => set_profile_connection(&mut own, k, raw, &path)?,
                 Some(k) if allowed.contains(&k.name) => {
                     check_profile_setting(k, raw, &path)?;
-                    settings.insert(key.clone(), raw.clone());
+                    settings.insert(key.clone(), crate::text::copy_json(raw));
                 }
                 Some(k) if k.name == "profile" => {
                     return Err(ConfigError::new(format!(

@@ -303,7 +303,7 @@ fn annotation_layer(metadata: &Obj<'_>, origin: Origin, warnings: &mut Vec<Strin
     let mut values = Map::new();
     for (name, value) in annotations.iter() {
         if let Some(name) = name.strip_prefix(ANNOTATION_PREFIX) {
-            values.insert(name.to_owned(), value.clone());
+            values.insert(name.to_owned(), crate::text::copy_json(value));
         }
     }
     (!values.is_empty()).then_some(OverrideLayer { origin, values })
@@ -368,12 +368,12 @@ fn parse_classic(
     };
     let mut overrides = Vec::new();
     if let Some(reactio) = override_map(&check, "reactio", warnings) {
-        overrides.push(OverrideLayer { origin: Origin::CheckReactio, values: reactio.clone() });
+        overrides.push(OverrideLayer { origin: Origin::CheckReactio, values: crate::text::copy_map(reactio) });
     }
     let mut attributes = Map::new();
     for name in ["occurrences", "refresh"] {
         if let Some(value) = check.get(name) {
-            attributes.insert(name.to_owned(), value.clone());
+            attributes.insert(name.to_owned(), crate::text::copy_json(value));
         }
     }
     if !attributes.is_empty() {
