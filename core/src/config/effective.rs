@@ -124,7 +124,7 @@ impl Config {
                         if self.profiles.contains_key(&name) {
                             profile_choice.get_or_insert((layer.origin, name));
                         } else {
-                            let hint = suggestion(&name, self.profiles.keys().map(|s| s.as_str()));
+                            let hint = suggestion(&name, self.profiles.keys().map(String::as_str));
                             bad.push(Bad {
                                 origin: layer.origin,
                                 key: k.name,

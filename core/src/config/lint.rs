@@ -74,7 +74,7 @@ pub(crate) fn check_flags(flags: &dyn Strings) -> Result<(), ConfigError> {
                 for k in KEYS.iter().filter(|k| k.flag) {
                     flag_names.push(k.flag_name());
                 }
-                let hint = suggestion(&crate::text::replace(name, "_", "-"), flag_names.iter().map(|s| s.as_str()));
+                let hint = suggestion(&crate::text::replace(name, "_", "-"), flag_names.iter().map(String::as_str));
                 let hint = crate::text::replace(&crate::text::replace(&hint, "`", ""), "mean ", "mean --");
                 return Err(ConfigError::new(format!("unknown flag --{}{hint}", crate::text::replace(name, "_", "-"))));
             }
@@ -99,7 +99,7 @@ pub(crate) fn lint_env(env: &dyn Strings, warnings: &mut Vec<String>) {
             );
             continue;
         }
-        let hint = crate::did_you_mean(name, known.iter().map(|s| s.as_str()))
+        let hint = crate::did_you_mean(name, known.iter().map(String::as_str))
             .map(|s| format!(" (did you mean {s}?)"))
             .unwrap_or_default();
         warnings.push(format!("environment variable {name} is not a setting{hint}; ignored"));

@@ -330,7 +330,7 @@ pub(crate) fn unknown_profile(label: &str, name: &str, profiles: &Profiles) -> S
             "{label}: profile `{name}` is not defined (no `reactio.profiles` are); define it or remove the setting"
         );
     }
-    let hint = suggestion(name, profiles.keys().map(|s| s.as_str()));
+    let hint = suggestion(name, profiles.keys().map(String::as_str));
     let mut all = String::new();
     for profile in profiles.keys() {
         crate::text::push_joined(&mut all, ", ", profile);
