@@ -45,21 +45,24 @@ pub(super) fn wrong(path: String, expected: &'static str, got: &Value) -> InputE
 /// An integer from a JSON number (integral, or a float that is whole or truncates
 /// sensibly) or a numeric string.
 pub(super) fn as_int(value: &Value, path: impl FnOnce() -> String) -> Result<i64, InputError> {
+    // Generic only in naming the path: the reading itself is compiled once.
+    int_of(value).ok_or_else(|| wrong(path(), "an integer", value))
+}
+
+/// [`as_int`]'s reading: `None` when `value` is no integer.
+fn int_of(value: &Value) -> Option<i64> {
     match value {
         Value::Number(n) => {
             if let Some(i) = n.as_i64() {
-                Ok(i)
+                Some(i)
             } else if let Some(u) = n.as_u64() {
-                Ok(i64::try_from(u).unwrap_or(i64::MAX))
+                Some(i64::try_from(u).unwrap_or(i64::MAX))
             } else {
-                match n.as_f64() {
-                    Some(f) if f.is_finite() && f.abs() < 9.0e18 => Ok(f as i64),
-                    _ => Err(wrong(path(), "an integer", value)),
-                }
+                n.as_f64().filter(|f| f.is_finite() && f.abs() < 9.0e18).map(|f| f as i64)
             }
         }
-        Value::String(s) => crate::text::parse_i64(s.trim()).ok_or_else(|| wrong(path(), "an integer", value)),
-        _ => Err(wrong(path(), "an integer", value)),
+        Value::String(s) => crate::text::parse_i64(s.trim()),
+        _ => None,
     }
 }
 
