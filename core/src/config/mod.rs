@@ -327,8 +327,17 @@ impl<V> Named<V> {
         self.0.iter().map(|(n, v)| (n, v))
     }
 
+    /// Where `name` is, or where it would go. A walk, not a binary search: a few dozen
+    /// names at most, and less code in the wasm builds (it is compiled once per `V`).
     fn find(&self, name: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(n, _)| n.as_str().cmp(name))
+        for (i, (n, _)) in self.0.iter().enumerate() {
+            match n.as_str().cmp(name) {
+                core::cmp::Ordering::Less => {}
+                core::cmp::Ordering::Equal => return Ok(i),
+                core::cmp::Ordering::Greater => return Err(i),
+            }
+        }
+        Err(self.0.len())
     }
 }
 
