@@ -20,8 +20,8 @@ use core::fmt;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
-use super::InputError;
 use super::wire::{as_int, describe, join, shape_error};
+use super::{Failed, InputError};
 
 /// An object's members that are kept, sorted by name, with the shape of each.
 pub(super) type Members = &'static [(&'static str, Shape)];
@@ -234,8 +234,8 @@ pub(super) fn describe_tree(node: &Node) -> String {
     }
 }
 
-fn wrong_node(path: String, expected: &'static str, got: &Node) -> InputError {
-    InputError::WrongType { path, expected, got: describe_tree(got) }
+fn wrong_node(path: String, expected: &'static str, got: &Node) -> Box<InputError> {
+    Box::new(InputError::WrongType { path, expected, got: describe_tree(got) })
 }
 
 /// Missing or `null`.
@@ -282,7 +282,7 @@ impl<'a> Obj<'a> {
         }
     }
 
-    pub(super) fn obj(&self, key: &str, path: &'a str) -> Result<Option<Obj<'a>>, InputError> {
+    pub(super) fn obj(&self, key: &str, path: &'a str) -> Failed<Option<Obj<'a>>> {
         match self.slot(key) {
             None => Ok(None),
             Some((Node::Object(fields), shape)) => Ok(Some(Obj { fields, members: shape.members(), path })),
@@ -291,7 +291,7 @@ impl<'a> Obj<'a> {
     }
 
     /// An object kept whole, `None` when missing.
-    pub(super) fn map(&self, key: &str) -> Result<Option<&'a Map<String, Value>>, InputError> {
+    pub(super) fn map(&self, key: &str) -> Failed<Option<&'a Map<String, Value>>> {
         match self.node(key) {
             None => Ok(None),
             Some(Node::Value(Value::Object(map))) => Ok(Some(map)),
@@ -299,7 +299,7 @@ impl<'a> Obj<'a> {
         }
     }
 
-    pub(super) fn array(&self, key: &str) -> Result<Option<&'a [Node]>, InputError> {
+    pub(super) fn array(&self, key: &str) -> Failed<Option<&'a [Node]>> {
         match self.node(key) {
             None => Ok(None),
             Some(Node::Items(items)) => Ok(Some(items)),
@@ -309,7 +309,7 @@ impl<'a> Obj<'a> {
 }
 
 /// One history entry: Classic strings/numbers, Go `{status, executed}` objects.
-pub(super) fn history_entry(node: &Node, path: impl Fn() -> String) -> Result<(i64, Option<i64>), InputError> {
+pub(super) fn history_entry(node: &Node, path: impl Fn() -> String) -> Failed<(i64, Option<i64>)> {
     match node {
         Node::Object(fields) => Obj { fields, members: HISTORY_ENTRY, path: "" }.history_status(path),
         Node::Value(other) => Ok((as_int(other, path)?, None)),

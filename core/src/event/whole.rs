@@ -5,8 +5,8 @@ use crate::prelude::*;
 
 use serde_json::{Map, Value};
 
-use super::InputError;
 use super::wire::{as_int, describe, join, shape_error, wrong};
+use super::{Failed, InputError};
 
 /// A JSON object with the path it was found at, for error messages.
 #[derive(Clone, Copy, Debug)]
@@ -54,7 +54,7 @@ impl<'a> Obj<'a> {
         self.map.get(key).filter(|v| !v.is_null())
     }
 
-    pub(super) fn obj(&self, key: &str, path: &'a str) -> Result<Option<Obj<'a>>, InputError> {
+    pub(super) fn obj(&self, key: &str, path: &'a str) -> Failed<Option<Obj<'a>>> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Object(map)) => Ok(Some(Obj { map, path })),
@@ -63,11 +63,11 @@ impl<'a> Obj<'a> {
     }
 
     /// An object, `None` when missing.
-    pub(super) fn map(&self, key: &str) -> Result<Option<&'a Map<String, Value>>, InputError> {
+    pub(super) fn map(&self, key: &str) -> Failed<Option<&'a Map<String, Value>>> {
         self.obj(key, "").map(|obj| obj.map(|obj| obj.map))
     }
 
-    pub(super) fn array(&self, key: &str) -> Result<Option<&'a Vec<Value>>, InputError> {
+    pub(super) fn array(&self, key: &str) -> Failed<Option<&'a Vec<Value>>> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Array(a)) => Ok(Some(a)),
@@ -77,7 +77,7 @@ impl<'a> Obj<'a> {
 }
 
 /// One history entry: Classic strings/numbers, Go `{status, executed}` objects.
-pub(super) fn history_entry(value: &Value, path: impl Fn() -> String) -> Result<(i64, Option<i64>), InputError> {
+pub(super) fn history_entry(value: &Value, path: impl Fn() -> String) -> Failed<(i64, Option<i64>)> {
     match value {
         Value::Object(map) => Obj { map, path: "" }.history_status(path),
         other => Ok((as_int(other, path)?, None)),

@@ -7,11 +7,11 @@ use crate::prelude::*;
 
 use serde_json::Value;
 
-use super::InputError;
 #[cfg(any(not(target_family = "wasm"), feature = "sparse-events"))]
 pub(super) use super::sparse::{Obj, describe_tree, history_entry, is_null, parse, unknown_shape};
 #[cfg(all(target_family = "wasm", not(feature = "sparse-events")))]
 pub(super) use super::whole::{Obj, describe_tree, history_entry, is_null, parse, unknown_shape};
+use super::{Failed, InputError};
 
 /// Describe a JSON value's type for "expected X, got Y".
 pub(super) fn describe(value: &Value) -> String {
@@ -38,13 +38,13 @@ pub(super) fn join(path: &str, key: &str) -> String {
     if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
 }
 
-pub(super) fn wrong(path: String, expected: &'static str, got: &Value) -> InputError {
-    InputError::WrongType { path, expected, got: describe(got) }
+pub(super) fn wrong(path: String, expected: &'static str, got: &Value) -> Box<InputError> {
+    Box::new(InputError::WrongType { path, expected, got: describe(got) })
 }
 
 /// An integer from a JSON number (integral, or a float that is whole or truncates
 /// sensibly) or a numeric string.
-pub(super) fn as_int(value: &Value, path: impl FnOnce() -> String) -> Result<i64, InputError> {
+pub(super) fn as_int(value: &Value, path: impl FnOnce() -> String) -> Failed<i64> {
     // Generic only in naming the path: the reading itself is compiled once.
     int_of(value).ok_or_else(|| wrong(path(), "an integer", value))
 }
@@ -77,7 +77,7 @@ pub(super) fn shape_error<'k>(keys: impl Iterator<Item = &'k String>) -> InputEr
 
 impl<'a> Obj<'a> {
     /// A Go history entry's `status` (missing: 0) and `executed`; `path` names the entry.
-    pub(super) fn history_status(&self, path: impl Fn() -> String) -> Result<(i64, Option<i64>), InputError> {
+    pub(super) fn history_status(&self, path: impl Fn() -> String) -> Failed<(i64, Option<i64>)> {
         let status = match self.get("status") {
             Some(v) => as_int(v, || format!("{}.status", path()))?,
             None => 0,
@@ -86,7 +86,7 @@ impl<'a> Obj<'a> {
         Ok((status, executed))
     }
 
-    pub(super) fn string(&self, key: &str) -> Result<Option<&'a str>, InputError> {
+    pub(super) fn string(&self, key: &str) -> Failed<Option<&'a str>> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s)),
@@ -95,7 +95,7 @@ impl<'a> Obj<'a> {
     }
 
     /// A string, or a number/bool rendered as text (outputs are sometimes numbers).
-    pub(super) fn text(&self, key: &str) -> Result<Option<String>, InputError> {
+    pub(super) fn text(&self, key: &str) -> Failed<Option<String>> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -105,11 +105,11 @@ impl<'a> Obj<'a> {
         }
     }
 
-    pub(super) fn int(&self, key: &str) -> Result<Option<i64>, InputError> {
+    pub(super) fn int(&self, key: &str) -> Failed<Option<i64>> {
         self.get(key).map(|v| as_int(v, || join(self.path, key))).transpose()
     }
 
-    pub(super) fn boolean(&self, key: &str) -> Result<Option<bool>, InputError> {
+    pub(super) fn boolean(&self, key: &str) -> Failed<Option<bool>> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -120,11 +120,11 @@ impl<'a> Obj<'a> {
     }
 
     /// A non-empty name (entity, check), trimmed.
-    pub(super) fn name(&self, key: &str) -> Result<String, InputError> {
+    pub(super) fn name(&self, key: &str) -> Failed<String> {
         match self.string(key)? {
             Some(s) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
-            Some(_) => Err(InputError::Missing { path: join(self.path, key), hint: "it is empty" }),
-            None => Err(InputError::Missing { path: join(self.path, key), hint: "every event names it" }),
+            Some(_) => Err(InputError::Missing { path: join(self.path, key), hint: "it is empty" }.into()),
+            None => Err(InputError::Missing { path: join(self.path, key), hint: "every event names it" }.into()),
         }
     }
 }
