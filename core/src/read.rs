@@ -277,6 +277,7 @@ impl<'a> InputJson<'a> {
             handler_name: self.handler_name.as_deref(),
             key_files: self.key_files.unwrap_or(&empty),
         })
+        .map_err(|e| *e)
     }
 }
 

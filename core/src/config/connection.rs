@@ -51,7 +51,7 @@ impl RawConnection {
         scope: &str,
         key_files: &dyn Strings,
         warnings: &mut Vec<String>,
-    ) -> Result<(Connection, Option<Origin>), ConfigError> {
+    ) -> Failed<(Connection, Option<Origin>)> {
         let (api_key, api_key_file, key_origin) = match (&self.api_key, &self.api_key_file) {
             (Some((_, ko)), Some((_, fo))) if ko == fo => {
                 return Err(ConfigError::new(format!(
@@ -59,7 +59,8 @@ impl RawConnection {
                     origin_name(*ko)
                 ))
                 .at(format!("{scope}api_key"))
-                .at(format!("{scope}api_key_file")));
+                .at(format!("{scope}api_key_file"))
+                .into());
             }
             (Some((key, ko)), Some((_, fo))) if ko > fo => {
                 warnings.push(format!(
@@ -75,7 +76,8 @@ impl RawConnection {
                     Some(content) if content.trim().is_empty() => {
                         return Err(ConfigError::new(format!(
                             "the api key file `{path}` (`{scope}api_key_file`) is empty; write the api key into it"
-                        )));
+                        ))
+                        .into());
                     }
                     Some(content) => Some(Secret::new(content.trim())),
                 };
@@ -132,12 +134,7 @@ impl Connection {
 /// `path`: the endpoint's setting (`endpoint`, `profiles.a.endpoint`), and `origin`
 /// where its value came from, for the message (and, from a settings file, for the host
 /// to name the file).
-pub(crate) fn check_http(
-    connection: &Connection,
-    allow_http: bool,
-    path: &str,
-    origin: Origin,
-) -> Result<(), ConfigError> {
+pub(crate) fn check_http(connection: &Connection, allow_http: bool, path: &str, origin: Origin) -> Failed<()> {
     let e = &connection.endpoint;
     if e.scheme == "http" && !allow_http && !super::endpoint::is_loopback(&e.authority) {
         return Err(ConfigError::new(format!(
@@ -145,18 +142,13 @@ pub(crate) fn check_http(
             super::load::origin_label(path, origin),
             e.url()
         ))
-        .at_if_from_files(path, origin));
+        .at_if_from_files(path, origin).into());
     }
     Ok(())
 }
 
 /// Parse one profile field into a raw connection (used by `profiles`).
-pub(crate) fn set_profile_connection(
-    raw: &mut RawConnection,
-    k: &KeySpec,
-    value: &Value,
-    path: &str,
-) -> Result<(), ConfigError> {
+pub(crate) fn set_profile_connection(raw: &mut RawConnection, k: &KeySpec, value: &Value, path: &str) -> Failed<()> {
     let source = file_source(path);
     let parsed = parse(k, value).map_err(|e| bad_value(k, &source, &e))?;
     let _ = raw.set(k.name, parsed, Origin::SettingsFile);
@@ -171,13 +163,13 @@ pub(crate) fn resolve_profile(
     key_files: &dyn Strings,
     allow_http: bool,
     warnings: &mut Vec<String>,
-) -> Result<Connection, ConfigError> {
+) -> Failed<Connection> {
     let scope = format!("profiles.{name}.");
     let (connection, _) = own.inherit(base).resolve(&scope, key_files, warnings)?;
     if connection.endpoint.authority.is_empty() {
         return Err(ConfigError::new(format!(
             "profile `{name}` has no `organization` or `endpoint`, and neither has the default connection; set `reactio.profiles.{name}.organization`"
-        )));
+        )).into());
     }
     check_http(&connection, allow_http, &format!("profiles.{name}.endpoint"), Origin::SettingsFile)?;
     Ok(connection)

@@ -28,7 +28,7 @@ const SENSU_HANDLER_KEYS: &[&str] = &[
     "exchange",
 ];
 
-pub(crate) fn check_scope_keys(scope: &Map<String, Value>) -> Result<(), ConfigError> {
+pub(crate) fn check_scope_keys(scope: &Map<String, Value>) -> Failed<()> {
     let mut unknown = Vec::new();
     for name in scope.keys() {
         if spec(name).is_none() {
@@ -54,20 +54,23 @@ pub(crate) fn check_scope_keys(scope: &Map<String, Value>) -> Result<(), ConfigE
     for name in &unknown {
         error = error.at(name.as_str());
     }
-    Err(error)
+    Err(error.into())
 }
 
-pub(crate) fn check_flags(flags: &dyn Strings) -> Result<(), ConfigError> {
+pub(crate) fn check_flags(flags: &dyn Strings) -> Failed<()> {
     for &name in &flags.names() {
         match spec(name) {
             Some(k) if k.flag => {}
-            Some(k) => return Err(ConfigError::new(format!("`{}` has no flag; set it in the settings file", k.name))),
+            Some(k) => {
+                return Err(ConfigError::new(format!("`{}` has no flag; set it in the settings file", k.name)).into());
+            }
             // A JSON API host's `flags` written the command line's way: keyed by setting.
             None if spec(&crate::text::replace(name, "-", "_")).is_some() => {
                 return Err(ConfigError::new(format!(
                     "unknown flag `{name}` in `flags`: flags are keyed by their setting's name, `{}`",
                     crate::text::replace(name, "-", "_")
-                )));
+                ))
+                .into());
             }
             None => {
                 let mut flag_names = Vec::new();
@@ -76,7 +79,9 @@ pub(crate) fn check_flags(flags: &dyn Strings) -> Result<(), ConfigError> {
                 }
                 let hint = suggestion(&crate::text::replace(name, "_", "-"), flag_names.iter().map(String::as_str));
                 let hint = crate::text::replace(&crate::text::replace(&hint, "`", ""), "mean ", "mean --");
-                return Err(ConfigError::new(format!("unknown flag --{}{hint}", crate::text::replace(name, "_", "-"))));
+                return Err(
+                    ConfigError::new(format!("unknown flag --{}{hint}", crate::text::replace(name, "_", "-"))).into()
+                );
             }
         }
     }

@@ -114,7 +114,7 @@ pub(crate) fn origin_name(origin: Origin) -> &'static str {
     }
 }
 
-fn reactio_scope(settings: &Value) -> Result<Option<&Map<String, Value>>, ConfigError> {
+fn reactio_scope(settings: &Value) -> Failed<Option<&Map<String, Value>>> {
     let root = match settings {
         Value::Null => return Ok(None),
         Value::Object(root) => root,
@@ -122,7 +122,8 @@ fn reactio_scope(settings: &Value) -> Result<Option<&Map<String, Value>>, Config
             return Err(ConfigError::new(format!(
                 "the merged sensu settings must be a json object, got {}; check the settings files",
                 super::parse::show(other, false)
-            )));
+            ))
+            .into());
         }
     };
     match root.get("reactio") {
@@ -132,7 +133,8 @@ fn reactio_scope(settings: &Value) -> Result<Option<&Map<String, Value>>, Config
             "the `reactio` settings scope must be an object such as {{\"organization\": \"demo\"}}, got {}",
             super::parse::show(other, false)
         ))
-        .at("")),
+        .at("")
+        .into()),
     }
 }
 
@@ -183,10 +185,11 @@ impl Config {
             handler_name: input.handler_name.as_deref(),
             key_files: &input.key_files,
         })
+        .map_err(|e| *e)
     }
 
     /// [`Config::load`] of what it reads, borrowed.
-    pub(crate) fn load_layers(input: &Layers<'_>) -> Result<Config, ConfigError> {
+    pub(crate) fn load_layers(input: &Layers<'_>) -> Failed<Config> {
         let mut warnings = Vec::new();
         let scope = reactio_scope(input.settings)?;
         if let Some(scope) = scope {
@@ -226,7 +229,7 @@ impl Config {
                 match (parse(k, value), &chosen) {
                     (Ok(v), None) => chosen = Some((v, source.origin, source.label.clone())),
                     (Ok(_), Some(_)) => {}
-                    (Err(e), None) => return Err(bad_value(k, source, &e)),
+                    (Err(e), None) => return Err(bad_value(k, source, &e).into()),
                     (Err(e), Some((_, _, over))) => warnings.push(format!(
                         "{}: expected {}, got {}{} (ignored: {over} takes precedence)",
                         source.label, e.expected, e.got, e.hint
@@ -240,7 +243,9 @@ impl Config {
                         .or_else(|value| apply_global(&mut global, &mut host, k.name, value))
                         .or_else(|value| raw.set(k.name, value, origin));
                     if applied.is_err() {
-                        return Err(ConfigError::new(format!("internal: `{}` parsed to an unexpected type", k.name)));
+                        return Err(
+                            ConfigError::new(format!("internal: `{}` parsed to an unexpected type", k.name)).into()
+                        );
                     }
                     origin
                 }
@@ -283,7 +288,7 @@ impl Config {
         if let Some(name) = settings.profile.as_ref().filter(|name| !profiles.contains_key(name)) {
             let origin = origins.get("profile").copied().unwrap_or(Origin::Default);
             let error = ConfigError::new(unknown_profile(&origin_label("profile", origin), name, &profiles));
-            return Err(error.at_if_from_files("profile", origin));
+            return Err(error.at_if_from_files("profile", origin).into());
         }
 
         if settings.severities.is_empty() {
@@ -356,6 +361,6 @@ fn apply_global(global: &mut Global, host: &mut HostSettings, name: &str, value:
 }
 
 /// Check a profile's per-event setting, as a settings-file value.
-pub(crate) fn check_profile_setting(k: &KeySpec, value: &Value, path: &str) -> Result<(), ConfigError> {
-    parse(k, value).map(|_| ()).map_err(|e| bad_value(k, &file_source(path), &e))
+pub(crate) fn check_profile_setting(k: &KeySpec, value: &Value, path: &str) -> Failed<()> {
+    parse(k, value).map(|_| ()).map_err(|e| bad_value(k, &file_source(path), &e).into())
 }

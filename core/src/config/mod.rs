@@ -419,6 +419,10 @@ pub struct OverrideLayer {
 /// The per-event override layers, highest precedence first.
 pub type Overrides = Vec<OverrideLayer>;
 
+/// A step of loading that may fail. Boxed inside the crate: each `?` then moves one
+/// pointer, not the whole error (less code in the wasm builds); [`Config::load`] opens it.
+pub(crate) type Failed<T> = Result<T, Box<ConfigError>>;
+
 /// A configuration error: what is wrong, where, and how to fix it (exit 78).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::connection::{RawConnection, resolve_profile, set_profile_connection};
 use super::keys::{KEYS, spec};
 use super::load::check_profile_setting;
-use super::{ConfigError, Profile, Profiles, Strings};
+use super::{ConfigError, Failed, Profile, Profiles, Strings};
 
 /// The connection keys a profile may set.
 const CONNECTION_KEYS: &[&str] = &["api_key", "api_key_file", "organization", "endpoint"];
@@ -22,13 +22,13 @@ pub(crate) fn load(
     key_files: &dyn Strings,
     allow_http: bool,
     warnings: &mut Vec<String>,
-) -> Result<Profiles, ConfigError> {
+) -> Failed<Profiles> {
     let Value::Object(map) = value else {
         return Err(ConfigError::new(format!(
             "settings file `reactio.profiles`: expected an object of named profiles such as {{\"team-a\": {{\"organization\": \"a\"}}}}, got {}",
             super::parse::show(value, false)
         ))
-        .at("profiles"));
+        .at("profiles").into());
     };
     let mut allowed: Vec<&str> = CONNECTION_KEYS.to_vec();
     for k in KEYS.iter().filter(|k| k.per_event && k.name != "profile") {
@@ -40,13 +40,14 @@ pub(crate) fn load(
             return Err(ConfigError::new(format!(
                 "settings file `reactio.profiles`: profile name {} is empty or has spaces around it; rename it",
                 crate::text::quoted(name)
-            )));
+            ))
+            .into());
         }
         let Value::Object(fields) = body else {
             return Err(ConfigError::new(format!(
                 "settings file `reactio.profiles.{name}`: expected an object such as {{\"organization\": \"a\", \"api_key_file\": \"/etc/sensu/a.key\"}}, got {}",
                 super::parse::show(body, false)
-            )));
+            )).into());
         };
         let mut own = RawConnection::default();
         let mut settings = BTreeMap::new();
@@ -62,22 +63,23 @@ pub(crate) fn load(
                     return Err(ConfigError::new(format!(
                         "settings file `reactio.{path}`: a profile cannot choose another profile; remove `profile` here"
                     ))
-                    .at(path));
+                    .at(path)
+                    .into());
                 }
                 Some(k) => {
                     return Err(ConfigError::new(format!(
                             "settings file `reactio.{path}`: `{}` cannot be set per profile; set it at the top of `reactio`",
                             k.name
                         ))
-                    .at(path));
+                    .at(path).into());
                 }
                 None => {
                     let hint = crate::did_you_mean(key, allowed.iter().copied())
                         .map(|s| format!(", did you mean `{s}`?"))
                         .unwrap_or_default();
-                    return Err(
-                        ConfigError::new(format!("unknown key `{key}` in `reactio.profiles.{name}`{hint}")).at(path)
-                    );
+                    return Err(ConfigError::new(format!("unknown key `{key}` in `reactio.profiles.{name}`{hint}"))
+                        .at(path)
+                        .into());
                 }
             }
         }
