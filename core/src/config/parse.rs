@@ -70,9 +70,13 @@ fn type_name(value: &Value) -> &'static str {
     }
 }
 
-fn fail(expected: impl Into<String>, value: &Value, secret: bool) -> ParseError {
-    ParseError { expected: expected.into(), got: show(value, secret), hint: String::new() }
+fn fail(expected: String, value: &Value, secret: bool) -> Box<ParseError> {
+    Box::new(ParseError { expected, got: show(value, secret), hint: String::new() })
 }
+
+/// A value that did not parse. Boxed: each `?` and move of a parse's result then
+/// carries a pointer, not the three strings.
+pub(crate) type Refused<T> = Result<T, Box<ParseError>>;
 
 /// What a value of this kind looks like, for messages.
 pub(crate) fn expected(spec: &KeySpec) -> String {
@@ -104,7 +108,7 @@ fn fractional(spec: &KeySpec) -> bool {
 }
 
 /// Parse one raw value of `spec`. Strings are accepted for every kind.
-pub(crate) fn parse(spec: &KeySpec, value: &Value) -> Result<Parsed, ParseError> {
+pub(crate) fn parse(spec: &KeySpec, value: &Value) -> Refused<Parsed> {
     let secret = spec.kind == Kind::Secret;
     let bad = || fail(expected(spec), value, secret);
     match spec.kind {
@@ -134,31 +138,29 @@ pub(crate) fn parse(spec: &KeySpec, value: &Value) -> Result<Parsed, ParseError>
         Kind::Secret => nonempty(value).map(|s| Parsed::Secret(Secret::new(s))).ok_or_else(bad),
         Kind::Url => {
             let text = nonempty(value).ok_or_else(bad)?;
-            endpoint(&text).map(Parsed::Endpoint).map_err(|why| ParseError {
-                expected: expected(spec),
-                got: why,
-                hint: String::new(),
-            })
+            endpoint(&text)
+                .map(Parsed::Endpoint)
+                .map_err(|why| Box::new(ParseError { expected: expected(spec), got: why, hint: String::new() }))
         }
-        Kind::Severities => severities(value).map(Parsed::Severities).map_err(|(got, hint)| ParseError {
-            expected: expected(spec),
-            got,
-            hint,
-        }),
+        Kind::Severities => severities(value)
+            .map(Parsed::Severities)
+            .map_err(|(got, hint)| Box::new(ParseError { expected: expected(spec), got, hint })),
         Kind::List => list(value).map(Parsed::List).ok_or_else(bad),
         Kind::Template => {
             let Value::String(source) = value else { return Err(bad()) };
-            let template = Template::parse(source).map_err(|e| ParseError {
-                expected: "a template that parses".into(),
-                got: show(value, false),
-                hint: format!(" ({})", e.message),
+            let template = Template::parse(source).map_err(|e| {
+                Box::new(ParseError {
+                    expected: "a template that parses".into(),
+                    got: show(value, false),
+                    hint: format!(" ({})", e.message),
+                })
             })?;
             if spec.name == "name_template" && !starts_with_key(&template) {
-                return Err(ParseError {
+                return Err(Box::new(ParseError {
                     expected: "a name template starting with `{{.Key}}` followed by a space or nothing (incidents are found again by that prefix)".into(),
                     got: show(value, false),
                     hint: format!("; e.g. `{{{{.Key}}}} {}`", crate::text::replace(source, "{{.Key}}", "").trim()),
-                });
+                }));
             }
             Ok(Parsed::Template(template))
         }
@@ -167,7 +169,11 @@ pub(crate) fn parse(spec: &KeySpec, value: &Value) -> Result<Parsed, ParseError>
             let word = text.trim().to_ascii_lowercase();
             match words.iter().find(|w| **w == word) {
                 Some(w) => Ok(Parsed::Choice(w)),
-                None => Err(ParseError { hint: suggestion(&word, words.iter().copied()), ..bad() }),
+                None => {
+                    let mut error = bad();
+                    error.hint = suggestion(&word, words.iter().copied());
+                    Err(error)
+                }
             }
         }
         Kind::Offset => string(value).as_deref().and_then(offset).map(Parsed::Offset).ok_or_else(bad),
@@ -469,7 +475,7 @@ mod tests {
     use super::super::keys::spec;
     use super::*;
 
-    fn p(name: &str, v: Value) -> Result<Parsed, ParseError> {
+    fn p(name: &str, v: Value) -> Refused<Parsed> {
         parse(spec(name).unwrap(), &v)
     }
 
