@@ -26,7 +26,7 @@ impl RawConnection {
             ("api_key", Parsed::Secret(s)) => self.api_key = Some((s, origin)),
             ("api_key_file", Parsed::Text(p)) => self.api_key_file = Some((p, origin)),
             ("organization", Parsed::Text(o)) => self.organization = Some((o, origin)),
-            ("endpoint", Parsed::Endpoint(e)) => self.endpoint = Some((e, origin)),
+            ("endpoint", Parsed::Endpoint(e)) => self.endpoint = Some((*e, origin)),
             (_, value) => return Err(value),
         }
         Ok(())

@@ -26,7 +26,8 @@ pub(crate) enum Parsed {
     Choice(&'static str),
     /// Minutes east of UTC.
     Offset(i32),
-    Endpoint(Endpoint),
+    /// Boxed: the one large kind, so every other `Parsed` moves in 16 bytes, not 40.
+    Endpoint(Box<Endpoint>),
 }
 
 /// Why a raw value does not parse: what was expected, what was got, a hint.
@@ -139,7 +140,7 @@ pub(crate) fn parse(spec: &KeySpec, value: &Value) -> Refused<Parsed> {
         Kind::Url => {
             let text = nonempty(value).ok_or_else(bad)?;
             endpoint(&text)
-                .map(Parsed::Endpoint)
+                .map(|e| Parsed::Endpoint(Box::new(e)))
                 .map_err(|why| Box::new(ParseError { expected: expected(spec), got: why, hint: String::new() }))
         }
         Kind::Severities => severities(value)
