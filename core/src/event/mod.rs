@@ -396,7 +396,8 @@ fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>, warnings: &mut 
         flapping: action == Some(Action::Flapping),
         alert: check.boolean("alert")?.unwrap_or(true),
         interval: positive(check.int("interval")?),
-        executed: time(check.int("executed")?).or(time(check.int("issued")?)).or(time(root.int("timestamp")?)),
+        // Else the event's `timestamp`, below: read once, for both fields.
+        executed: time(check.int("executed")?).or(time(check.int("issued")?)),
         timestamp: time(root.int("timestamp")?),
         last_ok: time(root.int("last_ok")?),
         force_resolve: check.boolean("force_resolve")?.unwrap_or(false),
@@ -404,6 +405,7 @@ fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>, warnings: &mut 
         fields: TemplateData::default(),
         key: String::new(),
     };
+    event.executed = event.executed.or(event.timestamp);
     event.fields = fields([key.clone(), entity, String::new(), check_name], output, &event);
     event.key = key;
     Ok(event)
@@ -451,10 +453,8 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<S
         flapping: state == Some("flapping"),
         alert: check.boolean("alert")?.unwrap_or(true),
         interval: positive(check.int("interval")?),
-        executed: time(check.int("executed")?)
-            .or(time(history_executed))
-            .or(time(check.int("issued")?))
-            .or(time(root.int("timestamp")?)),
+        // Else the event's `timestamp`, below: read once, for both fields.
+        executed: time(check.int("executed")?).or(time(history_executed)).or(time(check.int("issued")?)),
         timestamp: time(root.int("timestamp")?),
         last_ok: time(check.int("last_ok")?),
         force_resolve: false,
@@ -462,6 +462,7 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<S
         fields: TemplateData::default(),
         key: String::new(),
     };
+    event.executed = event.executed.or(event.timestamp);
     event.fields = fields([key.clone(), entity_name, namespace, check_name], output, &event);
     event.key = key;
     Ok(event)
