@@ -224,21 +224,22 @@ impl Config {
         let mut raw = RawConnection::default();
         let mut origins = Origins::default();
         for k in KEYS.iter().filter(|k| k.kind != Kind::Profiles) {
-            let mut chosen: Option<(Parsed, Origin, String)> = None;
-            for (source, value) in &layers(k, scope, input, &mut warnings) {
+            let given = layers(k, scope, input, &mut warnings);
+            let mut chosen: Option<(Parsed, &Source)> = None;
+            for (source, value) in &given {
                 match (parse(k, value), &chosen) {
-                    (Ok(v), None) => chosen = Some((v, source.origin, source.label.clone())),
+                    (Ok(v), None) => chosen = Some((v, source)),
                     (Ok(_), Some(_)) => {}
                     (Err(e), None) => return Err(bad_value(k, source, &e).into()),
-                    (Err(e), Some((_, _, over))) => warnings.push(format!(
-                        "{}: expected {}, got {}{} (ignored: {over} takes precedence)",
-                        source.label, e.expected, e.got, e.hint
+                    (Err(e), Some((_, over))) => warnings.push(format!(
+                        "{}: expected {}, got {}{} (ignored: {} takes precedence)",
+                        source.label, e.expected, e.got, e.hint, over.label
                     )),
                 }
             }
             let origin = match chosen {
                 None => Origin::Default,
-                Some((value, origin, _)) => {
+                Some((value, &Source { origin, .. })) => {
                     let applied = super::effective::apply_setting(&mut settings, k.name, value)
                         .or_else(|value| apply_global(&mut global, &mut host, k.name, value))
                         .or_else(|value| raw.set(k.name, value, origin));
