@@ -77,27 +77,35 @@ impl ConfigError {
 }
 
 /// Where a raw value came from, for messages and origins.
-#[derive(Clone, Debug)]
-pub(crate) struct Source {
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Source<'a> {
     pub origin: Origin,
-    /// The setting's path in the settings files' `reactio` scope (empty for other origins).
-    pub path: String,
-    /// "settings file `reactio.x`", "environment variable REACTIO_X", "flag --x".
-    pub label: String,
+    /// The setting's name, or for the settings files its path in the `reactio` scope.
+    pub path: &'a str,
 }
 
-pub(crate) fn file_source(path: &str) -> Source {
-    Source { origin: Origin::SettingsFile, path: path.to_owned(), label: format!("settings file `reactio.{path}`") }
+impl Source<'_> {
+    /// "settings file `reactio.x`", "environment variable REACTIO_X", "flag --x".
+    pub(crate) fn label(&self) -> String {
+        origin_label(self.path, self.origin)
+    }
+}
+
+pub(crate) fn file_source(path: &str) -> Source<'_> {
+    Source { origin: Origin::SettingsFile, path }
 }
 
 /// `"<where>: expected X, got Y; fix the value or remove it to use the default (D)"`.
-pub(crate) fn bad_value(spec: &KeySpec, source: &Source, e: &ParseError) -> ConfigError {
+pub(crate) fn bad_value(spec: &KeySpec, source: &Source<'_>, e: &ParseError) -> ConfigError {
     let default = if spec.default.is_empty() { "none".to_owned() } else { format!("`{}`", spec.default) };
-    let error = ConfigError::new(format!(
+    ConfigError::new(format!(
         "{}: expected {}, got {}{}; fix the value or remove it to use the default ({default})",
-        source.label, e.expected, e.got, e.hint
-    ));
-    if source.path.is_empty() { error } else { error.at(source.path.as_str()) }
+        source.label(),
+        e.expected,
+        e.got,
+        e.hint
+    ))
+    .at_if_from_files(source.path, source.origin)
 }
 
 /// How an origin is named in messages.
@@ -144,28 +152,18 @@ fn layers(
     scope: Option<&Map<String, Value>>,
     input: &Layers<'_>,
     warnings: &mut Vec<String>,
-) -> Vec<(Source, Value)> {
+) -> Vec<(Source<'static>, Value)> {
     let mut out = Vec::new();
     if k.flag {
         if let Some(v) = input.flags.value(k.name) {
-            out.push((
-                Source { origin: Origin::Flag, path: String::new(), label: format!("flag --{}", k.flag_name()) },
-                Value::String(v.to_owned()),
-            ));
+            out.push((Source { origin: Origin::Flag, path: k.name }, Value::String(v.to_owned())));
         }
         let var = k.env_var();
         match input.env.value(&var) {
             Some(v) if v.trim().is_empty() => {
                 warnings.push(format!("environment variable {var} is set but empty; ignored"))
             }
-            Some(v) => out.push((
-                Source {
-                    origin: Origin::Environment,
-                    path: String::new(),
-                    label: format!("environment variable {var}"),
-                },
-                Value::String(v.to_owned()),
-            )),
+            Some(v) => out.push((Source { origin: Origin::Environment, path: k.name }, Value::String(v.to_owned()))),
             None => {}
         }
     }
@@ -225,7 +223,7 @@ impl Config {
         let mut origins = Origins::default();
         for k in KEYS.iter().filter(|k| k.kind != Kind::Profiles) {
             let given = layers(k, scope, input, &mut warnings);
-            let mut chosen: Option<(Parsed, &Source)> = None;
+            let mut chosen: Option<(Parsed, &Source<'_>)> = None;
             for (source, value) in &given {
                 match (parse(k, value), &chosen) {
                     (Ok(v), None) => chosen = Some((v, source)),
@@ -233,7 +231,11 @@ impl Config {
                     (Err(e), None) => return Err(bad_value(k, source, &e).into()),
                     (Err(e), Some((_, over))) => warnings.push(format!(
                         "{}: expected {}, got {}{} (ignored: {} takes precedence)",
-                        source.label, e.expected, e.got, e.hint, over.label
+                        source.label(),
+                        e.expected,
+                        e.got,
+                        e.hint,
+                        over.label()
                     )),
                 }
             }
