@@ -350,6 +350,56 @@ fn required_status(check: &Obj<'_>) -> Failed<i64> {
     })
 }
 
+impl Event {
+    /// An event of these statuses, the rest of it at its defaults until read.
+    fn new(flavour: Flavour, status: i64, history: Vec<i64>, history_known: bool, overrides: Overrides) -> Event {
+        Event {
+            flavour,
+            status,
+            history,
+            history_known,
+            occurrences: 1,
+            occurrences_watermark: 1,
+            action: None,
+            silenced: false,
+            flapping: false,
+            alert: true,
+            interval: None,
+            executed: None,
+            timestamp: None,
+            last_ok: None,
+            force_resolve: false,
+            overrides,
+            fields: TemplateData::default(),
+            key: String::new(),
+        }
+    }
+}
+
+/// What both flavours read alike, in the order a bad value is reported: `at` holds the
+/// counts, the silence (member `silenced`) and the last pass (Classic: the event; Go:
+/// the check). `executed` falls back on the last history entry's, `issued`, then the
+/// event's `timestamp` (read once, for both fields).
+fn read_common(
+    event: &mut Event,
+    at: &Obj<'_>,
+    check: &Obj<'_>,
+    root: &Obj<'_>,
+    silenced: &str,
+    history_executed: Option<i64>,
+) -> Failed<()> {
+    event.occurrences = positive(at.int("occurrences")?).unwrap_or(1);
+    event.occurrences_watermark = positive(at.int("occurrences_watermark")?).unwrap_or(1);
+    event.silenced = at.boolean(silenced)?.unwrap_or(false);
+    event.alert = check.boolean("alert")?.unwrap_or(true);
+    event.interval = positive(check.int("interval")?);
+    let executed = time(check.int("executed")?).or(time(history_executed)).or(time(check.int("issued")?));
+    event.timestamp = time(root.int("timestamp")?);
+    event.executed = executed.or(event.timestamp);
+    event.last_ok = time(at.int("last_ok")?);
+    Ok(())
+}
+
 fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<String>) -> Failed<Event> {
     let entity = client.name("name")?;
     let check_name = check.name("name")?;
@@ -384,28 +434,11 @@ fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>, warnings: &mut 
     }
     let key = incident_key(&[&entity, &check_name]);
     let output = check.text("output")?.unwrap_or_default();
-    let mut event = Event {
-        flavour: Flavour::Classic,
-        status,
-        history,
-        history_known,
-        occurrences: positive(root.int("occurrences")?).unwrap_or(1),
-        occurrences_watermark: positive(root.int("occurrences_watermark")?).unwrap_or(1),
-        action,
-        silenced: root.boolean("silenced")?.unwrap_or(false),
-        flapping: action == Some(Action::Flapping),
-        alert: check.boolean("alert")?.unwrap_or(true),
-        interval: positive(check.int("interval")?),
-        // Else the event's `timestamp`, below: read once, for both fields.
-        executed: time(check.int("executed")?).or(time(check.int("issued")?)),
-        timestamp: time(root.int("timestamp")?),
-        last_ok: time(root.int("last_ok")?),
-        force_resolve: check.boolean("force_resolve")?.unwrap_or(false),
-        overrides,
-        fields: TemplateData::default(),
-        key: String::new(),
-    };
-    event.executed = event.executed.or(event.timestamp);
+    let mut event = Event::new(Flavour::Classic, status, history, history_known, overrides);
+    event.action = action;
+    event.flapping = action == Some(Action::Flapping);
+    read_common(&mut event, &root, &check, &root, "silenced", None)?;
+    event.force_resolve = check.boolean("force_resolve")?.unwrap_or(false);
     event.fields = fields([key.clone(), entity, String::new(), check_name], output, &event);
     event.key = key;
     Ok(event)
@@ -441,28 +474,9 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<S
     }
     let key = incident_key(&[&namespace, &entity_name, &check_name]);
     let output = check.text("output")?.unwrap_or_default();
-    let mut event = Event {
-        flavour: Flavour::Go,
-        status,
-        history,
-        history_known,
-        occurrences: positive(check.int("occurrences")?).unwrap_or(1),
-        occurrences_watermark: positive(check.int("occurrences_watermark")?).unwrap_or(1),
-        action: None,
-        silenced: check.boolean("is_silenced")?.unwrap_or(false),
-        flapping: state == Some("flapping"),
-        alert: check.boolean("alert")?.unwrap_or(true),
-        interval: positive(check.int("interval")?),
-        // Else the event's `timestamp`, below: read once, for both fields.
-        executed: time(check.int("executed")?).or(time(history_executed)).or(time(check.int("issued")?)),
-        timestamp: time(root.int("timestamp")?),
-        last_ok: time(check.int("last_ok")?),
-        force_resolve: false,
-        overrides,
-        fields: TemplateData::default(),
-        key: String::new(),
-    };
-    event.executed = event.executed.or(event.timestamp);
+    let mut event = Event::new(Flavour::Go, status, history, history_known, overrides);
+    event.flapping = state == Some("flapping");
+    read_common(&mut event, &check, &check, &root, "is_silenced", history_executed)?;
     event.fields = fields([key.clone(), entity_name, namespace, check_name], output, &event);
     event.key = key;
     Ok(event)
