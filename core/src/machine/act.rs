@@ -80,11 +80,8 @@ impl Run {
                     messages::downgrade(self.event.previous_status().map(crate::Severity::from_status), severity);
                 self.post(inc.id, &headline);
                 // Not always down: warning to unknown is up, to a severity not acted on.
-                self.set(
-                    inc.id,
-                    "posted_downgrade",
-                    format!("posted to incident {} for {key}: now {severity}, not an acted severity", inc.id),
-                );
+                let now = format!(": now {severity}, not an acted severity");
+                self.did(inc.id, "posted_downgrade", "posted to", &now);
             }
             (Decision::Recovery | Decision::Downgrade, None) => {
                 let assumed = self.assumed();
@@ -113,9 +110,7 @@ impl Run {
         } else {
             ("created", "")
         };
-        let key = &self.event.key;
-        let summary = format!("created incident {} for {key}{again} ({how})", inc.id);
-        self.set(inc.id, code, summary);
+        self.did(inc.id, code, "created", &format!("{again} ({how})"));
     }
 
     /// An alert whose check has an incident open: its timeline message, and a
@@ -123,7 +118,6 @@ impl Run {
     /// people of an incident left open from an earlier one).
     fn alert_found(&mut self, alert: &rules::Alert, inc: &Incident) {
         let severity = self.event.severity();
-        let key = self.event.key.clone();
         let notification = self.texts.notification(&self.eff);
         let previous = self.event.previous_status().map(crate::Severity::from_status);
         // Left open from an earlier failure (`close_on_resolve: never`, a lost or
@@ -142,27 +136,18 @@ impl Run {
         self.post(inc.id, &headline);
         if earlier_failure {
             self.writes.push(Write::Notify { id: inc.id, text: notification, call: alert.call_on_create });
-            self.set(
-                inc.id,
-                "failing_again",
-                format!("posted to incident {} for {key}, still open from an earlier failure, and broadcast", inc.id),
-            );
+            self.did(inc.id, "failing_again", "posted to", ", still open from an earlier failure, and broadcast");
         } else if alert.broadcast_if_found {
             self.writes.push(Write::Notify { id: inc.id, text: notification, call: alert.call_if_found });
-            self.set(
-                inc.id,
-                "escalated",
-                format!("posted to incident {} for {key} and broadcast the escalation", inc.id),
-            );
+            self.did(inc.id, "escalated", "posted to", " and broadcast the escalation");
         } else {
-            self.set(inc.id, "posted", format!("posted to incident {} for {key}", inc.id));
+            self.did(inc.id, "posted", "posted to", "");
         }
     }
 
     /// A refresh (rule 7) with the incident still there: a reminder on its timeline,
     /// and a broadcast again when nobody has taken it.
     fn refresh_found(&mut self, round: u64, inc: &Incident) {
-        let key = self.event.key.clone();
         let unattended = inc.status == "open" && !inc.has_manager;
         let since = self.since();
         let streak = Episode::of(&self.event, self.context.now).streak;
@@ -173,9 +158,9 @@ impl Run {
             // would send the whole event again, and ring phones again.
             let notification = self.texts.notification(&self.eff);
             self.writes.push(Write::Notify { id: inc.id, text: notification, call: self.renotify_call() });
-            self.set(inc.id, "renotified", format!("re-notified incident {} for {key} (round {round})", inc.id));
+            self.did(inc.id, "renotified", "re-notified", &format!(" (round {round})"));
         } else {
-            self.set(inc.id, "posted", format!("posted to incident {} for {key} (someone has it)", inc.id));
+            self.did(inc.id, "posted", "posted to", " (someone has it)");
         }
     }
 
@@ -184,7 +169,6 @@ impl Run {
     /// `never`.
     fn recovery_found(&mut self, inc: &Incident) {
         use messages::AfterRecovery;
-        let key = self.event.key.clone();
         let held = inc.status != "open" || inc.has_manager;
         let after = match self.eff.settings.close_on_resolve {
             crate::config::CloseOnResolve::Always => AfterRecovery::Close,
@@ -197,13 +181,19 @@ impl Run {
         let left = match after {
             AfterRecovery::Close => {
                 self.writes.push(Write::Close { id: inc.id });
-                self.set(inc.id, "closed", format!("recovered: closed incident {} for {key}", inc.id));
+                self.did(inc.id, "closed", "recovered: closed", "");
                 return;
             }
             AfterRecovery::LeaveToPerson => "left for the person who has it to close",
             AfterRecovery::LeaveBySetting => "left open (`close_on_resolve` is `never`)",
         };
-        self.set(inc.id, "posted_recovery", format!("recovered: posted to incident {} for {key}, {left}", inc.id));
+        self.did(inc.id, "posted_recovery", "recovered: posted to", &format!(", {left}"));
+    }
+
+    /// [`Run::set`] with the summary `"<done> incident <id> for <key><rest>"`.
+    fn did(&mut self, id: u64, code: &'static str, done: &str, rest: &str) {
+        let summary = format!("{done} incident {id} for {}{rest}", self.event.key);
+        self.set(id, code, summary);
     }
 
     pub(super) fn set(&mut self, id: u64, code: &'static str, summary: String) {
