@@ -7,7 +7,6 @@ use serde_json::{Map, Value};
 
 use super::keys::{KEYS, spec};
 use super::load::DEFAULT_HANDLER_NAME;
-use super::parse::suggestion;
 use super::*;
 
 /// The handler attributes Sensu Classic knows (everything else there is ignored by Sensu).
@@ -77,11 +76,11 @@ pub(crate) fn check_flags(flags: &dyn Strings) -> Failed<()> {
                 for k in KEYS.iter().filter(|k| k.flag) {
                     flag_names.push(k.flag_name());
                 }
-                let hint = suggestion(&crate::text::replace(name, "_", "-"), flag_names.iter().map(String::as_str));
-                let hint = crate::text::replace(&crate::text::replace(&hint, "`", ""), "mean ", "mean --");
-                return Err(
-                    ConfigError::new(format!("unknown flag --{}{hint}", crate::text::replace(name, "_", "-"))).into()
-                );
+                let flag = crate::text::replace(name, "_", "-");
+                let hint = crate::did_you_mean(&flag, flag_names.iter().map(String::as_str))
+                    .map(|s| format!("; did you mean --{s}?"))
+                    .unwrap_or_default();
+                return Err(ConfigError::new(format!("unknown flag --{flag}{hint}")).into());
             }
         }
     }
