@@ -36,8 +36,7 @@ impl Object {
 
     /// A whole-number member.
     pub(crate) fn num(&mut self, key: &str, value: u64) {
-        let digits = value.to_string();
-        self.key(key).push_str(&digits);
+        crate::text::push_u64(self.key(key), value, 1);
     }
 
     /// A boolean member.

@@ -144,14 +144,16 @@ pub fn copy_map(map: &serde_json::Map<String, serde_json::Value>) -> serde_json:
 /// output that came as a number, and without serde_json's float writer (see
 /// [`show_json`]).
 pub fn number(n: &serde_json::Number) -> String {
+    let mut out = String::new();
     if let Some(i) = n.as_i64() {
-        return i.to_string();
+        push_i64(&mut out, i, 1);
+        return out;
     }
     if let Some(u) = n.as_u64() {
-        return u.to_string();
+        push_u64(&mut out, u, 1);
+        return out;
     }
     let f = n.as_f64().unwrap_or_default();
-    let mut out = String::new();
     if f < 0.0 {
         out.push('-');
     }
@@ -168,7 +170,8 @@ pub fn number(n: &serde_json::Number) -> String {
             exponent -= 1;
         }
     }
-    let mut digits = (round_half_up(f) as u64).to_string();
+    let mut digits = String::new();
+    push_u64(&mut digits, round_half_up(f) as u64, 1);
     if digits.len() > 12 {
         // 999999999999.6 rounds up to 1e12.
         digits.truncate(12);
@@ -196,6 +199,53 @@ pub fn number(n: &serde_json::Number) -> String {
         }
         let _ = write!(out, "e{}{}", if exponent < 0 { "-" } else { "+" }, exponent.unsigned_abs());
     }
+    out
+}
+
+/// Append `n` in decimal, at least `width` digits (zero-padded): `format!("{n:0width$}")`
+/// without `core::fmt`'s integer code (its digit table and `pad_integral`).
+#[inline(never)] // one copy: the opt-level 2 builds would inline it at every call
+pub fn push_u64(out: &mut String, n: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut i = digits.len();
+    let mut rest = n;
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let start = i.min(digits.len().saturating_sub(width));
+    for &d in digits.get(start..).unwrap_or_default() {
+        out.push(char::from(d));
+    }
+}
+
+/// [`push_u64`] with a `-` for a negative `n`, counted in `width` as `{n:0width$}` does.
+pub fn push_i64(out: &mut String, n: i64, width: usize) {
+    let mut width = width;
+    if n < 0 {
+        out.push('-');
+        width = width.saturating_sub(1);
+    }
+    push_u64(out, n.unsigned_abs(), width);
+}
+
+/// `n.to_string()` by [`push_i64`].
+pub fn int(n: i64) -> String {
+    let mut out = String::new();
+    push_i64(&mut out, n, 1);
+    out
+}
+
+/// `n.to_string()` by [`push_u64`].
+pub fn uint(n: u64) -> String {
+    let mut out = String::new();
+    push_u64(&mut out, n, 1);
     out
 }
 
@@ -509,8 +559,17 @@ pub fn format_time(epoch: i64, offset_minutes: i32) -> String {
     // One allocation: `2026-11-26T02:47:35+09:00` is 25 bytes (years past 9999 grow it).
     let mut out = String::with_capacity(25);
     let (h, min, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
-    // Writing to a String cannot fail.
-    let _ = write!(out, "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}");
+    push_i64(&mut out, y, 4);
+    out.push('-');
+    push_u64(&mut out, u64::from(m), 2);
+    out.push('-');
+    push_u64(&mut out, u64::from(d), 2);
+    out.push('T');
+    push_i64(&mut out, h, 2);
+    out.push(':');
+    push_i64(&mut out, min, 2);
+    out.push(':');
+    push_i64(&mut out, s, 2);
     if offset_minutes == 0 {
         out.push('Z');
     } else {
@@ -521,9 +580,12 @@ pub fn format_time(epoch: i64, offset_minutes: i32) -> String {
 
 /// `+09:00` for 540 minutes east of UTC, `-05:30` for -330.
 pub(crate) fn utc_offset(minutes: i32) -> String {
-    let sign = if minutes < 0 { "-" } else { "+" };
-    let abs = minutes.unsigned_abs();
-    format!("{sign}{:02}:{:02}", abs / 60, abs % 60)
+    let mut out = String::from(if minutes < 0 { "-" } else { "+" });
+    let abs = u64::from(minutes.unsigned_abs());
+    push_u64(&mut out, abs / 60, 2);
+    out.push(':');
+    push_u64(&mut out, abs % 60, 2);
+    out
 }
 
 /// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`, the IMF-fixdate form) as epoch seconds.
@@ -574,12 +636,19 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// A duration in words for messages: `45s`, `12m`, `3h 5m`, `2d 4h`.
 pub fn format_duration(seconds: i64) -> String {
     let s = seconds.max(0);
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        3600..86_400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
+    let (first, unit, second, second_unit) = match s {
+        0..60 => (s, "s", None, ""),
+        60..3600 => (s / 60, "m", None, ""),
+        3600..86_400 => (s / 3600, "h ", Some(s % 3600 / 60), "m"),
+        _ => (s / 86_400, "d ", Some(s % 86_400 / 3600), "h"),
+    };
+    let mut out = int(first);
+    out.push_str(unit);
+    if let Some(n) = second {
+        push_i64(&mut out, n, 1);
+        out.push_str(second_unit);
     }
+    out
 }
 
 #[cfg(test)]

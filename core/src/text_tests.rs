@@ -166,11 +166,31 @@ fn caps_on_char_boundaries() {
 }
 
 #[test]
+fn writes_integers_as_std_formats_them() {
+    for n in [0, 1, -1, 7, -7, 9, 10, 42, -42, 999, 1000, -1000, 12_345, i64::MAX, i64::MIN, i64::MIN + 1] {
+        assert_eq!(int(n), n.to_string());
+        for width in 0..6 {
+            let mut out = String::new();
+            push_i64(&mut out, n, width);
+            assert_eq!(out, format!("{n:0width$}"), "{n} in {width}");
+        }
+    }
+    for n in [0, 5, 10, 99, 100, u64::from(u32::MAX), u64::MAX] {
+        assert_eq!(uint(n), n.to_string());
+        let mut out = String::new();
+        push_u64(&mut out, n, 3);
+        assert_eq!(out, format!("{n:03}"));
+    }
+}
+
+#[test]
 fn formats_times() {
     assert_eq!(format_time(0, 0), "1970-01-01T00:00:00Z");
     assert_eq!(format_time(1_764_092_855, 0), "2025-11-25T17:47:35Z");
     assert_eq!(format_time(1_764_092_855, 540), "2025-11-26T02:47:35+09:00");
     assert_eq!(format_time(1_764_092_855, -330), "2025-11-25T12:17:35-05:30");
+    assert_eq!(format_time(-62_198_755_200, 0), "-001-01-01T00:00:00Z");
+    assert_eq!(format_time(253_402_300_800, -1), "9999-12-31T23:59:00-00:01");
     assert_eq!(epoch_seconds(1_764_092_855_123), 1_764_092_855);
     assert_eq!(parse_http_date("Tue, 25 Nov 2025 17:47:35 GMT"), Some(1_764_092_855));
     assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
@@ -181,7 +201,9 @@ fn formats_times() {
 fn escapes_and_flattens() {
     assert_eq!(escape_html("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
     assert_eq!(one_line("a\nb\r\n\tc\n"), "a b   c");
-    assert_eq!(format_duration(3725), "1h 2m");
+    for (seconds, words) in [(-5, "0s"), (45, "45s"), (60, "1m"), (754, "12m"), (3725, "1h 2m"), (187_500, "2d 4h")] {
+        assert_eq!(format_duration(seconds), words);
+    }
 }
 
 #[test]

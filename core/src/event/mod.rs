@@ -337,9 +337,9 @@ fn fields(names: [String; 4], output: String, event: &Event) -> TemplateData {
     data.set(".Entity.Namespace", namespace);
     data.set(".Check.Name", check);
     data.set(".Check.Output", output);
-    data.set(".Check.Status", event.status.to_string());
-    data.set(".Check.Occurrences", event.occurrences.to_string());
-    data.set(".Check.Interval", event.interval.map(|i| i.to_string()).unwrap_or_default());
+    data.set(".Check.Status", crate::text::int(event.status));
+    data.set(".Check.Occurrences", crate::text::uint(event.occurrences));
+    data.set(".Check.Interval", event.interval.map(crate::text::uint).unwrap_or_default());
     data
 }
 
