@@ -17,7 +17,7 @@ use super::{Failed, InputError};
 pub(super) fn describe(value: &Value) -> String {
     match value {
         Value::Null => "null".to_owned(),
-        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Bool(b) => if *b { "the boolean true" } else { "the boolean false" }.to_owned(),
         Value::Number(n) => format!("the number {}", crate::text::number(n)),
         Value::String(s) => {
             let shown = crate::text::cap_chars(s, 40);
@@ -100,7 +100,7 @@ impl<'a> Obj<'a> {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(Value::Number(n)) => Ok(Some(crate::text::number(n))),
-            Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+            Some(Value::Bool(b)) => Ok(Some(if *b { "true" } else { "false" }.to_owned())),
             Some(other) => Err(wrong(join(self.path, key), "a string", other)),
         }
     }
