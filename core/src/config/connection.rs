@@ -59,8 +59,7 @@ impl RawConnection {
                     origin_name(*ko)
                 ))
                 .at(format!("{scope}api_key"))
-                .at(format!("{scope}api_key_file"))
-                .into());
+                .at(format!("{scope}api_key_file")));
             }
             (Some((key, ko)), Some((_, fo))) if ko > fo => {
                 warnings.push(format!(
@@ -76,8 +75,7 @@ impl RawConnection {
                     Some(content) if content.trim().is_empty() => {
                         return Err(ConfigError::new(format!(
                             "the api key file `{path}` (`{scope}api_key_file`) is empty; write the api key into it"
-                        ))
-                        .into());
+                        )));
                     }
                     Some(content) => Some(Secret::new(content.trim())),
                 };
@@ -142,7 +140,7 @@ pub(crate) fn check_http(connection: &Connection, allow_http: bool, path: &str, 
             super::load::origin_label(path, origin),
             e.url()
         ))
-        .at_if_from_files(path, origin).into());
+        .at_if_from_files(path, origin));
     }
     Ok(())
 }
@@ -169,7 +167,7 @@ pub(crate) fn resolve_profile(
     if connection.endpoint.authority.is_empty() {
         return Err(ConfigError::new(format!(
             "profile `{name}` has no `organization` or `endpoint`, and neither has the default connection; set `reactio.profiles.{name}.organization`"
-        )).into());
+        )));
     }
     check_http(&connection, allow_http, &format!("profiles.{name}.endpoint"), Origin::SettingsFile)?;
     Ok(connection)

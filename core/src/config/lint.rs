@@ -53,7 +53,7 @@ pub(crate) fn check_scope_keys(scope: &Map<String, Value>) -> Failed<()> {
     for name in &unknown {
         error = error.at(name.as_str());
     }
-    Err(error.into())
+    Err(error)
 }
 
 pub(crate) fn check_flags(flags: &dyn Strings) -> Failed<()> {
@@ -61,15 +61,14 @@ pub(crate) fn check_flags(flags: &dyn Strings) -> Failed<()> {
         match spec(name) {
             Some(k) if k.flag => {}
             Some(k) => {
-                return Err(ConfigError::new(format!("`{}` has no flag; set it in the settings file", k.name)).into());
+                return Err(ConfigError::new(format!("`{}` has no flag; set it in the settings file", k.name)));
             }
             // A JSON API host's `flags` written the command line's way: keyed by setting.
             None if spec(&crate::text::replace(name, "-", "_")).is_some() => {
                 return Err(ConfigError::new(format!(
                     "unknown flag `{name}` in `flags`: flags are keyed by their setting's name, `{}`",
                     crate::text::replace(name, "-", "_")
-                ))
-                .into());
+                )));
             }
             None => {
                 let mut flag_names = Vec::new();
@@ -80,7 +79,7 @@ pub(crate) fn check_flags(flags: &dyn Strings) -> Failed<()> {
                 let hint = crate::did_you_mean(&flag, flag_names.iter().map(String::as_str))
                     .map(|s| format!("; did you mean --{s}?"))
                     .unwrap_or_default();
-                return Err(ConfigError::new(format!("unknown flag --{flag}{hint}")).into());
+                return Err(ConfigError::new(format!("unknown flag --{flag}{hint}")));
             }
         }
     }

@@ -59,19 +59,22 @@ impl Settings {
 }
 
 impl ConfigError {
-    pub(crate) fn new(message: impl Into<String>) -> ConfigError {
-        ConfigError { message: message.into(), paths: Vec::new() }
+    /// A boxed error saying `message`, as the loader's `?` moves it ([`Failed`]): made
+    /// in one place, not at each of the loader's and lint's many messages.
+    #[inline(never)]
+    pub(crate) fn new(message: String) -> Box<ConfigError> {
+        Box::new(ConfigError { message, paths: Vec::new() })
     }
 
     /// The same error, about the setting at `path` in the settings files' `reactio` scope.
-    pub(crate) fn at(mut self, path: impl Into<String>) -> ConfigError {
+    pub(crate) fn at(mut self: Box<Self>, path: impl Into<String>) -> Box<ConfigError> {
         self.paths.push(path.into());
         self
     }
 
     /// [`ConfigError::at`] when the value came from the settings files (`origin`): one
     /// from the environment or a flag is in no file, even where a file sets it too.
-    pub(crate) fn at_if_from_files(self, path: &str, origin: Origin) -> ConfigError {
+    pub(crate) fn at_if_from_files(self: Box<Self>, path: &str, origin: Origin) -> Box<ConfigError> {
         if origin == Origin::SettingsFile { self.at(path) } else { self }
     }
 }
@@ -96,7 +99,7 @@ pub(crate) fn file_source(path: &str) -> Source<'_> {
 }
 
 /// `"<where>: expected X, got Y; fix the value or remove it to use the default (D)"`.
-pub(crate) fn bad_value(spec: &KeySpec, source: &Source<'_>, e: &ParseError) -> ConfigError {
+pub(crate) fn bad_value(spec: &KeySpec, source: &Source<'_>, e: &ParseError) -> Box<ConfigError> {
     let default = if spec.default.is_empty() { "none".to_owned() } else { format!("`{}`", spec.default) };
     ConfigError::new(format!(
         "{}: expected {}, got {}{}; fix the value or remove it to use the default ({default})",
@@ -130,8 +133,7 @@ fn reactio_scope(settings: &Value) -> Failed<Option<&Map<String, Value>>> {
             return Err(ConfigError::new(format!(
                 "the merged sensu settings must be a json object, got {}; check the settings files",
                 super::parse::show(other, false)
-            ))
-            .into());
+            )));
         }
     };
     match root.get("reactio") {
@@ -141,8 +143,7 @@ fn reactio_scope(settings: &Value) -> Failed<Option<&Map<String, Value>>> {
             "the `reactio` settings scope must be an object such as {{\"organization\": \"demo\"}}, got {}",
             super::parse::show(other, false)
         ))
-        .at("")
-        .into()),
+        .at("")),
     }
 }
 
@@ -228,7 +229,7 @@ impl Config {
                 match (parse(k, value), &chosen) {
                     (Ok(v), None) => chosen = Some((v, source)),
                     (Ok(_), Some(_)) => {}
-                    (Err(e), None) => return Err(bad_value(k, source, &e).into()),
+                    (Err(e), None) => return Err(bad_value(k, source, &e)),
                     (Err(e), Some((_, over))) => warnings.push(format!(
                         "{}: expected {}, got {}{} (ignored: {} takes precedence)",
                         source.label(),
@@ -246,9 +247,7 @@ impl Config {
                         .or_else(|value| apply_global(&mut global, &mut host, k.name, value))
                         .or_else(|value| raw.set(k.name, value, origin));
                     if applied.is_err() {
-                        return Err(
-                            ConfigError::new(format!("internal: `{}` parsed to an unexpected type", k.name)).into()
-                        );
+                        return Err(ConfigError::new(format!("internal: `{}` parsed to an unexpected type", k.name)));
                     }
                     origin
                 }
@@ -291,7 +290,7 @@ impl Config {
         if let Some(name) = settings.profile.as_ref().filter(|name| !profiles.contains_key(name)) {
             let origin = origins.get("profile").copied().unwrap_or(Origin::Default);
             let error = ConfigError::new(unknown_profile(&origin_label("profile", origin), name, &profiles));
-            return Err(error.at_if_from_files("profile", origin).into());
+            return Err(error.at_if_from_files("profile", origin));
         }
 
         if settings.severities.is_empty() {
@@ -365,5 +364,5 @@ fn apply_global(global: &mut Global, host: &mut HostSettings, name: &str, value:
 
 /// Check a profile's per-event setting, as a settings-file value.
 pub(crate) fn check_profile_setting(k: &KeySpec, value: &Value, path: &str) -> Failed<()> {
-    parse(k, value).map(|_| ()).map_err(|e| bad_value(k, &file_source(path), &e).into())
+    parse(k, value).map(|_| ()).map_err(|e| bad_value(k, &file_source(path), &e))
 }

@@ -28,7 +28,7 @@ pub(crate) fn load(
             "settings file `reactio.profiles`: expected an object of named profiles such as {{\"team-a\": {{\"organization\": \"a\"}}}}, got {}",
             super::parse::show(value, false)
         ))
-        .at("profiles").into());
+        .at("profiles"));
     };
     let mut allowed: Vec<&str> = CONNECTION_KEYS.to_vec();
     for k in KEYS.iter().filter(|k| k.per_event && k.name != "profile") {
@@ -40,14 +40,13 @@ pub(crate) fn load(
             return Err(ConfigError::new(format!(
                 "settings file `reactio.profiles`: profile name {} is empty or has spaces around it; rename it",
                 crate::text::quoted(name)
-            ))
-            .into());
+            )));
         }
         let Value::Object(fields) = body else {
             return Err(ConfigError::new(format!(
                 "settings file `reactio.profiles.{name}`: expected an object such as {{\"organization\": \"a\", \"api_key_file\": \"/etc/sensu/a.key\"}}, got {}",
                 super::parse::show(body, false)
-            )).into());
+            )));
         };
         let mut own = RawConnection::default();
         let mut settings = BTreeMap::new();
@@ -63,23 +62,22 @@ pub(crate) fn load(
                     return Err(ConfigError::new(format!(
                         "settings file `reactio.{path}`: a profile cannot choose another profile; remove `profile` here"
                     ))
-                    .at(path)
-                    .into());
+                    .at(path));
                 }
                 Some(k) => {
                     return Err(ConfigError::new(format!(
                             "settings file `reactio.{path}`: `{}` cannot be set per profile; set it at the top of `reactio`",
                             k.name
                         ))
-                    .at(path).into());
+                    .at(path));
                 }
                 None => {
                     let hint = crate::did_you_mean(key, allowed.iter().copied())
                         .map(|s| format!(", did you mean `{s}`?"))
                         .unwrap_or_default();
-                    return Err(ConfigError::new(format!("unknown key `{key}` in `reactio.profiles.{name}`{hint}"))
-                        .at(path)
-                        .into());
+                    return Err(
+                        ConfigError::new(format!("unknown key `{key}` in `reactio.profiles.{name}`{hint}")).at(path)
+                    );
                 }
             }
         }
