@@ -97,6 +97,14 @@ impl core::fmt::Display for InputError {
 
 impl core::error::Error for InputError {}
 
+impl InputError {
+    /// A boxed [`InputError::Missing`], made in one place for its several readers.
+    #[inline(never)]
+    pub(crate) fn missing(path: &str, hint: &'static str) -> Box<InputError> {
+        Box::new(InputError::Missing { path: path.to_owned(), hint })
+    }
+}
+
 /// Which Sensu sent it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Flavour {
@@ -222,19 +230,14 @@ impl Event {
         let check = match root.obj("check", "check")? {
             Some(check) => check,
             None if root.node("metrics").is_some() => {
-                return Err(InputError::Missing {
-                    path: "check".into(),
-                    hint: "it is a metrics-only event; the handler acts on check results, and sensu go's \
-                           built-in `is_incident` filter in front of it drops metrics-only events",
-                }
-                .into());
+                return Err(InputError::missing(
+                    "check",
+                    "it is a metrics-only event; the handler acts on check results, and sensu go's \
+                     built-in `is_incident` filter in front of it drops metrics-only events",
+                ));
             }
             None if root.node("entity").is_some() || root.node("client").is_some() => {
-                return Err(InputError::Missing {
-                    path: "check".into(),
-                    hint: "the check result is what the handler acts on",
-                }
-                .into());
+                return Err(InputError::missing("check", "the check result is what the handler acts on"));
             }
             None => return Err(unknown_shape(&root, bytes).into()),
         };
@@ -243,7 +246,7 @@ impl Event {
         } else if let Some(client) = root.obj("client", "client")? {
             parse_classic(root, client, check, warnings)
         } else if check.node("metadata").is_some() {
-            Err(InputError::Missing { path: "entity".into(), hint: "a sensu go event names its entity" }.into())
+            Err(InputError::missing("entity", "a sensu go event names its entity"))
         } else {
             Err(unknown_shape(&root, bytes).into())
         }
@@ -344,10 +347,9 @@ fn fields(names: [String; 4], output: String, event: &Event) -> TemplateData {
 }
 
 fn required_status(check: &Obj<'_>) -> Failed<i64> {
-    check.int("status")?.ok_or_else(|| {
-        InputError::Missing { path: join(check.path, "status"), hint: "the result's exit status decides everything" }
-            .into()
-    })
+    check
+        .int("status")?
+        .ok_or_else(|| InputError::missing(&join(check.path, "status"), "the result's exit status decides everything"))
 }
 
 impl Event {
@@ -448,10 +450,10 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<S
     let entity_meta = entity.obj("metadata", "entity.metadata")?;
     let check_meta = check.obj("metadata", "check.metadata")?;
     let Some(entity_meta) = entity_meta else {
-        return Err(InputError::Missing { path: "entity.metadata".into(), hint: "it holds the entity's name" }.into());
+        return Err(InputError::missing("entity.metadata", "it holds the entity's name"));
     };
     let Some(check_meta) = check_meta else {
-        return Err(InputError::Missing { path: "check.metadata".into(), hint: "it holds the check's name" }.into());
+        return Err(InputError::missing("check.metadata", "it holds the check's name"));
     };
     let namespace = match entity_meta.string("namespace")?.or(check_meta.string("namespace")?) {
         Some(ns) if !ns.trim().is_empty() => ns.trim().to_owned(),

@@ -123,8 +123,8 @@ impl<'a> Obj<'a> {
     pub(super) fn name(&self, key: &str) -> Failed<String> {
         match self.string(key)? {
             Some(s) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
-            Some(_) => Err(InputError::Missing { path: join(self.path, key), hint: "it is empty" }.into()),
-            None => Err(InputError::Missing { path: join(self.path, key), hint: "every event names it" }.into()),
+            Some(_) => Err(InputError::missing(&join(self.path, key), "it is empty")),
+            None => Err(InputError::missing(&join(self.path, key), "every event names it")),
         }
     }
 }
