@@ -100,7 +100,7 @@ impl Run {
     /// the create's answer was uncertain): it carried the message and the broadcast
     /// already, so nothing is sent again.
     fn own_create_found(&mut self, inc: &Incident, unconfirmed: bool) {
-        self.actions.push("created".into());
+        self.act("created");
         let how = match unconfirmed {
             true => "confirmed by a lookup after an uncertain answer",
             false => "made moments ago for this same alert: nothing sent again",

@@ -373,9 +373,9 @@ impl Run {
             Some(Write::Create { .. }) => {
                 self.create_unconfirmed = false;
                 let created = reactio::parse_created_id(&response.body);
-                self.actions.push("created".into());
+                self.act("created");
                 if self.decision_calls_on_create() {
-                    self.actions.push("called".into());
+                    self.act("called");
                 }
                 self.incident = created;
                 self.summary = match created {
@@ -396,23 +396,29 @@ impl Run {
             }
             Some(Write::Message { .. }) => {
                 if !self.housekeeping {
-                    self.actions.push("posted".into());
+                    self.act("posted");
                 }
                 self.next_write()
             }
             Some(Write::Notify { call, .. }) => {
-                self.actions.push("broadcast".into());
+                self.act("broadcast");
                 if call {
-                    self.actions.push("called".into());
+                    self.act("called");
                 }
                 self.next_write()
             }
             Some(Write::Close { .. }) => {
-                self.actions.push(if self.housekeeping { "healed_duplicate" } else { "closed" }.into());
+                self.act(if self.housekeeping { "healed_duplicate" } else { "closed" });
                 self.next_write()
             }
             None => self.next_write(),
         }
+    }
+
+    /// Note an action taken, for the outcome's `actions`.
+    #[inline(never)]
+    fn act(&mut self, action: &str) {
+        self.actions.push(action.to_owned());
     }
 
     fn decision_calls_on_create(&self) -> bool {
