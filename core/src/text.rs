@@ -591,18 +591,32 @@ pub(crate) fn utc_offset(minutes: i32) -> String {
 /// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`, the IMF-fixdate form) as epoch seconds.
 pub fn parse_http_date(value: &str) -> Option<i64> {
     let rest = split_once(value.trim(), ", ")?.1;
-    let mut parts = rest.split_whitespace();
-    let day = u32::try_from(parse_u64(parts.next()?)?).ok()?;
+    // Its first five words, as `split_whitespace` splits them (std's adapter is larger).
+    let mut words = [""; 5];
+    let mut count = 0;
+    for word in rest.split(char::is_whitespace) {
+        if word.is_empty() {
+            continue;
+        }
+        if let Some(slot) = words.get_mut(count) {
+            *slot = word;
+        }
+        count += 1;
+    }
+    if count < 5 {
+        return None;
+    }
+    let [day, month, year, time, zone] = words;
+    let day = u32::try_from(parse_u64(day)?).ok()?;
     let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         .iter()
-        .position(|m| Some(*m) == parts.clone().next())? as u32
+        .position(|m| *m == month)? as u32
         + 1;
-    parts.next();
-    let year = parse_i64(parts.next()?)?;
-    let (h, ms) = split_once(parts.next()?, ":")?;
+    let year = parse_i64(year)?;
+    let (h, ms) = split_once(time, ":")?;
     let (m, s) = split_once(ms, ":")?;
     let (h, m, s) = (parse_i64(h)?, parse_i64(m)?, parse_i64(before(s, ":"))?);
-    if parts.next()? != "GMT" || !(1..=31).contains(&day) {
+    if zone != "GMT" || !(1..=31).contains(&day) {
         return None;
     }
     Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s)

@@ -195,6 +195,11 @@ fn formats_times() {
     assert_eq!(parse_http_date("Tue, 25 Nov 2025 17:47:35 GMT"), Some(1_764_092_855));
     assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
     assert_eq!(parse_http_date("soon"), None);
+    // Words split as `split_whitespace` splits them.
+    assert_eq!(parse_http_date("Tue,  25\tNov \u{3000}2025 17:47:35\u{a0}GMT extra"), Some(1_764_092_855));
+    for short in ["Tue, 25 Nov 2025 17:47:35", "Tue, 25 Nov", "Tue, ", "Tue, 25 Nov 2025 17:47:35 UTC"] {
+        assert_eq!(parse_http_date(short), None, "{short}");
+    }
 }
 
 #[test]
