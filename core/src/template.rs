@@ -129,7 +129,7 @@ impl Template {
                 true => next.get(next.bytes().take_while(go_space).count()..).unwrap_or(next),
                 false => next,
             };
-            let inner = inner.trim_matches('-').trim();
+            let inner = crate::text::trim_byte(inner, b'-', true).trim();
             match FIELDS.iter().find(|f| **f == inner) {
                 Some(field) => parts.push(Part::Field(field)),
                 None => {

@@ -177,7 +177,7 @@ pub fn number(n: &serde_json::Number) -> String {
         digits.truncate(12);
         exponent += 1;
     }
-    let digits = if f == 0.0 { "0" } else { digits.trim_end_matches('0') };
+    let digits = if f == 0.0 { "0" } else { trim_byte(&digits, b'0', false) };
     // As serde_json: plain from 1e-5 to below 1e16, else an exponent.
     if (0..16).contains(&exponent) {
         let point = exponent.unsigned_abs() as usize + 1;
@@ -342,6 +342,24 @@ pub fn rfind_byte(text: &str, byte: u8) -> Option<usize> {
         }
     }
     None
+}
+
+/// `text` without the ASCII `byte` repeated at its end, and at its start too when `both`:
+/// `trim_end_matches(c)` / `trim_matches(c)` for an ASCII `c`, without std's pattern
+/// searchers (the offsets stay on character boundaries, `byte` being ASCII).
+pub fn trim_byte(text: &str, byte: u8, both: bool) -> &str {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    if both {
+        while bytes.get(start) == Some(&byte) {
+            start += 1;
+        }
+    }
+    let mut end = bytes.len();
+    while end > start && bytes.get(end - 1) == Some(&byte) {
+        end -= 1;
+    }
+    text.get(start..end).unwrap_or_default()
 }
 
 /// `hay` split around the first `needle`, like `str::split_once` (see [`find`]).

@@ -184,6 +184,16 @@ fn writes_integers_as_std_formats_them() {
 }
 
 #[test]
+fn trims_a_byte_as_std_trims_a_char() {
+    for text in ["", "-", "--", "a", "-a-", "--a--b--", "\"x\"", "\"\"", "1.500", "0", "/p/q//", "é-", "-é"] {
+        for (byte, c) in [(b'-', '-'), (b'"', '"'), (b'0', '0'), (b'/', '/')] {
+            assert_eq!(trim_byte(text, byte, true), text.trim_matches(c), "{text:?} {c:?}");
+            assert_eq!(trim_byte(text, byte, false), text.trim_end_matches(c), "{text:?} {c:?}");
+        }
+    }
+}
+
+#[test]
 fn formats_times() {
     assert_eq!(format_time(0, 0), "1970-01-01T00:00:00Z");
     assert_eq!(format_time(1_764_092_855, 0), "2025-11-25T17:47:35Z");

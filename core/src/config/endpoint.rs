@@ -32,11 +32,11 @@ pub(crate) fn endpoint(url: &str) -> Result<Endpoint, String> {
     if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!("`{}` (spaces in the path)", clip(url)));
     }
-    Ok(Endpoint { scheme, authority, base_path: path.trim_end_matches('/').to_owned() })
+    Ok(Endpoint { scheme, authority, base_path: crate::text::trim_byte(path, b'/', false).to_owned() })
 }
 
 fn clip(text: &str) -> String {
-    show(&Value::String(text.to_owned()), false).trim_matches('"').to_owned()
+    crate::text::trim_byte(&show(&Value::String(text.to_owned()), false), b'"', true).to_owned()
 }
 
 /// `Host:port` -> `host:port`, checked.
