@@ -109,9 +109,14 @@ impl Api<'_> {
 
     /// `GET /api/v1/incidents?status=..&page=..[&per_page=..][&from=..]`.
     pub(crate) fn list(&self, status: &str, page: u32, from: Option<i64>, purpose: Purpose, per_page: bool) -> Request {
-        let from = from.map(|from| format!("&from={from}")).unwrap_or_default();
+        // `&from=<epoch>` written by text::push_i64: no `core::fmt` code for an i64.
+        let mut since = String::new();
+        if let Some(from) = from {
+            since.push_str("&from=");
+            crate::text::push_i64(&mut since, from, 1);
+        }
         let per_page = if per_page { PER_PAGE_QUERY } else { "" };
-        let path = format_args!("/api/v1/incidents?status={status}&page={page}{per_page}{from}");
+        let path = format_args!("/api/v1/incidents?status={status}&page={page}{per_page}{since}");
         self.request(Method::Get, path, String::new(), purpose)
     }
 

@@ -93,7 +93,13 @@ impl<'a> Fields<'a> {
         let value = self.required(key)?;
         match value.as_i64() {
             Some(n) if (min..=max).contains(&n) => Ok(n),
-            _ => Err(wrong(self.prefix, key, &format!("a whole number from {min} to {max}"), value)),
+            _ => {
+                let mut expected = String::from("a whole number from ");
+                crate::text::push_i64(&mut expected, min, 1);
+                expected.push_str(" to ");
+                crate::text::push_i64(&mut expected, max, 1);
+                Err(wrong(self.prefix, key, &expected, value))
+            }
         }
     }
 
