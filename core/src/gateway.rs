@@ -164,13 +164,13 @@ pub fn reply_for_step(step: &Step) -> Option<Reply> {
     match step {
         Step::Request(_) => None,
         Step::Wait(wait) => {
-            let seconds = wait.min_ms.div_ceil(1000).clamp(1, MAX_RETRY_AFTER_S);
+            let seconds = crate::text::uint(wait.min_ms.div_ceil(1000).clamp(1, MAX_RETRY_AFTER_S));
             let mut reply = error_reply(
                 503,
                 "retry",
                 &format!("reactio is not answering now ({}); retry after {seconds} s", wait.reason),
             );
-            reply.headers.push(("retry-after".to_owned(), seconds.to_string()));
+            reply.headers.push(("retry-after".to_owned(), seconds));
             Some(reply)
         }
         Step::Done(outcome) => Some(reply_for_outcome(outcome)),

@@ -9,7 +9,9 @@ use crate::event::Event;
 use crate::reactio::{MESSAGE_MAX, NAME_MAX, NOTIFICATION_MAX, OUTPUT_MAX};
 use crate::severity::Severity;
 use crate::template::TemplateData;
-use crate::text::{cap_chars, cap_html, escape_html, format_duration, format_time, one_line, truncate_with_marker};
+use crate::text::{
+    Decimal, cap_chars, cap_html, escape_html, format_duration, format_time, one_line, truncate_with_marker,
+};
 
 /// Renders texts for one event under its effective settings.
 #[derive(Clone, Debug)]
@@ -163,6 +165,7 @@ pub(crate) fn repeat_alert() -> String {
 }
 
 pub(crate) fn refresh(round: u64, max: u64, streak: u64, since: &str, broadcast: bool) -> String {
+    let (round, max, streak) = (Decimal(round), Decimal(max), Decimal(streak));
     let what = if broadcast {
         format!("re-notification {round} of at most {max}")
     } else {
@@ -200,7 +203,7 @@ pub(crate) enum AfterRecovery {
 pub(crate) fn recovery(streak: u64, interval: u64, force_resolve: bool, after: AfterRecovery) -> String {
     let length = if streak > 0 {
         let secs = i64::try_from(streak.saturating_mul(interval)).unwrap_or(i64::MAX);
-        format!(" after {streak} failing results (about {})", format_duration(secs))
+        format!(" after {} failing results (about {})", Decimal(streak), format_duration(secs))
     } else {
         String::new()
     };
@@ -214,12 +217,14 @@ pub(crate) fn recovery(streak: u64, interval: u64, force_resolve: bool, after: A
 }
 
 pub(crate) fn duplicate_of(id: u64) -> String {
+    let id = Decimal(id);
     format!("<b>duplicate</b> of incident {id} (two deliveries raced); closed automatically, continue there")
 }
 
 /// The note on a duplicate found by a later lookup (cause unknown: a race, a slow
 /// create that landed late, or one opened by hand under the same name).
 pub(crate) fn duplicate_found(id: u64) -> String {
+    let id = Decimal(id);
     format!("<b>duplicate</b> of the older incident {id} for the same check; closed automatically, continue there")
 }
 

@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::config::Connection;
 use crate::json_out::Object;
 use crate::step::{API_KEY_HEADER, Method, Purpose, Request, Response};
+use crate::text::Decimal;
 
 /// Incidents asked for per page (a server may answer fewer, or refuse to be asked:
 /// see [`crate::machine`]).
@@ -140,6 +141,7 @@ impl Api<'_> {
     }
 
     pub(crate) fn close(&self, incident_id: u64) -> Request {
+        let incident_id = Decimal(incident_id);
         let path = format_args!("/api/v1/incidents/{incident_id}/status");
         self.request(Method::Post, path, r#"{"status":"close"}"#.to_owned(), Purpose::Close)
     }
@@ -147,7 +149,7 @@ impl Api<'_> {
     /// The incident's page for people.
     pub(crate) fn incident_url(&self, id: u64) -> String {
         let e = &self.connection.endpoint;
-        format!("{}://{}{}/incident/{id}", e.scheme, e.authority, e.base_path)
+        format!("{}://{}{}/incident/{}", e.scheme, e.authority, e.base_path, Decimal(id))
     }
 }
 

@@ -7,6 +7,7 @@ use crate::config::Effective;
 use crate::event::{Action, Event, HISTORY_CAP};
 use crate::severity::Severity;
 use crate::step::Context;
+use crate::text::Decimal;
 
 /// Interval assumed when the check has none (absent, 0, or cron), as sensu-plugin did.
 pub(crate) const DEFAULT_INTERVAL: u64 = 30;
@@ -244,7 +245,7 @@ pub(crate) fn decide(event: &Event, eff: &Effective, context: &Context) -> Decis
     let streak = episode.streak;
     let first = context.first_occurrence || streak == occ;
     if !first && streak < occ {
-        return skip("below_threshold", format!("{streak} of {occ} results in a row"));
+        return skip("below_threshold", format!("{} of {} results in a row", Decimal(streak), Decimal(occ)));
     }
     if first || episode.status_changed {
         let previous_worst = episode.previous_worst();
@@ -262,6 +263,7 @@ pub(crate) fn decide(event: &Event, eff: &Effective, context: &Context) -> Decis
     }
     let since = streak - occ;
     if episode.stuck {
+        let streak = Decimal(streak);
         return skip(
             "repeat",
             format!(
@@ -288,6 +290,7 @@ pub(crate) fn decide(event: &Event, eff: &Effective, context: &Context) -> Decis
     // flapping or lost, which the reconcile lookup finds out.
     let check =
         if s.reconcile > 0 { "; the `reconcile` lookup opens its incident if that alert never went out" } else { "" };
+    let streak = Decimal(streak);
     skip(
         "repeat",
         format!("an earlier result of this failure was the one to alert ({streak} in a row now); nothing new{check}"),

@@ -225,6 +225,17 @@ pub fn push_u64(out: &mut String, n: u64, width: usize) {
     }
 }
 
+/// A `u64` in a message's `{}`, written by [`push_u64`]: the core formats every `u64`
+/// through this, so `core::fmt`'s own `u64` Display (~0.3 KB) is not in the wasm builds.
+#[derive(Clone, Copy, Debug)]
+pub struct Decimal(pub u64);
+
+impl core::fmt::Display for Decimal {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&uint(self.0))
+    }
+}
+
 /// [`push_u64`] with a `-` for a negative `n`, counted in `width` as `{n:0width$}` does.
 pub fn push_i64(out: &mut String, n: i64, width: usize) {
     let mut width = width;

@@ -177,6 +177,7 @@ fn writes_integers_as_std_formats_them() {
     }
     for n in [0, 5, 10, 99, 100, u64::from(u32::MAX), u64::MAX] {
         assert_eq!(uint(n), n.to_string());
+        assert_eq!(format!("<{}>", Decimal(n)), format!("<{n}>"));
         let mut out = String::new();
         push_u64(&mut out, n, 3);
         assert_eq!(out, format!("{n:03}"));

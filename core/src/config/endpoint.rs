@@ -67,7 +67,7 @@ fn authority_of(authority: &str) -> Option<String> {
         None => Some(host),
         Some(p) => {
             let n = crate::text::parse_u64(p).filter(|_| p.chars().all(|c| c.is_ascii_digit()))?;
-            (1..=u64::from(u16::MAX)).contains(&n).then(|| format!("{host}:{n}"))
+            (1..=u64::from(u16::MAX)).contains(&n).then(|| format!("{host}:{}", crate::text::Decimal(n)))
         }
     }
 }

@@ -14,6 +14,7 @@ use super::lint::{check_flags, check_scope_keys, lint_env, lint_handler};
 use super::parse::{ParseError, Parsed, parse, suggestion};
 use super::*;
 use crate::template::Template;
+use crate::text::Decimal;
 
 /// The seed handler's broadcast text ("please respond").
 pub const DEFAULT_NOTIFICATION_TEXT: &str = "対応をお願いします";
@@ -259,7 +260,8 @@ impl Config {
         if timeout_set && global.request_timeout_ms > host.deadline_ms {
             warnings.push(format!(
                 "`request_timeout` ({} ms) is longer than `deadline` ({} ms): each request is cut to the time left",
-                global.request_timeout_ms, host.deadline_ms
+                Decimal(global.request_timeout_ms),
+                Decimal(host.deadline_ms)
             ));
         }
 

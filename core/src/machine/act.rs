@@ -8,6 +8,7 @@ use crate::messages;
 use crate::reactio::{self, CreateBody, Incident};
 use crate::rules::{self, Decision, Episode};
 use crate::step::{OutcomeKind, Step};
+use crate::text::Decimal;
 
 /// How recent an incident named as an alert's or a refresh's create must be to be taken
 /// for that create: a gateway sender's retries come within seconds (the documented curl gives up
@@ -53,14 +54,14 @@ impl Run {
                 self.code = "created_again";
             }
             (Decision::Reconcile, Some(inc)) if !self.cleanup.is_empty() => {
-                self.set(inc.id, "already_open", format!("incident {} is open for {key}", inc.id));
+                self.set(inc.id, "already_open", format!("incident {} is open for {key}", Decimal(inc.id)));
             }
             (Decision::Reconcile, Some(inc)) => {
                 return self.finish_with(
                     OutcomeKind::Skipped,
                     "already_open",
                     Some(inc.id),
-                    format!("incident {} is open for {key}", inc.id),
+                    format!("incident {} is open for {key}", Decimal(inc.id)),
                 );
             }
             (Decision::Reconcile, None) if closed_only => {
@@ -158,7 +159,7 @@ impl Run {
             // would send the whole event again, and ring phones again.
             let notification = self.texts.notification(&self.eff);
             self.writes.push(Write::Notify { id: inc.id, text: notification, call: self.renotify_call() });
-            self.did(inc.id, "renotified", "re-notified", &format!(" (round {round})"));
+            self.did(inc.id, "renotified", "re-notified", &format!(" (round {})", Decimal(round)));
         } else {
             self.did(inc.id, "posted", "posted to", " (someone has it)");
         }
@@ -192,7 +193,7 @@ impl Run {
 
     /// [`Run::set`] with the summary `"<done> incident <id> for <key><rest>"`.
     fn did(&mut self, id: u64, code: &'static str, done: &str, rest: &str) {
-        let summary = format!("{done} incident {id} for {}{rest}", self.event.key);
+        let summary = format!("{done} incident {} for {}{rest}", Decimal(id), self.event.key);
         self.set(id, code, summary);
     }
 

@@ -8,6 +8,7 @@ use super::{Phase, Run, Write};
 use crate::messages;
 use crate::reactio::Incident;
 use crate::step::Step;
+use crate::text::Decimal;
 
 impl Run {
     /// Newer `open` incidents of the key beside `keep`, nobody's (no manager): noted as
@@ -78,9 +79,10 @@ impl Run {
         }
         self.summary = match keep {
             Some(id) if Some(id) != created && created.is_some() => {
+                let id = Decimal(id);
                 format!("created an incident for {key}, but incident {id} was older: kept it and closed the duplicate")
             }
-            Some(id) => format!("created incident {id} for {key}"),
+            Some(id) => format!("created incident {} for {key}", Decimal(id)),
             None => format!("created an incident for {key} (its id was not in the answer)"),
         };
         self.next_write()

@@ -27,6 +27,7 @@ use crate::step::{
     Answer, Context, Failure, FailureKind, IncidentRef, Method, Outcome, OutcomeKind, Purpose, Request, Response, Step,
     Wait,
 };
+use crate::text::Decimal;
 
 /// Retries per event at most (then the host spools it).
 const MAX_RETRIES: u32 = 4;
@@ -379,7 +380,7 @@ impl Run {
                 }
                 self.incident = created;
                 self.summary = match created {
-                    Some(id) => format!("created incident {id} for {}", self.event.key),
+                    Some(id) => format!("created incident {} for {}", Decimal(id), self.event.key),
                     None => format!("created an incident for {} (its id was not in the answer)", self.event.key),
                 };
                 // The incident exists and its broadcast is out: what follows is housekeeping.
