@@ -86,9 +86,9 @@ pub fn parse_context(context: &[u8]) -> Result<Context, (ErrorKind, String)> {
 
 /// Parse an answer.
 pub fn parse_answer(answer: &[u8]) -> Result<Answer, (ErrorKind, String)> {
-    match serde_json::from_slice(answer) {
+    match crate::json_in::parse(answer) {
         Ok(value) => Answer::from_json(&value).map_err(answer_error),
-        Err(e) => Err(answer_error(e.to_string())),
+        Err(e) => Err(answer_error(e)),
     }
 }
 
@@ -227,7 +227,7 @@ pub fn resume_json(config_input: &[u8], event: &[u8], context: &[u8], answers: &
 
 /// [`resume_json`] with the plan made by `plan` (after the answers are read).
 fn resume_with(answers: &[u8], plan: impl FnOnce() -> (Option<Machine>, String)) -> String {
-    let answers = match serde_json::from_slice(answers).map_err(|e| e.to_string()).and_then(|value| match value {
+    let answers = match crate::json_in::parse(answers).and_then(|value| match value {
         serde_json::Value::Array(list) => Ok(list),
         other => Err(format!("expected a json array, got {}", read::kind(&other))),
     }) {

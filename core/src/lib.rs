@@ -39,6 +39,7 @@ pub mod config;
 mod event;
 pub mod gateway;
 pub mod json_api;
+mod json_in;
 mod json_out;
 mod machine;
 mod messages;

@@ -239,7 +239,7 @@ impl Incident {
 
 /// A list answer: every incident (unreadable entries are counted, not guessed at).
 pub(crate) fn parse_list(body: &str) -> Option<(Vec<Incident>, usize)> {
-    let value: Value = serde_json::from_slice(body.as_bytes()).ok()?;
+    let value = crate::json_in::parse(body.as_bytes()).ok()?;
     // `null` for no incidents (a server that writes an empty list as its nil).
     if value.is_null() {
         return Some((Vec::new(), 0));
@@ -256,7 +256,7 @@ pub(crate) fn parse_list(body: &str) -> Option<(Vec<Incident>, usize)> {
 
 /// The id in a create answer (`{"id": 42, ...}`), if readable.
 pub(crate) fn parse_created_id(body: &str) -> Option<u64> {
-    let value: Value = serde_json::from_slice(body.as_bytes()).ok()?;
+    let value = crate::json_in::parse(body.as_bytes()).ok()?;
     value.get("id").and_then(id_of)
 }
 
@@ -275,7 +275,7 @@ pub(crate) enum Verdict {
 
 /// `type: message` from Reactio's error body, or a short excerpt of a non-JSON body.
 fn describe_error(body: &str) -> String {
-    match serde_json::from_slice::<Value>(body.as_bytes()) {
+    match crate::json_in::parse(body.as_bytes()) {
         Ok(v) if v.get("type").is_none() && v.get("message").is_none() && error_fields(&v).is_empty() => {
             // Json, but not Reactio's error shape: quote it.
             format!("a json body {}", crate::text::cap_chars(&crate::text::one_line(body), 60))
@@ -374,7 +374,7 @@ fn classify_raw(request: &Request, response: &Response, now: i64) -> Verdict {
             }
         }
         _ => {
-            let parsed = serde_json::from_slice::<Value>(response.body.as_bytes()).ok();
+            let parsed = crate::json_in::parse(response.body.as_bytes()).ok();
             let about_length = |text: &str| {
                 let t = text.to_ascii_lowercase();
                 ["long", "length", "size", "max"].iter().any(|w| crate::text::find(&t, w).is_some())

@@ -31,7 +31,7 @@ pub fn kind(value: &Value) -> &'static str {
 
 /// Parse JSON text that must be one object.
 pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
-    match serde_json::from_slice(bytes).map_err(|e| e.to_string())? {
+    match crate::json_in::parse(bytes)? {
         Value::Object(map) => Ok(map),
         other => Err(format!("expected a json object, got {}", kind(&other))),
     }

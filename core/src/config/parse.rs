@@ -317,7 +317,7 @@ fn list(value: &Value) -> Option<Vec<String>> {
     let parsed;
     let items = match value {
         Value::Array(items) => items,
-        Value::String(s) if s.trim_start().starts_with('[') => match serde_json::from_slice::<Value>(s.as_bytes()) {
+        Value::String(s) if s.trim_start().starts_with('[') => match crate::json_in::parse(s.as_bytes()) {
             Ok(Value::Array(items)) => {
                 parsed = items;
                 &parsed

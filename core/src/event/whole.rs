@@ -17,7 +17,7 @@ pub(super) struct Obj<'a> {
 
 /// Parse an event's JSON.
 pub(super) fn parse(bytes: &[u8]) -> Result<Value, String> {
-    serde_json::from_slice(bytes).map_err(|e| e.to_string())
+    crate::json_in::parse(bytes)
 }
 
 /// Describe a JSON value's type.
