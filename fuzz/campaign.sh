@@ -1,13 +1,13 @@
 #!/bin/sh
 # The long fuzz campaign (outside CI): every target in turn, one process each
 # (-jobs=1), niced, for a fixed number of executions; prints libFuzzer's final
-# figures per target. Usage: fuzz/campaign.sh [scale]   (scale 1 = 10.5 M executions)
+# figures per target. Usage: fuzz/campaign.sh [scale]   (scale 1 = 14.5 M executions)
 # Needs: rustup nightly, `cargo install cargo-fuzz --locked`. See docs/reliability.md.
 set -eu
 cd "$(dirname "$0")/.."
 scale=${1:-1}
 python3 fuzz/seed-corpus.py >/dev/null
-for spec in event:4000000 config:3000000 json_api:2000000 answers:1500000; do
+for spec in event:4000000 config:3000000 json_api:2000000 answers:1500000 json_in:4000000; do
     target=${spec%%:*}
     runs=$(( ${spec#*:} * scale ))
     start=$(date +%s)

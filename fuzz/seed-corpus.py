@@ -42,12 +42,17 @@ ok_list = b'{"answer":"response","status":200,"headers":[],"body":"[]"}'
 created = b'{"answer":"response","status":201,"headers":[],"body":"{\\"id\\":7}"}'
 for e in events:
     put("event", e)
+    put("json_in", e)
     put("json_api", b"{}\xfe" + e + b"\xfe" + ctx + b"\xfe" + ok_list + b"\xfe" + ok_list + b"\xfe" + created)
 for s in settings:
     put("config", s)
+    put("json_in", s)
     put("config", s + b"\xffREACTIO_OCCURRENCES=2\nREACTIO_CALL=critical\xffrefresh=60\xff  key-from-file \n")
     put("json_api", b'{"settings":' + s + b'}\xfe' + events[0] + b"\xfe" + ctx)
 put("config", b'{"reactio":{"api_key_file":"/etc/sensu/reactio.key","organization":"demo"}}\xff\xff\xffabc\n')
+for j in (ctx, ok_list, created, b'[1,-1,-0,0.5,-2.5e-3,1E+2,18446744073709551616,-9223372036854775809,1e309]',
+          b'"\\u00e9\\ud83d\\ude00\\ud83d\\n\\x"', b'[[[{"a":{"b":[]}}]]]'):
+    put("json_in", j)
 # The answers target takes structured input; a few random byte strings start it.
 for i in range(16):
     put("answers", hashlib.sha512(str(i).encode()).digest() * (i + 1))

@@ -37,6 +37,14 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
     }
 }
 
+/// Parse JSON text into a value, exactly as `serde_json::from_slice::<Value>` would
+/// (the same value, the same error text). Public only for the fuzz target that holds
+/// the two to each other (`fuzz/fuzz_targets/json_in.rs`).
+#[doc(hidden)]
+pub fn parse_value(bytes: &[u8]) -> Result<Value, String> {
+    crate::json_in::parse(bytes)
+}
+
 /// The members of one JSON object, with the path of the object for messages.
 #[derive(Clone, Copy, Debug)]
 pub struct Fields<'a> {
