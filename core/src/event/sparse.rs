@@ -246,7 +246,7 @@ pub(super) fn is_null(node: &Node) -> bool {
 /// Not a sensu event: its top-level keys (at most 10), from a full parse (this
 /// message is the only reader of the keys the sparse parse leaves out).
 pub(super) fn unknown_shape(_: &Obj<'_>, bytes: &[u8]) -> InputError {
-    let root = match serde_json::from_slice::<Value>(bytes) {
+    let root = match crate::json_in::parse(bytes) {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     };
