@@ -225,12 +225,7 @@ impl Reader<'_> {
         let mut out = Vec::new();
         loop {
             let start = self.at;
-            while let Some(byte) = self.peek() {
-                if byte == b'"' || byte == b'\\' || byte < 0x20 {
-                    break;
-                }
-                self.at += 1;
-            }
+            self.skip_plain();
             out.extend_from_slice(self.bytes.get(start..self.at).unwrap_or_default());
             match self.next() {
                 Some(b'"') => break,
@@ -247,6 +242,34 @@ impl Reader<'_> {
                 ("invalid unicode code point", self.at.saturating_sub(back).max(line_start(self.bytes, self.at)));
             Fail
         })
+    }
+
+    /// Past the bytes of a string that need no attention: up to the next quote,
+    /// backslash or control character, or the end. Eight bytes at a time where none of
+    /// them is one, as serde_json reads them (a plan of the large benchmark event under
+    /// wasmtime: ~445 µs byte by byte through `peek`, ~280 µs so, serde_json ~250 µs).
+    fn skip_plain(&mut self) {
+        const ONES: u64 = u64::MAX / 0xff;
+        loop {
+            while let Some(chunk) = self.bytes.get(self.at..self.at + 8) {
+                let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+                let (quote, backslash) = (word ^ (ONES * u64::from(b'"')), word ^ (ONES * u64::from(b'\\')));
+                // The high bit of each byte below 0x20 (of `word`), or zero (of `quote`
+                // or `backslash`), is set here; a byte above such a byte may be marked
+                // too, but never a chunk without one.
+                let marks = (word.wrapping_sub(ONES * 0x20) & !word)
+                    | (quote.wrapping_sub(ONES) & !quote)
+                    | (backslash.wrapping_sub(ONES) & !backslash);
+                if marks & (ONES << 7) != 0 {
+                    break;
+                }
+                self.at += 8;
+            }
+            match self.peek() {
+                Some(byte) if byte != b'"' && byte != b'\\' && byte >= 0x20 => self.at += 1,
+                _ => return,
+            }
+        }
     }
 
     /// One escape, after its backslash.

@@ -260,6 +260,26 @@ fn nesting_stops_where_serde_jsons_does() {
     check(siblings.as_bytes());
 }
 
+/// Strings read eight bytes at a time: every byte that stops a run (and some that do
+/// not) at every offset of runs of every length up to three chunks, and at their ends.
+#[test]
+fn strings_stop_at_every_offset() {
+    let stops: [&[u8]; 9] = [b"\"", b"\\n", b"\\u00e9", b"\x00", b"\x1f", b"\x7f", b"\xc3\xa9", b"\xff", b" "];
+    for len in 0..24 {
+        for at in 0..=len {
+            for stop in stops {
+                let mut text = b"{\"k\":\"".to_vec();
+                text.extend(std::iter::repeat_n(b'a', at));
+                text.extend_from_slice(stop);
+                text.extend(std::iter::repeat_n(b'b', len - at));
+                check(&text);
+                text.extend_from_slice(b"\"}");
+                check(&text);
+            }
+        }
+    }
+}
+
 /// The nearest f64 to each power of ten is the literal's (std's parser rounds correctly).
 #[test]
 fn powers_of_ten_are_the_literals() {
