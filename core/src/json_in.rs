@@ -499,21 +499,15 @@ fn pow10(n: u32) -> f64 {
             }
         }
     }
-    // The three highest limbs (zeros below the first), shifted up to fill 128 bits:
-    // its top 64 bits are `5^n`'s, and any bit set below them (there, or in a lower
-    // limb) is folded into the lowest kept bit, so that rounding to 53 bits sees a tie
-    // only where there is one.
-    let limb = |i: Option<usize>| i.and_then(|i| limbs.get(i)).map_or(0, |&l| u128::from(l));
-    let window = limb(Some(high)) << 64 | limb(high.checked_sub(1)) << 32 | limb(high.checked_sub(2));
-    let zeros = window.leading_zeros();
-    let window = window << zeros;
-    let mut sticky = window as u64 != 0;
-    for &lower in limbs.iter().take(high.saturating_sub(2)) {
-        sticky |= lower != 0;
-    }
-    let top = ((window >> 64) as u64 | u64::from(sticky)) as f64;
-    // 5^n is about top * 2^(32 * (high - 2) + 64 - zeros); times 2^n, exactly.
-    let power = n as i32 + 32 * (high as i32 - 2) + 64 - zeros as i32;
+    // The top 64 bits of 5^n, from its three highest limbs (zeros past the lowest).
+    // 5^n is odd: when it has more than 64 bits, a bit set is dropped, and folding that
+    // into the lowest kept bit makes rounding to 53 bits see a tie only where there is one.
+    let limb = |i: usize| limbs.get(i).map_or(0, |&l| u64::from(l));
+    let zeros = limb(high).leading_zeros() - 32;
+    let top = (limb(high) << 32 | limb(high.wrapping_sub(1))) << zeros | (limb(high.wrapping_sub(2)) << zeros) >> 32;
+    let top = (top | u64::from(high >= 2)) as f64;
+    // 5^n is about top * 2^(32 * (high - 1) - zeros); times 2^n, exactly.
+    let power = n as i32 + 32 * (high as i32 - 1) - zeros as i32;
     top * f64::from_bits(((power + 1023) as u64) << 52)
 }
 
