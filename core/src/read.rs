@@ -38,8 +38,9 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, String> {
 }
 
 /// Parse JSON text into a value, exactly as `serde_json::from_slice::<Value>` would
-/// (the same value, the same error text). Public only for the fuzz target that holds
-/// the two to each other (`fuzz/fuzz_targets/json_in.rs`).
+/// (the same value, the same error text), without serde_json's deserializer. Public
+/// for the JS edge glue (`wasm/edge`, which would link that deserializer again) and
+/// the fuzz target that holds the two to each other (`fuzz/fuzz_targets/json_in.rs`).
 #[doc(hidden)]
 pub fn parse_value(bytes: &[u8]) -> Result<Value, String> {
     crate::json_in::parse(bytes)

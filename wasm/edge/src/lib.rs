@@ -66,8 +66,7 @@ impl Gateway {
 
     /// The answer to the last `send` (a core answer as JSON): the next output.
     pub fn answer(&mut self, answer: &str) -> String {
-        let answer =
-            serde_json::from_slice(answer.as_bytes()).map_err(|e| e.to_string()).and_then(|v| Answer::from_json(&v));
+        let answer = read::parse_value(answer.as_bytes()).and_then(|v| Answer::from_json(&v));
         let next = match (answer, self.driver.as_mut()) {
             (Ok(answer), Some(driver)) => driver.answer(answer),
             (Err(e), _) => Next::Reply(error_reply(
