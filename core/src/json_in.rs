@@ -75,11 +75,16 @@ struct Reader<'a> {
     fail: (&'static str, usize),
 }
 
+// `peek`, `next` and `digit` always inline (opt-level "z" would call them for every
+// byte: the module is 75 B smaller inlined, and a plan ~5% faster); `error` and
+// `peek_error` never do (645 B smaller).
 impl Reader<'_> {
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
 
+    #[inline(always)]
     fn next(&mut self) -> Option<u8> {
         let byte = self.peek();
         if byte.is_some() {
@@ -89,6 +94,7 @@ impl Reader<'_> {
     }
 
     /// A decimal digit's value, consumed.
+    #[inline(always)]
     fn digit(&mut self) -> Option<u8> {
         match self.peek() {
             Some(byte @ b'0'..=b'9') => {
@@ -99,13 +105,15 @@ impl Reader<'_> {
         }
     }
 
-    /// An error about the byte just read.
+    /// An error about the byte just read (out of line: there are ~30 of them).
+    #[inline(never)]
     fn error(&mut self, what: &'static str) -> Fail {
         self.fail = (what, self.at);
         Fail
     }
 
-    /// An error about the next byte, not yet read.
+    /// An error about the next byte, not yet read (out of line, as `error`).
+    #[inline(never)]
     fn peek_error(&mut self, what: &'static str) -> Fail {
         self.fail = (what, self.bytes.len().min(self.at + 1));
         Fail
