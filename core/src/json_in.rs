@@ -44,24 +44,13 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Value, String> {
 /// `what at line L column C`, for the byte offset `at`.
 fn located(bytes: &[u8], what: &str, at: usize) -> String {
     let (mut line, mut line_start) = (1, 0);
-    let mut i = 0;
-    while i < at {
-        if bytes.get(i) == Some(&b'\n') {
+    for (i, &byte) in bytes.iter().enumerate().take(at) {
+        if byte == b'\n' {
             line += 1;
             line_start = i + 1;
         }
-        i += 1;
     }
     format!("{what} at line {line} column {}", at - line_start)
-}
-
-/// Where the line that holds offset `at` starts.
-fn line_start(bytes: &[u8], at: usize) -> usize {
-    let mut start = at;
-    while start > 0 && bytes.get(start - 1) != Some(&b'\n') {
-        start -= 1;
-    }
-    start
 }
 
 /// A cursor over the text.
@@ -130,9 +119,9 @@ impl Reader<'_> {
     fn value(&mut self) -> Result<Value, Fail> {
         let Some(byte) = self.space() else { return Err(self.peek_error(EOF_VALUE)) };
         match byte {
-            b'n' => self.word(b"ull", Value::Null),
-            b't' => self.word(b"rue", Value::Bool(true)),
-            b'f' => self.word(b"alse", Value::Bool(false)),
+            b'n' => self.word(b"ull").map(|()| Value::Null),
+            b't' => self.word(b"rue").map(|()| Value::Bool(true)),
+            b'f' => self.word(b"alse").map(|()| Value::Bool(false)),
             b'-' => {
                 self.at += 1;
                 self.number(false)
@@ -148,7 +137,7 @@ impl Reader<'_> {
     }
 
     /// `null`, `true` or `false`, whose first byte was peeked.
-    fn word(&mut self, rest: &[u8], value: Value) -> Result<Value, Fail> {
+    fn word(&mut self, rest: &[u8]) -> Result<(), Fail> {
         self.at += 1;
         for &want in rest {
             match self.next() {
@@ -157,7 +146,7 @@ impl Reader<'_> {
                 Some(_) => {}
             }
         }
-        Ok(value)
+        Ok(())
     }
 
     /// An array or object, whose opening bracket was peeked.
@@ -244,10 +233,12 @@ impl Reader<'_> {
         }
         String::from_utf8(out).map_err(|e| {
             // serde_json points back from the closing quote by the bytes from the first
-            // bad one to the end of the decoded string, never before the line's start.
-            let back = e.as_bytes().len() - e.utf8_error().valid_up_to();
-            self.fail =
-                ("invalid unicode code point", self.at.saturating_sub(back).max(line_start(self.bytes, self.at)));
+            // bad one to the end of the decoded string (never past the opening quote:
+            // escapes decode to fewer bytes than they take).
+            self.fail = (
+                "invalid unicode code point",
+                self.at.saturating_sub(e.as_bytes().len() - e.utf8_error().valid_up_to()),
+            );
             Fail
         })
     }
@@ -384,11 +375,7 @@ impl Reader<'_> {
         if let Some(b'e' | b'E') = self.peek() {
             self.at += 1;
             float = true;
-            match self.exponent(exponent, significand == 0)? {
-                Some(total) => exponent = total,
-                // An exponent past i32: zero, or out of range.
-                None => return Ok(float_value(if positive { 0.0 } else { -0.0 })),
-            }
+            exponent = self.exponent(exponent, significand == 0)?;
         }
         if !float {
             return Ok(Value::Number(integer(positive, significand)));
@@ -399,10 +386,10 @@ impl Reader<'_> {
         }
     }
 
-    /// An exponent, after its `e`, added to `exponent` (saturating); `None` when its
-    /// digits overflow an `i32` and the number is zero (the remaining digits are
-    /// skipped), an error when they overflow and the number is infinite.
-    fn exponent(&mut self, exponent: i32, zero: bool) -> Result<Option<i32>, Fail> {
+    /// An exponent, after its `e`, added to `exponent` (saturating). When its digits
+    /// overflow an `i32`: an error if the number is infinite, else (the remaining digits
+    /// skipped) `i32::MIN`, which scales any significand to zero.
+    fn exponent(&mut self, exponent: i32, zero: bool) -> Result<i32, Fail> {
         let negative = match self.peek() {
             Some(sign @ (b'+' | b'-')) => {
                 self.at += 1;
@@ -421,11 +408,11 @@ impl Reader<'_> {
                 None if !zero && !negative => return Err(self.error(OUT_OF_RANGE)),
                 None => {
                     while self.digit().is_some() {}
-                    return Ok(None);
+                    return Ok(i32::MIN);
                 }
             }
         }
-        Ok(Some(if negative { exponent.saturating_sub(value) } else { exponent.saturating_add(value) }))
+        Ok(if negative { exponent.saturating_sub(value) } else { exponent.saturating_add(value) })
     }
 }
 
