@@ -127,10 +127,7 @@ impl Reader<'_> {
                 self.number(false)
             }
             b'0'..=b'9' => self.number(true),
-            b'"' => {
-                self.at += 1;
-                self.string().map(Value::String)
-            }
+            b'"' => self.string().map(Value::String),
             b'[' | b'{' => self.nested(byte),
             _ => Err(self.peek_error("expected value")),
         }
@@ -204,7 +201,6 @@ impl Reader<'_> {
             if byte != b'"' {
                 return Err(self.peek_error("key must be a string"));
             }
-            self.at += 1;
             let key = self.string()?;
             match self.space() {
                 Some(b':') => self.at += 1,
@@ -216,9 +212,10 @@ impl Reader<'_> {
         }
     }
 
-    /// A string's contents, after its opening quote. Its bytes must be UTF-8 once its
+    /// A string, whose opening quote was peeked. Its bytes must be UTF-8 once its
     /// escapes are decoded; that is checked at its closing quote, as serde_json does.
     fn string(&mut self) -> Result<String, Fail> {
+        self.at += 1;
         let mut out = Vec::new();
         loop {
             let start = self.at;

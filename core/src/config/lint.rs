@@ -110,7 +110,12 @@ pub(crate) fn lint_env(env: &dyn Strings, warnings: &mut Vec<String>) {
 }
 
 pub(crate) fn lint_handler(settings: &Value, handler: &str, severities: &str, warnings: &mut Vec<String>) {
-    let Some(Value::Object(definition)) = settings.get("handlers").and_then(|h| h.get(handler)) else { return };
+    // Map lookups, not `Value::get` (`reactio::member` says why).
+    let Some(Value::Object(definition)) =
+        settings.as_object().and_then(|s| s.get("handlers")).and_then(Value::as_object).and_then(|h| h.get(handler))
+    else {
+        return;
+    };
     let at = |name: &str| format!("`handlers.{handler}.{name}`");
     for name in definition.keys() {
         if SENSU_HANDLER_KEYS.contains(&name.as_str()) {
