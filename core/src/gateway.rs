@@ -71,7 +71,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// The reply as JSON, as its `Serialize` impl writes it (see [`crate::json_out`]).
+    /// The reply as JSON, as its `Serialize` impl writes it (written by the private `json_out` module).
     pub fn to_json(&self) -> String {
         let mut out = Object::new();
         out.num("status", u64::from(self.status));

@@ -50,7 +50,7 @@ pub const MASK: &str = "********";
 const KEY_PIECE: usize = 8;
 
 impl Request {
-    /// The request as JSON, as its `Serialize` impl writes it (see [`crate::json_out`]).
+    /// The request as JSON, as its `Serialize` impl writes it (written by the private `json_out` module).
     pub fn to_json(&self) -> String {
         let mut out = Object::new();
         self.write_json(&mut out);
@@ -187,7 +187,7 @@ pub struct Wait {
 }
 
 impl Step {
-    /// The step as JSON, as its `Serialize` impl writes it (see [`crate::json_out`]).
+    /// The step as JSON, as its `Serialize` impl writes it (written by the private `json_out` module).
     pub(crate) fn to_json(&self) -> String {
         let mut out = Object::new();
         match self {
@@ -222,7 +222,7 @@ pub enum Answer {
 }
 
 impl Answer {
-    /// The answer as JSON, as its `Serialize` impl writes it (see [`crate::json_out`]).
+    /// The answer as JSON, as its `Serialize` impl writes it (written by the private `json_out` module).
     pub(crate) fn to_json(&self) -> String {
         let mut out = Object::new();
         match self {
@@ -372,7 +372,7 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The outcome as JSON, as its `Serialize` impl writes it (see [`crate::json_out`]).
+    /// The outcome as JSON, as its `Serialize` impl writes it (written by the private `json_out` module).
     pub fn to_json(&self) -> String {
         let mut out = Object::new();
         self.write_json(&mut out);

@@ -1,5 +1,6 @@
 //! Size budgets from decisions.md ("Budgets"), checked on the built artifacts: the raw
-//! import-free core module at most 200 KB (the 150 KB goal is reported, not asserted),
+//! import-free core module at most 200 KB and, since the fifteenth session met it, at
+//! most its 150 KB goal (issue 13's target: kept there, not only reported),
 //! the JS package's module at most 300 KB, and the release handler's size reported.
 //! Timings are never asserted here: they belong to the benchmarks (`bench/`,
 //! BENCHMARKS.md).
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// it means 1,024 bytes ("events up to 64 KiB"), so KB is 1,000 bytes: the stricter
 /// reading, as the parity test reads it too.
 const RAW_MODULE_BUDGET: u64 = 200 * 1000;
-/// decisions.md: its goal (150 KB).
+/// decisions.md: its goal (150 KB), issue 13's target; asserted since it was met.
 const RAW_MODULE_GOAL: u64 = 150 * 1000;
 /// The JS package's module (wasm-bindgen, built for speed at opt-level 2): held to the
 /// gateway adapters' budget (decisions.md: 300 KB), as the JS edge runs the same code.
@@ -43,11 +44,20 @@ fn built(relative: &str) -> Result<(PathBuf, u64, String), String> {
 #[test]
 fn raw_core_module_is_within_its_size_budget() {
     let (path, size, gz) = built("wasm/pkg/sensu_reactio_core.wasm").unwrap_or_else(|e| panic!("{e}"));
-    let goal = if size <= RAW_MODULE_GOAL { "within" } else { "over" };
-    println!("raw core module: {size} bytes{gz}; budget {RAW_MODULE_BUDGET}, goal {RAW_MODULE_GOAL} ({goal} the goal)");
+    println!(
+        "raw core module: {size} bytes{gz}; budget {RAW_MODULE_BUDGET}, goal {RAW_MODULE_GOAL} ({} spare)",
+        RAW_MODULE_GOAL.saturating_sub(size)
+    );
     assert!(
         size <= RAW_MODULE_BUDGET,
         "{} is {size} bytes, over its budget of {RAW_MODULE_BUDGET} (decisions.md, Budgets)",
+        path.display()
+    );
+    assert!(
+        size <= RAW_MODULE_GOAL,
+        "{} is {size} bytes, over its goal of {RAW_MODULE_GOAL} (decisions.md, Budgets; issue 13), which it met \
+         and is held to: find room first (BENCHMARKS.md, \"What limits each figure\", and \
+         docs/performance-history.md say what each byte cost)",
         path.display()
     );
 }
