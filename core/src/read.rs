@@ -311,7 +311,7 @@ impl ConfigInput {
     pub fn from_json(map: &Map<String, Value>, prefix: &str) -> Result<ConfigInput, String> {
         let input = InputJson::read(map, prefix)?;
         Ok(ConfigInput {
-            settings: input.settings.cloned().unwrap_or_default(),
+            settings: input.settings.map(crate::text::copy_json).unwrap_or_default(),
             env: owned(input.env),
             flags: owned(input.flags),
             handler_name: input.handler_name,

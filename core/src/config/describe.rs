@@ -37,7 +37,7 @@ impl Config {
         for k in KEYS {
             let value = match k.name {
                 "api_key" | "api_key_file" | "organization" | "endpoint" => {
-                    conn.get(k.name).cloned().unwrap_or(Value::Null)
+                    conn.get(k.name).map(crate::text::copy_json).unwrap_or(Value::Null)
                 }
                 "ca_file" => self.host.ca_file.clone().into(),
                 "allow_http" => self.host.allow_http.into(),
