@@ -373,14 +373,19 @@ impl WasmInstance {
 
     /// The export is chosen by the number of inputs: 3 `sr_plan`, 1 `sr_handle`, 4 `sr_resume`.
     fn call_inner(&mut self, doing: &str, inputs: &[&[u8]]) -> Result<String, CallError> {
-        let path = self.owner.path.display().to_string();
-        let live = self.live().map_err(CallError::Engine)?;
-        let (memory, alloc, dealloc, result_ptr) =
-            (live.memory, live.alloc.clone(), live.dealloc.clone(), live.result_ptr.clone());
-        let (plan, handle, resume) = (live.plan.clone(), live.handle.clone(), live.resume.clone());
+        self.live().map_err(CallError::Engine)?;
+        // The instance's exports and its store, borrowed apart: no export handle is
+        // cloned per call (each clone takes a reference on wasmtime's type registry).
+        let Some(live) = self.live.as_ref() else {
+            return Err(CallError::Engine(engine_error("the wasm instance is gone")));
+        };
         let store = &mut self.store;
+        let path = &self.owner.path;
         let bad = |what: String| {
-            CallError::Engine(engine_error(format!("the wasm module {path} {what} while {doing}; {REINSTALL}")))
+            CallError::Engine(engine_error(format!(
+                "the wasm module {} {what} while {doing}; {REINSTALL}",
+                path.display()
+            )))
         };
 
         let mut args = [0u32; 8];
@@ -388,12 +393,12 @@ impl WasmInstance {
         for (input, slots) in inputs.iter().zip(args.chunks_exact_mut(2)) {
             let len = u32::try_from(input.len())
                 .map_err(|_| bad(format!("was handed an input of {} bytes, more than 4 GiB", input.len())))?;
-            let ptr = alloc.call(&mut *store, len).map_err(CallError::Trap)?;
+            let ptr = live.alloc.call(&mut *store, len).map_err(CallError::Trap)?;
             if ptr == 0 && len != 0 {
                 return Err(bad("ran out of memory for its input".into()));
             }
             if len != 0 {
-                memory.write(&mut *store, ptr as usize, input).map_err(|_| {
+                live.memory.write(&mut *store, ptr as usize, input).map_err(|_| {
                     bad(format!("gave an input buffer outside its memory (address {ptr}, {len} bytes)"))
                 })?;
             }
@@ -402,22 +407,22 @@ impl WasmInstance {
         }
         let [a, b, c, d, e, f, g, h] = args;
         let len = match inputs.len() {
-            3 => plan.call(&mut *store, (a, b, c, d, e, f)),
-            1 => handle.call(&mut *store, (a, b)),
-            _ => resume.call(&mut *store, (a, b, c, d, e, f, g, h)),
+            3 => live.plan.call(&mut *store, (a, b, c, d, e, f)),
+            1 => live.handle.call(&mut *store, (a, b)),
+            _ => live.resume.call(&mut *store, (a, b, c, d, e, f, g, h)),
         }
         .map_err(CallError::Trap)?;
-        let ptr = result_ptr.call(&mut *store, ()).map_err(CallError::Trap)?;
+        let ptr = live.result_ptr.call(&mut *store, ()).map_err(CallError::Trap)?;
         let len = len as usize;
         if len > MAX_OUTPUT {
             return Err(bad(format!("returned an output of {len} bytes (more than {} MiB)", MAX_OUTPUT >> 20)));
         }
         let mut out = vec![0u8; len];
-        memory
+        live.memory
             .read(&*store, ptr as usize, &mut out)
             .map_err(|_| bad(format!("returned an output outside its memory (address {ptr}, {len} bytes)")))?;
         for (ptr, len) in buffers {
-            dealloc.call(&mut *store, (ptr, len)).map_err(CallError::Trap)?;
+            live.dealloc.call(&mut *store, (ptr, len)).map_err(CallError::Trap)?;
         }
         String::from_utf8(out).map_err(|_| bad("returned an output that is not utf-8".into()))
     }
@@ -475,8 +480,31 @@ fn parse_output(out: &str, module: &std::path::Path) -> Result<Step, EngineError
             _ => EngineError::Engine(message),
         });
     }
-    serde_json::from_str(out)
+    read_step(out)
         .map_err(|e| engine_error(format!("the wasm module {module} returned a malformed step ({e}); {REINSTALL}")))
+}
+
+/// A step from the module's JSON. The module writes the tag first (`{"step":"request",…`:
+/// the core's `json_out`), so the rest is the variant's own object, which is read
+/// directly; serde's path for an internally tagged enum would first copy the whole
+/// output into a buffered tree (twice the time of a typical step). Any other shape takes
+/// that general path.
+fn read_step(out: &str) -> serde_json::Result<Step> {
+    const REQUEST: &str = r#"{"step":"request","#;
+    const WAIT: &str = r#"{"step":"wait","#;
+    const DONE: &str = r#"{"step":"done","#;
+    // The variant's fields as an object of their own: `{` in place of the comma after the tag.
+    let fields = |prefix: &str| out.strip_prefix(prefix).map(|rest| ["{", rest].concat());
+    if let Some(fields) = fields(REQUEST) {
+        return serde_json::from_str(&fields).map(Step::Request);
+    }
+    if let Some(fields) = fields(WAIT) {
+        return serde_json::from_str(&fields).map(Step::Wait);
+    }
+    if let Some(fields) = fields(DONE) {
+        return serde_json::from_str(&fields).map(Step::Done);
+    }
+    serde_json::from_str(out)
 }
 
 /// The wasm engine: one instance of the module, and the configuration input it is

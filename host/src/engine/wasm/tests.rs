@@ -213,3 +213,40 @@ fn a_miss_removes_stale_cache_files_of_this_module_only() -> TestResult {
     assert!(fresh.is_file() && fresh.with_extension(SUM_EXTENSION).is_file(), "{} written", fresh.display());
     Ok(())
 }
+
+/// Steps of each kind, as the module writes them (tag first) and with the tag last,
+/// read back to the same step: the tag-first shortcut and serde's general path agree.
+#[test]
+fn steps_read_back_whether_or_not_the_tag_comes_first() -> TestResult {
+    let mut input = ConfigInput::default();
+    input.flags.insert("api_key".into(), "sk-test-key".into());
+    input.flags.insert("endpoint".into(), "https://demo.reactio.jp".into());
+    let config = sensu_reactio_core::Config::load(&input)?;
+    let critical: &[u8] = include_bytes!("../../../../examples/events/classic-critical.json");
+    let now = Context { now: 1_764_092_860, ..Context::default() };
+    let request = sensu_reactio_core::plan(critical, &config, &now)?.step().clone();
+    let warning = String::from_utf8(critical.to_vec())?
+        .replace(r#""status":2"#, r#""status":1"#)
+        .replace(r#""history":["0","0","2"]"#, r#""history":["0","0","1"]"#);
+    let done = sensu_reactio_core::plan(warning.as_bytes(), &config, &now)?.step().clone();
+    let wait = Step::Wait(sensu_reactio_core::Wait { min_ms: 1500, reason: "answered 503 \"busy\"".into() });
+    assert!(matches!(request, Step::Request(_)), "{request:?}");
+    assert!(matches!(done, Step::Done(_)), "{done:?}");
+    for step in [request, wait, done] {
+        let written = serde_json::to_string(&step)?;
+        assert!(written.starts_with(r#"{"step":""#), "{written}");
+        assert_eq!(read_step(&written)?, step, "tag first: {written}");
+        // The same object with its tag moved to the end.
+        let mut object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&written)?;
+        let tag = object.remove("step").ok_or("no tag")?;
+        let mut tag_last = serde_json::to_string(&object)?;
+        tag_last.truncate(tag_last.len() - 1);
+        tag_last.push_str(&format!(r#","step":{tag}}}"#));
+        assert!(!tag_last.starts_with(r#"{"step""#), "{tag_last}");
+        assert_eq!(read_step(&tag_last)?, step, "tag last: {tag_last}");
+    }
+    // A step the shortcut reads is checked like any other: a malformed one is refused.
+    assert!(read_step(r#"{"step":"wait","min_ms":"soon","reason":""}"#).is_err());
+    assert!(read_step(r#"{"step":"later","min_ms":1}"#).is_err());
+    Ok(())
+}
