@@ -4,6 +4,10 @@
 //! - `engine_plan`: one event planned to its first request, native vs wasm, small,
 //!   typical and large events of both formats (Sensu Classic and Sensu Go);
 //! - `engine_first_critical`: plan + the 5 scripted answers, native vs wasm;
+//! - `raw_call`: the same plan as JSON in and JSON out on both sides, the module's
+//!   `sr_plan` (`WasmInstance::plan_json`) against `json_api::Session::plan` natively
+//!   (what the Node comparison takes as native): the module's own work, without the
+//!   host's encoding of the context and parsing of the step;
 //! - `module_load`: loading the module with the precompiled `.cwasm` cache (what every
 //!   run after the first does) and compiling it from scratch (cache off), plus one
 //!   fresh instance.
@@ -24,7 +28,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use sensu_reactio_bench::{
     CLASSIC_KEY, NOW, Size, config_input, context, first_critical_answers, first_critical_classic, first_critical_go,
 };
-use sensu_reactio_core::{Config, Step};
+use sensu_reactio_core::{Config, Step, json_api};
 use sensu_reactio_host::engine::wasm::{MODULE_FILE, Wasm, WasmModule, WasmOptions};
 use sensu_reactio_host::engine::{Engine, Native};
 use sensu_reactio_tests::process::{Scratch, scratch};
@@ -106,6 +110,31 @@ fn engine_first_critical(c: &mut Criterion) {
     group.finish();
 }
 
+fn raw_call(c: &mut Criterion) {
+    let (_dir, module) = module_copy();
+    let config = serde_json::to_vec(&config_input(ENDPOINT)).unwrap_or_else(|e| panic!("config: {e}"));
+    let ctx = serde_json::to_vec(&context()).unwrap_or_else(|e| panic!("context: {e}"));
+    let event = first_critical_classic(Size::Typical, NOW);
+    let loaded = Arc::new(WasmModule::load(options(&module, true)).unwrap_or_else(|e| panic!("load: {e}")));
+    let mut instance = loaded.instance().unwrap_or_else(|e| panic!("instance: {e}"));
+    let mut session = json_api::Session::new();
+    let native = session.plan(&config, &event, &ctx);
+    let wasm = instance.plan_json(&config, &event, &ctx).unwrap_or_else(|e| panic!("plan: {e}"));
+    assert!(native.starts_with(r#"{"step":"request""#), "{native}");
+    assert_eq!(native, wasm, "the module and the native JSON API disagree");
+    let mut group = c.benchmark_group("raw_call");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("native_json_api/classic/typical", |b| {
+        b.iter(|| session.plan(black_box(&config), black_box(&event), &ctx))
+    });
+    group.bench_function("wasm_sr_plan/classic/typical", |b| {
+        b.iter(|| {
+            instance.plan_json(black_box(&config), black_box(&event), &ctx).unwrap_or_else(|e| panic!("plan: {e}"))
+        })
+    });
+    group.finish();
+}
+
 fn module_load(c: &mut Criterion) {
     let (_dir, module) = module_copy();
     // Warm the cache once.
@@ -132,5 +161,5 @@ fn module_load(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engine_plan, engine_first_critical, module_load);
+criterion_group!(benches, engine_plan, engine_first_critical, raw_call, module_load);
 criterion_main!(benches);
