@@ -12,6 +12,12 @@ use sensu_reactio_core::gateway::Reply;
 
 use crate::glue::{self, Exchange, Next, Plugin};
 
+// Talc instead of std's dlmalloc, as in the raw module: the same `GlobalAlloc`
+// contract (freed memory is reused and coalesced, so a long-lived filter does not
+// grow), less code. The SDK's `proxy_on_memory_allocate` allocates through it too.
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 proxy_wasm::main! {{
     proxy_wasm::set_log_level(LogLevel::Info);
     proxy_wasm::set_root_context(|_| -> Box<dyn RootContext> { Box::new(Root { plugin: Rc::new(Err(not_configured())) }) });
