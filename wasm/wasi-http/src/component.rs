@@ -234,12 +234,53 @@ fn from_code(code: &ErrorCode) -> Failure {
         ErrorCode::HttpRequestDenied => FailureKind::Refused,
         _ => FailureKind::Other,
     };
-    // The variant's name, ASCII (see `write_all`).
-    let detail = format!("{code:?}");
-    failure(
-        kind,
-        format!("wasi:http: {}", detail.split(['(', ' ', '{']).next().unwrap_or("error").to_ascii_lowercase()),
-    )
+    failure(kind, format!("wasi:http: errorcode::{}", code_name(code)))
+}
+
+/// The code's variant name, lowercased: what its Debug text gave up to the payload,
+/// without the derived Debug of every payload.
+fn code_name(code: &ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::DnsTimeout => "dnstimeout",
+        ErrorCode::DnsError(_) => "dnserror",
+        ErrorCode::DestinationNotFound => "destinationnotfound",
+        ErrorCode::DestinationUnavailable => "destinationunavailable",
+        ErrorCode::DestinationIpProhibited => "destinationipprohibited",
+        ErrorCode::DestinationIpUnroutable => "destinationipunroutable",
+        ErrorCode::ConnectionRefused => "connectionrefused",
+        ErrorCode::ConnectionTerminated => "connectionterminated",
+        ErrorCode::ConnectionTimeout => "connectiontimeout",
+        ErrorCode::ConnectionReadTimeout => "connectionreadtimeout",
+        ErrorCode::ConnectionWriteTimeout => "connectionwritetimeout",
+        ErrorCode::ConnectionLimitReached => "connectionlimitreached",
+        ErrorCode::TlsProtocolError => "tlsprotocolerror",
+        ErrorCode::TlsCertificateError => "tlscertificateerror",
+        ErrorCode::TlsAlertReceived(_) => "tlsalertreceived",
+        ErrorCode::HttpRequestDenied => "httprequestdenied",
+        ErrorCode::HttpRequestLengthRequired => "httprequestlengthrequired",
+        ErrorCode::HttpRequestBodySize(_) => "httprequestbodysize",
+        ErrorCode::HttpRequestMethodInvalid => "httprequestmethodinvalid",
+        ErrorCode::HttpRequestUriInvalid => "httprequesturiinvalid",
+        ErrorCode::HttpRequestUriTooLong => "httprequesturitoolong",
+        ErrorCode::HttpRequestHeaderSectionSize(_) => "httprequestheadersectionsize",
+        ErrorCode::HttpRequestHeaderSize(_) => "httprequestheadersize",
+        ErrorCode::HttpRequestTrailerSectionSize(_) => "httprequesttrailersectionsize",
+        ErrorCode::HttpRequestTrailerSize(_) => "httprequesttrailersize",
+        ErrorCode::HttpResponseIncomplete => "httpresponseincomplete",
+        ErrorCode::HttpResponseHeaderSectionSize(_) => "httpresponseheadersectionsize",
+        ErrorCode::HttpResponseHeaderSize(_) => "httpresponseheadersize",
+        ErrorCode::HttpResponseBodySize(_) => "httpresponsebodysize",
+        ErrorCode::HttpResponseTrailerSectionSize(_) => "httpresponsetrailersectionsize",
+        ErrorCode::HttpResponseTrailerSize(_) => "httpresponsetrailersize",
+        ErrorCode::HttpResponseTransferCoding(_) => "httpresponsetransfercoding",
+        ErrorCode::HttpResponseContentCoding(_) => "httpresponsecontentcoding",
+        ErrorCode::HttpResponseTimeout => "httpresponsetimeout",
+        ErrorCode::HttpUpgradeFailed => "httpupgradefailed",
+        ErrorCode::HttpProtocolError => "httpprotocolerror",
+        ErrorCode::LoopDetected => "loopdetected",
+        ErrorCode::ConfigurationError => "configurationerror",
+        ErrorCode::InternalError(_) => "internalerror",
+    }
 }
 
 /// Answer the caller (with `content-length`, so hosts need not chunk).
