@@ -204,14 +204,23 @@ fn try_send(request: &Request, deadline: u64) -> Result<Answer, Failure> {
 fn write_all(stream: &OutputStream, mut bytes: &[u8]) -> Result<(), String> {
     while !bytes.is_empty() {
         let (now, rest) = bytes.split_at(bytes.len().min(4096));
-        // The error's Debug text is ASCII (names and a handle number): ASCII lowercase
-        // gives what `to_lowercase` did without Unicode's case tables (~17 KB).
-        stream
-            .blocking_write_and_flush(now)
-            .map_err(|e| format!("writing the body failed: {e:?}").to_ascii_lowercase())?;
+        stream.blocking_write_and_flush(now).map_err(|e| write_failed(&e))?;
         bytes = rest;
     }
     Ok(())
+}
+
+/// A failed write's detail: the error's Debug text lowercased, as it always was
+/// (`Error`'s derived Debug shows only its resource handle), written out here: the
+/// bindings' derived Debug and its lowercasing are larger.
+fn write_failed(error: &StreamError) -> String {
+    match error {
+        StreamError::Closed => "writing the body failed: streamerror::closed".to_owned(),
+        StreamError::LastOperationFailed(e) => format!(
+            "writing the body failed: streamerror::lastoperationfailed(error {{ handle: resource {{ handle: {} }} }})",
+            e.handle()
+        ),
+    }
 }
 
 fn from_code(code: &ErrorCode) -> Failure {
