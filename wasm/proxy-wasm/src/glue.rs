@@ -202,7 +202,7 @@ fn holds(text: &str, part: &str) -> bool {
 /// The answer for an HTTP call's result: the response headers (with `:status`) and
 /// body as the host reports them. No `:status` (the call failed), or Envoy's own
 /// timeout/connect reply, is a transport failure, as the native handler sees it.
-pub fn call_answer(headers: Vec<(String, String)>, body: &[u8]) -> Answer {
+pub fn call_answer(mut headers: Vec<(String, String)>, body: &[u8]) -> Answer {
     let status = headers.iter().find(|(n, _)| n == ":status").and_then(|(_, v)| v.parse::<u16>().ok());
     let Some(status) = status else {
         return Answer::Failure(Failure {
@@ -217,7 +217,9 @@ pub fn call_answer(headers: Vec<(String, String)>, body: &[u8]) -> Answer {
             return Answer::Failure(Failure { kind, detail: format!("envoy: {}", text.trim()) });
         }
     }
-    let headers = headers.into_iter().filter(|(n, _)| !n.starts_with(':')).collect();
+    // In place, not a filtered copy (`collect`'s in-place specialisation): the same
+    // headers, less code.
+    headers.retain(|(n, _)| !n.starts_with(':'));
     Answer::Response(Response::from_bytes(status, headers, body))
 }
 
