@@ -83,9 +83,11 @@ impl Webhook {
         Action::Pause
     }
 
-    /// Act on the next step: dispatch the call through the cluster, or answer the caller.
-    fn go(&mut self, next: Next) -> Action {
-        let request = match next {
+    /// Act on the exchange's next step: dispatch the call through the cluster, or
+    /// answer the caller.
+    fn go(&mut self) -> Action {
+        let Some(exchange) = self.exchange.as_ref() else { return self.reply(&glue::lost_step()) };
+        let request = match exchange.next() {
             Next::Call(request) => request,
             Next::Reply(reply) => {
                 if reply.status != 200 {
@@ -94,20 +96,21 @@ impl Webhook {
                 return self.reply(&reply);
             }
         };
-        let cluster = match self.plugin.as_ref() {
-            Ok(plugin) => plugin.cluster.clone(),
-            Err(_) => return self.reply(&not_configured()),
-        };
+        let Ok(plugin) = self.plugin.as_ref() else { return self.reply(&not_configured()) };
         let body = (!request.body.is_empty()).then_some(request.body.as_bytes());
-        match self.dispatch_http_call(
-            &cluster,
-            glue::call_headers(&request),
+        let sent = self.dispatch_http_call(
+            &plugin.cluster,
+            glue::call_headers(request),
             body,
             Vec::new(),
-            glue::call_timeout(&request),
-        ) {
+            glue::call_timeout(request),
+        );
+        match sent {
             Ok(_token) => Action::Pause,
-            Err(status) => self.reply(&glue::dispatch_refused(&cluster, &format!("{status:?}"))),
+            Err(status) => {
+                let refused = glue::dispatch_refused(&plugin.cluster, &format!("{status:?}"));
+                self.reply(&refused)
+            }
         }
     }
 
@@ -115,9 +118,9 @@ impl Webhook {
         let Ok(plugin) = self.plugin.as_ref() else { return self.reply(&not_configured()) };
         let now = glue::epoch_seconds(self.get_current_time());
         match Exchange::start(plugin, body, now) {
-            Ok((exchange, next)) => {
+            Ok(exchange) => {
                 self.exchange = Some(exchange);
-                self.go(next)
+                self.go()
             }
             Err(reply) => self.reply(&reply),
         }
@@ -129,8 +132,8 @@ impl Context for Webhook {
         let headers = self.get_http_call_response_headers();
         let body = self.get_http_call_response_body(0, body_size).unwrap_or_default();
         let Some(exchange) = self.exchange.as_mut() else { return };
-        let next = exchange.answer(glue::call_answer(headers, &body));
-        self.go(next);
+        exchange.answer(glue::call_answer(headers, &body));
+        self.go();
     }
 }
 

@@ -109,9 +109,10 @@ pub fn admit_body(plugin: &Plugin, authorization: Option<&str>, body_len: usize)
 
 /// What the filter does next.
 #[derive(Debug)]
-pub enum Next {
-    /// Send this request through the cluster and feed the answer back.
-    Call(Box<Request>),
+pub enum Next<'a> {
+    /// Send this request (the machine's own, borrowed: never copied) through the
+    /// cluster and feed the answer back.
+    Call(&'a Request),
     /// Answer the caller and stop.
     Reply(Reply),
 }
@@ -123,8 +124,9 @@ pub struct Exchange {
 }
 
 impl Exchange {
-    /// Plan the event (`now`: epoch seconds from the host's clock).
-    pub fn start(plugin: &Plugin, body: &[u8], now: i64) -> Result<(Exchange, Next), Reply> {
+    /// Plan the event (`now`: epoch seconds from the host's clock); [`Exchange::next`]
+    /// says what to do first.
+    pub fn start(plugin: &Plugin, body: &[u8], now: i64) -> Result<Exchange, Reply> {
         // A gateway runs as the event arrives (its sender's retries within seconds).
         let dry_run = plugin.config.host.dry_run;
         let context = Context { now, received: Some(now), dry_run, ..Context::default() };
@@ -136,28 +138,27 @@ impl Exchange {
             let answer = dry_run_answer(request);
             machine.handle(answer);
         }
-        let exchange = Exchange { machine };
-        let next = exchange.next();
-        Ok((exchange, next))
+        Ok(Exchange { machine })
     }
 
     /// The current step as what to do.
-    pub fn next(&self) -> Next {
+    pub fn next(&self) -> Next<'_> {
         match self.machine.step() {
-            Step::Request(request) => Next::Call(Box::new(request.clone())),
-            step => {
-                Next::Reply(gateway::reply_for_step(step).unwrap_or_else(|| {
-                    gateway::error_reply(500, "internal", "the filter lost its step; report this bug")
-                }))
-            }
+            Step::Request(request) => Next::Call(request),
+            step => Next::Reply(gateway::reply_for_step(step).unwrap_or_else(lost_step)),
         }
     }
 
-    /// Hand the answer to the current request to the machine.
-    pub fn answer(&mut self, answer: Answer) -> Next {
+    /// Hand the answer to the current request to the machine; [`Exchange::next`] says
+    /// what to do then.
+    pub fn answer(&mut self, answer: Answer) {
         self.machine.handle(answer);
-        self.next()
     }
+}
+
+/// The reply when the filter has no step to act on (a bug).
+pub fn lost_step() -> Reply {
+    gateway::error_reply(500, "internal", "the filter lost its step; report this bug")
 }
 
 /// The headers of an HTTP call for `request`: the pseudo-headers Envoy requires, then
@@ -313,17 +314,18 @@ mod tests {
 
     #[test]
     fn a_critical_calls_through_the_cluster_and_a_failure_becomes_503() {
-        let (mut exchange, next) = Exchange::start(&plugin(), CRITICAL, 1_764_000_000).unwrap();
-        let Next::Call(request) = next else { panic!("expected a call") };
-        let headers = call_headers(&request);
+        let mut exchange = Exchange::start(&plugin(), CRITICAL, 1_764_000_000).unwrap();
+        let Next::Call(request) = exchange.next() else { panic!("expected a call") };
+        let headers = call_headers(request);
         assert_eq!(headers[0], (":method", "GET"));
         assert!(headers[1].1.starts_with("/api/v1/incidents"), "{headers:?}");
         assert_eq!(headers[2], (":authority", "127.0.0.1:9"));
         assert!(headers.contains(&("x-api-key", KEY)));
-        assert!(call_timeout(&request) > Duration::ZERO);
+        assert!(call_timeout(request) > Duration::ZERO);
         let answer = call_answer(vec![(":status".into(), "504".into())], b"upstream request timeout");
         assert!(matches!(answer, Answer::Failure(Failure { kind: FailureKind::Timeout, .. })), "{answer:?}");
-        let Next::Reply(reply) = exchange.answer(answer) else { panic!("a wait becomes a reply") };
+        exchange.answer(answer);
+        let Next::Reply(reply) = exchange.next() else { panic!("a wait becomes a reply") };
         assert_eq!(reply.status, 503);
         assert!(reply.headers.iter().any(|(n, _)| n == "retry-after"));
         assert!(!reply.body.contains(KEY) && !reply.body.contains(TOKEN));
