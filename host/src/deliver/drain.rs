@@ -150,7 +150,7 @@ impl Runner<'_> {
             };
             if !stop.is_empty() {
                 report.left += pending.len() - index;
-                self.printer.warning(&format!("{} spooled events left for the next run: {stop}", report.left));
+                self.printer.warning(&format!("{} left for the next run: {stop}", spooled(report.left)));
                 break;
             }
             if let Flow::Stop = self.deliver_pending(&spool, item, end, own_check, &mut busy, &mut report)? {
@@ -170,7 +170,8 @@ impl Runner<'_> {
         }
         if put_off > 0 {
             self.printer.info(&format!(
-                "put off {put_off} spooled events of other checks (and their checks' later ones) until after this run's own event: their last attempt ran out of time while the server was answering (slow); they go when a run has time left after its event, or with `replay`"
+                "put off {} of other checks (and their checks' later ones) until after this run's own event: their last attempt ran out of time while the server was answering (slow); they go when a run has time left after its event, or with `replay`",
+                spooled(put_off)
             ));
         }
         Ok(report)
@@ -209,7 +210,8 @@ impl Runner<'_> {
                 let unread = listing.len() - index;
                 report.left += unread;
                 self.printer.warning(&format!(
-                    "{unread} spooled events left unread for the next run: the spool's share of the deadline is used up"
+                    "{} left unread for the next run: the spool's share of the deadline is used up",
+                    spooled(unread)
                 ));
                 break;
             }
@@ -239,14 +241,18 @@ impl Runner<'_> {
         if left_for_settings > 0 {
             let names: Vec<String> = other_settings.iter().map(|n| format!("`{n}`")).collect();
             self.printer.warning(&format!(
-                "left {left_for_settings} spooled events kept under other settings than this replay's ({}): the handler's next run sends them with its own settings; to send them now, run `replay` with the handler's environment and settings, or `replay --adopt` if these are the handler's settings now (they changed since)",
+                "left {} kept under other settings than this replay's ({}): the handler's next run sends them with its own settings; to send them now, run `replay` with the handler's environment and settings, or `replay --adopt` if these are the handler's settings now (they changed since)",
+                spooled(left_for_settings),
                 names.join(", ")
             ));
             report.left += left_for_settings;
         }
         if others > 0 {
             self.printer.warning(&format!(
-                "{others} spooled events were kept by another handler configuration (another profile, project or api key): left for it; `replay --adopt` sends them with this one"
+                "{} {} kept by another handler configuration (another profile, project or api key): left for it; `replay --adopt` sends {} with this one",
+                spooled(others),
+                if others == 1 { "was" } else { "were" },
+                if others == 1 { "it" } else { "them" }
             ));
         }
         Ok(entries)
@@ -618,4 +624,19 @@ fn pending(entries: Vec<(PathBuf, Entry)>, live: Option<Live<'_>>, report: &mut 
         }
     }
     pending
+}
+
+/// "1 spooled event" or "N spooled events": the drain's counts, in words.
+fn spooled(n: usize) -> String {
+    if n == 1 { "1 spooled event".to_owned() } else { format!("{n} spooled events") }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_of_spooled_events_agree_in_number() {
+        assert_eq!(super::spooled(1), "1 spooled event");
+        assert_eq!(super::spooled(0), "0 spooled events");
+        assert_eq!(super::spooled(2), "2 spooled events");
+    }
 }
