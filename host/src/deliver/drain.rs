@@ -241,9 +241,10 @@ impl Runner<'_> {
         if left_for_settings > 0 {
             let names: Vec<String> = other_settings.iter().map(|n| format!("`{n}`")).collect();
             self.printer.warning(&format!(
-                "left {} kept under other settings than this replay's ({}): the handler's next run sends them with its own settings; to send them now, run `replay` with the handler's environment and settings, or `replay --adopt` if these are the handler's settings now (they changed since)",
+                "left {} kept under other settings than this replay's ({}): the handler's next run sends {them} with its own settings; to send {them} now, run `replay` with the handler's environment and settings, or `replay --adopt` if these are the handler's settings now (they changed since)",
                 spooled(left_for_settings),
-                names.join(", ")
+                names.join(", "),
+                them = them(left_for_settings)
             ));
             report.left += left_for_settings;
         }
@@ -252,7 +253,7 @@ impl Runner<'_> {
                 "{} {} kept by another handler configuration (another profile, project or api key): left for it; `replay --adopt` sends {} with this one",
                 spooled(others),
                 if others == 1 { "was" } else { "were" },
-                if others == 1 { "it" } else { "them" }
+                them(others)
             ));
         }
         Ok(entries)
@@ -631,6 +632,11 @@ fn spooled(n: usize) -> String {
     if n == 1 { "1 spooled event".to_owned() } else { format!("{n} spooled events") }
 }
 
+/// The pronoun for that many spooled events.
+fn them(n: usize) -> &'static str {
+    if n == 1 { "it" } else { "them" }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -638,5 +644,7 @@ mod tests {
         assert_eq!(super::spooled(1), "1 spooled event");
         assert_eq!(super::spooled(0), "0 spooled events");
         assert_eq!(super::spooled(2), "2 spooled events");
+        assert_eq!(super::them(1), "it");
+        assert_eq!(super::them(3), "them");
     }
 }

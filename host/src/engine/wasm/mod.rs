@@ -349,13 +349,18 @@ impl WasmInstance {
         version.call(&mut self.store, ()).map_err(|e| self.failure("reporting its abi version", &e))
     }
 
-    fn live(&mut self) -> Result<&Live, EngineError> {
+    /// The live instance (a fresh one after a trap dropped the last), borrowed apart
+    /// from its store and the module's path: a call needs all three at once, and
+    /// cloning the export handles instead costs a reference on wasmtime's type
+    /// registry each.
+    fn live(&mut self) -> Result<(&Live, &mut Store<Limits>, &Path), EngineError> {
         if self.live.is_none() {
             let fresh = self.owner.instance()?;
             self.store = fresh.store;
             self.live = fresh.live;
         }
-        self.live.as_ref().ok_or_else(|| engine_error("the wasm instance is gone"))
+        let live = self.live.as_ref().ok_or_else(|| engine_error("the wasm instance is gone"))?;
+        Ok((live, &mut self.store, &self.owner.path))
     }
 
     /// Copy the inputs in, call, copy the output out, free the inputs.
@@ -373,14 +378,7 @@ impl WasmInstance {
 
     /// The export is chosen by the number of inputs: 3 `sr_plan`, 1 `sr_handle`, 4 `sr_resume`.
     fn call_inner(&mut self, doing: &str, inputs: &[&[u8]]) -> Result<String, CallError> {
-        self.live().map_err(CallError::Engine)?;
-        // The instance's exports and its store, borrowed apart: no export handle is
-        // cloned per call (each clone takes a reference on wasmtime's type registry).
-        let Some(live) = self.live.as_ref() else {
-            return Err(CallError::Engine(engine_error("the wasm instance is gone")));
-        };
-        let store = &mut self.store;
-        let path = &self.owner.path;
+        let (live, store, path) = self.live().map_err(CallError::Engine)?;
         let bad = |what: String| {
             CallError::Engine(engine_error(format!(
                 "the wasm module {} {what} while {doing}; {REINSTALL}",
