@@ -8,10 +8,10 @@
 use std::time::Duration;
 
 use sensu_reactio_core::gateway::{self, GatewayConfig, Reply};
-use sensu_reactio_core::read;
 use sensu_reactio_core::{
     Answer, Config, Context, Failure, FailureKind, Machine, Request, Response, Step, dry_run_answer, plan,
 };
+use sensu_reactio_core::{read, text};
 
 /// The cluster the filter sends Reactio calls to when `cluster` is not set.
 pub const DEFAULT_CLUSTER: &str = "reactio";
@@ -185,19 +185,15 @@ fn envoy_failure(status: u16, body: &str) -> Option<FailureKind> {
     match status {
         504 if body.starts_with("upstream request timeout") => Some(FailureKind::Timeout),
         503 if body.starts_with("upstream connect error or disconnect/reset before headers") => {
-            Some(if holds(body, "connection failure") { FailureKind::Connect } else { FailureKind::Reset })
+            // The core's plain scan, not `str::contains`: std's two-way searcher brings the
+            // only `str` slicing left in the filter, whose panic message formats chars with
+            // Unicode's printable tables (~9 KB in all).
+            let connect = text::find(body, "connection failure").is_some();
+            Some(if connect { FailureKind::Connect } else { FailureKind::Reset })
         }
         503 if body.starts_with("no healthy upstream") => Some(FailureKind::Connect),
         _ => None,
     }
-}
-
-/// Whether `text` holds `part` (not empty): a plain scan of bytes. `str::contains`
-/// brings its two-way searcher and, through it, the only `str` slicing left in the
-/// filter, whose panic message formats chars with Unicode's printable tables (~9 KB
-/// in all); Envoy's reply bodies are short.
-fn holds(text: &str, part: &str) -> bool {
-    text.as_bytes().windows(part.len()).any(|w| w == part.as_bytes())
 }
 
 /// The answer for an HTTP call's result: the response headers (with `:status`) and
