@@ -119,7 +119,7 @@ fn serve(stream: TcpStream, shared: &Shared) -> io::Result<()> {
         let list = target.starts_with("/api/v1/incidents?");
         let open_list;
         let (status, body): (&str, &[u8]) = if list {
-            if target.contains("status=open") && target.contains("&page=1&") {
+            if target.contains("status=open") && !target.contains("&page=") {
                 open_list = Arc::clone(&shared.open_list.read().unwrap_or_else(PoisonError::into_inner));
                 ("200 OK", open_list.as_slice())
             } else {

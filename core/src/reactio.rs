@@ -108,16 +108,30 @@ impl Api<'_> {
         }
     }
 
-    /// `GET /api/v1/incidents?status=..&page=..[&per_page=..][&from=..]`.
-    pub(crate) fn list(&self, status: &str, page: u32, from: Option<i64>, purpose: Purpose, per_page: bool) -> Request {
-        // `&from=<epoch>` written by text::push_i64: no `core::fmt` code for an i64.
-        let mut since = String::new();
-        if let Some(from) = from {
-            since.push_str("&from=");
-            crate::text::push_i64(&mut since, from, 1);
+    /// `GET /api/v1/incidents?status=..[&page=..][&per_page=..][&from=..]`; `page`
+    /// `None` asks for the server's first page, however it numbers its pages.
+    pub(crate) fn list(
+        &self,
+        status: &str,
+        page: Option<u32>,
+        from: Option<i64>,
+        purpose: Purpose,
+        per_page: bool,
+    ) -> Request {
+        // `&page=`, `&from=` written by text::push_i64: no `core::fmt` code for integers.
+        let mut query = String::new();
+        if let Some(page) = page {
+            query.push_str("&page=");
+            crate::text::push_u64(&mut query, u64::from(page), 1);
         }
-        let per_page = if per_page { PER_PAGE_QUERY } else { "" };
-        let path = format_args!("/api/v1/incidents?status={status}&page={page}{per_page}{since}");
+        if per_page {
+            query.push_str(PER_PAGE_QUERY);
+        }
+        if let Some(from) = from {
+            query.push_str("&from=");
+            crate::text::push_i64(&mut query, from, 1);
+        }
+        let path = format_args!("/api/v1/incidents?status={status}{query}");
         self.request(Method::Get, path, String::new(), purpose)
     }
 

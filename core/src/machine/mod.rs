@@ -16,18 +16,20 @@ use crate::prelude::*;
 
 mod act;
 mod heal;
+mod listing;
 mod refused;
 
 use crate::config::{Config, Effective};
 use crate::event::{Event, InputError};
 use crate::messages::Texts;
-use crate::reactio::{self, Api, CreateBody, Incident, MAX_PAGES, Verdict};
-use crate::rules::{self, Decision, Episode};
+use crate::reactio::{self, Api, CreateBody, Incident, Verdict};
+use crate::rules::{self, Decision};
 use crate::step::{
     Answer, Context, Failure, FailureKind, IncidentRef, Method, Outcome, OutcomeKind, Purpose, Request, Response, Step,
     Wait,
 };
 use crate::text::Decimal;
+use listing::Listing;
 
 /// Retries per event at most (then the host spools it).
 const MAX_RETRIES: u32 = 4;
@@ -143,36 +145,6 @@ pub fn dry_run_answer(request: &Request) -> Answer {
     Answer::Response(Response { status: 200, headers: Vec::new(), body })
 }
 
-/// A paged listing of one status.
-#[derive(Clone, Debug)]
-struct Listing {
-    status: &'static str,
-    purpose: Purpose,
-    from: Option<i64>,
-    page: u32,
-    first_len: Option<usize>,
-    /// Incidents on the page before this one.
-    last_len: usize,
-    matches: Vec<Incident>,
-    /// Ids seen so far (a list: pages are short and bounded).
-    seen: Vec<u64>,
-}
-
-impl Listing {
-    fn new(status: &'static str, purpose: Purpose, from: Option<i64>) -> Listing {
-        Listing {
-            status,
-            purpose,
-            from,
-            page: 1,
-            first_len: None,
-            last_len: 0,
-            matches: Vec::new(),
-            seen: Default::default(),
-        }
-    }
-}
-
 /// A write still to send.
 #[derive(Clone, Debug)]
 enum Write {
@@ -227,6 +199,9 @@ struct Run {
     /// Listings ask for [`reactio::PER_PAGE`] a page; off once a first page asking
     /// for it was refused (the server's own page size is used instead).
     per_page: bool,
+    /// A first page is asked for without `page` (see [`listing`]); off once a server
+    /// refused that (it wants `page=1`).
+    pageless: bool,
 }
 
 impl Run {
@@ -257,6 +232,7 @@ impl Run {
             create_unconfirmed,
             reactio_ahead: None,
             per_page: true,
+            pageless: true,
         }
     }
 
@@ -298,41 +274,10 @@ impl Run {
         self.send_listing()
     }
 
-    /// The status to list after `done` when nothing matched yet, if any.
-    fn next_listing(&self, done: Purpose) -> Option<Listing> {
-        match done {
-            Purpose::LookupOpen => Some(Listing::new("pend", Purpose::LookupPend, None)),
-            Purpose::LookupPend if self.decision == Decision::Reconcile => {
-                // Closed since the failure began: its start as the streak puts it, less a
-                // run and the clock slack (Reactio's clock against the host's), or the
-                // last pass moved to the host's clock when that is earlier (a cron
-                // check's streak, counted at 30 s a run, says little).
-                let episode = Episode::of(&self.event, self.context.now);
-                let arrived = self.event.arrived(self.context.received, self.context.now);
-                let interval = i64::try_from(episode.interval).unwrap_or(0);
-                let mut from = episode.started(arrived).saturating_sub(interval).saturating_sub(rules::CLOCK_SLACK);
-                if let Some(last_pass) = self.last_pass() {
-                    from = from.min(last_pass);
-                }
-                Some(Listing::new("close", Purpose::LookupClosed, Some(from)))
-            }
-            _ => None,
-        }
-    }
-
-    /// The check's last pass (`last_ok`) moved to the host's clock, when the event has it.
     fn last_pass(&self) -> Option<i64> {
         let arrived = self.event.arrived(self.context.received, self.context.now);
         let (last_ok, executed) = (self.event.last_ok?, self.event.executed?);
         Some(last_ok.saturating_add(arrived.saturating_sub(executed)))
-    }
-
-    fn send_listing(&mut self) -> Step {
-        let l = match &self.phase {
-            Phase::Lookup { current } | Phase::Verify { current, .. } => current,
-            Phase::Writes => return self.next_write(),
-        };
-        Step::Request(self.api().list(l.status, l.page, l.from, l.purpose, self.per_page))
     }
 
     fn on_response(&mut self, request: &Request, response: &Response) -> Step {
@@ -435,84 +380,6 @@ impl Run {
 
     fn renotify_call(&self) -> bool {
         self.eff.settings.call_on_renotify && self.eff.settings.call.contains(&self.event.severity())
-    }
-
-    fn on_page(&mut self, request: &Request, response: &Response) -> Step {
-        // Reactio's clock, from the answer's `Date`: its `created_at` read on the host's.
-        if let Some(date) = response.header("date") {
-            self.reactio_ahead = crate::text::parse_http_date(date).map(|at| at.saturating_sub(self.context.now));
-        }
-        let Some((incidents, count)) = reactio::parse_list(&response.body) else {
-            let excerpt = crate::text::cap_chars(&crate::text::one_line(&response.body), 60).to_owned();
-            let reason = request.scrub_echo(format!(
-                "lookup: reactio answered {} with a body that is not a json list: \"{excerpt}\"",
-                u32::from(response.status) // no u16 formatting (see reactio::classify_raw)
-            ));
-            return self.retry(reason, None, request, true);
-        };
-        let key = self.event.key.clone();
-        let listing = match &mut self.phase {
-            Phase::Lookup { current } | Phase::Verify { current, .. } => current,
-            Phase::Writes => return self.next_write(),
-        };
-        // A server that ignores `page` repeats itself: a page with nothing new ends the list.
-        let mut fresh = 0;
-        for incident in incidents {
-            if listing.seen.contains(&incident.id) {
-                continue;
-            }
-            listing.seen.push(incident.id);
-            fresh += 1;
-            // A server that ignores the status filter lists closed incidents in the open and
-            // pending listings too: those are no open incident (an item without a status is
-            // taken at the filter's word).
-            let wanted = listing.status == "close" || !incident.is_closed();
-            if incident.matches(&key) && wanted {
-                listing.matches.push(incident);
-            }
-        }
-        let repeated = count > 0 && fresh == 0;
-        let first_len = *listing.first_len.get_or_insert(count);
-        let last_page = count == 0 || count < first_len || repeated;
-        if !last_page {
-            if listing.page >= MAX_PAGES {
-                if listing.matches.is_empty() {
-                    let status = listing.status;
-                    if self.housekeeping {
-                        return self.skip_housekeeping(format!("more than {MAX_PAGES} pages of `{status}` incidents"));
-                    }
-                    return self.fail(
-                        true,
-                        false,
-                        "lookup_overflow",
-                        format!("lookup: more than {MAX_PAGES} pages of `{status}` incidents and none named `{key}`; gave up rather than guess \"none\"; close the ones no longer needed in reactio"),
-                    );
-                }
-            } else {
-                listing.page += 1;
-                listing.last_len = count;
-                return self.send_listing();
-            }
-        }
-        self.listing_done()
-    }
-
-    /// The current listing is complete: the next status, or what the lookup found.
-    fn listing_done(&mut self) -> Step {
-        match core::mem::replace(&mut self.phase, Phase::Writes) {
-            Phase::Lookup { mut current } => {
-                self.found.append(&mut current.matches);
-                if self.found.is_empty()
-                    && let Some(next) = self.next_listing(current.purpose)
-                {
-                    self.phase = Phase::Lookup { current: next };
-                    return self.send_listing();
-                }
-                self.after_lookup()
-            }
-            Phase::Verify { current, created } => self.after_verify(current.matches, created),
-            Phase::Writes => self.next_write(),
-        }
     }
 
     fn next_write(&mut self) -> Step {

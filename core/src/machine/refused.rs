@@ -1,11 +1,11 @@
 //! Final refusals (a 4xx that a retry cannot fix): a rejected key, a wrong address,
 //! the one retry with the minimal payload after a 400 that blamed a field it mends, a
-//! refused timeline message that the event's broadcast or close does not wait on, and
-//! a listing refused past its last page or for its page size.
+//! refused timeline message that the event's broadcast or close does not wait on (a
+//! listing refused past its last page or for how it was asked: [`super::listing`]).
 
 use crate::prelude::*;
 
-use super::{Phase, Run, Write};
+use super::{Run, Write};
 use crate::step::{Method, Purpose, Request, Response, Step};
 
 impl Run {
@@ -18,38 +18,6 @@ impl Run {
             None => "check `api_key` (or `api_key_file`), and that `organization` (or `endpoint`)".to_owned(),
         };
         self.fail(false, true, "auth_failed", format!("{reason}; {check} names the project the key belongs to"))
-    }
-
-    /// A listing page refused for good (a 4xx that neither the key nor a retry
-    /// explains: [`crate::reactio::classify`]'s `Fatal`). After a page shorter than the
-    /// [`crate::reactio::PER_PAGE`] asked for, it ends the list: a server that knows
-    /// only the pages it has calls the one past the last invalid (Django REST
-    /// framework's 404 "Invalid page"). After a full page it says nothing of the end
-    /// (a proxy's blip, a page 2 of 50 and more): retried, never "none", which would
-    /// open a second incident with a call. A first page that asked for `per_page` and
-    /// got 400 or 422 (a server whose pages are smaller) is asked again without it,
-    /// and so is every later listing of the run. `None`: classify it as any answer.
-    pub(super) fn listing_refused(&mut self, request: &Request, response: &Response) -> Option<Step> {
-        let status = u32::from(response.status); // see classify_raw: no u16 formatting
-        // A redirect is said as such.
-        if !(400..500).contains(&status) {
-            return None;
-        }
-        let (Phase::Lookup { current } | Phase::Verify { current, .. }) = &self.phase else {
-            return None;
-        };
-        if current.page > 1 {
-            if self.per_page && current.last_len < crate::reactio::PER_PAGE {
-                return Some(self.listing_done());
-            }
-            let reason = format!("lookup: reactio answered {status} for page {} after a full page", current.page);
-            return Some(self.retry(reason, None, request, true));
-        }
-        if self.per_page && matches!(status, 400 | 422) {
-            self.per_page = false;
-            return Some(self.send_listing());
-        }
-        None
     }
 
     /// A final refusal of `request`: retried once minimal where a 400 blamed a length

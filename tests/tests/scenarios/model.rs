@@ -66,6 +66,12 @@ pub(crate) struct Paging {
     /// No incidents is written `null`, not `[]`.
     #[serde(default)]
     pub(crate) empty_as_null: bool,
+    /// Pages are numbered from 0 (`page=1` is the second page); else from 1.
+    #[serde(default)]
+    pub(crate) from_zero: bool,
+    /// A listing that names no `page` answers 400.
+    #[serde(default)]
+    pub(crate) page_required: bool,
 }
 
 #[derive(Debug, Default)]
@@ -156,7 +162,14 @@ impl Model {
         match (request.method, path.as_str()) {
             (Method::Get, "/api/v1/incidents") => {
                 let status = query(&request.path, "status");
-                let page: usize = query(&request.path, "page").and_then(|p| p.parse().ok()).unwrap_or(1);
+                let first = usize::from(!self.paging.from_zero);
+                let page = query(&request.path, "page").and_then(|p| p.parse::<usize>().ok());
+                if page.is_none() && self.paging.page_required {
+                    let error = json!({"type": "validation_error", "message": "page is required",
+                        "errors": [{"field": "page", "code": "missing_field"}]});
+                    return respond(400, error);
+                }
+                let page = page.unwrap_or(first).max(first) - first;
                 let asked: Option<usize> = query(&request.path, "per_page").and_then(|p| p.parse().ok());
                 let max = self.paging.max_per_page;
                 if asked.is_some_and(|n| max != 0 && n > max) {
@@ -173,11 +186,11 @@ impl Model {
                     .rev()
                     .filter(|i| self.ignore_status_filter || status.as_deref().is_none_or(|s| s == i.status))
                     .filter(|i| from.is_none_or(|f| i.created_at >= f))
-                    .skip((page - 1) * per_page)
+                    .skip(page * per_page)
                     .take(per_page)
                     .collect();
                 if list.is_empty()
-                    && let Some(status) = self.paging.past_end_status.filter(|_| page > 1)
+                    && let Some(status) = self.paging.past_end_status.filter(|_| page > 0)
                 {
                     return respond(status, json!({"detail": "Invalid page."}));
                 }

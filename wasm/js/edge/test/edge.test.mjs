@@ -165,7 +165,9 @@ async function escalateWhenTheBroadcastFails(notifyFailure) {
     const json = (status, value) => new Response(JSON.stringify(value), { status, headers: { 'content-type': 'application/json' } });
     if (init.method === 'GET') {
       const open = [{ id: 7, name: 'web01/check_http WARNING', status: 'open', created_at: NOW - 60, manager: null }];
-      return json(200, u.searchParams.get('status') === 'open' && u.searchParams.get('page') === '1' ? open : []);
+      // The first page is asked for without `page`.
+      const first = (u.searchParams.get('page') ?? '1') === '1';
+      return json(200, u.searchParams.get('status') === 'open' && first ? open : []);
     }
     if (u.pathname === '/api/v1/notifications') {
       notifies += 1;
