@@ -131,8 +131,8 @@ fn list(config: &Config, store: &Store, query: &str) -> WireResponse {
     }
     let from = parse_int(&pairs, "from", &mut errors);
     let to = parse_int(&pairs, "to", &mut errors);
-    let page = parse_int(&pairs, "page", &mut errors).unwrap_or(1);
-    if page < 1 {
+    let page = parse_int(&pairs, "page", &mut errors).unwrap_or(config.first_page);
+    if page < config.first_page {
         errors.push(("page", "invalid"));
     }
     let per_page = parse_int(&pairs, "per_page", &mut errors).unwrap_or(config.default_per_page as i64);
@@ -143,7 +143,7 @@ fn list(config: &Config, store: &Store, query: &str) -> WireResponse {
         return validation(&errors);
     }
     let per_page = usize::try_from(per_page).unwrap_or(usize::MAX).min(config.max_per_page);
-    let skip = usize::try_from(page.saturating_sub(1)).unwrap_or(usize::MAX).saturating_mul(per_page);
+    let skip = usize::try_from(page.saturating_sub(config.first_page)).unwrap_or(usize::MAX).saturating_mul(per_page);
     let matching = store.incidents.iter().filter(|i| {
         status.is_none_or(|s| i.status == s)
             && from.is_none_or(|f| i.created_at >= f)

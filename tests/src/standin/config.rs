@@ -60,6 +60,9 @@ pub struct Config {
     pub default_per_page: usize,
     /// `per_page` above this is clamped.
     pub max_per_page: usize,
+    /// The number of the first page (and `page` when absent): 1, or 0 for a server
+    /// that numbers pages from 0 (reactio-api.md does not say).
+    pub first_page: i64,
     /// Length limits.
     pub limits: Limits,
     /// Full or fast.
@@ -74,6 +77,7 @@ impl Default for Config {
             order: ListOrder::NewestFirst,
             default_per_page: DEFAULT_PER_PAGE,
             max_per_page: MAX_PER_PAGE,
+            first_page: 1,
             limits: Limits::default(),
             mode: Mode::Full,
         }
@@ -108,6 +112,13 @@ impl Config {
     pub fn paging(mut self, default_per_page: usize, max_per_page: usize) -> Self {
         self.default_per_page = default_per_page.max(1);
         self.max_per_page = max_per_page.max(self.default_per_page);
+        self
+    }
+
+    /// Numbers pages from 0: `page=0` (or none) is the first page, `page=1` the second.
+    #[must_use]
+    pub fn pages_from_zero(mut self) -> Self {
+        self.first_page = 0;
         self
     }
 

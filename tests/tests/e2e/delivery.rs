@@ -1,5 +1,6 @@
 //! The everyday paths: create, dedup, refresh, resolve, output formats.
 
+use sensu_reactio_tests::standin::Config;
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -101,6 +102,21 @@ fn recovery_closes_the_unattended_incident() {
     assert_eq!(server.incident(id).unwrap().status, "close", "{:?}", lines(&server));
     assert!(lines(&server).contains(&format!("POST /api/v1/incidents/{id}/status")), "{:?}", lines(&server));
     assert!(!server.messages_for(id).is_empty(), "the recovery is posted to the timeline");
+    assert_no_key(&[&run], &dir);
+}
+
+#[test]
+fn a_server_that_numbers_pages_from_zero_has_its_first_page_read() {
+    // To such a server `page=1` is the second page: asked first, it hid every incident
+    // and the recovery closed nothing (docs/reliability.md finding 68).
+    let server = Config::default().api_key(KEY).pages_from_zero().start().expect("start the reactio stand-in");
+    let other = server.seed_open("db01/disk full");
+    let id = server.seed_open("web01/check_http CheckHttp CRITICAL: Connection refused ...");
+    let dir = scratch("pages-from-zero");
+    let run = against(&server.url(), &dir.join("spool")).stdin(&resolve()).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert_eq!(server.incident(id).unwrap().status, "close", "{:?}", lines(&server));
+    assert_eq!(server.incident(other).unwrap().status, "open", "{:?}", lines(&server));
     assert_no_key(&[&run], &dir);
 }
 

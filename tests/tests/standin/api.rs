@@ -106,6 +106,19 @@ fn per_page_defaults_to_20_and_clamps_to_100() {
 }
 
 #[test]
+fn pages_may_be_numbered_from_zero() {
+    let server = Config::default().pages_from_zero().start().unwrap();
+    for name in ["a", "b", "c"] {
+        server.seed_open(name);
+    }
+    let mut client = Client::with_key(server.addr(), &server.api_key()).unwrap();
+    assert_eq!(names(&mut client, "/api/v1/incidents?per_page=2"), ["c", "b"]);
+    assert_eq!(names(&mut client, "/api/v1/incidents?per_page=2&page=0"), ["c", "b"]);
+    assert_eq!(names(&mut client, "/api/v1/incidents?per_page=2&page=1"), ["a"]);
+    assert_eq!(client.get("/api/v1/incidents?page=-1").unwrap().status, 400);
+}
+
+#[test]
 fn status_notifications_and_messages() {
     let (server, mut client) = setup();
     let id = server.seed_open("k");
