@@ -11,6 +11,7 @@
 
 mod adversarial;
 mod leak;
+mod paging;
 mod proptests;
 mod soak;
 mod support;
