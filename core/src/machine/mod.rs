@@ -274,6 +274,7 @@ impl Run {
         self.send_listing()
     }
 
+    /// The check's last pass (`last_ok`) moved to the host's clock, when the event has it.
     fn last_pass(&self) -> Option<i64> {
         let arrived = self.event.arrived(self.context.received, self.context.now);
         let (last_ok, executed) = (self.event.last_ok?, self.event.executed?);
