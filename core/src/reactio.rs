@@ -118,7 +118,8 @@ impl Api<'_> {
         purpose: Purpose,
         per_page: bool,
     ) -> Request {
-        // `&page=`, `&from=` written by text::push_i64: no `core::fmt` code for integers.
+        // `&page=`, `&from=` written by text::push_u64 and push_i64: no `core::fmt` code
+        // for integers.
         let mut query = String::new();
         if let Some(page) = page {
             query.push_str("&page=");

@@ -108,7 +108,6 @@ impl Run {
             return self.retry(reason, None, request, true);
         };
         let key = self.event.key.clone();
-        let per_page = self.per_page;
         let listing = match &mut self.phase {
             Phase::Lookup { current } | Phase::Verify { current, .. } => current,
             Phase::Writes => return self.next_write(),
@@ -156,7 +155,8 @@ impl Run {
             } else {
                 // After a first page as full as asked for, `page=1` tells how the server
                 // numbers pages; else (or after it: numbered from 0) the next page.
-                listing.probe = !probed && listing.page == 1 && self.pageless && per_page && count >= reactio::PER_PAGE;
+                listing.probe =
+                    !probed && listing.page == 1 && self.pageless && self.per_page && count >= reactio::PER_PAGE;
                 if !listing.probe {
                     listing.page += 1;
                 }
