@@ -85,8 +85,13 @@ pub(crate) struct Episode {
     earlier: Vec<(Severity, u64)>,
     /// The previous result's status differs from this one.
     pub(crate) status_changed: bool,
-    /// Seconds between runs (the check's, or 30).
+    /// Seconds between runs for counting them (the check's, or 30: decisions.md).
     pub(crate) interval: u64,
+    /// Seconds between runs for reckoning times ([`Event::pace`]).
+    pub(crate) pace: u64,
+    /// Seconds per run of the streak: [`Episode::interval`] when the streak was reckoned
+    /// from `last_ok` by it, else [`Episode::pace`].
+    unit: u64,
     /// How many passing results lie before this episode in the history, back to an
     /// earlier failing one or to the start of a full history (then the pass lasted at
     /// least that long); `None` when the history shows no earlier failure and is not
@@ -106,6 +111,8 @@ impl Episode {
         let history = &event.history;
         let trailing = run_at_end(history, true);
         let trailing_u = trailing as u64;
+        let pace = event.pace();
+        let mut unit = pace;
         let mut stuck = false;
         let streak = if event.status == 0 {
             0
@@ -117,6 +124,7 @@ impl Episode {
                     let executed = event.executed.unwrap_or(now);
                     let elapsed = executed.saturating_sub(last_ok).max(0) as u64;
                     let runs = (elapsed + interval / 2) / interval;
+                    unit = interval;
                     event.occurrences.max(runs)
                 }
                 None => {
@@ -148,6 +156,8 @@ impl Episode {
             earlier,
             status_changed: event.previous_status().is_some_and(|p| p != event.status),
             interval,
+            pace,
+            unit,
             passes_before,
             stuck,
         }
@@ -176,7 +186,7 @@ impl Episode {
     /// back from when this result came in (`arrived`: [`Event::arrived`]).
     pub(crate) fn started(&self, arrived: i64) -> i64 {
         let runs = i64::try_from(self.streak.saturating_sub(1)).unwrap_or(i64::MAX);
-        let span = runs.saturating_mul(i64::try_from(self.interval).unwrap_or(i64::MAX));
+        let span = runs.saturating_mul(i64::try_from(self.unit).unwrap_or(i64::MAX));
         arrived.saturating_sub(span)
     }
 
@@ -189,10 +199,10 @@ impl Episode {
     /// the other's.
     pub(crate) fn earlier_before(&self, arrived: i64) -> i64 {
         let started = self.started(arrived);
-        let interval = i64::try_from(self.interval).unwrap_or(i64::MAX);
+        let pace = i64::try_from(self.pace).unwrap_or(i64::MAX);
         let slack = match self.passes_before {
             Some(passes) => {
-                let gap = i64::try_from(passes.saturating_add(1)).unwrap_or(i64::MAX).saturating_mul(interval);
+                let gap = i64::try_from(passes.saturating_add(1)).unwrap_or(i64::MAX).saturating_mul(pace);
                 CLOCK_SLACK.min(gap / 2)
             }
             None => CLOCK_SLACK,

@@ -143,6 +143,10 @@ pub(crate) struct Event {
     pub(crate) alert: bool,
     /// Seconds between runs as configured on the check (None: absent, 0 or cron).
     pub(crate) interval: Option<u64>,
+    /// Seconds between runs as the history's times show them (Sensu Go's entries carry
+    /// `executed`): the mean gap, for a check without `interval` (a cron check, results
+    /// pushed to the agent). See [`Event::pace`].
+    pub(crate) history_pace: Option<u64>,
     /// When this result was produced, epoch seconds (the monitored host's clock).
     pub(crate) executed: Option<i64>,
     /// The event's `timestamp`: when Sensu made the event, epoch seconds (Sensu
@@ -165,6 +169,14 @@ impl Event {
     /// it is set against Reactio's times (an incident's `created_at`).
     pub(crate) fn arrived(&self, received: Option<i64>, now: i64) -> i64 {
         received.or(self.timestamp).or(self.executed).unwrap_or(now)
+    }
+
+    /// Seconds between this check's runs, for reckoning times (when the failure began,
+    /// how far apart two results came): the check's `interval`, else the pace its
+    /// history's times show, else the 30 s sensu-plugin assumed. Counting runs (the
+    /// refresh and reconcile rules) keeps decisions.md's interval (30 s when absent).
+    pub(crate) fn pace(&self) -> u64 {
+        self.interval.or(self.history_pace).unwrap_or(crate::rules::DEFAULT_INTERVAL)
     }
 
     pub(crate) fn severity(&self) -> Severity {
@@ -255,15 +267,17 @@ impl Event {
 
 /// History statuses, normalised: the last entry is the current status (appended
 /// when the history lags behind), at most [`HISTORY_CAP`] entries.
-fn history(check: &Obj<'_>, status: i64) -> Failed<(Vec<i64>, bool, Option<i64>)> {
+fn history(check: &Obj<'_>, status: i64) -> Failed<History> {
     let mut statuses = Vec::new();
     let mut last_executed = None;
+    let mut times = Times::default();
     if let Some(entries) = check.array("history")? {
         for (i, entry) in entries.iter().enumerate() {
             if is_null(entry) {
                 continue;
             }
             let (s, executed) = history_entry(entry, || format!("{}[{i}]", join(check.path, "history")))?;
+            times.note(statuses.len(), time(executed));
             statuses.push(s);
             last_executed = executed.or(last_executed);
         }
@@ -277,7 +291,49 @@ fn history(check: &Obj<'_>, status: i64) -> Failed<(Vec<i64>, bool, Option<i64>)
         // A copy of the kept tail: smaller code in the wasm builds than `Vec::drain`.
         statuses = statuses.get(excess..).unwrap_or_default().to_vec();
     }
-    Ok((statuses, known, last_executed))
+    Ok(History { statuses, known, last_executed, pace: times.pace() })
+}
+
+/// What [`history`] reads from `check.history`.
+struct History {
+    statuses: Vec<i64>,
+    known: bool,
+    last_executed: Option<i64>,
+    /// Seconds between runs, as the entries' times show it (see [`Event::pace`]).
+    pace: Option<u64>,
+}
+
+/// The first and last history entries with a time (Sensu Go's `executed`), by their
+/// place among the statuses, for the pace of the runs between them.
+#[derive(Default)]
+struct Times {
+    first: Option<(usize, i64)>,
+    last: Option<(usize, i64)>,
+    /// Every time was later than the one before it.
+    ordered: bool,
+}
+
+impl Times {
+    fn note(&mut self, at: usize, executed: Option<i64>) {
+        let Some(t) = executed else { return };
+        match self.last {
+            None => {
+                self.first = Some((at, t));
+                self.ordered = true;
+            }
+            Some((_, previous)) => self.ordered &= t > previous,
+        }
+        self.last = Some((at, t));
+    }
+
+    /// The mean gap between the first and last timed entries, rounded, when they are
+    /// two or more in order; else nothing (Classic's history has no times).
+    fn pace(&self) -> Option<u64> {
+        let ((i, t0), (j, t1)) = (self.first?, self.last?);
+        let runs = u64::try_from(j.checked_sub(i).filter(|r| *r > 0)?).ok()?;
+        let span = u64::try_from(t1.checked_sub(t0)?).ok()?;
+        self.ordered.then_some((span + runs / 2) / runs).filter(|p| *p > 0)
+    }
 }
 
 fn positive(v: Option<i64>) -> Option<u64> {
@@ -367,6 +423,7 @@ impl Event {
             flapping: false,
             alert: true,
             interval: None,
+            history_pace: None,
             executed: None,
             timestamp: None,
             last_ok: None,
@@ -406,7 +463,7 @@ fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>, warnings: &mut 
     let entity = client.name("name")?;
     let check_name = check.name("name")?;
     let status = required_status(&check)?;
-    let (history, history_known, _) = history(&check, status)?;
+    let History { statuses: history, known: history_known, .. } = history(&check, status)?;
     let action = match root.string("action")? {
         None => None,
         Some("create") => Some(Action::Create),
@@ -465,7 +522,8 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<S
     };
     let check_name = check_meta.name("name")?;
     let status = required_status(&check)?;
-    let (history, history_known, history_executed) = history(&check, status)?;
+    let History { statuses: history, known: history_known, last_executed: history_executed, pace } =
+        history(&check, status)?;
     let state = check.string("state")?;
     // Check annotations win over entity annotations.
     let mut overrides = Vec::new();
@@ -479,6 +537,7 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<S
     let mut event = Event::new(Flavour::Go, status, history, history_known, overrides);
     event.flapping = state == Some("flapping");
     read_common(&mut event, &check, &check, &root, "is_silenced", history_executed)?;
+    event.history_pace = pace;
     event.fields = fields([key.clone(), entity_name, namespace, check_name], output, &event);
     event.key = key;
     Ok(event)
@@ -504,6 +563,42 @@ mod tests {
         assert_eq!(summary(0, r#"["2","0"]"#, ""), (true, false), "a recovery without `action`");
         assert_eq!(summary(0, r#"["0","0"]"#, ""), (false, false), "ok after ok: neither");
         assert_eq!(summary(0, r#"["2","0"]"#, r#","action":"create""#), (false, false), "a classic create with 0");
+    }
+
+    fn pace(check_extra: &str) -> (Option<u64>, u64) {
+        let event = format!(
+            r#"{{"entity":{{"metadata":{{"name":"e"}}}},"check":{{"metadata":{{"name":"c"}},"status":2{check_extra}}}}}"#
+        );
+        let (event, _) = super::Event::parse(event.as_bytes()).unwrap();
+        (event.history_pace, event.pace())
+    }
+
+    /// A Go check without `interval` (cron, results pushed to the agent) runs at the pace
+    /// its history's times show; anything else keeps the interval, or the 30 s assumed.
+    #[test]
+    fn a_go_historys_times_give_the_pace_of_a_check_without_interval() {
+        let h = |times: &[&str]| {
+            let entries: Vec<String> = times.iter().map(|t| format!(r#"{{"status":2,"executed":{t}}}"#)).collect();
+            format!(r#","history":[{}]"#, entries.join(","))
+        };
+        assert_eq!(pace(&h(&["1000", "1005", "1010"])), (Some(5), 5), "every 5 s");
+        assert_eq!(pace(&h(&["1000", "1004", "1011"])), (Some(6), 6), "irregular: the mean, rounded");
+        assert_eq!(pace(&h(&["1764000000000", "1764000010000"])), (Some(10), 10), "milliseconds");
+        assert_eq!(
+            pace(&h(&["1000", "null", "1020"])),
+            (Some(10), 10),
+            "an entry without a time still counts as a run"
+        );
+        assert_eq!(
+            pace(&format!(r#"{},"interval":60"#, h(&["1000", "1005"]))),
+            (Some(5), 60),
+            "the check's interval wins"
+        );
+        assert_eq!(pace(&h(&["1000"])), (None, 30), "one time: no pace");
+        assert_eq!(pace(&h(&["1000", "1000"])), (None, 30), "no time between runs");
+        assert_eq!(pace(&h(&["1010", "1000", "1020"])), (None, 30), "times out of order");
+        assert_eq!(pace(&h(&["0", "1000"])), (None, 30), "a zero time is no time");
+        assert_eq!(pace(""), (None, 30), "no history");
     }
 
     /// Broken text (not UTF-8, a lone surrogate escape) is repaired and parsed again;

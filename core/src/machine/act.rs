@@ -177,7 +177,7 @@ impl Run {
             crate::config::CloseOnResolve::Unattended if held => AfterRecovery::LeaveToPerson,
             crate::config::CloseOnResolve::Unattended => AfterRecovery::Close,
         };
-        let headline = messages::recovery(self.recovery_streak(), self.interval(), self.event.force_resolve, after);
+        let headline = messages::recovery(self.recovery_streak(), self.event.pace(), self.event.force_resolve, after);
         self.post(inc.id, &headline);
         let left = match after {
             AfterRecovery::Close => {
@@ -201,10 +201,6 @@ impl Run {
         self.incident = Some(id);
         self.code = code;
         self.summary = summary;
-    }
-
-    pub(super) fn interval(&self) -> u64 {
-        self.event.interval.unwrap_or(rules::DEFAULT_INTERVAL)
     }
 
     /// When the failure started, for messages.
@@ -241,7 +237,7 @@ impl Run {
         if let Some(last_pass) = self.last_pass() {
             made_after = made_after.min(last_pass);
         }
-        let half = i64::try_from(episode.interval / 2).unwrap_or(i64::MAX);
+        let half = i64::try_from(episode.pace / 2).unwrap_or(i64::MAX);
         inc.created_at.saturating_sub(ahead) >= made_after
             || inc.closed_at.is_some_and(|c| c.saturating_sub(ahead) >= episode.started(arrived).saturating_sub(half))
     }
@@ -268,7 +264,7 @@ impl Run {
         let floor = match &self.decision {
             Decision::Alert(alert) if alert.first_alert => alert.earlier_before,
             Decision::Alert(_) | Decision::Refresh { .. } => {
-                let half = i64::try_from(self.interval() / 2).unwrap_or(i64::MAX);
+                let half = i64::try_from(self.event.pace() / 2).unwrap_or(i64::MAX);
                 self.event.arrived(self.context.received, self.context.now).saturating_sub(half)
             }
             _ => return false,

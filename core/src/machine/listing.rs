@@ -74,8 +74,8 @@ impl Run {
                 // check's streak, counted at 30 s a run, says little).
                 let episode = Episode::of(&self.event, self.context.now);
                 let arrived = self.event.arrived(self.context.received, self.context.now);
-                let interval = i64::try_from(episode.interval).unwrap_or(0);
-                let mut from = episode.started(arrived).saturating_sub(interval).saturating_sub(rules::CLOCK_SLACK);
+                let pace = i64::try_from(episode.pace).unwrap_or(0);
+                let mut from = episode.started(arrived).saturating_sub(pace).saturating_sub(rules::CLOCK_SLACK);
                 if let Some(last_pass) = self.last_pass() {
                     from = from.min(last_pass);
                 }
