@@ -36,6 +36,7 @@ mod prelude {
 }
 
 pub mod config;
+mod dates;
 mod event;
 pub mod gateway;
 pub mod json_api;

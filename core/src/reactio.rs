@@ -30,7 +30,8 @@ pub(crate) const MESSAGE_MAX: usize = 8000;
 
 /// The fields of our writes that the minimal payload shortens or leaves out: a 400
 /// that names one, whatever its code, is retried once with it (decisions.md
-/// "Lengths"; `detection` is deprecated, and a server may refuse it).
+/// "Lengths"; `detection` is deprecated, and a server may refuse it). A refused
+/// `notification_call: true` is dropped instead, so the broadcast still goes out.
 const MINIMAL_FIELDS: [&str; 5] = ["name", "notification_text", "message", "topics", "detection"];
 
 /// Sent as `user-agent`.
@@ -239,7 +240,8 @@ impl Incident {
         Some(Incident {
             id,
             name: text("name"),
-            status: text("status"),
+            // `OPEN`, `Open`: the document's `open` (an absent one: [`parse_list`]).
+            status: text("status").to_ascii_lowercase(),
             has_manager,
             created_at: time("created_at").unwrap_or(0),
             closed_at: time("closed_at"),
@@ -252,17 +254,32 @@ impl Incident {
     }
 }
 
-/// A list answer: every incident (unreadable entries are counted, not guessed at).
-pub(crate) fn parse_list(body: &str) -> Option<(Vec<Incident>, usize)> {
-    let value = crate::json_in::parse(body.as_bytes()).ok()?;
+/// An answer's JSON, past a UTF-8 byte order mark a server may put first.
+fn answer_json(body: &str) -> Option<Value> {
+    crate::json_in::parse(body.strip_prefix('\u{feff}').unwrap_or(body).as_bytes()).ok()
+}
+
+/// Members a server may wrap its list in, where reactio-api.md says a bare array.
+const LIST_ENVELOPES: [&str; 4] = ["incidents", "data", "items", "results"];
+
+/// A list answer to a listing of `status`: every incident (unreadable entries are
+/// counted, not guessed at; one without a status is taken at the filter's word).
+pub(crate) fn parse_list(body: &str, status: &str) -> Option<(Vec<Incident>, usize)> {
+    let value = answer_json(body)?;
     // `null` for no incidents (a server that writes an empty list as its nil).
     if value.is_null() {
         return Some((Vec::new(), 0));
     }
-    let items = value.as_array()?;
+    let items = match &value {
+        Value::Array(items) => items,
+        _ => LIST_ENVELOPES.iter().find_map(|m| member(&value, m).and_then(Value::as_array))?,
+    };
     let mut incidents = Vec::with_capacity(items.len());
     for item in items {
-        if let Some(incident) = Incident::from_json(item) {
+        if let Some(mut incident) = Incident::from_json(item) {
+            if incident.status.is_empty() {
+                status.clone_into(&mut incident.status);
+            }
             incidents.push(incident);
         }
     }
@@ -279,7 +296,7 @@ fn member<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
 
 /// The id in a create answer (`{"id": 42, ...}`), if readable.
 pub(crate) fn parse_created_id(body: &str) -> Option<u64> {
-    let value = crate::json_in::parse(body.as_bytes()).ok()?;
+    let value = answer_json(body)?;
     member(&value, "id").and_then(id_of)
 }
 
@@ -290,15 +307,15 @@ pub(crate) enum Verdict {
     Success,
     /// Worth trying again after at least `retry_after_ms` (if the server said).
     Retry { reason: String, retry_after_ms: Option<u64> },
-    /// The API key was refused.
-    Auth { reason: String },
+    /// The API key was refused: `detail` is `(<status> <what the body said>)`.
+    Auth { detail: String },
     /// A final refusal; `length_fields` names fields a 400 blamed (minimal retry).
     Fatal { reason: String, length_fields: Vec<String> },
 }
 
 /// `type: message` from Reactio's error body, or a short excerpt of a non-JSON body.
 fn describe_error(body: &str) -> String {
-    match crate::json_in::parse(body.as_bytes()) {
+    match answer_json(body).ok_or(()) {
         Ok(v) if member(&v, "type").is_none() && member(&v, "message").is_none() && error_fields(&v).is_empty() => {
             // Json, but not Reactio's error shape: quote it.
             format!("a json body {}", crate::text::cap_chars(&crate::text::one_line(body), 60))
@@ -348,18 +365,22 @@ fn retry_after_ms(response: &Response, now: i64) -> Option<u64> {
     if let Some(seconds) = crate::text::parse_u64(value) {
         return Some(seconds.saturating_mul(1000));
     }
-    let at = crate::text::parse_http_date(value)?;
+    let at = crate::dates::parse_http_date(value)?;
     Some(u64::try_from(at.saturating_sub(now)).unwrap_or(0).saturating_mul(1000))
 }
 
 /// Classify an answer (decisions.md; reactio-api.md "Errors"). The reason quotes the
 /// answer with any piece of the API key it echoed masked.
-pub(crate) fn classify(request: &Request, response: &Response, now: i64) -> Verdict {
-    match classify_raw(request, response, now) {
+///
+/// `key_worked`: a request of this run was answered 2xx, so a 401 or 403 refuses this
+/// request (a project without phone calls, a close the key may not make), not the key:
+/// it is final, and a write that carries a call may go once more without it.
+pub(crate) fn classify(request: &Request, response: &Response, now: i64, key_worked: bool) -> Verdict {
+    match classify_raw(request, response, now, key_worked) {
         Verdict::Retry { reason, retry_after_ms } => {
             Verdict::Retry { reason: request.scrub_echo(reason), retry_after_ms }
         }
-        Verdict::Auth { reason } => Verdict::Auth { reason: request.scrub_echo(reason) },
+        Verdict::Auth { detail } => Verdict::Auth { detail: request.scrub_echo(detail) },
         Verdict::Fatal { reason, length_fields } => {
             Verdict::Fatal { reason: request.scrub_echo(reason), length_fields }
         }
@@ -367,7 +388,7 @@ pub(crate) fn classify(request: &Request, response: &Response, now: i64) -> Verd
     }
 }
 
-fn classify_raw(request: &Request, response: &Response, now: i64) -> Verdict {
+fn classify_raw(request: &Request, response: &Response, now: i64, key_worked: bool) -> Verdict {
     // Widened: messages then write it with the integer formatting they share (u16's
     // own costs the wasm module its code).
     let status = u32::from(response.status);
@@ -375,9 +396,7 @@ fn classify_raw(request: &Request, response: &Response, now: i64) -> Verdict {
     match status {
         200..=299 => Verdict::Success,
         // What to check is said by the machine, which knows the profile in use.
-        401 | 403 => Verdict::Auth {
-            reason: format!("reactio refused the api key ({status} {})", describe_error(&response.body)),
-        },
+        401 | 403 if !key_worked => Verdict::Auth { detail: format!("({status} {})", describe_error(&response.body)) },
         408 | 429 | 500..=599 => Verdict::Retry {
             reason: format!("{what}: reactio answered {status} with {}", describe_error(&response.body)),
             retry_after_ms: retry_after_ms(response, now),
@@ -406,12 +425,18 @@ fn classify_raw(request: &Request, response: &Response, now: i64) -> Verdict {
             // server need not say "length"), named as sent or nested
             // (`incident.name`, `incident[name]`).
             let mut length_fields = Vec::new();
+            // A write that rings phones (as our writer writes it).
+            let calls = crate::text::find(&request.body, "\"notification_call\":true").is_some();
             for &(field, code) in &parsed.as_ref().map(error_fields).unwrap_or_default() {
                 let last = crate::text::rfind_byte(field, b'.').max(crate::text::rfind_byte(field, b'['));
                 let start = last.map_or(0, |i| i + 1);
                 let name = field.get(start..).unwrap_or_default();
                 let name = name.strip_suffix(']').unwrap_or(name);
-                if MINIMAL_FIELDS.contains(&name) || about_length(code) {
+                let blamed = match name {
+                    "notification_call" => calls,
+                    _ => MINIMAL_FIELDS.contains(&name) || about_length(code),
+                };
+                if blamed {
                     length_fields.push(name.to_owned());
                 }
             }
@@ -420,13 +445,23 @@ fn classify_raw(request: &Request, response: &Response, now: i64) -> Verdict {
             if length_fields.is_empty() && about_length(message) {
                 length_fields.push("*".to_owned());
             }
-            if status != 400 {
+            // 422 is what many frameworks answer a request they cannot take; 413, one
+            // too large for the server: the minimal payload is what it may take.
+            // (`body`: no field of ours to cut down, a broadcast text included.)
+            if status == 413 && length_fields.is_empty() {
+                length_fields.push("body".to_owned());
+            }
+            if !matches!(status, 400 | 413 | 422) {
                 length_fields.clear();
             }
-            Verdict::Fatal {
-                reason: format!("{what}: reactio refused it ({status} {})", describe_error(&response.body)),
-                length_fields,
+            let mut reason = format!("{what}: reactio refused it ({status} {})", describe_error(&response.body));
+            if matches!(status, 401 | 403) {
+                reason.push_str(", though the api key worked earlier in this run");
+                if calls {
+                    length_fields.push("notification_call".to_owned());
+                }
             }
+            Verdict::Fatal { reason, length_fields }
         }
     }
 }
@@ -456,7 +491,7 @@ mod tests {
     fn ids_past_i64_are_read_whole_and_ids_past_u64_not_at_all() {
         let body = r#"[{"id":9223372036854775807},{"id":9223372036854775808},{"id":18446744073709551615},
             {"id":18446744073709551616},{"id":1.5},{"id":-1},{"id":"9223372036854775809"},{"id":42.0}]"#;
-        let (incidents, count) = parse_list(body).unwrap_or_default();
+        let (incidents, count) = parse_list(body, "open").unwrap_or_default();
         assert_eq!(count, 8);
         let ids: Vec<u64> = incidents.iter().map(|i| i.id).collect();
         assert_eq!(ids, [i64::MAX as u64, 1 << 63, u64::MAX, (1 << 63) + 1, 42]);
@@ -473,7 +508,7 @@ mod tests {
     fn an_empty_manager_is_nobody() {
         let body = r#"[{"id":1,"manager":{}},{"id":2,"manager":{"id":7}},{"id":3,"manager":[]},
             {"id":4,"manager":5},{"id":5,"manager":null},{"id":6,"manager":"0"},{"id":7}]"#;
-        let (incidents, count) = parse_list(body).unwrap_or_default();
+        let (incidents, count) = parse_list(body, "open").unwrap_or_default();
         assert_eq!(count, 7);
         let held: Vec<(u64, bool)> = incidents.iter().map(|i| (i.id, i.has_manager)).collect();
         assert_eq!(held, [(1, false), (2, true), (3, false), (4, true), (5, false), (6, false), (7, false)]);

@@ -617,51 +617,6 @@ pub(crate) fn utc_offset(minutes: i32) -> String {
     out
 }
 
-/// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`, the IMF-fixdate form) as epoch seconds.
-pub fn parse_http_date(value: &str) -> Option<i64> {
-    let rest = split_once(value.trim(), ", ")?.1;
-    // Its first five words, as `split_whitespace` splits them (std's adapter is larger).
-    let mut words = [""; 5];
-    let mut count = 0;
-    for word in rest.split(char::is_whitespace) {
-        if word.is_empty() {
-            continue;
-        }
-        if let Some(slot) = words.get_mut(count) {
-            *slot = word;
-        }
-        count += 1;
-    }
-    if count < 5 {
-        return None;
-    }
-    let [day, month, year, time, zone] = words;
-    let day = u32::try_from(parse_u64(day)?).ok()?;
-    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        .iter()
-        .position(|m| *m == month)? as u32
-        + 1;
-    let year = parse_i64(year)?;
-    let (h, ms) = split_once(time, ":")?;
-    let (m, s) = split_once(ms, ":")?;
-    let (h, m, s) = (parse_i64(h)?, parse_i64(m)?, parse_i64(before(s, ":"))?);
-    if zone != "GMT" || !(1..=31).contains(&day) {
-        return None;
-    }
-    Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s)
-}
-
-/// Howard Hinnant's civil-to-days algorithm.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// Howard Hinnant's days-to-civil algorithm.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;

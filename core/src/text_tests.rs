@@ -203,14 +203,6 @@ fn formats_times() {
     assert_eq!(format_time(-62_198_755_200, 0), "-001-01-01T00:00:00Z");
     assert_eq!(format_time(253_402_300_800, -1), "9999-12-31T23:59:00-00:01");
     assert_eq!(epoch_seconds(1_764_092_855_123), 1_764_092_855);
-    assert_eq!(parse_http_date("Tue, 25 Nov 2025 17:47:35 GMT"), Some(1_764_092_855));
-    assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
-    assert_eq!(parse_http_date("soon"), None);
-    // Words split as `split_whitespace` splits them.
-    assert_eq!(parse_http_date("Tue,  25\tNov \u{3000}2025 17:47:35\u{a0}GMT extra"), Some(1_764_092_855));
-    for short in ["Tue, 25 Nov 2025 17:47:35", "Tue, 25 Nov", "Tue, ", "Tue, 25 Nov 2025 17:47:35 UTC"] {
-        assert_eq!(parse_http_date(short), None, "{short}");
-    }
 }
 
 #[test]

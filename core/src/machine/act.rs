@@ -229,7 +229,13 @@ impl Run {
     /// [`Episode::earlier_before`] or the last pass (on the host's clock; a cron check's
     /// streak, counted at 30 s a run, says little), or closed after this failure began
     /// (less half an interval for the clocks), as an earlier one left open can be.
+    ///
+    /// A server that gives neither time (null, or in a form not read) leaves decisions.md's
+    /// own rule: a closed incident found means a person closed it.
     fn closed_in_this_failure(&self, inc: &Incident) -> bool {
+        if inc.created_at <= 0 && inc.closed_at.is_none() {
+            return true;
+        }
         let episode = Episode::of(&self.event, self.context.now);
         let arrived = self.event.arrived(self.context.received, self.context.now);
         let ahead = self.reactio_ahead.unwrap_or(0);

@@ -97,9 +97,16 @@ impl Run {
     pub(super) fn on_page(&mut self, request: &Request, response: &Response) -> Step {
         // Reactio's clock, from the answer's `Date`: its `created_at` read on the host's.
         if let Some(date) = response.header("date") {
-            self.reactio_ahead = crate::text::parse_http_date(date).map(|at| at.saturating_sub(self.context.now));
+            self.reactio_ahead = crate::dates::parse_http_date(date).map(|at| at.saturating_sub(self.context.now));
         }
-        let Some((incidents, count)) = reactio::parse_list(&response.body) else {
+        let status = match &self.phase {
+            Phase::Lookup { current } | Phase::Verify { current, .. } => current.status,
+            Phase::Writes => "",
+        };
+        // 204: no content, so no incidents.
+        let parsed =
+            if response.status == 204 { Some((Vec::new(), 0)) } else { reactio::parse_list(&response.body, status) };
+        let Some((incidents, count)) = parsed else {
             let excerpt = crate::text::cap_chars(&crate::text::one_line(&response.body), 60).to_owned();
             let reason = request.scrub_echo(format!(
                 "lookup: reactio answered {} with a body that is not a json list: \"{excerpt}\"",
@@ -121,8 +128,7 @@ impl Run {
             listing.seen.push(incident.id);
             fresh += 1;
             // A server that ignores the status filter lists closed incidents in the open and
-            // pending listings too: those are no open incident (an item without a status is
-            // taken at the filter's word).
+            // pending listings too: those are no open incident.
             let wanted = listing.status == "close" || !incident.is_closed();
             if incident.matches(&key) && wanted {
                 listing.matches.push(incident);

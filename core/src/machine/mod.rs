@@ -185,6 +185,9 @@ struct Run {
     housekeeping_retries: u32,
     in_flight: Option<Write>,
     minimal_used: bool,
+    /// A request of this run was answered 2xx: a 401 or 403 after it refuses a request,
+    /// not the key.
+    key_worked: bool,
     incident: Option<u64>,
     code: &'static str,
     summary: String,
@@ -225,6 +228,7 @@ impl Run {
             housekeeping_retries: 0,
             in_flight: None,
             minimal_used: false,
+            key_worked: false,
             incident: None,
             code: "",
             summary: String::new(),
@@ -282,7 +286,7 @@ impl Run {
     }
 
     fn on_response(&mut self, request: &Request, response: &Response) -> Step {
-        let verdict = reactio::classify(request, response, self.context.now);
+        let verdict = reactio::classify(request, response, self.context.now, self.key_worked);
         // A listing refused for good may only say its page or page size was not to
         // the server's liking.
         if request.method == Method::Get
@@ -306,24 +310,26 @@ impl Run {
                 let maybe_taken = !matches!(response.status, 429 | 503);
                 self.retry(reason, retry_after_ms, request, maybe_taken)
             }
-            Verdict::Auth { reason } | Verdict::Fatal { reason, .. } if self.housekeeping => {
-                self.skip_housekeeping(reason)
+            Verdict::Auth { detail } if self.housekeeping => {
+                self.skip_housekeeping(format!("reactio refused the api key {detail}"))
             }
-            Verdict::Auth { reason } => self.auth_refused(reason),
+            Verdict::Fatal { reason, .. } if self.housekeeping => self.skip_housekeeping(reason),
+            Verdict::Auth { detail } => self.auth_refused(&detail),
             Verdict::Fatal { reason, length_fields } => self.refused(request, response, reason, &length_fields),
         }
     }
 
     fn on_success(&mut self, request: &Request, response: &Response) -> Step {
+        self.key_worked = true;
         if request.method == Method::Get {
             return self.on_page(request, response);
         }
         match self.in_flight.take() {
-            Some(Write::Create { .. }) => {
+            Some(Write::Create { body, .. }) => {
                 self.create_unconfirmed = false;
                 let created = reactio::parse_created_id(&response.body);
                 self.act("created");
-                if self.decision_calls_on_create() {
+                if body.notification_call {
                     self.act("called");
                 }
                 self.incident = created;
@@ -368,15 +374,6 @@ impl Run {
     #[inline(never)]
     fn act(&mut self, action: &str) {
         self.actions.push(action.to_owned());
-    }
-
-    fn decision_calls_on_create(&self) -> bool {
-        match &self.decision {
-            Decision::Alert(a) => a.call_on_create,
-            Decision::Refresh { .. } => self.renotify_call(),
-            Decision::Reconcile => self.eff.settings.call.contains(&self.event.severity()),
-            _ => false,
-        }
     }
 
     fn renotify_call(&self) -> bool {

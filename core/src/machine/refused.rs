@@ -10,14 +10,19 @@ use crate::step::{Method, Purpose, Request, Response, Step};
 
 impl Run {
     /// The API key was refused: a configuration problem, said with what to check.
-    pub(super) fn auth_refused(&mut self, reason: String) -> Step {
+    pub(super) fn auth_refused(&mut self, detail: &str) -> Step {
         let check = match self.eff.settings.profile.as_deref() {
             Some(p) => format!(
                 "check profile `{p}`'s key (`profiles.{p}.api_key` or `api_key_file`; without them, the default `api_key`), and that its `organization` (or `endpoint`)"
             ),
             None => "check `api_key` (or `api_key_file`), and that `organization` (or `endpoint`)".to_owned(),
         };
-        self.fail(false, true, "auth_failed", format!("{reason}; {check} names the project the key belongs to"))
+        self.fail(
+            false,
+            true,
+            "auth_failed",
+            format!("reactio refused the api key {detail}; {check} names the project the key belongs to"),
+        )
     }
 
     /// A final refusal of `request`: retried once minimal where a 400 blamed a length
@@ -44,10 +49,9 @@ impl Run {
         }
         if !length_fields.is_empty()
             && !self.minimal_used
-            && let Some(minimal) = self.minimal_retry(length_fields)
+            && let Some(minimal) = self.minimal_retry(length_fields, &reason)
         {
             self.minimal_used = true;
-            self.warnings.push(format!("{reason}; retried once with the minimal payload"));
             return minimal;
         }
         if let Some(left) = self.skip_refused_message() {
@@ -66,9 +70,16 @@ impl Run {
     /// when that is no shorter. A broadcast text is cut down only where the 400 blamed it
     /// (`length_fields`; `*`: a length, no field named): the text people chose is
     /// what a phone call reads aloud.
-    fn minimal_retry(&mut self, length_fields: &[String]) -> Option<Step> {
+    fn minimal_retry(&mut self, length_fields: &[String], reason: &str) -> Option<Step> {
         let blamed = |field: &str| length_fields.iter().any(|f| f == field || f == "*");
+        // Only where named: a length refused is no reason to ring nobody. The same
+        // write goes again without the call (a create keeps its name and message).
+        let no_call = length_fields.iter().any(|f| f == "notification_call");
         let write = match self.in_flight.take()? {
+            Write::Create { mut body, minimal } if no_call => {
+                body.notification_call = false;
+                Write::Create { body, minimal }
+            }
             Write::Create { mut minimal, .. } => {
                 if blamed("notification_text") {
                     minimal.notification_text = self.texts.shorter_notification(&minimal.notification_text);
@@ -78,6 +89,7 @@ impl Run {
             Write::Message { id, minimal, text } if text != minimal => {
                 Write::Message { id, text: minimal.clone(), minimal }
             }
+            Write::Notify { id, text, call } if no_call && call => Write::Notify { id, text, call: false },
             Write::Notify { id, text, call } => {
                 let short = self.texts.shorter_notification(&text);
                 if short == text {
@@ -91,6 +103,8 @@ impl Run {
                 return None;
             }
         };
+        let how = if no_call { "without the phone call" } else { "with the minimal payload" };
+        self.warnings.push(format!("{reason}; retried once {how}"));
         Some(self.send_write(write))
     }
 

@@ -32,6 +32,11 @@ fn validation(errors: &[FieldError]) -> WireResponse {
     error(400, "validation_error", &message, errors)
 }
 
+/// A plan without phone calls ([`Config::without_phone_calls`]).
+fn no_phone_calls() -> WireResponse {
+    error(403, "forbidden", "phone calls are not available on this plan", &[])
+}
+
 fn not_found(what: &str) -> WireResponse {
     error(404, "not_found", &format!("{what} not found"), &[])
 }
@@ -244,6 +249,9 @@ fn create(config: &Config, store: &mut Store, body: &Map<String, Value>) -> Wire
     let text = opt_str(body, "notification_text", &mut errors);
     check_len(text.as_deref(), config.limits.notification_text, "notification_text", &mut errors);
     let call = opt_bool(body, "notification_call", &mut errors);
+    if call && !config.phone_calls {
+        return no_phone_calls();
+    }
     let first_message = opt_str(body, "message", &mut errors);
     check_len(first_message.as_deref(), config.limits.message, "message", &mut errors);
     let mut echoed = Vec::new();
@@ -305,6 +313,9 @@ fn notify(config: &Config, store: &mut Store, body: &Map<String, Value>) -> Wire
     let text = required_text(body, "notification_text", &mut errors);
     check_len(text.as_deref(), config.limits.notification_text, "notification_text", &mut errors);
     let call = opt_bool(body, "notification_call", &mut errors);
+    if call && !config.phone_calls {
+        return no_phone_calls();
+    }
     let (Some(id), Some(text), true) = (id, text, errors.is_empty()) else {
         return validation(&errors);
     };

@@ -1,5 +1,5 @@
 //! The stand-in's settings: API key, clock, list order and paging, length limits,
-//! and the fast benchmark mode. Built with chained setters, then `start()`.
+//! phone calls, and the fast benchmark mode. Built with chained setters, then `start()`.
 
 use super::Standin;
 use super::state::Clock;
@@ -65,6 +65,9 @@ pub struct Config {
     pub first_page: i64,
     /// Length limits.
     pub limits: Limits,
+    /// The project's plan has phone calls: without them, a create or broadcast that
+    /// asks for one answers 403 (the key is good; the request is not allowed).
+    pub phone_calls: bool,
     /// Full or fast.
     pub mode: Mode,
 }
@@ -79,6 +82,7 @@ impl Default for Config {
             max_per_page: MAX_PER_PAGE,
             first_page: 1,
             limits: Limits::default(),
+            phone_calls: true,
             mode: Mode::Full,
         }
     }
@@ -119,6 +123,13 @@ impl Config {
     #[must_use]
     pub fn pages_from_zero(mut self) -> Self {
         self.first_page = 0;
+        self
+    }
+
+    /// A project whose plan has no phone calls: `notification_call: true` answers 403.
+    #[must_use]
+    pub fn without_phone_calls(mut self) -> Self {
+        self.phone_calls = false;
         self
     }
 

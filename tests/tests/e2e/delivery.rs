@@ -121,6 +121,24 @@ fn a_server_that_numbers_pages_from_zero_has_its_first_page_read() {
 }
 
 #[test]
+fn a_project_without_phone_calls_still_gets_its_incident_and_broadcast() {
+    // A create asking for a call, refused 403 by a key that had just listed incidents,
+    // was taken for a refused key: exit 78 and the alert dead-lettered, nobody told.
+    let server = Config::default().api_key(KEY).without_phone_calls().start().expect("start the reactio stand-in");
+    let dir = scratch("no-phone-calls");
+    let run = against(&server.url(), &dir.join("spool")).args(["--call", "critical"]).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert!(run.all().contains("without the phone call"), "{}", run.all());
+    let open = server.open_incidents();
+    assert_eq!(open.len(), 1, "{:?}", lines(&server));
+    let notifications = server.notifications();
+    assert_eq!(notifications.len(), 1, "{:?}", lines(&server));
+    assert!(!notifications[0].notification_call);
+    assert!(spooled(&dir.join("spool")).is_empty());
+    assert_no_key(&[&run], &dir);
+}
+
+#[test]
 fn json_output_is_the_outcome() {
     let server = standin();
     let dir = scratch("json");

@@ -34,7 +34,7 @@ fn rejected_key_is_a_configuration_error_and_dead_letters() {
 #[test]
 fn refused_create_is_dead_lettered() {
     let server = standin();
-    server.push_fault(create_match(), Fault::validation("notification_call", "invalid"));
+    server.push_fault(create_match(), Fault::validation("cause", "missing_field"));
     let dir = scratch("400");
     let spool = dir.join("spool");
     let run = against(&server.url(), &spool).stdin(&first_critical()).run();

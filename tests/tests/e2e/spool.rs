@@ -83,7 +83,7 @@ fn replay_dead_letters_a_refused_entry_and_check_spool_reports_it() {
     let (dir, spool, down) = alert_spooled("dead");
 
     let server = standin();
-    server.push_fault(Match::exact("POST", "/api/v1/incidents"), Fault::validation("notification_call", "invalid"));
+    server.push_fault(Match::exact("POST", "/api/v1/incidents"), Fault::validation("cause", "missing_field"));
     let run = replay(&server.url(), &spool);
     assert_eq!(run.code, Some(0), "the spool is empty afterwards: {}", run.all());
     assert!(spooled(&spool).is_empty());
@@ -175,7 +175,7 @@ fn alert_dead_lettered(name: &str) -> (Scratch, std::path::PathBuf, sensu_reacti
     let dir = scratch(name);
     let spool = dir.join("spool");
     let server = standin();
-    server.push_fault(Match::exact("POST", "/api/v1/incidents"), Fault::validation("notification_call", "invalid"));
+    server.push_fault(Match::exact("POST", "/api/v1/incidents"), Fault::validation("cause", "missing_field"));
     let refused = against(&server.url(), &spool).stdin(&first_critical()).run();
     assert_eq!(refused.code, Some(75), "{}", refused.all());
     assert_eq!(dead(&spool).len(), 1, "{}", refused.all());

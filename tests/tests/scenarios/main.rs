@@ -51,6 +51,9 @@ struct Scenario {
     /// How the server pages, where reactio-api.md leaves it open.
     #[serde(default)]
     paging: model::Paging,
+    /// How the server writes its listings, where reactio-api.md leaves room.
+    #[serde(default)]
+    style: model::Style,
     /// Allow more than one open incident per key at the end (concurrency cases).
     #[serde(default)]
     allow_duplicates: bool,
@@ -119,6 +122,7 @@ fn run(s: &Scenario) -> (String, Vec<String>, model::Model) {
         page_cap: s.page_cap,
         ignore_status_filter: s.ignore_status_filter,
         paging: s.paging.clone(),
+        style: s.style.clone(),
         clock_ahead: s.reactio_clock_ahead,
         ..Default::default()
     };

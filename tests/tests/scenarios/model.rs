@@ -74,6 +74,71 @@ pub(crate) struct Paging {
     pub(crate) page_required: bool,
 }
 
+/// Liberties a server may take in how it writes a listing, where reactio-api.md says
+/// one thing and a stand-in written from it (or a framework's defaults) does another.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Style {
+    /// Times as ISO 8601 (`2025-11-24T16:00:00Z`: Rails' and Django's default), not
+    /// epoch seconds.
+    #[serde(default)]
+    pub(crate) iso_times: bool,
+    /// Statuses in capitals (`OPEN`).
+    #[serde(default)]
+    pub(crate) status_upper: bool,
+    /// No `status` member at all (the listing was asked for one).
+    #[serde(default)]
+    pub(crate) no_status: bool,
+    /// The list wrapped in an object under this member (`incidents`, `data`).
+    #[serde(default)]
+    pub(crate) envelope: Option<String>,
+    /// A UTF-8 byte order mark before the JSON.
+    #[serde(default)]
+    pub(crate) bom: bool,
+    /// An empty listing answered 204 with no body.
+    #[serde(default)]
+    pub(crate) empty_as_204: bool,
+}
+
+impl Style {
+    /// One listed incident as this server writes it.
+    fn incident(&self, i: &Incident) -> Value {
+        let mut v = serde_json::to_value(i).unwrap_or_default();
+        if self.iso_times {
+            for key in ["created_at", "closed_at"] {
+                if let Some(t) = v.get(key).and_then(Value::as_i64) {
+                    v[key] = json!(iso(t));
+                }
+            }
+        }
+        if self.status_upper {
+            v["status"] = json!(i.status.to_uppercase());
+        }
+        if self.no_status
+            && let Some(o) = v.as_object_mut()
+        {
+            o.remove("status");
+        }
+        v
+    }
+
+    /// A listing's answer.
+    fn list(&self, list: &[&Incident], empty_as_null: bool) -> Answer {
+        if list.is_empty() && self.empty_as_204 {
+            return Answer::Response(Response { status: 204, headers: Vec::new(), body: String::new() });
+        }
+        let mut body = match list.is_empty() && empty_as_null {
+            true => Value::Null,
+            false => Value::Array(list.iter().map(|i| self.incident(i)).collect()),
+        };
+        if let Some(member) = &self.envelope {
+            body = json!({ member.as_str(): body });
+        }
+        let bom = if self.bom { "\u{feff}" } else { "" };
+        Answer::Response(Response { status: 200, headers: Vec::new(), body: format!("{bom}{body}") })
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Model {
     pub(crate) incidents: Vec<Incident>,
@@ -86,6 +151,7 @@ pub(crate) struct Model {
     /// Listings hold every incident whatever their `status` filter asks for.
     pub(crate) ignore_status_filter: bool,
     pub(crate) paging: Paging,
+    pub(crate) style: Style,
     /// Requests applied late: (requests still to come before it lands, request).
     pub(crate) landing: Vec<(usize, Request)>,
     /// Seconds the model's clock is ahead of `now` (the handler's); when set, its
@@ -95,6 +161,20 @@ pub(crate) struct Model {
 
 /// An HTTP date (IMF-fixdate) of epoch seconds `t`.
 fn http_date(t: i64) -> String {
+    let (weekday, day, month_name, year, secs) = civil(t);
+    format!("{weekday}, {day:02} {month_name} {year} {:02}:{:02}:{:02} GMT", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// An ISO 8601 time of epoch seconds `t`, in UTC.
+fn iso(t: i64) -> String {
+    let (_, day, month_name, year, secs) = civil(t);
+    let names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = names.iter().position(|m| *m == month_name).unwrap_or(0) + 1;
+    format!("{year}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// Weekday, day, month name, year and seconds into the day of epoch seconds `t`.
+fn civil(t: i64) -> (&'static str, i64, &'static str, i64, i64) {
     let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
     // Civil from days (H. Hinnant's algorithm).
     let z = days + 719_468;
@@ -108,8 +188,7 @@ fn http_date(t: i64) -> String {
     let year = yoe + era * 400 + i64::from(month <= 2);
     let names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
-    let month_name = names[(month - 1) as usize];
-    format!("{weekday}, {day:02} {month_name} {year} {:02}:{:02}:{:02} GMT", secs / 3600, secs / 60 % 60, secs % 60)
+    (weekday, day, names[(month - 1) as usize], year, secs)
 }
 
 fn query(path: &str, name: &str) -> Option<String> {
@@ -194,11 +273,7 @@ impl Model {
                 {
                     return respond(status, json!({"detail": "Invalid page."}));
                 }
-                let list = match list.is_empty() && self.paging.empty_as_null {
-                    true => Value::Null,
-                    false => serde_json::to_value(list).unwrap_or_default(),
-                };
-                let mut answer = respond(200, list);
+                let mut answer = self.style.list(&list, self.paging.empty_as_null);
                 if let Answer::Response(r) = &mut answer
                     && self.clock_ahead != 0
                 {
@@ -244,4 +319,5 @@ impl Model {
 fn http_dates_are_written_as_rfc_9110_has_them() {
     assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
     assert_eq!(http_date(1_764_000_000), "Mon, 24 Nov 2025 16:00:00 GMT");
+    assert_eq!(iso(1_764_000_000), "2025-11-24T16:00:00Z");
 }

@@ -119,6 +119,22 @@ fn pages_may_be_numbered_from_zero() {
 }
 
 #[test]
+fn a_plan_without_phone_calls_refuses_them_with_a_403() {
+    let server = Config::default().without_phone_calls().start().unwrap();
+    let mut client = Client::with_key(server.addr(), &server.api_key()).unwrap();
+    let create = |call: bool| json!({"name": "k", "notification_text": "t", "notification_call": call});
+    assert_eq!(client.post_json("/api/v1/incidents", &create(true)).unwrap().status, 403);
+    assert!(server.incidents().is_empty());
+    let answer = client.post_json("/api/v1/incidents", &create(false)).unwrap();
+    assert_eq!(answer.status, 201);
+    let id = json_of(&answer)["id"].as_u64().unwrap();
+    let notify = |call: bool| json!({"incident_id": id, "notification_text": "t", "notification_call": call});
+    assert_eq!(client.post_json("/api/v1/notifications", &notify(true)).unwrap().status, 403);
+    assert_eq!(client.post_json("/api/v1/notifications", &notify(false)).unwrap().status, 201);
+    assert_eq!(server.notifications().len(), 2, "the create's and the broadcast without a call");
+}
+
+#[test]
 fn status_notifications_and_messages() {
     let (server, mut client) = setup();
     let id = server.seed_open("k");
