@@ -309,7 +309,8 @@ pub(crate) enum Verdict {
     Retry { reason: String, retry_after_ms: Option<u64> },
     /// The API key was refused: `detail` is `(<status> <what the body said>)`.
     Auth { detail: String },
-    /// A final refusal; `length_fields` names fields a 400 blamed (minimal retry).
+    /// A final refusal; `length_fields` names fields a 400, 413 or 422 blamed (minimal
+    /// retry), or `notification_call` for a call refused (sent again without it).
     Fatal { reason: String, length_fields: Vec<String> },
 }
 

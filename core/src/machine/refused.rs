@@ -25,9 +25,9 @@ impl Run {
         )
     }
 
-    /// A final refusal of `request`: retried once minimal where a 400 blamed a length
-    /// (`length_fields`), given up for a timeline message with writes after it, else the
-    /// run fails as rejected.
+    /// A final refusal of `request`: retried once minimal where a 400, 413 or 422 blamed
+    /// a length, or without its call where the call was refused (`length_fields`), given
+    /// up for a timeline message with writes after it, else the run fails as rejected.
     pub(super) fn refused(
         &mut self,
         request: &Request,
@@ -68,8 +68,9 @@ impl Run {
     /// message, topics and the deprecated `detection`; a message keeps its headline,
     /// severity and key; a broadcast says severity and key, or half the refused text
     /// when that is no shorter. A broadcast text is cut down only where the 400 blamed it
-    /// (`length_fields`; `*`: a length, no field named): the text people chose is
-    /// what a phone call reads aloud.
+    /// (`length_fields`; `*`: a length, no field named; `body`: a 413): the text people
+    /// chose is what a phone call reads aloud. A write refused for its call
+    /// (`notification_call`) goes again whole, without the call. The warning says which.
     fn minimal_retry(&mut self, length_fields: &[String], reason: &str) -> Option<Step> {
         let blamed = |field: &str| length_fields.iter().any(|f| f == field || f == "*");
         // Only where named: a length refused is no reason to ring nobody. The same
