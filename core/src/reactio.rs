@@ -316,12 +316,12 @@ pub(crate) enum Verdict {
 
 /// `type: message` from Reactio's error body, or a short excerpt of a non-JSON body.
 fn describe_error(body: &str) -> String {
-    match answer_json(body).ok_or(()) {
-        Ok(v) if member(&v, "type").is_none() && member(&v, "message").is_none() && error_fields(&v).is_empty() => {
+    match answer_json(body) {
+        Some(v) if member(&v, "type").is_none() && member(&v, "message").is_none() && error_fields(&v).is_empty() => {
             // Json, but not Reactio's error shape: quote it.
             format!("a json body {}", crate::text::cap_chars(&crate::text::one_line(body), 60))
         }
-        Ok(v) => {
+        Some(v) => {
             let t = member(&v, "type").and_then(Value::as_str).unwrap_or("error");
             let m = member(&v, "message").and_then(Value::as_str).unwrap_or("");
             // ` (field: code, field: code)`, or nothing.
@@ -338,7 +338,7 @@ fn describe_error(body: &str) -> String {
             let sep = if m.is_empty() { "" } else { ": " };
             crate::text::one_line(&format!("{t}{sep}{m}{fields}"))
         }
-        Err(_) => {
+        None => {
             let flat = crate::text::one_line(body);
             if flat.is_empty() {
                 "an empty body".to_owned()

@@ -86,12 +86,11 @@ impl Run {
     }
 
     pub(super) fn send_listing(&mut self) -> Step {
-        let l = match &self.phase {
-            Phase::Lookup { current } | Phase::Verify { current, .. } => current,
-            Phase::Writes => return self.next_write(),
+        let Some(l) = self.phase.listing_mut() else {
+            return self.next_write();
         };
-        let page = l.page_param(self.pageless);
-        Step::Request(self.api().list(l.status, page, l.from, l.purpose, self.per_page))
+        let (status, page, from, purpose) = (l.status, l.page_param(self.pageless), l.from, l.purpose);
+        Step::Request(self.api().list(status, page, from, purpose, self.per_page))
     }
 
     pub(super) fn on_page(&mut self, request: &Request, response: &Response) -> Step {
@@ -99,10 +98,7 @@ impl Run {
         if let Some(date) = response.header("date") {
             self.reactio_ahead = crate::dates::parse_http_date(date).map(|at| at.saturating_sub(self.context.now));
         }
-        let status = match &self.phase {
-            Phase::Lookup { current } | Phase::Verify { current, .. } => current.status,
-            Phase::Writes => "",
-        };
+        let status = self.phase.listing_mut().map_or("", |l| l.status);
         // 204: no content, so no incidents.
         let parsed =
             if response.status == 204 { Some((Vec::new(), 0)) } else { reactio::parse_list(&response.body, status) };
@@ -115,9 +111,8 @@ impl Run {
             return self.retry(reason, None, request, true);
         };
         let key = self.event.key.clone();
-        let listing = match &mut self.phase {
-            Phase::Lookup { current } | Phase::Verify { current, .. } => current,
-            Phase::Writes => return self.next_write(),
+        let Some(listing) = self.phase.listing_mut() else {
+            return self.next_write();
         };
         // A server that ignores `page` repeats itself: a page with nothing new ends the list.
         let mut fresh = 0;
@@ -209,9 +204,7 @@ impl Run {
         if !(400..500).contains(&status) {
             return None;
         }
-        let (Phase::Lookup { current } | Phase::Verify { current, .. }) = &mut self.phase else {
-            return None;
-        };
+        let current = self.phase.listing_mut()?;
         if core::mem::take(&mut current.probe) {
             current.page = 2;
             return Some(self.send_listing());

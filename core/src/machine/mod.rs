@@ -164,6 +164,16 @@ enum Phase {
     Verify { current: Listing, created: Option<u64> },
 }
 
+impl Phase {
+    /// The listing under way (none while sending writes).
+    fn listing_mut(&mut self) -> Option<&mut Listing> {
+        match self {
+            Phase::Lookup { current } | Phase::Verify { current, .. } => Some(current),
+            Phase::Writes => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Run {
     event: Event,

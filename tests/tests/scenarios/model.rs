@@ -161,20 +161,20 @@ pub(crate) struct Model {
 
 /// An HTTP date (IMF-fixdate) of epoch seconds `t`.
 fn http_date(t: i64) -> String {
-    let (weekday, day, month_name, year, secs) = civil(t);
+    let (weekday, day, month, year, secs) = civil(t);
+    let names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month_name = names[(month - 1) as usize];
     format!("{weekday}, {day:02} {month_name} {year} {:02}:{:02}:{:02} GMT", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
 /// An ISO 8601 time of epoch seconds `t`, in UTC.
 fn iso(t: i64) -> String {
-    let (_, day, month_name, year, secs) = civil(t);
-    let names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let month = names.iter().position(|m| *m == month_name).unwrap_or(0) + 1;
+    let (_, day, month, year, secs) = civil(t);
     format!("{year}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
-/// Weekday, day, month name, year and seconds into the day of epoch seconds `t`.
-fn civil(t: i64) -> (&'static str, i64, &'static str, i64, i64) {
+/// Weekday, day, month (1-12), year and seconds into the day of epoch seconds `t`.
+fn civil(t: i64) -> (&'static str, i64, i64, i64, i64) {
     let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
     // Civil from days (H. Hinnant's algorithm).
     let z = days + 719_468;
@@ -186,9 +186,8 @@ fn civil(t: i64) -> (&'static str, i64, &'static str, i64, i64) {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    let names = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let weekday = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][days.rem_euclid(7) as usize];
-    (weekday, day, names[(month - 1) as usize], year, secs)
+    (weekday, day, month, year, secs)
 }
 
 fn query(path: &str, name: &str) -> Option<String> {
