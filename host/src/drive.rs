@@ -51,6 +51,27 @@ impl<'a> Transport<'a> {
         self.answers
     }
 
+    /// Wait `duration`; on the client's runtime once it is built, so that its
+    /// connections see a close the server sends meanwhile.
+    pub fn pause(&self, duration: Duration) {
+        match &self.http {
+            Some(http) => http.pause(duration),
+            None => std::thread::sleep(duration),
+        }
+    }
+
+    /// Send `request`; after a connection broke under one, every later request of the
+    /// run goes on a new connection.
+    fn send(&mut self, request: &Request, timeout: Duration) -> Result<Answer, HostError> {
+        let answer = self.client()?.send(request, timeout)?;
+        if let (Answer::Failure(failure), Some(http)) = (&answer, self.http.as_mut())
+            && failure.kind == FailureKind::Reset
+        {
+            http.stop_reusing(&self.settings, self.env)?;
+        }
+        Ok(answer)
+    }
+
     /// Was the HTTP client built (a request was really due)?
     pub fn client_built(&self) -> bool {
         self.http.is_some()
@@ -199,7 +220,7 @@ pub fn run_event(
                     let answer = match earlier {
                         Some(failure) => Answer::Failure(failure),
                         None => {
-                            let answer = transport.client()?.send(&request, timeout)?;
+                            let answer = transport.send(&request, timeout)?;
                             if write {
                                 on_write(Write::Answered(&request, &answer));
                             }
@@ -230,7 +251,7 @@ pub fn run_event(
                     let jitter = Duration::from_millis(jitter_ms(wait.min_ms * JITTER_PERCENT / 100));
                     // Leave a little time for the retried request itself.
                     let sleep = (min + jitter).min(remaining.saturating_sub(Duration::from_millis(50)).max(min));
-                    std::thread::sleep(sleep);
+                    transport.pause(sleep);
                 }
                 Answer::Waited
             }

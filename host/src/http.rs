@@ -58,6 +58,8 @@ impl HttpSettings {
 pub struct Http {
     runtime: tokio::runtime::Runtime,
     client: Client,
+    /// Connections are kept between requests (until one breaks: [`Http::stop_reusing`]).
+    reusing: bool,
 }
 
 /// The host part of `host[:port]` (IPv6 in brackets).
@@ -89,6 +91,75 @@ fn proxy_var(env: &EnvVars, names: &[&str]) -> Option<String> {
     names.iter().find_map(|n| env.get(n)).map(str::to_owned)
 }
 
+/// A connection idle this long is not used again: a server's keep-alive close may be
+/// on its way (gunicorn closes after 2 s, Node and Apache after 5 s), and a request
+/// written into a connection the server closed fails with nothing answered, which
+/// for a write cannot be told from one the server took. Back-to-back requests (the
+/// lookup and the create) still share one connection.
+const REUSE_IDLE: Duration = Duration::from_millis(500);
+
+/// A client on `runtime`; `reuse: false` keeps no connection between requests.
+fn new_client(
+    runtime: &tokio::runtime::Runtime,
+    settings: &HttpSettings,
+    env: &EnvVars,
+    reuse: bool,
+) -> Result<Client, HostError> {
+    let mut builder = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("sensu-reactio/", env!("CARGO_PKG_VERSION")))
+        .tcp_nodelay(true)
+        .pool_idle_timeout(REUSE_IDLE)
+        .no_proxy();
+    if !reuse {
+        builder = builder.pool_max_idle_per_host(0);
+    }
+    let no_proxy = match env.get("NO_PROXY").or_else(|| env.get("no_proxy")) {
+        Some(user) => format!("{LOOPBACK_NO_PROXY},{user}"),
+        None => LOOPBACK_NO_PROXY.to_owned(),
+    };
+    let proxies = [
+        (proxy_var(env, &["http_proxy", "HTTP_PROXY"]), "http"),
+        (proxy_var(env, &["https_proxy", "HTTPS_PROXY"]), "https"),
+        (proxy_var(env, &["all_proxy", "ALL_PROXY"]), "all"),
+    ];
+    for (url, scheme) in proxies {
+        let Some(url) = url else { continue };
+        let proxy = match scheme {
+            "http" => Proxy::http(&url),
+            "https" => Proxy::https(&url),
+            _ => Proxy::all(&url),
+        }
+        .map_err(|e| HostError::Config(format!("the {scheme} proxy from the environment is not a valid url: {e}")))?;
+        builder = builder.proxy(proxy.no_proxy(NoProxy::from_string(&no_proxy)));
+    }
+    let ca = match &settings.ca_read {
+        Some((path, read)) => Some((path.clone(), read.clone())),
+        None => settings.ca_path(env).map(|path| {
+            let read =
+                crate::settings::read_regular(std::path::Path::new(&path)).map_err(|e| crate::settings::io_reason(&e));
+            (path, read)
+        }),
+    };
+    if let Some((path, read)) = ca {
+        let pem = read.map_err(|e| {
+            HostError::Config(format!(
+                "could not read ca_file {path}: {e}; point ca_file (or SSL_CERT_FILE) at a pem bundle of ca certificates readable by the user sensu runs handlers as"
+            ))
+        })?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| HostError::Config(format!("ca_file {path} is not a pem bundle: {e}")))?;
+        if certs.is_empty() {
+            return Err(HostError::Config(format!("ca_file {path} holds no certificate; expected pem blocks")));
+        }
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    let _inside = runtime.enter();
+    builder.build().map_err(|e| HostError::Internal(format!("could not build the http client: {}", chain(&e))))
+}
+
 impl Http {
     /// Build the client (the costly part: the runtime and the root store).
     pub fn build(settings: &HttpSettings, env: &EnvVars) -> Result<Http, HostError> {
@@ -97,61 +168,31 @@ impl Http {
             .enable_time()
             .build()
             .map_err(|e| HostError::Internal(format!("could not start the http runtime: {e}")))?;
-        let mut builder = Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("sensu-reactio/", env!("CARGO_PKG_VERSION")))
-            .tcp_nodelay(true)
-            .no_proxy();
-        let no_proxy = match env.get("NO_PROXY").or_else(|| env.get("no_proxy")) {
-            Some(user) => format!("{LOOPBACK_NO_PROXY},{user}"),
-            None => LOOPBACK_NO_PROXY.to_owned(),
-        };
-        let proxies = [
-            (proxy_var(env, &["http_proxy", "HTTP_PROXY"]), "http"),
-            (proxy_var(env, &["https_proxy", "HTTPS_PROXY"]), "https"),
-            (proxy_var(env, &["all_proxy", "ALL_PROXY"]), "all"),
-        ];
-        for (url, scheme) in proxies {
-            let Some(url) = url else { continue };
-            let proxy = match scheme {
-                "http" => Proxy::http(&url),
-                "https" => Proxy::https(&url),
-                _ => Proxy::all(&url),
-            }
-            .map_err(|e| {
-                HostError::Config(format!("the {scheme} proxy from the environment is not a valid url: {e}"))
-            })?;
-            builder = builder.proxy(proxy.no_proxy(NoProxy::from_string(&no_proxy)));
+        let client = new_client(&runtime, settings, env, true)?;
+        Ok(Http { runtime, client, reusing: true })
+    }
+
+    /// From now on, every request goes on a new connection: one broke under a request
+    /// (a server that closes connections without saying so, or one the runtime had
+    /// not yet seen closed), and the next request on it could break the same way.
+    /// Idempotent: only the first call builds a client.
+    pub fn stop_reusing(&mut self, settings: &HttpSettings, env: &EnvVars) -> Result<(), HostError> {
+        if self.reusing {
+            self.client = new_client(&self.runtime, settings, env, false)?;
+            self.reusing = false;
         }
-        let ca = match &settings.ca_read {
-            Some((path, read)) => Some((path.clone(), read.clone())),
-            None => settings.ca_path(env).map(|path| {
-                let read = crate::settings::read_regular(std::path::Path::new(&path))
-                    .map_err(|e| crate::settings::io_reason(&e));
-                (path, read)
-            }),
-        };
-        if let Some((path, read)) = ca {
-            let pem = read.map_err(|e| {
-                HostError::Config(format!(
-                    "could not read ca_file {path}: {e}; point ca_file (or SSL_CERT_FILE) at a pem bundle of ca certificates readable by the user sensu runs handlers as"
-                ))
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| HostError::Config(format!("ca_file {path} is not a pem bundle: {e}")))?;
-            if certs.is_empty() {
-                return Err(HostError::Config(format!("ca_file {path} holds no certificate; expected pem blocks")));
-            }
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        let client = {
-            let _inside = runtime.enter();
-            builder.build()
-        }
-        .map_err(|e| HostError::Internal(format!("could not build the http client: {}", chain(&e))))?;
-        Ok(Http { runtime, client })
+        Ok(())
+    }
+
+    /// Is a connection kept for the next request?
+    pub fn reusing(&self) -> bool {
+        self.reusing
+    }
+
+    /// Wait `duration` on the client's runtime, so that its connections see a close
+    /// the server sends meanwhile (an idle timeout) and are not used after it.
+    pub fn pause(&self, duration: Duration) {
+        self.runtime.block_on(async move { tokio::time::sleep(duration).await });
     }
 
     /// Send one request within `timeout`; transport trouble becomes an

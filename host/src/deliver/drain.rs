@@ -350,7 +350,7 @@ impl Runner<'_> {
                 report.left += 1;
                 return Ok(None);
             }
-            std::thread::sleep(wait);
+            self.transport.pause(wait);
         }
         if after_wait {
             let note = " (after the wait for its unconfirmed create, so the recovery finds what it made)";

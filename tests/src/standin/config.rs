@@ -1,9 +1,10 @@
 //! The stand-in's settings: API key, clock, list order and paging, length limits,
-//! phone calls, and the fast benchmark mode. Built with chained setters, then `start()`.
+//! phone calls, how long connections are kept, and the fast benchmark mode. Built with chained setters, then `start()`.
 
 use super::Standin;
 use super::state::Clock;
 use std::io;
+use std::time::Duration;
 
 /// The API key a default stand-in accepts.
 pub const DEFAULT_API_KEY: &str = "standin-key";
@@ -70,6 +71,12 @@ pub struct Config {
     pub phone_calls: bool,
     /// Full or fast.
     pub mode: Mode,
+    /// Close a keep-alive connection idle this long (with a FIN, as gunicorn after 2 s
+    /// or Node after 5 s do); `None`: keep it open.
+    pub idle_close: Option<Duration>,
+    /// Close every connection this long after its answer, without saying so in a
+    /// `Connection: close` (a server that breaks RFC 9112's "MUST"); `None`: keep it.
+    pub close_after_answer: Option<Duration>,
 }
 
 impl Default for Config {
@@ -84,6 +91,8 @@ impl Default for Config {
             limits: Limits::default(),
             phone_calls: true,
             mode: Mode::Full,
+            idle_close: None,
+            close_after_answer: None,
         }
     }
 }
@@ -144,6 +153,21 @@ impl Config {
     #[must_use]
     pub fn mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
+        self
+    }
+
+    /// Closes keep-alive connections left idle for `idle`.
+    #[must_use]
+    pub fn closes_idle_connections_after(mut self, idle: Duration) -> Self {
+        self.idle_close = Some(idle);
+        self
+    }
+
+    /// Closes every connection `delay` after its first answer, without a
+    /// `Connection: close` header.
+    #[must_use]
+    pub fn closes_every_connection_after_answer(mut self, delay: Duration) -> Self {
+        self.close_after_answer = Some(delay);
         self
     }
 

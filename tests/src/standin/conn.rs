@@ -94,6 +94,14 @@ pub(super) fn serve(shared: &Shared, stream: TcpStream, connection: u64) {
     let Ok(read_half) = stream.try_clone() else {
         return;
     };
+    let (idle_close, close_after_answer) = {
+        let world = lock(&shared.world);
+        (world.config.idle_close, world.config.close_after_answer)
+    };
+    // An idle connection's next request not begun in time ends it (a FIN).
+    if idle_close.is_some() && read_half.set_read_timeout(idle_close).is_err() {
+        return;
+    }
     let mut reader = BufReader::new(read_half);
     let mut writer = stream;
     loop {
@@ -116,7 +124,13 @@ pub(super) fn serve(shared: &Shared, stream: TcpStream, connection: u64) {
         }
         let queued = fault::take(&mut lock(&shared.faults), &request.method, &request.target);
         match exchange(shared, &request, &mut writer, queued) {
-            Next::Continue => {}
+            Next::Continue => {
+                if let Some(delay) = close_after_answer {
+                    // A request the client sent meanwhile goes unread: the close is a RST.
+                    shared.signal.sleep(Some(delay));
+                    break;
+                }
+            }
             Next::Close => break,
             Next::Reset => {
                 arm_reset(&writer);

@@ -259,3 +259,49 @@ fn an_answer_whose_body_stalls_past_the_request_timeout_is_a_timeout() {
     assert!(!run.all().contains("reset failure"), "{}", run.all());
     assert_no_key(&[&run], &dir);
 }
+
+/// A stand-in accepting [`KEY`] with `config`'s other settings.
+fn standin_with(config: Config) -> sensu_reactio_tests::Standin {
+    config.api_key(KEY).start().expect("start the reactio stand-in")
+}
+
+#[test]
+fn a_broadcast_retried_after_the_server_closed_the_idle_connection_goes_out() {
+    // gunicorn closes a keep-alive connection idle for 2 s, Node and Apache after 5 s.
+    // The escalation's broadcast was answered 503 with a Retry-After as long: the
+    // retry went out on the connection the server had closed meanwhile, failed with
+    // nothing answered, was taken for "may have gone out", and phones never rang.
+    let server = standin_with(Config::default().closes_idle_connections_after(Duration::from_millis(1000)));
+    let dir = scratch("idle-closed-broadcast");
+    let spool = dir.join("spool");
+    let both = ["--severities", "warning,critical", "--call", "critical"];
+    let warning = classic("web01", "check_http", 1, &["0", "0", "1"], "create", 1);
+    let first = against(&server.url(), &spool).args(both).stdin(&warning).run();
+    assert_eq!((first.code, creates(&server)), (Some(0), 1), "{}", first.all());
+    server.push_fault_times(Match::exact("POST", "/api/v1/notifications"), Fault::unavailable("1"), 1);
+    let critical = classic("web01", "check_http", 2, &["0", "1", "2"], "create", 2);
+    let run = against(&server.url(), &spool).args(both).args(["--deadline", "6"]).stdin(&critical).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    let sent: Vec<bool> = server.notifications().iter().map(|n| n.notification_call).collect();
+    // The warning's create broadcast without a call; the escalation with one.
+    assert_eq!(sent, [false, true], "the escalation's broadcast and call: {:?}\n{}", lines(&server), run.all());
+    assert!(!run.all().contains("not confirmed"), "{}", run.all());
+    assert_no_key(&[&first, &run], &dir);
+}
+
+#[test]
+fn a_server_that_closes_every_connection_unannounced_still_gets_the_alert() {
+    // A server that closes each connection after its answer without `Connection:
+    // close` (RFC 9112 says it must say so) reset every second request on it: every
+    // run gave up on the lookup, and nothing was ever created. Once a connection
+    // breaks, the run's later requests each go on a new one.
+    let server = standin_with(Config::default().closes_every_connection_after_answer(Duration::from_millis(20)));
+    let dir = scratch("close-every-connection");
+    let spool = dir.join("spool");
+    let run = against(&server.url(), &spool).args(["--deadline", "6"]).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert_eq!(server.incidents().len(), 1, "{:?}\n{}", lines(&server), run.all());
+    assert_eq!(creates(&server), 1, "{:?}", lines(&server));
+    assert!(spooled(&spool).is_empty(), "{}", run.all());
+    assert_no_key(&[&run], &dir);
+}
