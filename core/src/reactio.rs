@@ -197,7 +197,8 @@ pub(crate) fn oldest<'a>(incidents: &'a [Incident], status: &str) -> Option<&'a 
 fn int_of(value: &Value) -> Option<i64> {
     match value {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64)),
-        Value::String(s) => crate::text::parse_i64(s.trim()),
+        // `"1764300000"`, or `"1764300000.123"` (a decimal written as a string).
+        Value::String(s) => crate::text::parse_i64(crate::text::before(s.trim(), ".")),
         _ => None,
     }
 }
@@ -428,7 +429,8 @@ fn classify_raw(request: &Request, response: &Response, now: i64, key_worked: bo
             let mut length_fields = Vec::new();
             // A write that rings phones (as our writer writes it).
             let calls = crate::text::find(&request.body, "\"notification_call\":true").is_some();
-            for &(field, code) in &parsed.as_ref().map(error_fields).unwrap_or_default() {
+            let named = parsed.as_ref().map(error_fields).unwrap_or_default();
+            for &(field, code) in &named {
                 let last = crate::text::rfind_byte(field, b'.').max(crate::text::rfind_byte(field, b'['));
                 let start = last.map_or(0, |i| i + 1);
                 let name = field.get(start..).unwrap_or_default();
@@ -443,7 +445,11 @@ fn classify_raw(request: &Request, response: &Response, now: i64, key_worked: bo
             }
             let message =
                 parsed.as_ref().and_then(|v| member(v, "message")).and_then(Value::as_str).unwrap_or_default();
-            if length_fields.is_empty() && about_length(message) {
+            // A refusal that names no field may be about any of ours, in words of its
+            // own ("must be 100 characters or fewer", "100文字以内"), or in a
+            // framework's shape (`{"name": [...]}`): the minimal payload is worth its
+            // one try. One that names only fields it does not mend is final.
+            if length_fields.is_empty() && (about_length(message) || (named.is_empty() && status != 413)) {
                 length_fields.push("*".to_owned());
             }
             // 422 is what many frameworks answer a request they cannot take; 413, one

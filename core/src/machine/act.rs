@@ -284,7 +284,10 @@ impl Run {
         // before by a replay of the spool is not its critical's create (the critical
         // would then neither post nor call).
         let name = self.texts.name(&self.eff);
-        created >= floor.max(self.context.now.saturating_sub(OWN_CREATE_WINDOW_S))
+        // Not one made after now: a server whose times run hours ahead of its `Date`.
+        (floor.max(self.context.now.saturating_sub(OWN_CREATE_WINDOW_S))
+            ..=self.context.now.saturating_add(OWN_CREATE_WINDOW_S))
+            .contains(&created)
             && inc.name == name
             && name != self.texts.minimal_name()
     }

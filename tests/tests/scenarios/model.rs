@@ -83,6 +83,14 @@ pub(crate) struct Style {
     /// epoch seconds.
     #[serde(default)]
     pub(crate) iso_times: bool,
+    /// Times as decimals written as strings (`"1764300000.123"`: a `Decimal` or a
+    /// float through `str()`).
+    #[serde(default)]
+    pub(crate) decimal_string_times: bool,
+    /// Times this many seconds ahead of the server's own clock (a local wall clock,
+    /// JST, written as if it were UTC).
+    #[serde(default)]
+    pub(crate) times_ahead_s: i64,
     /// Statuses in capitals (`OPEN`).
     #[serde(default)]
     pub(crate) status_upper: bool,
@@ -109,6 +117,12 @@ impl Style {
                 if let Some(t) = v.get(key).and_then(Value::as_i64) {
                     v[key] = json!(iso(t));
                 }
+            }
+        }
+        for key in ["created_at", "closed_at"] {
+            if let Some(t) = v.get(key).and_then(Value::as_i64) {
+                let t = t + self.times_ahead_s;
+                v[key] = if self.decimal_string_times { json!(format!("{t}.123")) } else { json!(t) };
             }
         }
         if self.status_upper {
