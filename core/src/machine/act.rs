@@ -14,7 +14,7 @@ use crate::text::Decimal;
 /// for that create: a gateway sender's retries come within seconds (the documented curl gives up
 /// after 9), while a check fails, passes and fails again in no less than two of its
 /// intervals, which are rarely under 10 s.
-const OWN_CREATE_WINDOW_S: i64 = 15;
+const OWN_CREATE_WINDOW_S: u64 = 15;
 
 impl Run {
     /// The incident to act on: the oldest open one, else the oldest pending one.
@@ -256,7 +256,7 @@ impl Run {
 
     /// Whether `inc` is this event's own create: the event is one that creates when it
     /// finds nothing (an alert, a refresh), and the incident was made within
-    /// [`OWN_CREATE_WINDOW_S`] before now, with the name its create carries (in full or
+    /// [`OWN_CREATE_WINDOW_S`] of now (not after it), with the name its create carries (in full or
     /// minimal). By the host's clock against Reactio's, not the event's times: a
     /// monitored host's clock can be far off (and Sensu Go's agent stamps `timestamp`),
     /// and an earlier failure's incident must never be taken for this one's.
@@ -284,10 +284,10 @@ impl Run {
         // before by a replay of the spool is not its critical's create (the critical
         // would then neither post nor call).
         let name = self.texts.name(&self.eff);
-        // Not one made after now: a server whose times run hours ahead of its `Date`.
-        (floor.max(self.context.now.saturating_sub(OWN_CREATE_WINDOW_S))
-            ..=self.context.now.saturating_add(OWN_CREATE_WINDOW_S))
-            .contains(&created)
+        // Within the window either side of now: not one made "after now" (a server
+        // whose times run hours ahead of its `Date`).
+        created >= floor
+            && created.abs_diff(self.context.now) <= OWN_CREATE_WINDOW_S
             && inc.name == name
             && name != self.texts.minimal_name()
     }
