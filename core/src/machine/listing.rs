@@ -31,6 +31,10 @@ pub(super) struct Listing {
     first_len: Option<usize>,
     /// Incidents on the page before this one.
     last_len: usize,
+    /// Pages of an `open` or `pend` listing that held only closed incidents (a server
+    /// that ignores the status filter lists a project's whole history): not counted
+    /// against [`MAX_PAGES`], which bounds pages of the status asked for.
+    closed_pages: u32,
     pub(super) matches: Vec<Incident>,
     /// Ids seen so far (a list: pages are short and bounded).
     seen: Vec<u64>,
@@ -46,6 +50,7 @@ impl Listing {
             probe: false,
             first_len: None,
             last_len: 0,
+            closed_pages: 0,
             matches: Vec::new(),
             seen: Default::default(),
         }
@@ -116,6 +121,7 @@ impl Run {
         };
         // A server that ignores `page` repeats itself: a page with nothing new ends the list.
         let mut fresh = 0;
+        let mut closed = 0;
         for incident in incidents {
             if listing.seen.contains(&incident.id) {
                 continue;
@@ -125,6 +131,7 @@ impl Run {
             // A server that ignores the status filter lists closed incidents in the open and
             // pending listings too: those are no open incident.
             let wanted = listing.status == "close" || !incident.is_closed();
+            closed += usize::from(!wanted);
             if incident.matches(&key) && wanted {
                 listing.matches.push(incident);
             }
@@ -139,8 +146,12 @@ impl Run {
         let repeated = count > 0 && fresh == 0;
         let first_len = *listing.first_len.get_or_insert(count);
         let last_page = count == 0 || count < first_len || repeated;
+        if fresh > 0 && closed == fresh {
+            listing.closed_pages += 1;
+        }
         if !last_page {
-            if listing.page >= MAX_PAGES {
+            // At most ten times the bound in all: the run's deadline is the other.
+            if listing.page >= MAX_PAGES + listing.closed_pages.min(9 * MAX_PAGES) {
                 if listing.matches.is_empty() {
                     let status = listing.status;
                     if self.housekeeping {

@@ -48,6 +48,10 @@ struct Scenario {
     /// The server lists every incident whatever `status` asks for.
     #[serde(default)]
     ignore_status_filter: bool,
+    /// This many closed incidents of other checks before `incidents` (a project's
+    /// history: ids from 100,000).
+    #[serde(default)]
+    closed_history: u64,
     /// How the server pages, where reactio-api.md leaves it open.
     #[serde(default)]
     paging: model::Paging,
@@ -116,8 +120,16 @@ fn load_config(s: &Scenario) -> Result<Config, String> {
 fn run(s: &Scenario) -> (String, Vec<String>, model::Model) {
     let mut trace = String::new();
     let mut codes = Vec::new();
+    let history = (0..s.closed_history).map(|n| model::Incident {
+        id: 100_000 + n,
+        name: format!("db{n:04}/check_disk CheckDisk CRITICAL: 97% used"),
+        status: "close".into(),
+        manager: None,
+        created_at: 1_700_000_000 + i64::try_from(n).unwrap_or(0) * 600,
+        closed_at: Some(1_700_000_300 + i64::try_from(n).unwrap_or(0) * 600),
+    });
     let mut model = model::Model {
-        incidents: s.incidents.clone(),
+        incidents: history.chain(s.incidents.iter().cloned()).collect(),
         faults: s.faults.clone(),
         page_cap: s.page_cap,
         ignore_status_filter: s.ignore_status_filter,
