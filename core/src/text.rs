@@ -564,10 +564,17 @@ pub fn cap_html(text: &str, max: usize) -> &str {
     }
 }
 
-/// One line: control characters (newlines, tabs) become spaces, ends trimmed.
+/// One line: control characters (newlines, tabs) become spaces, ends trimmed; the
+/// invisible ones that reorder or hide text (bidirectional overrides and isolates,
+/// direction marks, zero-width space, byte order mark) are left out, so a check's
+/// output cannot make an incident's name read backwards.
 pub fn one_line(value: &str) -> String {
     let mut mapped = String::with_capacity(value.len());
     for c in value.chars() {
+        if matches!(c, '\u{200b}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+        {
+            continue;
+        }
         mapped.push(if c.is_control() { ' ' } else { c });
     }
     mapped.trim().to_owned()

@@ -209,6 +209,9 @@ fn formats_times() {
 fn escapes_and_flattens() {
     assert_eq!(escape_html("<a href=\"x\">'&'</a>"), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
     assert_eq!(one_line("a\nb\r\n\tc\n"), "a b   c");
+    // Invisible reordering and zero-width characters are left out; joiners stay.
+    assert_eq!(one_line("\u{202e}disk \u{2066}97%\u{2069}\u{200b} full\u{200f}\u{feff}"), "disk 97% full");
+    assert_eq!(one_line("👨\u{200d}👩 \u{200c}x"), "👨\u{200d}👩 \u{200c}x");
     for (seconds, words) in [(-5, "0s"), (45, "45s"), (60, "1m"), (754, "12m"), (3725, "1h 2m"), (187_500, "2d 4h")] {
         assert_eq!(format_duration(seconds), words);
     }
