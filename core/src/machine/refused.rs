@@ -60,6 +60,11 @@ impl Run {
             self.summary.push_str(" (its timeline message was refused)");
             return self.next_write();
         }
+        let mut reason = reason;
+        if request.purpose == Purpose::Close {
+            // Its recovery is on the timeline already; people must know who closes it.
+            reason.push_str("; the incident stays open: close it in reactio");
+        }
         self.fail(false, false, "rejected", reason)
     }
 
