@@ -184,11 +184,6 @@ impl Http {
         Ok(())
     }
 
-    /// Is a connection kept for the next request?
-    pub fn reusing(&self) -> bool {
-        self.reusing
-    }
-
     /// Wait `duration` on the client's runtime, so that its connections see a close
     /// the server sends meanwhile (an idle timeout) and are not used after it.
     pub fn pause(&self, duration: Duration) {
