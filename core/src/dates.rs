@@ -1,11 +1,11 @@
 //! Dates read from Reactio's answers as epoch seconds: HTTP dates (`Date`,
 //! `Retry-After`).
 
-use crate::text;
+use crate::text::{self, TrimWs};
 
 /// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`, the IMF-fixdate form) as epoch seconds.
 pub(crate) fn parse_http_date(value: &str) -> Option<i64> {
-    let rest = text::split_once(value.trim(), ", ")?.1;
+    let rest = text::split_once(value.trim_ws(), ", ")?.1;
     // Its first five words, split at ASCII whitespace and at anything not ASCII (a date
     // has none: a U+00A0 or U+3000 there is taken as a space), byte by byte: smaller
     // in the wasm builds than splitting at `char::is_whitespace`.

@@ -114,10 +114,10 @@ pub fn admit(config: &GatewayConfig, method: &str, authorization: Option<&str>, 
         Some(token) => {
             // The scheme is case-insensitive (RFC 9110): `bearer` is `Bearer`.
             let presented = authorization
-                .map(str::trim)
+                .map(str::trim_ws)
                 .and_then(|h| h.split_at_checked(7))
                 .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer "))
-                .map(|(_, token)| token.trim());
+                .map(|(_, token)| token.trim_ws());
             match presented {
                 None => {
                     return Err(error_reply(

@@ -33,6 +33,8 @@ mod prelude {
     pub(crate) use alloc::string::{String, ToString};
     pub(crate) use alloc::vec;
     pub(crate) use alloc::vec::Vec;
+
+    pub(crate) use crate::text::TrimWs;
 }
 
 pub mod config;

@@ -52,7 +52,7 @@ impl Texts {
         if tail.is_empty() || room == 0 {
             key.to_owned()
         } else {
-            format!("{key} {}", cap_chars(&tail, room).trim_end())
+            format!("{key} {}", cap_chars(&tail, room).trim_ws_end())
         }
     }
 
@@ -96,7 +96,7 @@ impl Texts {
         if crate::text::char_count(&short) < length {
             return short;
         }
-        let half = cap_chars(refused, length / 2).trim_end();
+        let half = cap_chars(refused, length / 2).trim_ws_end();
         if half.is_empty() { refused.to_owned() } else { half.to_owned() }
     }
 
@@ -111,7 +111,7 @@ impl Texts {
 /// large output before it is cut to [`OUTPUT_MAX`]).
 fn printable(output: &str) -> Cow<'_, str> {
     if !has_dropped_control(output) {
-        return Cow::Borrowed(output.trim_end());
+        return Cow::Borrowed(output.trim_ws_end());
     }
     let mut kept = String::with_capacity(output.len());
     for c in output.chars() {
@@ -119,7 +119,7 @@ fn printable(output: &str) -> Cow<'_, str> {
             kept.push(c);
         }
     }
-    kept.truncate(kept.trim_end().len());
+    kept.truncate(kept.trim_ws_end().len());
     Cow::Owned(kept)
 }
 
@@ -244,7 +244,7 @@ mod tests {
     /// What `printable` must equal: drop every `Cc` but newline and tab, trim the end.
     fn reference(output: &str) -> String {
         let kept: String = output.chars().filter(|c| !c.is_control() || *c == '\n' || *c == '\t').collect();
-        kept.trim_end().to_owned()
+        kept.trim_ws_end().to_owned()
     }
 
     #[test]

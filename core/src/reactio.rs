@@ -198,7 +198,7 @@ fn int_of(value: &Value) -> Option<i64> {
     match value {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64)),
         // `"1764300000"`, or `"1764300000.123"` (a decimal written as a string).
-        Value::String(s) => crate::text::parse_i64(crate::text::before(s.trim(), ".")),
+        Value::String(s) => crate::text::parse_i64(crate::text::before(s.trim_ws(), ".")),
         _ => None,
     }
 }
@@ -213,7 +213,7 @@ fn id_of(value: &Value) -> Option<u64> {
         Value::Number(n) => n
             .as_u64()
             .or_else(|| n.as_f64().filter(|f| (0.0..EXACT).contains(f) && (*f as u64) as f64 == *f).map(|f| f as u64)),
-        Value::String(s) => crate::text::parse_u64(s.trim()),
+        Value::String(s) => crate::text::parse_u64(s.trim_ws()),
         _ => None,
     }
 }
@@ -233,7 +233,7 @@ impl Incident {
         let has_manager = match obj.get("manager") {
             None | Some(Value::Null) | Some(Value::Bool(false)) => false,
             Some(Value::Number(n)) => n.as_i64() != Some(0),
-            Some(Value::String(s)) => !s.trim().is_empty() && s.trim() != "0",
+            Some(Value::String(s)) => !s.trim_ws().is_empty() && s.trim_ws() != "0",
             Some(Value::Object(o)) => !o.is_empty(),
             Some(Value::Array(a)) => !a.is_empty(),
             Some(_) => true,

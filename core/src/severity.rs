@@ -46,7 +46,7 @@ impl Severity {
 
     /// Parse a name as written in settings (case-insensitive, surrounding spaces ignored).
     pub fn parse(name: &str) -> Option<Severity> {
-        let name = name.trim();
+        let name = name.trim_ws();
         Severity::ALL.into_iter().find(|s| s.name().eq_ignore_ascii_case(name))
     }
 }

@@ -96,9 +96,9 @@ impl Template {
             }
             // A Go raw string, {{`...`}}, prints as it is: how a template in a Sensu Go
             // check annotation is escaped from the agent's token substitution.
-            if let Some(quoted) = after.trim_start().strip_prefix('`')
+            if let Some(quoted) = after.trim_ws_start().strip_prefix('`')
                 && let Some((literal, tail)) = split_once(quoted, "`")
-                && let Some(next) = tail.trim_start().strip_prefix("}}")
+                && let Some(next) = tail.trim_ws_start().strip_prefix("}}")
             {
                 parts.push(Part::Text(literal.to_owned()));
                 rest = next;
@@ -129,7 +129,7 @@ impl Template {
                 true => next.get(next.bytes().take_while(go_space).count()..).unwrap_or(next),
                 false => next,
             };
-            let inner = crate::text::trim_byte(inner, b'-', true).trim();
+            let inner = crate::text::trim_byte(inner, b'-', true).trim_ws();
             match FIELDS.iter().find(|f| **f == inner) {
                 Some(field) => parts.push(Part::Field(field)),
                 None => {

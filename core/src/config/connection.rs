@@ -72,12 +72,12 @@ impl RawConnection {
             (_, Some((path, fo))) => {
                 let key = match key_files.value(path) {
                     None => None,
-                    Some(content) if content.trim().is_empty() => {
+                    Some(content) if content.trim_ws().is_empty() => {
                         return Err(ConfigError::new(format!(
                             "the api key file `{path}` (`{scope}api_key_file`) is empty; write the api key into it"
                         )));
                     }
-                    Some(content) => Some(Secret::new(content.trim())),
+                    Some(content) => Some(Secret::new(content.trim_ws())),
                 };
                 (key, Some(path.clone()), Some(*fo))
             }

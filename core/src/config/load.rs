@@ -162,7 +162,7 @@ fn layers(
         }
         let var = k.env_var();
         match input.env.value(&var) {
-            Some(v) if v.trim().is_empty() => {
+            Some(v) if v.trim_ws().is_empty() => {
                 warnings.push(format!("environment variable {var} is set but empty; ignored"))
             }
             Some(v) => out.push((Source { origin: Origin::Environment, path: k.name }, Value::String(v.to_owned()))),

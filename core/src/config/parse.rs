@@ -160,14 +160,14 @@ pub(crate) fn parse(spec: &KeySpec, value: &Value) -> Refused<Parsed> {
                 return Err(Box::new(ParseError {
                     expected: "a name template starting with `{{.Key}}` followed by a space or nothing (incidents are found again by that prefix)".into(),
                     got: show(value, false),
-                    hint: format!("; e.g. `{{{{.Key}}}} {}`", crate::text::replace(source, "{{.Key}}", "").trim()),
+                    hint: format!("; e.g. `{{{{.Key}}}} {}`", crate::text::replace(source, "{{.Key}}", "").trim_ws()),
                 }));
             }
             Ok(Parsed::Template(template))
         }
         Kind::Choice(words) => {
             let text = string(value).ok_or_else(bad)?;
-            let word = text.trim().to_ascii_lowercase();
+            let word = text.trim_ws().to_ascii_lowercase();
             match words.iter().find(|w| **w == word) {
                 Some(w) => Ok(Parsed::Choice(w)),
                 None => {
@@ -195,7 +195,7 @@ fn string(value: &Value) -> Option<String> {
 }
 
 fn nonempty(value: &Value) -> Option<String> {
-    string(value).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+    string(value).map(|s| s.trim_ws().to_owned()).filter(|s| !s.is_empty())
 }
 
 fn boolean(value: &Value) -> Option<bool> {
@@ -206,7 +206,7 @@ fn boolean(value: &Value) -> Option<bool> {
             Some(1) => Some(true),
             _ => None,
         },
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+        Value::String(s) => match s.trim_ws().to_ascii_lowercase().as_str() {
             "true" | "yes" | "1" => Some(true),
             "false" | "no" | "0" => Some(false),
             _ => None,
@@ -218,7 +218,7 @@ fn boolean(value: &Value) -> Option<bool> {
 fn number(value: &Value) -> Option<f64> {
     match value {
         Value::Number(n) => n.as_f64(),
-        Value::String(s) => decimal(s.trim()),
+        Value::String(s) => decimal(s.trim_ws()),
         _ => None,
     }
     .filter(|f| f.is_finite())
@@ -317,7 +317,7 @@ fn list(value: &Value) -> Option<Vec<String>> {
     let parsed;
     let items = match value {
         Value::Array(items) => items,
-        Value::String(s) if s.trim_start().starts_with('[') => match crate::json_in::parse(s.as_bytes()) {
+        Value::String(s) if s.trim_ws_start().starts_with('[') => match crate::json_in::parse(s.as_bytes()) {
             Ok(Value::Array(items)) => {
                 parsed = items;
                 &parsed
@@ -346,7 +346,7 @@ fn list(value: &Value) -> Option<Vec<String>> {
 
 /// Keep a list item, trimmed, unless it is blank.
 fn push_trimmed(out: &mut Vec<String>, item: &str) {
-    let item = item.trim();
+    let item = item.trim_ws();
     if !item.is_empty() {
         out.push(item.to_owned());
     }
@@ -377,7 +377,7 @@ fn starts_with_key(template: &Template) -> bool {
 
 /// `+09:00`, `-0530`, `+09`, `Z`, `UTC` -> minutes east of UTC.
 pub(crate) fn offset(text: &str) -> Option<i32> {
-    let text = text.trim();
+    let text = text.trim_ws();
     if text.eq_ignore_ascii_case("z") || text.eq_ignore_ascii_case("utc") {
         return Some(0);
     }

@@ -36,7 +36,7 @@ pub(crate) fn load(
     }
     let mut profiles = Profiles::default();
     for (name, body) in map {
-        if name.trim().is_empty() || name.trim() != name {
+        if name.trim_ws().is_empty() || name.trim_ws() != name {
             return Err(ConfigError::new(format!(
                 "settings file `reactio.profiles`: profile name {} is empty or has spaces around it; rename it",
                 crate::text::quoted(name)

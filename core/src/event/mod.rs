@@ -513,11 +513,11 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<S
         return Err(InputError::missing("check.metadata", "it holds the check's name"));
     };
     let namespace = match entity_meta.string("namespace")?.or(check_meta.string("namespace")?) {
-        Some(ns) if !ns.trim().is_empty() => ns.trim().to_owned(),
+        Some(ns) if !ns.trim_ws().is_empty() => ns.trim_ws().to_owned(),
         _ => "default".to_owned(),
     };
     let entity_name = match check.string("proxy_entity_name")? {
-        Some(proxy) if !proxy.trim().is_empty() => proxy.trim().to_owned(),
+        Some(proxy) if !proxy.trim_ws().is_empty() => proxy.trim_ws().to_owned(),
         _ => entity_meta.name("name")?,
     };
     let check_name = check_meta.name("name")?;

@@ -61,7 +61,7 @@ fn int_of(value: &Value) -> Option<i64> {
                 n.as_f64().filter(|f| f.is_finite() && f.abs() < 9.0e18).map(|f| f as i64)
             }
         }
-        Value::String(s) => crate::text::parse_i64(s.trim()),
+        Value::String(s) => crate::text::parse_i64(s.trim_ws()),
         _ => None,
     }
 }
@@ -122,7 +122,7 @@ impl<'a> Obj<'a> {
     /// A non-empty name (entity, check), trimmed.
     pub(super) fn name(&self, key: &str) -> Failed<String> {
         match self.string(key)? {
-            Some(s) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
+            Some(s) if !s.trim_ws().is_empty() => Ok(s.trim_ws().to_owned()),
             Some(_) => Err(InputError::missing(&join(self.path, key), "it is empty")),
             None => Err(InputError::missing(&join(self.path, key), "every event names it")),
         }
