@@ -80,7 +80,7 @@ impl KeySpec {
     }
     /// `REACTIO_API_KEY` for `api_key`.
     pub fn env_var(&self) -> String {
-        format!("REACTIO_{}", self.name.to_ascii_uppercase())
+        env_var(self.name)
     }
     /// `--api-key` for `api_key`.
     pub fn flag_name(&self) -> String {
@@ -90,6 +90,15 @@ impl KeySpec {
     pub fn annotation(&self) -> String {
         format!("{}{}", crate::ANNOTATION_PREFIX, self.name)
     }
+}
+
+/// `REACTIO_API_KEY` for `api_key`: uppercased in place (std's `to_ascii_uppercase`
+/// is a function of its own in the wasm builds, for these two callers).
+pub(crate) fn env_var(name: &str) -> String {
+    let mut out = String::from("REACTIO_");
+    out.push_str(name);
+    out.make_ascii_uppercase();
+    out
 }
 
 /// The words `engine` accepts.

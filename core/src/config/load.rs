@@ -327,7 +327,7 @@ impl Config {
 pub fn origin_label(name: &str, origin: Origin) -> String {
     match origin {
         Origin::Flag => format!("flag --{}", crate::text::replace(name, "_", "-")),
-        Origin::Environment => format!("environment variable REACTIO_{}", name.to_ascii_uppercase()),
+        Origin::Environment => format!("environment variable {}", super::keys::env_var(name)),
         _ => format!("settings file `reactio.{name}`"),
     }
 }
