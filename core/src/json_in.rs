@@ -43,7 +43,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Value, String> {
 
 /// `what at line L column C`, for the byte offset `at`.
 fn located(bytes: &[u8], what: &str, at: usize) -> String {
-    let (mut line, mut line_start) = (1, 0);
+    let (mut line, mut line_start) = (1usize, 0); // usize: i32 would bring its own `Display`
     for (i, &byte) in bytes.iter().enumerate().take(at) {
         if byte == b'\n' {
             line += 1;
