@@ -37,6 +37,7 @@ mod prelude {
     pub(crate) use crate::text::TrimWs;
 }
 
+mod arith;
 pub mod config;
 mod dates;
 mod event;

@@ -202,7 +202,7 @@ pub(crate) enum AfterRecovery {
 
 pub(crate) fn recovery(streak: u64, interval: u64, force_resolve: bool, after: AfterRecovery) -> String {
     let length = if streak > 0 {
-        let secs = i64::try_from(streak.saturating_mul(interval)).unwrap_or(i64::MAX);
+        let secs = i64::try_from(crate::arith::saturating_mul_u64(streak, interval)).unwrap_or(i64::MAX);
         format!(" after {} failing results (about {})", Decimal(streak), format_duration(secs))
     } else {
         String::new()

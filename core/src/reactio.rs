@@ -365,10 +365,10 @@ fn error_fields(v: &Value) -> Vec<(&str, &str)> {
 fn retry_after_ms(response: &Response, now: i64) -> Option<u64> {
     let value = response.header("retry-after")?;
     if let Some(seconds) = crate::text::parse_u64(value) {
-        return Some(seconds.saturating_mul(1000));
+        return Some(crate::arith::saturating_mul_u64(seconds, 1000));
     }
     let at = crate::dates::parse_http_date(value)?;
-    Some(u64::try_from(at.saturating_sub(now)).unwrap_or(0).saturating_mul(1000))
+    Some(crate::arith::saturating_mul_u64(u64::try_from(at.saturating_sub(now)).unwrap_or(0), 1000))
 }
 
 /// Classify an answer (decisions.md; reactio-api.md "Errors"). The reason quotes the

@@ -186,7 +186,7 @@ impl Episode {
     /// back from when this result came in (`arrived`: [`Event::arrived`]).
     pub(crate) fn started(&self, arrived: i64) -> i64 {
         let runs = i64::try_from(self.streak.saturating_sub(1)).unwrap_or(i64::MAX);
-        let span = runs.saturating_mul(i64::try_from(self.unit).unwrap_or(i64::MAX));
+        let span = crate::arith::saturating_mul_i64(runs, i64::try_from(self.unit).unwrap_or(i64::MAX));
         arrived.saturating_sub(span)
     }
 
@@ -202,7 +202,8 @@ impl Episode {
         let pace = i64::try_from(self.pace).unwrap_or(i64::MAX);
         let slack = match self.passes_before {
             Some(passes) => {
-                let gap = i64::try_from(passes.saturating_add(1)).unwrap_or(i64::MAX).saturating_mul(pace);
+                let gap =
+                    crate::arith::saturating_mul_i64(i64::try_from(passes.saturating_add(1)).unwrap_or(i64::MAX), pace);
                 CLOCK_SLACK.min(gap / 2)
             }
             None => CLOCK_SLACK,

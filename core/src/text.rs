@@ -272,7 +272,8 @@ pub(crate) fn parse_u64(text: &str) -> Option<u64> {
         if !b.is_ascii_digit() {
             return None;
         }
-        n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        // Compared, not `checked_mul` (a 128-bit product in wasm: `crate::arith`).
+        (n <= u64::MAX / 10).then(|| n * 10)?.checked_add(u64::from(b - b'0'))
     })
 }
 
