@@ -1,7 +1,8 @@
 //! Dates read from Reactio's answers as epoch seconds: HTTP dates (`Date`,
 //! `Retry-After`).
 
-use crate::text::{self, TrimWs};
+use crate::text;
+use crate::trim::TrimWs;
 
 /// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`, the IMF-fixdate form) as epoch seconds.
 pub(crate) fn parse_http_date(value: &str) -> Option<i64> {

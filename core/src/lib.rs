@@ -34,7 +34,7 @@ mod prelude {
     pub(crate) use alloc::vec;
     pub(crate) use alloc::vec::Vec;
 
-    pub(crate) use crate::text::TrimWs;
+    pub(crate) use crate::trim::TrimWs;
 }
 
 mod arith;
@@ -55,6 +55,7 @@ pub mod step;
 mod suggest;
 pub mod template;
 pub mod text;
+mod trim;
 
 pub use config::{Config, ConfigError, ConfigInput, Secret};
 pub use event::{ANNOTATION_PREFIX, EventSummary, InputError, inspect};

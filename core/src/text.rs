@@ -374,51 +374,6 @@ pub fn trim_byte(text: &str, byte: u8, both: bool) -> &str {
     text.get(start..end).unwrap_or_default()
 }
 
-/// `str::trim`, `trim_start` and `trim_end` (the same Unicode white space, so the same
-/// results) through one loop each way: std's three go through its pattern searchers,
-/// each instantiated on its own (309 B more of the raw module).
-pub(crate) trait TrimWs {
-    /// `str::trim`.
-    fn trim_ws(&self) -> &str;
-    /// `str::trim_start`.
-    fn trim_ws_start(&self) -> &str;
-    /// `str::trim_end`.
-    fn trim_ws_end(&self) -> &str;
-}
-
-impl TrimWs for str {
-    fn trim_ws(&self) -> &str {
-        trim_white(self, true, true)
-    }
-
-    fn trim_ws_start(&self) -> &str {
-        trim_white(self, true, false)
-    }
-
-    fn trim_ws_end(&self) -> &str {
-        trim_white(self, false, true)
-    }
-}
-
-/// `text` without the white space at its start (`start`) and its end (`end`).
-#[inline(never)]
-fn trim_white(text: &str, start: bool, end: bool) -> &str {
-    let mut rest = text.chars();
-    if start {
-        let mut ahead = rest.clone();
-        while ahead.next().is_some_and(char::is_whitespace) {
-            rest = ahead.clone();
-        }
-    }
-    if end {
-        let mut behind = rest.clone();
-        while behind.next_back().is_some_and(char::is_whitespace) {
-            rest = behind.clone();
-        }
-    }
-    rest.as_str()
-}
-
 /// `hay` split around the first `needle`, like `str::split_once` (see [`find`]).
 pub fn split_once<'a>(hay: &'a str, needle: &str) -> Option<(&'a str, &'a str)> {
     let at = find(hay, needle)?;
@@ -516,6 +471,7 @@ pub fn percent_decode(text: &str) -> String {
 /// top bits checked against a 4096-bit filter of the hashes of `key`'s pieces, so a
 /// long text (a 16 MiB event) is checked in one pass instead of one comparison per
 /// position and piece (and without a sort, which costs the wasm module ~4 KB).
+#[allow(clippy::manual_contains)] // `<[u64]>::contains` is code of its own in wasm
 fn holds_piece(hay: &[u8], key: &[u8], min: usize) -> bool {
     const BASE: u64 = 0x100_0000_01b3;
     let hash = |bytes: &[u8]| bytes.iter().fold(0u64, |h, b| h.wrapping_mul(BASE).wrapping_add(u64::from(*b)));
@@ -541,7 +497,7 @@ fn holds_piece(hay: &[u8], key: &[u8], min: usize) -> bool {
     loop {
         let (word, bit) = slot(h);
         if filter.get(word).is_some_and(|w| w & bit != 0)
-            && pieces.contains(&h)
+            && pieces.iter().any(|&piece| piece == h)
             && let Some(window) = hay.get(start..start + min)
             && key.windows(min).any(|piece| piece == window)
         {
