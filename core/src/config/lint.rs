@@ -141,7 +141,7 @@ pub(crate) fn lint_handler(settings: &Value, handler: &str, severities: &str, wa
     }
     let every = |v: &Value| {
         let items = v.as_array().map_or(&[][..], Vec::as_slice);
-        ["ok", "warning", "critical", "unknown"].iter().all(|s| items.iter().any(|item| item.as_str() == Some(*s)))
+        ["ok", "warning", "critical", "unknown"].iter().all(|s| holds_word(items, s))
     };
     if definition.get("severities").is_some_and(|v| !every(v)) {
         warnings.push(format!(
@@ -152,7 +152,7 @@ pub(crate) fn lint_handler(settings: &Value, handler: &str, severities: &str, wa
     }
     let names = |v: Option<&Value>| match v {
         Some(Value::String(s)) => s == "occurrences",
-        Some(Value::Array(a)) => a.iter().any(|f| f.as_str() == Some("occurrences")),
+        Some(Value::Array(a)) => holds_word(a, "occurrences"),
         _ => false,
     };
     for key in ["filters", "filter"] {
@@ -165,4 +165,14 @@ pub(crate) fn lint_handler(settings: &Value, handler: &str, severities: &str, wa
             at(key)
         ));
     }
+}
+
+/// Whether `items` holds the string `word`: one loop for both lints above.
+fn holds_word(items: &[Value], word: &str) -> bool {
+    for item in items {
+        if item.as_str() == Some(word) {
+            return true;
+        }
+    }
+    false
 }
