@@ -511,10 +511,14 @@ fn holds_piece(hay: &[u8], key: &[u8], min: usize) -> bool {
 
 /// At most `max` characters, cut on a character boundary (no marker).
 pub fn cap_chars(value: &str, max: usize) -> &str {
-    // A loop: `char_indices().nth` brings a generic `advance_by`.
-    for (count, (byte, _)) in value.char_indices().enumerate() {
-        if count == max {
-            return value.get(..byte).unwrap_or(value);
+    // Each byte but a UTF-8 continuation byte starts a character (as in `char_count`).
+    let mut count = 0;
+    for (byte, &b) in value.as_bytes().iter().enumerate() {
+        if b & 0xC0 != 0x80 {
+            if count == max {
+                return value.get(..byte).unwrap_or(value);
+            }
+            count += 1;
         }
     }
     value
