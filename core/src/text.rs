@@ -183,12 +183,12 @@ pub fn number(n: &serde_json::Number) -> String {
         let point = exponent.unsigned_abs() as usize + 1;
         let (whole, fraction) = digits.split_at_checked(point).unwrap_or((digits, ""));
         out.push_str(whole);
-        out.extend(core::iter::repeat_n('0', point.saturating_sub(whole.len())));
+        push_zeros(&mut out, point.saturating_sub(whole.len()));
         out.push('.');
         out.push_str(if fraction.is_empty() { "0" } else { fraction });
     } else if (-5..0).contains(&exponent) {
         out.push_str("0.");
-        out.extend(core::iter::repeat_n('0', exponent.unsigned_abs() as usize - 1));
+        push_zeros(&mut out, exponent.unsigned_abs() as usize - 1);
         out.push_str(digits);
     } else {
         let (first, rest) = digits.split_at_checked(1).unwrap_or((digits, ""));
@@ -200,6 +200,13 @@ pub fn number(n: &serde_json::Number) -> String {
         let _ = write!(out, "e{}{}", if exponent < 0 { "-" } else { "+" }, exponent.unsigned_abs());
     }
     out
+}
+
+/// `count` zeros: a loop, not `String::extend` over `repeat_n` (an instance of its own).
+fn push_zeros(out: &mut String, count: usize) {
+    for _ in 0..count {
+        out.push('0');
+    }
 }
 
 /// Append `n` in decimal, at least `width` digits (zero-padded): `format!("{n:0width$}")`
