@@ -2,8 +2,6 @@
 
 use crate::prelude::*;
 
-use core::fmt::Write as _;
-
 /// Escape `& < > " '` for Reactio's limited-HTML timeline messages.
 pub fn escape_html(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -197,7 +195,8 @@ pub fn number(n: &serde_json::Number) -> String {
             out.push('.');
             out.push_str(rest);
         }
-        let _ = write!(out, "e{}{}", if exponent < 0 { "-" } else { "+" }, exponent.unsigned_abs());
+        out.push_str(if exponent < 0 { "e-" } else { "e+" });
+        push_u64(&mut out, u64::from(exponent.unsigned_abs()), 1);
     }
     out
 }
