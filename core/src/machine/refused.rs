@@ -32,7 +32,7 @@ impl Run {
         &mut self,
         request: &Request,
         response: &Response,
-        reason: String,
+        mut reason: String,
         length_fields: &[String],
     ) -> Step {
         // Listings and the create have no id in their path: their 404 is a wrong address.
@@ -60,7 +60,6 @@ impl Run {
             self.summary.push_str(" (its timeline message was refused)");
             return self.next_write();
         }
-        let mut reason = reason;
         if request.purpose == Purpose::Close {
             // Its recovery is on the timeline already; people must know who closes it.
             reason.push_str("; the incident stays open: close it in reactio");

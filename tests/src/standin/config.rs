@@ -1,5 +1,6 @@
 //! The stand-in's settings: API key, clock, list order and paging, length limits,
-//! phone calls, how long connections are kept, and the fast benchmark mode. Built with chained setters, then `start()`.
+//! phone calls, how long connections are kept, and the fast benchmark mode. Built
+//! with chained setters, then `start()`.
 
 use super::Standin;
 use super::state::Clock;

@@ -109,7 +109,7 @@ fn recovery_closes_the_unattended_incident() {
 fn a_server_that_numbers_pages_from_zero_has_its_first_page_read() {
     // To such a server `page=1` is the second page: asked first, it hid every incident
     // and the recovery closed nothing (docs/reliability.md finding 68).
-    let server = Config::default().api_key(KEY).pages_from_zero().start().expect("start the reactio stand-in");
+    let server = standin_with(Config::default().pages_from_zero());
     let other = server.seed_open("db01/disk full");
     let id = server.seed_open("web01/check_http CheckHttp CRITICAL: Connection refused ...");
     let dir = scratch("pages-from-zero");
@@ -124,7 +124,7 @@ fn a_server_that_numbers_pages_from_zero_has_its_first_page_read() {
 fn a_project_without_phone_calls_still_gets_its_incident_and_broadcast() {
     // A create asking for a call, refused 403 by a key that had just listed incidents,
     // was taken for a refused key: exit 78 and the alert dead-lettered, nobody told.
-    let server = Config::default().api_key(KEY).without_phone_calls().start().expect("start the reactio stand-in");
+    let server = standin_with(Config::default().without_phone_calls());
     let dir = scratch("no-phone-calls");
     let run = against(&server.url(), &dir.join("spool")).args(["--call", "critical"]).stdin(&first_critical()).run();
     assert_eq!(run.code, Some(0), "{}", run.all());

@@ -260,11 +260,6 @@ fn an_answer_whose_body_stalls_past_the_request_timeout_is_a_timeout() {
     assert_no_key(&[&run], &dir);
 }
 
-/// A stand-in accepting [`KEY`] with `config`'s other settings.
-fn standin_with(config: Config) -> sensu_reactio_tests::Standin {
-    config.api_key(KEY).start().expect("start the reactio stand-in")
-}
-
 #[test]
 fn a_broadcast_retried_after_the_server_closed_the_idle_connection_goes_out() {
     // gunicorn closes a keep-alive connection idle for 2 s, Node and Apache after 5 s.

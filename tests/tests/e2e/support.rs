@@ -17,7 +17,12 @@ pub(crate) const DEADLINE: &str = "1.5";
 
 /// A stand-in accepting [`KEY`].
 pub(crate) fn standin() -> Standin {
-    Config::default().api_key(KEY).start().expect("start the reactio stand-in")
+    standin_with(Config::default())
+}
+
+/// A stand-in accepting [`KEY`] with `config`'s other settings.
+pub(crate) fn standin_with(config: Config) -> Standin {
+    config.api_key(KEY).start().expect("start the reactio stand-in")
 }
 
 /// A fresh, empty scratch directory.
