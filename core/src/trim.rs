@@ -44,3 +44,34 @@ fn trim_white(text: &str, start: bool, end: bool) -> &str {
     }
     rest.as_str()
 }
+
+#[cfg(test)]
+// std's trims are the reference these are held to.
+#[allow(clippy::disallowed_methods)]
+mod tests {
+    use super::TrimWs;
+
+    #[test]
+    fn trims_as_std_trims() {
+        let texts = [
+            "",
+            " ",
+            "a",
+            " a ",
+            "\t\na b\r\n",
+            "  \u{3000}全角\u{3000} ",
+            "\u{a0}x\u{85}",
+            "\u{2028}\u{2029}",
+            "\u{200b}kept\u{200b}",
+            "é ",
+            " é",
+            "\u{feff}x",
+            "a\u{1680}",
+        ];
+        for text in texts {
+            assert_eq!(text.trim_ws(), text.trim(), "{text:?}");
+            assert_eq!(text.trim_ws_start(), text.trim_start(), "{text:?}");
+            assert_eq!(text.trim_ws_end(), text.trim_end(), "{text:?}");
+        }
+    }
+}
