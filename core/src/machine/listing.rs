@@ -31,10 +31,12 @@ pub(super) struct Listing {
     first_len: Option<usize>,
     /// Incidents on the page before this one.
     last_len: usize,
-    /// Pages of an `open` or `pend` listing that held only closed incidents (a server
-    /// that ignores the status filter lists a project's whole history): not counted
-    /// against [`MAX_PAGES`], which bounds pages of the status asked for.
-    closed_pages: u32,
+    /// Pages that held only incidents the listing's filters leave out: closed ones in
+    /// an `open` or `pend` listing (a server that ignores the status filter lists a
+    /// project's whole history), ones made and closed before `from` (a server that
+    /// ignores `from` lists every closed incident). Not counted against
+    /// [`MAX_PAGES`], which bounds pages of what was asked for.
+    foreign_pages: u32,
     pub(super) matches: Vec<Incident>,
     /// Ids seen so far (a list: pages are short and bounded).
     seen: Vec<u64>,
@@ -50,7 +52,7 @@ impl Listing {
             probe: false,
             first_len: None,
             last_len: 0,
-            closed_pages: 0,
+            foreign_pages: 0,
             matches: Vec::new(),
             seen: Default::default(),
         }
@@ -123,7 +125,7 @@ impl Run {
         };
         // A server that ignores `page` repeats itself: a page with nothing new ends the list.
         let mut fresh = 0;
-        let mut closed = 0;
+        let mut foreign = 0;
         for incident in incidents {
             if listing.seen.iter().any(|&id| id == incident.id) {
                 continue;
@@ -133,7 +135,10 @@ impl Run {
             // A server that ignores the status filter lists closed incidents in the open and
             // pending listings too: those are no open incident.
             let wanted = listing.status == "close" || !incident.is_closed();
-            closed += usize::from(!wanted);
+            // One that ignores `from` lists closed incidents of any age (still matched:
+            // `from` may be read on either time).
+            let before = |at: i64| listing.from.is_some_and(|from| at < from);
+            foreign += usize::from(!wanted || before(incident.created_at) && incident.closed_at.is_none_or(before));
             if incident.matches(&key) && wanted {
                 listing.matches.push(incident);
             }
@@ -148,12 +153,12 @@ impl Run {
         let repeated = count > 0 && fresh == 0;
         let first_len = *listing.first_len.get_or_insert(count);
         let last_page = count == 0 || count < first_len || repeated;
-        if fresh > 0 && closed == fresh {
-            listing.closed_pages += 1;
+        if fresh > 0 && foreign == fresh {
+            listing.foreign_pages += 1;
         }
         if !last_page {
             // At most ten times the bound in all: the run's deadline is the other.
-            if listing.page >= MAX_PAGES + listing.closed_pages.min(9 * MAX_PAGES) {
+            if listing.page >= MAX_PAGES + listing.foreign_pages.min(9 * MAX_PAGES) {
                 if listing.matches.is_empty() {
                     let status = listing.status;
                     if self.housekeeping {

@@ -72,6 +72,9 @@ pub(crate) struct Paging {
     /// A listing that names no `page` answers 400.
     #[serde(default)]
     pub(crate) page_required: bool,
+    /// `from` is not read: a listing holds incidents of any age.
+    #[serde(default)]
+    pub(crate) ignores_from: bool,
 }
 
 /// Liberties a server may take in how it writes a listing, where reactio-api.md says
@@ -277,7 +280,7 @@ impl Model {
                     .iter()
                     .rev()
                     .filter(|i| self.ignore_status_filter || status.as_deref().is_none_or(|s| s == i.status))
-                    .filter(|i| from.is_none_or(|f| i.created_at >= f))
+                    .filter(|i| self.paging.ignores_from || from.is_none_or(|f| i.created_at >= f))
                     .skip(page * per_page)
                     .take(per_page)
                     .collect();
