@@ -15,6 +15,20 @@ use crate::text::Decimal;
 pub(crate) const PER_PAGE: usize = 50;
 /// [`PER_PAGE`] as a listing's query parameter.
 const PER_PAGE_QUERY: &str = "&per_page=50";
+/// Every page [`MAX_PAGES`] allows as one: asked once of a server that answers every
+/// page as its first (`LIMIT` without `OFFSET`).
+const WIDE_QUERY: &str = "&per_page=2000";
+
+/// What a listing asks of `per_page`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PerPage {
+    /// [`PER_PAGE`].
+    Asked,
+    /// Not named (a server that refused it).
+    Unasked,
+    /// [`MAX_PAGES`] pages of [`PER_PAGE`] at once.
+    Wide,
+}
 /// Pages read per status at most; past it the lookup is a retryable error, never "none".
 /// 40 pages: 2,000 open incidents at 50 a page, 280 from a server that caps pages at 7;
 /// a page on a kept-alive connection is milliseconds, well inside the run's deadline.
@@ -117,7 +131,7 @@ impl Api<'_> {
         page: Option<u32>,
         from: Option<i64>,
         purpose: Purpose,
-        per_page: bool,
+        per_page: PerPage,
     ) -> Request {
         // `&page=`, `&from=` written by text::push_u64 and push_i64: no `core::fmt` code
         // for integers.
@@ -126,8 +140,10 @@ impl Api<'_> {
             query.push_str("&page=");
             crate::text::push_u64(&mut query, u64::from(page), 1);
         }
-        if per_page {
-            query.push_str(PER_PAGE_QUERY);
+        match per_page {
+            PerPage::Asked => query.push_str(PER_PAGE_QUERY),
+            PerPage::Wide => query.push_str(WIDE_QUERY),
+            PerPage::Unasked => {}
         }
         if let Some(from) = from {
             query.push_str("&from=");
@@ -509,6 +525,7 @@ mod tests {
     #[test]
     fn the_page_size_asked_for_is_the_one_counted() {
         assert_eq!(super::PER_PAGE_QUERY, format!("&per_page={}", super::PER_PAGE));
+        assert_eq!(super::WIDE_QUERY, format!("&per_page={}", super::PER_PAGE * super::MAX_PAGES as usize));
     }
 
     #[test]

@@ -13,7 +13,7 @@
 use crate::prelude::*;
 
 use super::{Phase, Run};
-use crate::reactio::{self, Incident, MAX_PAGES};
+use crate::reactio::{self, Incident, MAX_PAGES, PerPage};
 use crate::rules::{self, Decision, Episode};
 use crate::step::{Purpose, Request, Response, Step};
 
@@ -37,6 +37,9 @@ pub(super) struct Listing {
     /// ignores `from` lists every closed incident). Not counted against
     /// [`MAX_PAGES`], which bounds pages of what was asked for.
     foreign_pages: u32,
+    /// The request out asks for every page at once ([`PerPage::Wide`]): the server
+    /// answered `page=2` with its first page again.
+    wide: bool,
     pub(super) matches: Vec<Incident>,
     /// Ids seen so far (a list: pages are short and bounded).
     seen: Vec<u64>,
@@ -53,6 +56,7 @@ impl Listing {
             first_len: None,
             last_len: 0,
             foreign_pages: 0,
+            wide: false,
             matches: Vec::new(),
             seen: Default::default(),
         }
@@ -97,7 +101,12 @@ impl Run {
             return self.next_write();
         };
         let (status, page, from, purpose) = (l.status, l.page_param(self.pageless), l.from, l.purpose);
-        Step::Request(self.api().list(status, page, from, purpose, self.per_page))
+        let per_page = match (self.per_page, l.wide) {
+            (false, _) => PerPage::Unasked,
+            (true, false) => PerPage::Asked,
+            (true, true) => PerPage::Wide,
+        };
+        Step::Request(self.api().list(status, page, from, purpose, per_page))
     }
 
     // `iter().any`: `<[u64]>::contains` is an unrolled search of its own in the wasm builds.
@@ -151,8 +160,17 @@ impl Run {
             return self.send_listing();
         }
         let repeated = count > 0 && fresh == 0;
+        if repeated && listing.page > 1 && count >= reactio::PER_PAGE && self.per_page && !listing.wide {
+            // A later page as full as asked for and nothing new: a server that answers
+            // every page as its first (`LIMIT` without `OFFSET`) would hide every
+            // incident past it, and a second incident would open with a call. Once:
+            // every page at once.
+            listing.wide = true;
+            listing.page = 1;
+            return self.send_listing();
+        }
         let first_len = *listing.first_len.get_or_insert(count);
-        let last_page = count == 0 || count < first_len || repeated;
+        let last_page = count == 0 || count < first_len || repeated || listing.wide;
         if fresh > 0 && foreign == fresh {
             listing.foreign_pages += 1;
         }
@@ -223,6 +241,11 @@ impl Run {
             return None;
         }
         let current = self.phase.listing_mut()?;
+        if current.wide {
+            // Every page at once refused (a server that caps `per_page`): the list
+            // stands as it was.
+            return Some(self.listing_done());
+        }
         if core::mem::take(&mut current.probe) {
             current.page = 2;
             return Some(self.send_listing());

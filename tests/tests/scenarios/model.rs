@@ -72,6 +72,9 @@ pub(crate) struct Paging {
     /// A listing that names no `page` answers 400.
     #[serde(default)]
     pub(crate) page_required: bool,
+    /// `page` is not read: every page is the first (`LIMIT` without `OFFSET`).
+    #[serde(default)]
+    pub(crate) ignores_page: bool,
     /// `from` is not read: a listing holds incidents of any age.
     #[serde(default)]
     pub(crate) ignores_from: bool,
@@ -264,7 +267,7 @@ impl Model {
                         "errors": [{"field": "page", "code": "missing_field"}]});
                     return respond(400, error);
                 }
-                let page = page.unwrap_or(first).max(first) - first;
+                let page = if self.paging.ignores_page { 0 } else { page.unwrap_or(first).max(first) - first };
                 let asked: Option<usize> = query(&request.path, "per_page").and_then(|p| p.parse().ok());
                 let max = self.paging.max_per_page;
                 if asked.is_some_and(|n| max != 0 && n > max) {
