@@ -8,7 +8,9 @@
 //! numbering matters (a first page as full as the [`reactio::PER_PAGE`] asked for),
 //! `page=1` is asked in between: a server numbering from 1 answers its first page
 //! again, one numbering from 0 its second. A listing with fewer incidents than a page
-//! (nearly every lookup) costs what it did when pages were numbered from 1.
+//! (nearly every lookup) costs what it did when pages were numbered from 1. A server
+//! that answers a later page with its first again (`LIMIT` without `OFFSET`) is asked
+//! once for every page at once ([`reactio::PerPage::Wide`]).
 
 use crate::prelude::*;
 
