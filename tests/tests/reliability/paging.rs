@@ -1,6 +1,7 @@
 //! The core's paging against simulated servers, swept: pages numbered from 0 or from
-//! 1, `per_page` honoured or capped, lists that grow while they are read, and the
-//! check's incident anywhere in them or absent (docs/reliability.md finding 68). A
+//! 1, `per_page` honoured or capped, lists that grow while they are read, servers that
+//! ignore `page` or clamp it to their last, and the check's incident anywhere in them
+//! or absent (docs/reliability.md findings 68 and 72). A
 //! recovery must close its incident whenever the server lists it, close nothing when
 //! it does not, and ask for no more pages than the list has, plus the probe.
 
@@ -21,6 +22,16 @@ struct Server {
     /// Incidents others open right after the first listing is answered (listed first:
     /// newest first, so every later page shifts by this many).
     grows_by: usize,
+    /// Every page is its first (`LIMIT` without `OFFSET`).
+    ignores_page: bool,
+    /// A page past the last answers the last (else an empty page).
+    clamps: bool,
+}
+
+impl Server {
+    fn new(first_page: usize, cap: usize, grows_by: usize) -> Server {
+        Server { first_page, cap, grows_by, ignores_page: false, clamps: false }
+    }
 }
 
 /// Open incidents, newest first: `total` others, the check's at `ours` when given.
@@ -67,6 +78,12 @@ fn recover(server: Server, mut list: Vec<Value>) -> (Vec<String>, usize) {
             let answer = match page.checked_sub(server.first_page) {
                 Some(_) if !open => (200, json!([])),
                 Some(index) => {
+                    let last = list.len().saturating_sub(1) / size;
+                    let index = match (server.ignores_page, server.clamps) {
+                        (true, _) => 0,
+                        (false, true) => index.min(last),
+                        (false, false) => index,
+                    };
                     (200, Value::from(list.iter().skip(index * size).take(size).cloned().collect::<Vec<_>>()))
                 }
                 None => (400, json!({"type": "validation_error", "errors": [{"field": "page", "code": "invalid"}]})),
@@ -97,7 +114,7 @@ fn a_recovery_finds_its_incident_however_the_server_pages() {
             for grows_by in [0, 1, 7, 24] {
                 for total in [0, 1, 19, 20, 21, 49, 50, 51, 99, 100, 101, 160] {
                     for ours in [None, Some(0), Some(total / 2), Some(total)] {
-                        let server = Server { first_page, cap, grows_by };
+                        let server = Server::new(first_page, cap, grows_by);
                         let (closed, listings) = recover(server, incidents(total, ours));
                         let len = total + usize::from(ours.is_some());
                         // Pages from 0 capped below the 50 asked for: the first page is
@@ -129,9 +146,61 @@ fn a_recovery_finds_its_incident_however_the_server_pages() {
 /// open incidents than a page is read in the requests it always took.
 #[test]
 fn a_short_list_costs_the_requests_it_always_did() {
-    let numbered_from_1 = Server { first_page: 1, cap: 100, grows_by: 0 };
+    let numbered_from_1 = Server::new(1, 100, 0);
     assert_eq!(recover(numbered_from_1, incidents(0, Some(0))), (vec!["7".to_owned()], 2));
     assert_eq!(recover(numbered_from_1, incidents(48, Some(3))), (vec!["7".to_owned()], 2));
     // A full first page: the probe, then page 2.
     assert_eq!(recover(numbered_from_1, incidents(49, Some(3))), (vec!["7".to_owned()], 3));
+}
+
+/// A server that answers every page as its first (`LIMIT` without `OFFSET`) is asked
+/// once for every page at once: its incident is found wherever that answer holds it
+/// (the server's cap on a page is the one limit left), and nothing else is closed. One
+/// that clamps a page past the last to the last is read as one that ends its list.
+#[test]
+fn a_recovery_finds_its_incident_when_the_server_ignores_page_or_clamps() {
+    let mut cases = 0;
+    for first_page in [0, 1] {
+        for cap in [20, 50, 100, 2000] {
+            for grows_by in [0, 1, 7] {
+                for total in [0, 1, 49, 50, 51, 99, 100, 101, 160, 700] {
+                    for ours in [None, Some(0), Some(total / 2), Some(total)] {
+                        for ignores_page in [true, false] {
+                            let server = Server {
+                                ignores_page,
+                                clamps: !ignores_page,
+                                ..Server::new(first_page, cap, grows_by)
+                            };
+                            let (closed, listings) = recover(server, incidents(total, ours));
+                            let what =
+                                format!("{server:?}, {total} others, ours at {ours:?}: {closed:?} in {listings}");
+                            let seen = |at: usize| {
+                                if ignores_page {
+                                    // The first page, then (after a full one) every page at once.
+                                    at < cap.min(50) || (cap >= 50 && at + grows_by < cap)
+                                } else {
+                                    // As in the sweep above: pages from 0 capped below 50 skip
+                                    // the second page.
+                                    !(first_page == 0 && cap < 50 && at >= cap && at < 2 * cap)
+                                }
+                            };
+                            match ours {
+                                Some(at) if seen(at) => assert_eq!(closed, ["7"], "{what}"),
+                                _ => assert!(closed.is_empty(), "{what}"),
+                            }
+                            if ignores_page {
+                                // First page, probe, page 2 (3 with growth), every page, `pend`.
+                                assert!(listings <= 6, "{what}");
+                            } else {
+                                let len = total + usize::from(ours.is_some()) + grows_by;
+                                assert!(listings <= len / cap.min(50) + 4, "{what}");
+                            }
+                            cases += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(cases, 2 * 4 * 3 * 10 * 4 * 2);
 }
