@@ -108,6 +108,9 @@ fn runner<'a>(
     printer: &'a Printer,
     start: Instant,
 ) -> Result<Runner<'a>, HostError> {
+    // Before the engine is built: a wasm module compiled on a cache miss takes most of
+    // a second, and a SIGTERM then lost the event (docs/reliability.md finding 72).
+    let terminated = crate::deliver::note_sigterm();
     let engine =
         crate::engine::build(loaded.engine, &loaded.config, &loaded.input).map_err(crate::drive::engine_error)?;
     let host = &loaded.config.host;
@@ -122,7 +125,7 @@ fn runner<'a>(
         route: Route::of(&loaded.config),
         adopt: false,
         replaying: false,
-        terminated: crate::deliver::note_sigterm(),
+        terminated,
     })
 }
 

@@ -61,7 +61,7 @@ pub struct Runner<'a> {
     /// A `replay`: entries kept under other settings (another `call`, say) are left for
     /// the handler's own runs, unless `adopt`.
     pub replaying: bool,
-    /// Set when a SIGTERM arrives ([`note_sigterm`]).
+    /// Set when a SIGTERM or SIGHUP arrives ([`note_sigterm`]).
     pub terminated: Arc<AtomicBool>,
 }
 
@@ -70,10 +70,14 @@ pub struct Runner<'a> {
 /// lost the event in flight. Noted, the run leaves the rest of the spool for the next
 /// run and finishes its own event (delivered, or spooled), within its deadline, which
 /// is shorter than any stop timeout. Taken after stdin is read: before that there is no
-/// event to save. If the handler cannot be installed, SIGTERM stays fatal.
+/// event to save. SIGHUP is taken alike: it comes when the terminal or session of a
+/// Sensu server started by hand closes. If the handler cannot be installed, the signal
+/// stays fatal. SIGINT stays fatal: a person at a terminal means it.
 pub fn note_sigterm() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGTERM, Arc::clone(&flag));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        let _ = signal_hook::flag::register(signal, Arc::clone(&flag));
+    }
     flag
 }
 

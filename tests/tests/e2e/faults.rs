@@ -205,28 +205,31 @@ fn plain_http_to_another_host_is_refused() {
 }
 
 #[test]
-fn sigterm_lets_the_run_finish_its_event() {
-    // The Sensu server's service stopping signals every process of the service: the
-    // event in flight was lost. Now the run finishes it (here: delivered) in its deadline.
-    let dir = scratch("sigterm");
-    let server = standin();
-    let slow = Fault::Delay(Duration::from_millis(800));
-    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
-    let pid = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
-    let run = std::thread::scope(|s| {
-        let mut handler = against(&server.url(), &dir.join("spool"));
-        handler.args(["--deadline", "6"]).stdin(&first_critical()).report_pid(std::sync::Arc::clone(&pid));
-        let run = s.spawn(move || handler.run());
-        until_a_create_arrives(&server);
-        let pid = pid.load(std::sync::atomic::Ordering::SeqCst).to_string();
-        let sent = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
-        assert!(sent.success(), "kill -TERM {pid}");
-        run.join().expect("the handler's run")
-    });
-    assert_eq!(run.code, Some(0), "not killed by the signal: {}", run.all());
-    assert!(run.stdout.contains("created incident"), "{}", run.all());
-    assert_eq!(server.incidents().len(), 1, "{:?}", lines(&server));
-    assert_no_key(&[&run], &dir);
+fn sigterm_or_sighup_lets_the_run_finish_its_event() {
+    // The Sensu server's service stopping signals every process of the service (SIGTERM),
+    // a terminal closing every process of its session (SIGHUP): the event in flight was
+    // lost. Now the run finishes it (here: delivered) in its deadline.
+    for signal in ["-TERM", "-HUP"] {
+        let dir = scratch(&format!("signal{signal}"));
+        let server = standin();
+        let slow = Fault::Delay(Duration::from_millis(800));
+        server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
+        let pid = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let run = std::thread::scope(|s| {
+            let mut handler = against(&server.url(), &dir.join("spool"));
+            handler.args(["--deadline", "6"]).stdin(&first_critical()).report_pid(std::sync::Arc::clone(&pid));
+            let run = s.spawn(move || handler.run());
+            until_a_create_arrives(&server);
+            let pid = pid.load(std::sync::atomic::Ordering::SeqCst).to_string();
+            let sent = std::process::Command::new("kill").args([signal, &pid]).status().expect("run kill");
+            assert!(sent.success(), "kill {signal} {pid}");
+            run.join().expect("the handler's run")
+        });
+        assert_eq!(run.code, Some(0), "not killed by {signal}: {}", run.all());
+        assert!(run.stdout.contains("created incident"), "{signal}: {}", run.all());
+        assert_eq!(server.incidents().len(), 1, "{signal}: {:?}", lines(&server));
+        assert_no_key(&[&run], &dir);
+    }
 }
 
 #[test]

@@ -192,15 +192,20 @@ fn is_cache_name(stem: &str, name: &str) -> bool {
 }
 
 /// Write a file atomically (temporary file + rename), readable by all, writable by us only.
+/// On any failure the temporary file goes too: a write cut short by a full disk would
+/// otherwise keep the room the spool entry needs (docs/reliability.md finding 72).
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))?;
-    }
-    std::fs::rename(&tmp, path).inspect_err(|_| {
+    let written = (|| {
+        std::fs::write(&tmp, bytes)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))?;
+        }
+        std::fs::rename(&tmp, path)
+    })();
+    written.inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
 }
