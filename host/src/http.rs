@@ -110,6 +110,7 @@ fn new_client(
         .user_agent(concat!("sensu-reactio/", env!("CARGO_PKG_VERSION")))
         .tcp_nodelay(true)
         .pool_idle_timeout(REUSE_IDLE)
+        .dns_resolver(std::sync::Arc::new(crate::resolve::Resolver))
         .no_proxy();
     if !reuse {
         builder = builder.pool_max_idle_per_host(0);

@@ -15,6 +15,7 @@ pub mod http;
 pub mod input;
 pub mod latest;
 pub mod output;
+pub mod resolve;
 pub mod route;
 pub mod settings;
 pub mod spool;

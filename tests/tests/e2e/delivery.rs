@@ -24,6 +24,20 @@ fn first_critical_creates_one_incident_and_prints_its_url() {
 }
 
 #[test]
+fn an_endpoint_given_by_name_is_resolved_and_delivered_to() {
+    // The handler's own resolver (host/src/resolve.rs), not reqwest's: `localhost`
+    // comes from the system's hosts file.
+    let server = standin();
+    let dir = scratch("by-name");
+    let by_name = server.url().replacen("127.0.0.1", "localhost", 1);
+    assert!(by_name.contains("://localhost:"), "{by_name}");
+    let run = against(&by_name, &dir.join("spool")).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert_eq!(creates(&server), 1, "{:?}", lines(&server));
+    assert_no_key(&[&run], &dir);
+}
+
+#[test]
 fn lookup_and_create_share_one_connection() {
     let server = standin();
     let dir = scratch("keepalive");

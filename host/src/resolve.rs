@@ -1,0 +1,63 @@
+//! Name resolution for the HTTP client that cannot panic: `getaddrinfo` on a thread of
+//! its own when one can be started, else on the run's own thread.
+//!
+//! reqwest's default resolver runs `getaddrinfo` through tokio's blocking pool, and
+//! tokio panics when that pool cannot start a thread. A Sensu server's user at its
+//! process or thread limit (a leak elsewhere on a sick machine) then aborted the run
+//! with its event: nothing sent, nothing spooled (docs/reliability.md finding 72).
+//! Here a thread that cannot be started means resolving inline instead: the alert
+//! goes out, and only a lookup that hangs can then hold the run past its deadline.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+/// The resolver given to every client.
+#[derive(Debug, Default)]
+pub struct Resolver;
+
+fn lookup(host: &str) -> std::io::Result<Vec<SocketAddr>> {
+    (host, 0).to_socket_addrs().map(Iterator::collect)
+}
+
+impl Resolve for Resolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let spawned = std::thread::Builder::new().name("resolve".into()).spawn({
+                let host = host.clone();
+                move || {
+                    let _ = tx.send(lookup(&host));
+                }
+            });
+            // Awaited, the lookup leaves the runtime's timers running: one that hangs
+            // still meets the request's timeout, and its thread is left to end alone.
+            let found = match spawned {
+                Ok(_) => rx.await.unwrap_or_else(|_| Err(std::io::Error::other("the lookup's thread ended early"))),
+                Err(_) => lookup(&host),
+            };
+            let addrs: Addrs = Box::new(found?.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(host: &str) -> Result<Vec<SocketAddr>, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        let name: Name = host.parse().map_err(|_| format!("{host} is not a name"))?;
+        runtime.block_on(Resolver.resolve(name)).map(Iterator::collect).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn localhost_resolves_to_loopback() {
+        // Names that must not resolve are not tried: that would ask the system's DNS
+        // server, another host.
+        let found = resolve("localhost").expect("localhost resolves");
+        assert!(!found.is_empty() && found.iter().all(|a| a.ip().is_loopback()), "{found:?}");
+    }
+}
