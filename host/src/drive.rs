@@ -72,6 +72,13 @@ impl<'a> Transport<'a> {
         Ok(answer)
     }
 
+    /// Let the client go, with its connections and the runtime's descriptors: the run
+    /// sends nothing more, and keeping its event may need a file descriptor (a process
+    /// at its open-file limit could not spool while it held them).
+    pub fn close(&mut self) {
+        self.http = None;
+    }
+
     /// Was the HTTP client built (a request was really due)?
     pub fn client_built(&self) -> bool {
         self.http.is_some()

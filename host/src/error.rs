@@ -25,6 +25,10 @@ pub enum HostError {
     /// The handler itself failed (engine, I/O on stdout): exit 75, the event spooled
     /// (decisions.md has no code of its own for it; the line says `internal error`).
     Internal(String),
+    /// The machine could not give the run what it needs (file descriptors, memory):
+    /// exit 75, the event spooled. Not the event's fault nor the engine's, so a spooled
+    /// event it stops is never dead-lettered for it.
+    Machine(String),
 }
 
 impl HostError {
@@ -34,7 +38,7 @@ impl HostError {
             HostError::Input(_) => EXIT_INPUT,
             HostError::Config(_) => EXIT_CONFIG,
             HostError::Spool(_) => EXIT_NOT_SPOOLED,
-            HostError::Internal(_) => EXIT_SPOOLED,
+            HostError::Internal(_) | HostError::Machine(_) => EXIT_SPOOLED,
         }
     }
 }
@@ -46,6 +50,7 @@ impl std::fmt::Display for HostError {
             HostError::Config(m) => write!(f, "configuration error: {m}"),
             HostError::Spool(m) => write!(f, "spool error: {m}"),
             HostError::Internal(m) => write!(f, "internal error: {m}"),
+            HostError::Machine(m) => write!(f, "machine error: {m}"),
         }
     }
 }

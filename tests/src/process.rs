@@ -150,8 +150,21 @@ pub struct Handler {
 impl Handler {
     /// The built handler binary, named `label` in failures, killed after 60 s.
     pub fn new(label: &str) -> Handler {
+        Handler::new_under(label, &[])
+    }
+
+    /// The same, started by `wrapper` (a program and its arguments, which then runs the
+    /// handler: `["prlimit", "--nofile=7"]`); none: started itself.
+    pub fn new_under(label: &str, wrapper: &[&str]) -> Handler {
         let bin = handler_bin().unwrap_or_else(|e| panic!("{label}: {e}"));
-        let mut command = Command::new(bin);
+        let mut command = match wrapper.split_first() {
+            None => Command::new(bin),
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(bin);
+                command
+            }
+        };
         command.env_clear().env("PATH", "/usr/bin:/bin").current_dir("/");
         Handler {
             command,

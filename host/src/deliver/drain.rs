@@ -519,6 +519,15 @@ impl Runner<'_> {
                 ));
                 report.dead += 1;
             }
+            Err(e @ HostError::Machine(_)) => {
+                // The machine, not this entry: kept as it is, and the rest wait too.
+                entry.last_error = Some(self.printer.redact(&e.to_string()));
+                spool.update(path, &entry)?;
+                self.printer
+                    .warning(&format!("kept the spooled event for {} ({e}); the rest of the spool waits", entry.key));
+                report.left += 1;
+                return Ok(Flow::Stop);
+            }
             Err(e) => {
                 // One event the engine cannot plan (e.g. one too large for the wasm
                 // module's memory) must not hold up the others, nor come back for

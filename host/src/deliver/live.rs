@@ -134,6 +134,9 @@ impl Runner<'_> {
                     }
                     self.drop_superseded_by(live, check_lock.is_some());
                 }
+                if fate(&outcome) != Fate::Done {
+                    self.transport.close();
+                }
                 let code = self.settle(live, &outcome, answered);
                 if backlog && fate(&outcome) == Fate::Done {
                     // The check's next event need not wait for this.
@@ -360,7 +363,7 @@ impl Runner<'_> {
     pub fn keep_after_error(&self, live: Live<'_>, error: &HostError) -> u8 {
         let (dead, code) = match error {
             HostError::Config(_) => (true, EXIT_CONFIG),
-            HostError::Internal(_) => (false, EXIT_SPOOLED),
+            HostError::Internal(_) | HostError::Machine(_) => (false, EXIT_SPOOLED),
             HostError::Spool(_) | HostError::Input(_) => (false, error.exit_code()),
         };
         self.printer.error(&error.to_string(), code);

@@ -303,3 +303,35 @@ fn a_server_that_closes_every_connection_unannounced_still_gets_the_alert() {
     assert!(spooled(&spool).is_empty(), "{}", run.all());
     assert_no_key(&[&run], &dir);
 }
+
+#[test]
+fn a_process_out_of_file_descriptors_keeps_every_event_and_dead_letters_none() {
+    // A Sensu server's user at its open-file limit (a leak elsewhere on a sick machine):
+    // the spool's HTTP runtime cannot start. That was counted as the engine failing on
+    // the spooled event, which the third such run dead-lettered; and the live event's
+    // spool write found no descriptor left while the client held its own (exit 74).
+    let dir = scratch("nofile");
+    let spool = dir.join("spool");
+    let seed = against(&closed_port_url(), &spool).args(["--deadline", "1"]).stdin(&first_critical()).run();
+    assert_eq!(seed.code, Some(75), "{}", seed.all());
+    let server = standin();
+    let mut runs = Vec::new();
+    for n in 1..=3 {
+        let event = classic(&format!("db{n}"), "check_disk", 2, &["0", "2"], "create", 1);
+        let run = against_under(&server.url(), &spool, &["prlimit", "--nofile=7"]).stdin(&event).run();
+        assert_eq!(run.code, Some(75), "run {n} keeps its event: {}", run.all());
+        assert!(dead(&spool).is_empty(), "run {n} dead-lettered: {}", run.all());
+        assert!(!run.all().contains("the engine failed"), "run {n}: {}", run.all());
+        runs.push(run);
+    }
+    assert_eq!(spooled(&spool).len(), 4, "the first event and the three live ones");
+    let event = classic("db9", "check_disk", 2, &["0", "2"], "create", 1);
+    let healthy = against(&server.url(), &spool).stdin(&event).run();
+    assert_eq!(healthy.code, Some(0), "{}", healthy.all());
+    assert!(healthy.all().contains("for web01/check_http"), "the first event went: {}", healthy.all());
+    assert!(spooled(&spool).is_empty(), "{}", healthy.all());
+    assert_eq!(creates(&server), 5, "the first event, the three kept, the healthy run's: {:?}", lines(&server));
+    runs.push(seed);
+    runs.push(healthy);
+    assert_no_key(&runs.iter().collect::<Vec<_>>(), &dir);
+}

@@ -123,7 +123,12 @@ pub(crate) fn resolve() -> Vec<u8> {
 /// The built handler with a cleared environment (only `PATH`), cwd = `/`, killed
 /// after 30 s.
 pub(crate) fn handler() -> Handler {
-    let mut handler = Handler::new("e2e");
+    handler_under(&[])
+}
+
+/// [`handler`], started by `wrapper` ([`Handler::new_under`]).
+pub(crate) fn handler_under(wrapper: &[&str]) -> Handler {
+    let mut handler = Handler::new_under("e2e", wrapper);
     handler.limit(Duration::from_secs(30));
     // A spool of last resort, so no test writes to /var/spool (a test's own
     // --spool-dir or STATE_DIRECTORY takes precedence).
@@ -139,8 +144,13 @@ pub(crate) fn handler() -> Handler {
 /// The handler pointed at `server` with the key in `REACTIO_API_KEY`, spooling
 /// to `spool`, with settings only from an empty settings file (hermetic).
 pub(crate) fn against(server_url: &str, spool: &Path) -> Handler {
+    against_under(server_url, spool, &[])
+}
+
+/// [`against`], started by `wrapper` ([`Handler::new_under`]).
+pub(crate) fn against_under(server_url: &str, spool: &Path, wrapper: &[&str]) -> Handler {
     let (dir, settings) = empty_settings();
-    let mut handler = handler();
+    let mut handler = handler_under(wrapper);
     handler
         .hold(dir)
         .env("REACTIO_API_KEY", KEY)
