@@ -140,7 +140,8 @@ EXIT CODES
   65  the event is not a Sensu event, or larger than 16 MiB, or none came within 8 s
   74  delivery failed and the event could not be spooled: it is printed to stderr
   75  delivery failed (or the handler itself did: an `internal error` line, e.g. a
-      broken wasm module): the event was spooled for the next run (or dead-lettered)
+      broken wasm module; or the machine: a `machine error` line, e.g. no file
+      descriptor left): the event was spooled for the next run (or dead-lettered)
   78  configuration error (settings, key file, plain http refused, key rejected, or
       a wrong command line: the event is kept in the dead-letter folder)
   check-spool: 0 ok, 1 warning, 2 critical, 3 unknown (sensu check convention)";
