@@ -98,6 +98,7 @@ pub fn engine_error(e: EngineError) -> HostError {
         EngineError::Input(m) => HostError::Input(m),
         EngineError::Config(m) => HostError::Config(m),
         EngineError::Engine(m) => HostError::Internal(format!("the engine failed: {m}")),
+        EngineError::Machine(m) => HostError::Machine(m),
     }
 }
 

@@ -12,12 +12,16 @@ pub enum EngineError {
     Config(String),
     /// The engine itself failed (a wasm trap, fuel/epoch deadline, memory cap, bad module).
     Engine(String),
+    /// The machine could not give the engine what it needs (a thread, address space).
+    Machine(String),
 }
 
 impl std::fmt::Display for EngineError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            EngineError::Input(m) | EngineError::Config(m) | EngineError::Engine(m) => f.write_str(m),
+            EngineError::Input(m) | EngineError::Config(m) | EngineError::Engine(m) | EngineError::Machine(m) => {
+                f.write_str(m)
+            }
         }
     }
 }

@@ -335,3 +335,24 @@ fn a_process_out_of_file_descriptors_keeps_every_event_and_dead_letters_none() {
     runs.push(healthy);
     assert_no_key(&runs.iter().collect::<Vec<_>>(), &dir);
 }
+
+#[test]
+fn an_address_space_limit_too_small_for_the_wasm_engine_is_said_and_the_event_kept() {
+    // wasmtime reserves the 4 GiB a module's memory can address; under `ulimit -v` of
+    // 3 GB the wasm engine cannot instantiate, and said "install the wasm module".
+    let dir = scratch("as-limit");
+    let spool = dir.join("spool");
+    let server = standin();
+    let limited = ["prlimit", "--as=3000000000"];
+    let run = against_under(&server.url(), &spool, &limited).stdin(&first_critical()).run();
+    if std::env::var("SENSU_REACTIO_E2E_ENGINE").as_deref() == Ok("wasm") {
+        assert_eq!(run.code, Some(75), "{}", run.all());
+        assert!(run.all().contains("machine error") && run.all().contains("address-space limit"), "{}", run.all());
+        assert!(!run.all().contains("install the wasm module"), "{}", run.all());
+        assert_eq!(spooled(&spool).len(), 1, "{}", run.all());
+    } else {
+        assert_eq!(run.code, Some(0), "the native engine needs no such room: {}", run.all());
+        assert_eq!(creates(&server), 1, "{:?}", lines(&server));
+    }
+    assert_no_key(&[&run], &dir);
+}

@@ -188,7 +188,11 @@ impl WasmModule {
                     ticker.increment_epoch();
                 }
             })
-            .map_err(|e| engine_error(format!("cannot start the wasm deadline timer: {e}")))?;
+            .map_err(|e| {
+                EngineError::Machine(format!(
+                    "cannot start the wasm deadline timer: {e}; the event is kept: the sensu user is at its process or thread limit (LimitNPROC, TasksMax), or use --engine native"
+                ))
+            })?;
         Ok(WasmModule { engine, module, path, options, _stop_ticker: stop })
     }
 
@@ -316,7 +320,14 @@ impl WasmInstance {
                 self.owner.options.memory_cap >> 20
             ));
         }
-        engine_error(format!("the wasm module {path} failed while {doing}: {error:#}; {REINSTALL}"))
+        let text = format!("{error:#}");
+        if text.contains("mmap failed") || text.contains("Cannot allocate memory") {
+            // wasmtime reserves the 4 GiB a 32-bit memory can address, and guard pages.
+            return EngineError::Machine(format!(
+                "the wasm module {path} could not start while {doing}: {text}; the wasm engine reserves over 4 GiB of address space: raise the process's address-space limit (ulimit -v, LimitAS=) or use --engine native"
+            ));
+        }
+        engine_error(format!("the wasm module {path} failed while {doing}: {text}; {REINSTALL}"))
     }
 
     fn exports(&mut self, instance: &Instance) -> Result<Live, EngineError> {
