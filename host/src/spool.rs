@@ -3,7 +3,7 @@
 //! server refused; a lock file held while draining. Entries hold the Sensu event, never the API key.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -327,6 +327,23 @@ impl Spool {
         // order walks the components of each pair, slow over thousands).
         files.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
         Ok(files)
+    }
+
+    /// Can a delivered entry be removed (a file made and removed in the spool folder)?
+    /// One that cannot would be sent again by every run (docs/reliability.md finding 72).
+    pub fn check_removable(&self) -> Result<(), HostError> {
+        let probe = self.dir.join(format!(".probe-{}", std::process::id()));
+        let made = OpenOptions::new().write(true).create(true).truncate(true).open(&probe);
+        match made.and_then(|_| std::fs::remove_file(&probe)) {
+            // A full disk, or no inode left, still lets an entry be removed.
+            Err(e) if matches!(e.kind(), ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem) => {
+                Err(HostError::Spool(format!(
+                    "entries cannot be removed from {} ({e}), so each would be sent again by every run; none is sent until this user may write the folder (chmod u+w, or chown it to the user sensu runs handlers as)",
+                    self.dir.display()
+                )))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Whether a live run could keep an event here: a 4 KiB file can be written in it (a

@@ -116,6 +116,7 @@ impl Runner<'_> {
             self.printer.warning("another run is delivering the spool; leaving it to that run");
             return Ok(report);
         }
+        spool.check_removable()?;
         if unfinished {
             self.take_in_unfinished(&spool);
         }
