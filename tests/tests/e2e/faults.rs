@@ -356,3 +356,50 @@ fn an_address_space_limit_too_small_for_the_wasm_engine_is_said_and_the_event_ke
     }
     assert_no_key(&[&run], &dir);
 }
+
+#[test]
+fn a_spool_whose_entries_cannot_be_removed_sends_none_of_them_again() {
+    // A spool folder made read-only for the handler's user (configuration management
+    // resetting its mode) while an entry waits: each run delivered the entry, could not
+    // remove it, and the next sent it again (twice a run: before and after its event).
+    // Permission bits bind only a user other than root: the runs are `nobody`'s.
+    let root = std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !root {
+        eprintln!("skipped: needs root, to run the handler as another user");
+        return;
+    }
+    let nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
+    let dir = scratch("unremovable");
+    let spool = dir.join("spool");
+    std::fs::create_dir(&spool).expect("the spool");
+    std::fs::write(spool.join(".lock"), "").expect("the lock");
+    let owned = std::process::Command::new("chown").args(["-R", "65534:65534", path_str(&spool)]).status();
+    assert!(owned.is_ok_and(|s| s.success()), "chown the spool to nobody");
+    let server = standin();
+    let first = against_under(&server.url(), &spool, &nobody).stdin(&first_critical()).run();
+    assert_eq!(first.code, Some(0), "{}", first.all());
+    server.push_fault_times(Match::exact("POST", "/api/v1/messages"), Fault::json(503, &serde_json::json!({})), 20);
+    let downgrade = classic("web01", "check_http", 1, &["0", "2", "1"], "create", 2);
+    let kept = against_under(&server.url(), &spool, &nobody).args(["--deadline", "1"]).stdin(&downgrade).run();
+    assert_eq!(kept.code, Some(75), "{}", kept.all());
+    assert_eq!(spooled(&spool).len(), 1, "{}", kept.all());
+    server.clear_faults();
+    let posts = |server: &sensu_reactio_tests::Standin| {
+        lines(server).iter().filter(|l| l.as_str() == "POST /api/v1/messages").count()
+    };
+    let posted = posts(&server);
+    let sealed = std::process::Command::new("chmod").args(["555", path_str(&spool)]).status();
+    assert!(sealed.is_ok_and(|s| s.success()), "chmod the spool");
+    let mut runs = vec![first, kept];
+    for n in 1..=2 {
+        let event = classic(&format!("db{n}"), "check_disk", 2, &["0", "2"], "create", 1);
+        let run = against_under(&server.url(), &spool, &nobody).stdin(&event).run();
+        assert_eq!(run.code, Some(0), "the live event goes: {}", run.all());
+        assert!(run.all().contains("entries cannot be removed"), "{}", run.all());
+        runs.push(run);
+    }
+    let _ = std::process::Command::new("chmod").args(["755", path_str(&spool)]).status();
+    assert_eq!(posts(&server), posted, "the kept downgrade was never posted: {:?}", lines(&server));
+    assert_eq!(spooled(&spool).len(), 1, "it waits for a folder it can be removed from");
+    assert_no_key(&runs.iter().collect::<Vec<_>>(), &dir);
+}
