@@ -253,7 +253,10 @@ impl Spool {
             return Ok(Spool::at(system));
         }
         let uid = me().map(|(uid, _)| uid.to_string()).unwrap_or_else(|| "user".into());
-        let fallback = std::env::temp_dir().join(format!("sensu-reactio-{uid}"));
+        // A relative TMPDIR would put it under a working directory that `replay` and
+        // `check-spool`, run from elsewhere, do not look in (std's `temp_dir` takes it).
+        let tmp = env.get("TMPDIR").filter(|t| Path::new(t).is_absolute()).unwrap_or("/tmp");
+        let fallback = Path::new(tmp).join(format!("sensu-reactio-{uid}"));
         let note = format!(
             "{} is not writable, so the spool is {}; set spool_dir (or create {} writable by this user) to keep undelivered events across reboots",
             system.display(),

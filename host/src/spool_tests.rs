@@ -191,6 +191,13 @@ fn location_order_and_no_relative_dirs() {
     let chosen = Spool::locate(None, &EnvVars::default(), Path::new("/proc/none/sensu-reactio")).unwrap();
     assert!(chosen.dir().is_absolute());
     assert!(chosen.fallback_note.unwrap().contains("not writable"));
+    // TMPDIR when absolute; a relative one (under whatever folder the run started in,
+    // where `replay` from elsewhere would not look) is not taken.
+    for (tmpdir, parent) in [("/var/tmp", "/var/tmp"), ("tmp", "/tmp"), ("./x", "/tmp")] {
+        let env = EnvVars::from_pairs([("TMPDIR", tmpdir)]);
+        let chosen = Spool::locate(None, &env, Path::new("/proc/none/sensu-reactio")).unwrap();
+        assert_eq!(chosen.dir().parent(), Some(Path::new(parent)), "TMPDIR={tmpdir}");
+    }
 }
 
 #[test]
