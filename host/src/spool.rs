@@ -332,12 +332,23 @@ impl Spool {
         Ok(files)
     }
 
+    /// The probe file of [`Spool::check_writable`] and [`Spool::check_removable`]: a dot
+    /// file, which the drain ignores.
+    fn probe_path(&self) -> PathBuf {
+        self.dir.join(format!(".probe-{}", std::process::id()))
+    }
+
+    /// Open the probe file: truncated, not created anew, so a probe left by a killed
+    /// run whose process id came back does not fail it.
+    fn open_probe(probe: &Path) -> std::io::Result<File> {
+        OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(probe)
+    }
+
     /// Can a delivered entry be removed (a file made and removed in the spool folder)?
     /// One that cannot would be sent again by every run (docs/reliability.md finding 72).
     pub fn check_removable(&self) -> Result<(), HostError> {
-        let probe = self.dir.join(format!(".probe-{}", std::process::id()));
-        let made = OpenOptions::new().write(true).create(true).truncate(true).open(&probe);
-        match made.and_then(|_| std::fs::remove_file(&probe)) {
+        let probe = self.probe_path();
+        match Spool::open_probe(&probe).and_then(|_| std::fs::remove_file(&probe)) {
             // A full disk, or no inode left, still lets an entry be removed.
             Err(e) if matches!(e.kind(), ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem) => {
                 Err(HostError::Spool(format!(
@@ -376,15 +387,9 @@ impl Spool {
             };
         }
         // As much as a small entry, so a full disk fails too (an empty file needs no
-        // block); truncated, not created anew, so a probe left by a killed run whose
-        // process id came back does not fail it.
-        let probe = self.dir.join(format!(".probe-{}", std::process::id()));
-        let written = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&probe)
+        // block).
+        let probe = self.probe_path();
+        let written = Spool::open_probe(&probe)
             .and_then(|mut file| file.write_all(&[b' '; 4096]).and_then(|()| file.sync_data()));
         let _ = std::fs::remove_file(&probe);
         written.map_err(|e| {

@@ -134,11 +134,12 @@ impl Runner<'_> {
                     }
                     self.drop_superseded_by(live, check_lock.is_some());
                 }
-                if fate(&outcome) != Fate::Done {
+                let done = fate(&outcome) == Fate::Done;
+                if !done {
                     self.transport.close();
                 }
                 let code = self.settle(live, &outcome, answered);
-                if backlog && fate(&outcome) == Fate::Done {
+                if backlog && done {
                     // The check's next event need not wait for this.
                     drop(check_lock);
                     self.drain_after(live);
