@@ -246,14 +246,7 @@ impl Incident {
         let id = obj.get("id").and_then(id_of)?;
         let text = |k: &str| obj.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
         let time = |k: &str| obj.get(k).and_then(int_of).map(crate::text::epoch_seconds);
-        let has_manager = match obj.get("manager") {
-            None | Some(Value::Null) | Some(Value::Bool(false)) => false,
-            Some(Value::Number(n)) => n.as_i64() != Some(0),
-            Some(Value::String(s)) => !s.trim_ws().is_empty() && s.trim_ws() != "0",
-            Some(Value::Object(o)) => !o.is_empty(),
-            Some(Value::Array(a)) => !a.is_empty(),
-            Some(_) => true,
-        };
+        let has_manager = obj.get("manager").is_some_and(names_someone);
         Some(Incident {
             id,
             name: text("name"),
@@ -269,6 +262,44 @@ impl Incident {
     pub(crate) fn matches(&self, key: &str) -> bool {
         self.name == key || self.name.strip_prefix(key).is_some_and(|rest| rest.starts_with(' '))
     }
+}
+
+/// A `manager` that names a person: not `null`, `false`, `0`, `""` or `"0"`, nor an
+/// object or list of only those (`{"id": null, "name": null}`: nobody has it).
+fn names_someone(value: &Value) -> bool {
+    match value {
+        Value::Null | Value::Bool(false) => false,
+        Value::Number(n) => n.as_i64() != Some(0),
+        Value::String(s) => !s.trim_ws().is_empty() && s.trim_ws() != "0",
+        Value::Object(o) => {
+            // A loop: `any` over the map's values costs the wasm module its own code.
+            for (_, member) in o {
+                if names_someone(member) {
+                    return true;
+                }
+            }
+            false
+        }
+        Value::Array(a) => {
+            for item in a {
+                if names_someone(item) {
+                    return true;
+                }
+            }
+            false
+        }
+        Value::Bool(true) => true,
+    }
+}
+
+/// Whether a 429 or 503 is the server's own word that it took nothing: a 429 always;
+/// a 503 when it says when to come back (`Retry-After`) or in JSON. A 503 without
+/// either may be a proxy's, sent after it forwarded the request (Envoy's "upstream
+/// ... reset before headers"), so what it answers for may have been done.
+pub(crate) fn said_not_taken(response: &Response) -> bool {
+    response.status == 429
+        || (response.status == 503
+            && (response.header("retry-after").is_some() || answer_json(&response.body).is_some_and(|v| v.is_object())))
 }
 
 /// An answer's JSON, past a UTF-8 byte order mark a server may put first.
@@ -531,10 +562,28 @@ mod tests {
     #[test]
     fn an_empty_manager_is_nobody() {
         let body = r#"[{"id":1,"manager":{}},{"id":2,"manager":{"id":7}},{"id":3,"manager":[]},
-            {"id":4,"manager":5},{"id":5,"manager":null},{"id":6,"manager":"0"},{"id":7}]"#;
+            {"id":4,"manager":5},{"id":5,"manager":null},{"id":6,"manager":"0"},{"id":7},
+            {"id":8,"manager":{"id":null,"name":null}},{"id":9,"manager":{"id":0,"name":""}},
+            {"id":10,"manager":{"id":null,"name":"hanako"}},{"id":11,"manager":[null]},{"id":12,"manager":true}]"#;
         let (incidents, count) = parse_list(body, "open").unwrap_or_default();
-        assert_eq!(count, 7);
+        assert_eq!(count, 12);
         let held: Vec<(u64, bool)> = incidents.iter().map(|i| (i.id, i.has_manager)).collect();
-        assert_eq!(held, [(1, false), (2, true), (3, false), (4, true), (5, false), (6, false), (7, false)]);
+        assert_eq!(
+            held,
+            [
+                (1, false),
+                (2, true),
+                (3, false),
+                (4, true),
+                (5, false),
+                (6, false),
+                (7, false),
+                (8, false),
+                (9, false),
+                (10, true),
+                (11, false),
+                (12, true)
+            ]
+        );
     }
 }

@@ -308,17 +308,24 @@ impl Run {
         match verdict {
             Verdict::Success => self.on_success(request, response),
             // A server error (a proxy's 502 or 504, say) may come after the broadcast went
-            // out; only 503 and 429 say it was not taken.
+            // out; only a 429, or a 503 in the server's own words, says it was not taken.
             Verdict::Retry { reason, .. }
-                if request.purpose == Purpose::Notify && response.status >= 500 && response.status != 503 =>
+                if request.purpose == Purpose::Notify
+                    && response.status >= 500
+                    && !reactio::said_not_taken(response) =>
             {
                 self.notify_unconfirmed(&reason)
             }
-            // 429 and 503 say the server did not take it: a create so answered is sent
-            // again as it is, not looked for (it cannot have landed).
+            // A create the server says it did not take is sent again as it is, not
+            // looked for (it cannot have landed).
             Verdict::Retry { reason, retry_after_ms } => {
-                let maybe_taken = !matches!(response.status, 429 | 503);
+                let maybe_taken = !reactio::said_not_taken(response);
                 self.retry(reason, retry_after_ms, request, maybe_taken)
+            }
+            // A close refused as a conflict: the incident is closed already (a person
+            // closed it after the lookup). The recovery is on its timeline.
+            Verdict::Fatal { reason, .. } if request.purpose == Purpose::Close && response.status == 409 => {
+                self.closed_already(&reason)
             }
             Verdict::Auth { detail } if self.housekeeping => {
                 self.skip_housekeeping(format!("reactio refused the api key {detail}"))

@@ -1,7 +1,8 @@
 //! Final refusals (a 4xx that a retry cannot fix): a rejected key, a wrong address,
 //! the one retry with the minimal payload after a 400 that blamed a field it mends, a
-//! refused timeline message that the event's broadcast or close does not wait on (a
-//! listing refused past its last page or for how it was asked: [`super::listing`]).
+//! refused timeline message that the event's broadcast or close does not wait on, a
+//! close refused because the incident is closed already (a listing refused past its
+//! last page or for how it was asked: [`super::listing`]).
 
 use crate::prelude::*;
 
@@ -65,6 +66,18 @@ impl Run {
             reason.push_str("; the incident stays open: close it in reactio");
         }
         self.fail(false, false, "rejected", reason)
+    }
+
+    /// A close answered 409: the incident is taken as closed already (by a person,
+    /// since the lookup), said in a warning, and the run goes on; nothing is kept to
+    /// send again.
+    pub(super) fn closed_already(&mut self, reason: &str) -> Step {
+        self.in_flight = None;
+        self.warnings.push(format!("{reason}; taken as closed already: if it is still open, close it in reactio"));
+        if !self.housekeeping {
+            self.summary.push_str(" (reactio says it was closed already)");
+        }
+        self.next_write()
     }
 
     /// The in-flight write again with its minimal payload, if it has one that differs:
