@@ -69,6 +69,35 @@ fn dead_left_for_others(dead: &[std::path::PathBuf], route: &Route) -> usize {
     dead.iter().filter_map(|path| Spool::read(path).ok()).filter(|entry| route.leaves(entry)).count()
 }
 
+/// Room for one more entry of the largest event a run accepts, with its envelope.
+const ROOM_FOR_AN_ENTRY: u64 = crate::input::MAX_EVENT_BYTES + 64 * 1024;
+
+/// Fewer free inodes than this, and the next entries may find none.
+const FEW_INODES: u64 = 16;
+
+/// What the disk that holds the spool lacks to keep the largest event a run accepts
+/// (the writable probe is 4 KiB: it says OK with 8 KiB free, where a 20 KiB event does
+/// not fit). `None`: room enough, or not known (no folder yet, or a file system that
+/// does not say).
+fn room_problem(spool: &Spool) -> Option<String> {
+    let stat = rustix::fs::statvfs(spool.dir()).ok()?;
+    if stat.f_blocks == 0 {
+        return None;
+    }
+    let free = stat.f_bavail.saturating_mul(stat.f_frsize);
+    let dir = spool.dir().display();
+    let lacks = if free < ROOM_FOR_AN_ENTRY {
+        format!("only {} KiB free", free / 1024)
+    } else if stat.f_files > 0 && stat.f_favail < FEW_INODES {
+        format!("only {} inodes free", stat.f_favail)
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{lacks} on the disk that holds {dir}: an event of up to 16 MiB may not be kept there, and a run that cannot keep its event only writes it to its log (exit 74); free space on that disk"
+    ))
+}
+
 fn reached(value: u64, threshold: u64) -> bool {
     threshold > 0 && value >= threshold
 }
@@ -115,7 +144,8 @@ pub fn check_spool(
             let unfinished = spool.unfinished();
             // Records a run cannot keep: a check's stale results are no longer known as such.
             let records = crate::latest::problem(spool);
-            let code = if unfinished.is_empty() && records.is_none() {
+            let room = room_problem(spool);
+            let code = if unfinished.is_empty() && records.is_none() && room.is_none() {
                 status(&state, thresholds)
             } else {
                 status(&state, thresholds).max(1)
@@ -168,12 +198,13 @@ pub fn check_spool(
                 }
             };
             let records_note = records.as_ref().map(|why| format!("; {why}")).unwrap_or_default();
+            let room_note = room.as_ref().map(|why| format!("; {why}")).unwrap_or_default();
             let line = format!(
-                "reactio spool {word}: {} spooled{oldest}{others_note}, {} dead-lettered in {dir}{hint}{unfinished_note}{records_note}",
+                "reactio spool {word}: {} spooled{oldest}{others_note}, {} dead-lettered in {dir}{hint}{unfinished_note}{records_note}{room_note}",
                 state.spooled, state.dead
             );
             let (last_error, last_error_age) = why.map_or((None, None), |(w, a)| (Some(w), Some(a)));
-            let value = json!({"status": word.to_lowercase(), "spooled": state.spooled, "oldest_age": state.oldest_age, "dead": state.dead, "dir": dir, "exit_code": code, "last_error": last_error, "last_error_age": last_error_age, "other_configuration": others, "dead_other_configuration": dead_others, "unfinished": unfinished.len(), "records_problem": records});
+            let value = json!({"status": word.to_lowercase(), "spooled": state.spooled, "oldest_age": state.oldest_age, "dead": state.dead, "dir": dir, "exit_code": code, "last_error": last_error, "last_error_age": last_error_age, "other_configuration": others, "dead_other_configuration": dead_others, "unfinished": unfinished.len(), "records_problem": records, "room_problem": room});
             (code, line, value)
         }
         // Not even a directory there (a file in the path, say): no event could be kept.

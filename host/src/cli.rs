@@ -256,8 +256,7 @@ fn build(detail: Detail) -> ClapCommand {
 
 fn with_subcommands(cmd: ClapCommand) -> ClapCommand {
     const ADOPT: &str = "Also deliver, with this configuration, entries spooled by another one (another profile, project or API key; e.g. after the key was rotated)";
-    const CHECK_SPOOL: &str =
-        "Sensu check over the spool: age and count of spooled and dead-lettered entries, one line, exit 0/1/2";
+    const CHECK_SPOOL: &str = "Sensu check over the spool: age and count of spooled and dead-lettered entries, and room on its disk for the largest event (16 MiB); one line, exit 0/1/2";
     const CHECK_CONFIG: &str =
         "Validate the settings and print the effective configuration, where each value came from (secrets masked)";
     let replay = ClapCommand::new("replay")

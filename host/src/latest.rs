@@ -168,7 +168,7 @@ pub fn stale(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: A
 /// Note that a result of `key` (a `recovery`, a `failure`, or neither) that came at
 /// `arrived` was acted on. What went wrong, if it could not be noted: the results
 /// this one overtook are then not known to be stale.
-pub fn note(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Arrival) -> Result<(), String> {
+pub fn note(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Arrival) -> std::io::Result<()> {
     if !recovery && !failure {
         return Ok(());
     }
@@ -183,13 +183,13 @@ pub fn note(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Ar
     *slot = Some(arrived);
     record.written = Some(Clocks::now());
     record.sum = Some(record.digest());
-    let text = serde_json::to_vec(&record).map_err(|e| e.to_string())?;
+    let text = serde_json::to_vec(&record).map_err(std::io::Error::other)?;
     let target = path(spool, key);
     if summed && rewrite(&target, &text) {
         return Ok(());
     }
     let dir = dir(spool);
-    spool.ensure_folder(&dir).map_err(|e| e.to_string())?;
+    spool.ensure_folder(&dir).map_err(|e| std::io::Error::other(e.to_string()))?;
     let temp = dir.join(format!(".tmp-{}-{:016x}", std::process::id(), key_digest(key)));
     // No fsync: a record matters for the minutes around a delivery, not across a crash.
     let written = std::fs::OpenOptions::new()
@@ -213,7 +213,9 @@ pub fn note(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Ar
         });
     if let Err(e) = written {
         let _ = std::fs::remove_file(&temp);
-        return Err(format!("could not write {}: {e}", target.display()));
+        // The kind stays: the warning's advice depends on it (a full disk is no
+        // matter of permissions).
+        return Err(std::io::Error::new(e.kind(), format!("could not write {}: {e}", target.display())));
     }
     if fresh {
         prune(&dir);
@@ -243,6 +245,18 @@ fn rewrite(target: &std::path::Path, text: &[u8]) -> bool {
     let mut bytes = text.to_vec();
     bytes.resize(bytes.len().max(usize::try_from(opened.len()).unwrap_or(usize::MAX)), b' ');
     file.write_all_at(&bytes, 0).is_ok()
+}
+
+/// What to do when a record could not be written, by why: a full disk (or no inode
+/// left, or a quota) is no matter of permissions.
+pub fn fix_for(spool: &Spool, kind: std::io::ErrorKind) -> String {
+    let records = dir(spool);
+    match kind {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            format!("free space (or inodes) on the disk that holds {}", records.display())
+        }
+        _ => format!("make {} a directory this user can write", records.display()),
+    }
 }
 
 /// What keeps the records from being kept, in words (`check-spool` warns of it): the
@@ -312,6 +326,17 @@ mod tests {
     }
 
     #[test]
+    fn a_record_not_written_on_a_full_disk_is_said_so_not_as_permissions() {
+        let (_dir, spool) = fresh_spool("fix");
+        for full in [std::io::ErrorKind::StorageFull, std::io::ErrorKind::QuotaExceeded] {
+            let fix = fix_for(&spool, full);
+            assert!(fix.starts_with("free space") && !fix.contains("can write"), "{fix}");
+        }
+        let fix = fix_for(&spool, std::io::ErrorKind::PermissionDenied);
+        assert!(fix.contains("a directory this user can write"), "{fix}");
+    }
+
+    #[test]
     fn a_run_arrives_when_it_started() {
         let start = Instant::now();
         std::thread::sleep(Duration::from_millis(20));
@@ -361,7 +386,7 @@ mod tests {
         std::fs::remove_file(path(&spool, other)).unwrap();
         std::fs::create_dir(path(&spool, other)).unwrap();
         assert_eq!(stale(&spool, other, false, true, at(now)), None);
-        assert!(note(&spool, other, true, false, at(now)).unwrap_err().contains("could not write"));
+        assert!(note(&spool, other, true, false, at(now)).unwrap_err().to_string().contains("could not write"));
         // A fifo in a record's place is not opened (the read would wait for a writer).
         std::fs::remove_dir(path(&spool, other)).unwrap();
         let made = std::process::Command::new("mkfifo").arg(path(&spool, other)).status();

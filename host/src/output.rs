@@ -27,14 +27,14 @@ pub enum Source {
 pub struct Printer {
     format: Option<OutputFormat>,
     secrets: Vec<String>,
-    /// Warnings already printed (the configuration's, at load): not repeated per event.
-    printed: Vec<String>,
+    /// Warnings already printed by [`Printer::warning_once`]: not repeated per event.
+    printed: std::cell::RefCell<Vec<String>>,
 }
 
 impl Printer {
     /// A printer for `format`.
     pub fn new(format: OutputFormat) -> Printer {
-        Printer { format: Some(format), secrets: Vec::new(), printed: Vec::new() }
+        Printer { format: Some(format), secrets: Vec::new(), printed: std::cell::RefCell::default() }
     }
 
     /// Mask this value wherever it would appear (the API keys). Very short values
@@ -46,13 +46,15 @@ impl Printer {
         }
     }
 
-    /// Print a warning once for the whole run (the configuration's warnings, which
-    /// every outcome repeats).
-    pub fn warning_once(&mut self, message: &str) {
-        if !self.printed.iter().any(|p| p == message) {
-            self.warning(message);
-            self.printed.push(message.to_owned());
+    /// Print a warning once for the whole run: the configuration's warnings, which
+    /// every outcome repeats, and a trouble with the spool that the drains before and
+    /// after the live event each meet.
+    pub fn warning_once(&self, message: &str) {
+        if self.printed.borrow().iter().any(|p| p == message) {
+            return;
         }
+        self.warning(message);
+        self.printed.borrow_mut().push(message.to_owned());
     }
 
     /// The text with every known secret masked, on one line: whole, and any piece of
@@ -132,7 +134,7 @@ impl Printer {
     /// The result for one event: one line, or one JSON object (the core's outcome
     /// plus `source`, `host` (what the handler did with it) and `exit_code`).
     pub fn outcome(&self, outcome: &Outcome, source: Source, host_note: Option<&str>, exit_code: Option<u8>) {
-        for warning in outcome.warnings.iter().filter(|w| !self.printed.contains(w)) {
+        for warning in outcome.warnings.iter().filter(|w| !self.printed.borrow().contains(w)) {
             self.warning(warning);
         }
         if self.json() {

@@ -17,7 +17,23 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 pub struct Resolver;
 
 fn lookup(host: &str) -> std::io::Result<Vec<SocketAddr>> {
-    (host, 0).to_socket_addrs().map(Iterator::collect)
+    (host, 0).to_socket_addrs().map(Iterator::collect).map_err(|e| unresolved(host, &e))
+}
+
+/// A failed lookup said with where to look: getaddrinfo's own words ("temporary
+/// failure in name resolution") name neither the setting nor the file at fault.
+fn unresolved(host: &str, error: &std::io::Error) -> std::io::Error {
+    let fix = if host.eq_ignore_ascii_case("localhost") {
+        "this machine's /etc/hosts has no line for it: give `endpoint` as 127.0.0.1 (or [::1])".to_owned()
+    } else {
+        format!(
+            "check `organization` or `endpoint`, and this machine's resolver (/etc/resolv.conf, /etc/hosts) for {host}"
+        )
+    };
+    std::io::Error::new(
+        error.kind(),
+        format!("could not resolve the name ({}): {fix}", error.to_string().to_lowercase()),
+    )
 }
 
 impl Resolve for Resolver {
@@ -51,6 +67,17 @@ mod tests {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
         let name: Name = host.parse().map_err(|_| format!("{host} is not a name"))?;
         runtime.block_on(Resolver.resolve(name)).map(Iterator::collect).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_name_that_does_not_resolve_says_where_to_look() {
+        let cause = std::io::Error::other("Temporary failure in name resolution");
+        let said = unresolved("localhost", &cause).to_string();
+        assert!(said.contains("temporary failure in name resolution") && said.contains("/etc/hosts"), "{said}");
+        assert!(said.contains("127.0.0.1"), "{said}");
+        let said = unresolved("demo.reactio.jp", &cause).to_string();
+        assert!(said.contains("`organization` or `endpoint`") && said.contains("/etc/resolv.conf"), "{said}");
+        assert!(!said.contains("127.0.0.1"), "{said}");
     }
 
     #[test]

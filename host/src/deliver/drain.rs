@@ -430,7 +430,8 @@ impl Runner<'_> {
                 Write::Answered(..) => return None,
             };
             let Err(e) = spool.update(path, &marked) else { return None };
-            self.printer.warning(&format!("could not mark the spooled event for {} as being {what}: {e}", entry.key));
+            self.printer
+                .warning_once(&format!("could not mark the spooled event for {} as being {what}: {e}", entry.key));
             // Not sent unmarked: a later run could not tell that it went, and would
             // create or broadcast again (a second incident, a second call). The event
             // waits in the spool; the run stops as at its deadline.

@@ -225,7 +225,8 @@ impl Runner<'_> {
         let Ok(Some(_held)) = spool.try_lock() else { return };
         let own = Some(live.summary.key.as_str());
         if let Err(e) = self.drain_scoped(end, None, true, own, Scope::Others) {
-            self.printer.warning(&format!("the spool was not delivered after the event: {e}"));
+            // Said once: the drain before the event met the same trouble, as a rule.
+            self.printer.warning_once(&format!("the spool was not delivered: {e}"));
         }
     }
 
@@ -244,7 +245,7 @@ impl Runner<'_> {
             }
             Ok(_) => None,
             Err(e) => {
-                self.printer.warning(&format!("the spool was not delivered: {e}"));
+                self.printer.warning_once(&format!("the spool was not delivered: {e}"));
                 None
             }
         }

@@ -142,9 +142,9 @@ impl Runner<'_> {
     /// Note a delivered result ([`latest::note`]); a warning when it cannot be.
     fn note(&self, spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Arrival) {
         if let Err(e) = latest::note(spool, key, recovery, failure, arrived) {
-            self.printer.warning(&format!(
-                "could not note the delivery for {key} ({e}): a result of its check that came in before it and is still waiting could be sent after it; make {} a directory this user can write",
-                spool.dir().join(".latest").display()
+            let fix = latest::fix_for(spool, e.kind());
+            self.printer.warning_once(&format!(
+                "could not note the delivery for {key} ({e}): a result of its check that came in before it and is still waiting could be sent after it; {fix}"
             ));
         }
     }

@@ -38,6 +38,33 @@ fn an_endpoint_given_by_name_is_resolved_and_delivered_to() {
 }
 
 #[test]
+fn a_localhost_endpoint_this_machine_cannot_resolve_is_said_with_its_fix() {
+    // An empty /etc/hosts (a slim container image, provisioning half done): getaddrinfo
+    // said only "temporary failure in name resolution", naming neither the file nor
+    // the setting. The run's own mount namespace hides /etc/hosts, and /etc/resolv.conf
+    // too, so the lookup asks no server but 127.0.0.1's; that needs root.
+    use std::os::unix::fs::MetadataExt;
+    if !std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0) {
+        eprintln!("skipped: needs root, to hide /etc/hosts in a mount namespace");
+        return;
+    }
+    let server = standin();
+    let dir = scratch("no-hosts");
+    let spool = dir.join("spool");
+    let empty = dir.join("empty");
+    std::fs::write(&empty, "").expect("an empty file");
+    let hide = "mount --bind \"$0\" /etc/hosts && mount --bind \"$0\" /etc/resolv.conf && exec \"$@\"";
+    let unshared = ["unshare", "-m", "sh", "-c", hide, path_str(&empty)];
+    let by_name = server.url().replacen("127.0.0.1", "localhost", 1);
+    let run = against_under(&by_name, &spool, &unshared).args(["--deadline", "2"]).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    assert!(run.all().contains("/etc/hosts has no line for it") && run.all().contains("127.0.0.1"), "{}", run.all());
+    assert_eq!(spooled(&spool).len(), 1, "the event is kept: {}", run.all());
+    assert_eq!(creates(&server), 0, "{:?}", lines(&server));
+    assert_no_key(&[&run], &dir);
+}
+
+#[test]
 fn lookup_and_create_share_one_connection() {
     let server = standin();
     let dir = scratch("keepalive");
