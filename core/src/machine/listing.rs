@@ -235,7 +235,9 @@ impl Run {
     /// `per_page` and got 400 or 422 (a server whose pages are smaller) is asked again
     /// without it, and one that still gets them with `page=1` (a server that wants a
     /// page named), with and without `per_page`; every later listing of the run is
-    /// asked as the first that was answered. `None`: classify it as any answer.
+    /// asked as the first that was answered. A `pend` listing refused 400 or 422 (its
+    /// open listing was answered as asked) is taken as none: the server knows no taken
+    /// state. `None`: classify it as any answer.
     pub(super) fn listing_refused(&mut self, request: &Request, response: &Response) -> Option<Step> {
         let status = u32::from(response.status); // see classify_raw: no u16 formatting
         // A redirect is said as such.
@@ -261,6 +263,15 @@ impl Run {
         }
         if !matches!(status, 400 | 422) {
             return None;
+        }
+        if current.purpose == Purpose::LookupPend {
+            // The open listing before it was answered as this one is asked: what is
+            // refused is `status=pend`, and a server that knows no taken state has no
+            // taken incidents (before: every alert refused, and dead-lettered).
+            self.warnings.push(format!(
+                "reactio refused the listing of taken (`pend`) incidents with {status}: taken as none, since its open ones were listed"
+            ));
+            return Some(self.listing_done());
         }
         // Asked in turn: without `page`, with and without `per_page`; then `page=1`,
         // with and without it.
