@@ -239,7 +239,14 @@ impl Http {
                         let room = MAX_ANSWER_BYTES.saturating_sub(body.len());
                         body.extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or_default());
                         if body.len() >= MAX_ANSWER_BYTES {
-                            break;
+                            // Said as such: cut there, a listing would read as "not a
+                            // json list", and a create's id as missing.
+                            return Answer::Failure(Failure {
+                                kind: FailureKind::Other,
+                                detail: format!(
+                                    "the answer ({status}) is larger than the 4 MiB read of one; it was cut there"
+                                ),
+                            });
                         }
                     }
                     Ok(None) => break,
@@ -427,6 +434,33 @@ mod tests {
             Answer::Failure(f) => assert_eq!(f.kind, FailureKind::Connect, "{}", f.detail),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn an_answer_larger_than_the_cap_is_said_as_cut_not_read_as_cut() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut head = [0u8; 4096];
+            let _ = stream.read(&mut head);
+            let body = vec![b' '; MAX_ANSWER_BYTES + 1024];
+            let head =
+                format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", body.len());
+            let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(&body));
+        });
+        let http = Http::build(&HttpSettings::default(), &EnvVars::default()).unwrap();
+        let answer = http.send(&request("http", &format!("127.0.0.1:{port}")), Duration::from_secs(5)).unwrap();
+        match answer {
+            Answer::Failure(f) => {
+                assert_eq!(f.kind, FailureKind::Other, "{}", f.detail);
+                assert!(f.detail.contains("larger than the 4 MiB"), "{}", f.detail);
+            }
+            other => panic!("{other:?}"),
+        }
+        drop(http);
+        let _ = server.join();
     }
 
     #[test]

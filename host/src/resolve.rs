@@ -1,12 +1,14 @@
 //! Name resolution for the HTTP client that cannot panic: `getaddrinfo` on a thread of
-//! its own when one can be started, else on the run's own thread.
+//! its own, awaited under the request's timeout.
 //!
 //! reqwest's default resolver runs `getaddrinfo` through tokio's blocking pool, and
 //! tokio panics when that pool cannot start a thread. A Sensu server's user at its
 //! process or thread limit (a leak elsewhere on a sick machine) then aborted the run
 //! with its event: nothing sent, nothing spooled (docs/reliability.md finding 72).
-//! Here a thread that cannot be started means resolving inline instead: the alert
-//! goes out, and only a lookup that hangs can then hold the run past its deadline.
+//! Here a thread that cannot be started fails the lookup, said as such: the request
+//! fails as a connection does, and the event is kept for the next run. It is not
+//! resolved on the run's own thread instead: a DNS server that does not answer would
+//! then hold the run, whose timers cannot fire, past Sensu's kill (finding 73).
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
@@ -20,6 +22,16 @@ fn lookup(host: &str) -> std::io::Result<Vec<SocketAddr>> {
     (host, 0).to_socket_addrs().map(Iterator::collect).map_err(|e| unresolved(host, &e))
 }
 
+/// No thread for the lookup: the limit to raise. Of kind `Other`, as every failed
+/// lookup here: nothing was sent, so it must not read as a timeout (`EAGAIN`'s kind),
+/// which says a request may have gone out (a broadcast would not be sent again).
+fn no_thread(host: &str, error: &std::io::Error) -> std::io::Error {
+    std::io::Error::other(format!(
+        "could not start a thread to resolve {host} ({}): the handler's user is at its process or thread limit; raise it for the sensu service (systemd: LimitNPROC= or TasksMax=; else `ulimit -u`)",
+        error.to_string().to_lowercase()
+    ))
+}
+
 /// A failed lookup said with where to look: getaddrinfo's own words ("temporary
 /// failure in name resolution") name neither the setting nor the file at fault.
 fn unresolved(host: &str, error: &std::io::Error) -> std::io::Error {
@@ -30,10 +42,7 @@ fn unresolved(host: &str, error: &std::io::Error) -> std::io::Error {
             "check `organization` or `endpoint`, and this machine's resolver (/etc/resolv.conf, /etc/hosts) for {host}"
         )
     };
-    std::io::Error::new(
-        error.kind(),
-        format!("could not resolve the name ({}): {fix}", error.to_string().to_lowercase()),
-    )
+    std::io::Error::other(format!("could not resolve the name ({}): {fix}", error.to_string().to_lowercase()))
 }
 
 impl Resolve for Resolver {
@@ -51,7 +60,7 @@ impl Resolve for Resolver {
             // still meets the request's timeout, and its thread is left to end alone.
             let found = match spawned {
                 Ok(_) => rx.await.unwrap_or_else(|_| Err(std::io::Error::other("the lookup's thread ended early"))),
-                Err(_) => lookup(&host),
+                Err(e) => Err(no_thread(&host, &e)),
             };
             let addrs: Addrs = Box::new(found?.into_iter());
             Ok(addrs)
@@ -78,6 +87,15 @@ mod tests {
         let said = unresolved("demo.reactio.jp", &cause).to_string();
         assert!(said.contains("`organization` or `endpoint`") && said.contains("/etc/resolv.conf"), "{said}");
         assert!(!said.contains("127.0.0.1"), "{said}");
+    }
+
+    #[test]
+    fn no_thread_for_a_lookup_is_no_timeout_and_names_the_limit() {
+        let eagain = std::io::Error::from_raw_os_error(11);
+        assert_eq!(eagain.kind(), std::io::ErrorKind::WouldBlock, "EAGAIN reads as a timeout");
+        let said = no_thread("demo.reactio.jp", &eagain);
+        assert_eq!(said.kind(), std::io::ErrorKind::Other, "nothing was sent: no timeout");
+        assert!(said.to_string().contains("process or thread limit"), "{said}");
     }
 
     #[test]

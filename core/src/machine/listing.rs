@@ -224,6 +224,21 @@ impl Run {
         }
     }
 
+    /// The request for every page at once ([`Listing::wide`]) failed in a way a retry
+    /// might mend (no answer in time, a 5xx, a body cut short): retried, it would fail
+    /// the same way in every run, and no alert of the project would go out. The list
+    /// stands as read, as for a refusal ([`Run::listing_refused`]), and a warning says
+    /// what may be missing. `None`: the request out is no such one.
+    pub(super) fn wide_failed(&mut self, reason: &str) -> Option<Step> {
+        if !self.phase.listing_mut()?.wide {
+            return None;
+        }
+        self.warnings.push(format!(
+            "{reason}; every page at once was asked for after a page came again (a server that ignores `page`): the listing stands as read, and an incident past its first page may not be found"
+        ));
+        Some(self.listing_done())
+    }
+
     /// A listing page refused for good (a 4xx that neither the key nor a retry
     /// explains: [`crate::reactio::classify`]'s `Fatal`). After a page shorter than the
     /// [`crate::reactio::PER_PAGE`] asked for, it ends the list: a server that knows

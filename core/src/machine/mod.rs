@@ -427,6 +427,9 @@ impl Run {
     /// `maybe_taken`: the server may have acted on `request` (no answer, or one that
     /// does not say it refused): a create is then unconfirmed and looked for again.
     fn retry(&mut self, reason: String, retry_after_ms: Option<u64>, request: &Request, maybe_taken: bool) -> Step {
+        if let Some(step) = self.wide_failed(&reason) {
+            return step;
+        }
         if self.housekeeping {
             // One retry at once, never a wait: a delivered event is not held up for
             // housekeeping, nor turned into a 503 by a gateway (which cannot sleep) and

@@ -456,3 +456,40 @@ fn a_delivery_not_noted_for_a_full_disk_says_to_free_space() {
     assert!(!run.stderr.contains("can write"), "{}", run.all());
     assert_no_key(&[&run], &dir);
 }
+
+#[test]
+fn a_dns_server_that_never_answers_does_not_hold_a_run_without_threads_past_its_deadline() {
+    // At its process limit the run could not start the resolver's thread and resolved
+    // on its own, where its timers cannot fire: with one silent DNS server the run
+    // took 10 s whatever its deadline, past Sensu Classic's kill, and the event was
+    // lost. A network and mount namespace of the run's own holds the silent server on
+    // 127.0.0.1:53 (its resolv.conf names only that), so no query leaves the machine.
+    use std::os::unix::fs::MetadataExt;
+    if !std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0) {
+        eprintln!("skipped: needs root, for the namespaces and to run as another user");
+        return;
+    }
+    let dir = scratch("silent-dns");
+    let spool = dir.join("spool");
+    std::fs::create_dir(&spool).expect("the spool");
+    let owned = std::process::Command::new("chown").args(["65534:65534", path_str(&spool)]).status();
+    assert!(owned.is_ok_and(|s| s.success()), "chown the spool to nobody");
+    let resolv = dir.join("resolv.conf");
+    std::fs::write(&resolv, "nameserver 127.0.0.1\n").expect("resolv.conf");
+    let silent = "import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 53)); time.sleep(15)";
+    let script = format!(
+        "ip link set lo up && mount --bind \"$0\" /etc/resolv.conf && {{ python3 -c \"{silent}\" </dev/null >/dev/null 2>&1 & sleep 0.3; exec setpriv --reuid=65534 --regid=65534 --clear-groups prlimit --nproc=1 -- \"$@\"; }}"
+    );
+    let wrapper = ["unshare", "-mn", "sh", "-c", &script, path_str(&resolv)];
+    let started = std::time::Instant::now();
+    let run = against_under("http://reactio.invalid:9", &spool, &wrapper)
+        .args(["--allow-http", "--deadline", "2"])
+        .stdin(&first_critical())
+        .run();
+    let took = started.elapsed();
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    assert!(took < std::time::Duration::from_secs(6), "a 2 s deadline, but the run took {took:?}: {}", run.all());
+    assert!(run.all().contains("process or thread limit"), "{}", run.all());
+    assert_eq!(spooled(&spool).len(), 1, "the event is kept: {}", run.all());
+    assert_no_key(&[&run], &dir);
+}
