@@ -248,12 +248,17 @@ fn rewrite(target: &std::path::Path, text: &[u8]) -> bool {
 }
 
 /// What to do when a record could not be written, by why: a full disk (or no inode
-/// left, or a quota) is no matter of permissions.
-pub fn fix_for(spool: &Spool, kind: std::io::ErrorKind) -> String {
+/// left, or a quota), or no file descriptor left, is no matter of permissions.
+pub fn fix_for(spool: &Spool, error: &std::io::Error) -> String {
+    const EMFILE: i32 = 24;
+    const ENFILE: i32 = 23;
     let records = dir(spool);
-    match kind {
+    match error.kind() {
         std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
             format!("free space (or inodes) on the disk that holds {}", records.display())
+        }
+        _ if matches!(error.raw_os_error(), Some(EMFILE | ENFILE)) => {
+            "raise the sensu user's open-file limit (LimitNOFILE), or find what holds the files open".to_owned()
         }
         _ => format!("make {} a directory this user can write", records.display()),
     }
@@ -326,13 +331,17 @@ mod tests {
     }
 
     #[test]
-    fn a_record_not_written_on_a_full_disk_is_said_so_not_as_permissions() {
+    fn a_record_not_written_on_a_full_disk_or_without_descriptors_is_not_said_as_permissions() {
         let (_dir, spool) = fresh_spool("fix");
         for full in [std::io::ErrorKind::StorageFull, std::io::ErrorKind::QuotaExceeded] {
-            let fix = fix_for(&spool, full);
+            let fix = fix_for(&spool, &std::io::Error::from(full));
             assert!(fix.starts_with("free space") && !fix.contains("can write"), "{fix}");
         }
-        let fix = fix_for(&spool, std::io::ErrorKind::PermissionDenied);
+        for emfile in [23, 24] {
+            let fix = fix_for(&spool, &std::io::Error::from_raw_os_error(emfile));
+            assert!(fix.contains("open-file limit") && !fix.contains("can write"), "{fix}");
+        }
+        let fix = fix_for(&spool, &std::io::Error::from(std::io::ErrorKind::PermissionDenied));
         assert!(fix.contains("a directory this user can write"), "{fix}");
     }
 

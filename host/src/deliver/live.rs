@@ -128,15 +128,18 @@ impl Runner<'_> {
                 // Noted first, then the spool looked at: a run that gave up waiting for
                 // this check keeps its event, then looks at the note (one sees the other).
                 drop(spool_lock);
+                let done = fate(&outcome) == Fate::Done;
+                if !(backlog && done) {
+                    // No request follows (no drain after the event): the client's
+                    // descriptors go back before the note and the spool are written,
+                    // which a run short of them needs (docs/reliability.md finding 73).
+                    self.transport.close();
+                }
                 if settles(&outcome, summary.recovery) {
                     if let Ok(spool) = &self.spool {
                         self.note(spool, &summary.key, summary.recovery, summary.failure, live.arrived);
                     }
                     self.drop_superseded_by(live, check_lock.is_some());
-                }
-                let done = fate(&outcome) == Fate::Done;
-                if !done {
-                    self.transport.close();
                 }
                 let code = self.settle(live, &outcome, answered);
                 if backlog && done {

@@ -142,7 +142,7 @@ impl Runner<'_> {
     /// Note a delivered result ([`latest::note`]); a warning when it cannot be.
     fn note(&self, spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Arrival) {
         if let Err(e) = latest::note(spool, key, recovery, failure, arrived) {
-            let fix = latest::fix_for(spool, e.kind());
+            let fix = latest::fix_for(spool, &e);
             self.printer.warning_once(&format!(
                 "could not note the delivery for {key} ({e}): a result of its check that came in before it and is still waiting could be sent after it; {fix}"
             ));

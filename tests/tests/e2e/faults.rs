@@ -337,6 +337,22 @@ fn a_process_out_of_file_descriptors_keeps_every_event_and_dead_letters_none() {
 }
 
 #[test]
+fn a_delivered_event_is_noted_with_the_few_descriptors_its_delivery_needed() {
+    // The client held its socket, runtime and poller while the delivery was noted:
+    // with just enough descriptors to deliver, every run said it could not note it, and
+    // a result of the check waiting behind it was no longer known as stale. The wasm
+    // engine keeps its mapped module's file open: one more.
+    let wasm = std::env::var("SENSU_REACTIO_E2E_ENGINE").as_deref() == Ok("wasm");
+    let limit = if wasm { "--nofile=9" } else { "--nofile=8" };
+    let dir = scratch("nofile-note");
+    let server = standin();
+    let run = against_under(&server.url(), &dir.join("spool"), &["prlimit", limit]).stdin(&first_critical()).run();
+    assert_eq!((run.code, creates(&server)), (Some(0), 1), "{}", run.all());
+    assert!(!run.all().contains("could not note"), "{}", run.all());
+    assert_no_key(&[&run], &dir);
+}
+
+#[test]
 fn an_address_space_limit_too_small_for_the_wasm_engine_is_said_and_the_event_kept() {
     // wasmtime reserves the 4 GiB a module's memory can address; under `ulimit -v` of
     // 3 GB the wasm engine cannot instantiate, and said "install the wasm module".
