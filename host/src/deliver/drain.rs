@@ -62,6 +62,9 @@ enum Flow {
     /// The entry was kept for a later attempt: the server is not taking events now,
     /// or not this one (the drain tries other checks' entries once more, then stops).
     Stop,
+    /// The machine cannot give the run what it needs (a `machine error`): the drain
+    /// stops at once; every entry waits.
+    Halt,
 }
 
 /// The incident a broadcast goes to (its body's `incident_id`).
@@ -145,7 +148,7 @@ impl Runner<'_> {
             let stop = if Instant::now() >= end {
                 "the spool's share of the deadline is used up"
             } else if self.terminated.load(Ordering::Relaxed) {
-                "asked to stop (sigterm); this run finishes only what it has started"
+                "asked to stop (sigterm or sighup); this run finishes only what it has started"
             } else {
                 ""
             };
@@ -154,7 +157,12 @@ impl Runner<'_> {
                 self.printer.warning(&format!("{} left for the next run: {stop}", spooled(report.left)));
                 break;
             }
-            if let Flow::Stop = self.deliver_pending(&spool, item, end, own_check, &mut busy, &mut report)? {
+            let flow = self.deliver_pending(&spool, item, end, own_check, &mut busy, &mut report)?;
+            if let Flow::Halt = flow {
+                report.left += pending.len() - index - 1;
+                break;
+            }
+            if let Flow::Stop = flow {
                 // One entry kept for a retry may be its own trouble (an event the
                 // server fails on, every time), not the server's: the entries of other
                 // checks after it get one more try, and a second entry kept stops the
@@ -528,7 +536,7 @@ impl Runner<'_> {
                 self.printer
                     .warning(&format!("kept the spooled event for {} ({e}); the rest of the spool waits", entry.key));
                 report.left += 1;
-                return Ok(Flow::Stop);
+                return Ok(Flow::Halt);
             }
             Err(e) => {
                 // One event the engine cannot plan (e.g. one too large for the wasm

@@ -221,7 +221,11 @@ impl Runner<'_> {
     fn drain_after(&mut self, live: Live<'_>) {
         let end = self.start + self.deadline;
         let Ok(spool) = self.spool.as_ref().map(Spool::clone) else { return };
-        if Instant::now() + AFTER_AT_LEAST >= end || !spool.waits() {
+        // Asked to stop: the drain before the event said what is left.
+        if Instant::now() + AFTER_AT_LEAST >= end
+            || self.terminated.load(std::sync::atomic::Ordering::Relaxed)
+            || !spool.waits()
+        {
             return;
         }
         // Another run delivering the spool has it in hand: nothing to say.

@@ -233,6 +233,41 @@ fn sigterm_or_sighup_lets_the_run_finish_its_event() {
 }
 
 #[test]
+fn a_sighup_during_the_drain_leaves_the_rest_said_once_and_as_what_it_was() {
+    // The drain said "asked to stop (sigterm)" for a SIGHUP too, and the drain after
+    // the event, started though the run was asked to stop, said what was left again.
+    let dir = scratch("signal-drain");
+    let spool = dir.join("spool");
+    let mut runs = Vec::new();
+    for n in 1..=3 {
+        let event = classic(&format!("db{n}"), "check_disk", 2, &["0", "2"], "create", 1);
+        let seed = against(&closed_port_url(), &spool).args(["--deadline", "1"]).stdin(&event).run();
+        assert_eq!(seed.code, Some(75), "{}", seed.all());
+        runs.push(seed);
+    }
+    let server = standin();
+    let slow = Fault::Delay(Duration::from_millis(800));
+    server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
+    let pid = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let run = std::thread::scope(|s| {
+        let mut handler = against(&server.url(), &spool);
+        handler.args(["--deadline", "6"]).stdin(&first_critical()).report_pid(std::sync::Arc::clone(&pid));
+        let run = s.spawn(move || handler.run());
+        until_a_create_arrives(&server);
+        let pid = pid.load(std::sync::atomic::Ordering::SeqCst).to_string();
+        let sent = std::process::Command::new("kill").args(["-HUP", &pid]).status().expect("run kill");
+        assert!(sent.success(), "kill -HUP {pid}");
+        run.join().expect("the handler's run")
+    });
+    assert_eq!(run.code, Some(0), "the live event goes: {}", run.all());
+    assert_eq!(run.all().matches("left for the next run").count(), 1, "{}", run.all());
+    assert!(run.all().contains("asked to stop (sigterm or sighup)"), "{}", run.all());
+    assert_eq!(spooled(&spool).len(), 2, "the two entries not begun wait: {}", run.all());
+    runs.push(run);
+    assert_no_key(&runs.iter().collect::<Vec<_>>(), &dir);
+}
+
+#[test]
 fn https_to_a_plain_http_port_says_the_server_does_not_speak_tls() {
     let server = standin();
     let dir = scratch("https-to-http");
@@ -322,6 +357,9 @@ fn a_process_out_of_file_descriptors_keeps_every_event_and_dead_letters_none() {
         assert_eq!(run.code, Some(75), "run {n} keeps its event: {}", run.all());
         assert!(dead(&spool).is_empty(), "run {n} dead-lettered: {}", run.all());
         assert!(!run.all().contains("the engine failed"), "run {n}: {}", run.all());
+        // The machine, not an entry: the drain stops at the first (it tried the next
+        // check's entry too, though it had said the rest waits).
+        assert!(run.all().matches("kept the spooled event for").count() <= 1, "run {n}: {}", run.all());
         runs.push(run);
     }
     assert_eq!(spooled(&spool).len(), 4, "the first event and the three live ones");
