@@ -466,6 +466,15 @@ impl Spool {
         format!("{nanos:020}-{:07}-{:016x}.json", std::process::id(), key_digest(key))
     }
 
+    /// The owner of the entry at `path` when it is another user's and this one is not
+    /// root: one this user may not mark as being sent, nor remove once delivered (in a
+    /// sticky folder, as /tmp is), so every run would send it again, or never.
+    pub fn others_entry(path: &Path) -> Option<u32> {
+        let (me, _) = me()?;
+        let owner = std::fs::symlink_metadata(path).ok()?.uid();
+        (me != 0 && owner != me).then_some(owner)
+    }
+
     /// Whether the entry at `path` may be `key`'s, by its name alone: its name carries
     /// the digest of its key, so a run finds its check's entries without reading every
     /// other's (a spool an outage filled holds thousands). A name without one (written

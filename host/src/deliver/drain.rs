@@ -207,6 +207,7 @@ impl Runner<'_> {
         let mut others = 0;
         let mut other_settings = std::collections::BTreeSet::new();
         let mut left_for_settings = 0;
+        let mut foreign: Option<(usize, u32)> = None;
         // A check's own entries are found by name; the rest are read while the drain's
         // share of the deadline lasts (a spool an outage filled holds thousands): what
         // is not read waits for the next run.
@@ -227,6 +228,9 @@ impl Runner<'_> {
             match Spool::read(path) {
                 Ok(entry) if !in_scope(&entry) => {}
                 Ok(entry) if !self.ours(&entry) => others += 1,
+                Ok(_) if let Some(owner) = Spool::others_entry(path) => {
+                    foreign = Some((foreign.map_or(0, |(n, _)| n) + 1, owner));
+                }
                 Ok(entry) => {
                     // A replay leaves what was kept under other settings (unless adopting).
                     let differ =
@@ -246,6 +250,14 @@ impl Runner<'_> {
                     report.dead += 1;
                 }
             }
+        }
+        if let Some((n, owner)) = foreign {
+            report.left += n;
+            self.printer.warning_once(&format!(
+                "left {} of user {owner}, which this user can neither mark as sent nor remove once delivered (each would go again every run): run `replay` as that user, or chown {} to the user sensu runs handlers as",
+                spooled(n),
+                them(n)
+            ));
         }
         if left_for_settings > 0 {
             let names: Vec<String> = other_settings.iter().map(|n| format!("`{n}`")).collect();

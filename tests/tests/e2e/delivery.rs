@@ -43,9 +43,7 @@ fn a_localhost_endpoint_this_machine_cannot_resolve_is_said_with_its_fix() {
     // said only "temporary failure in name resolution", naming neither the file nor
     // the setting. The run's own mount namespace hides /etc/hosts, and /etc/resolv.conf
     // too, so the lookup asks no server but 127.0.0.1's; that needs root.
-    use std::os::unix::fs::MetadataExt;
-    if !std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0) {
-        eprintln!("skipped: needs root, to hide /etc/hosts in a mount namespace");
+    if !as_root("to hide /etc/hosts in a mount namespace") {
         return;
     }
     let server = standin();

@@ -13,6 +13,7 @@
 mod cli;
 mod delivery;
 mod faults;
+mod machine;
 mod order;
 mod sensu;
 mod spool;

@@ -341,8 +341,7 @@ fn a_spooled_recovery_is_sent_when_the_failure_after_it_is_not_acted_on() {
 
 #[test]
 fn replay_as_root_refuses_a_spool_that_belongs_to_another_user() {
-    use std::os::unix::fs::MetadataExt;
-    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    let root = is_root();
     let (dir, spool, kept) = alert_spooled("root-replay");
     if !root {
         // Only root can give the spool away (and only root is refused).
@@ -508,7 +507,7 @@ fn root_in_another_users_spool_does_only_what_that_user_could() {
     // a symlink to a root file was opened and given to that user (chown follows
     // symlinks), and the records' folder pointing elsewhere had root remove files there.
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    let root = is_root();
     if !root {
         // Only root can give the spool away (and only root could be led astray).
         return;
@@ -552,8 +551,8 @@ fn root_in_another_users_spool_does_only_what_that_user_could() {
 fn root_in_another_users_spool_still_reads_its_own_ca_file() {
     // Taking the spool owner's identity before the client was built, root could not
     // read a `ca_file` only root may read: exit 78, the event dead-lettered.
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    use std::os::unix::fs::PermissionsExt;
+    let root = is_root();
     let bundle = std::path::Path::new("/etc/ssl/certs/ca-certificates.crt");
     if !root || !bundle.is_file() {
         // Only root can give the spool away; the CA needs some real certificates.

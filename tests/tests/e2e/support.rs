@@ -235,3 +235,22 @@ pub(crate) fn check_spool(spool: &Path, extra: &[&str]) -> Run {
     handler.args(extra.iter().copied());
     handler.run()
 }
+
+/// Whether the tests run as root (CI does).
+pub(crate) fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// [`is_root`], saying why a test that needs root (to mount, make namespaces or run
+/// the handler as another user) passes without running.
+pub(crate) fn as_root(needs: &str) -> bool {
+    let root = is_root();
+    if !root {
+        eprintln!("skipped: needs root, {needs}");
+    }
+    root
+}
+
+/// A wrapper ([`against_under`]) that runs the handler as `nobody`.
+pub(crate) const NOBODY: [&str; 4] = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"];
