@@ -107,9 +107,8 @@ impl Config {
             let at = layer_name(layer.origin);
             for (key, raw) in layer.values.iter().filter(|(_, v)| !v.is_null()) {
                 let Some(k) = spec(key) else {
-                    let hint = crate::did_you_mean(key, KEYS.iter().filter(|k| k.per_event).map(|k| k.name))
-                        .map(|s| format!(" (did you mean `{s}`?)"))
-                        .unwrap_or_default();
+                    let hint = crate::did_you_mean(key, KEYS.iter().filter(|k| k.per_event).map(|k| k.name));
+                    let hint = crate::text::wrapped(hint, " (did you mean `", "`?)");
                     warnings.push(format!("{at} sets `{key}`, which is not a setting{hint}; ignored"));
                     continue;
                 };

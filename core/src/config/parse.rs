@@ -184,7 +184,7 @@ pub(crate) fn parse(spec: &KeySpec, value: &Value) -> Refused<Parsed> {
 
 /// "; did you mean `x`?" or empty.
 pub(crate) fn suggestion<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    crate::did_you_mean(input, candidates).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
+    crate::text::wrapped(crate::did_you_mean(input, candidates), "; did you mean `", "`?")
 }
 
 fn string(value: &Value) -> Option<String> {

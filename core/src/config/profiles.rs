@@ -72,9 +72,8 @@ pub(crate) fn load(
                     .at(path));
                 }
                 None => {
-                    let hint = crate::did_you_mean(key, allowed.iter().copied())
-                        .map(|s| format!(", did you mean `{s}`?"))
-                        .unwrap_or_default();
+                    let hint = crate::did_you_mean(key, allowed.iter().copied());
+                    let hint = crate::text::wrapped(hint, ", did you mean `", "`?");
                     return Err(
                         ConfigError::new(format!("unknown key `{key}` in `reactio.profiles.{name}`{hint}")).at(path)
                     );
