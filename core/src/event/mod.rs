@@ -204,7 +204,7 @@ pub struct EventSummary {
 
 /// Parse an event just far enough to know its key and whether it is a recovery.
 pub fn inspect(bytes: &[u8]) -> Result<EventSummary, InputError> {
-    let (event, _) = Event::parse(bytes)?;
+    let (event, _) = Event::parse(bytes).map_err(|e| *e)?;
     Ok(EventSummary { recovery: crate::rules::is_recovery(&event), failure: event.status != 0, key: event.key })
 }
 
@@ -212,20 +212,21 @@ impl Event {
     /// Parse JSON bytes. Duplicate keys: the last wins (as Go and Ruby do). JSON whose
     /// text is broken (not UTF-8, lone surrogate escapes) is repaired and parsed again:
     /// the event, and the warnings to give (it was repaired; overrides it carries in
-    /// the wrong shape were ignored).
-    pub(crate) fn parse(bytes: &[u8]) -> Result<(Event, Vec<String>), InputError> {
+    /// the wrong shape were ignored). The error stays boxed until the caller opens
+    /// it: each unboxing and `?` in between moved it, and the event, again.
+    pub(crate) fn parse(bytes: &[u8]) -> Failed<(Event, Vec<String>)> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(InputError::Empty);
+            return Err(InputError::Empty.into());
         }
         let mut warnings = Vec::new();
-        let event = match Event::parse_exact(bytes, &mut warnings).map_err(|e| *e) {
-            Err(error @ InputError::NotJson { .. }) => match repair::repair(bytes) {
+        let event = match Event::parse_exact(bytes, &mut warnings) {
+            Err(error) if matches!(*error, InputError::NotJson { .. }) => match repair::repair(bytes) {
                 Some((fixed, what)) => {
                     // The repair's warning first, then the repaired event's own.
                     warnings = vec![format!("the event {what}")];
                     // Still refused once repaired: what stops the repaired text is the
                     // problem to report, not the bytes or escapes the repair replaced.
-                    Event::parse_exact(&fixed, &mut warnings).map_err(|e| *e)?
+                    Event::parse_exact(&fixed, &mut warnings)?
                 }
                 None => return Err(error),
             },
@@ -614,7 +615,7 @@ mod tests {
         ];
         for (event, repaired) in cases {
             let want = serde_json::from_str::<serde_json::Value>(repaired).unwrap_err().to_string();
-            match super::Event::parse(event) {
+            match super::Event::parse(event).map_err(|e| *e) {
                 Err(super::InputError::NotJson { detail }) => assert_eq!(detail, want),
                 other => panic!("{other:?}"),
             }
