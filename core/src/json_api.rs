@@ -28,7 +28,7 @@ use crate::prelude::*;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::machine::{Machine, plan};
+use crate::machine::{Machine, plan_boxed};
 use crate::read;
 use crate::step::{Answer, Context, Purpose, Request, Step};
 
@@ -132,7 +132,7 @@ fn plan_loaded(config: &Config, event: &[u8], context: &[u8]) -> Result<Machine,
         ));
     }
     let context = parse_context(context)?;
-    plan(event, config, &context).map_err(|e| (ErrorKind::Input, e.to_string()))
+    plan_boxed(event, config, &context).map_err(|e| (ErrorKind::Input, e.to_string()))
 }
 
 /// The last configuration input that loaded, byte for byte, and its validated

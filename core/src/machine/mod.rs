@@ -59,7 +59,13 @@ pub struct Machine {
 /// Plan one event: parse it, apply the settings and rules, and return the machine
 /// positioned at its first step (often [`Step::Done`] with a skip).
 pub fn plan(event: &[u8], config: &Config, context: &Context) -> Result<Machine, InputError> {
-    let (event, mut repaired) = Event::parse(event).map_err(|e| *e)?;
+    plan_boxed(event, config, context).map_err(|e| *e)
+}
+
+/// [`plan`] with its error boxed, as the JSON API takes it: the machine is not moved
+/// through an unboxing and a `?` more.
+pub(crate) fn plan_boxed(event: &[u8], config: &Config, context: &Context) -> Result<Machine, Box<InputError>> {
+    let (event, mut repaired) = Event::parse(event)?;
     let (eff, mut overrides_warnings) = config.effective(&event.overrides);
     // The configuration's warnings, then the repair's, then the overrides'.
     let mut warnings = config.warnings.clone();
