@@ -282,8 +282,9 @@ impl<'a> InputJson<'a> {
         })
     }
 
-    /// [`Config::load`] of this input.
-    pub(crate) fn load(&self) -> Result<Config, ConfigError> {
+    /// [`Config::load`] of this input, its error still boxed (the configuration is not
+    /// moved through an unboxing).
+    pub(crate) fn load(&self) -> Result<Config, Box<ConfigError>> {
         let empty = Map::new();
         Config::load_layers(&Layers {
             settings: self.settings.unwrap_or(&Value::Null),
@@ -292,7 +293,6 @@ impl<'a> InputJson<'a> {
             handler_name: self.handler_name.as_deref(),
             key_files: self.key_files.unwrap_or(&empty),
         })
-        .map_err(|e| *e)
     }
 }
 
