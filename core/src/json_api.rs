@@ -145,7 +145,8 @@ fn plan_loaded(config: &Config, event: &[u8], context: &[u8]) -> Result<Machine,
 /// it fails on every call.
 #[derive(Clone, Debug, Default)]
 pub struct ConfigCache {
-    last: Option<(Vec<u8>, Config)>,
+    /// Boxed: the cache's take, match and insert move a pointer, not a `Config`.
+    last: Option<(Vec<u8>, Box<Config>)>,
 }
 
 impl ConfigCache {
@@ -162,7 +163,7 @@ impl ConfigCache {
             old => {
                 // Drop the old one first: never two held at once.
                 drop(old);
-                (config_input.to_vec(), load_config(config_input)?)
+                (config_input.to_vec(), Box::new(load_config(config_input)?))
             }
         };
         Ok(&self.last.insert(last).1)
