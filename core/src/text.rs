@@ -457,7 +457,12 @@ pub fn mask_fragments(text: &str, secret: &str, min: usize, mask: &str) -> Strin
             out.push_str(mask);
             i += run;
         } else {
-            let next = (i + 1..=hay.len()).find(|&k| text.is_char_boundary(k)).unwrap_or(hay.len());
+            // The next character boundary (the end is one): a loop, not `find` over a
+            // `RangeInclusive` (its own iterator code in the wasm builds).
+            let mut next = i + 1;
+            while !text.is_char_boundary(next) {
+                next += 1;
+            }
             out.push_str(text.get(i..next).unwrap_or_default());
             i = next;
         }

@@ -195,7 +195,10 @@ fn string(value: &Value) -> Option<String> {
 }
 
 fn nonempty(value: &Value) -> Option<String> {
-    string(value).map(|s| s.trim_ws().to_owned()).filter(|s| !s.is_empty())
+    match value {
+        Value::String(s) if !s.trim_ws().is_empty() => Some(s.trim_ws().to_owned()),
+        _ => None,
+    }
 }
 
 fn boolean(value: &Value) -> Option<bool> {

@@ -30,7 +30,11 @@ pub(crate) fn load(
         ))
         .at("profiles"));
     };
-    let mut allowed: Vec<&str> = CONNECTION_KEYS.to_vec();
+    // Pushed one by one, not `to_vec`: the `push` below is compiled in anyway.
+    let mut allowed: Vec<&str> = Vec::new();
+    for name in CONNECTION_KEYS {
+        allowed.push(name);
+    }
     for k in KEYS.iter().filter(|k| k.per_event && k.name != "profile") {
         allowed.push(k.name);
     }
