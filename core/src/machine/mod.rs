@@ -59,12 +59,12 @@ pub struct Machine {
 /// Plan one event: parse it, apply the settings and rules, and return the machine
 /// positioned at its first step (often [`Step::Done`] with a skip).
 pub fn plan(event: &[u8], config: &Config, context: &Context) -> Result<Machine, InputError> {
-    plan_boxed(event, config, context).map_err(|e| *e)
+    plan_boxed(event, config, context).map(|machine| *machine).map_err(|e| *e)
 }
 
-/// [`plan`] with its error boxed, as the JSON API takes it: the machine is not moved
-/// through an unboxing and a `?` more.
-pub(crate) fn plan_boxed(event: &[u8], config: &Config, context: &Context) -> Result<Machine, Box<InputError>> {
+/// [`plan`] boxed, as the JSON API takes it: the error is not moved through an
+/// unboxing and a `?` more, nor the machine through each of the API's results.
+pub(crate) fn plan_boxed(event: &[u8], config: &Config, context: &Context) -> Result<Box<Machine>, Box<InputError>> {
     let (event, mut repaired) = Event::parse(event)?;
     let (eff, mut overrides_warnings) = config.effective(&event.overrides);
     // The configuration's warnings, then the repair's, then the overrides'.
@@ -75,7 +75,7 @@ pub(crate) fn plan_boxed(event: &[u8], config: &Config, context: &Context) -> Re
     let mut run = Run::new(event, eff, context.clone(), decision, warnings);
     let step = run.start();
     let run = (!matches!(step, Step::Done(_))).then(|| Box::new(run));
-    Ok(Machine { step, run })
+    Ok(Box::new(Machine { step, run }))
 }
 
 impl Machine {
