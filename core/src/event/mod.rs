@@ -214,7 +214,7 @@ impl Event {
     /// the event, and the warnings to give (it was repaired; overrides it carries in
     /// the wrong shape were ignored). The error stays boxed until the caller opens
     /// it: each unboxing and `?` in between moved it, and the event, again.
-    pub(crate) fn parse(bytes: &[u8]) -> Failed<(Event, Vec<String>)> {
+    pub(crate) fn parse(bytes: &[u8]) -> Failed<(Box<Event>, Vec<String>)> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(InputError::Empty.into());
         }
@@ -235,7 +235,7 @@ impl Event {
         Ok((event, warnings))
     }
 
-    fn parse_exact(bytes: &[u8], warnings: &mut Vec<String>) -> Failed<Event> {
+    fn parse_exact(bytes: &[u8], warnings: &mut Vec<String>) -> Failed<Box<Event>> {
         let tree = wire::parse(bytes).map_err(|detail| InputError::NotJson { detail })?;
         let Some(root) = Obj::root(&tree) else {
             return Err(InputError::NotAnObject { got: describe_tree(&tree) }.into());
@@ -411,9 +411,10 @@ fn required_status(check: &Obj<'_>) -> Failed<i64> {
 }
 
 impl Event {
-    /// An event of these statuses, the rest of it at its defaults until read.
-    fn new(flavour: Flavour, status: i64, history: Vec<i64>, history_known: bool, overrides: Overrides) -> Event {
-        Event {
+    /// An event of these statuses, the rest of it at its defaults until read. Boxed
+    /// from the start: the readers' and the plan's results move a pointer, not the event.
+    fn new(flavour: Flavour, status: i64, history: Vec<i64>, history_known: bool, overrides: Overrides) -> Box<Event> {
+        Box::new(Event {
             flavour,
             status,
             history,
@@ -433,7 +434,7 @@ impl Event {
             overrides,
             fields: TemplateData::default(),
             key: String::new(),
-        }
+        })
     }
 }
 
@@ -461,7 +462,7 @@ fn read_common(
     Ok(())
 }
 
-fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<String>) -> Failed<Event> {
+fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<String>) -> Failed<Box<Event>> {
     let entity = client.name("name")?;
     let check_name = check.name("name")?;
     let status = required_status(&check)?;
@@ -505,7 +506,7 @@ fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>, warnings: &mut 
     Ok(event)
 }
 
-fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<String>) -> Failed<Event> {
+fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<String>) -> Failed<Box<Event>> {
     let entity_meta = entity.obj("metadata", "entity.metadata")?;
     let check_meta = check.obj("metadata", "check.metadata")?;
     let Some(entity_meta) = entity_meta else {

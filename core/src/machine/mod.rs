@@ -182,7 +182,7 @@ impl Phase {
 
 #[derive(Clone, Debug)]
 struct Run {
-    event: Event,
+    event: Box<Event>,
     eff: Effective,
     context: Context,
     decision: Decision,
@@ -224,7 +224,7 @@ struct Run {
 }
 
 impl Run {
-    fn new(mut event: Event, eff: Effective, context: Context, decision: Decision, warnings: Vec<String>) -> Run {
+    fn new(mut event: Box<Event>, eff: Effective, context: Context, decision: Decision, warnings: Vec<String>) -> Run {
         let texts = Texts::new(&mut event, &eff, context.now);
         let create_unconfirmed = context.create_unconfirmed;
         Run {
