@@ -67,6 +67,11 @@ pub fn step_json(step: &Step) -> String {
 
 /// Parse and validate the configuration input.
 pub fn load_config(config_input: &[u8]) -> Result<Config, (ErrorKind, String)> {
+    load_boxed(config_input).map(|config| *config)
+}
+
+/// [`load_config`] boxed, as the cache keeps it.
+fn load_boxed(config_input: &[u8]) -> Result<Box<Config>, (ErrorKind, String)> {
     const FIX: &str = "pass a json object with optional `settings`, `env`, `flags`, `handler_name` and `key_files`";
     let map = read::parse_object(config_input);
     let input = map
@@ -110,7 +115,7 @@ pub fn plan_json(config_input: &[u8], event: &[u8], context: &[u8]) -> (Option<M
 
 /// [`plan_json`] with the machine boxed, as the session keeps it.
 fn plan_boxed_json(config_input: &[u8], event: &[u8], context: &[u8]) -> (Option<Box<Machine>>, String) {
-    planned(load_config(config_input).and_then(|config| plan_loaded(&config, event, context)))
+    planned(load_boxed(config_input).and_then(|config| plan_loaded(&config, event, context)))
 }
 
 /// The machine and its first step's JSON, or `None` and the error JSON.
@@ -169,7 +174,7 @@ impl ConfigCache {
             old => {
                 // Drop the old one first: never two held at once.
                 drop(old);
-                (config_input.to_vec(), Box::new(load_config(config_input)?))
+                (config_input.to_vec(), load_boxed(config_input)?)
             }
         };
         Ok(&self.last.insert(last).1)

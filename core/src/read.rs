@@ -284,7 +284,7 @@ impl<'a> InputJson<'a> {
 
     /// [`Config::load`] of this input, its error still boxed (the configuration is not
     /// moved through an unboxing).
-    pub(crate) fn load(&self) -> Result<Config, Box<ConfigError>> {
+    pub(crate) fn load(&self) -> Result<Box<Config>, Box<ConfigError>> {
         let empty = Map::new();
         Config::load_layers(&Layers {
             settings: self.settings.unwrap_or(&Value::Null),
