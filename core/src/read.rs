@@ -94,7 +94,12 @@ impl<'a> Fields<'a> {
 
     /// A string, empty when missing.
     pub fn string(&self, key: &str) -> Result<String, String> {
-        self.opt_string(key).map(Option::unwrap_or_default)
+        // Read here, not `opt_string(..).map(Option::unwrap_or_default)`: less wasm code.
+        match self.get(key) {
+            None => Ok(String::new()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(other) => Err(wrong(self.prefix, key, "a string", other)),
+        }
     }
 
     /// A whole number within `min..=max`, required.
