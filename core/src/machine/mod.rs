@@ -66,7 +66,7 @@ pub fn plan(event: &[u8], config: &Config, context: &Context) -> Result<Machine,
 /// unboxing and a `?` more, nor the machine through each of the API's results.
 pub(crate) fn plan_boxed(event: &[u8], config: &Config, context: &Context) -> Result<Box<Machine>, Box<InputError>> {
     let (event, mut repaired) = Event::parse(event)?;
-    let (eff, mut overrides_warnings) = config.effective(&event.overrides);
+    let (eff, mut overrides_warnings) = config.effective_boxed(&event.overrides);
     // The configuration's warnings, then the repair's, then the overrides'.
     let mut warnings = config.warnings.clone();
     warnings.append(&mut repaired);
@@ -183,7 +183,7 @@ impl Phase {
 #[derive(Clone, Debug)]
 struct Run {
     event: Box<Event>,
-    eff: Effective,
+    eff: Box<Effective>,
     context: Context,
     decision: Decision,
     texts: Texts,
@@ -224,7 +224,13 @@ struct Run {
 }
 
 impl Run {
-    fn new(mut event: Box<Event>, eff: Effective, context: Context, decision: Decision, warnings: Vec<String>) -> Run {
+    fn new(
+        mut event: Box<Event>,
+        eff: Box<Effective>,
+        context: Context,
+        decision: Decision,
+        warnings: Vec<String>,
+    ) -> Run {
         let texts = Texts::new(&mut event, &eff, context.now);
         let create_unconfirmed = context.create_unconfirmed;
         Run {
