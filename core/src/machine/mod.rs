@@ -163,11 +163,11 @@ enum Write {
 #[derive(Clone, Debug)]
 enum Phase {
     /// Listing statuses in order (open, pend, then for reconcile close) until one matches.
-    Lookup { current: Listing },
+    Lookup { current: Box<Listing> },
     /// Sending writes.
     Writes,
     /// Listing open incidents after a create.
-    Verify { current: Listing, created: Option<u64> },
+    Verify { current: Box<Listing>, created: Option<u64> },
 }
 
 impl Phase {
