@@ -154,10 +154,24 @@ pub fn dry_run_answer(request: &Request) -> Answer {
 /// A write still to send.
 #[derive(Clone, Debug)]
 enum Write {
-    Create { body: CreateBody, minimal: CreateBody },
-    Message { id: u64, text: String, minimal: String },
-    Notify { id: u64, text: String, call: bool },
-    Close { id: u64 },
+    /// Boxed: the bodies would make every write (queued, shifted, in flight) their size.
+    Create {
+        body: Box<CreateBody>,
+        minimal: Box<CreateBody>,
+    },
+    Message {
+        id: u64,
+        text: String,
+        minimal: String,
+    },
+    Notify {
+        id: u64,
+        text: String,
+        call: bool,
+    },
+    Close {
+        id: u64,
+    },
 }
 
 #[derive(Clone, Debug)]
