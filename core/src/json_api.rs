@@ -143,7 +143,9 @@ fn plan_loaded(config: &Config, event: &[u8], context: &[u8]) -> Result<Box<Mach
         ));
     }
     let context = parse_context(context)?;
-    plan_boxed(event, config, &context).map_err(|e| (ErrorKind::Input, e.to_string()))
+    // `format!`, not `to_string`: the shared formatting path, without `ToString`'s own
+    // instance for the error (and its "Display returned an error" panic).
+    plan_boxed(event, config, &context).map_err(|e| (ErrorKind::Input, format!("{e}")))
 }
 
 /// The last configuration input that loaded, byte for byte, and its validated
