@@ -28,7 +28,7 @@ use crate::prelude::*;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::machine::{Machine, plan};
+use crate::machine::{Machine, plan_boxed};
 use crate::read;
 use crate::step::{Answer, Context, Purpose, Request, Step};
 
@@ -67,6 +67,11 @@ pub fn step_json(step: &Step) -> String {
 
 /// Parse and validate the configuration input.
 pub fn load_config(config_input: &[u8]) -> Result<Config, (ErrorKind, String)> {
+    load_boxed(config_input).map(|config| *config)
+}
+
+/// [`load_config`] boxed, as the cache keeps it.
+fn load_boxed(config_input: &[u8]) -> Result<Box<Config>, (ErrorKind, String)> {
     const FIX: &str = "pass a json object with optional `settings`, `env`, `flags`, `handler_name` and `key_files`";
     let map = read::parse_object(config_input);
     let input = map
@@ -104,11 +109,17 @@ fn answer_error(e: String) -> (ErrorKind, String) {
 /// Plan one event from JSON inputs: the machine (on success) and the first step's
 /// JSON, or `None` and the error JSON.
 pub fn plan_json(config_input: &[u8], event: &[u8], context: &[u8]) -> (Option<Machine>, String) {
-    planned(load_config(config_input).and_then(|config| plan_loaded(&config, event, context)))
+    let (machine, out) = plan_boxed_json(config_input, event, context);
+    (machine.map(|machine| *machine), out)
+}
+
+/// [`plan_json`] with the machine boxed, as the session keeps it.
+fn plan_boxed_json(config_input: &[u8], event: &[u8], context: &[u8]) -> (Option<Box<Machine>>, String) {
+    planned(load_boxed(config_input).and_then(|config| plan_loaded(&config, event, context)))
 }
 
 /// The machine and its first step's JSON, or `None` and the error JSON.
-fn planned(result: Result<Machine, (ErrorKind, String)>) -> (Option<Machine>, String) {
+fn planned(result: Result<Box<Machine>, (ErrorKind, String)>) -> (Option<Box<Machine>>, String) {
     match result {
         Ok(machine) => {
             let out = step_json(machine.step());
@@ -120,7 +131,7 @@ fn planned(result: Result<Machine, (ErrorKind, String)>) -> (Option<Machine>, St
 
 /// Plan with a configuration already loaded (the context is read after it, so the
 /// errors come in the same order as ever: configuration, context, event).
-fn plan_loaded(config: &Config, event: &[u8], context: &[u8]) -> Result<Machine, (ErrorKind, String)> {
+fn plan_loaded(config: &Config, event: &[u8], context: &[u8]) -> Result<Box<Machine>, (ErrorKind, String)> {
     if event.len() > crate::MAX_EVENT_BYTES {
         // As the native handler refuses it (decisions.md: up to 16 MiB).
         return Err((
@@ -132,7 +143,9 @@ fn plan_loaded(config: &Config, event: &[u8], context: &[u8]) -> Result<Machine,
         ));
     }
     let context = parse_context(context)?;
-    plan(event, config, &context).map_err(|e| (ErrorKind::Input, e.to_string()))
+    // `format!`, not `to_string`: the shared formatting path, without `ToString`'s own
+    // instance for the error (and its "Display returned an error" panic).
+    plan_boxed(event, config, &context).map_err(|e| (ErrorKind::Input, format!("{e}")))
 }
 
 /// The last configuration input that loaded, byte for byte, and its validated
@@ -145,7 +158,8 @@ fn plan_loaded(config: &Config, event: &[u8], context: &[u8]) -> Result<Machine,
 /// it fails on every call.
 #[derive(Clone, Debug, Default)]
 pub struct ConfigCache {
-    last: Option<(Vec<u8>, Config)>,
+    /// Boxed: the cache's take, match and insert move a pointer, not a `Config`.
+    last: Option<(Vec<u8>, Box<Config>)>,
 }
 
 impl ConfigCache {
@@ -162,14 +176,14 @@ impl ConfigCache {
             old => {
                 // Drop the old one first: never two held at once.
                 drop(old);
-                (config_input.to_vec(), load_config(config_input)?)
+                (config_input.to_vec(), load_boxed(config_input)?)
             }
         };
         Ok(&self.last.insert(last).1)
     }
 
     /// [`plan_json`] with the configuration loaded through this cache.
-    fn plan(&mut self, config_input: &[u8], event: &[u8], context: &[u8]) -> (Option<Machine>, String) {
+    fn plan(&mut self, config_input: &[u8], event: &[u8], context: &[u8]) -> (Option<Box<Machine>>, String) {
         planned(self.load(config_input).and_then(|config| plan_loaded(config, event, context)))
     }
 }
@@ -222,11 +236,11 @@ fn misfit(step: &Step, answer: &Answer) -> Option<String> {
 /// array of answers, in order), and return the step reached. A gateway that cannot
 /// keep a machine between callbacks keeps only the answer list instead.
 pub fn resume_json(config_input: &[u8], event: &[u8], context: &[u8], answers: &[u8]) -> String {
-    resume_with(answers, || plan_json(config_input, event, context))
+    resume_with(answers, || plan_boxed_json(config_input, event, context))
 }
 
 /// [`resume_json`] with the plan made by `plan` (after the answers are read).
-fn resume_with(answers: &[u8], plan: impl FnOnce() -> (Option<Machine>, String)) -> String {
+fn resume_with(answers: &[u8], plan: impl FnOnce() -> (Option<Box<Machine>>, String)) -> String {
     let answers = match crate::json_in::parse(answers).and_then(|value| match value {
         serde_json::Value::Array(list) => Ok(list),
         other => Err(format!("expected a json array, got {}", read::kind(&other))),
@@ -298,7 +312,8 @@ pub fn dry_run_answer_json(step: &[u8]) -> String {
 /// it; the output is the same either way.
 #[derive(Clone, Debug, Default)]
 pub struct Session {
-    machine: Option<Machine>,
+    /// Boxed: planned and kept without moving the machine through each result.
+    machine: Option<Box<Machine>>,
     config: ConfigCache,
 }
 

@@ -30,7 +30,12 @@ mod prelude {
     pub(crate) use alloc::borrow::ToOwned;
     pub(crate) use alloc::boxed::Box;
     pub(crate) use alloc::format;
-    pub(crate) use alloc::string::{String, ToString};
+    pub(crate) use alloc::string::String;
+    // Only the tests (and the sparse reader, which names it) call `to_string`; elsewhere
+    // `format!` makes the text, without `ToString`'s own instance per type (the raw wasm
+    // module's size).
+    #[cfg(test)]
+    pub(crate) use alloc::string::ToString;
     pub(crate) use alloc::vec;
     pub(crate) use alloc::vec::Vec;
 

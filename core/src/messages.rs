@@ -155,7 +155,7 @@ fn has_dropped_control(text: &str) -> bool {
 
 /// Headlines for the timeline, one per kind of event.
 pub(crate) fn status_change(from: Option<Severity>, to: Severity, broadcast: bool) -> String {
-    let from = from.map(|f| format!(" from {f}")).unwrap_or_default();
+    let from = crate::text::wrapped(from.map(Severity::name), " from ", "");
     let tail = if broadcast { " (escalation: broadcast again)" } else { "" };
     format!("<b>status changed</b>{from} to {to}{tail}")
 }
@@ -185,7 +185,7 @@ pub(crate) fn reconciled() -> String {
 }
 
 pub(crate) fn downgrade(from: Option<Severity>, to: Severity) -> String {
-    let from = from.map(|f| format!(" from {f}")).unwrap_or_default();
+    let from = crate::text::wrapped(from.map(Severity::name), " from ", "");
     format!("<b>status changed</b>{from} to {to} (not an acted severity: not broadcast)")
 }
 
@@ -230,7 +230,7 @@ pub(crate) fn duplicate_found(id: u64) -> String {
 
 /// The headline when a new failure finds the incident of an earlier one still open.
 pub(crate) fn failing_again(from: Option<Severity>, to: Severity) -> String {
-    let from = from.map(|f| format!(" from {f}")).unwrap_or_default();
+    let from = crate::text::wrapped(from.map(Severity::name), " from ", "");
     format!(
         "<b>failing again</b>: status changed{from} to {to}; this incident was still open from an earlier failure (broadcast again)"
     )

@@ -94,7 +94,12 @@ impl<'a> Fields<'a> {
 
     /// A string, empty when missing.
     pub fn string(&self, key: &str) -> Result<String, String> {
-        self.opt_string(key).map(Option::unwrap_or_default)
+        // Read here, not `opt_string(..).map(Option::unwrap_or_default)`: less wasm code.
+        match self.get(key) {
+            None => Ok(String::new()),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(other) => Err(wrong(self.prefix, key, "a string", other)),
+        }
     }
 
     /// A whole number within `min..=max`, required.
@@ -282,8 +287,9 @@ impl<'a> InputJson<'a> {
         })
     }
 
-    /// [`Config::load`] of this input.
-    pub(crate) fn load(&self) -> Result<Config, ConfigError> {
+    /// [`Config::load`] of this input, its error still boxed (the configuration is not
+    /// moved through an unboxing).
+    pub(crate) fn load(&self) -> Result<Box<Config>, Box<ConfigError>> {
         let empty = Map::new();
         Config::load_layers(&Layers {
             settings: self.settings.unwrap_or(&Value::Null),
@@ -292,7 +298,6 @@ impl<'a> InputJson<'a> {
             handler_name: self.handler_name.as_deref(),
             key_files: self.key_files.unwrap_or(&empty),
         })
-        .map_err(|e| *e)
     }
 }
 

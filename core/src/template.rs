@@ -133,9 +133,8 @@ impl Template {
             match FIELDS.iter().find(|f| **f == inner) {
                 Some(field) => parts.push(Part::Field(field)),
                 None => {
-                    let hint = crate::suggest::did_you_mean(inner, FIELDS.iter().copied())
-                        .map(|s| format!("did you mean `{{{{{s}}}}}`? "))
-                        .unwrap_or_default();
+                    let hint = crate::suggest::did_you_mean(inner, FIELDS.iter().copied());
+                    let hint = crate::text::wrapped(hint, "did you mean `{{", "}}`? ");
                     return Err(TemplateError {
                         message: format!(
                             "template `{source}`: `{{{{{inner}}}}}` is not a field we support; {hint}supported: {}",

@@ -349,6 +349,21 @@ pub fn push_joined(out: &mut String, separator: &str, item: &str) {
     out.push_str(item);
 }
 
+/// `before`, `found` and `after` joined, or nothing without `found`: what
+/// `found.map(|s| format!("{before}{s}{after}")).unwrap_or_default()` gives, as one
+/// function instead of a closure, a `format!` and an `unwrap_or_default` at each of the
+/// dozen places that say "did you mean" or "from" (smaller code in the wasm builds).
+#[inline(never)]
+pub fn wrapped(found: Option<&str>, before: &str, after: &str) -> String {
+    let mut out = String::new();
+    if let Some(found) = found {
+        out.push_str(before);
+        out.push_str(found);
+        out.push_str(after);
+    }
+    out
+}
+
 /// Where the ASCII `byte` last occurs in `text` (a character boundary, since `byte` is
 /// ASCII): a plain loop, smaller code in the wasm builds than `str::rfind` or `rposition`.
 pub fn rfind_byte(text: &str, byte: u8) -> Option<usize> {
@@ -442,7 +457,12 @@ pub fn mask_fragments(text: &str, secret: &str, min: usize, mask: &str) -> Strin
             out.push_str(mask);
             i += run;
         } else {
-            let next = (i + 1..=hay.len()).find(|&k| text.is_char_boundary(k)).unwrap_or(hay.len());
+            // The next character boundary (the end is one): a loop, not `find` over a
+            // `RangeInclusive` (its own iterator code in the wasm builds).
+            let mut next = i + 1;
+            while !text.is_char_boundary(next) {
+                next += 1;
+            }
             out.push_str(text.get(i..next).unwrap_or_default());
             i = next;
         }

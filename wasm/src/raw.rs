@@ -142,13 +142,14 @@ impl State {
         Ok(bytes.to_vec())
     }
 
-    /// Copy every input, or answer a protocol error naming the first bad one.
-    fn read_all<const N: usize>(&self, inputs: [(&str, Input); N]) -> Result<[Vec<u8>; N], String> {
-        let mut out: [Vec<u8>; N] = core::array::from_fn(|_| Vec::new());
-        for (slot, (which, input)) in out.iter_mut().zip(inputs) {
+    /// Copy every input into its slot of `out`, or answer a protocol error naming the
+    /// first bad one. Slices, not a const-generic array: one copy of this loop in the
+    /// module for the exports' 1, 3 and 4 inputs, not three (~0.5 KB).
+    fn read_all(&self, inputs: &[(&str, Input)], out: &mut [Vec<u8>]) -> Result<(), String> {
+        for (slot, &(which, input)) in out.iter_mut().zip(inputs) {
             *slot = self.read(which, input)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Store the output; its length is the call's return value.
@@ -236,8 +237,12 @@ pub extern "C" fn sr_plan(
             ("event", Input { ptr: event_ptr, len: event_len }),
             ("context", Input { ptr: ctx_ptr, len: ctx_len }),
         ];
-        let out = match state.read_all(inputs) {
-            Ok([config, event, context]) => state.session.plan(&config, &event, &context),
+        let mut read = [Vec::new(), Vec::new(), Vec::new()];
+        let out = match state.read_all(&inputs, &mut read) {
+            Ok(()) => {
+                let [config, event, context] = &read;
+                state.session.plan(config, event, context)
+            }
             Err(message) => bad_input(&message),
         };
         state.answer(out)
@@ -249,8 +254,12 @@ pub extern "C" fn sr_plan(
 #[unsafe(no_mangle)]
 pub extern "C" fn sr_handle(answer_ptr: usize, answer_len: usize) -> usize {
     STATE.with_borrow_mut(|state| {
-        let out = match state.read_all([("answer", Input { ptr: answer_ptr, len: answer_len })]) {
-            Ok([answer]) => state.session.handle(&answer),
+        let mut read = [Vec::new()];
+        let out = match state.read_all(&[("answer", Input { ptr: answer_ptr, len: answer_len })], &mut read) {
+            Ok(()) => {
+                let [answer] = &read;
+                state.session.handle(answer)
+            }
             Err(message) => bad_input(&message),
         };
         state.answer(out)
@@ -278,8 +287,12 @@ pub extern "C" fn sr_resume(
             ("context", Input { ptr: ctx_ptr, len: ctx_len }),
             ("answers", Input { ptr: answers_ptr, len: answers_len }),
         ];
-        let out = match state.read_all(inputs) {
-            Ok([config, event, context, answers]) => state.session.resume(&config, &event, &context, &answers),
+        let mut read = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+        let out = match state.read_all(&inputs, &mut read) {
+            Ok(()) => {
+                let [config, event, context, answers] = &read;
+                state.session.resume(config, event, context, answers)
+            }
             Err(message) => bad_input(&message),
         };
         state.answer(out)

@@ -99,6 +99,12 @@ impl Config {
     /// Keys outside the allowlist, unknown keys and bad values are ignored with a
     /// warning (never showing a value of a key that is not per-event).
     pub fn effective(&self, overrides: &Overrides) -> (Effective, Vec<String>) {
+        let (effective, warnings) = self.effective_boxed(overrides);
+        (*effective, warnings)
+    }
+
+    /// [`Config::effective`] boxed, as the machine keeps it (moved as a pointer).
+    pub(crate) fn effective_boxed(&self, overrides: &Overrides) -> (Box<Effective>, Vec<String>) {
         let mut warnings = Vec::new();
         let mut valid: Vec<(&'static str, Parsed)> = Vec::new();
         let mut bad: Vec<Bad> = Vec::new();
@@ -107,9 +113,8 @@ impl Config {
             let at = layer_name(layer.origin);
             for (key, raw) in layer.values.iter().filter(|(_, v)| !v.is_null()) {
                 let Some(k) = spec(key) else {
-                    let hint = crate::did_you_mean(key, KEYS.iter().filter(|k| k.per_event).map(|k| k.name))
-                        .map(|s| format!(" (did you mean `{s}`?)"))
-                        .unwrap_or_default();
+                    let hint = crate::did_you_mean(key, KEYS.iter().filter(|k| k.per_event).map(|k| k.name));
+                    let hint = crate::text::wrapped(hint, " (did you mean `", "`?)");
                     warnings.push(format!("{at} sets `{key}`, which is not a setting{hint}; ignored"));
                     continue;
                 };
@@ -184,6 +189,6 @@ impl Config {
         }
 
         let connection = profile.map_or_else(|| self.connection.clone(), |(_, p)| p.connection.clone());
-        (Effective { settings, global: self.global.clone(), connection }, warnings)
+        (Box::new(Effective { settings, global: self.global.clone(), connection }), warnings)
     }
 }

@@ -76,9 +76,8 @@ pub(crate) fn check_flags(flags: &dyn Strings) -> Failed<()> {
                     flag_names.push(k.flag_name());
                 }
                 let flag = crate::text::replace(name, "_", "-");
-                let hint = crate::did_you_mean(&flag, flag_names.iter().map(String::as_str))
-                    .map(|s| format!("; did you mean --{s}?"))
-                    .unwrap_or_default();
+                let hint = crate::did_you_mean(&flag, flag_names.iter().map(String::as_str));
+                let hint = crate::text::wrapped(hint, "; did you mean --", "?");
                 return Err(ConfigError::new(format!("unknown flag --{flag}{hint}")));
             }
         }
@@ -102,9 +101,8 @@ pub(crate) fn lint_env(env: &dyn Strings, warnings: &mut Vec<String>) {
             );
             continue;
         }
-        let hint = crate::did_you_mean(name, known.iter().map(String::as_str))
-            .map(|s| format!(" (did you mean {s}?)"))
-            .unwrap_or_default();
+        let hint = crate::did_you_mean(name, known.iter().map(String::as_str));
+        let hint = crate::text::wrapped(hint, " (did you mean ", "?)");
         warnings.push(format!("environment variable {name} is not a setting{hint}; ignored"));
     }
 }

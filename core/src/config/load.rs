@@ -185,11 +185,13 @@ impl Config {
             handler_name: input.handler_name.as_deref(),
             key_files: &input.key_files,
         })
+        .map(|config| *config)
         .map_err(|e| *e)
     }
 
-    /// [`Config::load`] of what it reads, borrowed.
-    pub(crate) fn load_layers(input: &Layers<'_>) -> Failed<Config> {
+    /// [`Config::load`] of what it reads, borrowed; boxed, so that the JSON API's
+    /// results and cache move a pointer, not the configuration.
+    pub(crate) fn load_layers(input: &Layers<'_>) -> Failed<Box<Config>> {
         let mut warnings = Vec::new();
         let scope = reactio_scope(input.settings)?;
         if let Some(scope) = scope {
@@ -308,7 +310,7 @@ impl Config {
         };
         lint_handler(input.settings, handler, &severities, &mut warnings);
 
-        Ok(Config { settings, global, connection: connection.into(), profiles, host, origins, warnings })
+        Ok(Box::new(Config { settings, global, connection: connection.into(), profiles, host, origins, warnings }))
     }
 
     /// The key files the host must read and hand back in [`ConfigInput::key_files`]:

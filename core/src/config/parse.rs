@@ -112,41 +112,39 @@ fn fractional(spec: &KeySpec) -> bool {
 pub(crate) fn parse(spec: &KeySpec, value: &Value) -> Refused<Parsed> {
     let secret = spec.kind == Kind::Secret;
     let bad = || fail(expected(spec), value, secret);
-    match spec.kind {
-        Kind::Bool => boolean(value).map(Parsed::Bool).ok_or_else(bad),
+    // The kinds refused only as "expected X, got Y" give `None`, refused once at the end
+    // (one `ok_or_else` for them all, not one each: less wasm code).
+    let parsed = match spec.kind {
+        Kind::Bool => boolean(value).map(Parsed::Bool),
         Kind::Count => {
-            let n = number(value).and_then(whole).ok_or_else(bad)?;
-            if spec.name == "occurrences" && n == 0 {
-                return Err(bad());
-            }
-            Ok(Parsed::Count(n))
+            number(value).and_then(whole).filter(|n| spec.name != "occurrences" || *n != 0).map(Parsed::Count)
         }
-        Kind::Seconds => {
-            let secs = number(value).filter(|s| *s >= 0.0 && *s <= 1.0e9).ok_or_else(bad)?;
-            if fractional(spec) {
+        Kind::Seconds => match number(value).filter(|s| *s >= 0.0 && *s <= 1.0e9) {
+            Some(secs) if fractional(spec) => {
                 let ms = crate::text::round_half_up(secs * 1000.0);
-                if ms < 1.0 {
-                    return Err(bad());
-                }
-                return Ok(Parsed::Millis(ms as u64));
+                (ms >= 1.0).then_some(Parsed::Millis(ms as u64))
             }
-            whole(secs).map(|s| Parsed::Millis(s * 1000)).ok_or_else(bad)
-        }
+            secs => secs.and_then(whole).map(|s| Parsed::Millis(s * 1000)),
+        },
         Kind::Text if spec.name == "organization" => {
-            nonempty(value).filter(|o| valid_organization(o)).map(Parsed::Text).ok_or_else(bad)
+            nonempty(value).filter(|o| valid_organization(o)).map(Parsed::Text)
         }
-        Kind::Text | Kind::Path => nonempty(value).map(Parsed::Text).ok_or_else(bad),
-        Kind::Secret => nonempty(value).map(|s| Parsed::Secret(Secret::new(s))).ok_or_else(bad),
+        Kind::Text | Kind::Path => nonempty(value).map(Parsed::Text),
+        Kind::Secret => nonempty(value).map(|s| Parsed::Secret(Secret::new(s))),
+        Kind::List => list(value).map(Parsed::List),
+        Kind::Offset => string(value).as_deref().and_then(offset).map(Parsed::Offset),
+        Kind::Profiles => None,
         Kind::Url => {
             let text = nonempty(value).ok_or_else(bad)?;
-            endpoint(&text)
+            return endpoint(&text)
                 .map(|e| Parsed::Endpoint(Box::new(e)))
-                .map_err(|why| Box::new(ParseError { expected: expected(spec), got: why, hint: String::new() }))
+                .map_err(|why| Box::new(ParseError { expected: expected(spec), got: why, hint: String::new() }));
         }
-        Kind::Severities => severities(value)
-            .map(Parsed::Severities)
-            .map_err(|(got, hint)| Box::new(ParseError { expected: expected(spec), got, hint })),
-        Kind::List => list(value).map(Parsed::List).ok_or_else(bad),
+        Kind::Severities => {
+            return severities(value)
+                .map(Parsed::Severities)
+                .map_err(|(got, hint)| Box::new(ParseError { expected: expected(spec), got, hint }));
+        }
         Kind::Template => {
             let Value::String(source) = value else { return Err(bad()) };
             let template = Template::parse(source).map_err(|e| {
@@ -163,28 +161,27 @@ pub(crate) fn parse(spec: &KeySpec, value: &Value) -> Refused<Parsed> {
                     hint: format!("; e.g. `{{{{.Key}}}} {}`", crate::text::replace(source, "{{.Key}}", "").trim_ws()),
                 }));
             }
-            Ok(Parsed::Template(template))
+            return Ok(Parsed::Template(template));
         }
         Kind::Choice(words) => {
             let text = string(value).ok_or_else(bad)?;
             let word = text.trim_ws().to_ascii_lowercase();
-            match words.iter().find(|w| **w == word) {
+            return match words.iter().find(|w| **w == word) {
                 Some(w) => Ok(Parsed::Choice(w)),
                 None => {
                     let mut error = bad();
                     error.hint = suggestion(&word, words.iter().copied());
                     Err(error)
                 }
-            }
+            };
         }
-        Kind::Offset => string(value).as_deref().and_then(offset).map(Parsed::Offset).ok_or_else(bad),
-        Kind::Profiles => Err(bad()),
-    }
+    };
+    parsed.ok_or_else(bad)
 }
 
 /// "; did you mean `x`?" or empty.
 pub(crate) fn suggestion<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    crate::did_you_mean(input, candidates).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
+    crate::text::wrapped(crate::did_you_mean(input, candidates), "; did you mean `", "`?")
 }
 
 fn string(value: &Value) -> Option<String> {
@@ -195,7 +192,10 @@ fn string(value: &Value) -> Option<String> {
 }
 
 fn nonempty(value: &Value) -> Option<String> {
-    string(value).map(|s| s.trim_ws().to_owned()).filter(|s| !s.is_empty())
+    match value {
+        Value::String(s) if !s.trim_ws().is_empty() => Some(s.trim_ws().to_owned()),
+        _ => None,
+    }
 }
 
 fn boolean(value: &Value) -> Option<bool> {

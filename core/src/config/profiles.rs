@@ -30,7 +30,11 @@ pub(crate) fn load(
         ))
         .at("profiles"));
     };
-    let mut allowed: Vec<&str> = CONNECTION_KEYS.to_vec();
+    // Pushed one by one, not `to_vec`: the `push` below is compiled in anyway.
+    let mut allowed: Vec<&str> = Vec::new();
+    for name in CONNECTION_KEYS {
+        allowed.push(name);
+    }
     for k in KEYS.iter().filter(|k| k.per_event && k.name != "profile") {
         allowed.push(k.name);
     }
@@ -72,9 +76,8 @@ pub(crate) fn load(
                     .at(path));
                 }
                 None => {
-                    let hint = crate::did_you_mean(key, allowed.iter().copied())
-                        .map(|s| format!(", did you mean `{s}`?"))
-                        .unwrap_or_default();
+                    let hint = crate::did_you_mean(key, allowed.iter().copied());
+                    let hint = crate::text::wrapped(hint, ", did you mean `", "`?");
                     return Err(
                         ConfigError::new(format!("unknown key `{key}` in `reactio.profiles.{name}`{hint}")).at(path)
                     );

@@ -204,7 +204,7 @@ pub struct EventSummary {
 
 /// Parse an event just far enough to know its key and whether it is a recovery.
 pub fn inspect(bytes: &[u8]) -> Result<EventSummary, InputError> {
-    let (event, _) = Event::parse(bytes)?;
+    let (event, _) = Event::parse(bytes).map_err(|e| *e)?;
     Ok(EventSummary { recovery: crate::rules::is_recovery(&event), failure: event.status != 0, key: event.key })
 }
 
@@ -212,20 +212,21 @@ impl Event {
     /// Parse JSON bytes. Duplicate keys: the last wins (as Go and Ruby do). JSON whose
     /// text is broken (not UTF-8, lone surrogate escapes) is repaired and parsed again:
     /// the event, and the warnings to give (it was repaired; overrides it carries in
-    /// the wrong shape were ignored).
-    pub(crate) fn parse(bytes: &[u8]) -> Result<(Event, Vec<String>), InputError> {
+    /// the wrong shape were ignored). The error stays boxed until the caller opens
+    /// it: each unboxing and `?` in between moved it, and the event, again.
+    pub(crate) fn parse(bytes: &[u8]) -> Failed<(Box<Event>, Vec<String>)> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(InputError::Empty);
+            return Err(InputError::Empty.into());
         }
         let mut warnings = Vec::new();
-        let event = match Event::parse_exact(bytes, &mut warnings).map_err(|e| *e) {
-            Err(error @ InputError::NotJson { .. }) => match repair::repair(bytes) {
+        let event = match Event::parse_exact(bytes, &mut warnings) {
+            Err(error) if matches!(*error, InputError::NotJson { .. }) => match repair::repair(bytes) {
                 Some((fixed, what)) => {
                     // The repair's warning first, then the repaired event's own.
                     warnings = vec![format!("the event {what}")];
                     // Still refused once repaired: what stops the repaired text is the
                     // problem to report, not the bytes or escapes the repair replaced.
-                    Event::parse_exact(&fixed, &mut warnings).map_err(|e| *e)?
+                    Event::parse_exact(&fixed, &mut warnings)?
                 }
                 None => return Err(error),
             },
@@ -234,7 +235,7 @@ impl Event {
         Ok((event, warnings))
     }
 
-    fn parse_exact(bytes: &[u8], warnings: &mut Vec<String>) -> Failed<Event> {
+    fn parse_exact(bytes: &[u8], warnings: &mut Vec<String>) -> Failed<Box<Event>> {
         let tree = wire::parse(bytes).map_err(|detail| InputError::NotJson { detail })?;
         let Some(root) = Obj::root(&tree) else {
             return Err(InputError::NotAnObject { got: describe_tree(&tree) }.into());
@@ -340,6 +341,7 @@ fn positive(v: Option<i64>) -> Option<u64> {
     v.and_then(|i| u64::try_from(i).ok()).filter(|i| *i > 0)
 }
 
+#[inline(never)] // one copy: read_common alone calls it five times
 fn time(v: Option<i64>) -> Option<i64> {
     v.filter(|t| *t > 0).map(epoch_seconds)
 }
@@ -409,9 +411,10 @@ fn required_status(check: &Obj<'_>) -> Failed<i64> {
 }
 
 impl Event {
-    /// An event of these statuses, the rest of it at its defaults until read.
-    fn new(flavour: Flavour, status: i64, history: Vec<i64>, history_known: bool, overrides: Overrides) -> Event {
-        Event {
+    /// An event of these statuses, the rest of it at its defaults until read. Boxed
+    /// from the start: the readers' and the plan's results move a pointer, not the event.
+    fn new(flavour: Flavour, status: i64, history: Vec<i64>, history_known: bool, overrides: Overrides) -> Box<Event> {
+        Box::new(Event {
             flavour,
             status,
             history,
@@ -431,7 +434,7 @@ impl Event {
             overrides,
             fields: TemplateData::default(),
             key: String::new(),
-        }
+        })
     }
 }
 
@@ -459,7 +462,7 @@ fn read_common(
     Ok(())
 }
 
-fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<String>) -> Failed<Event> {
+fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<String>) -> Failed<Box<Event>> {
     let entity = client.name("name")?;
     let check_name = check.name("name")?;
     let status = required_status(&check)?;
@@ -503,7 +506,7 @@ fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>, warnings: &mut 
     Ok(event)
 }
 
-fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<String>) -> Failed<Event> {
+fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<String>) -> Failed<Box<Event>> {
     let entity_meta = entity.obj("metadata", "entity.metadata")?;
     let check_meta = check.obj("metadata", "check.metadata")?;
     let Some(entity_meta) = entity_meta else {
@@ -614,7 +617,7 @@ mod tests {
         ];
         for (event, repaired) in cases {
             let want = serde_json::from_str::<serde_json::Value>(repaired).unwrap_err().to_string();
-            match super::Event::parse(event) {
+            match super::Event::parse(event).map_err(|e| *e) {
                 Err(super::InputError::NotJson { detail }) => assert_eq!(detail, want),
                 other => panic!("{other:?}"),
             }

@@ -14,6 +14,7 @@
 //! hold every build to the same bytes.
 
 use crate::prelude::*;
+use alloc::string::ToString;
 
 use core::fmt;
 

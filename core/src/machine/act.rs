@@ -310,6 +310,6 @@ impl Run {
             topics: Vec::new(),
             message: None,
         };
-        self.writes.push(Write::Create { body, minimal });
+        self.writes.push(Write::Create { body: Box::new(body), minimal: Box::new(minimal) });
     }
 }

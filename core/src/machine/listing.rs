@@ -48,8 +48,9 @@ pub(super) struct Listing {
 }
 
 impl Listing {
-    pub(super) fn new(status: &'static str, purpose: Purpose, from: Option<i64>) -> Listing {
-        Listing {
+    /// Boxed: the phase that holds it is replaced and matched as a pointer.
+    pub(super) fn new(status: &'static str, purpose: Purpose, from: Option<i64>) -> Box<Listing> {
+        Box::new(Listing {
             status,
             purpose,
             from,
@@ -61,7 +62,7 @@ impl Listing {
             wide: false,
             matches: Vec::new(),
             seen: Default::default(),
-        }
+        })
     }
 
     /// The `page` query parameter of the request out: none for the first page (unless
@@ -77,7 +78,7 @@ impl Listing {
 
 impl Run {
     /// The status to list after `done` when nothing matched yet, if any.
-    pub(super) fn next_listing(&self, done: Purpose) -> Option<Listing> {
+    pub(super) fn next_listing(&self, done: Purpose) -> Option<Box<Listing>> {
         match done {
             Purpose::LookupOpen => Some(Listing::new("pend", Purpose::LookupPend, None)),
             Purpose::LookupPend if self.decision == Decision::Reconcile => {

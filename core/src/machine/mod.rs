@@ -59,8 +59,14 @@ pub struct Machine {
 /// Plan one event: parse it, apply the settings and rules, and return the machine
 /// positioned at its first step (often [`Step::Done`] with a skip).
 pub fn plan(event: &[u8], config: &Config, context: &Context) -> Result<Machine, InputError> {
+    plan_boxed(event, config, context).map(|machine| *machine).map_err(|e| *e)
+}
+
+/// [`plan`] boxed, as the JSON API takes it: the error is not moved through an
+/// unboxing and a `?` more, nor the machine through each of the API's results.
+pub(crate) fn plan_boxed(event: &[u8], config: &Config, context: &Context) -> Result<Box<Machine>, Box<InputError>> {
     let (event, mut repaired) = Event::parse(event)?;
-    let (eff, mut overrides_warnings) = config.effective(&event.overrides);
+    let (eff, mut overrides_warnings) = config.effective_boxed(&event.overrides);
     // The configuration's warnings, then the repair's, then the overrides'.
     let mut warnings = config.warnings.clone();
     warnings.append(&mut repaired);
@@ -69,7 +75,7 @@ pub fn plan(event: &[u8], config: &Config, context: &Context) -> Result<Machine,
     let mut run = Run::new(event, eff, context.clone(), decision, warnings);
     let step = run.start();
     let run = (!matches!(step, Step::Done(_))).then(|| Box::new(run));
-    Ok(Machine { step, run })
+    Ok(Box::new(Machine { step, run }))
 }
 
 impl Machine {
@@ -148,20 +154,34 @@ pub fn dry_run_answer(request: &Request) -> Answer {
 /// A write still to send.
 #[derive(Clone, Debug)]
 enum Write {
-    Create { body: CreateBody, minimal: CreateBody },
-    Message { id: u64, text: String, minimal: String },
-    Notify { id: u64, text: String, call: bool },
-    Close { id: u64 },
+    /// Boxed: the bodies would make every write (queued, shifted, in flight) their size.
+    Create {
+        body: Box<CreateBody>,
+        minimal: Box<CreateBody>,
+    },
+    Message {
+        id: u64,
+        text: String,
+        minimal: String,
+    },
+    Notify {
+        id: u64,
+        text: String,
+        call: bool,
+    },
+    Close {
+        id: u64,
+    },
 }
 
 #[derive(Clone, Debug)]
 enum Phase {
     /// Listing statuses in order (open, pend, then for reconcile close) until one matches.
-    Lookup { current: Listing },
+    Lookup { current: Box<Listing> },
     /// Sending writes.
     Writes,
     /// Listing open incidents after a create.
-    Verify { current: Listing, created: Option<u64> },
+    Verify { current: Box<Listing>, created: Option<u64> },
 }
 
 impl Phase {
@@ -176,8 +196,8 @@ impl Phase {
 
 #[derive(Clone, Debug)]
 struct Run {
-    event: Event,
-    eff: Effective,
+    event: Box<Event>,
+    eff: Box<Effective>,
     context: Context,
     decision: Decision,
     texts: Texts,
@@ -218,7 +238,13 @@ struct Run {
 }
 
 impl Run {
-    fn new(mut event: Event, eff: Effective, context: Context, decision: Decision, warnings: Vec<String>) -> Run {
+    fn new(
+        mut event: Box<Event>,
+        eff: Box<Effective>,
+        context: Context,
+        decision: Decision,
+        warnings: Vec<String>,
+    ) -> Run {
         let texts = Texts::new(&mut event, &eff, context.now);
         let create_unconfirmed = context.create_unconfirmed;
         Run {
