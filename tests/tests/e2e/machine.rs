@@ -21,8 +21,7 @@ fn a_spool_whose_entries_cannot_be_removed_sends_none_of_them_again() {
     let spool = dir.join("spool");
     std::fs::create_dir(&spool).expect("the spool");
     std::fs::write(spool.join(".lock"), "").expect("the lock");
-    let owned = std::process::Command::new("chown").args(["-R", "65534:65534", path_str(&spool)]).status();
-    assert!(owned.is_ok_and(|s| s.success()), "chown the spool to nobody");
+    give_to_nobody(&spool);
     let server = standin();
     let first = against_under(&server.url(), &spool, &nobody).stdin(&first_critical()).run();
     assert_eq!(first.code, Some(0), "{}", first.all());
@@ -115,13 +114,13 @@ fn a_dns_server_that_never_answers_does_not_hold_a_run_without_threads_past_its_
     let dir = scratch("silent-dns");
     let spool = dir.join("spool");
     std::fs::create_dir(&spool).expect("the spool");
-    let owned = std::process::Command::new("chown").args(["65534:65534", path_str(&spool)]).status();
-    assert!(owned.is_ok_and(|s| s.success()), "chown the spool to nobody");
+    give_to_nobody(&spool);
     let resolv = dir.join("resolv.conf");
     std::fs::write(&resolv, "nameserver 127.0.0.1\n").expect("resolv.conf");
     let silent = "import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 53)); time.sleep(15)";
     let script = format!(
-        "ip link set lo up && mount --bind \"$0\" /etc/resolv.conf && {{ python3 -c \"{silent}\" </dev/null >/dev/null 2>&1 & sleep 0.3; exec setpriv --reuid=65534 --regid=65534 --clear-groups prlimit --nproc=1 -- \"$@\"; }}"
+        "ip link set lo up && mount --bind \"$0\" /etc/resolv.conf && {{ python3 -c \"{silent}\" </dev/null >/dev/null 2>&1 & sleep 0.3; exec {} prlimit --nproc=1 -- \"$@\"; }}",
+        NOBODY.join(" ")
     );
     let wrapper = ["unshare", "-mn", "sh", "-c", &script, path_str(&resolv)];
     let started = std::time::Instant::now();
@@ -173,4 +172,10 @@ fn entries_of_another_user_in_a_sticky_spool_are_left_for_that_user() {
     assert!(spooled(&spool).is_empty(), "{}", replay.all());
     runs.push(replay);
     assert_no_key(&runs.iter().collect::<Vec<_>>(), &dir);
+}
+
+/// `path` and all under it given to `nobody` ([`NOBODY`]'s runs).
+fn give_to_nobody(path: &std::path::Path) {
+    let owned = std::process::Command::new("chown").args(["-R", "65534:65534", path_str(path)]).status();
+    assert!(owned.is_ok_and(|s| s.success()), "chown {} to nobody", path.display());
 }
