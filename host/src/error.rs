@@ -56,3 +56,12 @@ impl std::fmt::Display for HostError {
 }
 
 impl std::error::Error for HostError {}
+
+/// What to do when `error` says the process's or the system's file table is full
+/// (EMFILE, ENFILE); `None` for any other error.
+pub fn out_of_files_fix(error: &std::io::Error) -> Option<&'static str> {
+    const ENFILE: i32 = 23;
+    const EMFILE: i32 = 24;
+    matches!(error.raw_os_error(), Some(EMFILE | ENFILE))
+        .then_some("raise the sensu user's open-file limit (LimitNOFILE), or find what holds the files open")
+}

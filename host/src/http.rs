@@ -172,12 +172,7 @@ impl Http {
     /// Build the client (the costly part: the runtime and the root store).
     pub fn build(settings: &HttpSettings, env: &EnvVars) -> Result<Http, HostError> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_io().enable_time().build().map_err(|e| {
-            // EMFILE, ENFILE: the process's or the system's file table is full.
-            let fix = if matches!(e.raw_os_error(), Some(23 | 24)) {
-                "raise the sensu user's open-file limit (LimitNOFILE), or find what holds the files open"
-            } else {
-                "it goes once the machine has room again"
-            };
+            let fix = crate::error::out_of_files_fix(&e).unwrap_or("it goes once the machine has room again");
             HostError::Machine(format!("could not start the http runtime: {e}; the event is kept: {fix}"))
         })?;
         let client = new_client(&runtime, settings, env, true)?;

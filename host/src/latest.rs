@@ -250,17 +250,15 @@ fn rewrite(target: &std::path::Path, text: &[u8]) -> bool {
 /// What to do when a record could not be written, by why: a full disk (or no inode
 /// left, or a quota), or no file descriptor left, is no matter of permissions.
 pub fn fix_for(spool: &Spool, error: &std::io::Error) -> String {
-    const EMFILE: i32 = 24;
-    const ENFILE: i32 = 23;
     let records = dir(spool);
     match error.kind() {
         std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
             format!("free space (or inodes) on the disk that holds {}", records.display())
         }
-        _ if matches!(error.raw_os_error(), Some(EMFILE | ENFILE)) => {
-            "raise the sensu user's open-file limit (LimitNOFILE), or find what holds the files open".to_owned()
-        }
-        _ => format!("make {} a directory this user can write", records.display()),
+        _ => match crate::error::out_of_files_fix(error) {
+            Some(fix) => fix.to_owned(),
+            None => format!("make {} a directory this user can write", records.display()),
+        },
     }
 }
 

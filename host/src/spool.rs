@@ -470,9 +470,9 @@ impl Spool {
     /// root: one this user may not mark as being sent, nor remove once delivered (in a
     /// sticky folder, as /tmp is), so every run would send it again, or never.
     pub fn others_entry(path: &Path) -> Option<u32> {
-        let (me, _) = me()?;
+        let (me, _) = me().filter(|(uid, _)| *uid != 0)?;
         let owner = std::fs::symlink_metadata(path).ok()?.uid();
-        (me != 0 && owner != me).then_some(owner)
+        (owner != me).then_some(owner)
     }
 
     /// Whether the entry at `path` may be `key`'s, by its name alone: its name carries

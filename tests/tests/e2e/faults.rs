@@ -214,17 +214,9 @@ fn sigterm_or_sighup_lets_the_run_finish_its_event() {
         let server = standin();
         let slow = Fault::Delay(Duration::from_millis(800));
         server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
-        let pid = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
-        let run = std::thread::scope(|s| {
-            let mut handler = against(&server.url(), &dir.join("spool"));
-            handler.args(["--deadline", "6"]).stdin(&first_critical()).report_pid(std::sync::Arc::clone(&pid));
-            let run = s.spawn(move || handler.run());
-            until_a_create_arrives(&server);
-            let pid = pid.load(std::sync::atomic::Ordering::SeqCst).to_string();
-            let sent = std::process::Command::new("kill").args([signal, &pid]).status().expect("run kill");
-            assert!(sent.success(), "kill {signal} {pid}");
-            run.join().expect("the handler's run")
-        });
+        let mut handler = against(&server.url(), &dir.join("spool"));
+        handler.args(["--deadline", "6"]).stdin(&first_critical());
+        let run = signalled(handler, signal, || creates(&server) > 0);
         assert_eq!(run.code, Some(0), "not killed by {signal}: {}", run.all());
         assert!(run.stdout.contains("created incident"), "{signal}: {}", run.all());
         assert_eq!(server.incidents().len(), 1, "{signal}: {:?}", lines(&server));
@@ -248,17 +240,9 @@ fn a_sighup_during_the_drain_leaves_the_rest_said_once_and_as_what_it_was() {
     let server = standin();
     let slow = Fault::Delay(Duration::from_millis(800));
     server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
-    let pid = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
-    let run = std::thread::scope(|s| {
-        let mut handler = against(&server.url(), &spool);
-        handler.args(["--deadline", "6"]).stdin(&first_critical()).report_pid(std::sync::Arc::clone(&pid));
-        let run = s.spawn(move || handler.run());
-        until_a_create_arrives(&server);
-        let pid = pid.load(std::sync::atomic::Ordering::SeqCst).to_string();
-        let sent = std::process::Command::new("kill").args(["-HUP", &pid]).status().expect("run kill");
-        assert!(sent.success(), "kill -HUP {pid}");
-        run.join().expect("the handler's run")
-    });
+    let mut handler = against(&server.url(), &spool);
+    handler.args(["--deadline", "6"]).stdin(&first_critical());
+    let run = signalled(handler, "-HUP", || creates(&server) > 0);
     assert_eq!(run.code, Some(0), "the live event goes: {}", run.all());
     assert_eq!(run.all().matches("left for the next run").count(), 1, "{}", run.all());
     assert!(run.all().contains("asked to stop (sigterm or sighup)"), "{}", run.all());

@@ -166,17 +166,9 @@ fn a_run_killed_while_creating_a_spooled_alert_leaves_its_create_unconfirmed() {
     let server = standin();
     let slow = Fault::Delay(std::time::Duration::from_millis(1500));
     server.push_fault_times(Match::exact("POST", "/api/v1/incidents"), slow, 1);
-    let pid = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
-    let killed = std::thread::scope(|s| {
-        let mut handler = against(&server.url(), &spool);
-        handler.args(["--deadline", "6", "replay"]).report_pid(std::sync::Arc::clone(&pid));
-        let run = s.spawn(move || handler.run());
-        until_a_create_arrives(&server);
-        let pid = pid.load(std::sync::atomic::Ordering::SeqCst).to_string();
-        let sent = std::process::Command::new("kill").args(["-KILL", &pid]).status().expect("run kill");
-        assert!(sent.success(), "kill -KILL {pid}");
-        run.join().expect("the killed run")
-    });
+    let mut handler = against(&server.url(), &spool);
+    handler.args(["--deadline", "6", "replay"]);
+    let killed = signalled(handler, "-KILL", || creates(&server) > 0);
     assert_eq!(killed.code, None, "killed: {}", killed.all());
     let replayed = against(&server.url(), &spool).args(["--deadline", "6", "replay"]).run();
     assert_eq!(replayed.code, Some(0), "{}", replayed.all());
@@ -378,20 +370,9 @@ fn a_run_killed_while_broadcasting_a_spooled_escalation_does_not_ring_twice() {
     let (dir, spool, server, first, kept) = escalation_spooled("killed-broadcasting");
     let slow = Fault::Delay(std::time::Duration::from_millis(1000));
     server.push_fault_times(Match::exact("POST", "/api/v1/notifications"), slow, 1);
-    let pid = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
-    let killed = std::thread::scope(|s| {
-        let mut handler = against(&server.url(), &spool);
-        handler.args(BOTH).args(["--deadline", "6", "replay"]).report_pid(std::sync::Arc::clone(&pid));
-        let run = s.spawn(move || handler.run());
-        let started = std::time::Instant::now();
-        while broadcasts(&server) == 0 && started.elapsed() < std::time::Duration::from_secs(10) {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        let pid = pid.load(std::sync::atomic::Ordering::SeqCst).to_string();
-        let sent = std::process::Command::new("kill").args(["-KILL", &pid]).status().expect("run kill");
-        assert!(sent.success(), "kill -KILL {pid}");
-        run.join().expect("the killed run")
-    });
+    let mut handler = against(&server.url(), &spool);
+    handler.args(BOTH).args(["--deadline", "6", "replay"]);
+    let killed = signalled(handler, "-KILL", || broadcasts(&server) > 0);
     assert_eq!(killed.code, None, "killed: {}", killed.all());
     std::thread::sleep(std::time::Duration::from_millis(1200));
     let replayed = against(&server.url(), &spool).args(BOTH).args(["--deadline", "6", "replay"]).run();

@@ -196,6 +196,25 @@ pub(crate) fn until_a_create_arrives(server: &Standin) {
     }
 }
 
+/// `handler` run and sent `signal` (`-TERM`, `-HUP`, `-KILL`) once `ready` says the
+/// moment has come (asked every 5 ms, for at most 10 s): the run it ended or let finish.
+pub(crate) fn signalled(mut handler: Handler, signal: &str, ready: impl Fn() -> bool) -> Run {
+    use std::sync::{Arc, atomic};
+    let pid = Arc::new(atomic::AtomicU32::new(0));
+    handler.report_pid(Arc::clone(&pid));
+    std::thread::scope(|s| {
+        let run = s.spawn(move || handler.run());
+        let started = std::time::Instant::now();
+        while !ready() && started.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let pid = pid.load(atomic::Ordering::SeqCst).to_string();
+        let sent = std::process::Command::new("kill").args([signal, &pid]).status().expect("run kill");
+        assert!(sent.success(), "kill {signal} {pid}");
+        run.join().expect("the signalled run")
+    })
+}
+
 /// How many status changes (closes) the server received.
 pub(crate) fn closes(server: &Standin) -> usize {
     lines(server).iter().filter(|l| l.starts_with("POST /api/v1/incidents/") && l.ends_with("/status")).count()
