@@ -1,4 +1,5 @@
-//! The host's one error type and the exit codes of decisions.md ("Host defaults").
+//! The host's one error type, the exit codes of decisions.md ("Host defaults"), and
+//! the advice for a full file table that its machine errors and warnings share.
 
 /// Exit: handled or skipped.
 pub const EXIT_OK: u8 = 0;
