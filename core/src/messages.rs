@@ -104,6 +104,15 @@ impl Texts {
     pub(crate) fn minimal_name(&self) -> String {
         self.key().to_owned()
     }
+
+    /// `name` made its own for a server that keeps names once used: the event's time
+    /// after it, in brackets, with `name` cut to make room but never into the key.
+    pub(crate) fn own_name(&self, name: &str) -> String {
+        let at = self.data.get(".Time").unwrap_or_default();
+        let char_count = crate::text::char_count;
+        let room = NAME_MAX.saturating_sub(char_count(at) + 3).max(char_count(self.key()));
+        format!("{} ({at})", cap_chars(name, room).trim_ws_end())
+    }
 }
 
 /// The output without control characters other than newlines and tabs, end trimmed;

@@ -371,7 +371,8 @@ fn describe_error(body: &str) -> String {
         }
         Some(v) => {
             let t = member(&v, "type").and_then(Value::as_str).unwrap_or("error");
-            let m = member(&v, "message").and_then(Value::as_str).unwrap_or("");
+            let text = |key| member(&v, key).and_then(Value::as_str);
+            let m = text("message").or_else(|| text("error")).unwrap_or("");
             // ` (field: code, field: code)`, or nothing.
             let mut fields = String::new();
             for &(field, code) in &error_fields(&v) {
@@ -418,6 +419,27 @@ fn retry_after_ms(response: &Response, now: i64) -> Option<u64> {
     Some(crate::arith::saturating_mul_u64(u64::try_from(at.saturating_sub(now)).unwrap_or(0), 1000))
 }
 
+/// The status a write's 2xx answer means when its body is an error and no incident,
+/// notification or message (Reactio's error shape, or an `error` member, and no `id`):
+/// 500 for Reactio's `internal_server_error`, else 400. A server that answers every
+/// request 200 must not have a refused create taken for an incident made.
+fn error_said_in(body: &str) -> Option<u32> {
+    let value = answer_json(body)?;
+    let object = value.as_object()?;
+    let kind = object.get("type").and_then(Value::as_str).unwrap_or_default();
+    let said = |key| match object.get(key) {
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(v) => v.is_object(),
+        None => false,
+    };
+    let find = crate::text::find;
+    if object.contains_key("id") || (find(kind, "error").is_none() && !said("errors") && !said("error")) {
+        return None;
+    }
+    Some(if find(kind, "server").is_some() { 500 } else { 400 })
+}
+
 /// Classify an answer (decisions.md; reactio-api.md "Errors"). The reason quotes the
 /// answer with any piece of the API key it echoed masked.
 ///
@@ -440,14 +462,19 @@ pub(crate) fn classify(request: &Request, response: &Response, now: i64, key_wor
 fn classify_raw(request: &Request, response: &Response, now: i64, key_worked: bool) -> Verdict {
     // Widened: messages then write it with the integer formatting they share (u16's
     // own costs the wasm module its code).
-    let status = u32::from(response.status);
+    let shown = u32::from(response.status);
     let what = format!("{} {}", request.method.as_str(), request.purpose_label());
+    // A write answered 2xx with an error in its body is taken at the body's word.
+    let status = match shown {
+        200..=299 if request.method == Method::Post => error_said_in(&response.body).unwrap_or(shown),
+        _ => shown,
+    };
     match status {
         200..=299 => Verdict::Success,
         // What to check is said by the machine, which knows the profile in use.
-        401 | 403 if !key_worked => Verdict::Auth { detail: format!("({status} {})", describe_error(&response.body)) },
+        401 | 403 if !key_worked => Verdict::Auth { detail: format!("({shown} {})", describe_error(&response.body)) },
         408 | 429 | 500..=599 => Verdict::Retry {
-            reason: format!("{what}: reactio answered {status} with {}", describe_error(&response.body)),
+            reason: format!("{what}: reactio answered {shown} with {}", describe_error(&response.body)),
             retry_after_ms: retry_after_ms(response, now),
         },
         300..=399 => {
@@ -508,7 +535,7 @@ fn classify_raw(request: &Request, response: &Response, now: i64, key_worked: bo
             if !matches!(status, 400 | 413 | 422) {
                 length_fields.clear();
             }
-            let mut reason = format!("{what}: reactio refused it ({status} {})", describe_error(&response.body));
+            let mut reason = format!("{what}: reactio refused it ({shown} {})", describe_error(&response.body));
             if matches!(status, 401 | 403) {
                 reason.push_str(", though the api key worked earlier in this run");
                 if calls {
@@ -551,6 +578,29 @@ mod tests {
         assert_eq!(ids, [i64::MAX as u64, 1 << 63, u64::MAX, (1 << 63) + 1, 42]);
         assert_eq!(parse_created_id(r#"{"id":9223372036854775808}"#), Some(1 << 63));
         assert_eq!(parse_created_id(r#"{"id":18446744073709551616}"#), None);
+    }
+
+    #[test]
+    fn a_success_is_taken_for_an_error_only_when_its_body_says_one_and_names_nothing_made() {
+        let said = super::error_said_in;
+        for body in [
+            r#"{"id":1,"errors":[{"field":"name"}]}"#,
+            r#"{"type":"incident","name":"x"}"#,
+            r#"{"error":null,"errors":[]}"#,
+            r#"{"error":""}"#,
+            r#"{"incident":{"id":1}}"#,
+            r#"{}"#,
+            "[]",
+            "",
+            "ok",
+        ] {
+            assert_eq!(said(body), None, "{body}");
+        }
+        assert_eq!(said(r#"{"type":"authentication_error","message":"invalid api key"}"#), Some(400));
+        assert_eq!(said(r#"{"error":{"code":401,"message":"Invalid API key"}}"#), Some(400));
+        assert_eq!(said(r#"{"type":"internal_server_error","message":"something went wrong"}"#), Some(500));
+        assert_eq!(said(r#"{"type":"validation_error","errors":[{"field":"name","code":"too_long"}]}"#), Some(400));
+        assert_eq!(said(r#"{"errors":[{"field":"cause","code":"missing_field"}]}"#), Some(400));
     }
 
     #[test]

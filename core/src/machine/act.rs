@@ -101,17 +101,23 @@ impl Run {
     /// the create's answer was uncertain): it carried the message and the broadcast
     /// already, so nothing is sent again.
     fn own_create_found(&mut self, inc: &Incident, unconfirmed: bool) {
-        self.act("created");
-        let how = match unconfirmed {
-            true => "confirmed by a lookup after an uncertain answer",
-            false => "made moments ago for this same alert: nothing sent again",
+        // Our create refused for its name, none of ours uncertain: another run's.
+        let theirs = self.name_in_use && !unconfirmed;
+        let how = match (unconfirmed, theirs) {
+            (true, _) => "confirmed by a lookup after an uncertain answer",
+            (false, true) => "another run's, made moments ago for this same alert: nothing sent again",
+            (false, false) => "made moments ago for this same alert: nothing sent again",
         };
+        if !theirs {
+            self.act("created");
+        }
         let (code, again) = if matches!(self.decision, Decision::Refresh { .. }) {
             ("created_again", " again")
         } else {
             ("created", "")
         };
-        self.did(inc.id, code, "created", &format!("{again} ({how})"));
+        let done = if theirs { "found" } else { "created" };
+        self.did(inc.id, code, done, &format!("{again} ({how})"));
     }
 
     /// An alert whose check has an incident open: its timeline message, and a
@@ -294,8 +300,13 @@ impl Run {
 
     pub(super) fn create(&mut self, headline: Option<String>, call: bool) {
         let notification = self.texts.notification(&self.eff);
+        let (mut name, mut minimal_name) = (self.texts.name(&self.eff), self.texts.minimal_name());
+        if self.name_in_use {
+            name = self.texts.own_name(&name);
+            minimal_name = self.texts.own_name(&minimal_name);
+        }
         let body = CreateBody {
-            name: self.texts.name(&self.eff),
+            name,
             detection: Some("internal"),
             notification_text: notification.clone(),
             notification_call: call,
@@ -303,7 +314,7 @@ impl Run {
             message: Some(self.texts.message(&self.eff, headline.as_deref())),
         };
         let minimal = CreateBody {
-            name: self.texts.minimal_name(),
+            name: minimal_name,
             detection: None,
             notification_text: notification,
             notification_call: call,

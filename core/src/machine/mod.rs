@@ -235,6 +235,9 @@ struct Run {
     /// A first page is asked for without `page` (see [`listing`]); off once a server
     /// refused that (it wants `page=1`).
     pageless: bool,
+    /// A create was answered 409 (a name in use) and the lookup after it found nothing:
+    /// the next create goes with a name of its own ([`crate::messages::Texts::own_name`]).
+    name_in_use: bool,
 }
 
 impl Run {
@@ -273,6 +276,7 @@ impl Run {
             reactio_ahead: None,
             per_page: true,
             pageless: true,
+            name_in_use: false,
         }
     }
 
@@ -333,11 +337,12 @@ impl Run {
         }
         match verdict {
             Verdict::Success => self.on_success(request, response),
-            // A server error (a proxy's 502 or 504, say) may come after the broadcast went
-            // out; only a 429, or a 503 in the server's own words, says it was not taken.
+            // A server error (a proxy's 502 or 504, say, or a 200 whose body says one) may
+            // come after the broadcast went out; only a 408, a 429, or a 503 in the
+            // server's own words, says it was not taken.
             Verdict::Retry { reason, .. }
                 if request.purpose == Purpose::Notify
-                    && response.status >= 500
+                    && response.status != 408
                     && !reactio::said_not_taken(response) =>
             {
                 self.notify_unconfirmed(&reason)
@@ -352,6 +357,12 @@ impl Run {
             // closed it after the lookup). The recovery is on its timeline.
             Verdict::Fatal { reason, .. } if request.purpose == Purpose::Close && response.status == 409 => {
                 self.closed_already(&reason)
+            }
+            // A create refused as a conflict: an incident has that name.
+            Verdict::Fatal { reason, .. }
+                if request.purpose == Purpose::Create && response.status == 409 && !self.name_in_use =>
+            {
+                self.name_taken(reason)
             }
             Verdict::Auth { detail } if self.housekeeping => {
                 self.skip_housekeeping(format!("reactio refused the api key {detail}"))

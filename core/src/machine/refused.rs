@@ -1,8 +1,9 @@
 //! Final refusals (a 4xx that a retry cannot fix): a rejected key, a wrong address,
 //! the one retry with the minimal payload after a 400 that blamed a field it mends, a
 //! refused timeline message that the event's broadcast or close does not wait on, a
-//! close refused because the incident is closed already (a listing refused past its
-//! last page or for how it was asked: [`super::listing`]).
+//! close refused because the incident is closed already, a create refused for a name
+//! in use (a listing refused past its last page or for how it was asked:
+//! [`super::listing`]).
 
 use crate::prelude::*;
 
@@ -61,6 +62,9 @@ impl Run {
             self.summary.push_str(" (its timeline message was refused)");
             return self.next_write();
         }
+        if request.purpose == Purpose::Create && response.status == 409 {
+            reason.push_str(" with the event's time in its name too: rename the incident of that name in reactio");
+        }
         if request.purpose == Purpose::Close {
             // Its recovery is on the timeline already; people must know who closes it.
             reason.push_str("; the incident stays open: close it in reactio");
@@ -78,6 +82,19 @@ impl Run {
             self.summary.push_str(" (reactio says it was closed already)");
         }
         self.next_write()
+    }
+
+    /// A create answered 409: the server has an incident of that name, which the
+    /// lookup did not find (one another run made since, or a closed one whose name a
+    /// server keeps). The lookup runs again: an incident it finds is acted on as
+    /// found; when it finds none, the create goes once more with a name of its own,
+    /// and a second 409 is final.
+    pub(super) fn name_taken(&mut self, reason: String) -> Step {
+        self.in_flight = None;
+        self.name_in_use = true;
+        self.warnings
+            .push(format!("{reason}; looked it up again (with none open, created with the event's time in its name)"));
+        self.begin_lookup()
     }
 
     /// The in-flight write again with its minimal payload, if it has one that differs:

@@ -261,6 +261,9 @@ fn create(config: &Config, store: &mut Store, body: &Map<String, Value>) -> Wire
     let Some(name) = name.filter(|_| errors.is_empty()) else {
         return validation(&errors);
     };
+    if config.unique_names && store.incidents.iter().any(|i| i.name == name) {
+        return error(409, "conflict", "name has already been taken", &[("name", "taken")]);
+    }
     let seed = Seed { name, status, manager: None, topics, created_at: None, create_body: Value::Object(body.clone()) };
     let id = store.insert(seed);
     if let Some(incident) = store.incident_mut(id) {

@@ -70,6 +70,10 @@ pub struct Config {
     /// The project's plan has phone calls: without them, a create or broadcast that
     /// asks for one answers 403 (the key is good; the request is not allowed).
     pub phone_calls: bool,
+    /// An incident's name is kept once used, closed or not: a create with a name in use
+    /// answers 409 (reactio-api.md documents no such rule; some servers keep names
+    /// unique).
+    pub unique_names: bool,
     /// Full or fast.
     pub mode: Mode,
     /// Close a keep-alive connection idle this long (with a FIN, as gunicorn after 2 s
@@ -91,6 +95,7 @@ impl Default for Config {
             first_page: 1,
             limits: Limits::default(),
             phone_calls: true,
+            unique_names: false,
             mode: Mode::Full,
             idle_close: None,
             close_after_answer: None,
@@ -140,6 +145,13 @@ impl Config {
     #[must_use]
     pub fn without_phone_calls(mut self) -> Self {
         self.phone_calls = false;
+        self
+    }
+
+    /// Keeps an incident's name once used: a create with a name in use answers 409.
+    #[must_use]
+    pub fn unique_names(mut self) -> Self {
+        self.unique_names = true;
         self
     }
 

@@ -178,6 +178,30 @@ fn a_project_without_phone_calls_still_gets_its_incident_and_broadcast() {
 }
 
 #[test]
+fn a_server_that_keeps_names_once_used_still_gets_the_next_failures_incident() {
+    // The check fails, recovers (its incident closed) and fails again the same way: a
+    // server that keeps names unique answered the second create 409, and the alert was
+    // rejected and dead-lettered, nobody told.
+    let server = standin_with(Config::default().unique_names());
+    let dir = scratch("unique-names");
+    let spool = dir.join("spool");
+    for (event, code) in [(first_critical(), 0), (resolve(), 0), (first_critical(), 0)] {
+        let run = against(&server.url(), &spool).args(["--call", "critical"]).stdin(&event).run();
+        assert_eq!(run.code, Some(code), "{}", run.all());
+        assert_no_key(&[&run], &dir);
+    }
+    let incidents = server.incidents();
+    assert_eq!(incidents.len(), 2, "{:?}", lines(&server));
+    let open = server.open_incidents();
+    assert_eq!(open.len(), 1, "{:?}", lines(&server));
+    let first = &incidents.iter().find(|i| i.status == "close").unwrap().name;
+    assert!(open[0].name.starts_with(&format!("{first} (")) && open[0].name.ends_with("Z)"), "{}", open[0].name);
+    let calls = server.notifications().iter().filter(|n| n.notification_call).count();
+    assert_eq!(calls, 2, "{:?}", lines(&server));
+    assert!(spooled(&spool).is_empty());
+}
+
+#[test]
 fn json_output_is_the_outcome() {
     let server = standin();
     let dir = scratch("json");

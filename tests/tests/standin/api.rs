@@ -135,6 +135,21 @@ fn a_plan_without_phone_calls_refuses_them_with_a_403() {
 }
 
 #[test]
+fn a_server_of_unique_names_refuses_a_name_in_use_even_closed_with_a_409() {
+    let server = Config::default().unique_names().start().unwrap();
+    let mut client = Client::with_key(server.addr(), &server.api_key()).unwrap();
+    let create = |name: &str| json!({"name": name, "notification_text": "t"});
+    let answer = client.post_json("/api/v1/incidents", &create("k")).unwrap();
+    assert_eq!(answer.status, 201);
+    assert!(server.close(json_of(&answer)["id"].as_u64().unwrap()));
+    let refused = client.post_json("/api/v1/incidents", &create("k")).unwrap();
+    assert_eq!(refused.status, 409);
+    assert_eq!(json_of(&refused)["errors"][0]["code"], "taken");
+    assert_eq!(client.post_json("/api/v1/incidents", &create("k (later)")).unwrap().status, 201);
+    assert_eq!(server.incidents().len(), 2);
+}
+
+#[test]
 fn status_notifications_and_messages() {
     let (server, mut client) = setup();
     let id = server.seed_open("k");
