@@ -60,6 +60,53 @@ pub struct Http {
     client: Client,
     /// Connections are kept between requests (until one breaks: [`Http::stop_reusing`]).
     reusing: bool,
+    /// The proxies from the environment, for what a failure to connect says.
+    proxies: Proxies,
+}
+
+/// The proxies requests go through, as said in messages: `host:port` and the variable
+/// that set it (never its credentials), and what `NO_PROXY` leaves out.
+#[derive(Debug, Default)]
+struct Proxies {
+    http: Option<(String, &'static str)>,
+    https: Option<(String, &'static str)>,
+    no_proxy: Vec<String>,
+}
+
+impl Proxies {
+    fn from_env(env: &EnvVars) -> Proxies {
+        let find =
+            |names: [&'static str; 4]| names.into_iter().find_map(|n| env.get(n).map(|url| (proxy_shown(url), n)));
+        let no_proxy = env.get("NO_PROXY").or_else(|| env.get("no_proxy")).unwrap_or_default();
+        Proxies {
+            http: find(["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]),
+            https: find(["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]),
+            no_proxy: no_proxy.split(',').map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase()).collect(),
+        }
+    }
+
+    /// The proxy a request to `scheme://authority` goes through, if any.
+    fn through(&self, scheme: &str, authority: &str) -> Option<&(String, &'static str)> {
+        let host = host_of(authority).trim_matches(['[', ']']).to_ascii_lowercase();
+        let exempt = is_loopback(authority)
+            || self.no_proxy.iter().any(|e| {
+                e == "*"
+                    || (!e.is_empty()
+                        && (host == *e || host.strip_suffix(e.as_str()).is_some_and(|h| h.ends_with('.'))))
+            });
+        match scheme {
+            _ if exempt => None,
+            "http" => self.http.as_ref(),
+            _ => self.https.as_ref(),
+        }
+    }
+}
+
+/// A proxy url as said: its `host:port`, without a scheme or credentials.
+fn proxy_shown(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    rest.split('/').next().unwrap_or_default().to_owned()
 }
 
 /// The host part of `host[:port]` (IPv6 in brackets).
@@ -176,7 +223,7 @@ impl Http {
             HostError::Machine(format!("could not start the http runtime: {e}; the event is kept: {fix}"))
         })?;
         let client = new_client(&runtime, settings, env, true)?;
-        Ok(Http { runtime, client, reusing: true })
+        Ok(Http { runtime, client, reusing: true, proxies: Proxies::from_env(env) })
     }
 
     /// From now on, every request goes on a new connection: one broke under a request
@@ -223,10 +270,23 @@ impl Http {
         if !request.body.is_empty() {
             builder = builder.body(request.body.clone());
         }
+        let proxy = self.proxies.through(&request.scheme, &request.authority);
         Ok(self.runtime.block_on(async move {
             let mut response = match builder.send().await {
                 Ok(response) => response,
-                Err(e) => return Answer::Failure(failure(&e)),
+                Err(e) => {
+                    let mut failure = failure(&e);
+                    if let (Some((proxy, var)), FailureKind::Connect) = (proxy, failure.kind) {
+                        // The error names the endpoint's host, though the connection
+                        // that failed may be the proxy's.
+                        failure.detail = format!(
+                            "{} (through the proxy {proxy} from {var}: if it is the proxy that cannot be reached, fix {var}, or add {} to NO_PROXY)",
+                            failure.detail,
+                            host_of(&request.authority)
+                        );
+                    }
+                    return Answer::Failure(failure);
+                }
             };
             let status = response.status().as_u16();
             let answer_headers: Vec<(String, String)> = response
@@ -415,6 +475,45 @@ mod tests {
         for no in ["10.0.0.1:80", "demo.reactio.jp", "[2001:db8::1]:443", "localhost.evil.com"] {
             assert!(!is_loopback(no), "{no}");
         }
+    }
+
+    #[test]
+    fn a_proxy_that_cannot_be_reached_is_named_without_its_credentials() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let proxy = format!("http://someone:pr0xy-secret@127.0.0.1:{port}/");
+        let env = EnvVars::from_pairs([("HTTP_PROXY", proxy.as_str())]);
+        let http = Http::build(&HttpSettings::default(), &env).unwrap();
+        // Never resolved: the proxy is asked for it, and the proxy is not there.
+        match http.send(&request("http", "reactio.test"), Duration::from_secs(2)).unwrap() {
+            Answer::Failure(f) => {
+                assert_eq!(f.kind, FailureKind::Connect, "{}", f.detail);
+                let said = format!("through the proxy 127.0.0.1:{port} from HTTP_PROXY");
+                assert!(f.detail.contains(&said) && f.detail.contains("NO_PROXY"), "{}", f.detail);
+                assert!(!f.detail.contains("pr0xy-secret") && !f.detail.contains("someone"), "{}", f.detail);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_proxy_a_request_goes_through_follows_its_scheme_and_no_proxy() {
+        let env = |pairs: &[(&str, &str)]| Proxies::from_env(&EnvVars::from_pairs(pairs.iter().copied()));
+        let shown = |p: Option<&(String, &str)>| p.map(|(host, var)| format!("{host} {var}"));
+        let all = env(&[
+            ("ALL_PROXY", "socks5://p:1080"),
+            ("https_proxy", "https://u:pw@q:3128"),
+            ("NO_PROXY", ".corp,x.test"),
+        ]);
+        assert_eq!(shown(all.through("http", "demo.reactio.jp")).as_deref(), Some("p:1080 ALL_PROXY"));
+        assert_eq!(shown(all.through("https", "demo.reactio.jp")).as_deref(), Some("q:3128 https_proxy"));
+        for exempt in ["reactio.corp", "x.test:443", "127.0.0.1:9", "[::1]:80", "localhost"] {
+            assert_eq!(all.through("https", exempt), None, "{exempt}");
+        }
+        assert!(all.through("https", "notx.test").is_some());
+        assert_eq!(env(&[("https_proxy", "q:3128"), ("no_proxy", "*")]).through("https", "demo.reactio.jp"), None);
+        assert_eq!(env(&[]).through("https", "demo.reactio.jp"), None);
     }
 
     #[test]
