@@ -430,8 +430,8 @@ fn error_said_in(body: &str) -> Option<u32> {
     let said = |key| match object.get(key) {
         Some(Value::String(s)) => !s.is_empty(),
         Some(Value::Array(a)) => !a.is_empty(),
-        Some(v) => v.is_object(),
-        None => false,
+        Some(Value::Object(o)) => !o.is_empty(),
+        _ => false,
     };
     let find = crate::text::find;
     if object.contains_key("id") || (find(kind, "error").is_none() && !said("errors") && !said("error")) {
@@ -587,6 +587,8 @@ mod tests {
             r#"{"id":1,"errors":[{"field":"name"}]}"#,
             r#"{"type":"incident","name":"x"}"#,
             r#"{"error":null,"errors":[]}"#,
+            r#"{"success":true,"error":{}}"#,
+            r#"{"error":false}"#,
             r#"{"error":""}"#,
             r#"{"incident":{"id":1}}"#,
             r#"{}"#,
