@@ -225,12 +225,15 @@ impl Runner<'_> {
                 ));
                 break;
             }
+            // Another user's entry is left before it is read: entries are written 0600,
+            // so this user could not read it, nor bury it in a sticky folder.
+            if let Some(owner) = Spool::others_entry(path) {
+                foreign = Some((foreign.map_or(0, |(n, _)| n) + 1, owner));
+                continue;
+            }
             match Spool::read(path) {
                 Ok(entry) if !in_scope(&entry) => {}
                 Ok(entry) if !self.ours(&entry) => others += 1,
-                Ok(_) if let Some(owner) = Spool::others_entry(path) => {
-                    foreign = Some((foreign.map_or(0, |(n, _)| n) + 1, owner));
-                }
                 Ok(entry) => {
                     // A replay leaves what was kept under other settings (unless adopting).
                     let differ =
@@ -244,11 +247,18 @@ impl Runner<'_> {
                 }
                 // Delivered or retired by another run since it was listed.
                 Err(_) if !path.exists() => {}
-                Err(why) => {
-                    self.printer.warning(&format!("{why}; moved to the dead-letter folder"));
-                    spool.bury(path)?;
-                    report.dead += 1;
-                }
+                // Unreadable: dead-lettered, or, where it cannot be moved, left (and the
+                // entries after it still read).
+                Err(why) => match spool.bury(path) {
+                    Ok(_) => {
+                        self.printer.warning(&format!("{why}; moved to the dead-letter folder"));
+                        report.dead += 1;
+                    }
+                    Err(e) => {
+                        self.printer.warning(&format!("{why}; left where it is: {e}"));
+                        report.left += 1;
+                    }
+                },
             }
         }
         if let Some((n, owner)) = foreign {
