@@ -302,6 +302,17 @@ pub(crate) fn said_not_taken(response: &Response) -> bool {
             && (response.header("retry-after").is_some() || answer_json(&response.body).is_some_and(|v| v.is_object())))
 }
 
+/// A 503 a broadcast may have gone out before: Envoy's after the upstream reset or
+/// closed before its headers came ("reset reason: connection termination", a remote
+/// reset). Not one that never reached a server: a connect failure or timeout, an
+/// overflow, "no healthy upstream", a balancer's "no server is available" (taken as
+/// not taken, the broadcast goes again: a lost call is worse than a second one).
+pub(crate) fn reset_after_forwarding(response: &Response) -> bool {
+    let body = response.body.to_ascii_lowercase();
+    crate::text::split_once(&body, "reset reason:")
+        .is_some_and(|(_, why)| ["failure", "timeout", "overflow"].iter().all(|w| crate::text::find(why, w).is_none()))
+}
+
 /// An answer's JSON, past a UTF-8 byte order mark a server may put first.
 fn answer_json(body: &str) -> Option<Value> {
     crate::json_in::parse(body.strip_prefix('\u{feff}').unwrap_or(body).as_bytes()).ok()

@@ -42,6 +42,9 @@ pub(super) struct Listing {
     /// The request out asks for every page at once ([`PerPage::Wide`]): the server
     /// answered `page=2` with its first page again.
     wide: bool,
+    /// A request of this listing failed once, and was asked again: the one for every
+    /// page at once, or a `pend` listing refused.
+    blipped: bool,
     pub(super) matches: Vec<Incident>,
     /// Ids seen so far (a list: pages are short and bounded).
     seen: Vec<u64>,
@@ -60,6 +63,7 @@ impl Listing {
             last_len: 0,
             foreign_pages: 0,
             wide: false,
+            blipped: false,
             matches: Vec::new(),
             seen: Default::default(),
         })
@@ -230,8 +234,15 @@ impl Run {
     /// the same way in every run, and no alert of the project would go out. The list
     /// stands as read, as for a refusal ([`Run::listing_refused`]), and a warning says
     /// what may be missing. `None`: the request out is no such one.
-    pub(super) fn wide_failed(&mut self, reason: &str) -> Option<Step> {
-        if !self.phase.listing_mut()?.wide {
+    pub(super) fn wide_failed(&mut self, reason: &str, retry_after_ms: Option<u64>, timed_out: bool) -> Option<Step> {
+        let current = self.phase.listing_mut()?;
+        if !current.wide {
+            return None;
+        }
+        // One blip that asks for a second at most (a 429 or 503 with `Retry-After`, a
+        // reset, a 5xx) is asked again once: the wide request is the fourth listing in
+        // moments. Not a timeout, which would cost the run a second request timeout.
+        if !timed_out && !core::mem::replace(&mut current.blipped, true) && retry_after_ms.is_none_or(|ms| ms <= 1000) {
             return None;
         }
         self.warnings.push(format!(
@@ -251,8 +262,8 @@ impl Run {
     /// `per_page` and got 400 or 422 (a server whose pages are smaller) is asked again
     /// without it, and one that still gets them with `page=1` (a server that wants a
     /// page named), with and without `per_page`; every later listing of the run is
-    /// asked as the first that was answered. A `pend` listing refused 400 or 422 (its
-    /// open listing was answered as asked) is taken as none: the server knows no taken
+    /// asked as the first that was answered. A `pend` listing refused twice (its open
+    /// listing was answered as asked) is taken as none: the server knows no taken
     /// state. `None`: classify it as any answer.
     pub(super) fn listing_refused(&mut self, request: &Request, response: &Response) -> Option<Step> {
         let status = u32::from(response.status); // see classify_raw: no u16 formatting
@@ -277,17 +288,23 @@ impl Run {
             let reason = format!("lookup: reactio answered {status} for page {} after a full page", current.page);
             return Some(self.retry(reason, None, request, true));
         }
-        if !matches!(status, 400 | 422) {
-            return None;
-        }
         if current.purpose == Purpose::LookupPend {
             // The open listing before it was answered as this one is asked: what is
-            // refused is `status=pend`, and a server that knows no taken state has no
-            // taken incidents (before: every alert refused, and dead-lettered).
+            // refused (400, 404, 405, 410, ...) is `status=pend`, and a server that
+            // knows no taken state has no taken incidents (before: every alert
+            // refused, and dead-lettered). Asked once more first: one refusal may be
+            // a proxy's blip, and a taken incident missed would be opened again.
+            if !core::mem::replace(&mut current.blipped, true) {
+                let reason = format!("lookup (pend): reactio answered {status}");
+                return Some(self.retry(reason, None, request, false));
+            }
             self.warnings.push(format!(
                 "reactio refused the listing of taken (`pend`) incidents with {status}: taken as none, since its open ones were listed"
             ));
             return Some(self.listing_done());
+        }
+        if !matches!(status, 400 | 422) {
+            return None;
         }
         // Asked in turn: without `page`, with and without `per_page`; then `page=1`,
         // with and without it.

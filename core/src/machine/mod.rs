@@ -129,7 +129,14 @@ impl Machine {
             (Step::Request(request), Answer::Failure(failure)) => {
                 let reason =
                     format!("{}: {} failure: {}", request.purpose_label(), failure.kind.label(), failure.detail);
-                run.retry(reason.to_ascii_lowercase(), None, request, true)
+                let reason = reason.to_ascii_lowercase();
+                if failure.kind == FailureKind::Timeout
+                    && let Some(step) = run.wide_failed(&reason, None, true)
+                {
+                    step
+                } else {
+                    run.retry(reason, None, request, true)
+                }
             }
             (Step::Wait(_), Answer::Waited) => run.after_wait(),
             _ => return,
@@ -338,12 +345,15 @@ impl Run {
         match verdict {
             Verdict::Success => self.on_success(request, response),
             // A server error (a proxy's 502 or 504, say, or a 200 whose body says one) may
-            // come after the broadcast went out; only a 408, a 429, or a 503 in the
-            // server's own words, says it was not taken.
+            // come after the broadcast went out; a 408, a 429, or a 503 says it was not
+            // taken, unless the 503 is a proxy's after the server was reached.
             Verdict::Retry { reason, .. }
                 if request.purpose == Purpose::Notify
-                    && response.status != 408
-                    && !reactio::said_not_taken(response) =>
+                    && match response.status {
+                        408 | 429 => false,
+                        503 => !reactio::said_not_taken(response) && reactio::reset_after_forwarding(response),
+                        _ => true,
+                    } =>
             {
                 self.notify_unconfirmed(&reason)
             }
@@ -464,7 +474,7 @@ impl Run {
     /// `maybe_taken`: the server may have acted on `request` (no answer, or one that
     /// does not say it refused): a create is then unconfirmed and looked for again.
     fn retry(&mut self, reason: String, retry_after_ms: Option<u64>, request: &Request, maybe_taken: bool) -> Step {
-        if let Some(step) = self.wide_failed(&reason) {
+        if let Some(step) = self.wide_failed(&reason, retry_after_ms, false) {
             return step;
         }
         if self.housekeeping {
