@@ -271,9 +271,15 @@ impl Http {
             builder = builder.body(request.body.clone());
         }
         let proxy = self.proxies.through(&request.scheme, &request.authority);
-        Ok(self.runtime.block_on(async move {
+        let mut no_thread = None;
+        let answer = self.runtime.block_on(async {
             let mut response = match builder.send().await {
                 Ok(response) => response,
+                // Every retry would meet the same limit: a machine error.
+                Err(e) if crate::resolve::is_no_thread(&e) => {
+                    no_thread = Some(root_cause(&e));
+                    return Answer::Failure(Failure { kind: FailureKind::Other, detail: String::new() });
+                }
                 Err(e) => {
                     let mut failure = failure(&e);
                     if let (Some((proxy, var)), FailureKind::Connect) = (proxy, failure.kind) {
@@ -300,6 +306,15 @@ impl Http {
                     Ok(Some(chunk)) => {
                         let room = MAX_ANSWER_BYTES.saturating_sub(body.len());
                         body.extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or_default());
+                        // A write other than a create, taken: its status says all (sent
+                        // again, a message would be posted again, or a broadcast taken
+                        // as maybe gone out).
+                        let taken = (200..300).contains(&status)
+                            && request.method == Method::Post
+                            && request.purpose != sensu_reactio_core::Purpose::Create;
+                        if body.len() >= MAX_ANSWER_BYTES && taken {
+                            break;
+                        }
                         if body.len() >= MAX_ANSWER_BYTES {
                             // Said as such: cut there, a listing would read as "not a
                             // json list", and a create's id as missing.
@@ -327,7 +342,11 @@ impl Http {
                 }
             }
             Answer::Response(Response::from_bytes(status, answer_headers, &body))
-        }))
+        });
+        match no_thread {
+            Some(why) => Err(HostError::Machine(why)),
+            None => Ok(answer),
+        }
     }
 }
 
@@ -543,29 +562,45 @@ mod tests {
 
     #[test]
     fn an_answer_larger_than_the_cap_is_said_as_cut_not_read_as_cut() {
-        use std::io::{Read, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server = std::thread::spawn(move || {
-            let (mut stream, _) = listener.accept().unwrap();
-            let mut head = [0u8; 4096];
-            let _ = stream.read(&mut head);
-            let body = vec![b' '; MAX_ANSWER_BYTES + 1024];
-            let head =
-                format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", body.len());
-            let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(&body));
-        });
-        let http = Http::build(&HttpSettings::default(), &EnvVars::default()).unwrap();
-        let answer = http.send(&request("http", &format!("127.0.0.1:{port}")), Duration::from_secs(5)).unwrap();
-        match answer {
+        let listing = request("http", "");
+        match answer_of_more_than_the_cap(listing, 200) {
             Answer::Failure(f) => {
                 assert_eq!(f.kind, FailureKind::Other, "{}", f.detail);
                 assert!(f.detail.contains("larger than the 4 MiB"), "{}", f.detail);
             }
             other => panic!("{other:?}"),
         }
+        // A write other than a create is taken by its status: sent again, a message
+        // would be posted again, and a broadcast taken as maybe gone out.
+        let message = Request { method: Method::Post, purpose: Purpose::Message, ..request("http", "") };
+        match answer_of_more_than_the_cap(message, 201) {
+            Answer::Response(r) => assert_eq!((r.status, r.body.len()), (201, MAX_ANSWER_BYTES)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// `request`'s answer from a server that answers `status` with more than
+    /// [`MAX_ANSWER_BYTES`].
+    fn answer_of_more_than_the_cap(mut request: Request, status: u16) -> Answer {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        request.authority = listener.local_addr().unwrap().to_string();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut head = [0u8; 4096];
+            let _ = stream.read(&mut head);
+            let body = vec![b' '; MAX_ANSWER_BYTES + 1024];
+            let head = format!(
+                "HTTP/1.1 {status} OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(&body));
+        });
+        let http = Http::build(&HttpSettings::default(), &EnvVars::default()).unwrap();
+        let answer = http.send(&request, Duration::from_secs(5)).unwrap();
         drop(http);
         let _ = server.join();
+        answer
     }
 
     #[test]

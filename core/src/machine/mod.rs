@@ -129,7 +129,6 @@ impl Machine {
             (Step::Request(request), Answer::Failure(failure)) => {
                 let reason =
                     format!("{}: {} failure: {}", request.purpose_label(), failure.kind.label(), failure.detail);
-                let reason = reason.to_ascii_lowercase();
                 if failure.kind == FailureKind::Timeout
                     && let Some(step) = run.wide_failed(&reason, None, true)
                 {

@@ -137,6 +137,42 @@ fn a_dns_server_that_never_answers_does_not_hold_a_run_without_threads_past_its_
 }
 
 #[test]
+fn a_name_this_machines_hosts_file_gives_is_reached_without_a_thread_to_resolve_it() {
+    // At its process limit the run could resolve no name (finding 73 gave up on the
+    // lookup without a thread), not even one /etc/hosts gives: every alert to such an
+    // endpoint was kept, after four retries that met the same limit. The run's own
+    // mount namespace holds a hosts file that names the stand-in.
+    if !as_root("for the mount namespace and to run as another user") {
+        return;
+    }
+    let server = standin();
+    let dir = scratch("hosts-no-thread");
+    let spool = dir.join("spool");
+    std::fs::create_dir(&spool).expect("the spool");
+    give_to_nobody(&spool);
+    let hosts = dir.join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 localhost\n127.0.0.1 reactio.test\n").expect("hosts");
+    let script = format!("mount --bind \"$0\" /etc/hosts && exec {} prlimit --nproc=1 -- \"$@\"", NOBODY.join(" "));
+    let wrapper = ["unshare", "-m", "sh", "-c", &script, path_str(&hosts)];
+    let url = server.url().replace("127.0.0.1", "reactio.test");
+    let run = against_under(&url, &spool, &wrapper).args(["--allow-http"]).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(0), "{}", run.all());
+    assert_eq!(server.open_incidents().len(), 1, "{:?}", lines(&server));
+    assert!(spooled(&spool).is_empty(), "{}", run.all());
+    // A name it does not give is a machine error at once: no retries into the limit
+    // (and in a network namespace of its own, where no query could leave the machine).
+    let started = std::time::Instant::now();
+    let unknown = server.url().replace("127.0.0.1", "unknown.test");
+    let isolated = ["unshare", "-mn", "sh", "-c", &script, path_str(&hosts)];
+    let run = against_under(&unknown, &spool, &isolated).args(["--allow-http"]).stdin(&first_critical()).run();
+    assert_eq!(run.code, Some(75), "{}", run.all());
+    assert!(run.all().contains("LimitNPROC="), "the advice keeps its case: {}", run.all());
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}: {}", started.elapsed(), run.all());
+    assert_eq!(spooled(&spool).len(), 1, "the event is kept: {}", run.all());
+    assert_no_key(&[&run], &dir);
+}
+
+#[test]
 fn entries_of_another_user_in_a_sticky_spool_are_left_for_that_user() {
     // A spool folder like /tmp (mode 1777, root's) holding an entry a root run kept:
     // the handler's user could read it and send it, but not mark it nor remove it once
