@@ -60,9 +60,16 @@ impl std::error::Error for HostError {}
 
 /// What to do when `error` says the process's or the system's file table is full
 /// (EMFILE, ENFILE); `None` for any other error.
+/// The OS error is looked for in the errors `error` wraps too (one said with its path).
 pub fn out_of_files_fix(error: &std::io::Error) -> Option<&'static str> {
     const ENFILE: i32 = 23;
     const EMFILE: i32 = 24;
-    matches!(error.raw_os_error(), Some(EMFILE | ENFILE))
+    let mut code = error.raw_os_error();
+    let mut inner: Option<&(dyn std::error::Error + 'static)> = error.get_ref().map(|e| e as _);
+    while let (None, Some(e)) = (code, inner) {
+        code = e.downcast_ref::<std::io::Error>().and_then(std::io::Error::raw_os_error);
+        inner = e.source();
+    }
+    matches!(code, Some(EMFILE | ENFILE))
         .then_some("raise the sensu user's open-file limit (LimitNOFILE), or find what holds the files open")
 }

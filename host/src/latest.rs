@@ -213,9 +213,9 @@ pub fn note(spool: &Spool, key: &str, recovery: bool, failure: bool, arrived: Ar
         });
     if let Err(e) = written {
         let _ = std::fs::remove_file(&temp);
-        // The kind stays: the warning's advice depends on it (a full disk is no
-        // matter of permissions).
-        return Err(std::io::Error::new(e.kind(), format!("could not write {}: {e}", target.display())));
+        // The kind and the OS error stay: the warning's advice depends on them (a full
+        // disk, or no descriptor left, is no matter of permissions).
+        return Err(std::io::Error::new(e.kind(), WriteError { path: target.display().to_string(), cause: e }));
     }
     if fresh {
         prune(&dir);
@@ -245,6 +245,25 @@ fn rewrite(target: &std::path::Path, text: &[u8]) -> bool {
     let mut bytes = text.to_vec();
     bytes.resize(bytes.len().max(usize::try_from(opened.len()).unwrap_or(usize::MAX)), b' ');
     file.write_all_at(&bytes, 0).is_ok()
+}
+
+/// A record not written, said with its path; the OS error stays inside, for the advice.
+#[derive(Debug)]
+struct WriteError {
+    path: String,
+    cause: std::io::Error,
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "could not write {}: {}", self.path, self.cause)
+    }
+}
+
+impl std::error::Error for WriteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
 }
 
 /// What to do when a record could not be written, by why: a full disk (or no inode
@@ -337,6 +356,12 @@ mod tests {
         }
         for emfile in [23, 24] {
             let fix = fix_for(&spool, &std::io::Error::from_raw_os_error(emfile));
+            assert!(fix.contains("open-file limit") && !fix.contains("can write"), "{fix}");
+            // As `note` returns it: said with its path.
+            let cause = std::io::Error::from_raw_os_error(emfile);
+            let said = std::io::Error::new(cause.kind(), WriteError { path: "x.rec".into(), cause });
+            assert!(said.to_string().starts_with("could not write x.rec: "), "{said}");
+            let fix = fix_for(&spool, &said);
             assert!(fix.contains("open-file limit") && !fix.contains("can write"), "{fix}");
         }
         let fix = fix_for(&spool, &std::io::Error::from(std::io::ErrorKind::PermissionDenied));
