@@ -264,13 +264,17 @@ impl Incident {
     }
 }
 
-/// A `manager` that names a person: not `null`, `false`, `0`, `""` or `"0"`, nor an
-/// object or list of only those (`{"id": null, "name": null}`: nobody has it).
+/// A `manager` that names a person: not `null`, `false`, `0` (`0.0`), `""`, `"0"`,
+/// `"null"` or `"none"`, nor an object or list of only those (`{"id": null, "name":
+/// null}`: nobody has it).
 fn names_someone(value: &Value) -> bool {
     match value {
         Value::Null | Value::Bool(false) => false,
-        Value::Number(n) => n.as_i64() != Some(0),
-        Value::String(s) => !s.trim_ws().is_empty() && s.trim_ws() != "0",
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => {
+            let s = s.trim_ws();
+            !(s.is_empty() || s == "0" || s.eq_ignore_ascii_case("null") || s.eq_ignore_ascii_case("none"))
+        }
         Value::Object(o) => {
             // A loop: `any` over the map's values costs the wasm module its own code.
             for (_, member) in o {
@@ -293,13 +297,16 @@ fn names_someone(value: &Value) -> bool {
 }
 
 /// Whether a 429 or 503 is the server's own word that it took nothing: a 429 always;
-/// a 503 when it says when to come back (`Retry-After`) or in JSON. A 503 without
-/// either may be a proxy's, sent after it forwarded the request (Envoy's "upstream
-/// ... reset before headers"), so what it answers for may have been done.
+/// a 503 when it says when to come back (`Retry-After`) or in Reactio's error shape (a
+/// `type`). Another 503, `{}` or a proxy's JSON included, may be a proxy's sent after
+/// it forwarded the request (Envoy's "upstream ... reset before headers"), so what it
+/// answers for may have been done.
 pub(crate) fn said_not_taken(response: &Response) -> bool {
     response.status == 429
         || (response.status == 503
-            && (response.header("retry-after").is_some() || answer_json(&response.body).is_some_and(|v| v.is_object())))
+            && (response.header("retry-after").is_some()
+                || (answer_json(&response.body).is_some_and(|v| member(&v, "type").is_some())
+                    && !reset_after_forwarding(response))))
 }
 
 /// A 503 a broadcast may have gone out before: Envoy's after the upstream reset or
@@ -627,9 +634,11 @@ mod tests {
         let body = r#"[{"id":1,"manager":{}},{"id":2,"manager":{"id":7}},{"id":3,"manager":[]},
             {"id":4,"manager":5},{"id":5,"manager":null},{"id":6,"manager":"0"},{"id":7},
             {"id":8,"manager":{"id":null,"name":null}},{"id":9,"manager":{"id":0,"name":""}},
-            {"id":10,"manager":{"id":null,"name":"hanako"}},{"id":11,"manager":[null]},{"id":12,"manager":true}]"#;
+            {"id":10,"manager":{"id":null,"name":"hanako"}},{"id":11,"manager":[null]},{"id":12,"manager":true},
+            {"id":13,"manager":0.0},{"id":14,"manager":{"id":-0.0}},{"id":15,"manager":" NULL "},
+            {"id":16,"manager":"None"},{"id":17,"manager":"nonesuch"},{"id":18,"manager":0.5}]"#;
         let (incidents, count) = parse_list(body, "open").unwrap_or_default();
-        assert_eq!(count, 12);
+        assert_eq!(count, 18);
         let held: Vec<(u64, bool)> = incidents.iter().map(|i| (i.id, i.has_manager)).collect();
         assert_eq!(
             held,
@@ -645,7 +654,13 @@ mod tests {
                 (9, false),
                 (10, true),
                 (11, false),
-                (12, true)
+                (12, true),
+                (13, false),
+                (14, false),
+                (15, false),
+                (16, false),
+                (17, true),
+                (18, true)
             ]
         );
     }

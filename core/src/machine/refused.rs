@@ -79,7 +79,9 @@ impl Run {
         self.in_flight = None;
         self.warnings.push(format!("{reason}; taken as closed already: if it is still open, close it in reactio"));
         if !self.housekeeping {
-            self.summary.push_str(" (reactio says it was closed already)");
+            // Not closed by this run: the 409 may say another conflict (a lock).
+            self.summary = crate::text::replace(&self.summary, "recovered: closed", "recovered: posted to");
+            self.summary.push_str(" (its close was answered 409: taken as closed already)");
         }
         self.next_write()
     }
