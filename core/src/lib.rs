@@ -65,6 +65,7 @@ mod trim;
 pub use config::{Config, ConfigError, ConfigInput, Secret};
 pub use event::{ANNOTATION_PREFIX, EventSummary, InputError, inspect};
 pub use machine::{CREATE_RETRY_WAIT_MS, DEADLINE_EXCEEDED, Machine, dry_run_answer, plan};
+pub use reactio::not_taken;
 pub use severity::Severity;
 pub use step::{
     Answer, Context, Failure, FailureKind, IncidentRef, Method, Outcome, OutcomeKind, Purpose, Request, Response, Step,

@@ -309,6 +309,18 @@ pub(crate) fn said_not_taken(response: &Response) -> bool {
                     && !reset_after_forwarding(response))))
 }
 
+/// Whether an answer says its write was certainly not acted on (for a broadcast, which
+/// rings phones: whether it may go again): a refusal (a 4xx, or a 2xx whose body is
+/// one), a 408 or 429, or a 503 that is not a proxy's after the server was reached.
+pub fn not_taken(response: &Response) -> bool {
+    match response.status {
+        503 => said_not_taken(response) || !reset_after_forwarding(response),
+        400..=499 => true,
+        200..=299 => error_said_in(&response.body) == Some(400),
+        _ => false,
+    }
+}
+
 /// A 503 a broadcast may have gone out before: Envoy's after the upstream reset or
 /// closed before its headers came ("reset reason: connection termination", a remote
 /// reset). Not one that never reached a server: a connect failure or timeout, an
@@ -621,6 +633,38 @@ mod tests {
         assert_eq!(said(r#"{"type":"internal_server_error","message":"something went wrong"}"#), Some(500));
         assert_eq!(said(r#"{"type":"validation_error","errors":[{"field":"name","code":"too_long"}]}"#), Some(400));
         assert_eq!(said(r#"{"errors":[{"field":"cause","code":"missing_field"}]}"#), Some(400));
+    }
+
+    #[test]
+    fn a_write_is_not_taken_when_refused_rate_limited_or_never_forwarded() {
+        use crate::step::Response;
+        let answer = |status: u16, headers: &[(&str, &str)], body: &str| Response {
+            status,
+            headers: headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect(),
+            body: body.to_owned(),
+        };
+        let reset = "upstream connect error or disconnect/reset before headers. reset reason: connection termination";
+        let failed = "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
+        for (response, not_taken) in [
+            (answer(503, &[], "<html>No server is available to handle this request.</html>"), true),
+            (answer(503, &[], "no healthy upstream"), true),
+            (answer(503, &[], failed), true),
+            (answer(503, &[], reset), false),
+            (answer(503, &[], &format!(r#"{{"code":503,"message":"{reset}"}}"#)), false),
+            (answer(503, &[("Retry-After", "1")], reset), true),
+            (answer(503, &[], r#"{"type":"service_unavailable","message":"maintenance"}"#), true),
+            (answer(429, &[], ""), true),
+            (answer(408, &[], ""), true),
+            (answer(400, &[], ""), true),
+            (answer(502, &[], ""), false),
+            (answer(504, &[], ""), false),
+            (answer(500, &[], ""), false),
+            (answer(201, &[], r#"{"id":1}"#), false),
+            (answer(200, &[], r#"{"type":"validation_error","errors":[{"field":"x"}]}"#), true),
+            (answer(200, &[], r#"{"type":"internal_server_error"}"#), false),
+        ] {
+            assert_eq!(super::not_taken(&response), not_taken, "{response:?}");
+        }
     }
 
     #[test]

@@ -175,11 +175,12 @@ pub enum Write<'a> {
 }
 
 /// Whether `answer` says its request certainly had no effect: it never reached the
-/// server, or the server refused it (4xx) or was unavailable (503).
+/// server, or the server refused it or was unavailable (the core's own rule, by which
+/// a broadcast may go again: [`sensu_reactio_core::not_taken`]).
 pub fn not_applied(answer: &Answer) -> bool {
     match answer {
         Answer::Failure(failure) => !failure.kind.maybe_delivered(),
-        Answer::Response(response) => response.status == 503 || (400..500).contains(&response.status),
+        Answer::Response(response) => sensu_reactio_core::not_taken(response),
         Answer::Waited => false,
     }
 }

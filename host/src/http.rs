@@ -421,7 +421,11 @@ fn tls_hint(lower: &str) -> Option<&'static str> {
 /// Map a reqwest error to the core's failure kinds; the detail names the host and
 /// the innermost cause (never a header, so never the key).
 pub fn failure(error: &reqwest::Error) -> Failure {
-    let lower = chain(error).to_lowercase();
+    // The causes only: reqwest's own words carry the url ("error sending request for
+    // url (https://tls-gw.example/...)"), whose host or path may hold "tls",
+    // "certificate" or "handshake" and would turn every failure into a TLS one (a
+    // broadcast that timed out after it was sent would then be sent again).
+    let lower = std::error::Error::source(error).map(chain).unwrap_or_default().to_lowercase();
     let host = error.url().and_then(|u| {
         u.host_str().map(|h| match u.port() {
             Some(port) => format!("{h}:{port}"),
@@ -601,6 +605,27 @@ mod tests {
         drop(http);
         let _ = server.join();
         answer
+    }
+
+    #[test]
+    fn a_timeout_is_no_tls_failure_for_the_words_in_its_url() {
+        // reqwest's own words carry the url: "tls" in a host or path made every
+        // timeout a TLS failure (not sent), and a broadcast that went out was sent again.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let authority = listener.local_addr().unwrap().to_string();
+        let server = std::thread::spawn(move || {
+            let held = listener.accept();
+            std::thread::sleep(Duration::from_millis(800));
+            drop(held);
+        });
+        let http = Http::build(&HttpSettings::default(), &EnvVars::default()).unwrap();
+        let request = Request { path: "/tls/certificate/handshake".into(), ..request("http", &authority) };
+        match http.send(&request, Duration::from_millis(300)).unwrap() {
+            Answer::Failure(f) => assert_eq!(f.kind, FailureKind::Timeout, "{}", f.detail),
+            other => panic!("{other:?}"),
+        }
+        drop(http);
+        let _ = server.join();
     }
 
     #[test]

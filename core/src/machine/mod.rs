@@ -346,14 +346,7 @@ impl Run {
             // A server error (a proxy's 502 or 504, say, or a 200 whose body says one) may
             // come after the broadcast went out; a 408, a 429, or a 503 says it was not
             // taken, unless the 503 is a proxy's after the server was reached.
-            Verdict::Retry { reason, .. }
-                if request.purpose == Purpose::Notify
-                    && match response.status {
-                        408 | 429 => false,
-                        503 => !reactio::said_not_taken(response) && reactio::reset_after_forwarding(response),
-                        _ => true,
-                    } =>
-            {
+            Verdict::Retry { reason, .. } if request.purpose == Purpose::Notify && !reactio::not_taken(response) => {
                 self.notify_unconfirmed(&reason)
             }
             // A create the server says it did not take is sent again as it is, not
