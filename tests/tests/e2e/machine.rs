@@ -155,7 +155,10 @@ fn a_name_this_machines_hosts_file_gives_is_reached_without_a_thread_to_resolve_
     let script = format!("mount --bind \"$0\" /etc/hosts && exec {} prlimit --nproc=1 -- \"$@\"", NOBODY.join(" "));
     let wrapper = ["unshare", "-m", "sh", "-c", &script, path_str(&hosts)];
     let url = server.url().replace("127.0.0.1", "reactio.test");
-    let run = against_under(&url, &spool, &wrapper).args(["--allow-http"]).stdin(&first_critical()).run();
+    // The native engine: the wasm engine's timer needs a thread of its own (without
+    // one, a machine error, as below).
+    let args = ["--allow-http", "--engine", "native"];
+    let run = against_under(&url, &spool, &wrapper).args(args).stdin(&first_critical()).run();
     assert_eq!(run.code, Some(0), "{}", run.all());
     assert_eq!(server.open_incidents().len(), 1, "{:?}", lines(&server));
     assert!(spooled(&spool).is_empty(), "{}", run.all());
@@ -166,7 +169,7 @@ fn a_name_this_machines_hosts_file_gives_is_reached_without_a_thread_to_resolve_
     let isolated = ["unshare", "-mn", "sh", "-c", &script, path_str(&hosts)];
     let run = against_under(&unknown, &spool, &isolated).args(["--allow-http"]).stdin(&first_critical()).run();
     assert_eq!(run.code, Some(75), "{}", run.all());
-    assert!(run.all().contains("LimitNPROC="), "the advice keeps its case: {}", run.all());
+    assert!(run.all().contains("LimitNPROC"), "the advice keeps its case: {}", run.all());
     assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}: {}", started.elapsed(), run.all());
     assert_eq!(spooled(&spool).len(), 1, "the event is kept: {}", run.all());
     assert_no_key(&[&run], &dir);
