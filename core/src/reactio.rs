@@ -210,11 +210,15 @@ pub(crate) fn oldest<'a>(incidents: &'a [Incident], status: &str) -> Option<&'a 
     best
 }
 
+/// A time of an incident's as it came: epoch seconds (or milliseconds: [`Incident::from_json`]).
 fn int_of(value: &Value) -> Option<i64> {
     match value {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64)),
-        // `"1764300000"`, or `"1764300000.123"` (a decimal written as a string).
-        Value::String(s) => crate::text::parse_i64(crate::text::before(s.trim_ws(), ".")),
+        // `"1764300000"`, or `"1764300000.123"` (a decimal written as a string), or an
+        // ISO 8601 time (`"2026-11-28T12:00:00.000Z"`: Rails' and Django's default).
+        Value::String(s) => {
+            crate::text::parse_i64(crate::text::before(s.trim_ws(), ".")).or_else(|| crate::dates::parse_iso_time(s))
+        }
         _ => None,
     }
 }
@@ -551,6 +555,30 @@ mod tests {
         assert_eq!(ids, [i64::MAX as u64, 1 << 63, u64::MAX, (1 << 63) + 1, 42]);
         assert_eq!(parse_created_id(r#"{"id":9223372036854775808}"#), Some(1 << 63));
         assert_eq!(parse_created_id(r#"{"id":18446744073709551616}"#), None);
+    }
+
+    #[test]
+    fn times_are_read_as_epoch_seconds_in_every_form() {
+        let body = r#"[{"id":1,"created_at":1764000061,"closed_at":"1764000121"},
+            {"id":2,"created_at":"1764000061.5","closed_at":1764000121000},
+            {"id":3,"created_at":"2025-11-24T16:01:01.000Z","closed_at":"2025-11-25T01:02:01+09:00"},
+            {"id":4,"created_at":"2025-11-24 16:01:01 UTC","closed_at":"2025-11-25 01:02:01 +0900"},
+            {"id":5,"created_at":"2025-11-24T16:01:01","closed_at":"2025-02-30T16:01:01Z"},
+            {"id":6,"created_at":null,"closed_at":"yesterday"}]"#;
+        let (incidents, _) = parse_list(body, "close").unwrap_or_default();
+        let times: Vec<(u64, i64, Option<i64>)> = incidents.iter().map(|i| (i.id, i.created_at, i.closed_at)).collect();
+        let read = (1_764_000_061, Some(1_764_000_121));
+        assert_eq!(
+            times,
+            [
+                (1, read.0, read.1),
+                (2, read.0, read.1),
+                (3, read.0, read.1),
+                (4, read.0, read.1),
+                (5, 0, None),
+                (6, 0, None)
+            ]
+        );
     }
 
     #[test]
