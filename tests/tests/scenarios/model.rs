@@ -89,6 +89,10 @@ pub(crate) struct Style {
     /// epoch seconds.
     #[serde(default)]
     pub(crate) iso_times: bool,
+    /// With `iso_times`: written as Rails writes them in a zone this many minutes east
+    /// of UTC, with milliseconds (`2025-11-25T01:01:01.000+09:00`); 0: `Z`, no fraction.
+    #[serde(default)]
+    pub(crate) iso_offset_minutes: i64,
     /// Times as decimals written as strings (`"1764300000.123"`: a `Decimal` or a
     /// float through `str()`).
     #[serde(default)]
@@ -121,7 +125,7 @@ impl Style {
         if self.iso_times {
             for key in ["created_at", "closed_at"] {
                 if let Some(t) = v.get(key).and_then(Value::as_i64) {
-                    v[key] = json!(iso(t));
+                    v[key] = json!(iso(t, self.iso_offset_minutes));
                 }
             }
         }
@@ -187,10 +191,16 @@ fn http_date(t: i64) -> String {
     format!("{weekday}, {day:02} {month_name} {year} {:02}:{:02}:{:02} GMT", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
-/// An ISO 8601 time of epoch seconds `t`, in UTC.
-fn iso(t: i64) -> String {
-    let (_, day, month, year, secs) = civil(t);
-    format!("{year}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+/// An ISO 8601 time of epoch seconds `t`: in UTC (`Z`), or at an offset of
+/// `offset_minutes` east with milliseconds, as Rails writes it.
+fn iso(t: i64, offset_minutes: i64) -> String {
+    let (_, day, month, year, secs) = civil(t + offset_minutes * 60);
+    let time = format!("{year}-{month:02}-{day:02}T{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
+    if offset_minutes == 0 {
+        return format!("{time}Z");
+    }
+    let (sign, east) = if offset_minutes < 0 { ('-', -offset_minutes) } else { ('+', offset_minutes) };
+    format!("{time}.000{sign}{:02}:{:02}", east / 60, east % 60)
 }
 
 /// Weekday, day, month (1-12), year and seconds into the day of epoch seconds `t`.
@@ -338,5 +348,7 @@ impl Model {
 fn http_dates_are_written_as_rfc_9110_has_them() {
     assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
     assert_eq!(http_date(1_764_000_000), "Mon, 24 Nov 2025 16:00:00 GMT");
-    assert_eq!(iso(1_764_000_000), "2025-11-24T16:00:00Z");
+    assert_eq!(iso(1_764_000_000, 0), "2025-11-24T16:00:00Z");
+    assert_eq!(iso(1_764_000_000, 540), "2025-11-25T01:00:00.000+09:00");
+    assert_eq!(iso(1_764_000_000, -330), "2025-11-24T10:30:00.000-05:30");
 }
