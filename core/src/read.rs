@@ -307,14 +307,16 @@ impl<'a> InputJson<'a> {
     pub(crate) fn read(map: &'a Map<String, Value>, prefix: &'a str) -> Result<InputJson<'a>, String> {
         let fields = Fields::new(map, prefix);
         // A misspelt member (`setings`) would otherwise drop what it holds without a word.
-        fields.deny_unknown(&["settings", "env", "flags", "handler_name", "key_files"])?;
-        Ok(InputJson {
+        let mut first = FirstError(None);
+        first.take(fields.deny_unknown(&["settings", "env", "flags", "handler_name", "key_files"]));
+        let input = InputJson {
             settings: fields.get("settings"),
-            env: fields.strings("env")?,
-            flags: fields.strings("flags")?,
-            handler_name: fields.opt_string("handler_name")?,
-            key_files: fields.strings("key_files")?,
-        })
+            env: first.take(fields.strings("env")),
+            flags: first.take(fields.strings("flags")),
+            handler_name: first.take(fields.opt_string("handler_name")),
+            key_files: first.take(fields.strings("key_files")),
+        };
+        first.or(input)
     }
 
     /// [`Config::load`] of this input, its error still boxed (the configuration is not
