@@ -310,7 +310,7 @@ impl Config {
         };
         lint_handler(input.settings, handler, &severities, &mut warnings);
 
-        Ok(Box::new(Config { settings, global, connection: connection.into(), profiles, host, origins, warnings }))
+        Ok(Box::new(Config { settings, global, connection, profiles, host, origins, warnings }))
     }
 
     /// The key files the host must read and hand back in [`ConfigInput::key_files`]:
