@@ -118,8 +118,9 @@ impl Template {
             if inner.strip_prefix('-').is_some_and(|r| r.as_bytes().first().is_some_and(go_space))
                 && let Some(Part::Text(before)) = parts.last_mut()
             {
+                // `truncate`, not `pop`: the byte is ASCII, no char to decode backwards.
                 while before.as_bytes().last().is_some_and(go_space) {
-                    before.pop();
+                    before.truncate(before.len() - 1);
                 }
                 if before.is_empty() {
                     parts.pop();
