@@ -508,7 +508,7 @@ fn classify_raw(request: &Request, response: &Response, now: i64, key_worked: bo
                 let last = crate::text::rfind_byte(field, b'.').max(crate::text::rfind_byte(field, b'['));
                 let start = last.map_or(0, |i| i + 1);
                 let name = field.get(start..).unwrap_or_default();
-                let name = name.strip_suffix(']').unwrap_or(name);
+                let name = name.strip_suffix("]").unwrap_or(name);
                 let blamed = match name {
                     "notification_call" => calls,
                     _ => MINIMAL_FIELDS.contains(&name) || about_length(code),

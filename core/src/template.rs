@@ -126,7 +126,7 @@ impl Template {
                     parts.pop();
                 }
             }
-            let next = match inner.strip_suffix('-').is_some_and(|r| r.as_bytes().last().is_some_and(go_space)) {
+            let next = match inner.strip_suffix("-").is_some_and(|r| r.as_bytes().last().is_some_and(go_space)) {
                 true => next.get(next.bytes().take_while(go_space).count()..).unwrap_or(next),
                 false => next,
             };
