@@ -304,7 +304,7 @@ pub(crate) fn said_not_taken(response: &Response) -> bool {
 
 /// An answer's JSON, past a UTF-8 byte order mark a server may put first.
 fn answer_json(body: &str) -> Option<Value> {
-    crate::json_in::parse(body.strip_prefix('\u{feff}').unwrap_or(body).as_bytes()).ok()
+    crate::json_in::parse(body.strip_prefix("\u{feff}").unwrap_or(body).as_bytes()).ok()
 }
 
 /// Members a server may wrap its list in, where reactio-api.md says a bare array.

@@ -270,7 +270,7 @@ pub fn uint(n: u64) -> String {
 /// range. The core reads every integer through this and [`parse_i64`]: each
 /// `str::parse::<T>` instance is its own ~0.5 KB of the wasm modules.
 pub(crate) fn parse_u64(text: &str) -> Option<u64> {
-    let digits = text.strip_prefix('+').unwrap_or(text);
+    let digits = text.strip_prefix("+").unwrap_or(text);
     if digits.is_empty() {
         return None;
     }
@@ -285,7 +285,7 @@ pub(crate) fn parse_u64(text: &str) -> Option<u64> {
 
 /// `text.parse::<i64>()`: [`parse_u64`] with an optional `-` (or `+`) sign.
 pub(crate) fn parse_i64(text: &str) -> Option<i64> {
-    match text.strip_prefix('-') {
+    match text.strip_prefix("-") {
         Some(magnitude) if !magnitude.starts_with('+') => 0_i64.checked_sub_unsigned(parse_u64(magnitude)?),
         Some(_) => None,
         None => i64::try_from(parse_u64(text)?).ok(),

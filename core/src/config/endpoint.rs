@@ -41,14 +41,14 @@ fn clip(text: &str) -> String {
 
 /// `Host:port` -> `host:port`, checked.
 fn authority_of(authority: &str) -> Option<String> {
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+    let (host, port) = if let Some(v6) = authority.strip_prefix("[") {
         let (inside, after) = crate::text::split_once(v6, "]")?;
         if inside.is_empty() || !inside.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
             return None;
         }
         let port = match after {
             "" => None,
-            p => Some(p.strip_prefix(':')?),
+            p => Some(p.strip_prefix(":")?),
         };
         (format!("[{}]", inside.to_ascii_lowercase()), port)
     } else {
