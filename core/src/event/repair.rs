@@ -9,8 +9,10 @@ use crate::prelude::*;
 /// The event's bytes repaired, and what was repaired (a phrase for the warning, after
 /// "the event"), if anything needed it.
 pub(crate) fn repair(bytes: &[u8]) -> Option<(Vec<u8>, &'static str)> {
-    if let Some(rest) = bytes.strip_prefix(b"\xef\xbb\xbf") {
+    if bytes.starts_with(b"\xef\xbb\xbf") {
         // A byte order mark (a file saved by an editor; Sensu sends none): dropped.
+        // (`starts_with` and `get`: `<[u8]>::strip_prefix` is code of its own.)
+        let rest = bytes.get(3..).unwrap_or_default();
         return Some(repair(rest).unwrap_or_else(|| (rest.to_vec(), "starts with a utf-8 byte order mark: ignored")));
     }
     let (text, not_utf8) = match core::str::from_utf8(bytes) {
