@@ -398,7 +398,7 @@ pub fn trim_byte(text: &str, byte: u8, both: bool) -> &str {
 /// `hay` split around the first `needle`, like `str::split_once` (see [`find`]).
 pub fn split_once<'a>(hay: &'a str, needle: &str) -> Option<(&'a str, &'a str)> {
     let at = find(hay, needle)?;
-    Some((hay.get(..at)?, hay.get(at + needle.len()..)?))
+    Some((hay.get(0..at)?, hay.get(at + needle.len()..)?))
 }
 
 /// `hay` up to its first `needle`, or all of it, like `str::split(..).next()` (see [`find`]).
@@ -542,7 +542,7 @@ pub fn cap_chars(value: &str, max: usize) -> &str {
     for (byte, &b) in value.as_bytes().iter().enumerate() {
         if b & 0xC0 != 0x80 {
             if count == max {
-                return value.get(..byte).unwrap_or(value);
+                return value.get(0..byte).unwrap_or(value);
             }
             count += 1;
         }
@@ -564,7 +564,7 @@ pub fn truncate_with_marker(value: &str, max: usize) -> String {
     for (at, c) in value.char_indices() {
         used += escaped(c);
         if used > max {
-            let kept = value.get(..end).unwrap_or_default();
+            let kept = value.get(0..end).unwrap_or_default();
             let total = char_count(value);
             return format!("{kept}… [truncated {} of {total} characters]", total - char_count(kept));
         }
@@ -591,7 +591,7 @@ pub fn cap_html(text: &str, max: usize) -> &str {
         (tag, entity) => tag.or(entity),
     };
     match cut {
-        Some(cut) => capped.get(..cut).unwrap_or(capped),
+        Some(cut) => capped.get(0..cut).unwrap_or(capped),
         None => capped,
     }
 }

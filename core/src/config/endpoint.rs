@@ -18,7 +18,7 @@ pub(crate) fn endpoint(url: &str) -> Result<Endpoint, String> {
         return Err(format!("the scheme `{}` (only http and https)", clip(&scheme)));
     }
     let (authority, path) = match crate::text::find(rest, "/") {
-        Some(at) => (rest.get(..at).unwrap_or_default(), rest.get(at..).unwrap_or_default()),
+        Some(at) => (rest.get(0..at).unwrap_or_default(), rest.get(at..).unwrap_or_default()),
         None => (rest, ""),
     };
     if crate::text::find(authority, "@").is_some() {
@@ -53,7 +53,7 @@ fn authority_of(authority: &str) -> Option<String> {
         (format!("[{}]", inside.to_ascii_lowercase()), port)
     } else {
         let (host, port) = match crate::text::rfind_byte(authority, b':') {
-            Some(at) => (authority.get(..at)?, Some(authority.get(at + 1..)?)),
+            Some(at) => (authority.get(0..at)?, Some(authority.get(at + 1..)?)),
             None => (authority, None),
         };
         let ok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_';

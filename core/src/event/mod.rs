@@ -70,9 +70,8 @@ pub enum InputError {
 impl core::fmt::Display for InputError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            InputError::Empty => write!(
-                f,
-                "the event is empty (no bytes, or only white space): sensu pipes one json object on stdin; check that the handler is a `pipe` handler given the event"
+            InputError::Empty => f.write_str(
+                "the event is empty (no bytes, or only white space): sensu pipes one json object on stdin; check that the handler is a `pipe` handler given the event",
             ),
             InputError::NotJson { detail } => {
                 write!(f, "the event is not valid json: {detail}; sensu pipes one json object on stdin")
