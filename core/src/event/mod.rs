@@ -485,7 +485,7 @@ fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>, warnings: &mut 
         overrides.push(OverrideLayer { origin: Origin::CheckReactio, values: crate::text::copy_map(reactio) });
     }
     let mut attributes = Map::new();
-    for name in ["occurrences", "refresh"] {
+    for &name in &["occurrences", "refresh"] {
         if let Some(value) = check.get(name) {
             attributes.insert(name.to_owned(), crate::text::copy_json(value));
         }
@@ -529,7 +529,7 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<S
     let state = check.string("state")?;
     // Check annotations win over entity annotations.
     let mut overrides = Vec::new();
-    for (meta, origin) in [(&check_meta, Origin::CheckAnnotation), (&entity_meta, Origin::EntityAnnotation)] {
+    for &(meta, origin) in &[(&check_meta, Origin::CheckAnnotation), (&entity_meta, Origin::EntityAnnotation)] {
         if let Some(layer) = annotation_layer(meta, origin, warnings) {
             overrides.push(layer);
         }
