@@ -387,10 +387,7 @@ impl Run {
                     self.act("called");
                 }
                 self.incident = created;
-                self.summary = match created {
-                    Some(id) => format!("created incident {} for {}", Decimal(id), self.event.key),
-                    None => format!("created an incident for {} (its id was not in the answer)", self.event.key),
-                };
+                self.summary = created_summary(created, &self.event.key);
                 // The incident exists and its broadcast is out: what follows is housekeeping.
                 self.housekeeping = true;
                 let current = Listing::new("open", Purpose::VerifyCreate, None);
@@ -579,4 +576,13 @@ impl Run {
 /// (shifted) rather than a `VecDeque`, whose code cost the wasm module ~730 bytes.
 fn first_out(queue: &mut Vec<Write>) -> Option<Write> {
     (!queue.is_empty()).then(|| queue.remove(0))
+}
+
+/// The summary of a create: "created incident N for KEY", or without the id when the
+/// answer had none (one copy for the create's answer and its verification).
+fn created_summary(id: Option<u64>, key: &str) -> String {
+    match id {
+        Some(id) => format!("created incident {} for {key}", Decimal(id)),
+        None => format!("created an incident for {key} (its id was not in the answer)"),
+    }
 }
