@@ -11,7 +11,7 @@ use sensu_reactio_core::gateway::{self, GatewayConfig, Reply};
 use sensu_reactio_core::{
     Answer, Config, Context, Failure, FailureKind, Machine, Request, Response, Step, dry_run_answer, plan,
 };
-use sensu_reactio_core::{read, text};
+use sensu_reactio_core::{TrimWs, read, text};
 
 /// The cluster the filter sends Reactio calls to when `cluster` is not set.
 pub const DEFAULT_CLUSTER: &str = "reactio";
@@ -71,7 +71,7 @@ pub fn load_plugin(bytes: Option<&[u8]>) -> Result<Plugin, Reply> {
     // or the api key).
     let parsed = PluginConfig::parse(bytes)
         .map_err(|what| config_reply(&format!("the filter configuration is not valid: {what}; {CONFIG_FIX}")))?;
-    if parsed.cluster.trim().is_empty() {
+    if parsed.cluster.trim_ws().is_empty() {
         return Err(config_reply(&format!(
             "`cluster` is empty; name the envoy cluster that reaches reactio; {CONFIG_FIX}"
         )));
@@ -100,7 +100,7 @@ pub fn admit_headers(
     let plugin = plugin.as_ref().map_err(Clone::clone)?;
     // The core's `parse_u64`, not `str::parse`: each of its instances is ~0.5 KB.
     let announced =
-        content_length.and_then(|v| text::parse_u64(v.trim())).and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+        content_length.and_then(|v| text::parse_u64(v.trim_ws())).and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
     gateway::admit(&plugin.gateway, method, authorization, announced)
 }
 
@@ -219,7 +219,7 @@ pub fn call_answer(mut headers: Vec<(String, String)>, body: &[u8]) -> Answer {
     if !from_upstream {
         let text = String::from_utf8_lossy(body);
         if let Some(kind) = envoy_failure(status, &text) {
-            return Answer::Failure(Failure { kind, detail: format!("envoy: {}", text.trim()) });
+            return Answer::Failure(Failure { kind, detail: format!("envoy: {}", text.trim_ws()) });
         }
     }
     // In place, not a filtered copy (`collect`'s in-place specialisation): the same

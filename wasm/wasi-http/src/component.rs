@@ -11,6 +11,7 @@ use wasip2::http::types::{
 use wasip2::io::poll;
 use wasip2::io::streams::{InputStream, OutputStream, StreamError};
 
+use sensu_reactio_core::TrimWs;
 use sensu_reactio_core::gateway::{MAX_BODY, Reply, error_reply};
 use sensu_reactio_core::step::{Answer, Failure, FailureKind, Request, Response};
 
@@ -39,7 +40,7 @@ fn serve(request: &IncomingRequest) -> Reply {
     let authorization = first_header(&headers, "authorization");
     // The core's `parse_u64`, not `str::parse::<usize>` (an instance of its own, ~0.5 KB).
     let announced = first_header(&headers, "content-length")
-        .and_then(|v| sensu_reactio_core::text::parse_u64(v.trim()))
+        .and_then(|v| sensu_reactio_core::text::parse_u64(v.trim_ws()))
         .and_then(|n| usize::try_from(n).ok());
     drop(headers);
     // Refuse before reading a body that is too large (or not wanted at all).
