@@ -217,7 +217,7 @@ pub fn call_answer(mut headers: Vec<(String, String)>, body: &[u8]) -> Answer {
     };
     let from_upstream = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("x-envoy-upstream-service-time"));
     if !from_upstream {
-        let text = String::from_utf8_lossy(body);
+        let text = sensu_reactio_core::step::lossy(body);
         if let Some(kind) = envoy_failure(status, &text) {
             return Answer::Failure(Failure { kind, detail: format!("envoy: {}", text.trim_ws()) });
         }

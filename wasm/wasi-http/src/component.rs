@@ -84,7 +84,7 @@ fn method_name(method: &Method) -> String {
 }
 
 fn first_header(fields: &Fields, name: &str) -> Option<String> {
-    fields.get(name).into_iter().next().map(|v| String::from_utf8_lossy(&v).into_owned())
+    fields.get(name).into_iter().next().map(|v| sensu_reactio_core::step::lossy(&v))
 }
 
 /// The inbound body, at most `MAX_BODY + 1` bytes (enough for `admit` to refuse it).
@@ -191,7 +191,7 @@ fn try_send(request: &Request, deadline: u64) -> Result<Answer, Failure> {
     };
     let status = response.status();
     let headers: Vec<(String, String)> =
-        response.headers().entries().into_iter().map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned())).collect();
+        response.headers().entries().into_iter().map(|(n, v)| (n, sensu_reactio_core::step::lossy(&v))).collect();
     let incoming = response.consume().map_err(|()| failure(FailureKind::Other, "the answer's body was taken"))?;
     let stream = incoming.stream().map_err(|()| failure(FailureKind::Other, "the answer's body was taken"))?;
     let read = read_stream(&stream, usize::MAX, Some(deadline));
