@@ -100,13 +100,13 @@ impl Config {
     /// Keys outside the allowlist, unknown keys and bad values are ignored with a
     /// warning (never showing a value of a key that is not per-event).
     pub fn effective(&self, overrides: &Overrides) -> (Effective, Vec<String>) {
-        let (effective, warnings) = self.effective_boxed(overrides);
+        let mut warnings = Vec::new();
+        let effective = self.effective_boxed(overrides, &mut warnings);
         (*effective, warnings)
     }
 
     /// [`Config::effective`] boxed, as the machine keeps it (moved as a pointer).
-    pub(crate) fn effective_boxed(&self, overrides: &Overrides) -> (Box<Effective>, Vec<String>) {
-        let mut warnings = Vec::new();
+    pub(crate) fn effective_boxed(&self, overrides: &Overrides, warnings: &mut Vec<String>) -> Box<Effective> {
         let mut valid: Vec<(&'static str, Parsed)> = Vec::new();
         let mut bad: Vec<Bad> = Vec::new();
         let mut profile_choice: Option<(Origin, String)> = None;
@@ -190,6 +190,6 @@ impl Config {
         }
 
         let connection = profile.map_or_else(|| self.connection.clone(), |(_, p)| p.connection.clone());
-        (Box::new(Effective { settings, global: self.global.clone(), connection }), warnings)
+        Box::new(Effective { settings, global: self.global.clone(), connection })
     }
 }

@@ -65,12 +65,14 @@ pub fn plan(event: &[u8], config: &Config, context: &Context) -> Result<Machine,
 /// [`plan`] boxed, as the JSON API takes it: the error is not moved through an
 /// unboxing and a `?` more, nor the machine through each of the API's results.
 pub(crate) fn plan_boxed(event: &[u8], config: &Config, context: &Context) -> Result<Box<Machine>, Box<InputError>> {
-    let (event, mut repaired) = Event::parse(event)?;
-    let (eff, mut overrides_warnings) = config.effective_boxed(&event.overrides);
-    // The configuration's warnings, then the repair's, then the overrides'.
+    let (event, repaired) = Event::parse(event)?;
+    // The configuration's warnings, then the repair's, then the overrides' (pushed
+    // where they are made: no `Vec::append` of warnings in the wasm builds).
     let mut warnings = config.warnings.clone();
-    warnings.append(&mut repaired);
-    warnings.append(&mut overrides_warnings);
+    for warning in repaired {
+        warnings.push(warning);
+    }
+    let eff = config.effective_boxed(&event.overrides, &mut warnings);
     let decision = rules::decide(&event, &eff, context);
     let mut run = Run::new(event, eff, context.clone(), decision, warnings);
     let step = run.start();
