@@ -293,7 +293,7 @@ impl Reader<'_> {
             return Err(self.error(LONE));
         }
         if (0xD800..=0xDBFF).contains(&code) {
-            for want in [b'\\', b'u'] {
+            for &want in b"\\u" {
                 match self.next() {
                     None => return Err(self.error(EOF_STRING)),
                     Some(byte) if byte != want => return Err(self.error("unexpected end of hex escape")),

@@ -72,6 +72,8 @@ pub use step::{
     Wait,
 };
 pub use suggest::did_you_mean;
+/// The gateways trim with it too: `str::trim`'s pattern searcher is code of its own in each.
+pub use trim::TrimWs;
 
 /// The largest event accepted, in bytes (decisions.md: up to 16 MiB; more is an input
 /// error). The native host reads at most this much; the JSON API refuses more.

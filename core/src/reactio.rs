@@ -338,7 +338,7 @@ pub(crate) fn reset_after_forwarding(response: &Response) -> bool {
 
 /// An answer's JSON, past a UTF-8 byte order mark a server may put first.
 fn answer_json(body: &str) -> Option<Value> {
-    crate::json_in::parse(body.strip_prefix('\u{feff}').unwrap_or(body).as_bytes()).ok()
+    crate::json_in::parse(body.strip_prefix("\u{feff}").unwrap_or(body).as_bytes()).ok()
 }
 
 /// Members a server may wrap its list in, where reactio-api.md says a bare array.
@@ -542,7 +542,7 @@ fn classify_raw(request: &Request, response: &Response, now: i64, key_worked: bo
                 let last = crate::text::rfind_byte(field, b'.').max(crate::text::rfind_byte(field, b'['));
                 let start = last.map_or(0, |i| i + 1);
                 let name = field.get(start..).unwrap_or_default();
-                let name = name.strip_suffix(']').unwrap_or(name);
+                let name = name.strip_suffix("]").unwrap_or(name);
                 let blamed = match name {
                     "notification_call" => calls,
                     _ => MINIMAL_FIELDS.contains(&name) || about_length(code),

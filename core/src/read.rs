@@ -210,16 +210,18 @@ impl Context {
     /// Read a context object (`{"now":<epoch s>,"first_occurrence":false,"dry_run":false}`).
     pub fn from_json(map: &Map<String, Value>) -> Result<Context, String> {
         let fields = Fields::new(map, "");
-        Ok(Context {
-            now: fields.int("now", i64::MIN, i64::MAX)?,
-            first_occurrence: fields.bool("first_occurrence")?,
-            dry_run: fields.bool("dry_run")?,
-            create_unconfirmed: fields.bool("create_unconfirmed")?,
+        let mut first = FirstError(None);
+        let context = Context {
+            now: first.take(fields.int("now", i64::MIN, i64::MAX)),
+            first_occurrence: first.take(fields.bool("first_occurrence")),
+            dry_run: first.take(fields.bool("dry_run")),
+            create_unconfirmed: first.take(fields.bool("create_unconfirmed")),
             received: match fields.get("received") {
                 None | Some(Value::Null) => None,
-                Some(_) => Some(fields.int("received", i64::MIN, i64::MAX)?),
+                Some(_) => Some(first.take(fields.int("received", i64::MIN, i64::MAX))),
             },
-        })
+        };
+        first.or(context)
     }
 }
 
@@ -230,20 +232,48 @@ impl Answer {
             return Err(format!("expected a json object, got {}", kind(value)));
         };
         let fields = Fields::new(map, "");
-        match fields.tag("answer", &["response", "failure", "waited"])? {
-            0 => Ok(Answer::Response(Response {
-                status: u16::try_from(fields.int("status", 0, i64::from(u16::MAX))?).unwrap_or_default(),
-                headers: fields.pairs("headers")?,
-                body: fields.string("body")?,
-            })),
+        let mut first = FirstError(None);
+        let answer = match first.take(fields.tag("answer", &["response", "failure", "waited"])) {
+            0 => Answer::Response(Response {
+                status: u16::try_from(first.take(fields.int("status", 0, i64::from(u16::MAX)))).unwrap_or_default(),
+                headers: first.take(fields.pairs("headers")),
+                body: first.take(fields.string("body")),
+            }),
             1 => {
-                let kind = fields.tag("kind", &FailureKind::LABELS)?;
-                Ok(Answer::Failure(Failure {
+                let kind = first.take(fields.tag("kind", &FailureKind::LABELS));
+                Answer::Failure(Failure {
                     kind: FailureKind::ALL.get(kind).copied().unwrap_or(FailureKind::Other),
-                    detail: fields.string("detail")?,
-                }))
+                    detail: first.take(fields.string("detail")),
+                })
             }
-            _ => Ok(Answer::Waited),
+            _ => Answer::Waited,
+        };
+        first.or(answer)
+    }
+}
+
+/// The first error of reads that are all made either way (each is free of side
+/// effects): one check at the end instead of a `?`, and a partly built value moved
+/// into an `Err`, per member. The error is the one the first failing read's `?` gave.
+struct FirstError(Option<String>);
+
+impl FirstError {
+    /// What was read, or its default with the error kept (if none came before).
+    fn take<T: Default>(&mut self, read: Result<T, String>) -> T {
+        match read {
+            Ok(value) => value,
+            Err(e) => {
+                self.0.get_or_insert(e);
+                T::default()
+            }
+        }
+    }
+
+    /// `value`, unless a read failed.
+    fn or<T>(self, value: T) -> Result<T, String> {
+        match self.0 {
+            None => Ok(value),
+            Some(e) => Err(e),
         }
     }
 }
@@ -277,14 +307,16 @@ impl<'a> InputJson<'a> {
     pub(crate) fn read(map: &'a Map<String, Value>, prefix: &'a str) -> Result<InputJson<'a>, String> {
         let fields = Fields::new(map, prefix);
         // A misspelt member (`setings`) would otherwise drop what it holds without a word.
-        fields.deny_unknown(&["settings", "env", "flags", "handler_name", "key_files"])?;
-        Ok(InputJson {
+        let mut first = FirstError(None);
+        first.take(fields.deny_unknown(&["settings", "env", "flags", "handler_name", "key_files"]));
+        let input = InputJson {
             settings: fields.get("settings"),
-            env: fields.strings("env")?,
-            flags: fields.strings("flags")?,
-            handler_name: fields.opt_string("handler_name")?,
-            key_files: fields.strings("key_files")?,
-        })
+            env: first.take(fields.strings("env")),
+            flags: first.take(fields.strings("flags")),
+            handler_name: first.take(fields.opt_string("handler_name")),
+            key_files: first.take(fields.strings("key_files")),
+        };
+        first.or(input)
     }
 
     /// [`Config::load`] of this input, its error still boxed (the configuration is not

@@ -257,11 +257,33 @@ pub struct Response {
     pub body: String,
 }
 
+/// `bytes` as text, each invalid sequence replaced with U+FFFD (what
+/// `String::from_utf8_lossy` does, in less code for the wasm builds): answers' bodies,
+/// and an event that is not UTF-8 (the gateways read their bodies with it too, so
+/// std's leaves their modules).
+pub fn lossy(mut bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 16);
+    loop {
+        match core::str::from_utf8(bytes) {
+            Ok(text) => {
+                out.push_str(text);
+                return out;
+            }
+            Err(e) => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                out.push_str(core::str::from_utf8(valid).unwrap_or_default());
+                out.push('\u{fffd}');
+                bytes = rest.get(e.error_len().unwrap_or(rest.len())..).unwrap_or_default();
+            }
+        }
+    }
+}
+
 impl Response {
     /// Build a response from raw body bytes (invalid UTF-8 is replaced, as every
     /// host must do, so native, wasmtime and JS builds see identical text).
     pub fn from_bytes(status: u16, headers: Vec<(String, String)>, body: &[u8]) -> Response {
-        Response { status, headers, body: String::from_utf8_lossy(body).into_owned() }
+        Response { status, headers, body: lossy(body) }
     }
 
     /// The first header named `name` (any case), trimmed.

@@ -96,7 +96,7 @@ impl Template {
             }
             // A Go raw string, {{`...`}}, prints as it is: how a template in a Sensu Go
             // check annotation is escaped from the agent's token substitution.
-            if let Some(quoted) = after.trim_ws_start().strip_prefix('`')
+            if let Some(quoted) = after.trim_ws_start().strip_prefix("`")
                 && let Some((literal, tail)) = split_once(quoted, "`")
                 && let Some(next) = tail.trim_ws_start().strip_prefix("}}")
             {
@@ -115,17 +115,18 @@ impl Template {
             // Go's trim markers: `{{- ` drops the white space before the action,
             // ` -}}` the white space after it.
             let go_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
-            if inner.strip_prefix('-').is_some_and(|r| r.as_bytes().first().is_some_and(go_space))
+            if inner.strip_prefix("-").is_some_and(|r| r.as_bytes().first().is_some_and(go_space))
                 && let Some(Part::Text(before)) = parts.last_mut()
             {
+                // `truncate`, not `pop`: the byte is ASCII, no char to decode backwards.
                 while before.as_bytes().last().is_some_and(go_space) {
-                    before.pop();
+                    before.truncate(before.len() - 1);
                 }
                 if before.is_empty() {
                     parts.pop();
                 }
             }
-            let next = match inner.strip_suffix('-').is_some_and(|r| r.as_bytes().last().is_some_and(go_space)) {
+            let next = match inner.strip_suffix("-").is_some_and(|r| r.as_bytes().last().is_some_and(go_space)) {
                 true => next.get(next.bytes().take_while(go_space).count()..).unwrap_or(next),
                 false => next,
             };

@@ -267,10 +267,10 @@ pub fn uint(n: u64) -> String {
 }
 
 /// `text.parse::<u64>()`: ASCII digits after an optional `+`, at least one, within
-/// range. The core reads every integer through this and [`parse_i64`]: each
+/// range. The core (and the gateways) read every integer through this and [`parse_i64`]: each
 /// `str::parse::<T>` instance is its own ~0.5 KB of the wasm modules.
-pub(crate) fn parse_u64(text: &str) -> Option<u64> {
-    let digits = text.strip_prefix('+').unwrap_or(text);
+pub fn parse_u64(text: &str) -> Option<u64> {
+    let digits = text.strip_prefix("+").unwrap_or(text);
     if digits.is_empty() {
         return None;
     }
@@ -285,7 +285,7 @@ pub(crate) fn parse_u64(text: &str) -> Option<u64> {
 
 /// `text.parse::<i64>()`: [`parse_u64`] with an optional `-` (or `+`) sign.
 pub(crate) fn parse_i64(text: &str) -> Option<i64> {
-    match text.strip_prefix('-') {
+    match text.strip_prefix("-") {
         Some(magnitude) if !magnitude.starts_with('+') => 0_i64.checked_sub_unsigned(parse_u64(magnitude)?),
         Some(_) => None,
         None => i64::try_from(parse_u64(text)?).ok(),
@@ -398,7 +398,7 @@ pub fn trim_byte(text: &str, byte: u8, both: bool) -> &str {
 /// `hay` split around the first `needle`, like `str::split_once` (see [`find`]).
 pub fn split_once<'a>(hay: &'a str, needle: &str) -> Option<(&'a str, &'a str)> {
     let at = find(hay, needle)?;
-    Some((hay.get(..at)?, hay.get(at + needle.len()..)?))
+    Some((hay.get(0..at)?, hay.get(at + needle.len()..)?))
 }
 
 /// `hay` up to its first `needle`, or all of it, like `str::split(..).next()` (see [`find`]).
@@ -542,7 +542,7 @@ pub fn cap_chars(value: &str, max: usize) -> &str {
     for (byte, &b) in value.as_bytes().iter().enumerate() {
         if b & 0xC0 != 0x80 {
             if count == max {
-                return value.get(..byte).unwrap_or(value);
+                return value.get(0..byte).unwrap_or(value);
             }
             count += 1;
         }
@@ -564,7 +564,7 @@ pub fn truncate_with_marker(value: &str, max: usize) -> String {
     for (at, c) in value.char_indices() {
         used += escaped(c);
         if used > max {
-            let kept = value.get(..end).unwrap_or_default();
+            let kept = value.get(0..end).unwrap_or_default();
             let total = char_count(value);
             return format!("{kept}… [truncated {} of {total} characters]", total - char_count(kept));
         }
@@ -591,7 +591,7 @@ pub fn cap_html(text: &str, max: usize) -> &str {
         (tag, entity) => tag.or(entity),
     };
     match cut {
-        Some(cut) => capped.get(..cut).unwrap_or(capped),
+        Some(cut) => capped.get(0..cut).unwrap_or(capped),
         None => capped,
     }
 }

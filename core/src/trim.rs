@@ -3,7 +3,7 @@
 /// `str::trim`, `trim_start` and `trim_end` (the same Unicode white space, so the same
 /// results) through one loop each way: std's three go through its pattern searchers,
 /// each instantiated on its own (309 B more of the raw module).
-pub(crate) trait TrimWs {
+pub trait TrimWs {
     /// `str::trim`.
     fn trim_ws(&self) -> &str;
     /// `str::trim_start`.

@@ -51,7 +51,7 @@ impl RawConnection {
         scope: &str,
         key_files: &dyn Strings,
         warnings: &mut Vec<String>,
-    ) -> Failed<(Connection, Option<Origin>)> {
+    ) -> Failed<(Arc<Connection>, Option<Origin>)> {
         let (api_key, api_key_file, key_origin) = match (&self.api_key, &self.api_key_file) {
             (Some((_, ko)), Some((_, fo))) if ko == fo => {
                 return Err(ConfigError::new(format!(
@@ -94,7 +94,7 @@ impl RawConnection {
             (None, None) => Endpoint { scheme: "https".into(), authority: String::new(), base_path: String::new() },
         };
         let organization = self.organization.as_ref().map(|(o, _)| o.clone());
-        Ok((Connection { organization, endpoint, api_key, api_key_file }, key_origin))
+        Ok((Arc::new(Connection { organization, endpoint, api_key, api_key_file }), key_origin))
     }
 }
 
@@ -161,7 +161,7 @@ pub(crate) fn resolve_profile(
     key_files: &dyn Strings,
     allow_http: bool,
     warnings: &mut Vec<String>,
-) -> Failed<Connection> {
+) -> Failed<Arc<Connection>> {
     let scope = format!("profiles.{name}.");
     let (connection, _) = own.inherit(base).resolve(&scope, key_files, warnings)?;
     if connection.endpoint.authority.is_empty() {

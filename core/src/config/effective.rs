@@ -14,27 +14,28 @@ use super::*;
 /// Set one per-event setting; the value back when `name`/`value` is not one (for the
 /// next setter to try: no copy of it is made).
 pub(crate) fn apply_setting(s: &mut Settings, name: &str, value: Parsed) -> Result<(), Parsed> {
-    match (name, value) {
-        ("profile", Parsed::Text(p)) => s.profile = Some(p),
-        ("severities", Parsed::Severities(v)) => s.severities = v,
-        ("call", Parsed::Severities(v)) => s.call = v,
-        ("occurrences", Parsed::Count(n)) => s.occurrences = n,
-        ("refresh", Parsed::Millis(ms)) => s.refresh = ms / 1000,
-        ("reconcile", Parsed::Millis(ms)) => s.reconcile = ms / 1000,
-        ("max_renotify", Parsed::Count(n)) => s.max_renotify = n,
-        ("call_on_renotify", Parsed::Bool(b)) => s.call_on_renotify = b,
-        ("close_on_resolve", Parsed::Choice(w)) => {
+    // By kind, then by name: each name is compared only against its kind's settings.
+    match value {
+        Parsed::Text(p) if name == "profile" => s.profile = Some(p),
+        Parsed::Severities(v) if name == "severities" => s.severities = v,
+        Parsed::Severities(v) if name == "call" => s.call = v,
+        Parsed::Count(n) if name == "occurrences" => s.occurrences = n,
+        Parsed::Count(n) if name == "max_renotify" => s.max_renotify = n,
+        Parsed::Millis(ms) if name == "refresh" => s.refresh = ms / 1000,
+        Parsed::Millis(ms) if name == "reconcile" => s.reconcile = ms / 1000,
+        Parsed::Bool(b) if name == "call_on_renotify" => s.call_on_renotify = b,
+        Parsed::Choice(w) if name == "close_on_resolve" => {
             s.close_on_resolve = match w {
                 "always" => CloseOnResolve::Always,
                 "never" => CloseOnResolve::Never,
                 _ => CloseOnResolve::Unattended,
             }
         }
-        ("topics", Parsed::List(v)) => s.topics = v,
-        ("notification_text", Parsed::Template(t)) => s.notification_text = t,
-        ("name_template", Parsed::Template(t)) => s.name_template = t,
-        ("message_template", Parsed::Template(t)) => s.message_template = t,
-        (_, value) => return Err(value),
+        Parsed::List(v) if name == "topics" => s.topics = v,
+        Parsed::Template(t) if name == "notification_text" => s.notification_text = t,
+        Parsed::Template(t) if name == "name_template" => s.name_template = t,
+        Parsed::Template(t) if name == "message_template" => s.message_template = t,
+        value => return Err(value),
     }
     Ok(())
 }
@@ -99,13 +100,13 @@ impl Config {
     /// Keys outside the allowlist, unknown keys and bad values are ignored with a
     /// warning (never showing a value of a key that is not per-event).
     pub fn effective(&self, overrides: &Overrides) -> (Effective, Vec<String>) {
-        let (effective, warnings) = self.effective_boxed(overrides);
+        let mut warnings = Vec::new();
+        let effective = self.effective_boxed(overrides, &mut warnings);
         (*effective, warnings)
     }
 
     /// [`Config::effective`] boxed, as the machine keeps it (moved as a pointer).
-    pub(crate) fn effective_boxed(&self, overrides: &Overrides) -> (Box<Effective>, Vec<String>) {
-        let mut warnings = Vec::new();
+    pub(crate) fn effective_boxed(&self, overrides: &Overrides, warnings: &mut Vec<String>) -> Box<Effective> {
         let mut valid: Vec<(&'static str, Parsed)> = Vec::new();
         let mut bad: Vec<Bad> = Vec::new();
         let mut profile_choice: Option<(Origin, String)> = None;
@@ -189,6 +190,6 @@ impl Config {
         }
 
         let connection = profile.map_or_else(|| self.connection.clone(), |(_, p)| p.connection.clone());
-        (Box::new(Effective { settings, global: self.global.clone(), connection }), warnings)
+        Box::new(Effective { settings, global: self.global.clone(), connection })
     }
 }

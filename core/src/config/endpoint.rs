@@ -18,7 +18,7 @@ pub(crate) fn endpoint(url: &str) -> Result<Endpoint, String> {
         return Err(format!("the scheme `{}` (only http and https)", clip(&scheme)));
     }
     let (authority, path) = match crate::text::find(rest, "/") {
-        Some(at) => (rest.get(..at).unwrap_or_default(), rest.get(at..).unwrap_or_default()),
+        Some(at) => (rest.get(0..at).unwrap_or_default(), rest.get(at..).unwrap_or_default()),
         None => (rest, ""),
     };
     if crate::text::find(authority, "@").is_some() {
@@ -41,19 +41,19 @@ fn clip(text: &str) -> String {
 
 /// `Host:port` -> `host:port`, checked.
 fn authority_of(authority: &str) -> Option<String> {
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+    let (host, port) = if let Some(v6) = authority.strip_prefix("[") {
         let (inside, after) = crate::text::split_once(v6, "]")?;
         if inside.is_empty() || !inside.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.') {
             return None;
         }
         let port = match after {
             "" => None,
-            p => Some(p.strip_prefix(':')?),
+            p => Some(p.strip_prefix(":")?),
         };
         (format!("[{}]", inside.to_ascii_lowercase()), port)
     } else {
         let (host, port) = match crate::text::rfind_byte(authority, b':') {
-            Some(at) => (authority.get(..at)?, Some(authority.get(at + 1..)?)),
+            Some(at) => (authority.get(0..at)?, Some(authority.get(at + 1..)?)),
             None => (authority, None),
         };
         let ok = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '_';

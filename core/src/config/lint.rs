@@ -153,7 +153,7 @@ pub(crate) fn lint_handler(settings: &Value, handler: &str, severities: &str, wa
         Some(Value::Array(a)) => holds_word(a, "occurrences"),
         _ => false,
     };
-    for key in ["filters", "filter"] {
+    for &key in &["filters", "filter"] {
         if !names(definition.get(key)) {
             continue;
         }

@@ -310,7 +310,7 @@ impl Config {
         };
         lint_handler(input.settings, handler, &severities, &mut warnings);
 
-        Ok(Box::new(Config { settings, global, connection: connection.into(), profiles, host, origins, warnings }))
+        Ok(Box::new(Config { settings, global, connection, profiles, host, origins, warnings }))
     }
 
     /// The key files the host must read and hand back in [`ConfigInput::key_files`]:
@@ -350,18 +350,19 @@ pub(crate) fn unknown_profile(label: &str, name: &str, profiles: &Profiles) -> S
 }
 
 fn apply_global(global: &mut Global, host: &mut HostSettings, name: &str, value: Parsed) -> Result<(), Parsed> {
-    match (name, value) {
-        ("alert_when_silenced", Parsed::Bool(b)) => global.alert_when_silenced = b,
-        ("alert_when_flapping", Parsed::Bool(b)) => global.alert_when_flapping = b,
-        ("timezone_offset", Parsed::Offset(m)) => global.timezone_offset_minutes = m,
-        ("request_timeout", Parsed::Millis(ms)) => global.request_timeout_ms = ms,
-        ("deadline", Parsed::Millis(ms)) => host.deadline_ms = ms,
-        ("spool_dir", Parsed::Text(p)) => host.spool_dir = Some(p),
-        ("ca_file", Parsed::Text(p)) => host.ca_file = Some(p),
-        ("allow_http", Parsed::Bool(b)) => host.allow_http = b,
-        ("dry_run", Parsed::Bool(b)) => host.dry_run = b,
-        ("engine", Parsed::Choice(w)) => host.engine = w.to_owned(),
-        (_, value) => return Err(value),
+    // By kind, then by name (as `apply_setting`).
+    match value {
+        Parsed::Bool(b) if name == "alert_when_silenced" => global.alert_when_silenced = b,
+        Parsed::Bool(b) if name == "alert_when_flapping" => global.alert_when_flapping = b,
+        Parsed::Offset(m) if name == "timezone_offset" => global.timezone_offset_minutes = m,
+        Parsed::Millis(ms) if name == "request_timeout" => global.request_timeout_ms = ms,
+        Parsed::Millis(ms) if name == "deadline" => host.deadline_ms = ms,
+        Parsed::Text(p) if name == "spool_dir" => host.spool_dir = Some(p),
+        Parsed::Text(p) if name == "ca_file" => host.ca_file = Some(p),
+        Parsed::Bool(b) if name == "allow_http" => host.allow_http = b,
+        Parsed::Bool(b) if name == "dry_run" => host.dry_run = b,
+        Parsed::Choice(w) if name == "engine" => host.engine = w.to_owned(),
+        value => return Err(value),
     }
     Ok(())
 }

@@ -236,7 +236,7 @@ fn decimal(text: &str) -> Option<f64> {
         _ => (false, text),
     };
     let (number, exponent) = match rest.bytes().position(|b| b == b'e' || b == b'E') {
-        Some(at) => (rest.get(..at)?, Some(rest.get(at + 1..)?)),
+        Some(at) => (rest.get(0..at)?, Some(rest.get(at + 1..)?)),
         None => (rest, None),
     };
     let (whole, fraction) = crate::text::split_once(number, ".").unwrap_or((number, ""));
@@ -381,7 +381,7 @@ pub(crate) fn offset(text: &str) -> Option<i32> {
     if text.eq_ignore_ascii_case("z") || text.eq_ignore_ascii_case("utc") {
         return Some(0);
     }
-    let (sign, rest) = match text.get(..1)? {
+    let (sign, rest) = match text.get(0..1)? {
         "+" => (1, text.get(1..)?),
         "-" => (-1, text.get(1..)?),
         _ => return None,
@@ -395,7 +395,7 @@ pub(crate) fn offset(text: &str) -> Option<i32> {
         return None;
     }
     let number = |digits: &str| i32::try_from(crate::text::parse_u64(digits)?).ok();
-    let hours = number(digits.get(..2)?)?;
+    let hours = number(digits.get(0..2)?)?;
     let minutes = digits.get(2..).filter(|m| !m.is_empty()).map_or(Some(0), number)?;
     (hours <= 14 && minutes < 60).then_some(sign * (hours * 60 + minutes))
 }

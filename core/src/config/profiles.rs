@@ -85,7 +85,7 @@ pub(crate) fn load(
             }
         }
         let connection = resolve_profile(own, base, name, key_files, allow_http, warnings)?;
-        profiles.insert(name, Profile { connection: connection.into(), settings });
+        profiles.insert(name, Profile { connection, settings });
     }
     Ok(profiles)
 }

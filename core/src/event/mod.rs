@@ -70,9 +70,8 @@ pub enum InputError {
 impl core::fmt::Display for InputError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            InputError::Empty => write!(
-                f,
-                "the event is empty (no bytes, or only white space): sensu pipes one json object on stdin; check that the handler is a `pipe` handler given the event"
+            InputError::Empty => f.write_str(
+                "the event is empty (no bytes, or only white space): sensu pipes one json object on stdin; check that the handler is a `pipe` handler given the event",
             ),
             InputError::NotJson { detail } => {
                 write!(f, "the event is not valid json: {detail}; sensu pipes one json object on stdin")
@@ -486,7 +485,7 @@ fn parse_classic(root: Obj<'_>, client: Obj<'_>, check: Obj<'_>, warnings: &mut 
         overrides.push(OverrideLayer { origin: Origin::CheckReactio, values: crate::text::copy_map(reactio) });
     }
     let mut attributes = Map::new();
-    for name in ["occurrences", "refresh"] {
+    for &name in &["occurrences", "refresh"] {
         if let Some(value) = check.get(name) {
             attributes.insert(name.to_owned(), crate::text::copy_json(value));
         }
@@ -530,7 +529,7 @@ fn parse_go(root: Obj<'_>, entity: Obj<'_>, check: Obj<'_>, warnings: &mut Vec<S
     let state = check.string("state")?;
     // Check annotations win over entity annotations.
     let mut overrides = Vec::new();
-    for (meta, origin) in [(&check_meta, Origin::CheckAnnotation), (&entity_meta, Origin::EntityAnnotation)] {
+    for &(meta, origin) in &[(&check_meta, Origin::CheckAnnotation), (&entity_meta, Origin::EntityAnnotation)] {
         if let Some(layer) = annotation_layer(meta, origin, warnings) {
             overrides.push(layer);
         }

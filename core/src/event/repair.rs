@@ -9,13 +9,15 @@ use crate::prelude::*;
 /// The event's bytes repaired, and what was repaired (a phrase for the warning, after
 /// "the event"), if anything needed it.
 pub(crate) fn repair(bytes: &[u8]) -> Option<(Vec<u8>, &'static str)> {
-    if let Some(rest) = bytes.strip_prefix(b"\xef\xbb\xbf") {
+    if bytes.starts_with(b"\xef\xbb\xbf") {
         // A byte order mark (a file saved by an editor; Sensu sends none): dropped.
+        // (`starts_with` and `get`: `<[u8]>::strip_prefix` is code of its own.)
+        let rest = bytes.get(3..).unwrap_or_default();
         return Some(repair(rest).unwrap_or_else(|| (rest.to_vec(), "starts with a utf-8 byte order mark: ignored")));
     }
     let (text, not_utf8) = match core::str::from_utf8(bytes) {
         Ok(text) => (alloc::borrow::Cow::Borrowed(text), false),
-        Err(_) => (alloc::borrow::Cow::Owned(lossy(bytes)), true),
+        Err(_) => (alloc::borrow::Cow::Owned(crate::step::lossy(bytes)), true),
     };
     let fixed = replace_lone_surrogates(&text);
     let what = match (not_utf8, fixed.is_some()) {
@@ -27,26 +29,6 @@ pub(crate) fn repair(bytes: &[u8]) -> Option<(Vec<u8>, &'static str)> {
         }
     };
     Some((fixed.unwrap_or_else(|| text.into_owned()).into_bytes(), what))
-}
-
-/// `bytes` as text, each invalid sequence replaced with U+FFFD (what
-/// `String::from_utf8_lossy` does, in less code for the wasm builds).
-fn lossy(mut bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() + 16);
-    loop {
-        match core::str::from_utf8(bytes) {
-            Ok(text) => {
-                out.push_str(text);
-                return out;
-            }
-            Err(e) => {
-                let (valid, rest) = bytes.split_at(e.valid_up_to());
-                out.push_str(core::str::from_utf8(valid).unwrap_or_default());
-                out.push('\u{fffd}');
-                bytes = rest.get(e.error_len().unwrap_or(rest.len())..).unwrap_or_default();
-            }
-        }
-    }
 }
 
 /// The four hex digits at the start of `rest` as a number.

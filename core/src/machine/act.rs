@@ -53,16 +53,12 @@ impl Run {
                 self.create(Some(headline), self.renotify_call());
                 self.code = "created_again";
             }
-            (Decision::Reconcile, Some(inc)) if !self.cleanup.is_empty() => {
-                self.set(inc.id, "already_open", format!("incident {} is open for {key}", Decimal(inc.id)));
-            }
             (Decision::Reconcile, Some(inc)) => {
-                return self.finish_with(
-                    OutcomeKind::Skipped,
-                    "already_open",
-                    Some(inc.id),
-                    format!("incident {} is open for {key}", Decimal(inc.id)),
-                );
+                let open = format!("incident {} is open for {key}", Decimal(inc.id));
+                if self.cleanup.is_empty() {
+                    return self.finish_with(OutcomeKind::Skipped, "already_open", Some(inc.id), open);
+                }
+                self.set(inc.id, "already_open", open);
             }
             (Decision::Reconcile, None) if closed_only => {
                 return self.finish(

@@ -82,8 +82,7 @@ impl Run {
                 let id = Decimal(id);
                 format!("created an incident for {key}, but incident {id} was older: kept it and closed the duplicate")
             }
-            Some(id) => format!("created incident {} for {key}", Decimal(id)),
-            None => format!("created an incident for {key} (its id was not in the answer)"),
+            other => super::created_summary(other, &key),
         };
         self.next_write()
     }

@@ -65,12 +65,14 @@ pub fn plan(event: &[u8], config: &Config, context: &Context) -> Result<Machine,
 /// [`plan`] boxed, as the JSON API takes it: the error is not moved through an
 /// unboxing and a `?` more, nor the machine through each of the API's results.
 pub(crate) fn plan_boxed(event: &[u8], config: &Config, context: &Context) -> Result<Box<Machine>, Box<InputError>> {
-    let (event, mut repaired) = Event::parse(event)?;
-    let (eff, mut overrides_warnings) = config.effective_boxed(&event.overrides);
-    // The configuration's warnings, then the repair's, then the overrides'.
+    let (event, repaired) = Event::parse(event)?;
+    // The configuration's warnings, then the repair's, then the overrides' (pushed
+    // where they are made: no `Vec::append` of warnings in the wasm builds).
     let mut warnings = config.warnings.clone();
-    warnings.append(&mut repaired);
-    warnings.append(&mut overrides_warnings);
+    for warning in repaired {
+        warnings.push(warning);
+    }
+    let eff = config.effective_boxed(&event.overrides, &mut warnings);
     let decision = rules::decide(&event, &eff, context);
     let mut run = Run::new(event, eff, context.clone(), decision, warnings);
     let step = run.start();
@@ -389,10 +391,7 @@ impl Run {
                     self.act("called");
                 }
                 self.incident = created;
-                self.summary = match created {
-                    Some(id) => format!("created incident {} for {}", Decimal(id), self.event.key),
-                    None => format!("created an incident for {} (its id was not in the answer)", self.event.key),
-                };
+                self.summary = created_summary(created, &self.event.key);
                 // The incident exists and its broadcast is out: what follows is housekeeping.
                 self.housekeeping = true;
                 let current = Listing::new("open", Purpose::VerifyCreate, None);
@@ -581,4 +580,13 @@ impl Run {
 /// (shifted) rather than a `VecDeque`, whose code cost the wasm module ~730 bytes.
 fn first_out(queue: &mut Vec<Write>) -> Option<Write> {
     (!queue.is_empty()).then(|| queue.remove(0))
+}
+
+/// The summary of a create: "created incident N for KEY", or without the id when the
+/// answer had none (one copy for the create's answer and its verification).
+fn created_summary(id: Option<u64>, key: &str) -> String {
+    match id {
+        Some(id) => format!("created incident {} for {key}", Decimal(id)),
+        None => format!("created an incident for {key} (its id was not in the answer)"),
+    }
 }

@@ -11,7 +11,7 @@ use sensu_reactio_core::gateway::{self, GatewayConfig, Reply};
 use sensu_reactio_core::{
     Answer, Config, Context, Failure, FailureKind, Machine, Request, Response, Step, dry_run_answer, plan,
 };
-use sensu_reactio_core::{read, text};
+use sensu_reactio_core::{TrimWs, read, text};
 
 /// The cluster the filter sends Reactio calls to when `cluster` is not set.
 pub const DEFAULT_CLUSTER: &str = "reactio";
@@ -71,7 +71,7 @@ pub fn load_plugin(bytes: Option<&[u8]>) -> Result<Plugin, Reply> {
     // or the api key).
     let parsed = PluginConfig::parse(bytes)
         .map_err(|what| config_reply(&format!("the filter configuration is not valid: {what}; {CONFIG_FIX}")))?;
-    if parsed.cluster.trim().is_empty() {
+    if parsed.cluster.trim_ws().is_empty() {
         return Err(config_reply(&format!(
             "`cluster` is empty; name the envoy cluster that reaches reactio; {CONFIG_FIX}"
         )));
@@ -98,7 +98,9 @@ pub fn admit_headers(
     content_length: Option<&str>,
 ) -> Result<(), Reply> {
     let plugin = plugin.as_ref().map_err(Clone::clone)?;
-    let announced = content_length.and_then(|v| v.trim().parse::<usize>().ok()).unwrap_or(0);
+    // The core's `parse_u64`, not `str::parse`: each of its instances is ~0.5 KB.
+    let announced =
+        content_length.and_then(|v| text::parse_u64(v.trim_ws())).and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
     gateway::admit(&plugin.gateway, method, authorization, announced)
 }
 
@@ -130,8 +132,10 @@ impl Exchange {
         // A gateway runs as the event arrives (its sender's retries within seconds).
         let dry_run = plugin.config.host.dry_run;
         let context = Context { now, received: Some(now), dry_run, ..Context::default() };
+        // `format!`, not `to_string`: `ToString`'s own instance (and its panic) is ~0.3 KB
+        // of the filter.
         let mut machine =
-            plan(body, &plugin.config, &context).map_err(|e| gateway::error_reply(400, "input", &e.to_string()))?;
+            plan(body, &plugin.config, &context).map_err(|e| gateway::error_reply(400, "input", &format!("{e}")))?;
         // `dry_run` in the filter's configuration: each request answered as a dry run
         // answers it, none sent.
         while dry_run && let Step::Request(request) = machine.step() {
@@ -200,7 +204,11 @@ fn envoy_failure(status: u16, body: &str) -> Option<FailureKind> {
 /// body as the host reports them. No `:status` (the call failed), or Envoy's own
 /// timeout/connect reply, is a transport failure, as the native handler sees it.
 pub fn call_answer(mut headers: Vec<(String, String)>, body: &[u8]) -> Answer {
-    let status = headers.iter().find(|(n, _)| n == ":status").and_then(|(_, v)| v.parse::<u16>().ok());
+    let status = headers
+        .iter()
+        .find(|(n, _)| n == ":status")
+        .and_then(|(_, v)| text::parse_u64(v))
+        .and_then(|n| u16::try_from(n).ok());
     let Some(status) = status else {
         return Answer::Failure(Failure {
             kind: FailureKind::Other,
@@ -209,9 +217,9 @@ pub fn call_answer(mut headers: Vec<(String, String)>, body: &[u8]) -> Answer {
     };
     let from_upstream = headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("x-envoy-upstream-service-time"));
     if !from_upstream {
-        let text = String::from_utf8_lossy(body);
+        let text = sensu_reactio_core::step::lossy(body);
         if let Some(kind) = envoy_failure(status, &text) {
-            return Answer::Failure(Failure { kind, detail: format!("envoy: {}", text.trim()) });
+            return Answer::Failure(Failure { kind, detail: format!("envoy: {}", text.trim_ws()) });
         }
     }
     // In place, not a filtered copy (`collect`'s in-place specialisation): the same
