@@ -111,10 +111,7 @@ fn a_dns_server_that_never_answers_does_not_hold_a_run_without_threads_past_its_
     if !as_root("for the namespaces and to run as another user") {
         return;
     }
-    let dir = scratch("silent-dns");
-    let spool = dir.join("spool");
-    std::fs::create_dir(&spool).expect("the spool");
-    give_to_nobody(&spool);
+    let (dir, spool) = nobodys_spool("silent-dns");
     let resolv = dir.join("resolv.conf");
     std::fs::write(&resolv, "nameserver 127.0.0.1\n").expect("resolv.conf");
     let silent = "import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 53)); time.sleep(15)";
@@ -146,10 +143,7 @@ fn a_name_this_machines_hosts_file_gives_is_reached_without_a_thread_to_resolve_
         return;
     }
     let server = standin();
-    let dir = scratch("hosts-no-thread");
-    let spool = dir.join("spool");
-    std::fs::create_dir(&spool).expect("the spool");
-    give_to_nobody(&spool);
+    let (dir, spool) = nobodys_spool("hosts-no-thread");
     let hosts = dir.join("hosts");
     std::fs::write(&hosts, "127.0.0.1 localhost\n127.0.0.1 reactio.test\n").expect("hosts");
     let script = format!("mount --bind \"$0\" /etc/hosts && exec {} prlimit --nproc=1 -- \"$@\"", NOBODY.join(" "));
@@ -216,6 +210,15 @@ fn entries_of_another_user_in_a_sticky_spool_are_left_for_that_user() {
     assert!(spooled(&spool).is_empty(), "{}", replay.all());
     runs.push(replay);
     assert_no_key(&runs.iter().collect::<Vec<_>>(), &dir);
+}
+
+/// A scratch folder for `test` and, in it, a spool folder `nobody` owns.
+fn nobodys_spool(test: &str) -> (Scratch, std::path::PathBuf) {
+    let dir = scratch(test);
+    let spool = dir.join("spool");
+    std::fs::create_dir(&spool).expect("the spool");
+    give_to_nobody(&spool);
+    (dir, spool)
 }
 
 /// `path` and all under it given to `nobody` ([`NOBODY`]'s runs).
