@@ -173,12 +173,15 @@ impl<'a> Fields<'a> {
     /// A tag (a string out of `names`), required; its index in `names`.
     pub fn tag(&self, key: &str, names: &[&str]) -> Result<usize, String> {
         let value = self.required(key)?;
+        if let Some(at) = value.as_str().and_then(|s| names.iter().position(|n| *n == s)) {
+            return Ok(at);
+        }
+        // The names listed only for the error (no text made for a tag that reads).
         let list = ticked(names);
         match value {
-            Value::String(s) => names
-                .iter()
-                .position(|n| n == s)
-                .ok_or_else(|| format!("unknown variant `{s}` for `{}{key}`, expected one of {list}", self.prefix)),
+            Value::String(s) => {
+                Err(format!("unknown variant `{s}` for `{}{key}`, expected one of {list}", self.prefix))
+            }
             other => Err(wrong(self.prefix, key, &format!("one of {list}"), other)),
         }
     }
