@@ -365,15 +365,17 @@ impl GatewayConfig {
     pub fn from_json(map: &Map<String, Value>, prefix: &str) -> Result<GatewayConfig, String> {
         let fields = Fields::new(map, prefix);
         let config_prefix = format!("{prefix}config.");
-        fields.deny_unknown(&["token", "allow_unauthenticated", "config"])?;
-        Ok(GatewayConfig {
-            token: fields.opt_string("token")?,
-            allow_unauthenticated: fields.bool("allow_unauthenticated")?,
-            config: match fields.object("config")? {
-                Some(map) => ConfigInput::from_json(map, &config_prefix)?,
+        let mut first = FirstError(None);
+        first.take(fields.deny_unknown(&["token", "allow_unauthenticated", "config"]));
+        let config = GatewayConfig {
+            token: first.take(fields.opt_string("token")),
+            allow_unauthenticated: first.take(fields.bool("allow_unauthenticated")),
+            config: match first.take(fields.object("config")) {
+                Some(map) => first.take(ConfigInput::from_json(map, &config_prefix)),
                 None => ConfigInput::default(),
             },
-        })
+        };
+        first.or(config)
     }
 }
 
