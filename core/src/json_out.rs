@@ -71,7 +71,7 @@ impl Object {
                 out.push(',');
             }
             out.push('[');
-            out.push_str(&crate::text::quoted(name));
+            crate::text::push_quoted(out, name);
             out.push(',');
             crate::text::push_quoted(out, value);
             out.push(']');

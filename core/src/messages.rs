@@ -138,14 +138,6 @@ fn has_dropped_control(text: &str) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let bytes = text.as_bytes();
-    let dropped = |i: usize| match bytes.get(i) {
-        Some(&b) => {
-            (b < 0x20 && b != b'\n' && b != b'\t')
-                || b == 0x7f
-                || (b == 0xc2 && bytes.get(i + 1).is_some_and(|next| (0x80..=0x9f).contains(next)))
-        }
-        None => false,
-    };
     // Eight bytes at a time (a check's output can be megabytes): only a word holding a
     // byte below 0x20, a 0x7f or a 0xc2 is looked at byte by byte.
     let has_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGHS != 0;
@@ -154,12 +146,28 @@ fn has_dropped_control(text: &str) -> bool {
     for word in &mut words {
         let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
         let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGHS != 0;
-        if (below_space || has_zero(w ^ (ONES * 0x7f)) || has_zero(w ^ (ONES * 0xc2))) && (at..at + 8).any(dropped) {
+        if (below_space || has_zero(w ^ (ONES * 0x7f)) || has_zero(w ^ (ONES * 0xc2))) && dropped_in(bytes, at, at + 8)
+        {
             return true;
         }
         at += 8;
     }
-    (at..bytes.len()).any(dropped)
+    dropped_in(bytes, at, bytes.len())
+}
+
+/// Whether `bytes[from..to]` holds such a control character, byte by byte. Out of line
+/// (both calls share it) and over a range of unknown length: `at..at + 8` would be
+/// unrolled into eight copies of the test.
+#[inline(never)]
+fn dropped_in(bytes: &[u8], from: usize, to: usize) -> bool {
+    (from..to).any(|i| match bytes.get(i) {
+        Some(&b) => {
+            (b < 0x20 && b != b'\n' && b != b'\t')
+                || b == 0x7f
+                || (b == 0xc2 && bytes.get(i + 1).is_some_and(|next| (0x80..=0x9f).contains(next)))
+        }
+        None => false,
+    })
 }
 
 /// Headlines for the timeline, one per kind of event.

@@ -398,37 +398,35 @@ pub(crate) enum Verdict {
 
 /// `type: message` from Reactio's error body, or a short excerpt of a non-JSON body.
 fn describe_error(body: &str) -> String {
-    match answer_json(body) {
-        Some(v) if member(&v, "type").is_none() && member(&v, "message").is_none() && error_fields(&v).is_empty() => {
-            // Json, but not Reactio's error shape: quote it.
-            format!("a json body {}", crate::text::cap_chars(&crate::text::one_line(body), 60))
+    let json = answer_json(body);
+    if let Some(v) = &json
+        && (member(v, "type").is_some() || member(v, "message").is_some() || !error_fields(v).is_empty())
+    {
+        let t = member(v, "type").and_then(Value::as_str).unwrap_or("error");
+        let text = |key| member(v, key).and_then(Value::as_str);
+        let m = text("message").or_else(|| text("error")).unwrap_or("");
+        // ` (field: code, field: code)`, or nothing.
+        let mut fields = String::new();
+        for &(field, code) in &error_fields(v) {
+            fields.push_str(if fields.is_empty() { " (" } else { ", " });
+            fields.push_str(field);
+            fields.push_str(": ");
+            fields.push_str(code);
         }
-        Some(v) => {
-            let t = member(&v, "type").and_then(Value::as_str).unwrap_or("error");
-            let text = |key| member(&v, key).and_then(Value::as_str);
-            let m = text("message").or_else(|| text("error")).unwrap_or("");
-            // ` (field: code, field: code)`, or nothing.
-            let mut fields = String::new();
-            for &(field, code) in &error_fields(&v) {
-                fields.push_str(if fields.is_empty() { " (" } else { ", " });
-                fields.push_str(field);
-                fields.push_str(": ");
-                fields.push_str(code);
-            }
-            if !fields.is_empty() {
-                fields.push(')');
-            }
-            let sep = if m.is_empty() { "" } else { ": " };
-            crate::text::one_line(&format!("{t}{sep}{m}{fields}"))
+        if !fields.is_empty() {
+            fields.push(')');
         }
-        None => {
-            let flat = crate::text::one_line(body);
-            if flat.is_empty() {
-                "an empty body".to_owned()
-            } else {
-                format!("a non-json body \"{}\"", crate::text::cap_chars(&flat, 60))
-            }
-        }
+        let sep = if m.is_empty() { "" } else { ": " };
+        return crate::text::one_line(&format!("{t}{sep}{m}{fields}"));
+    }
+    // Json, but not Reactio's error shape, or not json: quoted, on one line (made once
+    // for both).
+    let flat = crate::text::one_line(body);
+    let shown = crate::text::cap_chars(&flat, 60);
+    match json {
+        Some(_) => format!("a json body {shown}"),
+        None if flat.is_empty() => "an empty body".to_owned(),
+        None => format!("a non-json body \"{shown}\""),
     }
 }
 

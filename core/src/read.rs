@@ -173,12 +173,15 @@ impl<'a> Fields<'a> {
     /// A tag (a string out of `names`), required; its index in `names`.
     pub fn tag(&self, key: &str, names: &[&str]) -> Result<usize, String> {
         let value = self.required(key)?;
+        if let Some(at) = value.as_str().and_then(|s| names.iter().position(|n| *n == s)) {
+            return Ok(at);
+        }
+        // The names listed only for the error (no text made for a tag that reads).
         let list = ticked(names);
         match value {
-            Value::String(s) => names
-                .iter()
-                .position(|n| n == s)
-                .ok_or_else(|| format!("unknown variant `{s}` for `{}{key}`, expected one of {list}", self.prefix)),
+            Value::String(s) => {
+                Err(format!("unknown variant `{s}` for `{}{key}`, expected one of {list}", self.prefix))
+            }
             other => Err(wrong(self.prefix, key, &format!("one of {list}"), other)),
         }
     }
@@ -362,15 +365,17 @@ impl GatewayConfig {
     pub fn from_json(map: &Map<String, Value>, prefix: &str) -> Result<GatewayConfig, String> {
         let fields = Fields::new(map, prefix);
         let config_prefix = format!("{prefix}config.");
-        fields.deny_unknown(&["token", "allow_unauthenticated", "config"])?;
-        Ok(GatewayConfig {
-            token: fields.opt_string("token")?,
-            allow_unauthenticated: fields.bool("allow_unauthenticated")?,
-            config: match fields.object("config")? {
-                Some(map) => ConfigInput::from_json(map, &config_prefix)?,
+        let mut first = FirstError(None);
+        first.take(fields.deny_unknown(&["token", "allow_unauthenticated", "config"]));
+        let config = GatewayConfig {
+            token: first.take(fields.opt_string("token")),
+            allow_unauthenticated: first.take(fields.bool("allow_unauthenticated")),
+            config: match first.take(fields.object("config")) {
+                Some(map) => first.take(ConfigInput::from_json(map, &config_prefix)),
                 None => ConfigInput::default(),
             },
-        })
+        };
+        first.or(config)
     }
 }
 

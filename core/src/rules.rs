@@ -31,7 +31,7 @@ pub(crate) enum Decision {
 }
 
 /// Details of an alert decided by rule 6.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Alert {
     /// Ring phones if this creates the incident.
     pub(crate) call_on_create: bool,

@@ -163,6 +163,35 @@ fn bad_input(message: &str) -> String {
     json_api::error_json(ErrorKind::Protocol, message)
 }
 
+/// Which of the three calls [`call`] makes.
+#[derive(Clone, Copy)]
+enum Call {
+    Plan,
+    Handle,
+    Resume,
+}
+
+/// Copy the call's inputs, make the call (or answer a protocol error naming the first
+/// bad input) and store its output. One body for `sr_plan`, `sr_handle` and `sr_resume`
+/// (less code than one closure each).
+fn call(which: Call, inputs: &[(&str, Input)]) -> usize {
+    STATE.with_borrow_mut(|state| {
+        let mut read = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
+        let out = match state.read_all(inputs, &mut read) {
+            Ok(()) => {
+                let [first, second, third, fourth] = &read;
+                match which {
+                    Call::Plan => state.session.plan(first, second, third),
+                    Call::Handle => state.session.handle(first),
+                    Call::Resume => state.session.resume(first, second, third, fourth),
+                }
+            }
+            Err(message) => bad_input(&message),
+        };
+        state.answer(out)
+    })
+}
+
 /// The ABI version (see the protocol above).
 // SAFETY (`no_mangle`): the symbol name `sr_abi_version` is unique in this module
 // and in everything it links.
@@ -231,39 +260,21 @@ pub extern "C" fn sr_plan(
     ctx_ptr: usize,
     ctx_len: usize,
 ) -> usize {
-    STATE.with_borrow_mut(|state| {
-        let inputs = [
+    call(
+        Call::Plan,
+        &[
             ("configuration input", Input { ptr: cfg_ptr, len: cfg_len }),
             ("event", Input { ptr: event_ptr, len: event_len }),
             ("context", Input { ptr: ctx_ptr, len: ctx_len }),
-        ];
-        let mut read = [Vec::new(), Vec::new(), Vec::new()];
-        let out = match state.read_all(&inputs, &mut read) {
-            Ok(()) => {
-                let [config, event, context] = &read;
-                state.session.plan(config, event, context)
-            }
-            Err(message) => bad_input(&message),
-        };
-        state.answer(out)
-    })
+        ],
+    )
 }
 
 /// Hand an answer to the machine; returns the output length.
 // SAFETY (`no_mangle`): the symbol name `sr_handle` is unique.
 #[unsafe(no_mangle)]
 pub extern "C" fn sr_handle(answer_ptr: usize, answer_len: usize) -> usize {
-    STATE.with_borrow_mut(|state| {
-        let mut read = [Vec::new()];
-        let out = match state.read_all(&[("answer", Input { ptr: answer_ptr, len: answer_len })], &mut read) {
-            Ok(()) => {
-                let [answer] = &read;
-                state.session.handle(answer)
-            }
-            Err(message) => bad_input(&message),
-        };
-        state.answer(out)
-    })
+    call(Call::Handle, &[("answer", Input { ptr: answer_ptr, len: answer_len })])
 }
 
 /// Stateless: plan and replay the answers; returns the output length.
@@ -280,21 +291,13 @@ pub extern "C" fn sr_resume(
     answers_ptr: usize,
     answers_len: usize,
 ) -> usize {
-    STATE.with_borrow_mut(|state| {
-        let inputs = [
+    call(
+        Call::Resume,
+        &[
             ("configuration input", Input { ptr: cfg_ptr, len: cfg_len }),
             ("event", Input { ptr: event_ptr, len: event_len }),
             ("context", Input { ptr: ctx_ptr, len: ctx_len }),
             ("answers", Input { ptr: answers_ptr, len: answers_len }),
-        ];
-        let mut read = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
-        let out = match state.read_all(&inputs, &mut read) {
-            Ok(()) => {
-                let [config, event, context, answers] = &read;
-                state.session.resume(config, event, context, answers)
-            }
-            Err(message) => bad_input(&message),
-        };
-        state.answer(out)
-    })
+        ],
+    )
 }

@@ -20,9 +20,15 @@ pub(super) fn describe(value: &Value) -> String {
         Value::Bool(b) => if *b { "the boolean true" } else { "the boolean false" }.to_owned(),
         Value::Number(n) => format!("the number {}", crate::text::number(n)),
         Value::String(s) => {
+            // Quoted straight into the text; a cut one ends `…"` (no copy of it is made).
             let shown = crate::text::cap_chars(s, 40);
-            let ellipsis = if shown.len() < s.len() { "…" } else { "" };
-            format!("the string {}", crate::text::quoted(&format!("{shown}{ellipsis}")))
+            let mut out = String::from("the string ");
+            crate::text::push_quoted(&mut out, shown);
+            if shown.len() < s.len() {
+                out.truncate(out.len() - 1);
+                out.push_str("…\"");
+            }
+            out
         }
         Value::Array(a) => array_of(a.len()),
         Value::Object(_) => "an object".to_owned(),

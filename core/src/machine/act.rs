@@ -38,16 +38,24 @@ impl Run {
         let closed_only = found.is_none() && self.found.iter().any(|i| self.closed_in_this_failure(i));
         let severity = self.event.severity();
         let key = self.event.key.clone();
-        match (self.decision.clone(), found) {
+        // The decision read in place (its fields copied out), not cloned whole.
+        match (&self.decision, found) {
             (Decision::Alert(_) | Decision::Refresh { .. }, Some(inc)) if ours => {
                 self.own_create_found(&inc, unconfirmed)
             }
-            (Decision::Alert(alert), Some(inc)) => self.alert_found(&alert, &inc),
+            (Decision::Alert(alert), Some(inc)) => {
+                let alert = *alert;
+                self.alert_found(&alert, &inc);
+            }
             (Decision::Alert(alert), None) => {
-                self.create(None, alert.call_on_create);
+                let call = alert.call_on_create;
+                self.create(None, call);
                 self.code = "created";
             }
-            (Decision::Refresh { round }, Some(inc)) => self.refresh_found(round, &inc),
+            (Decision::Refresh { round }, Some(inc)) => {
+                let round = *round;
+                self.refresh_found(round, &inc);
+            }
             (Decision::Refresh { .. }, None) => {
                 let headline = messages::recreated(&self.since());
                 self.create(Some(headline), self.renotify_call());
@@ -88,7 +96,10 @@ impl Run {
                     format!("skipped {key}: no open incident to update{assumed}"),
                 );
             }
-            (Decision::Skip { code, reason }, _) => return self.finish(OutcomeKind::Skipped, code, reason),
+            (Decision::Skip { code, reason }, _) => {
+                let (code, reason) = (*code, reason.clone());
+                return self.finish(OutcomeKind::Skipped, code, reason);
+            }
         }
         self.next_write()
     }

@@ -46,8 +46,9 @@ impl Run {
                 None => "`endpoint` (and its path) and `organization`".to_owned(),
             };
             let path = crate::text::before(&request.path, "?");
-            let at = format!("{}://{}{path}", request.scheme, request.authority);
-            return self.fail(false, false, "rejected", format!("{reason}; the api is not at {at}: check {check}"));
+            let (scheme, authority) = (&request.scheme, &request.authority);
+            let why = format!("{reason}; the api is not at {scheme}://{authority}{path}: check {check}");
+            return self.fail(false, false, "rejected", why);
         }
         if !length_fields.is_empty()
             && !self.minimal_used
