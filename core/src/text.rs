@@ -267,8 +267,8 @@ pub fn uint(n: u64) -> String {
 }
 
 /// `text.parse::<u64>()`: ASCII digits after an optional `+`, at least one, within
-/// range. The core (and the gateways) read every integer through this and [`parse_i64`]: each
-/// `str::parse::<T>` instance is its own ~0.5 KB of the wasm modules.
+/// range. The core (and the gateways) read every integer through this and `parse_i64`:
+/// each `str::parse::<T>` instance is its own ~0.5 KB of the wasm modules.
 pub fn parse_u64(text: &str) -> Option<u64> {
     let digits = text.strip_prefix("+").unwrap_or(text);
     if digits.is_empty() {
