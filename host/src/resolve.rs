@@ -5,8 +5,8 @@
 //! tokio panics when that pool cannot start a thread. A Sensu server's user at its
 //! process or thread limit (a leak elsewhere on a sick machine) then aborted the run
 //! with its event: nothing sent, nothing spooled (docs/reliability.md finding 72).
-//! Here a thread that cannot be started fails the lookup, said as such: the request
-//! fails as a connection does, and the event is kept for the next run. It is not
+//! Here a thread that cannot be started fails the lookup, said as such: nothing is
+//! sent, and the event is kept for the next run. It is not
 //! resolved on the run's own thread instead: a DNS server that does not answer would
 //! then hold the run, whose timers cannot fire, past Sensu's kill (finding 73); a name
 //! this machine's /etc/hosts gives (`localhost`, a stand-in's) is read from it, which
