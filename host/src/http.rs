@@ -60,45 +60,62 @@ pub struct Http {
     client: Client,
     /// Connections are kept between requests (until one breaks: [`Http::stop_reusing`]).
     reusing: bool,
-    /// The proxies from the environment, for what a failure to connect says.
+    /// The proxies from the environment: the client's (kept for [`Http::stop_reusing`]'s
+    /// rebuild), and what a failure to connect names.
     proxies: Proxies,
 }
 
-/// The proxies requests go through, as said in messages: `host:port` and the variable
-/// that set it (never its credentials), and what `NO_PROXY` leaves out.
+/// The proxies from the environment, read once: what the client is built with, and
+/// what a failure to connect names. `NO_PROXY` as the user wrote it (loopback is
+/// never proxied besides).
 #[derive(Debug, Default)]
 struct Proxies {
-    http: Option<(String, &'static str)>,
-    https: Option<(String, &'static str)>,
-    no_proxy: Vec<String>,
+    http: Option<EnvProxy>,
+    https: Option<EnvProxy>,
+    all: Option<EnvProxy>,
+    no_proxy: Option<String>,
+}
+
+/// One proxy variable: its url, credentials and all (for reqwest only), and its name.
+#[derive(PartialEq)]
+struct EnvProxy {
+    url: String,
+    var: &'static str,
+}
+
+/// Never the credentials: a proxy is shown as its `host:port` ([`proxy_shown`]).
+impl std::fmt::Debug for EnvProxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} from {}", proxy_shown(&self.url), self.var)
+    }
 }
 
 impl Proxies {
     fn from_env(env: &EnvVars) -> Proxies {
-        let find =
-            |names: [&'static str; 4]| names.into_iter().find_map(|n| env.get(n).map(|url| (proxy_shown(url), n)));
-        let no_proxy = env.get("NO_PROXY").or_else(|| env.get("no_proxy")).unwrap_or_default();
+        let find = |names: [&'static str; 2]| {
+            names.into_iter().find_map(|var| env.get(var).map(|url| EnvProxy { url: url.to_owned(), var }))
+        };
         Proxies {
-            http: find(["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]),
-            https: find(["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]),
-            no_proxy: no_proxy.split(',').map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase()).collect(),
+            http: find(["http_proxy", "HTTP_PROXY"]),
+            https: find(["https_proxy", "HTTPS_PROXY"]),
+            all: find(["all_proxy", "ALL_PROXY"]),
+            no_proxy: env.get("NO_PROXY").or_else(|| env.get("no_proxy")).map(str::to_owned),
         }
     }
 
-    /// The proxy a request to `scheme://authority` goes through, if any.
-    fn through(&self, scheme: &str, authority: &str) -> Option<&(String, &'static str)> {
+    /// The proxy a request to `scheme://authority` goes through, if any (as reqwest
+    /// picks it: the scheme's own, else `ALL_PROXY`; `NO_PROXY`'s names and their
+    /// subdomains, or `*`, go direct).
+    fn through(&self, scheme: &str, authority: &str) -> Option<&EnvProxy> {
         let host = host_of(authority).trim_matches(['[', ']']).to_ascii_lowercase();
         let exempt = is_loopback(authority)
-            || self.no_proxy.iter().any(|e| {
+            || self.no_proxy.as_deref().unwrap_or_default().split(',').any(|e| {
+                let e = e.trim().trim_start_matches('.').to_ascii_lowercase();
                 e == "*"
-                    || (!e.is_empty()
-                        && (host == *e || host.strip_suffix(e.as_str()).is_some_and(|h| h.ends_with('.'))))
+                    || (!e.is_empty() && (host == e || host.strip_suffix(e.as_str()).is_some_and(|h| h.ends_with('.'))))
             });
-        match scheme {
-            _ if exempt => None,
-            "http" => self.http.as_ref(),
-            _ => self.https.as_ref(),
-        }
+        let own = if scheme == "http" { &self.http } else { &self.https };
+        if exempt { None } else { own.as_ref().or(self.all.as_ref()) }
     }
 }
 
@@ -134,10 +151,6 @@ pub fn check_policy(request: &Request, settings: &HttpSettings) -> Result<(), Ho
     Ok(())
 }
 
-fn proxy_var(env: &EnvVars, names: &[&str]) -> Option<String> {
-    names.iter().find_map(|n| env.get(n)).map(str::to_owned)
-}
-
 /// A connection idle this long is not used again: a server's keep-alive close may be
 /// on its way (gunicorn closes after 2 s, Node and Apache after 5 s), and a request
 /// written into a connection the server closed fails with nothing answered, which
@@ -156,6 +169,7 @@ fn new_client(
     runtime: &tokio::runtime::Runtime,
     settings: &HttpSettings,
     env: &EnvVars,
+    proxies: &Proxies,
     reuse: bool,
 ) -> Result<Client, HostError> {
     let mut builder = Client::builder()
@@ -169,21 +183,16 @@ fn new_client(
     if !reuse {
         builder = builder.pool_max_idle_per_host(0);
     }
-    let no_proxy = match env.get("NO_PROXY").or_else(|| env.get("no_proxy")) {
+    let no_proxy = match &proxies.no_proxy {
         Some(user) => format!("{LOOPBACK_NO_PROXY},{user}"),
         None => LOOPBACK_NO_PROXY.to_owned(),
     };
-    let proxies = [
-        (proxy_var(env, &["http_proxy", "HTTP_PROXY"]), "http"),
-        (proxy_var(env, &["https_proxy", "HTTPS_PROXY"]), "https"),
-        (proxy_var(env, &["all_proxy", "ALL_PROXY"]), "all"),
-    ];
-    for (url, scheme) in proxies {
-        let Some(url) = url else { continue };
+    for (proxy, scheme) in [(&proxies.http, "http"), (&proxies.https, "https"), (&proxies.all, "all")] {
+        let Some(EnvProxy { url, .. }) = proxy else { continue };
         let proxy = match scheme {
-            "http" => Proxy::http(&url),
-            "https" => Proxy::https(&url),
-            _ => Proxy::all(&url),
+            "http" => Proxy::http(url),
+            "https" => Proxy::https(url),
+            _ => Proxy::all(url),
         }
         .map_err(|e| HostError::Config(format!("the {scheme} proxy from the environment is not a valid url: {e}")))?;
         builder = builder.proxy(proxy.no_proxy(NoProxy::from_string(&no_proxy)));
@@ -222,8 +231,9 @@ impl Http {
             let fix = crate::error::out_of_files_fix(&e).unwrap_or("it goes once the machine has room again");
             HostError::Machine(format!("could not start the http runtime: {e}; the event is kept: {fix}"))
         })?;
-        let client = new_client(&runtime, settings, env, true)?;
-        Ok(Http { runtime, client, reusing: true, proxies: Proxies::from_env(env) })
+        let proxies = Proxies::from_env(env);
+        let client = new_client(&runtime, settings, env, &proxies, true)?;
+        Ok(Http { runtime, client, reusing: true, proxies })
     }
 
     /// From now on, every request goes on a new connection: one broke under a request
@@ -232,7 +242,7 @@ impl Http {
     /// Idempotent: only the first call builds a client.
     pub fn stop_reusing(&mut self, settings: &HttpSettings, env: &EnvVars) -> Result<(), HostError> {
         if self.reusing {
-            self.client = new_client(&self.runtime, settings, env, false)?;
+            self.client = new_client(&self.runtime, settings, env, &self.proxies, false)?;
             self.reusing = false;
         }
         Ok(())
@@ -271,27 +281,27 @@ impl Http {
             builder = builder.body(request.body.clone());
         }
         let proxy = self.proxies.through(&request.scheme, &request.authority);
-        let mut no_thread = None;
-        let answer = self.runtime.block_on(async {
+        // A write other than a create, taken: its status says all (sent again, a
+        // message would be posted again, or a broadcast taken as maybe gone out).
+        let taken_by_status = request.method == Method::Post && request.purpose != sensu_reactio_core::Purpose::Create;
+        self.runtime.block_on(async move {
             let mut response = match builder.send().await {
                 Ok(response) => response,
                 // Every retry would meet the same limit: a machine error.
-                Err(e) if crate::resolve::is_no_thread(&e) => {
-                    no_thread = Some(root_cause(&e));
-                    return Answer::Failure(Failure { kind: FailureKind::Other, detail: String::new() });
-                }
+                Err(e) if crate::resolve::is_no_thread(&e) => return Err(HostError::Machine(root_cause(&e))),
                 Err(e) => {
                     let mut failure = failure(&e);
-                    if let (Some((proxy, var)), FailureKind::Connect) = (proxy, failure.kind) {
+                    if let (Some(EnvProxy { url, var }), FailureKind::Connect) = (proxy, failure.kind) {
                         // The error names the endpoint's host, though the connection
                         // that failed may be the proxy's.
                         failure.detail = format!(
-                            "{} (through the proxy {proxy} from {var}: if it is the proxy that cannot be reached, fix {var}, or add {} to NO_PROXY)",
+                            "{} (through the proxy {} from {var}: if it is the proxy that cannot be reached, fix {var}, or add {} to NO_PROXY)",
                             failure.detail,
+                            proxy_shown(url),
                             host_of(&request.authority)
                         );
                     }
-                    return Answer::Failure(failure);
+                    return Ok(Answer::Failure(failure));
                 }
             };
             let status = response.status().as_u16();
@@ -306,24 +316,18 @@ impl Http {
                     Ok(Some(chunk)) => {
                         let room = MAX_ANSWER_BYTES.saturating_sub(body.len());
                         body.extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or_default());
-                        // A write other than a create, taken: its status says all (sent
-                        // again, a message would be posted again, or a broadcast taken
-                        // as maybe gone out).
-                        let taken = (200..300).contains(&status)
-                            && request.method == Method::Post
-                            && request.purpose != sensu_reactio_core::Purpose::Create;
-                        if body.len() >= MAX_ANSWER_BYTES && taken {
-                            break;
-                        }
                         if body.len() >= MAX_ANSWER_BYTES {
+                            if taken_by_status && (200..300).contains(&status) {
+                                break;
+                            }
                             // Said as such: cut there, a listing would read as "not a
                             // json list", and a create's id as missing.
-                            return Answer::Failure(Failure {
+                            return Ok(Answer::Failure(Failure {
                                 kind: FailureKind::Other,
                                 detail: format!(
                                     "the answer ({status}) is larger than the 4 MiB read of one; it was cut there"
                                 ),
-                            });
+                            }));
                         }
                     }
                     Ok(None) => break,
@@ -334,19 +338,15 @@ impl Http {
                         } else {
                             io_kind(&e).unwrap_or(FailureKind::Reset)
                         };
-                        return Answer::Failure(Failure {
+                        return Ok(Answer::Failure(Failure {
                             kind,
                             detail: format!("reading the answer ({status}) failed: {}", chain(&e)),
-                        });
+                        }));
                     }
                 }
             }
-            Answer::Response(Response::from_bytes(status, answer_headers, &body))
-        });
-        match no_thread {
-            Some(why) => Err(HostError::Machine(why)),
-            None => Ok(answer),
-        }
+            Ok(Answer::Response(Response::from_bytes(status, answer_headers, &body)))
+        })
     }
 }
 
@@ -523,7 +523,7 @@ mod tests {
     #[test]
     fn the_proxy_a_request_goes_through_follows_its_scheme_and_no_proxy() {
         let env = |pairs: &[(&str, &str)]| Proxies::from_env(&EnvVars::from_pairs(pairs.iter().copied()));
-        let shown = |p: Option<&(String, &str)>| p.map(|(host, var)| format!("{host} {var}"));
+        let shown = |p: Option<&EnvProxy>| p.map(|p| format!("{} {}", proxy_shown(&p.url), p.var));
         let all = env(&[
             ("ALL_PROXY", "socks5://p:1080"),
             ("https_proxy", "https://u:pw@q:3128"),
