@@ -59,8 +59,8 @@ impl std::fmt::Display for HostError {
 impl std::error::Error for HostError {}
 
 /// What to do when `error` says the process's or the system's file table is full
-/// (EMFILE, ENFILE); `None` for any other error.
-/// The OS error is looked for in the errors `error` wraps too (one said with its path).
+/// (EMFILE, ENFILE); `None` for any other error. The OS error is looked for in the
+/// errors `error` wraps too (one said with its path).
 pub fn out_of_files_fix(error: &std::io::Error) -> Option<&'static str> {
     const ENFILE: i32 = 23;
     const EMFILE: i32 = 24;

@@ -243,8 +243,9 @@ struct Run {
     /// A first page is asked for without `page` (see [`listing`]); off once a server
     /// refused that (it wants `page=1`).
     pageless: bool,
-    /// A create was answered 409 (a name in use) and the lookup after it found nothing:
-    /// the next create goes with a name of its own ([`crate::messages::Texts::own_name`]).
+    /// A create was answered 409 (a name in use): the lookup runs again, a create after
+    /// it goes with a name of its own ([`crate::messages::Texts::own_name`]), and a
+    /// second 409 is final.
     name_in_use: bool,
 }
 
