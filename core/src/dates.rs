@@ -37,7 +37,7 @@ pub(crate) fn parse_http_date(value: &str) -> Option<i64> {
     let (h, ms) = text::split_once(time, ":")?;
     let (m, s) = text::split_once(ms, ":")?;
     let (h, m, s) = (text::parse_i64(h)?, text::parse_i64(m)?, text::parse_i64(text::before(s, ":"))?);
-    if zone != "GMT" || !(1..=31).contains(&day) {
+    if zone != "GMT" || !exists(year, i64::from(month), i64::from(day), [h, m, s]) {
         return None;
     }
     Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + s)
@@ -96,6 +96,16 @@ pub(crate) fn parse_iso_time(value: &str) -> Option<i64> {
         }
         _ => return None,
     };
+    if !exists(year, month, day, [hour, minute, second]) {
+        return None;
+    }
+    let days = days_from_civil(year, month as u32, day as u32);
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset * 60)
+}
+
+/// Does this date and time of day exist? Days past the month's end (`31 Feb`), hours
+/// past 23, minutes past 59 and negative fields do not; a leap second (`:60`) does.
+fn exists(year: i64, month: i64, day: i64, [hour, minute, second]: [i64; 3]) -> bool {
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
     let month_days = match month {
         2 => 28 + i64::from(leap),
@@ -103,11 +113,8 @@ pub(crate) fn parse_iso_time(value: &str) -> Option<i64> {
         1..=12 => 31,
         _ => 0,
     };
-    if day < 1 || day > month_days || hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let days = days_from_civil(year, month as u32, day as u32);
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset * 60)
+    // Negative fields wrap to large unsigned ones.
+    day >= 1 && day <= month_days && (hour as u64) < 24 && (minute as u64) < 60 && (second as u64) <= 60
 }
 
 /// An ASCII digit's value.
@@ -140,6 +147,19 @@ mod tests {
         assert_eq!(parse_http_date("Tue, 25 Nov 2025 17:47:35 GMT"), Some(1_764_092_855));
         assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
         assert_eq!(parse_http_date("soon"), None);
+        // Dates and times that do not exist are no dates (not a day or two later).
+        for bad in [
+            "Sat, 31 Feb 2026 12:00:00 GMT",
+            "Thu, 29 Feb 2026 12:00:00 GMT",
+            "Mon, 31 Nov 2026 12:00:00 GMT",
+            "Sat, 28 Nov 2026 24:00:00 GMT",
+            "Sat, 28 Nov 2026 12:60:00 GMT",
+            "Sat, 28 Nov 2026 -1:00:00 GMT",
+            "Sat, 00 Nov 2026 12:00:00 GMT",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
+        assert_eq!(parse_http_date("Tue, 29 Feb 2028 00:00:00 GMT"), Some(1_835_395_200));
         // Words split as `split_whitespace` splits them.
         assert_eq!(parse_http_date("Tue,  25\tNov \u{3000}2025 17:47:35\u{a0}GMT extra"), Some(1_764_092_855));
         for short in ["Tue, 25 Nov 2025 17:47:35", "Tue, 25 Nov", "Tue, ", "Tue, 25 Nov 2025 17:47:35 UTC"] {
