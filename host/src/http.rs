@@ -4,7 +4,6 @@
 //! roots (plus `ca_file`), redirects never followed, proxies from the environment but
 //! never for loopback, plain `http://` only to loopback unless `allow_http`.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use reqwest::Client;
@@ -134,10 +133,11 @@ pub fn host_of(authority: &str) -> &str {
     authority.split(':').next().unwrap_or(authority)
 }
 
-/// Is `host[:port]` this machine (127.0.0.0/8, ::1, localhost)?
+/// Is `host[:port]` this machine (`localhost`, 127.0.0.0/8 in four decimal numbers,
+/// `[::1]`)? The core's rule, which its configuration check applies first: one rule
+/// for the plain-http policy and the proxy exemption, whichever engine runs.
 pub fn is_loopback(authority: &str) -> bool {
-    let host = host_of(authority);
-    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    sensu_reactio_core::config::is_loopback(authority)
 }
 
 /// Refuse plain http to another host unless allowed (the key would travel in clear).
@@ -495,7 +495,7 @@ mod tests {
         for yes in ["127.0.0.1:8080", "127.9.9.9", "[::1]:80", "localhost:1", "LOCALHOST"] {
             assert!(is_loopback(yes), "{yes}");
         }
-        for no in ["10.0.0.1:80", "demo.reactio.jp", "[2001:db8::1]:443", "localhost.evil.com"] {
+        for no in ["10.0.0.1:80", "demo.reactio.jp", "[2001:db8::1]:443", "localhost.evil.com", "127.0.0.1.evil.com"] {
             assert!(!is_loopback(no), "{no}");
         }
     }

@@ -72,14 +72,44 @@ fn authority_of(authority: &str) -> Option<String> {
     }
 }
 
-/// True for `localhost`, `127.x.x.x` and `[::1]` (with or without a port).
-pub(crate) fn is_loopback(authority: &str) -> bool {
-    let host = if authority.starts_with('[') {
-        format!("{}]", crate::text::before(authority, "]"))
-    } else {
-        crate::text::before(authority, ":").to_owned()
-    };
-    host == "localhost" || host.ends_with(".localhost") || host == "[::1]" || host.starts_with("127.")
+/// True for `localhost`, an IPv4 address in 127.0.0.0/8 written as four decimal
+/// numbers and `[::1]` (with or without a port): hosts a request cannot leave this
+/// machine for. A name that only looks local (`127.0.0.1.example.com`,
+/// `x.localhost`, `localhost.` with its root dot) is not: a resolver may send it
+/// anywhere, and plain http would carry the key there in clear. The native host
+/// asks the same question through this function, before each plain-http request.
+pub fn is_loopback(authority: &str) -> bool {
+    if authority.starts_with('[') {
+        return crate::text::before(authority, "]") == "[::1";
+    }
+    let host = crate::text::before(authority, ":");
+    host.eq_ignore_ascii_case("localhost") || is_loopback_ipv4(host.as_bytes())
+}
+
+/// `127.a.b.c`, each number 0-255 without a leading zero (as `Ipv4Addr` reads them).
+fn is_loopback_ipv4(mut rest: &[u8]) -> bool {
+    for part in 0..4 {
+        let leading_zero = rest.first() == Some(&b'0');
+        let mut digits = 0;
+        let mut value = 0_u32;
+        while let [c @ b'0'..=b'9', more @ ..] = rest {
+            value = value * 10 + u32::from(c - b'0');
+            digits += 1;
+            rest = more;
+            if digits > 3 {
+                return false;
+            }
+        }
+        if digits == 0 || value > 255 || (leading_zero && digits > 1) || (part == 0 && value != 127) {
+            return false;
+        }
+        match rest {
+            [b'.', more @ ..] if part < 3 => rest = more,
+            [] if part == 3 => return true,
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// A DNS label: letters, digits and `-`, not at either end.
@@ -117,7 +147,33 @@ mod tests {
         ] {
             assert!(endpoint(bad).is_err(), "{bad}");
         }
-        assert!(is_loopback("127.0.0.1:80") && is_loopback("localhost") && is_loopback("[::1]:1"));
-        assert!(!is_loopback("demo.reactio.jp") && !is_loopback("127example.com"));
+    }
+
+    #[test]
+    fn loopback_is_what_cannot_leave_this_machine() {
+        for yes in ["127.0.0.1:80", "127.0.0.1", "127.255.0.9", "localhost", "localhost:8080", "[::1]:1", "[::1]"] {
+            assert!(is_loopback(yes), "{yes}");
+        }
+        for no in [
+            "demo.reactio.jp",
+            "127example.com",
+            "127.evil.example",
+            "127.0.0.1.example.com",
+            "127.0.0.1.",
+            "127.0.0",
+            "127.0.0.1.5",
+            "127.0.0.256",
+            "127.00.0.1",
+            "0127.0.0.1",
+            "128.0.0.1",
+            "x.localhost",
+            "localhost.",
+            "localhost.example.com",
+            "[::2]:1",
+            "[::1.evil]",
+            "",
+        ] {
+            assert!(!is_loopback(no), "{no}");
+        }
     }
 }

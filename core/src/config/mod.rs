@@ -26,6 +26,7 @@ mod parse;
 mod profiles;
 #[cfg(test)]
 mod tests;
+pub use endpoint::is_loopback;
 pub use load::{
     DEFAULT_DEADLINE_MS, DEFAULT_HANDLER_NAME, DEFAULT_MESSAGE_TEMPLATE, DEFAULT_NAME_TEMPLATE,
     DEFAULT_NOTIFICATION_TEXT, DEFAULT_REQUEST_TIMEOUT_MS, origin_label,

@@ -295,6 +295,15 @@ fn endpoints_and_plain_http() {
     assert!(
         Config::load(&input(json!({"reactio": {"endpoint": "http://proxy.example", "allow_http": "true"}}))).is_ok()
     );
+    // Names that only look local may resolve anywhere: the key would go there in
+    // clear. The gateways and the JS package have no other check than this one.
+    for looks_local in ["http://127.0.0.1.nip.example", "http://127.attacker.example:80", "http://app.localhost"] {
+        let e = error(&input(json!({"reactio": {"endpoint": looks_local}})));
+        assert!(e.contains("plain http to a host other than loopback"), "{looks_local}: {e}");
+    }
+    for local in ["http://localhost:4567", "http://127.1.2.3", "http://[::1]:9000"] {
+        assert!(Config::load(&input(json!({"reactio": {"endpoint": local}}))).is_ok(), "{local}");
+    }
     let e = error(&input(json!({"reactio": {"endpoint": "https://me:pa55word@x.example"}})));
     assert!(!e.contains("pa55word") && e.contains("user info"), "{e}");
 }
