@@ -11,6 +11,7 @@
 //! target/release/bench-e2e [--runs 200] [--rss-runs 10] [--servers fast,standin]
 //!     [--engines native,wasm] [--cases first,repeat,skipped,resolve,first-large]
 //!     [--handler NAME=PATH[@ENGINES]]... [--module PATH] [--interleave] [--in-place]
+//!     [--wasm-floor PATH]
 //! ```
 //!
 //! Each handler binary runs from a fresh copy in the scratch directory (`--in-place`:
@@ -165,6 +166,9 @@ struct Options {
     interleave: bool,
     /// Run the handler binaries where they are instead of from fresh copies.
     in_place: bool,
+    /// The `wasm_floor` example (host/examples/wasm_floor.rs): rows for the least
+    /// `--engine wasm` costs a process.
+    wasm_floor: Option<PathBuf>,
 }
 
 fn workspace() -> PathBuf {
@@ -179,6 +183,7 @@ bench-e2e: the release handler as a process against curl posting the same event
 usage: bench-e2e [--runs N] [--rss-runs N] [--servers fast,standin]
                  [--engines native,wasm] [--cases first,repeat,skipped,resolve,first-large]
                  [--handler NAME=PATH[@ENGINES]]... [--module PATH] [--interleave] [--in-place]
+                 [--wasm-floor PATH]
 
   --runs N          paired runs per row (default 200, after 5 warm-up runs)
   --rss-runs N      runs of the peak-RSS pass (default 10)
@@ -190,6 +195,9 @@ usage: bench-e2e [--runs N] [--rss-runs N] [--servers fast,standin]
   --module PATH     the raw wasm module for --engine wasm (default wasm/pkg/)
   --interleave      setups take turns pair by pair (an A/B of builds)
   --in-place        run the binaries where they are, not from fresh copies
+  --wasm-floor PATH the wasm_floor example (host/examples/wasm_floor.rs, built for the
+                    same target as the handler): two more floor rows, its process alone
+                    and the handler's wasm engine on a module that does nothing
 
 BENCHMARKS.md has the method and the latest figures.
 ";
@@ -209,6 +217,7 @@ fn parse_options() -> Result<Options, String> {
         module: workspace().join("wasm/pkg/sensu_reactio_core.wasm"),
         interleave: false,
         in_place: false,
+        wasm_floor: None,
     };
     let list = |v: String| v.split(',').map(str::to_owned).collect::<Vec<_>>();
     let mut args = std::env::args().skip(1);
@@ -239,6 +248,10 @@ fn parse_options() -> Result<Options, String> {
             "--module" => options.module = PathBuf::from(value()?),
             "--interleave" => options.interleave = true,
             "--in-place" => options.in_place = true,
+            "--wasm-floor" => {
+                let path = value()?;
+                options.wasm_floor = Some(std::path::absolute(&path).map_err(|e| format!("--wasm-floor {path}: {e}"))?);
+            }
             _ => return Err(format!("unknown argument {arg}; `bench-e2e --help` lists them")),
         }
     }
@@ -532,16 +545,20 @@ fn measure(setups: &[Run<'_>], server: &Server, case: Case, runs: usize, rss_run
     Ok(rows)
 }
 
-/// `/bin/true` paired with curl: the process-start floor in the same session.
-fn floor(url: &str, scratch: &Scratch, runs: usize) -> std::io::Result<(f64, f64)> {
+/// A floor command (`/bin/true`, or the `wasm_floor` example) paired with curl, in
+/// the same session: its median time and the median of its ratios to curl.
+fn floor(url: &str, scratch: &Scratch, runs: usize, program: &Path, args: &[&str]) -> std::io::Result<(f64, f64)> {
     let body_file = scratch.dir.join("body.json");
     std::fs::write(&body_file, b"{}")?;
     let mut ratios = Vec::new();
     let mut times = Vec::new();
     for _ in 0..runs {
         let started = Instant::now();
-        Command::new("/bin/true").stdin(Stdio::null()).status()?;
+        let status = Command::new(program).args(args).stdin(Stdio::null()).status()?;
         let t = started.elapsed().as_secs_f64() * 1e3;
+        if !status.success() {
+            return Err(std::io::Error::other(format!("{} {} failed: {status}", program.display(), args.join(" "))));
+        }
         let c = curl_once(url, &body_file)?.as_secs_f64() * 1e3;
         times.push(t);
         ratios.push(t / c);
@@ -577,6 +594,18 @@ fn run(options: &Options) -> std::io::Result<bool> {
         }
     }
     let scratch = Scratch::new()?;
+    if let Some(wasm_floor) = &options.wasm_floor {
+        let dir = scratch.dir.join("wasm-floor");
+        let status = Command::new(wasm_floor).arg("prepare").arg(&dir).status().map_err(|e| {
+            std::io::Error::other(format!(
+                "{}: {e}; build it with cargo build --release -p sensu-reactio-host --example wasm_floor",
+                wasm_floor.display()
+            ))
+        })?;
+        if !status.success() {
+            return Err(std::io::Error::other(format!("{} prepare failed: {status}", wasm_floor.display())));
+        }
+    }
     let module = scratch.dir.join("sensu_reactio_core.wasm");
     let engines_of = |engines: &Option<Vec<String>>| engines.clone().unwrap_or_else(|| options.engines.clone());
     if options.handlers.iter().any(|(_, _, engines)| engines_of(engines).iter().any(|e| e == "wasm")) {
@@ -617,8 +646,20 @@ fn run(options: &Options) -> std::io::Result<bool> {
             "standin" => Server::Standin(StandinConfig::default().api_key(KEY).start()?),
             other => return Err(std::io::Error::other(format!("unknown server {other}"))),
         };
-        let (true_ms, true_ratio) = floor(&server.url(), &scratch, options.runs.min(100))?;
+        let floor_runs = options.runs.min(100);
+        let (true_ms, true_ratio) = floor(&server.url(), &scratch, floor_runs, Path::new("/bin/true"), &[])?;
         println!("| {} | /bin/true | - | process floor | {true_ms:.2} | | {true_ratio:.3} | | | | | |", server.name());
+        if let Some(wasm_floor) = &options.wasm_floor {
+            let dir = scratch.dir.join("wasm-floor");
+            let dir = dir.to_string_lossy();
+            for (what, args) in [
+                ("process floor", vec!["none"]),
+                ("wasm engine floor (a module that does nothing)", vec!["run", &*dir]),
+            ] {
+                let (ms, ratio) = floor(&server.url(), &scratch, floor_runs, wasm_floor, &args)?;
+                println!("| {} | wasm_floor | - | {what} | {ms:.2} | | {ratio:.3} | | | | | |", server.name());
+            }
+        }
         // Every handler setup (binary and engine), each with its own spool.
         let mut names = Vec::new();
         let mut setups = Vec::new();

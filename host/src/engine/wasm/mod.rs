@@ -36,7 +36,7 @@ pub const MODULE_FILE: &str = "sensu_reactio_core.wasm";
 pub const MODULE_ENV: &str = "SENSU_REACTIO_WASM_MODULE";
 
 /// The raw ABI version this engine speaks.
-const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 2;
 
 /// The largest output a call may return (the module's own steps are a few KB).
 const MAX_OUTPUT: usize = 16 << 20;
