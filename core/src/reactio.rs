@@ -430,6 +430,37 @@ fn describe_error(body: &str) -> String {
     }
 }
 
+/// Whether a refused create says an incident has its name: a 409, or a refusal that
+/// says so in its body ([`name_said_taken`]).
+pub(crate) fn name_in_use(response: &Response) -> bool {
+    response.status == 409 || name_said_taken(&response.body)
+}
+
+/// Whether a refused create's body says its name is in use, as a server that keeps
+/// names unique says it in Reactio's error shape rather than with a 409 (`{"type":
+/// "validation_error", "errors": [{"field": "name", "code": "taken"}]}`, a 400 or 422:
+/// Rails' `taken`, Django's and Laravel's `unique`, `already_exists`, `duplicate`).
+fn name_said_taken(body: &str) -> bool {
+    let Some(value) = answer_json(body) else { return false };
+    for (field, code) in error_fields(&value) {
+        let code = code.to_ascii_lowercase();
+        if field_name(field) == "name"
+            && ["taken", "unique", "exist", "duplicate"].iter().any(|w| crate::text::find(&code, w).is_some())
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// A field as an error names it, without what it is nested in (`incident.name`,
+/// `incident[name]`: `name`).
+fn field_name(field: &str) -> &str {
+    let last = crate::text::rfind_byte(field, b'.').max(crate::text::rfind_byte(field, b'['));
+    let name = field.get(last.map_or(0, |i| i + 1)..).unwrap_or_default();
+    name.strip_suffix("]").unwrap_or(name)
+}
+
 fn error_fields(v: &Value) -> Vec<(&str, &str)> {
     let mut fields = Vec::new();
     for e in member(v, "errors").and_then(Value::as_array).map_or(&[][..], Vec::as_slice) {
@@ -537,10 +568,7 @@ fn classify_raw(request: &Request, response: &Response, now: i64, key_worked: bo
             let calls = crate::text::find(&request.body, "\"notification_call\":true").is_some();
             let named = parsed.as_ref().map(error_fields).unwrap_or_default();
             for &(field, code) in &named {
-                let last = crate::text::rfind_byte(field, b'.').max(crate::text::rfind_byte(field, b'['));
-                let start = last.map_or(0, |i| i + 1);
-                let name = field.get(start..).unwrap_or_default();
-                let name = name.strip_suffix("]").unwrap_or(name);
+                let name = field_name(field);
                 let blamed = match name {
                     "notification_call" => calls,
                     _ => MINIMAL_FIELDS.contains(&name) || about_length(code),

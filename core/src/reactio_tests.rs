@@ -42,6 +42,37 @@ fn a_success_is_taken_for_an_error_only_when_its_body_says_one_and_names_nothing
 }
 
 #[test]
+fn a_create_refused_for_its_name_in_use_is_told_from_one_refused_for_its_length() {
+    let answer = |status: u16, body: &str| crate::step::Response::from_bytes(status, Vec::new(), body.as_bytes());
+    let taken = |code: &str, field: &str| {
+        format!(r#"{{"type":"validation_error","errors":[{{"field":"{field}","code":"{code}"}}]}}"#)
+    };
+    for (code, field) in [
+        ("taken", "name"),
+        ("Taken", "incident.name"),
+        ("unique", "incident[name]"),
+        ("already_exists", "name"),
+        ("duplicate_name", "name"),
+        ("not_unique", "name"),
+    ] {
+        for status in [400, 422] {
+            assert!(super::name_in_use(&answer(status, &taken(code, field))), "{status} {field}: {code}");
+        }
+    }
+    assert!(super::name_in_use(&answer(409, r#"{"type":"conflict","message":"locked"}"#)));
+    for (status, body) in [
+        (400, taken("too_long", "name")),
+        (400, taken("taken", "message")),
+        (400, taken("taken", "name_template")),
+        (422, r#"{"type":"validation_error","message":"name has already been taken"}"#.to_owned()),
+        (400, "name taken".to_owned()),
+        (400, String::new()),
+    ] {
+        assert!(!super::name_in_use(&answer(status, &body)), "{status} {body}");
+    }
+}
+
+#[test]
 fn a_write_is_not_taken_when_refused_rate_limited_or_never_forwarded() {
     use crate::step::Response;
     let answer = |status: u16, headers: &[(&str, &str)], body: &str| Response {

@@ -243,9 +243,10 @@ struct Run {
     /// A first page is asked for without `page` (see [`listing`]); off once a server
     /// refused that (it wants `page=1`).
     pageless: bool,
-    /// A create was answered 409 (a name in use): the lookup runs again, a create after
+    /// A create was refused for a name in use (a 409, or a 400 or 422 saying `name:
+    /// taken`: [`crate::reactio::name_in_use`]): the lookup runs again, a create after
     /// it goes with a name of its own ([`crate::messages::Texts::own_name`]), and a
-    /// second 409 is final.
+    /// second such refusal is final.
     name_in_use: bool,
 }
 
@@ -363,9 +364,10 @@ impl Run {
             Verdict::Fatal { reason, .. } if request.purpose == Purpose::Close && response.status == 409 => {
                 self.closed_already(&reason)
             }
-            // A create refused as a conflict: an incident has that name.
+            // A create refused as a conflict, or for its name in use (a 400 or 422 in
+            // Reactio's error shape, `name: taken`): an incident has that name.
             Verdict::Fatal { reason, .. }
-                if request.purpose == Purpose::Create && response.status == 409 && !self.name_in_use =>
+                if request.purpose == Purpose::Create && !self.name_in_use && reactio::name_in_use(response) =>
             {
                 self.name_taken(reason)
             }

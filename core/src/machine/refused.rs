@@ -63,7 +63,7 @@ impl Run {
             self.summary.push_str(" (its timeline message was refused)");
             return self.next_write();
         }
-        if request.purpose == Purpose::Create && response.status == 409 {
+        if request.purpose == Purpose::Create && crate::reactio::name_in_use(response) {
             reason.push_str(" with the event's time in its name too: rename the incident of that name in reactio");
         }
         if request.purpose == Purpose::Close {
@@ -87,11 +87,13 @@ impl Run {
         self.next_write()
     }
 
-    /// A create answered 409: the server has an incident of that name, which the
-    /// lookup did not find (one another run made since, or a closed one whose name a
-    /// server keeps). The lookup runs again: an incident it finds is acted on as
-    /// found; when it finds none, the create goes once more with a name of its own,
-    /// and a second 409 is final.
+    /// A create answered 409, or refused for its name in use in Reactio's error shape
+    /// (a 400 or 422 naming `name` as `taken`: [`crate::reactio::name_in_use`]): the
+    /// server has an incident of that name, which the lookup did not find (one another
+    /// run made since, or a closed one whose name a server keeps). The lookup runs
+    /// again: an incident it finds is acted on as found; when it finds none, the create
+    /// goes once more with a name of its own, and a second such refusal is final (after
+    /// the minimal payload's one try, where it blamed the name).
     pub(super) fn name_taken(&mut self, reason: String) -> Step {
         self.in_flight = None;
         self.name_in_use = true;
