@@ -546,16 +546,20 @@ fn measure(setups: &[Run<'_>], server: &Server, case: Case, runs: usize, rss_run
 }
 
 /// A floor command (`/bin/true`, or the `wasm_floor` example) paired with curl, in
-/// the same session: its median time and the median of its ratios to curl.
-fn floor(url: &str, scratch: &Scratch, runs: usize, program: &Path, args: &[&str]) -> std::io::Result<(f64, f64)> {
+/// the same session: its median time, the median of its ratios to curl, and its
+/// median CPU time.
+fn floor(url: &str, scratch: &Scratch, runs: usize, program: &Path, args: &[&str]) -> std::io::Result<[f64; 3]> {
     let body_file = scratch.dir.join("body.json");
     std::fs::write(&body_file, b"{}")?;
     let mut ratios = Vec::new();
     let mut times = Vec::new();
+    let mut cpu = Vec::new();
     for _ in 0..runs {
+        let cpu_before = children_cpu_ms();
         let started = Instant::now();
         let status = Command::new(program).args(args).stdin(Stdio::null()).status()?;
         let t = started.elapsed().as_secs_f64() * 1e3;
+        cpu.push(children_cpu_ms() - cpu_before);
         if !status.success() {
             return Err(std::io::Error::other(format!("{} {} failed: {status}", program.display(), args.join(" "))));
         }
@@ -563,7 +567,7 @@ fn floor(url: &str, scratch: &Scratch, runs: usize, program: &Path, args: &[&str
         times.push(t);
         ratios.push(t / c);
     }
-    Ok((median(&mut times), median(&mut ratios)))
+    Ok([median(&mut times), median(&mut ratios), median(&mut cpu)])
 }
 
 fn main() -> ExitCode {
@@ -647,8 +651,8 @@ fn run(options: &Options) -> std::io::Result<bool> {
             other => return Err(std::io::Error::other(format!("unknown server {other}"))),
         };
         let floor_runs = options.runs.min(100);
-        let (true_ms, true_ratio) = floor(&server.url(), &scratch, floor_runs, Path::new("/bin/true"), &[])?;
-        println!("| {} | /bin/true | - | process floor | {true_ms:.2} | | {true_ratio:.3} | | | | | |", server.name());
+        let [ms, ratio, cpu] = floor(&server.url(), &scratch, floor_runs, Path::new("/bin/true"), &[])?;
+        println!("| {} | /bin/true | - | process floor | {ms:.2} | | {ratio:.3} | {cpu:.2} | | | | |", server.name());
         if let Some(wasm_floor) = &options.wasm_floor {
             let dir = scratch.dir.join("wasm-floor");
             let dir = dir.to_string_lossy();
@@ -656,8 +660,8 @@ fn run(options: &Options) -> std::io::Result<bool> {
                 ("process floor", vec!["none"]),
                 ("wasm engine floor (a module that does nothing)", vec!["run", &*dir]),
             ] {
-                let (ms, ratio) = floor(&server.url(), &scratch, floor_runs, wasm_floor, &args)?;
-                println!("| {} | wasm_floor | - | {what} | {ms:.2} | | {ratio:.3} | | | | | |", server.name());
+                let [ms, ratio, cpu] = floor(&server.url(), &scratch, floor_runs, wasm_floor, &args)?;
+                println!("| {} | wasm_floor | - | {what} | {ms:.2} | | {ratio:.3} | {cpu:.2} | | | | |", server.name());
             }
         }
         // Every handler setup (binary and engine), each with its own spool.
