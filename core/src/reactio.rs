@@ -320,7 +320,7 @@ pub fn not_taken(response: &Response) -> bool {
     match response.status {
         503 => said_not_taken(response) || !reset_after_forwarding(response),
         400..=499 => true,
-        200..=299 => error_said_in(&response.body) == Some(400),
+        200..=299 => matches!(error_said_in(&response.body), Some(400 | 401)),
         _ => false,
     }
 }
@@ -328,12 +328,15 @@ pub fn not_taken(response: &Response) -> bool {
 /// A 503 a broadcast may have gone out before: Envoy's after the upstream reset or
 /// closed before its headers came ("reset reason: connection termination", a remote
 /// reset). Not one that never reached a server: a connect failure or timeout, an
-/// overflow, "no healthy upstream", a balancer's "no server is available" (taken as
-/// not taken, the broadcast goes again: a lost call is worse than a second one).
+/// overflow, a stream the server refused (HTTP/2's REFUSED_STREAM: "remote refused
+/// stream reset", which says the request was not processed), "no healthy upstream",
+/// a balancer's "no server is available" (taken as not taken, the broadcast goes
+/// again: a lost call is worse than a second one).
 pub(crate) fn reset_after_forwarding(response: &Response) -> bool {
     let body = response.body.to_ascii_lowercase();
-    crate::text::split_once(&body, "reset reason:")
-        .is_some_and(|(_, why)| ["failure", "timeout", "overflow"].iter().all(|w| crate::text::find(why, w).is_none()))
+    crate::text::split_once(&body, "reset reason:").is_some_and(|(_, why)| {
+        ["failure", "timeout", "overflow", "refused"].iter().all(|w| crate::text::find(why, w).is_none())
+    })
 }
 
 /// An answer's JSON, past a UTF-8 byte order mark a server may put first.
@@ -484,8 +487,9 @@ fn retry_after_ms(response: &Response, now: i64) -> Option<u64> {
 
 /// The status a write's 2xx answer means when its body is an error and no incident,
 /// notification or message (Reactio's error shape, or an `error` member, and no `id`):
-/// 500 for Reactio's `internal_server_error`, else 400. A server that answers every
-/// request 200 must not have a refused create taken for an incident made.
+/// 500 for Reactio's `internal_server_error`, 401 for its `authentication_error` (the
+/// key's advice and exit), else 400. A server that answers every request 200 must not
+/// have a refused create taken for an incident made.
 fn error_said_in(body: &str) -> Option<u32> {
     let value = answer_json(body)?;
     let object = value.as_object()?;
@@ -500,7 +504,13 @@ fn error_said_in(body: &str) -> Option<u32> {
     if object.contains_key("id") || (find(kind, "error").is_none() && !said("errors") && !said("error")) {
         return None;
     }
-    Some(if find(kind, "server").is_some() { 500 } else { 400 })
+    Some(if find(kind, "server").is_some() {
+        500
+    } else if find(kind, "auth").is_some() {
+        401
+    } else {
+        400
+    })
 }
 
 /// Classify an answer (decisions.md; reactio-api.md "Errors"). The reason quotes the

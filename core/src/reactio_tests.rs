@@ -34,7 +34,8 @@ fn a_success_is_taken_for_an_error_only_when_its_body_says_one_and_names_nothing
     ] {
         assert_eq!(said(body), None, "{body}");
     }
-    assert_eq!(said(r#"{"type":"authentication_error","message":"invalid api key"}"#), Some(400));
+    // A key refused in a 200: the key's advice and exit, as a 401 gets.
+    assert_eq!(said(r#"{"type":"authentication_error","message":"invalid api key"}"#), Some(401));
     assert_eq!(said(r#"{"error":{"code":401,"message":"Invalid API key"}}"#), Some(400));
     assert_eq!(said(r#"{"type":"internal_server_error","message":"something went wrong"}"#), Some(500));
     assert_eq!(said(r#"{"type":"validation_error","errors":[{"field":"name","code":"too_long"}]}"#), Some(400));
@@ -86,6 +87,8 @@ fn a_write_is_not_taken_when_refused_rate_limited_or_never_forwarded() {
         (answer(503, &[], "<html>No server is available to handle this request.</html>"), true),
         (answer(503, &[], "no healthy upstream"), true),
         (answer(503, &[], failed), true),
+        // HTTP/2 REFUSED_STREAM: the server says it did not process the request.
+        (answer(503, &[], &reset.replace("connection termination", "remote refused stream reset")), true),
         (answer(503, &[], reset), false),
         (answer(503, &[], &format!(r#"{{"code":503,"message":"{reset}"}}"#)), false),
         (answer(503, &[("Retry-After", "1")], reset), true),
@@ -99,6 +102,7 @@ fn a_write_is_not_taken_when_refused_rate_limited_or_never_forwarded() {
         (answer(201, &[], r#"{"id":1}"#), false),
         (answer(200, &[], r#"{"type":"validation_error","errors":[{"field":"x"}]}"#), true),
         (answer(200, &[], r#"{"type":"internal_server_error"}"#), false),
+        (answer(200, &[], r#"{"type":"authentication_error"}"#), true),
     ] {
         assert_eq!(super::not_taken(&response), not_taken, "{response:?}");
     }
