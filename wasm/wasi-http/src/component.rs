@@ -153,7 +153,7 @@ fn try_send(request: &Request, deadline: u64) -> Result<Answer, Failure> {
     let mut list: Vec<(String, Vec<u8>)> =
         request.headers.iter().map(|(n, v)| (n.clone(), v.clone().into_bytes())).collect();
     // Always announce the length: without it wasmtime sends the body chunked.
-    list.push(("content-length".into(), request.body.len().to_string().into_bytes()));
+    list.push(content_length(request.body.len()));
     let headers = Fields::from_list(&list).map_err(|_| refused("headers"))?;
     let outgoing = OutgoingRequest::new(headers);
     let method = match request.method.as_str() {
@@ -202,6 +202,14 @@ fn try_send(request: &Request, deadline: u64) -> Result<Answer, Failure> {
         Err(ReadError::TimedOut) => Err(timed_out(request)),
         Err(ReadError::Failed(detail)) => Err(failure(FailureKind::Reset, detail)),
     }
+}
+
+/// The `content-length` header for `len` bytes, written by the core's `push_u64`
+/// (not `ToString`, an instance of its own).
+fn content_length(len: usize) -> (String, Vec<u8>) {
+    let mut value = String::new();
+    sensu_reactio_core::text::push_u64(&mut value, u64::try_from(len).unwrap_or(u64::MAX), 1);
+    ("content-length".into(), value.into_bytes())
 }
 
 /// Write everything (blocking_write_and_flush takes at most 4096 bytes a call).
@@ -300,7 +308,7 @@ fn code_name(code: &ErrorCode) -> &'static str {
 fn respond(out: ResponseOutparam, reply: &Reply) {
     let mut list: Vec<(String, Vec<u8>)> =
         reply.headers.iter().map(|(n, v)| (n.clone(), v.clone().into_bytes())).collect();
-    list.push(("content-length".into(), reply.body.len().to_string().into_bytes()));
+    list.push(content_length(reply.body.len()));
     let Ok(headers) = Fields::from_list(&list) else {
         ResponseOutparam::set(out, Err(ErrorCode::InternalError(Some("bad reply headers".into()))));
         return;
