@@ -118,7 +118,7 @@ pub fn start(config: &GatewayConfig, inbound: &Inbound<'_>, now: i64) -> (Option
             let next = next_of(driver.machine.step());
             (Some(driver), next)
         }
-        Err(e) => (None, Next::Reply(error_reply(400, "input", &e.to_string()))),
+        Err(e) => (None, Next::Reply(error_reply(400, "input", &format!("{e}")))),
     }
 }
 
