@@ -236,71 +236,55 @@ fn write_failed(error: &StreamError) -> String {
 }
 
 fn from_code(code: &ErrorCode) -> Failure {
-    let kind = match code {
-        ErrorCode::ConnectionTimeout
-        | ErrorCode::ConnectionReadTimeout
-        | ErrorCode::ConnectionWriteTimeout
-        | ErrorCode::HttpResponseTimeout => FailureKind::Timeout,
-        ErrorCode::DnsTimeout
-        | ErrorCode::DnsError(_)
-        | ErrorCode::DestinationNotFound
-        | ErrorCode::DestinationUnavailable
-        | ErrorCode::DestinationIpProhibited
-        | ErrorCode::DestinationIpUnroutable
-        | ErrorCode::ConnectionRefused => FailureKind::Connect,
-        ErrorCode::ConnectionTerminated | ErrorCode::ConnectionLimitReached => FailureKind::Reset,
-        ErrorCode::TlsProtocolError | ErrorCode::TlsCertificateError | ErrorCode::TlsAlertReceived(_) => {
-            FailureKind::Tls
-        }
-        ErrorCode::HttpRequestDenied => FailureKind::Refused,
-        _ => FailureKind::Other,
-    };
-    failure(kind, format!("wasi:http: errorcode::{}", code_name(code)))
+    let (kind, name) = code_kind_and_name(code);
+    failure(kind, format!("wasi:http: errorcode::{name}"))
 }
 
-/// The code's variant name, lowercased: what its Debug text gave up to the payload,
-/// without the derived Debug of every payload.
-fn code_name(code: &ErrorCode) -> &'static str {
+/// The failure kind of a code, and its variant name lowercased: what its Debug text
+/// gave up to the payload, without the derived Debug of every payload. One match for
+/// both (two matches over the same variants are larger).
+fn code_kind_and_name(code: &ErrorCode) -> (FailureKind, &'static str) {
+    use FailureKind::{Connect, Other, Refused, Reset, Timeout, Tls};
     match code {
-        ErrorCode::DnsTimeout => "dnstimeout",
-        ErrorCode::DnsError(_) => "dnserror",
-        ErrorCode::DestinationNotFound => "destinationnotfound",
-        ErrorCode::DestinationUnavailable => "destinationunavailable",
-        ErrorCode::DestinationIpProhibited => "destinationipprohibited",
-        ErrorCode::DestinationIpUnroutable => "destinationipunroutable",
-        ErrorCode::ConnectionRefused => "connectionrefused",
-        ErrorCode::ConnectionTerminated => "connectionterminated",
-        ErrorCode::ConnectionTimeout => "connectiontimeout",
-        ErrorCode::ConnectionReadTimeout => "connectionreadtimeout",
-        ErrorCode::ConnectionWriteTimeout => "connectionwritetimeout",
-        ErrorCode::ConnectionLimitReached => "connectionlimitreached",
-        ErrorCode::TlsProtocolError => "tlsprotocolerror",
-        ErrorCode::TlsCertificateError => "tlscertificateerror",
-        ErrorCode::TlsAlertReceived(_) => "tlsalertreceived",
-        ErrorCode::HttpRequestDenied => "httprequestdenied",
-        ErrorCode::HttpRequestLengthRequired => "httprequestlengthrequired",
-        ErrorCode::HttpRequestBodySize(_) => "httprequestbodysize",
-        ErrorCode::HttpRequestMethodInvalid => "httprequestmethodinvalid",
-        ErrorCode::HttpRequestUriInvalid => "httprequesturiinvalid",
-        ErrorCode::HttpRequestUriTooLong => "httprequesturitoolong",
-        ErrorCode::HttpRequestHeaderSectionSize(_) => "httprequestheadersectionsize",
-        ErrorCode::HttpRequestHeaderSize(_) => "httprequestheadersize",
-        ErrorCode::HttpRequestTrailerSectionSize(_) => "httprequesttrailersectionsize",
-        ErrorCode::HttpRequestTrailerSize(_) => "httprequesttrailersize",
-        ErrorCode::HttpResponseIncomplete => "httpresponseincomplete",
-        ErrorCode::HttpResponseHeaderSectionSize(_) => "httpresponseheadersectionsize",
-        ErrorCode::HttpResponseHeaderSize(_) => "httpresponseheadersize",
-        ErrorCode::HttpResponseBodySize(_) => "httpresponsebodysize",
-        ErrorCode::HttpResponseTrailerSectionSize(_) => "httpresponsetrailersectionsize",
-        ErrorCode::HttpResponseTrailerSize(_) => "httpresponsetrailersize",
-        ErrorCode::HttpResponseTransferCoding(_) => "httpresponsetransfercoding",
-        ErrorCode::HttpResponseContentCoding(_) => "httpresponsecontentcoding",
-        ErrorCode::HttpResponseTimeout => "httpresponsetimeout",
-        ErrorCode::HttpUpgradeFailed => "httpupgradefailed",
-        ErrorCode::HttpProtocolError => "httpprotocolerror",
-        ErrorCode::LoopDetected => "loopdetected",
-        ErrorCode::ConfigurationError => "configurationerror",
-        ErrorCode::InternalError(_) => "internalerror",
+        ErrorCode::DnsTimeout => (Connect, "dnstimeout"),
+        ErrorCode::DnsError(_) => (Connect, "dnserror"),
+        ErrorCode::DestinationNotFound => (Connect, "destinationnotfound"),
+        ErrorCode::DestinationUnavailable => (Connect, "destinationunavailable"),
+        ErrorCode::DestinationIpProhibited => (Connect, "destinationipprohibited"),
+        ErrorCode::DestinationIpUnroutable => (Connect, "destinationipunroutable"),
+        ErrorCode::ConnectionRefused => (Connect, "connectionrefused"),
+        ErrorCode::ConnectionTerminated => (Reset, "connectionterminated"),
+        ErrorCode::ConnectionTimeout => (Timeout, "connectiontimeout"),
+        ErrorCode::ConnectionReadTimeout => (Timeout, "connectionreadtimeout"),
+        ErrorCode::ConnectionWriteTimeout => (Timeout, "connectionwritetimeout"),
+        ErrorCode::ConnectionLimitReached => (Reset, "connectionlimitreached"),
+        ErrorCode::TlsProtocolError => (Tls, "tlsprotocolerror"),
+        ErrorCode::TlsCertificateError => (Tls, "tlscertificateerror"),
+        ErrorCode::TlsAlertReceived(_) => (Tls, "tlsalertreceived"),
+        ErrorCode::HttpRequestDenied => (Refused, "httprequestdenied"),
+        ErrorCode::HttpRequestLengthRequired => (Other, "httprequestlengthrequired"),
+        ErrorCode::HttpRequestBodySize(_) => (Other, "httprequestbodysize"),
+        ErrorCode::HttpRequestMethodInvalid => (Other, "httprequestmethodinvalid"),
+        ErrorCode::HttpRequestUriInvalid => (Other, "httprequesturiinvalid"),
+        ErrorCode::HttpRequestUriTooLong => (Other, "httprequesturitoolong"),
+        ErrorCode::HttpRequestHeaderSectionSize(_) => (Other, "httprequestheadersectionsize"),
+        ErrorCode::HttpRequestHeaderSize(_) => (Other, "httprequestheadersize"),
+        ErrorCode::HttpRequestTrailerSectionSize(_) => (Other, "httprequesttrailersectionsize"),
+        ErrorCode::HttpRequestTrailerSize(_) => (Other, "httprequesttrailersize"),
+        ErrorCode::HttpResponseIncomplete => (Other, "httpresponseincomplete"),
+        ErrorCode::HttpResponseHeaderSectionSize(_) => (Other, "httpresponseheadersectionsize"),
+        ErrorCode::HttpResponseHeaderSize(_) => (Other, "httpresponseheadersize"),
+        ErrorCode::HttpResponseBodySize(_) => (Other, "httpresponsebodysize"),
+        ErrorCode::HttpResponseTrailerSectionSize(_) => (Other, "httpresponsetrailersectionsize"),
+        ErrorCode::HttpResponseTrailerSize(_) => (Other, "httpresponsetrailersize"),
+        ErrorCode::HttpResponseTransferCoding(_) => (Other, "httpresponsetransfercoding"),
+        ErrorCode::HttpResponseContentCoding(_) => (Other, "httpresponsecontentcoding"),
+        ErrorCode::HttpResponseTimeout => (Timeout, "httpresponsetimeout"),
+        ErrorCode::HttpUpgradeFailed => (Other, "httpupgradefailed"),
+        ErrorCode::HttpProtocolError => (Other, "httpprotocolerror"),
+        ErrorCode::LoopDetected => (Other, "loopdetected"),
+        ErrorCode::ConfigurationError => (Other, "configurationerror"),
+        ErrorCode::InternalError(_) => (Other, "internalerror"),
     }
 }
 
