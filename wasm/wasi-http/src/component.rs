@@ -35,7 +35,7 @@ fn serve(request: &IncomingRequest) -> Reply {
         Ok(config) => config,
         Err(reply) => return reply,
     };
-    let method = method_name(&request.method());
+    let method = request.method();
     let headers = request.headers();
     let authorization = first_header(&headers, "authorization");
     // The core's `parse_u64`, not `str::parse::<usize>` (an instance of its own, ~0.5 KB).
@@ -44,7 +44,7 @@ fn serve(request: &IncomingRequest) -> Reply {
         .and_then(|n| usize::try_from(n).ok());
     drop(headers);
     // Refuse before reading a body that is too large (or not wanted at all).
-    let probe = Inbound { method: &method, authorization: authorization.as_deref(), body: &[] };
+    let probe = Inbound { method: method_name(&method), authorization: authorization.as_deref(), body: &[] };
     if let Err(reply) =
         sensu_reactio_core::gateway::admit(&config, probe.method, probe.authorization, announced.unwrap_or(0))
     {
@@ -68,18 +68,18 @@ fn serve(request: &IncomingRequest) -> Reply {
     }
 }
 
-fn method_name(method: &Method) -> String {
+fn method_name(method: &Method) -> &str {
     match method {
-        Method::Get => "GET".into(),
-        Method::Head => "HEAD".into(),
-        Method::Post => "POST".into(),
-        Method::Put => "PUT".into(),
-        Method::Delete => "DELETE".into(),
-        Method::Connect => "CONNECT".into(),
-        Method::Options => "OPTIONS".into(),
-        Method::Trace => "TRACE".into(),
-        Method::Patch => "PATCH".into(),
-        Method::Other(other) => other.clone(),
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Delete => "DELETE",
+        Method::Connect => "CONNECT",
+        Method::Options => "OPTIONS",
+        Method::Trace => "TRACE",
+        Method::Patch => "PATCH",
+        Method::Other(other) => other,
     }
 }
 
