@@ -150,11 +150,9 @@ fn timed_out(request: &Request) -> Failure {
 
 fn try_send(request: &Request, deadline: u64) -> Result<Answer, Failure> {
     let refused = |what: &str| failure(FailureKind::Refused, format!("the host refused the request's {what}"));
-    let mut list: Vec<(String, Vec<u8>)> =
-        request.headers.iter().map(|(n, v)| (n.clone(), v.clone().into_bytes())).collect();
     // Always announce the length: without it wasmtime sends the body chunked.
-    list.push(content_length(request.body.len()));
-    let headers = Fields::from_list(&list).map_err(|_| refused("headers"))?;
+    let headers =
+        Fields::from_list(&header_list(&request.headers, request.body.len())).map_err(|_| refused("headers"))?;
     let outgoing = OutgoingRequest::new(headers);
     let method = match request.method.as_str() {
         "GET" => Method::Get,
@@ -204,12 +202,14 @@ fn try_send(request: &Request, deadline: u64) -> Result<Answer, Failure> {
     }
 }
 
-/// The `content-length` header for `len` bytes, written by the core's `push_u64`
-/// (not `ToString`, an instance of its own).
-fn content_length(len: usize) -> (String, Vec<u8>) {
+/// `headers` as `Fields::from_list` takes them, and `content-length` for a body of
+/// `len` bytes (written by the core's `push_u64`, not `ToString`: an instance of its own).
+fn header_list(headers: &[(String, String)], len: usize) -> Vec<(String, Vec<u8>)> {
+    let mut list: Vec<(String, Vec<u8>)> = headers.iter().map(|(n, v)| (n.clone(), v.clone().into_bytes())).collect();
     let mut value = String::new();
     sensu_reactio_core::text::push_u64(&mut value, u64::try_from(len).unwrap_or(u64::MAX), 1);
-    ("content-length".into(), value.into_bytes())
+    list.push(("content-length".into(), value.into_bytes()));
+    list
 }
 
 /// Write everything (blocking_write_and_flush takes at most 4096 bytes a call).
@@ -290,10 +290,7 @@ fn code_kind_and_name(code: &ErrorCode) -> (FailureKind, &'static str) {
 
 /// Answer the caller (with `content-length`, so hosts need not chunk).
 fn respond(out: ResponseOutparam, reply: &Reply) {
-    let mut list: Vec<(String, Vec<u8>)> =
-        reply.headers.iter().map(|(n, v)| (n.clone(), v.clone().into_bytes())).collect();
-    list.push(content_length(reply.body.len()));
-    let Ok(headers) = Fields::from_list(&list) else {
+    let Ok(headers) = Fields::from_list(&header_list(&reply.headers, reply.body.len())) else {
         ResponseOutparam::set(out, Err(ErrorCode::InternalError(Some("bad reply headers".into()))));
         return;
     };
