@@ -84,7 +84,7 @@ fn method_name(method: &Method) -> &str {
 }
 
 fn first_header(fields: &Fields, name: &str) -> Option<String> {
-    fields.get(name).into_iter().next().map(|v| sensu_reactio_core::step::lossy(&v))
+    fields.get(name).first().map(|v| sensu_reactio_core::step::lossy(v))
 }
 
 /// The inbound body, at most `MAX_BODY + 1` bytes (enough for `admit` to refuse it).
