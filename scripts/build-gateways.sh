@@ -21,8 +21,9 @@ size() { printf '%s: %s bytes (%s gzipped)\n' "$1" "$(wc -c <"$1")" "$(gzip -9c 
 # `wasm-tools component new` (the module imports only wasi 0.2 interfaces: no adapter).
 rustup target add wasm32-wasip2 >/dev/null
 wasm_tools_pin=1.263.0
-if ! command -v wasm-tools >/dev/null || [ "$(wasm-tools --version | awk '{print $2}')" != "$wasm_tools_pin" ]; then
-  cargo install wasm-tools --locked --force --version "=$wasm_tools_pin" --no-default-features --features component
+if ! command -v wasm-tools >/dev/null || [ "$(wasm-tools --version | awk '{print $2}')" != "$wasm_tools_pin" ] ||
+  ! wasm-tools strip --help >/dev/null 2>&1; then
+  cargo install wasm-tools --locked --force --version "=$wasm_tools_pin" --no-default-features --features component,strip
 fi
 cargo rustc -p sensu-reactio-wasi-http --lib --crate-type cdylib --target wasm32-wasip2 --profile wasm \
   -- -C link-arg=--skip-wit-component
@@ -36,8 +37,12 @@ if [ -x wasm/js/node_modules/.bin/wasm-opt ]; then
     --flatten --rereloop -Oz -Oz "$core" -o "$core.opt"
   mv "$core.opt" "$core"
 fi
-wasm-tools component new "$core" -o wasm/wasi-http/pkg/sensu_reactio_wasi_http.wasm
-rm "$core"
+# `strip --all` then drops the component's custom sections: its `component-name` section
+# (debug names for the shim functions and instances `component new` makes, ~8 KB) and the
+# producers sections. No host runs them; the core module has none left after wasm-opt.
+wasm-tools component new "$core" -o "$core.component"
+wasm-tools strip --all "$core.component" -o wasm/wasi-http/pkg/sensu_reactio_wasi_http.wasm
+rm "$core" "$core.component"
 size wasm/wasi-http/pkg/sensu_reactio_wasi_http.wasm
 
 # --- JS edge driver (wasm/edge -> wasm/js/edge/pkg) ------------------------------------

@@ -19,8 +19,8 @@ use crate::Inbound;
 pub(crate) const ADAPTER_BUDGET: u64 = 300 * 1000;
 
 /// The adapters' goal (decisions.md, "Budgets": 200 KB), asserted for each adapter
-/// that has met it (the JS edge module and the proxy-wasm filter) so that it stays
-/// met; the wasi:http component, over it, is held to the budget alone.
+/// that has met it (the JS edge module, the proxy-wasm filter and the wasi:http
+/// component) so that it stays met.
 pub(crate) const ADAPTER_GOAL: u64 = 200 * 1000;
 
 /// The API key the stand-in accepts; it must never appear in any answer.

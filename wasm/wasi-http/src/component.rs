@@ -35,7 +35,7 @@ fn serve(request: &IncomingRequest) -> Reply {
         Ok(config) => config,
         Err(reply) => return reply,
     };
-    let method = method_name(&request.method());
+    let method = request.method();
     let headers = request.headers();
     let authorization = first_header(&headers, "authorization");
     // The core's `parse_u64`, not `str::parse::<usize>` (an instance of its own, ~0.5 KB).
@@ -44,7 +44,7 @@ fn serve(request: &IncomingRequest) -> Reply {
         .and_then(|n| usize::try_from(n).ok());
     drop(headers);
     // Refuse before reading a body that is too large (or not wanted at all).
-    let probe = Inbound { method: &method, authorization: authorization.as_deref(), body: &[] };
+    let probe = Inbound { method: method_name(&method), authorization: authorization.as_deref(), body: &[] };
     if let Err(reply) =
         sensu_reactio_core::gateway::admit(&config, probe.method, probe.authorization, announced.unwrap_or(0))
     {
@@ -68,23 +68,23 @@ fn serve(request: &IncomingRequest) -> Reply {
     }
 }
 
-fn method_name(method: &Method) -> String {
+fn method_name(method: &Method) -> &str {
     match method {
-        Method::Get => "GET".into(),
-        Method::Head => "HEAD".into(),
-        Method::Post => "POST".into(),
-        Method::Put => "PUT".into(),
-        Method::Delete => "DELETE".into(),
-        Method::Connect => "CONNECT".into(),
-        Method::Options => "OPTIONS".into(),
-        Method::Trace => "TRACE".into(),
-        Method::Patch => "PATCH".into(),
-        Method::Other(other) => other.clone(),
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Delete => "DELETE",
+        Method::Connect => "CONNECT",
+        Method::Options => "OPTIONS",
+        Method::Trace => "TRACE",
+        Method::Patch => "PATCH",
+        Method::Other(other) => other,
     }
 }
 
 fn first_header(fields: &Fields, name: &str) -> Option<String> {
-    fields.get(name).into_iter().next().map(|v| sensu_reactio_core::step::lossy(&v))
+    fields.get(name).first().map(|v| sensu_reactio_core::step::lossy(v))
 }
 
 /// The inbound body, at most `MAX_BODY + 1` bytes (enough for `admit` to refuse it).
@@ -128,7 +128,13 @@ fn wait_for(ready: &poll::Pollable, deadline: Option<u64>) -> Result<(), ReadErr
     };
     let timer = monotonic_clock::subscribe_instant(deadline);
     let woke = poll::poll(&[ready, &timer]);
-    if woke.contains(&0) { Ok(()) } else { Err(ReadError::TimedOut) }
+    // A loop, not `contains(&0)`: its generic slice search is ~100 bytes more here.
+    for &index in &woke {
+        if index == 0 {
+            return Ok(());
+        }
+    }
+    Err(ReadError::TimedOut)
 }
 
 /// Send one of the core's requests; the answer (or the failure) as a value.
@@ -150,11 +156,9 @@ fn timed_out(request: &Request) -> Failure {
 
 fn try_send(request: &Request, deadline: u64) -> Result<Answer, Failure> {
     let refused = |what: &str| failure(FailureKind::Refused, format!("the host refused the request's {what}"));
-    let mut list: Vec<(String, Vec<u8>)> =
-        request.headers.iter().map(|(n, v)| (n.clone(), v.clone().into_bytes())).collect();
     // Always announce the length: without it wasmtime sends the body chunked.
-    list.push(("content-length".into(), request.body.len().to_string().into_bytes()));
-    let headers = Fields::from_list(&list).map_err(|_| refused("headers"))?;
+    let headers =
+        Fields::from_list(&header_list(&request.headers, request.body.len())).map_err(|_| refused("headers"))?;
     let outgoing = OutgoingRequest::new(headers);
     let method = match request.method.as_str() {
         "GET" => Method::Get,
@@ -204,6 +208,16 @@ fn try_send(request: &Request, deadline: u64) -> Result<Answer, Failure> {
     }
 }
 
+/// `headers` as `Fields::from_list` takes them, and `content-length` for a body of
+/// `len` bytes (written by the core's `push_u64`, not `ToString`: an instance of its own).
+fn header_list(headers: &[(String, String)], len: usize) -> Vec<(String, Vec<u8>)> {
+    let mut list: Vec<(String, Vec<u8>)> = headers.iter().map(|(n, v)| (n.clone(), v.clone().into_bytes())).collect();
+    let mut value = String::new();
+    sensu_reactio_core::text::push_u64(&mut value, u64::try_from(len).unwrap_or(u64::MAX), 1);
+    list.push(("content-length".into(), value.into_bytes()));
+    list
+}
+
 /// Write everything (blocking_write_and_flush takes at most 4096 bytes a call).
 fn write_all(stream: &OutputStream, mut bytes: &[u8]) -> Result<(), String> {
     while !bytes.is_empty() {
@@ -228,80 +242,61 @@ fn write_failed(error: &StreamError) -> String {
 }
 
 fn from_code(code: &ErrorCode) -> Failure {
-    let kind = match code {
-        ErrorCode::ConnectionTimeout
-        | ErrorCode::ConnectionReadTimeout
-        | ErrorCode::ConnectionWriteTimeout
-        | ErrorCode::HttpResponseTimeout => FailureKind::Timeout,
-        ErrorCode::DnsTimeout
-        | ErrorCode::DnsError(_)
-        | ErrorCode::DestinationNotFound
-        | ErrorCode::DestinationUnavailable
-        | ErrorCode::DestinationIpProhibited
-        | ErrorCode::DestinationIpUnroutable
-        | ErrorCode::ConnectionRefused => FailureKind::Connect,
-        ErrorCode::ConnectionTerminated | ErrorCode::ConnectionLimitReached => FailureKind::Reset,
-        ErrorCode::TlsProtocolError | ErrorCode::TlsCertificateError | ErrorCode::TlsAlertReceived(_) => {
-            FailureKind::Tls
-        }
-        ErrorCode::HttpRequestDenied => FailureKind::Refused,
-        _ => FailureKind::Other,
-    };
-    failure(kind, format!("wasi:http: errorcode::{}", code_name(code)))
+    let (kind, name) = code_kind_and_name(code);
+    failure(kind, format!("wasi:http: errorcode::{name}"))
 }
 
-/// The code's variant name, lowercased: what its Debug text gave up to the payload,
-/// without the derived Debug of every payload.
-fn code_name(code: &ErrorCode) -> &'static str {
+/// The failure kind of a code, and its variant name lowercased: what its Debug text
+/// gave up to the payload, without the derived Debug of every payload. One match for
+/// both (two matches over the same variants are larger).
+fn code_kind_and_name(code: &ErrorCode) -> (FailureKind, &'static str) {
+    use FailureKind::{Connect, Other, Refused, Reset, Timeout, Tls};
     match code {
-        ErrorCode::DnsTimeout => "dnstimeout",
-        ErrorCode::DnsError(_) => "dnserror",
-        ErrorCode::DestinationNotFound => "destinationnotfound",
-        ErrorCode::DestinationUnavailable => "destinationunavailable",
-        ErrorCode::DestinationIpProhibited => "destinationipprohibited",
-        ErrorCode::DestinationIpUnroutable => "destinationipunroutable",
-        ErrorCode::ConnectionRefused => "connectionrefused",
-        ErrorCode::ConnectionTerminated => "connectionterminated",
-        ErrorCode::ConnectionTimeout => "connectiontimeout",
-        ErrorCode::ConnectionReadTimeout => "connectionreadtimeout",
-        ErrorCode::ConnectionWriteTimeout => "connectionwritetimeout",
-        ErrorCode::ConnectionLimitReached => "connectionlimitreached",
-        ErrorCode::TlsProtocolError => "tlsprotocolerror",
-        ErrorCode::TlsCertificateError => "tlscertificateerror",
-        ErrorCode::TlsAlertReceived(_) => "tlsalertreceived",
-        ErrorCode::HttpRequestDenied => "httprequestdenied",
-        ErrorCode::HttpRequestLengthRequired => "httprequestlengthrequired",
-        ErrorCode::HttpRequestBodySize(_) => "httprequestbodysize",
-        ErrorCode::HttpRequestMethodInvalid => "httprequestmethodinvalid",
-        ErrorCode::HttpRequestUriInvalid => "httprequesturiinvalid",
-        ErrorCode::HttpRequestUriTooLong => "httprequesturitoolong",
-        ErrorCode::HttpRequestHeaderSectionSize(_) => "httprequestheadersectionsize",
-        ErrorCode::HttpRequestHeaderSize(_) => "httprequestheadersize",
-        ErrorCode::HttpRequestTrailerSectionSize(_) => "httprequesttrailersectionsize",
-        ErrorCode::HttpRequestTrailerSize(_) => "httprequesttrailersize",
-        ErrorCode::HttpResponseIncomplete => "httpresponseincomplete",
-        ErrorCode::HttpResponseHeaderSectionSize(_) => "httpresponseheadersectionsize",
-        ErrorCode::HttpResponseHeaderSize(_) => "httpresponseheadersize",
-        ErrorCode::HttpResponseBodySize(_) => "httpresponsebodysize",
-        ErrorCode::HttpResponseTrailerSectionSize(_) => "httpresponsetrailersectionsize",
-        ErrorCode::HttpResponseTrailerSize(_) => "httpresponsetrailersize",
-        ErrorCode::HttpResponseTransferCoding(_) => "httpresponsetransfercoding",
-        ErrorCode::HttpResponseContentCoding(_) => "httpresponsecontentcoding",
-        ErrorCode::HttpResponseTimeout => "httpresponsetimeout",
-        ErrorCode::HttpUpgradeFailed => "httpupgradefailed",
-        ErrorCode::HttpProtocolError => "httpprotocolerror",
-        ErrorCode::LoopDetected => "loopdetected",
-        ErrorCode::ConfigurationError => "configurationerror",
-        ErrorCode::InternalError(_) => "internalerror",
+        ErrorCode::DnsTimeout => (Connect, "dnstimeout"),
+        ErrorCode::DnsError(_) => (Connect, "dnserror"),
+        ErrorCode::DestinationNotFound => (Connect, "destinationnotfound"),
+        ErrorCode::DestinationUnavailable => (Connect, "destinationunavailable"),
+        ErrorCode::DestinationIpProhibited => (Connect, "destinationipprohibited"),
+        ErrorCode::DestinationIpUnroutable => (Connect, "destinationipunroutable"),
+        ErrorCode::ConnectionRefused => (Connect, "connectionrefused"),
+        ErrorCode::ConnectionTerminated => (Reset, "connectionterminated"),
+        ErrorCode::ConnectionTimeout => (Timeout, "connectiontimeout"),
+        ErrorCode::ConnectionReadTimeout => (Timeout, "connectionreadtimeout"),
+        ErrorCode::ConnectionWriteTimeout => (Timeout, "connectionwritetimeout"),
+        ErrorCode::ConnectionLimitReached => (Reset, "connectionlimitreached"),
+        ErrorCode::TlsProtocolError => (Tls, "tlsprotocolerror"),
+        ErrorCode::TlsCertificateError => (Tls, "tlscertificateerror"),
+        ErrorCode::TlsAlertReceived(_) => (Tls, "tlsalertreceived"),
+        ErrorCode::HttpRequestDenied => (Refused, "httprequestdenied"),
+        ErrorCode::HttpRequestLengthRequired => (Other, "httprequestlengthrequired"),
+        ErrorCode::HttpRequestBodySize(_) => (Other, "httprequestbodysize"),
+        ErrorCode::HttpRequestMethodInvalid => (Other, "httprequestmethodinvalid"),
+        ErrorCode::HttpRequestUriInvalid => (Other, "httprequesturiinvalid"),
+        ErrorCode::HttpRequestUriTooLong => (Other, "httprequesturitoolong"),
+        ErrorCode::HttpRequestHeaderSectionSize(_) => (Other, "httprequestheadersectionsize"),
+        ErrorCode::HttpRequestHeaderSize(_) => (Other, "httprequestheadersize"),
+        ErrorCode::HttpRequestTrailerSectionSize(_) => (Other, "httprequesttrailersectionsize"),
+        ErrorCode::HttpRequestTrailerSize(_) => (Other, "httprequesttrailersize"),
+        ErrorCode::HttpResponseIncomplete => (Other, "httpresponseincomplete"),
+        ErrorCode::HttpResponseHeaderSectionSize(_) => (Other, "httpresponseheadersectionsize"),
+        ErrorCode::HttpResponseHeaderSize(_) => (Other, "httpresponseheadersize"),
+        ErrorCode::HttpResponseBodySize(_) => (Other, "httpresponsebodysize"),
+        ErrorCode::HttpResponseTrailerSectionSize(_) => (Other, "httpresponsetrailersectionsize"),
+        ErrorCode::HttpResponseTrailerSize(_) => (Other, "httpresponsetrailersize"),
+        ErrorCode::HttpResponseTransferCoding(_) => (Other, "httpresponsetransfercoding"),
+        ErrorCode::HttpResponseContentCoding(_) => (Other, "httpresponsecontentcoding"),
+        ErrorCode::HttpResponseTimeout => (Timeout, "httpresponsetimeout"),
+        ErrorCode::HttpUpgradeFailed => (Other, "httpupgradefailed"),
+        ErrorCode::HttpProtocolError => (Other, "httpprotocolerror"),
+        ErrorCode::LoopDetected => (Other, "loopdetected"),
+        ErrorCode::ConfigurationError => (Other, "configurationerror"),
+        ErrorCode::InternalError(_) => (Other, "internalerror"),
     }
 }
 
 /// Answer the caller (with `content-length`, so hosts need not chunk).
 fn respond(out: ResponseOutparam, reply: &Reply) {
-    let mut list: Vec<(String, Vec<u8>)> =
-        reply.headers.iter().map(|(n, v)| (n.clone(), v.clone().into_bytes())).collect();
-    list.push(("content-length".into(), reply.body.len().to_string().into_bytes()));
-    let Ok(headers) = Fields::from_list(&list) else {
+    let Ok(headers) = Fields::from_list(&header_list(&reply.headers, reply.body.len())) else {
         ResponseOutparam::set(out, Err(ErrorCode::InternalError(Some("bad reply headers".into()))));
         return;
     };

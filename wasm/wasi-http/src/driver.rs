@@ -12,7 +12,7 @@ use serde::Serialize;
 use sensu_reactio_core::gateway::{self, GatewayConfig, Reply, error_reply};
 use sensu_reactio_core::read;
 use sensu_reactio_core::step::{Answer, Context, Request, Step};
-use sensu_reactio_core::{Config, Machine, dry_run_answer, plan};
+use sensu_reactio_core::{Config, Machine, TrimWs, dry_run_answer, plan};
 
 /// The environment variable (or JS binding) holding the gateway configuration as JSON.
 pub const CONFIG_VAR: &str = "SENSU_REACTIO_GATEWAY_CONFIG";
@@ -51,7 +51,7 @@ where
     V: Into<String>,
 {
     const SHAPE: &str = r#"{"token":"<shared token>","config":{"settings":{"reactio":{"organization":".."}}}}"#;
-    let text = text.map(str::trim).filter(|t| !t.is_empty()).ok_or_else(|| {
+    let text = text.map(str::trim_ws).filter(|t| !t.is_empty()).ok_or_else(|| {
         error_reply(
             500,
             "config",
@@ -118,7 +118,7 @@ pub fn start(config: &GatewayConfig, inbound: &Inbound<'_>, now: i64) -> (Option
             let next = next_of(driver.machine.step());
             (Some(driver), next)
         }
-        Err(e) => (None, Next::Reply(error_reply(400, "input", &e.to_string()))),
+        Err(e) => (None, Next::Reply(error_reply(400, "input", &format!("{e}")))),
     }
 }
 
