@@ -318,7 +318,10 @@ pub(crate) fn said_not_taken(response: &Response) -> bool {
 /// one), a 408 or 429, or a 503 that is not a proxy's after the server was reached.
 pub fn not_taken(response: &Response) -> bool {
     match response.status {
-        503 => said_not_taken(response) || !reset_after_forwarding(response),
+        // `said_not_taken` adds nothing here: its JSON 503 counts only when it is no
+        // proxy's after forwarding, which is already enough. So the body is lowercased
+        // and searched once, not parsed as JSON too.
+        503 => response.header("retry-after").is_some() || !reset_after_forwarding(response),
         400..=499 => true,
         200..=299 => matches!(error_said_in(&response.body), Some(400 | 401)),
         _ => false,
